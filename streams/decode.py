@@ -1,0 +1,157 @@
+"""Validate raw input messages into typed records; anything else is a DecodeError with a code.
+
+Error codes (documented in docs/events.md): payload_too_large, invalid_utf8, invalid_json,
+not_an_object, missing_field, invalid_type, invalid_value, invalid_amount, unknown_currency,
+invalid_timestamp, key_mismatch.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import orjson
+
+from factors.model import CHANNELS, METHODS, Transaction
+from factors.money import FxTable
+from streams.errors import DecodeError
+
+MAX_AMOUNT = Decimal("1e13")
+MIN_YEAR, MAX_YEAR = 1990, 2100
+ID_MAX = 128
+
+
+def parse_json(value: bytes | None, max_bytes: int) -> dict[str, Any]:
+    if value is None:
+        raise DecodeError("invalid_json", "empty message (no value)")
+    if len(value) > max_bytes:
+        raise DecodeError("payload_too_large", f"{len(value)} bytes, limit {max_bytes}")
+    try:
+        doc = orjson.loads(value)
+    except orjson.JSONDecodeError as exc:
+        try:
+            value.decode("utf-8")
+        except UnicodeDecodeError:
+            raise DecodeError("invalid_utf8", "payload is not valid UTF-8") from exc
+        raise DecodeError("invalid_json", str(exc)) from exc
+    if not isinstance(doc, dict):
+        raise DecodeError("not_an_object", f"expected a JSON object, got {type(doc).__name__}")
+    return doc
+
+
+def _id(doc: dict[str, Any], field: str, *, required: bool, customer_id: str | None = None) -> str | None:
+    value = doc.get(field)
+    if value is None:
+        if required:
+            raise DecodeError("missing_field", f"'{field}' is required", customer_id)
+        return None
+    if not isinstance(value, str):
+        raise DecodeError("invalid_type", f"'{field}' must be a string, got {type(value).__name__}", customer_id)
+    if not 1 <= len(value) <= ID_MAX or not value.isprintable() or value != value.strip():
+        raise DecodeError("invalid_value", f"'{field}' must be 1-{ID_MAX} printable characters without surrounding spaces", customer_id)
+    return value
+
+
+def _text(doc: dict[str, Any], field: str, customer_id: str) -> str | None:
+    value = doc.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > 512:
+        raise DecodeError("invalid_type", f"'{field}' must be a string of at most 512 characters", customer_id)
+    return value
+
+
+def parse_timestamp(value: Any, field: str, customer_id: str | None = None) -> int:
+    """RFC 3339 timestamp with an explicit UTC offset -> epoch milliseconds."""
+    if value is None:
+        raise DecodeError("missing_field", f"'{field}' is required", customer_id)
+    if not isinstance(value, str):
+        raise DecodeError("invalid_timestamp", f"'{field}' must be an RFC 3339 string", customer_id)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise DecodeError("invalid_timestamp", f"'{field}' is not an RFC 3339 timestamp: {value[:64]!r}", customer_id) from None
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise DecodeError("invalid_timestamp", f"'{field}' has no UTC offset: {value[:64]!r}", customer_id)
+    if not MIN_YEAR <= moment.year <= MAX_YEAR:
+        raise DecodeError("invalid_timestamp", f"'{field}' year {moment.year} outside {MIN_YEAR}-{MAX_YEAR}", customer_id)
+    return int(moment.timestamp() * 1000)
+
+
+def parse_amount(value: Any, customer_id: str) -> Decimal:
+    if value is None:
+        raise DecodeError("missing_field", "'amount' is required", customer_id)
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise DecodeError("invalid_amount", f"'amount' must be a number or decimal string, got {type(value).__name__}", customer_id)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise DecodeError("invalid_amount", "'amount' must be finite", customer_id)
+    try:
+        amount = Decimal(value) if isinstance(value, (int, str)) else Decimal(repr(value))
+    except InvalidOperation:
+        raise DecodeError("invalid_amount", f"'amount' is not a decimal number: {str(value)[:64]!r}", customer_id) from None
+    if not amount.is_finite():
+        raise DecodeError("invalid_amount", "'amount' must be finite", customer_id)
+    if amount <= 0:
+        raise DecodeError("invalid_amount", f"'amount' must be > 0, got {amount}", customer_id)
+    if amount > MAX_AMOUNT:
+        raise DecodeError("invalid_amount", f"'amount' {amount:.6g} exceeds the limit 1e13", customer_id)
+    return amount
+
+
+def _choice(doc: dict[str, Any], field: str, allowed: frozenset[str], default: str | None, customer_id: str) -> str:
+    value = doc.get(field)
+    if value is None:
+        if default is None:
+            raise DecodeError("missing_field", f"'{field}' is required", customer_id)
+        return default
+    if value not in allowed:
+        raise DecodeError("invalid_value", f"'{field}' must be one of {', '.join(sorted(allowed))}, got {str(value)[:32]!r}", customer_id)
+    return value
+
+
+def decode_transaction(key: bytes | None, value: bytes | None, fx: FxTable, max_bytes: int) -> Transaction:
+    """A raw `aml.transactions.v1` message -> Transaction, or DecodeError."""
+    doc = parse_json(value, max_bytes)
+    customer_id = _id(doc, "customer_id", required=True)
+    assert customer_id is not None
+    if key is not None and key != customer_id.encode():
+        raise DecodeError("key_mismatch", "message key differs from customer_id (per-customer order needs key = customer_id)", customer_id)
+    tx_id = _id(doc, "tx_id", required=True, customer_id=customer_id)
+    ts_ms = parse_timestamp(doc.get("ts"), "ts", customer_id)
+    direction = _choice(doc, "direction", frozenset(("in", "out")), None, customer_id)
+    amount = parse_amount(doc.get("amount"), customer_id)
+    currency = doc.get("currency")
+    if currency is None:
+        raise DecodeError("missing_field", "'currency' is required", customer_id)
+    if not isinstance(currency, str):
+        raise DecodeError("invalid_type", "'currency' must be a string", customer_id)
+    if currency not in fx:
+        raise DecodeError("unknown_currency", f"currency {currency[:8]!r} is not in the FX table (as of {fx.as_of})", customer_id)
+    amount_fen = fx.to_fen(amount, currency)
+    if amount_fen <= 0:
+        raise DecodeError("invalid_amount", f"'amount' {amount} {currency} is less than one fen", customer_id)
+    cross_border = doc.get("cross_border", False)
+    if not isinstance(cross_border, bool):
+        raise DecodeError("invalid_type", "'cross_border' must be a boolean", customer_id)
+    country = doc.get("counterparty_country")
+    if country is not None and not (isinstance(country, str) and len(country) == 2 and country.isascii() and country.isupper()):
+        raise DecodeError("invalid_value", "'counterparty_country' must be an ISO 3166-1 alpha-2 code", customer_id)
+    return Transaction(
+        tx_id=tx_id,  # type: ignore[arg-type]
+        customer_id=customer_id,
+        ts_ms=ts_ms,
+        direction=direction,  # type: ignore[arg-type]
+        amount_fen=amount_fen,
+        amount=str(amount),
+        currency=currency,
+        method=_choice(doc, "method", METHODS, None, customer_id),  # type: ignore[arg-type]
+        channel=_choice(doc, "channel", CHANNELS, "other", customer_id),  # type: ignore[arg-type]
+        cross_border=cross_border,
+        account_id=_id(doc, "account_id", required=False, customer_id=customer_id),
+        counterparty_id=_id(doc, "counterparty_id", required=False, customer_id=customer_id),
+        counterparty_name=_text(doc, "counterparty_name", customer_id),
+        counterparty_bank=_text(doc, "counterparty_bank", customer_id),
+        counterparty_country=country,
+    )

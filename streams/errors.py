@@ -1,0 +1,21 @@
+"""The one root exception of the shell, and the decode error that becomes a dead letter."""
+
+from __future__ import annotations
+
+
+class AmlStreamError(Exception):
+    """Base of every error raised by `streams`."""
+
+
+class ConfigError(AmlStreamError):
+    """A setting or the model config is wrong; the worker refuses to start."""
+
+
+class DecodeError(AmlStreamError):
+    """An input message is not a valid event: it goes to the dead-letter topic."""
+
+    def __init__(self, code: str, detail: str, customer_id: str | None = None) -> None:
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = detail
+        self.customer_id = customer_id
