@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 from factors.errors import StandardError
@@ -26,7 +27,7 @@ class Bands:
             if not isinstance(item, dict) or set(item) != {"min", "points"}:
                 raise StandardError(f"{where}[{i}]: each band needs exactly 'min' and 'points'")
             parsed.append(Band(float(item["min"]), float(item["points"])))
-        if any(a.min >= b.min for a, b in zip(parsed, parsed[1:])):
+        if any(a.min >= b.min for a, b in itertools.pairwise(parsed)):
             raise StandardError(f"{where}: band limits must be strictly ascending")
         return cls(tuple(parsed))
 

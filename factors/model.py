@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any, Literal
 
 Direction = Literal["in", "out"]
@@ -120,7 +120,7 @@ class RecentTx:
     tx_id: str
 
 
-class Level(str, Enum):
+class Level(StrEnum):
     """Default four-class scheme of the material: 正常 / 关注 / 可疑 / 禁止."""
 
     NORMAL = "normal"

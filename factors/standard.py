@@ -9,6 +9,7 @@ which standard produced a figure, without the standard itself ever leaving the w
 from __future__ import annotations
 
 import hashlib
+import itertools
 import tomllib
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -122,7 +123,7 @@ def _parse_levels(raw: list[Any]) -> tuple[LevelCut, ...]:
         raise StandardError("levels: at least two levels are needed")
     if cuts[0].min_score != 0:
         raise StandardError("levels: the lowest level must start at min_score = 0")
-    if any(a.min_score >= b.min_score for a, b in zip(cuts, cuts[1:])):
+    if any(a.min_score >= b.min_score for a, b in itertools.pairwise(cuts)):
         raise StandardError("levels: min_score must be strictly ascending")
     if len({c.level for c in cuts}) != len(cuts):
         raise StandardError("levels: level names must be unique")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
-from zlib import crc32
 
 from factors.calendar import fine_bucket
 from factors.model import Transaction
@@ -20,9 +19,7 @@ from streams.decode import decode_transaction
 from streams.errors import DecodeError
 from streams.events import OutputEvent, Source
 from streams.model import Model
-from streams.state import CustomerCommit, StateStore
-
-LEVEL_SHARDS = 16
+from streams.state import CustomerCommit, StateStore, level_shard_key
 
 
 @dataclass(slots=True)
@@ -39,10 +36,6 @@ def counterparty_hash(tx: Transaction) -> str:
     """A short stable digest of the counterparty: bounded memory per distinct counterparty."""
     ident = tx.counterparty_id or (f"{tx.counterparty_name or ''}|{tx.counterparty_bank or ''}" if tx.counterparty_name else "")
     return hashlib.blake2b(ident.encode(), digest_size=6).hexdigest() if ident else ""
-
-
-def level_shard_key(customer_id: str) -> str:
-    return "aml:levels:{s%d}" % (crc32(customer_id.encode()) % LEVEL_SHARDS)
 
 
 class Engine:
@@ -83,7 +76,10 @@ class Engine:
                     result.max_event_ms = item.tx.ts_ms
             for tx in outcome.late:
                 src = sources[(customer_id, tx.tx_id)]
-                detail = f"event time {events.iso(tx.ts_ms)} is older than the longest window ({self.store.retain_days} days) before the customer's latest event"
+                detail = (
+                    f"event time {events.iso(tx.ts_ms)} is older than the longest window "
+                    f"({self.store.retain_days} days) before the customer's latest event"
+                )
                 result.events.append(events.dead_letter(src, "too_late", detail, mv, customer_id, tx.ts_ms))
                 result.dead_letters["too_late"] += 1
             for change in outcome.changes:

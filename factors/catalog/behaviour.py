@@ -42,7 +42,8 @@ def cross_border_share(view: CustomerView, params: dict[str, Any]) -> Measuremen
     if yuan(window.sum_fen) < float(params.get("min_turnover_cny", 10_000)):
         return None
     share = _share(window.cross_border_fen, window.sum_fen)
-    return Measurement(share, {"cross_border_30d_cny": yuan(window.cross_border_fen), "turnover_30d_cny": yuan(window.sum_fen), "share": share})
+    evidence = {"cross_border_30d_cny": yuan(window.cross_border_fen), "turnover_30d_cny": yuan(window.sum_fen), "share": share}
+    return Measurement(share, evidence)
 
 
 def _share(part: int, whole: int) -> float:

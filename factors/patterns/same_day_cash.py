@@ -20,7 +20,7 @@ def detect(view: CustomerView, setting: PatternSetting) -> PatternHit | None:
     tx = view.tx
     if not tx.is_cash:
         return None
-    threshold_fen = int(round(float(setting.params.get("threshold_cny", 50_000)) * FEN_PER_YUAN))
+    threshold_fen = round(float(setting.params.get("threshold_cny", 50_000)) * FEN_PER_YUAN)
     after = view.snapshot.tx_day.cash_fen
     before = after - tx.amount_fen
     if not before < threshold_fen <= after:

@@ -7,9 +7,11 @@ one more runs `commit_batch` per customer (new risk state, pending snapshots dro
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zlib import crc32
 
 import orjson
 from redis.asyncio import Redis
@@ -18,12 +20,19 @@ from factors.model import WINDOWS, AppliedTx, RecentTx, Snapshot, Transaction, W
 
 SCRIPTS = Path(__file__).parent / "scripts"
 KEY_PREFIX = "aml"
+LEVEL_SHARDS = 16
 
 
 def customer_keys(customer_id: str) -> list[str]:
     """The customer's keys, sharing the `{customer_id}` hash tag (one Redis Cluster slot)."""
     tag = "{" + customer_id + "}"
     return [f"{KEY_PREFIX}:{tag}:{suffix}" for suffix in ("a", "c", "x", "t", "r", "p")]
+
+
+def level_shard_key(customer_id_or_shard: str | int) -> str:
+    """Key of the per-level customer counts that a customer (or a shard number) belongs to."""
+    shard = customer_id_or_shard if isinstance(customer_id_or_shard, int) else crc32(customer_id_or_shard.encode()) % LEVEL_SHARDS
+    return f"{KEY_PREFIX}:levels:{{s{shard}}}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +74,8 @@ def _parse_snapshot(text: str) -> Snapshot:
         base = 2 + i * 9
         windows[name] = WindowStats(*v[base : base + 9])
     day_base = 2 + len(WINDOWS) * 9
-    return Snapshot(seq=v[0], asof_ms=v[1], windows=windows, tx_day=WindowStats(*v[day_base : day_base + 7]), active_days_90d=v[day_base + 7])
+    tx_day = WindowStats(*v[day_base : day_base + 7])
+    return Snapshot(seq=v[0], asof_ms=v[1], windows=windows, tx_day=tx_day, active_days_90d=v[day_base + 7])
 
 
 def _parse_trail(entries: list[bytes]) -> tuple[RecentTx, ...]:
@@ -96,9 +106,9 @@ class StateStore:
             await self._apply(keys=customer_keys(customer_id), args=args, client=pipe)
         replies = await pipe.execute()
         out: dict[str, CustomerBatch] = {}
-        for customer_id, (risk_flat, profile_raw, trail_raw, results) in zip(order, replies):
+        for customer_id, (risk_flat, profile_raw, trail_raw, results) in zip(order, replies, strict=False):
             applied = []
-            for (tx, _, day, _), result in zip(batches[customer_id], results):
+            for (tx, _, day, _), result in zip(batches[customer_id], results, strict=False):
                 status, _, snap = result.decode().partition("|")
                 applied.append(AppliedTx(tx, status, _parse_snapshot(snap) if snap else None, day))  # type: ignore[arg-type]
             risk = {risk_flat[i].decode(): risk_flat[i + 1].decode() for i in range(0, len(risk_flat), 2)}
@@ -111,7 +121,7 @@ class StateStore:
             )
         return out
 
-    async def commit(self, commits: list[CustomerCommit], level_moves: list[tuple[str, str | None, str]] = ()) -> None:  # type: ignore[assignment]
+    async def commit(self, commits: list[CustomerCommit], level_moves: Sequence[tuple[str, str | None, str]] = ()) -> None:
         """Commit the customers' batches and move the per-level customer counts, one round trip.
 
         `level_moves` are (counter key, old level, new level); the counts back the
@@ -130,11 +140,11 @@ class StateStore:
             pipe.hincrby(key, new, 1)
         await pipe.execute()
 
-    async def level_counts(self, shards: int) -> dict[str, int]:
+    async def level_counts(self) -> dict[str, int]:
         """Customers per current level, summed over the counter shards."""
         pipe = self.redis.pipeline(transaction=False)
-        for shard in range(shards):
-            pipe.hgetall("aml:levels:{s%d}" % shard)
+        for shard in range(LEVEL_SHARDS):
+            pipe.hgetall(level_shard_key(shard))
         totals: dict[str, int] = {}
         for reply in await pipe.execute():
             for level, count in reply.items():
