@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from factors.bands import Bands
+from factors.catalog import FACTOR_GROUPS
+from factors.errors import StandardError
+from factors.patterns import PATTERNS
+from factors.standard import DEFAULT_STANDARD_PATH, parse_standard
+
+
+def parse(text: str):
+    return parse_standard(text.encode(), known_factors=FACTOR_GROUPS, known_patterns=set(PATTERNS))
+
+
+BASE = """
+version = "t1"
+timezone = "Asia/Shanghai"
+[fx]
+as_of = "2026-01-01"
+[fx.cny_per_unit]
+CNY = "1"
+USD = "7"
+[[levels]]
+level = "normal"
+min_score = 0
+[[levels]]
+level = "watch"
+min_score = 30
+"""
+
+
+def test_default_standard_loads_with_four_levels_and_a_digest_version():
+    standard = parse(DEFAULT_STANDARD_PATH.read_text())
+    assert [c.level for c in standard.levels] == ["normal", "watch", "suspicious", "prohibited"]
+    assert standard.model_version.startswith(standard.version + "+")
+    assert standard.fx.to_fen(Decimal("10"), "USD") == 7100
+
+
+def test_model_version_changes_with_any_byte_of_the_file():
+    assert parse(BASE).model_version != parse(BASE + "\n# tuned\n").model_version
+
+
+@pytest.mark.parametrize(
+    ("score", "level"),
+    [(0, "normal"), (29.99, "normal"), (30, "watch"), (59.99, "watch"), (60, "suspicious"), (89.99, "suspicious"), (90, "prohibited"), (500, "prohibited")],
+)
+def test_level_cut_offs_are_inclusive_lower_limits(score, level):
+    assert parse(DEFAULT_STANDARD_PATH.read_text()).level_for(score) == level
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda s: s.replace('version = "t1"', ""), "missing 'version'"),
+        (lambda s: s.replace("Asia/Shanghai", "Mars/Olympus"), "unknown timezone"),
+        (lambda s: s.replace('CNY = "1"', 'CNY = "2"'), "CNY must be present with rate 1"),
+        (lambda s: s.replace('USD = "7"', 'USD = "-7"'), "rate must be positive"),
+        (lambda s: s.replace("min_score = 30", "min_score = 0"), "strictly ascending"),
+        (lambda s: s + '\n[[factors]]\nid = "nope"\nbands = [{min = 0, points = 1}]\n', "unknown factor 'nope'"),
+        (lambda s: s + '\n[[factors]]\nid = "cash_volume_30d"\nbands = [{min = 5, points = 1}, {min = 1, points = 2}]\n', "strictly ascending"),
+        (lambda s: s + "\n[patterns.same_day_cash]\nseverity = 'extreme'\n", "severity"),
+        (lambda s: s + "\n[patterns.nope]\n", "unknown pattern"),
+        (lambda s: s + "\n= broken", "not valid TOML"),
+    ],
+)
+def test_invalid_standards_are_refused_with_the_offending_entry_named(edit, message):
+    with pytest.raises(StandardError, match=message):
+        parse(edit(BASE))
+
+
+def test_bands_pick_the_highest_band_reached():
+    bands = Bands.parse([{"min": 0, "points": 0}, {"min": 10, "points": 5}, {"min": 20, "points": 9}], "t")
+    assert bands.points_for(-1)[0] == 0
+    assert bands.points_for(9.999)[0] == 0
+    assert bands.points_for(10)[0] == 5
+    assert bands.points_for(20)[0] == 9
+    assert bands.points_for(1e9)[0] == 9
