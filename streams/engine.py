@@ -77,8 +77,7 @@ class Engine:
             for tx in outcome.late:
                 src = sources[(customer_id, tx.tx_id)]
                 detail = (
-                    f"event time {events.iso(tx.ts_ms)} is older than the longest window "
-                    f"({self.store.retain_days} days) before the customer's latest event"
+                    f"event time {events.iso(tx.ts_ms)} is older than the longest window ({self.store.retain_days} days) before the customer's latest event"
                 )
                 result.events.append(events.dead_letter(src, "too_late", detail, mv, customer_id, tx.ts_ms))
                 result.dead_letters["too_late"] += 1

@@ -100,9 +100,7 @@ def suspicious_pattern(customer_id: str, tx: Transaction, hit: PatternHit, model
     return OutputEvent("suspicious_pattern", customer_id, value)
 
 
-def dead_letter(
-    source: Source, code: str, detail: str, model_version: str, customer_id: str | None = None, occurred_ms: int | None = None
-) -> OutputEvent:
+def dead_letter(source: Source, code: str, detail: str, model_version: str, customer_id: str | None = None, occurred_ms: int | None = None) -> OutputEvent:
     eid = event_id("dead_letter", source.topic, str(source.partition), str(source.offset), code)
     value = _base("dead_letter", eid, customer_id, occurred_ms, model_version)
     raw = source.value or b""

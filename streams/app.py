@@ -1,0 +1,77 @@
+"""The faust app: builds only the App, its topics and the transaction agent.
+
+The agent is one small loop: take a batch, hand it to the BatchProcessor, then release the
+offsets. faust's `take_events` acknowledges a buffer when the loop moves on *or unwinds*, so
+each message gets an extra reference first, released only after the batch is durable: a batch
+that fails or is cancelled is never acknowledged and is redelivered from the committed offset.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Awaitable, Callable
+
+import faust
+
+from streams.events import Source
+from streams.metrics import Metrics
+from streams.processor import BatchProcessor
+from streams.settings import Settings
+
+log = logging.getLogger("amlstream.app")
+EXIT_INTERNAL_ERROR = 70
+
+
+def create_app(settings: Settings, metrics: Metrics, make_processor: Callable[[], Awaitable[BatchProcessor]]) -> faust.App:
+    app = faust.App(
+        settings.group_id,
+        broker=[f"kafka://{server.strip()}" for server in settings.bootstrap_servers.split(",")],
+        store="memory://",
+        web_enabled=False,
+        topic_allow_declare=False,  # topics are provisioned by operators (deploy/), not by the worker
+        topic_disable_leader=True,
+        consumer_auto_offset_reset="earliest",
+        broker_commit_interval=1.0,
+        broker_max_poll_records=settings.batch_size,
+        stream_buffer_maxsize=4 * settings.batch_size,
+        consumer_max_fetch_size=max(4 * 1_048_576, 2 * settings.max_message_bytes),
+        producer_max_request_size=2 * settings.max_message_bytes + 1_048_576,
+        autodiscover=False,
+    )
+    transactions = app.topic(settings.topics.transactions, key_serializer="raw", value_serializer="raw", allow_empty=True)
+    within = settings.batch_window_ms / 1000
+
+    @app.agent(transactions, concurrency=1)
+    async def process_transactions(stream: faust.StreamT) -> None:
+        processor = await make_processor()
+        async for batch in stream.take_events(settings.batch_size, within=within):
+            for event in batch:
+                event.message.incref()  # held until the batch is durable (see module docstring)
+            records = [Source(e.message.topic, e.message.partition, e.message.offset, e.message.key, e.message.value) for e in batch]
+            try:
+                await processor.handle(records)
+            except Exception:
+                # A bug, not bad input (bad input is dead-lettered): stop without acknowledging
+                # anything, so the batch is redelivered after the restart and nothing is skipped.
+                log.critical("unexpected error while processing a batch; exiting for a clean redelivery", exc_info=True)
+                logging.shutdown()
+                os._exit(EXIT_INTERNAL_ERROR)
+            for event in batch:
+                event.ack()
+            _export_lag(app, metrics, batch)
+
+    return app
+
+
+def _export_lag(app: faust.App, metrics: Metrics, batch: list[faust.EventT]) -> None:
+    last: dict[faust.types.TP, int] = {}
+    for event in batch:
+        last[event.message.tp] = event.message.offset
+    for tp, offset in last.items():
+        try:
+            highwater = app.consumer.highwater(tp)
+        except (KeyError, AssertionError):
+            continue
+        if highwater is not None:
+            metrics.consumer_lag.labels(str(tp.partition)).set(max(0, highwater - offset - 1))

@@ -1,0 +1,140 @@
+"""`amlstream` command line: worker, topic provisioning, sample producer, event tail."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import time
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from streams.errors import AmlStreamError
+from streams.settings import Settings, load_settings
+
+
+def _topics_for_provisioning(settings: Settings, partitions: int) -> list[NewTopic]:
+    t = settings.topics
+    outputs = (t.risk_changes, t.patterns, t.large_value, t.dead_letter)
+    topics = [NewTopic(t.transactions, partitions, 1), NewTopic(t.customers, partitions, 1, topic_configs={"cleanup.policy": "compact"})]
+    topics += [NewTopic(name, partitions, 1) for name in outputs]
+    return topics
+
+
+async def create_topics(settings: Settings, partitions: int, replication: int) -> list[str]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    await admin.start()
+    created = []
+    try:
+        existing = set(await admin.list_topics())
+        for topic in _topics_for_provisioning(settings, partitions):
+            if topic.name in existing:
+                continue
+            topic.replication_factor = replication
+            try:
+                await admin.create_topics([topic])
+                created.append(topic.name)
+            except TopicAlreadyExistsError:
+                pass
+    finally:
+        await admin.close()
+    return created
+
+
+async def produce_sample(settings: Settings, customers: int, days: int, seed: int) -> int:
+    from streams.sample import sample_stream
+
+    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all", enable_idempotence=True, linger_ms=10)
+    await producer.start()
+    n = 0
+    try:
+        futures = []
+        for key, value in sample_stream(customers, days, seed):
+            futures.append(await producer.send(settings.topics.transactions, key=key, value=value))
+            n += 1
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+    return n
+
+
+async def tail(settings: Settings, topics: list[str], idle_seconds: float, max_wait: float, show: int) -> dict[str, int]:
+    """Read topics from the beginning until no new event arrived for `idle_seconds`."""
+    consumer = AIOKafkaConsumer(*topics, bootstrap_servers=settings.bootstrap_servers, auto_offset_reset="earliest", enable_auto_commit=False)
+    await consumer.start()
+    counts: dict[str, int] = dict.fromkeys(topics, 0)
+    started = last = time.monotonic()
+    try:
+        while time.monotonic() - last < idle_seconds and time.monotonic() - started < max_wait:
+            batch = await consumer.getmany(timeout_ms=500)
+            for tp, records in batch.items():
+                for record in records:
+                    last = time.monotonic()
+                    counts[tp.topic] += 1
+                    if counts[tp.topic] <= show:
+                        print(_summary(tp.topic, orjson.loads(record.value)))
+    finally:
+        await consumer.stop()
+    return counts
+
+
+def _summary(topic: str, event: dict) -> str:
+    kind = event.get("event_type")
+    who = event.get("customer_id")
+    if kind == "risk_change":
+        prev = event["previous"]["level"] if event.get("previous") else "-"
+        why = ", ".join(f"{c['factor']} {c['points']:g}" for c in event["contributions"]) or "no risk factor"
+        return f"[{topic}] {who}: {prev} -> {event['current']['level']} (score {event['current']['score']:g}: {why})"
+    if kind == "suspicious_pattern":
+        return f"[{topic}] {who}: {event['pattern']} {event['metrics']} >= {event['thresholds']} ({len(event['tx_ids'])} tx)"
+    if kind == "dead_letter":
+        return f"[{topic}] offset {event['source']['offset']}: {event['error_code']}: {event['error_detail']}"
+    return f"[{topic}] {orjson.dumps(event).decode()[:200]}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="amlstream", description="Real-time AML transaction monitoring")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("worker", help="run a stream worker (settings from AMLSTREAM_* variables)")
+    p = sub.add_parser("create-topics", help="create the input and output topics if missing")
+    p.add_argument("--partitions", type=int, default=4)
+    p.add_argument("--replication", type=int, default=1)
+    p = sub.add_parser("produce-sample", help="produce a small deterministic sample stream to the input topic")
+    p.add_argument("--customers", type=int, default=50)
+    p.add_argument("--days", type=int, default=3)
+    p.add_argument("--seed", type=int, default=7)
+    p = sub.add_parser("tail", help="print the output events (from the beginning) until the topics go idle")
+    p.add_argument("--idle-seconds", type=float, default=8.0)
+    p.add_argument("--max-wait", type=float, default=120.0)
+    p.add_argument("--show", type=int, default=15, help="events to print per topic")
+    args = parser.parse_args(argv)
+
+    try:
+        settings = load_settings()
+        logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        if args.command == "worker":
+            from streams.worker import run_worker
+
+            return run_worker(settings)
+        if args.command == "create-topics":
+            created = asyncio.run(create_topics(settings, args.partitions, args.replication))
+            print(f"created: {', '.join(created) or 'none (all exist)'}")
+        elif args.command == "produce-sample":
+            n = asyncio.run(produce_sample(settings, args.customers, args.days, args.seed))
+            print(f"produced {n} messages to {settings.topics.transactions}")
+        elif args.command == "tail":
+            t = settings.topics
+            counts = asyncio.run(tail(settings, [t.risk_changes, t.patterns, t.large_value, t.dead_letter], args.idle_seconds, args.max_wait, args.show))
+            print("events per topic: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
+    except AmlStreamError as exc:
+        print(f"amlstream: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

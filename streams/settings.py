@@ -1,0 +1,115 @@
+"""Worker settings from `AMLSTREAM_*` environment variables: one frozen object, read once.
+
+Secrets (SASL password, Redis URL credentials) are masked whenever settings are printed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from streams.errors import ConfigError
+
+PREFIX = "AMLSTREAM_"
+
+
+@dataclass(frozen=True, slots=True)
+class Topics:
+    transactions: str = "aml.transactions.v1"
+    customers: str = "aml.customers.v1"
+    risk_changes: str = "aml.risk-changes.v1"
+    patterns: str = "aml.suspicious-patterns.v1"
+    large_value: str = "aml.large-value-reports.v1"
+    dead_letter: str = "aml.dead-letter.v1"
+
+    def by_event_kind(self) -> dict[str, str]:
+        return {
+            "risk_change": self.risk_changes,
+            "suspicious_pattern": self.patterns,
+            "large_value_report": self.large_value,
+            "dead_letter": self.dead_letter,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    bootstrap_servers: str = "127.0.0.1:9092"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    group_id: str = "amlstream"
+    topics: Topics = Topics()
+    metrics_port: int = 9464
+    model_config: Path | None = None  # None: the packaged default standard
+    timezone: str | None = None  # None: the standard's timezone (default Asia/Shanghai)
+    batch_size: int = 500
+    batch_window_ms: int = 200
+    max_message_bytes: int = 1_048_576
+    retain_days: int = 90
+    trail_horizon_hours: int = 72
+    log_level: str = "info"
+    redis_retry_max_s: float = 5.0
+
+    def masked(self) -> dict[str, object]:
+        """The settings as printable data with any credentials hidden."""
+        out: dict[str, object] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = mask_url(value) if f.name == "redis_url" else value
+        return out
+
+
+def mask_url(url: str) -> str:
+    return re.sub(r"//([^:/@]*):([^@]*)@", r"//\1:***@", url)
+
+
+_INT_FIELDS = {"metrics_port", "batch_size", "batch_window_ms", "max_message_bytes", "retain_days", "trail_horizon_hours"}
+_TOPIC_ENV = {
+    "TOPIC_TRANSACTIONS": "transactions",
+    "TOPIC_CUSTOMERS": "customers",
+    "TOPIC_RISK_CHANGES": "risk_changes",
+    "TOPIC_PATTERNS": "patterns",
+    "TOPIC_LARGE_VALUE": "large_value",
+    "TOPIC_DEAD_LETTER": "dead_letter",
+}
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Build Settings from the environment; a bad value raises ConfigError naming the variable."""
+    env = os.environ if env is None else env
+    values: dict[str, object] = {}
+    for f in fields(Settings):
+        name = PREFIX + f.name.upper()
+        if f.name == "topics" or name not in env:
+            continue
+        raw = env[name].strip()
+        if f.name in _INT_FIELDS:
+            try:
+                number = int(raw)
+            except ValueError:
+                raise ConfigError(f"{name}={raw!r}: expected an integer") from None
+            if number <= 0 or (f.name == "metrics_port" and number > 65535):
+                raise ConfigError(f"{name}={raw!r}: out of range")
+            values[f.name] = number
+        elif f.name == "redis_retry_max_s":
+            try:
+                values[f.name] = float(raw)
+            except ValueError:
+                raise ConfigError(f"{name}={raw!r}: expected a number of seconds") from None
+        elif f.name == "model_config":
+            values[f.name] = Path(raw) if raw else None
+        elif f.name == "log_level":
+            if raw.lower() not in ("debug", "info", "warning", "error"):
+                raise ConfigError(f"{name}={raw!r}: one of debug, info, warning, error")
+            values[f.name] = raw.lower()
+        else:
+            if not raw:
+                raise ConfigError(f"{name} is empty")
+            values[f.name] = raw
+    topics = {attr: env[PREFIX + var] for var, attr in _TOPIC_ENV.items() if env.get(PREFIX + var)}
+    if topics:
+        values["topics"] = Topics(**topics)
+    if not str(values.get("redis_url", "redis://")).startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError(f"{PREFIX}REDIS_URL: expected a redis://, rediss:// or unix:// URL")
+    return Settings(**values)  # type: ignore[arg-type]
