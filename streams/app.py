@@ -33,6 +33,9 @@ def create_app(settings: Settings, metrics: Metrics, make_processor: Callable[[]
         topic_disable_leader=True,
         consumer_auto_offset_reset="earliest",
         broker_commit_interval=1.0,
+        # a crashed member holds its partitions until its session times out: keep that short
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=max(0.5, settings.session_timeout_s / 6),
         broker_max_poll_records=settings.batch_size,
         stream_buffer_maxsize=4 * settings.batch_size,
         consumer_max_fetch_size=max(4 * 1_048_576, 2 * settings.max_message_bytes),

@@ -50,6 +50,7 @@ class Settings:
     trail_horizon_hours: int = 72
     log_level: str = "info"
     redis_retry_max_s: float = 5.0
+    session_timeout_s: float = 10.0
 
     def masked(self) -> dict[str, object]:
         """The settings as printable data with any credentials hidden."""
@@ -92,7 +93,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             if number <= 0 or (f.name == "metrics_port" and number > 65535):
                 raise ConfigError(f"{name}={raw!r}: out of range")
             values[f.name] = number
-        elif f.name == "redis_retry_max_s":
+        elif f.name in ("redis_retry_max_s", "session_timeout_s"):
             try:
                 values[f.name] = float(raw)
             except ValueError:

@@ -1,0 +1,16 @@
+.PHONY: demo test setup services-stop lint
+
+demo:          ## set up everything, run a worker on a sample stream, show what it emitted
+	bash deploy/local/demo.sh
+
+test:          ## set up everything, run the whole test suite on real Kafka and Redis
+	bash deploy/local/test.sh
+
+setup:
+	bash deploy/local/setup.sh
+
+services-stop:
+	bash deploy/local/services.sh stop
+
+lint:
+	.venv/bin/ruff check factors streams tests bench && .venv/bin/ruff format --check factors streams tests bench

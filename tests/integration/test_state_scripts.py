@@ -1,0 +1,117 @@
+"""The atomic per-customer scripts against the real Redis: windows, expiry, late events, dedup."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from factors.calendar import fine_bucket
+from streams.state import CustomerCommit, customer_keys
+from tests.unit.factors.helpers import tx
+
+DAY_MS = 86_400_000
+
+
+def ms(text: str) -> int:
+    return int(datetime.fromisoformat(text).timestamp() * 1000)
+
+
+def prep(model, *txs, cp=""):
+    return [(t, fine_bucket(t.ts_ms), model.calendar.business_day(t.ts_ms), cp) for t in txs]
+
+
+async def apply(store, model, *txs, cp=""):
+    return (await store.apply({"c1": prep(model, *txs, cp=cp)}))["c1"]
+
+
+async def test_windows_sum_by_event_time(store, model):
+    now = ms("2026-11-27T12:00:00+08:00")
+    txs = [
+        tx("a", ts_ms=now - 89 * DAY_MS, fen=1_00),  # 90d only
+        tx("b", ts_ms=now - 20 * DAY_MS, fen=10_00, method="cash"),  # 30d
+        tx("c", ts_ms=now - 3 * DAY_MS, fen=100_00, direction="out"),  # 7d
+        tx("d", ts_ms=now - 5 * 3_600_000, fen=1000_00, cross_border=True),  # 24h
+        tx("e", ts_ms=now - 10 * 60_000, fen=10000_00, method="cash", direction="out"),  # 1h
+    ]
+    batch = await apply(store, model, *txs)
+    assert [a.status for a in batch.applied] == ["new"] * 5
+    w = batch.applied[-1].snapshot.windows
+    assert (w["1h"].count, w["1h"].out_fen, w["1h"].cash_out_fen) == (1, 10000_00, 10000_00)
+    assert (w["24h"].count, w["24h"].sum_fen, w["24h"].xb_in_fen) == (2, 11000_00, 1000_00)
+    assert (w["7d"].count, w["7d"].sum_fen) == (3, 11100_00)
+    assert (w["30d"].count, w["30d"].cash_fen) == (4, 10010_00)
+    assert (w["90d"].count, w["90d"].sum_fen) == (5, 11111_00)
+    assert batch.applied[-1].snapshot.active_days_90d == 4  # d and e share a business day
+    # snapshots are per transaction: the first one saw only itself
+    assert batch.applied[0].snapshot.windows["90d"].count == 1
+    assert batch.applied[0].snapshot.seq == 1 and batch.applied[-1].snapshot.seq == 5
+
+
+async def test_day_windows_are_business_days_in_the_bank_timezone(store, model):
+    # 23:30 and 00:30 Shanghai are one hour apart but on two business days
+    late_evening = tx("a", ts_ms=ms("2026-11-26T23:30:00+08:00"), fen=5_00, method="cash")
+    after_midnight = tx("b", ts_ms=ms("2026-11-27T00:30:00+08:00"), fen=7_00, method="cash")
+    batch = await apply(store, model, late_evening, after_midnight)
+    snap = batch.applied[1].snapshot
+    assert snap.tx_day.cash_fen == 7_00  # the new business day starts from zero
+    assert snap.windows["1h"].count == 1 and snap.windows["24h"].count == 2
+
+
+async def test_expired_buckets_are_removed_by_event_time(store, model, redis):
+    start = ms("2026-01-01T10:00:00+08:00")
+    await apply(store, model, tx("old", ts_ms=start, fen=1_00))
+    batch = await apply(store, model, tx("new", ts_ms=start + 95 * DAY_MS, fen=2_00))
+    w = batch.applied[0].snapshot.windows
+    assert (w["90d"].count, w["90d"].sum_fen) == (1, 2_00)
+    fields = {k.decode() for k in await redis.hkeys(customer_keys("c1")[0])}
+    assert not any(f.startswith("d:") and int(f[2:]) == model.calendar.business_day(start) for f in fields)
+    assert sum(f.startswith("f:") for f in fields) == 1  # only the new fine bucket survives
+    assert await redis.zscore(customer_keys("c1")[2], "old") is None  # dedup horizon follows too
+
+
+async def test_late_event_within_the_window_lands_in_its_own_bucket(store, model):
+    now = ms("2026-11-27T12:00:00+08:00")
+    await apply(store, model, tx("now", ts_ms=now, fen=1_00))
+    batch = await apply(store, model, tx("late", ts_ms=now - 10 * DAY_MS, fen=40_00, method="cash"))
+    item = batch.applied[0]
+    assert item.status == "new"
+    assert item.snapshot.asof_ms == now  # the watermark does not move back
+    assert item.snapshot.tx_day.cash_fen == 40_00 and item.snapshot.tx_day.count == 1
+    assert item.snapshot.windows["7d"].count == 1 and item.snapshot.windows["30d"].count == 2
+
+
+async def test_event_older_than_the_longest_window_is_late_and_not_counted(store, model):
+    now = ms("2026-11-27T12:00:00+08:00")
+    await apply(store, model, tx("now", ts_ms=now))
+    batch = await apply(store, model, tx("ancient", ts_ms=now - 91 * DAY_MS), tx("next", ts_ms=now + 1000))
+    assert [a.status for a in batch.applied] == ["late", "new"]
+    assert batch.applied[1].snapshot.windows["90d"].count == 2
+
+
+async def test_duplicate_tx_ids_are_never_counted_twice(store, model):
+    t = tx("same", fen=5_00)
+    batch = await apply(store, model, t, t)
+    assert [a.status for a in batch.applied] == ["new", "pend"]
+    assert batch.applied[1].snapshot == batch.applied[0].snapshot  # the same snapshot, so the same events
+    # redelivered before commit: pending, same snapshot
+    again = await apply(store, model, t)
+    assert again.applied[0].status == "pend" and again.applied[0].snapshot == batch.applied[0].snapshot
+    await store.commit([CustomerCommit("c1", ("same",), {"level": "normal"})])
+    done = await apply(store, model, t, tx("other", fen=1_00))
+    assert [a.status for a in done.applied] == ["done", "new"]
+    assert done.applied[1].snapshot.windows["90d"].count == 2
+    assert done.risk_state == {"level": "normal"}
+
+
+async def test_distinct_counterparties_per_direction(store, model):
+    base = ms("2026-11-27T12:00:00+08:00")
+    prepared = [(tx(f"t{i}", ts_ms=base + i), fine_bucket(base), model.calendar.business_day(base), f"cp{i % 3}") for i in range(6)]
+    prepared.append((tx("o", ts_ms=base + 10, direction="out"), fine_bucket(base), model.calendar.business_day(base), "cp0"))
+    batch = (await store.apply({"c1": prepared}))["c1"]
+    w = batch.applied[-1].snapshot.windows["24h"]
+    assert (w.counterparties_in, w.counterparties_out) == (3, 1)
+
+
+async def test_trail_keeps_recent_transactions_in_order(store, model):
+    base = ms("2026-11-27T12:00:00+08:00")
+    batch = await apply(store, model, *(tx(f"t{i}", ts_ms=base + i * 1000, method="cash") for i in range(3)))
+    assert [(r.seq, r.tx_id, r.is_cash) for r in batch.trail] == [(1, "t0", True), (2, "t1", True), (3, "t2", True)]
