@@ -7,7 +7,7 @@ import logging
 import sys
 
 import faust
-from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -38,17 +38,22 @@ async def preflight(settings: Settings) -> None:
         raise ConfigError(f"Redis at {mask_url(settings.redis_url)} is unreachable: {exc}") from None
     finally:
         await redis.aclose()
-    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, request_timeout_ms=10_000)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, request_timeout_ms=10_000)
+    kafka_log = logging.getLogger("aiokafka")
+    level = kafka_log.level
+    kafka_log.setLevel(logging.CRITICAL)  # the one-line message below says it all
     try:
-        await asyncio.wait_for(producer.start(), timeout=15)
-        topics = settings.topics
-        for topic in (topics.transactions, topics.risk_changes, topics.patterns, topics.large_value, topics.dead_letter):
-            if not await producer.partitions_for(topic):
-                raise ConfigError(f"Kafka topic {topic!r} does not exist at {settings.bootstrap_servers} (create it: deploy/local/services.sh topics)")
+        await asyncio.wait_for(admin.start(), timeout=15)
+        existing = set(await admin.list_topics())
     except (KafkaError, OSError, TimeoutError) as exc:
-        raise ConfigError(f"Kafka at {settings.bootstrap_servers} is unreachable: {type(exc).__name__} {exc}") from None
+        raise ConfigError(f"Kafka at {settings.bootstrap_servers} is unreachable: {type(exc).__name__}") from None
     finally:
-        await producer.stop()
+        await admin.close()
+        kafka_log.setLevel(level)
+    t = settings.topics
+    missing = [name for name in (t.transactions, t.risk_changes, t.patterns, t.large_value, t.dead_letter) if name not in existing]
+    if missing:
+        raise ConfigError(f"Kafka topic(s) {', '.join(missing)} missing at {settings.bootstrap_servers} (create them: amlstream create-topics)")
 
 
 def run_worker(settings: Settings, model: Model | None = None) -> int:
