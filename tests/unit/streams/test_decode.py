@@ -85,14 +85,14 @@ def test_oversize_payload_is_refused_before_parsing():
         decode(GOOD | {"counterparty_name": "x" * 2000}, max_bytes=1000)
 
 
+JSON_VALUES = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
+RANDOM_DOCS = st.dictionaries(st.sampled_from([*sorted(GOOD), "x"]), JSON_VALUES)
+ONE_MUTATION = st.builds(lambda k, v: GOOD | {k: v}, st.sampled_from(sorted(GOOD)), st.none() | st.integers() | st.text(max_size=10) | st.floats())
+ALL_CODES = {"invalid_json", "missing_field", "invalid_type", "invalid_value", "invalid_amount", "unknown_currency", "invalid_timestamp", "key_mismatch"}
+
+
 @settings(max_examples=400, deadline=None)
-@given(
-    st.binary(max_size=300)
-    | st.builds(
-        lambda d: json.dumps(d).encode(),
-        st.dictionaries(st.sampled_from(sorted(GOOD) + ["x"]), st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)),
-    )
-)
+@given(st.binary(max_size=300) | st.builds(lambda d: json.dumps(d).encode(), RANDOM_DOCS))
 def test_decoder_never_raises_anything_but_a_decode_error(raw):
     try:
         tx = decode_transaction(None, raw, FX, 1 << 20)
