@@ -44,7 +44,7 @@ class Transaction:
 
 
 # The metrics kept per time bucket, in this order, by the Redis script and in snapshots.
-BUCKET_METRICS: tuple[str, ...] = ("count", "in_fen", "out_fen", "cash_in_fen", "cash_out_fen", "xb_in_fen", "xb_out_fen")
+BUCKET_METRICS: tuple[str, ...] = ("count", "in_fen", "out_fen", "cash_in_fen", "cash_out_fen", "xb_in_fen", "xb_out_fen", "hr_fen")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +58,7 @@ class WindowStats:
     cash_out_fen: int = 0
     xb_in_fen: int = 0
     xb_out_fen: int = 0
+    hr_fen: int = 0  # flows with counterparties in high-risk jurisdictions, both directions
     counterparties_in: int = 0
     counterparties_out: int = 0
 
@@ -83,6 +84,9 @@ class Snapshot:
 
     `asof_ms` is the customer's event-time watermark (latest event time seen), which is the
     end of every window; `tx_day` is the business-day bucket the transaction itself fell in.
+    `prev_event_ms` is the watermark before this transaction (None for the first one) and
+    `active_since_ms` the start of the current run of activity: the first transaction after a
+    silence of at least the configured dormancy period (or the very first transaction).
     """
 
     seq: int
@@ -90,6 +94,8 @@ class Snapshot:
     windows: dict[str, WindowStats]
     tx_day: WindowStats
     active_days_90d: int
+    prev_event_ms: int | None = None
+    active_since_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +115,11 @@ class AppliedTx:
 
 @dataclass(frozen=True, slots=True)
 class RecentTx:
-    """The compact per-customer trail of recent transactions kept for pattern evidence."""
+    """One entry of the compact per-customer trail of recent transactions (pattern evidence).
+
+    `counterparty` is a short digest ("" when unknown); `local_hour` is the hour of day in the
+    bank's timezone; `round_amount` means a multiple of 1,000 in the original currency.
+    """
 
     seq: int
     ts_ms: int
@@ -118,6 +128,11 @@ class RecentTx:
     is_cash: bool
     business_day: int
     tx_id: str
+    local_hour: int = 12
+    cross_border: bool = False
+    high_risk_country: bool = False
+    round_amount: bool = False
+    counterparty: str = ""
 
 
 class Level(StrEnum):
@@ -143,12 +158,27 @@ class Contribution:
 
 
 @dataclass(frozen=True, slots=True)
+class HardRule:
+    """A rule that sets a minimum level regardless of the score (e.g. a sanctions-list hit)."""
+
+    rule: str
+    min_level: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"rule": self.rule, "min_level": self.min_level}
+
+
+@dataclass(frozen=True, slots=True)
 class Assessment:
-    """A customer's score, its level and the contributions that sum to the score."""
+    """A customer's score, its level and the contributions that sum to the score.
+
+    `level` is the score's level raised to the highest minimum any applicable hard rule sets.
+    """
 
     score: float
     level: str
     contributions: tuple[Contribution, ...]
+    hard_rules: tuple[HardRule, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,100 +1,226 @@
-"""Re-rate one customer over the transactions of a batch, in order, and decide what to emit.
+"""Re-rate one customer over the events of a batch, in order, and decide what to emit.
 
-The outcome depends only on the stored state and the transactions, never on how the stream
-was cut into batches: each transaction is scored against the aggregates right after it.
+The outcome depends only on the committed state and the events, never on how the stream was
+cut into batches: each event is rated against the aggregates right after it. The rating state
+(level, hysteresis, profile, alerts, detections, large-value accumulators, review date) is one
+plain JSON-able dict, committed atomically with the batch.
 """
 
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, field, replace
+import copy
+import hashlib
+from dataclasses import dataclass, field
 from typing import Any
 
-from factors.model import AppliedTx, Assessment, PatternHit, RecentTx, Transaction
+from factors.large_value import ReportUpdate, accumulate, rules_from
+from factors.model import Assessment, PatternHit, RecentTx, Snapshot, Transaction
 from factors.patterns import detect_all
+from factors.profile import PeerBaseline, Profile, peer_group
 from factors.scoring import assess
 from factors.standard import Standard
 from factors.view import CustomerView
 
+DAY_MS = 86_400_000
+
+
+def digest(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
 
 @dataclass(frozen=True, slots=True)
-class RiskState:
-    """A customer's current rating as stored between batches."""
-
-    level: str | None = None
-    score: float | None = None
-    since_ms: int | None = None  # event time of the last level change
-    model_version: str | None = None
-
-    @classmethod
-    def from_fields(cls, fields: dict[str, str]) -> RiskState:
-        return cls(
-            level=fields.get("level"),
-            score=float(fields["score"]) if "score" in fields else None,
-            since_ms=int(fields["since"]) if "since" in fields else None,
-            model_version=fields.get("mv"),
-        )
-
-    def to_fields(self) -> dict[str, str]:
-        out = {}
-        if self.level is not None:
-            out["level"] = self.level
-        if self.score is not None:
-            out["score"] = repr(self.score)
-        if self.since_ms is not None:
-            out["since"] = str(self.since_ms)
-        if self.model_version is not None:
-            out["mv"] = self.model_version
-        return out
+class Cause:
+    kind: str  # transaction | profile | pattern | config | review
+    ref: str
 
 
 @dataclass(frozen=True, slots=True)
 class RiskChange:
-    cause: Transaction
-    previous: RiskState | None  # None for a first rating
+    cause: Cause
+    occurred_ms: int
+    previous: dict[str, Any] | None  # {level, score} or None for a first rating
     current: Assessment
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """A pattern hit after consolidation: a new alert, or a further occurrence of an open one."""
+
+    hit: PatternHit
+    tx: Transaction
+    alert_key: str
+    occurrence: int
+    first_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    tx: Transaction
+    update: ReportUpdate
+    report_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class RatedItem:
+    """One event to rate: a transaction, a profile update or a plain re-rating (config)."""
+
+    status: str  # new | pend | done | late | stale | peek
+    snapshot: Snapshot | None
+    tx: Transaction | None = None
+    profile: Profile | None = None
+    business_day: int = 0
+    event_ms: int = 0
 
 
 @dataclass(slots=True)
 class CustomerOutcome:
     customer_id: str
+    state: dict[str, Any]
     changes: list[RiskChange] = field(default_factory=list)
-    patterns: list[tuple[Transaction, PatternHit]] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
+    reports: list[Report] = field(default_factory=list)
     late: list[Transaction] = field(default_factory=list)
+    stale_profiles: int = 0
     rescored: int = 0
-    state: RiskState = field(default_factory=RiskState)
-    commit_tx_ids: list[str] = field(default_factory=list)
+    committed_items: list[RatedItem] = field(default_factory=list)
 
 
-def rate_customer(
-    customer_id: str,
-    stored: RiskState,
-    profile: dict[str, Any] | None,
-    trail: tuple[RecentTx, ...],
-    applied: tuple[AppliedTx, ...],
-    standard: Standard,
-) -> CustomerOutcome:
-    outcome = CustomerOutcome(customer_id, state=stored)
-    seqs = [r.seq for r in trail]
-    state = stored
-    for item in applied:
-        if item.status == "done":
-            continue
-        if item.status == "late" or item.snapshot is None:
-            outcome.late.append(item.tx)
-            continue
-        outcome.commit_tx_ids.append(item.tx.tx_id)
-        upto = bisect.bisect_right(seqs, item.snapshot.seq)
-        view = CustomerView(customer_id, profile, item.tx, item.snapshot, trail[:upto], item.business_day)
-        assessment = assess(view, standard)
-        outcome.rescored += 1
-        if assessment.level != state.level:
-            previous = state if state.level is not None else None
-            outcome.changes.append(RiskChange(item.tx, previous, assessment))
-            state = RiskState(assessment.level, assessment.score, item.tx.ts_ms, standard.model_version)
+def _rank(standard: Standard, level: str | None) -> int:
+    return -1 if level is None else standard.rank(level)
+
+
+class Rater:
+    """Rates the items of one customer against a standard; owns no I/O."""
+
+    def __init__(self, standard: Standard, peers: dict[str, PeerBaseline] | None = None) -> None:
+        self.standard = standard
+        self.peers = peers or {}
+        self.lv_rules = rules_from(standard.settings("large_value"))
+
+    def rate(self, customer_id: str, committed: dict[str, Any], trail: tuple[RecentTx, ...], items: list[RatedItem]) -> CustomerOutcome:
+        state = copy.deepcopy(committed)
+        out = CustomerOutcome(customer_id, state)
+        seqs = [r.seq for r in trail]
+        for item in items:
+            if item.status == "done":
+                continue
+            if item.status == "late":
+                assert item.tx is not None
+                out.late.append(item.tx)
+                continue
+            if item.status == "stale":
+                out.stale_profiles += 1
+                continue
+            assert item.snapshot is not None
+            if item.status != "peek":
+                out.committed_items.append(item)
+            if item.profile is not None:
+                state["profile"] = item.profile.to_dict()
+            upto = bisect.bisect_right(seqs, item.snapshot.seq) if item.tx is not None else len(seqs)
+            self._rate_one(customer_id, state, item, trail[:upto], out)
+        return out
+
+    def _view(self, customer_id: str, state: dict[str, Any], item: RatedItem, recent: tuple[RecentTx, ...]) -> CustomerView:
+        profile = Profile.from_dict(state["profile"]) if state.get("profile") else None
+        group = peer_group(profile.kind if profile else None, profile.industry if profile else None)
+        assert item.snapshot is not None
+        return CustomerView(
+            customer_id,
+            profile,
+            item.tx,
+            item.snapshot,
+            recent,
+            item.business_day,
+            self.peers.get(group),
+            dict(state.get("detections", {})),
+            len(state.get("raised", [])),
+        )
+
+    def _rate_one(self, customer_id: str, state: dict[str, Any], item: RatedItem, recent: tuple[RecentTx, ...], out: CustomerOutcome) -> None:
+        standard = self.standard
+        view = self._view(customer_id, state, item, recent)
+        before = assess(view, standard)
+        out.rescored += 1
+        cause = self._cause(customer_id, item)
+        final = before
+        if item.tx is not None:
+            self._large_value(customer_id, state, view, item.tx, out)
+            alerts = self._alerts(customer_id, state, view, item.tx)
+            out.alerts.extend(alerts)
+            if alerts:
+                view = self._view(customer_id, state, item, recent)  # detections now include these hits
+                final = assess(view, standard)
+                if final.level != before.level:
+                    cause = Cause("pattern", alerts[-1].alert_key)
+        self._apply_level(state, final, cause, item.event_ms, out)
+
+    @staticmethod
+    def _cause(customer_id: str, item: RatedItem) -> Cause:
+        if item.tx is not None:
+            return Cause("transaction", item.tx.tx_id)
+        if item.profile is not None:
+            return Cause("profile", f"{customer_id}@{item.profile.updated_ms}")
+        return Cause("config", "")
+
+    def _apply_level(self, state: dict[str, Any], assessment: Assessment, cause: Cause, event_ms: int, out: CustomerOutcome) -> None:
+        """Upgrade at once; downgrade only after the cooling period (no flapping near a cut-off)."""
+        standard = self.standard
+        current = state.get("level")
+        computed = assessment.level
+        cooling_ms = int(float(standard.settings("hysteresis").get("downgrade_cooling_days", 30)) * DAY_MS)
+        change = False
+        if current is None or _rank(standard, computed) > _rank(standard, current):
+            change = True
+        elif computed == current:
+            state.pop("pending_down", None)
         else:
-            state = replace(state, score=assessment.score, model_version=standard.model_version)
-        for hit in detect_all(view, standard):
-            outcome.patterns.append((item.tx, hit))
-    outcome.state = state
-    return outcome
+            pending = state.get("pending_down")
+            if pending is None:
+                state["pending_down"] = {"since": event_ms}
+            elif event_ms - pending["since"] >= cooling_ms:
+                change = True
+        if cause.kind == "config":
+            cause = Cause("config", standard.model_version)
+        if change:
+            previous = {"level": current, "score": state.get("score")} if current is not None else None
+            out.changes.append(RiskChange(cause, event_ms, previous, assessment))
+            state.update(level=computed, since=event_ms)
+            state.pop("pending_down", None)
+            months = standard.review_months(computed)
+            state["next_review"] = event_ms + int(months * 30.4375 * DAY_MS)
+        state["score"] = assessment.score
+        state["mv"] = standard.model_version
+        state["rated"] = event_ms
+
+    def _alerts(self, customer_id: str, state: dict[str, Any], view: CustomerView, tx: Transaction) -> list[Alert]:
+        settings = self.standard.settings("alerts")
+        period_ms = int(float(settings.get("monitoring_days", 90)) * DAY_MS)
+        consolidate = settings.get("consolidate", ["*"])
+        open_alerts: dict[str, Any] = state.setdefault("alerts", {})
+        detections: dict[str, int] = state.setdefault("detections", {})
+        raised: list[int] = state.setdefault("raised", [])
+        alerts = []
+        for hit in detect_all(view, self.standard):
+            current = open_alerts.get(hit.pattern)
+            consolidates = "*" in consolidate or hit.pattern in consolidate
+            if current and consolidates and tx.ts_ms - current["first"] < period_ms:
+                current["n"] += 1
+                current["last"] = tx.ts_ms
+                alerts.append(Alert(hit, tx, current["key"], current["n"], current["first"]))
+            else:
+                key = digest("alert", customer_id, hit.pattern, hit.key)
+                open_alerts[hit.pattern] = {"key": key, "first": tx.ts_ms, "last": tx.ts_ms, "n": 1}
+                if hit.severity in ("high", "critical"):
+                    raised.append(tx.ts_ms)  # counts towards the repeated-reports hard rule
+                alerts.append(Alert(hit, tx, key, 1, tx.ts_ms))
+            detections[hit.pattern] = max(detections.get(hit.pattern, 0), tx.ts_ms)
+        horizon = tx.ts_ms - int(float(self.standard.settings("hard_rules").get("repeated_within_days", 90)) * DAY_MS)
+        state["raised"] = [t for t in raised if t >= horizon]
+        return alerts
+
+    def _large_value(self, customer_id: str, state: dict[str, Any], view: CustomerView, tx: Transaction, out: CustomerOutcome) -> None:
+        kind = view.profile.kind if view.profile else str(self.standard.settings("large_value").get("unknown_profile_kind", "individual"))
+        for update in accumulate(state.setdefault("lv", {}), tx, kind, view.business_day, self.lv_rules, self.standard.fx):
+            key = digest("large_value", customer_id, update.rule.code, update.direction, str(update.business_day))
+            out.reports.append(Report(tx, update, key))

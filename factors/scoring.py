@@ -1,11 +1,28 @@
-"""Score a customer: every weighted factor's points, summed, mapped to a level."""
+"""Score a customer: every weighted factor's points, summed, mapped to a level, then raised to
+the minimum any hard rule sets."""
 
 from __future__ import annotations
 
 from factors.catalog import FACTORS
-from factors.model import Assessment, Contribution
+from factors.model import Assessment, Contribution, HardRule
 from factors.standard import Standard
 from factors.view import CustomerView
+
+
+def hard_rules(view: CustomerView, standard: Standard) -> tuple[HardRule, ...]:
+    """Minimum levels regardless of score: a list hit, a PEP or an unidentifiable beneficial
+    owner, repeated suspicious reports (levels configurable in `[hard_rules]`)."""
+    rules = standard.settings("hard_rules")
+    found = []
+    profile = view.profile
+    if profile is not None:
+        for flag, default in (("listed", "prohibited"), ("pep", "watch"), ("ownership_opaque", "watch")):
+            level = rules.get(flag, default)
+            if getattr(profile, flag) and level:
+                found.append(HardRule(flag, level))
+    if view.alerts_in_period >= int(rules.get("repeated_min_alerts", 2)):
+        found.append(HardRule("repeated_suspicious_reports", rules.get("repeated_reports", "suspicious")))
+    return tuple(found)
 
 
 def assess(view: CustomerView, standard: Standard) -> Assessment:
@@ -16,16 +33,21 @@ def assess(view: CustomerView, standard: Standard) -> Assessment:
     """
     contributions: list[Contribution] = []
     for setting in standard.factors:
-        measured = FACTORS[setting.id].measure(view, setting.params)
+        measured = FACTORS[setting.id].measure(view, setting.params, standard)
         if measured is None:
             continue
-        band_points, band = setting.bands.points_for(measured.value)
-        points = round(band_points * setting.weight, 2)
+        evidence = dict(measured.evidence)
+        if setting.bands is None:
+            points = round(measured.value * setting.weight, 2)
+        else:
+            band_points, band = setting.bands.points_for(measured.value)
+            points = round(band_points * setting.weight, 2)
+            evidence["value"] = measured.value
+            evidence["band_min"] = band.min if band else None
         if points == 0:
             continue
-        evidence = dict(measured.evidence)
-        evidence["value"] = measured.value
-        evidence["band_min"] = band.min if band else None
         contributions.append(Contribution(setting.group, setting.id, points, evidence))
     score = round(sum(c.points for c in contributions), 2)
-    return Assessment(score=score, level=standard.level_for(score), contributions=tuple(contributions))
+    floors = hard_rules(view, standard)
+    level = standard.max_level(standard.level_for(score), *(r.min_level for r in floors))
+    return Assessment(score=score, level=level, contributions=tuple(contributions), hard_rules=floors)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,15 @@ class LevelCut:
     level: str
     min_score: float
     display: str
+    code: str | None = None  # report code of the level where the scheme has one (10-14)
+
+
+@dataclass(frozen=True, slots=True)
+class CountryList:
+    name: str
+    points: float
+    countries: frozenset[str]
+    high_risk_flows: bool  # counts as a high-risk jurisdiction for transaction flows
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +47,7 @@ class FactorSetting:
     id: str
     group: str
     weight: float
-    bands: Bands
+    bands: Bands | None  # None: the factor's value is already points (table-driven factors)
     params: dict[str, Any]
 
 
@@ -59,6 +68,23 @@ class Standard:
     levels: tuple[LevelCut, ...]  # ascending by min_score
     factors: tuple[FactorSetting, ...]
     patterns: dict[str, PatternSetting]
+    lists_as_of: str = ""
+    country_lists: tuple[CountryList, ...] = ()
+    tables: dict[str, dict[str, float]] = field(default_factory=dict)  # industries, occupations, products
+    sections: dict[str, dict[str, Any]] = field(default_factory=dict)  # review, hysteresis, hard_rules, alerts, large_value, ...
+
+    def settings(self, section: str) -> dict[str, Any]:
+        return self.sections.get(section, {})
+
+    def review_months(self, level: str) -> float:
+        return float(self.settings("review").get("months", {}).get(level, 12))
+
+    @property
+    def high_risk_countries(self) -> frozenset[str]:
+        return frozenset().union(*(c.countries for c in self.country_lists if c.high_risk_flows))
+
+    def max_level(self, *levels: str) -> str:
+        return max(levels, key=self.rank)
 
     def level_for(self, score: float) -> str:
         level = self.levels[0].level
@@ -117,6 +143,7 @@ def _parse_levels(raw: list[Any]) -> tuple[LevelCut, ...]:
                 level=_require(item, "level", str, where),
                 min_score=float(_require(item, "min_score", (int, float), where)),
                 display=str(item.get("display", item["level"])),
+                code=str(item["code"]) if "code" in item else None,
             )
         )
     if len(cuts) < 2:
@@ -143,7 +170,8 @@ def _parse_factors(raw: list[Any], known: dict[str, str]) -> tuple[FactorSetting
         if weight < 0:
             raise StandardError(f"{where}: weight must be >= 0")
         params = {k: v for k, v in item.items() if k not in ("id", "weight", "bands")}
-        settings.append(FactorSetting(factor_id, known[factor_id], weight, Bands.parse(item.get("bands"), f"{where}.bands"), params))
+        bands = Bands.parse(item["bands"], f"{where}.bands") if "bands" in item else None
+        settings.append(FactorSetting(factor_id, known[factor_id], weight, bands, params))
     if len({s.id for s in settings}) != len(settings):
         raise StandardError("factors: each factor may appear once")
     return tuple(settings)
@@ -165,6 +193,50 @@ def _parse_patterns(raw: dict[str, Any], known: set[str]) -> dict[str, PatternSe
     return patterns
 
 
+SECTIONS = ("review", "hysteresis", "hard_rules", "alerts", "large_value", "detections", "peer")
+TABLES = ("industries", "occupations", "products")
+
+
+def _parse_lists(raw: dict[str, Any]) -> tuple[str, tuple[CountryList, ...]]:
+    as_of = str(raw.get("as_of", ""))
+    lists = []
+    for name, item in raw.get("countries", {}).items():
+        where = f"lists.countries.{name}"
+        if not isinstance(item, dict):
+            raise StandardError(f"{where}: expected a table with points and countries")
+        codes = _require(item, "countries", list, where)
+        bad = [c for c in codes if not (isinstance(c, str) and len(c) == 2 and c.isupper())]
+        if bad:
+            raise StandardError(f"{where}.countries: not ISO 3166-1 alpha-2: {bad[:5]}")
+        lists.append(CountryList(name, float(item.get("points", 0)), frozenset(codes), bool(item.get("high_risk_flows", False))))
+    return as_of, tuple(lists)
+
+
+def _parse_tables(raw: dict[str, Any]) -> dict[str, dict[str, float]]:
+    tables = {}
+    for name in TABLES:
+        table = raw.get(name, {})
+        if not isinstance(table, dict) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in table.values()):
+            raise StandardError(f"{name}: expected a table of code = points")
+        tables[name] = {str(k): float(v) for k, v in table.items()}
+    return tables
+
+
+HARD_RULE_DEFAULTS = {"listed": "prohibited", "pep": "watch", "ownership_opaque": "watch", "repeated_reports": "suspicious"}
+
+
+def _check_sections(sections: dict[str, dict[str, Any]], levels: tuple[LevelCut, ...]) -> None:
+    names = {c.level for c in levels}
+    rules = sections.get("hard_rules", {})
+    for rule, default in HARD_RULE_DEFAULTS.items():
+        level = rules.get(rule, default)
+        if level and level not in names:
+            raise StandardError(f'hard_rules.{rule}: {level!r} is not a level of this standard (set it, or "" to disable)')
+    for level in sections.get("review", {}).get("months", {}):
+        if level not in names:
+            raise StandardError(f"review.months: {level!r} is not a level of this standard")
+
+
 def parse_standard(data: bytes, *, known_factors: dict[str, str], known_patterns: set[str]) -> Standard:
     """Parse and validate a standard from the bytes of its TOML file."""
     try:
@@ -178,12 +250,20 @@ def parse_standard(data: bytes, *, known_factors: dict[str, str], known_patterns
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise StandardError(f"standard.timezone: unknown timezone {timezone!r}") from exc
     digest = hashlib.sha256(data).hexdigest()[:12]
+    levels = _parse_levels(_require(raw, "levels", list, "standard"))
+    sections = {name: raw.get(name, {}) for name in SECTIONS}
+    _check_sections(sections, levels)
+    lists_as_of, country_lists = _parse_lists(raw.get("lists", {}))
     return Standard(
         version=version,
         model_version=f"{version}+{digest}",
         timezone=timezone,
         fx=_parse_fx(_require(raw, "fx", dict, "standard")),
-        levels=_parse_levels(_require(raw, "levels", list, "standard")),
+        levels=levels,
         factors=_parse_factors(raw.get("factors", []), known_factors),
         patterns=_parse_patterns(raw.get("patterns", {}), known_patterns),
+        lists_as_of=lists_as_of,
+        country_lists=country_lists,
+        tables=_parse_tables(raw),
+        sections=sections,
     )

@@ -2,26 +2,37 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from factors.model import RecentTx, Snapshot, Transaction
+from factors.profile import PeerBaseline, Profile
 
 
 @dataclass(frozen=True, slots=True)
 class CustomerView:
-    """A customer right after one transaction: profile (if known), aggregates, recent trail.
+    """A customer right after one event: profile (if known), aggregates, recent trail.
 
     `recent` holds the customer's recent transactions up to and including `tx`, oldest first.
-    `business_day` is the business-day number of `tx`.
+    `tx` is None when the event is a profile update (re-rating without a transaction);
+    `business_day` is the business day of the event; `peer` the published baseline of the
+    customer's peer group, if there is one.
     """
 
     customer_id: str
-    profile: dict[str, Any] | None
-    tx: Transaction
+    profile: Profile | None
+    tx: Transaction | None
     snapshot: Snapshot
     recent: tuple[RecentTx, ...]
     business_day: int
+    peer: PeerBaseline | None = None
+    detections: dict[str, int] = field(default_factory=dict)  # pattern -> event time of its last detection
+    alerts_in_period: int = 0  # new alerts raised within the repeated-reports period
+
+    @property
+    def event_ms(self) -> int:
+        """Event time of what is being rated: the transaction, else the customer's watermark."""
+        return self.tx.ts_ms if self.tx is not None else self.snapshot.asof_ms
 
 
 @dataclass(frozen=True, slots=True)

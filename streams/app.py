@@ -42,11 +42,13 @@ def create_app(settings: Settings, metrics: Metrics, make_processor: Callable[[]
         producer_max_request_size=2 * settings.max_message_bytes + 1_048_576,
         autodiscover=False,
     )
-    transactions = app.topic(settings.topics.transactions, key_serializer="raw", value_serializer="raw", allow_empty=True)
+    # one agent reads both inputs, so a customer's transactions and profile updates are rated by
+    # one loop in arrival order (the topics are co-partitioned by customer_id)
+    inputs = app.topic(settings.topics.transactions, settings.topics.customers, key_serializer="raw", value_serializer="raw", allow_empty=True)
     within = settings.batch_window_ms / 1000
 
-    @app.agent(transactions, concurrency=1)
-    async def process_transactions(stream: faust.StreamT) -> None:
+    @app.agent(inputs, concurrency=1)
+    async def process_inputs(stream: faust.StreamT) -> None:
         processor = await make_processor()
         async for batch in stream.take_events(settings.batch_size, within=within):
             for event in batch:

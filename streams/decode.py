@@ -16,6 +16,7 @@ import orjson
 
 from factors.model import CHANNELS, METHODS, Transaction
 from factors.money import FxTable
+from factors.profile import FLAGS, Profile
 from streams.errors import DecodeError
 
 MAX_AMOUNT = Decimal("1e13")
@@ -154,4 +155,74 @@ def decode_transaction(key: bytes | None, value: bytes | None, fx: FxTable, max_
         counterparty_name=_text(doc, "counterparty_name", customer_id),
         counterparty_bank=_text(doc, "counterparty_bank", customer_id),
         counterparty_country=country,
+    )
+
+
+def _country(doc: dict[str, Any], field: str, customer_id: str) -> str | None:
+    value = doc.get(field)
+    if value is None:
+        return None
+    if not (isinstance(value, str) and len(value) == 2 and value.isascii() and value.isupper()):
+        raise DecodeError("invalid_value", f"'{field}' must be an ISO 3166-1 alpha-2 code", customer_id)
+    return value
+
+
+def _code(doc: dict[str, Any], field: str, customer_id: str) -> str | None:
+    value = doc.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not 1 <= len(value) <= 64 or not value.isprintable():
+        raise DecodeError("invalid_type", f"'{field}' must be a code of 1-64 printable characters", customer_id)
+    return value
+
+
+def _money_fen(doc: dict[str, Any], field: str, customer_id: str) -> int | None:
+    value = doc.get(field)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise DecodeError("invalid_type", f"'{field}' must be a number (CNY)", customer_id)
+    try:
+        amount = Decimal(value) if isinstance(value, (int, str)) else Decimal(repr(value))
+    except InvalidOperation:
+        raise DecodeError("invalid_value", f"'{field}' is not a number", customer_id) from None
+    if not amount.is_finite() or amount < 0 or amount > MAX_AMOUNT:
+        raise DecodeError("invalid_value", f"'{field}' must be between 0 and 1e13", customer_id)
+    return int(amount * 100)
+
+
+def decode_profile(key: bytes | None, value: bytes | None, max_bytes: int) -> Profile:
+    """A raw `aml.customers.v1` message -> Profile, or DecodeError. Unknown industry, occupation
+    or product codes are kept (the standard scores them as unknown), never refused."""
+    doc = parse_json(value, max_bytes)
+    customer_id = _id(doc, "customer_id", required=True)
+    assert customer_id is not None
+    if key is not None and key != customer_id.encode():
+        raise DecodeError("key_mismatch", "message key differs from customer_id", customer_id)
+    kind = _choice(doc, "kind", frozenset(("individual", "entity")), None, customer_id)
+    flags = {}
+    for flag in FLAGS:
+        v = doc.get(flag, False)
+        if v is None:
+            v = False
+        if not isinstance(v, bool):
+            raise DecodeError("invalid_type", f"'{flag}' must be a boolean", customer_id)
+        flags[flag] = v
+    products = doc.get("products") or []
+    if not isinstance(products, list) or not all(isinstance(p, str) and 1 <= len(p) <= 64 for p in products):
+        raise DecodeError("invalid_type", "'products' must be a list of product codes", customer_id)
+    onboarded = doc.get("onboarded_at")
+    return Profile(
+        customer_id=customer_id,
+        kind=kind,  # type: ignore[arg-type]
+        updated_ms=parse_timestamp(doc.get("updated_at"), "updated_at", customer_id),
+        country=_country(doc, "country", customer_id),
+        residence_country=_country(doc, "residence_country", customer_id),
+        industry=_code(doc, "industry", customer_id),
+        occupation=_code(doc, "occupation", customer_id),
+        products=tuple(dict.fromkeys(products)),
+        declared_annual_income_fen=_money_fen(doc, "declared_annual_income", customer_id),
+        declared_annual_turnover_fen=_money_fen(doc, "declared_annual_turnover", customer_id),
+        onboarded_ms=parse_timestamp(onboarded, "onboarded_at", customer_id) if onboarded is not None else None,
+        **flags,
     )

@@ -14,8 +14,8 @@ from typing import Any
 
 import orjson
 
-from factors.model import PatternHit, Transaction
-from factors.rating import RiskChange, RiskState
+from factors.calendar import iso_date
+from factors.rating import Alert, Report, RiskChange
 
 SCHEMA_VERSION = 1
 PAYLOAD_CAP = 64 * 1024
@@ -67,37 +67,57 @@ def _base(kind: str, eid: str, customer_id: str | None, occurred_ms: int | None,
     }
 
 
-def _rating(state: RiskState) -> dict[str, Any]:
-    return {"level": state.level, "score": state.score}
-
-
 def risk_change(customer_id: str, change: RiskChange, model_version: str) -> OutputEvent:
-    tx = change.cause
-    eid = event_id("risk_change", customer_id, "transaction", tx.tx_id, change.current.level)
-    value = _base("risk_change", eid, customer_id, tx.ts_ms, model_version)
+    current = change.current
+    eid = event_id("risk_change", customer_id, change.cause.kind, change.cause.ref, current.level, str(change.occurred_ms))
+    value = _base("risk_change", eid, customer_id, change.occurred_ms, model_version)
     value.update(
-        previous=_rating(change.previous) if change.previous else None,
-        current={"level": change.current.level, "score": change.current.score},
-        contributions=[c.as_dict() for c in change.current.contributions],
-        cause={"kind": "transaction", "ref": tx.tx_id},
+        previous=change.previous,
+        current={"level": current.level, "score": current.score},
+        contributions=[c.as_dict() for c in current.contributions],
+        hard_rules=[r.as_dict() for r in current.hard_rules],
+        cause={"kind": change.cause.kind, "ref": change.cause.ref},
     )
     return OutputEvent("risk_change", customer_id, value)
 
 
-def suspicious_pattern(customer_id: str, tx: Transaction, hit: PatternHit, model_version: str) -> OutputEvent:
-    eid = event_id("suspicious_pattern", customer_id, hit.pattern, hit.key)
+def suspicious_pattern(customer_id: str, alert: Alert, model_version: str) -> OutputEvent:
+    hit, tx = alert.hit, alert.tx
+    eid = event_id("suspicious_pattern", customer_id, alert.alert_key, str(alert.occurrence))
     value = _base("suspicious_pattern", eid, customer_id, tx.ts_ms, model_version)
     value.update(
         pattern=hit.pattern,
-        alert_key=event_id("alert", customer_id, hit.pattern, hit.key),
+        alert_key=alert.alert_key,
+        occurrence=alert.occurrence,
+        first_detected_at=iso(alert.first_ms),
         window={"start": iso(hit.window_start_ms), "end": iso(hit.window_end_ms)},
         metrics=hit.metrics,
         thresholds=hit.thresholds,
-        tx_ids=list(hit.tx_ids[:100]),
+        tx_ids=list(hit.tx_ids[-100:]),
         severity=hit.severity,
         cause={"kind": "transaction", "ref": tx.tx_id},
     )
     return OutputEvent("suspicious_pattern", customer_id, value)
+
+
+def large_value_report(customer_id: str, report: Report, model_version: str) -> OutputEvent:
+    u = report.update
+    eid = event_id("large_value_report", report.report_key, str(u.revision))
+    value = _base("large_value_report", eid, customer_id, report.tx.ts_ms, model_version)
+    value.update(
+        report_key=report.report_key,
+        revision=u.revision,
+        rule_code=u.rule.code,
+        direction=u.direction,
+        business_date=iso_date(u.business_day),
+        total_cny=u.total_fen / 100,
+        totals_by_currency={ccy: float(amount) for ccy, amount in sorted(u.by_currency.items())},
+        tx_ids=list(u.tx_ids),
+        tx_count=u.tx_count,
+        thresholds={"cny": u.rule.cny, "usd": u.rule.usd},
+        cause={"kind": "transaction", "ref": report.tx.tx_id},
+    )
+    return OutputEvent("large_value_report", customer_id, value)
 
 
 def dead_letter(source: Source, code: str, detail: str, model_version: str, customer_id: str | None = None, occurred_ms: int | None = None) -> OutputEvent:

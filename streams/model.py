@@ -23,6 +23,10 @@ class Model:
     def version(self) -> str:
         return self.standard.model_version
 
+    @property
+    def high_risk_countries(self) -> frozenset[str]:
+        return self.standard.high_risk_countries
+
 
 def load_model(path: Path | None = None, timezone_override: str | None = None) -> Model:
     """Load and validate the scoring standard; errors never echo the file's contents."""

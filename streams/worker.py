@@ -51,7 +51,7 @@ async def preflight(settings: Settings) -> None:
         await admin.close()
         kafka_log.setLevel(level)
     t = settings.topics
-    missing = [name for name in (t.transactions, t.risk_changes, t.patterns, t.large_value, t.dead_letter) if name not in existing]
+    missing = [name for name in (t.transactions, t.customers, t.risk_changes, t.patterns, t.large_value, t.dead_letter) if name not in existing]
     if missing:
         raise ConfigError(f"Kafka topic(s) {', '.join(missing)} missing at {settings.bootstrap_servers} (create them: amlstream create-topics)")
 
@@ -67,7 +67,7 @@ def run_worker(settings: Settings, model: Model | None = None) -> int:
         emitter = KafkaEmitter(settings)
         await emitter.start()
         store = make_store(redis, settings)
-        engine = Engine(store, model, max_message_bytes=settings.max_message_bytes)
+        engine = Engine(store, model, profile_topic=settings.topics.customers, max_message_bytes=settings.max_message_bytes)
         return BatchProcessor(engine, emitter, metrics, retry_max_s=settings.redis_retry_max_s)
 
     app = create_app(settings, metrics, make_processor)

@@ -18,7 +18,7 @@ MAX_TX_IDS = 100
 
 def detect(view: CustomerView, setting: PatternSetting) -> PatternHit | None:
     tx = view.tx
-    if not tx.is_cash:
+    if tx is None or not tx.is_cash:
         return None
     threshold_fen = round(float(setting.params.get("threshold_cny", 50_000)) * FEN_PER_YUAN)
     after = view.snapshot.tx_day.cash_fen

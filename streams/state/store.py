@@ -1,8 +1,8 @@
 """Per-customer state in Redis, read and written only through the two atomic scripts.
 
 Per batch: one pipelined round trip runs `apply_batch` once per touched customer (dedup,
-bucket update, per-transaction snapshots); after the batch's events are acknowledged by Kafka,
-one more runs `commit_batch` per customer (new risk state, pending snapshots dropped).
+bucket update, per-item snapshots); after the batch's events are acknowledged by Kafka, one
+more runs `commit_batch` per customer (new rating state, pending snapshots dropped).
 """
 
 from __future__ import annotations
@@ -16,17 +16,19 @@ from zlib import crc32
 import orjson
 from redis.asyncio import Redis
 
-from factors.model import WINDOWS, AppliedTx, RecentTx, Snapshot, Transaction, WindowStats
+from factors.model import BUCKET_METRICS, WINDOWS, RecentTx, Snapshot, Transaction, WindowStats
 
 SCRIPTS = Path(__file__).parent / "scripts"
 KEY_PREFIX = "aml"
 LEVEL_SHARDS = 16
+NM = len(BUCKET_METRICS)
+NW = NM + 2  # per window: the bucket metrics and distinct counterparties in / out
 
 
 def customer_keys(customer_id: str) -> list[str]:
     """The customer's keys, sharing the `{customer_id}` hash tag (one Redis Cluster slot)."""
     tag = "{" + customer_id + "}"
-    return [f"{KEY_PREFIX}:{tag}:{suffix}" for suffix in ("a", "c", "x", "t", "r", "p")]
+    return [f"{KEY_PREFIX}:{tag}:{suffix}" for suffix in ("a", "c", "x", "t", "r")]
 
 
 def level_shard_key(customer_id_or_shard: str | int) -> str:
@@ -36,92 +38,113 @@ def level_shard_key(customer_id_or_shard: str | int) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class TxItem:
+    """A transaction with what the script needs that only Python knows (calendar, digests)."""
+
+    tx: Transaction
+    fine: int
+    day: int
+    hour: int
+    flags: str  # c cash, x cross-border, h high-risk country, r round amount
+    counterparty: str
+
+    def pack(self) -> str:
+        t = self.tx
+        fields = ("T", t.tx_id, str(t.ts_ms), t.direction, str(t.amount_fen), self.flags, str(self.fine), str(self.day), str(self.hour), self.counterparty)
+        return "\t".join(fields)
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileItem:
+    profile: Any  # factors.profile.Profile; opaque to the store
+    updated_ms: int
+
+    def pack(self) -> str:
+        return f"P\t{self.updated_ms}"
+
+
+@dataclass(frozen=True, slots=True)
+class PeekItem:
+    """A read-only snapshot at the customer's watermark (re-rating without new input)."""
+
+    def pack(self) -> str:
+        return "Q"
+
+
+Item = TxItem | ProfileItem | PeekItem
+
+
+@dataclass(frozen=True, slots=True)
+class ItemResult:
+    item: Item
+    status: str  # new | pend | done | late | stale | peek
+    snapshot: Snapshot | None
+
+
+@dataclass(frozen=True, slots=True)
 class CustomerBatch:
     customer_id: str
-    risk_state: dict[str, str]
-    profile: dict[str, Any] | None
+    state: dict[str, Any]  # the committed rating state (JSON managed by factors.rating)
     trail: tuple[RecentTx, ...]
-    applied: tuple[AppliedTx, ...]
+    results: tuple[ItemResult, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class CustomerCommit:
     customer_id: str
-    tx_ids: tuple[str, ...]  # the batch's new and pending tx_ids
-    risk_state: dict[str, str]  # fields to set
+    pending_ids: tuple[str, ...]  # tx_ids and "~P<updated_ms>" of the batch's new/pending items
+    profile_updated_ms: int | None
+    state: dict[str, Any]
 
 
-def _pack(tx: Transaction, fine: int, day: int, cp_hash: str) -> str:
-    return "\t".join(
-        (
-            tx.tx_id,
-            str(tx.ts_ms),
-            tx.direction,
-            str(tx.amount_fen),
-            "1" if tx.is_cash else "0",
-            "1" if tx.cross_border else "0",
-            str(fine),
-            str(day),
-            cp_hash,
-        )
-    )
+def pending_id(item: Item) -> str:
+    return item.tx.tx_id if isinstance(item, TxItem) else f"~P{item.updated_ms}" if isinstance(item, ProfileItem) else ""
 
 
-def _parse_snapshot(text: str) -> Snapshot:
+def parse_snapshot(text: str) -> Snapshot:
     v = [int(x) for x in text.split(",")]
-    windows = {}
-    for i, name in enumerate(WINDOWS):
-        base = 2 + i * 9
-        windows[name] = WindowStats(*v[base : base + 9])
-    day_base = 2 + len(WINDOWS) * 9
-    tx_day = WindowStats(*v[day_base : day_base + 7])
-    return Snapshot(seq=v[0], asof_ms=v[1], windows=windows, tx_day=tx_day, active_days_90d=v[day_base + 7])
+    windows = {name: WindowStats(*v[2 + i * NW : 2 + (i + 1) * NW]) for i, name in enumerate(WINDOWS)}
+    base = 2 + len(WINDOWS) * NW
+    tx_day = WindowStats(*v[base : base + NM])
+    active, prev, since = v[base + NM : base + NM + 3]
+    return Snapshot(seq=v[0], asof_ms=v[1], windows=windows, tx_day=tx_day, active_days_90d=active, prev_event_ms=prev or None, active_since_ms=since or None)
 
 
-def _parse_trail(entries: list[bytes]) -> tuple[RecentTx, ...]:
+def parse_trail(entries: list[bytes]) -> tuple[RecentTx, ...]:
     trail = []
     for raw in entries:
-        seq, ts, direction, fen, cash, day, tx_id = raw.decode().split("|", 6)
-        trail.append(RecentTx(int(seq), int(ts), direction, int(fen), cash == "1", int(day), tx_id))  # type: ignore[arg-type]
+        seq, ts, direction, fen, flags, day, hour, cp, tx_id = raw.decode().split("|", 8)
+        trail.append(RecentTx(int(seq), int(ts), direction, int(fen), "c" in flags, int(day), tx_id, int(hour), "x" in flags, "h" in flags, "r" in flags, cp))  # type: ignore[arg-type]
     return tuple(trail)
 
 
 class StateStore:
-    def __init__(self, redis: Redis, *, retain_days: int = 90, trail_horizon_ms: int = 72 * 3_600_000, trail_max: int = 1000) -> None:
+    def __init__(self, redis: Redis, *, retain_days: int = 90, trail_horizon_ms: int = 72 * 3_600_000, trail_max: int = 1000, dormant_days: int = 180) -> None:
         self.redis = redis
         self.retain_days = retain_days
-        self.trail_horizon_ms = trail_horizon_ms
-        self.trail_max = trail_max
+        self.header = [retain_days, trail_horizon_ms, trail_max, dormant_days * 86_400_000]
         self._apply = redis.register_script((SCRIPTS / "apply_batch.lua").read_text())
         self._commit = redis.register_script((SCRIPTS / "commit_batch.lua").read_text())
 
-    async def apply(self, batches: dict[str, list[tuple[Transaction, int, int, str]]]) -> dict[str, CustomerBatch]:
-        """Apply each customer's transactions (with their fine bucket, business day and
-        counterparty hash) in order, in one round trip; return what rescoring needs."""
+    async def apply(self, batches: dict[str, list[Item]]) -> dict[str, CustomerBatch]:
+        """Apply each customer's items in order, in one round trip; return what re-rating needs."""
         pipe = self.redis.pipeline(transaction=False)
         order = list(batches)
-        header = [self.retain_days, self.trail_horizon_ms, self.trail_max]
         for customer_id in order:
-            args = header + [_pack(tx, fine, day, cp) for tx, fine, day, cp in batches[customer_id]]
+            args = self.header + [item.pack() for item in batches[customer_id]]
             await self._apply(keys=customer_keys(customer_id), args=args, client=pipe)
         replies = await pipe.execute()
         out: dict[str, CustomerBatch] = {}
-        for customer_id, (risk_flat, profile_raw, trail_raw, results) in zip(order, replies, strict=False):
-            applied = []
-            for (tx, _, day, _), result in zip(batches[customer_id], results, strict=False):
+        for customer_id, (state_raw, trail_raw, results) in zip(order, replies, strict=True):
+            parsed = []
+            for item, result in zip(batches[customer_id], results, strict=True):
                 status, _, snap = result.decode().partition("|")
-                applied.append(AppliedTx(tx, status, _parse_snapshot(snap) if snap else None, day))  # type: ignore[arg-type]
-            risk = {risk_flat[i].decode(): risk_flat[i + 1].decode() for i in range(0, len(risk_flat), 2)}
-            out[customer_id] = CustomerBatch(
-                customer_id=customer_id,
-                risk_state=risk,
-                profile=orjson.loads(profile_raw) if profile_raw else None,
-                trail=_parse_trail(trail_raw),
-                applied=tuple(applied),
-            )
+                parsed.append(ItemResult(item, status, parse_snapshot(snap) if snap else None))
+            state = orjson.loads(state_raw) if state_raw else {}
+            out[customer_id] = CustomerBatch(customer_id, state, parse_trail(trail_raw), tuple(parsed))
         return out
 
-    async def commit(self, commits: list[CustomerCommit], level_moves: Sequence[tuple[str, str | None, str]] = ()) -> None:
+    async def commit(self, commits: Sequence[CustomerCommit], level_moves: Sequence[tuple[str, str | None, str]] = ()) -> None:
         """Commit the customers' batches and move the per-level customer counts, one round trip.
 
         `level_moves` are (counter key, old level, new level); the counts back the
@@ -132,8 +155,9 @@ class StateStore:
         pipe = self.redis.pipeline(transaction=False)
         for c in commits:
             keys = customer_keys(c.customer_id)
-            flat = [x for kv in sorted(c.risk_state.items()) for x in kv]
-            await self._commit(keys=[keys[0], keys[4]], args=[len(c.tx_ids), *c.tx_ids, *flat], client=pipe)
+            profile_version = "" if c.profile_updated_ms is None else str(c.profile_updated_ms)
+            args = [len(c.pending_ids), *c.pending_ids, profile_version, orjson.dumps(c.state)]
+            await self._commit(keys=[keys[0], keys[4]], args=args, client=pipe)
         for key, old, new in level_moves:
             if old is not None:
                 pipe.hincrby(key, old, -1)
@@ -150,3 +174,9 @@ class StateStore:
             for level, count in reply.items():
                 totals[level.decode()] = totals.get(level.decode(), 0) + int(count)
         return totals
+
+    async def customers(self, count: int = 1000):  # type: ignore[no-untyped-def]
+        """Every customer id that has rating state (SCAN; works per node on a cluster)."""
+        async for key in self.redis.scan_iter(match=f"{KEY_PREFIX}:{{*}}:r", count=count):
+            text = key.decode()
+            yield text[text.index("{") + 1 : text.rindex("}")]

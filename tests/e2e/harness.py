@@ -116,9 +116,7 @@ async def produce(topic: str, messages: Iterable[tuple[bytes | None, bytes]]) ->
     return len(futures)
 
 
-async def read_all(
-    topics: Iterable[str], *, idle_s: float = 2.0, timeout_s: float = 60.0, until: int | None = None
-) -> list[tuple[str, int, int, bytes | None, bytes]]:
+async def read_all(topics: Iterable[str], *, idle_s: float = 2.0, timeout_s: float = 60.0, until: int | None = None) -> list[tuple[str, int, int, bytes | None, bytes]]:
     """Every record of the topics from the beginning: until `until` records were read, or none
     arrived for `idle_s` (after at least one, or after the timeout)."""
     consumer = AIOKafkaConsumer(

@@ -36,7 +36,7 @@ async def test_transactions_yield_risk_changes_patterns_and_dead_letters(pipelin
     await produce(topics.transactions, messages)
     worker = env["start_worker"]()
     await wait_until_committed(topics, env["group"])
-    events = await output_events(topics, until=10, timeout_s=30)
+    events = await output_events(topics, until=12, timeout_s=30)
 
     by_type: dict[str, list[dict]] = {}
     for e in events:
@@ -52,10 +52,11 @@ async def test_transactions_yield_risk_changes_patterns_and_dead_letters(pipelin
     [c2] = [e for e in changes if e["previous"] is not None]
     assert c2["customer_id"] == "cust-c" and c2["cause"]["ref"] == "C2"
     assert c2["previous"] == {"level": "normal", "score": 20}
-    assert c2["current"] == {"level": "watch", "score": 30}
+    assert c2["current"] == {"level": "watch", "score": 35}
     assert c2["current"]["score"] == sum(x["points"] for x in c2["contributions"])
     contributions = {x["factor"]: x for x in c2["contributions"]}
-    assert set(contributions) == {"cross_border_share", "cash_volume_30d"}
+    assert set(contributions) == {"cross_border_share", "cash_volume_30d", "recent_detections"}
+    assert contributions["recent_detections"]["points"] == 5  # its same-day cash alert feeds back
     assert contributions["cash_volume_30d"]["evidence"]["cash_30d_cny"] == 100_000
     assert contributions["cash_volume_30d"]["evidence"]["band_min"] == 100_000
     assert contributions["cross_border_share"]["evidence"]["share"] == 0.6
@@ -68,12 +69,16 @@ async def test_transactions_yield_risk_changes_patterns_and_dead_letters(pipelin
     assert pattern["tx_ids"] == ["A1", "A2", "A3"] and pattern["cause"]["ref"] == "A3"
     assert pattern["window"] == {"start": "2026-11-26T17:00:00.000Z", "end": "2026-11-27T15:59:00.000Z"}
 
+    reports = sorted((e["customer_id"], e["rule_code"], e["direction"], e["revision"], e["total_cny"], tuple(e["tx_ids"])) for e in by_type["large_value_report"])
+    assert reports == [("cust-a", "0501", "in", 1, 50_000, ("A1", "A2", "A3")), ("cust-c", "0501", "out", 1, 100_000, ("C2",))]
+    assert {e["business_date"] for e in by_type["large_value_report"]} == {"2026-11-27"}
+
     codes = sorted(e["error_code"] for e in by_type["dead_letter"])
     assert codes == ["invalid_amount", "invalid_json", "key_mismatch", "unknown_currency"]
     for e in by_type["dead_letter"]:
         assert e["source"]["topic"] == topics.transactions and e["error_detail"]
         assert e["payload"].startswith('{"tx_id": "D') or e["payload"].startswith('{"tx_id":"D')
-    assert len(events) == 4 + 2 + 4
+    assert len(events) == 4 + 2 + 2 + 4
 
     # the metrics endpoint shows what happened
     assert worker.counter("amlstream_transactions_total", outcome="applied") == 7

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from factors.calendar import fine_bucket
 from streams.state import CustomerCommit, customer_keys
+from streams.state.store import PeekItem, ProfileItem, TxItem
 from tests.unit.factors.helpers import tx
 
 DAY_MS = 86_400_000
@@ -15,12 +16,13 @@ def ms(text: str) -> int:
     return int(datetime.fromisoformat(text).timestamp() * 1000)
 
 
-def prep(model, *txs, cp=""):
-    return [(t, fine_bucket(t.ts_ms), model.calendar.business_day(t.ts_ms), cp) for t in txs]
+def item(model, t, cp="", flags=None):
+    flags = flags if flags is not None else ("c" if t.is_cash else "") + ("x" if t.cross_border else "")
+    return TxItem(t, fine_bucket(t.ts_ms), model.calendar.business_day(t.ts_ms), model.calendar.local_hour(t.ts_ms), flags, cp)
 
 
 async def apply(store, model, *txs, cp=""):
-    return (await store.apply({"c1": prep(model, *txs, cp=cp)}))["c1"]
+    return (await store.apply({"c1": [item(model, t, cp) for t in txs]}))["c1"]
 
 
 async def test_windows_sum_by_event_time(store, model):
@@ -33,17 +35,18 @@ async def test_windows_sum_by_event_time(store, model):
         tx("e", ts_ms=now - 10 * 60_000, fen=10000_00, method="cash", direction="out"),  # 1h
     ]
     batch = await apply(store, model, *txs)
-    assert [a.status for a in batch.applied] == ["new"] * 5
-    w = batch.applied[-1].snapshot.windows
+    assert [a.status for a in batch.results] == ["new"] * 5
+    assert batch.results[-1].snapshot.prev_event_ms == now - 5 * 3_600_000
+    w = batch.results[-1].snapshot.windows
     assert (w["1h"].count, w["1h"].out_fen, w["1h"].cash_out_fen) == (1, 10000_00, 10000_00)
     assert (w["24h"].count, w["24h"].sum_fen, w["24h"].xb_in_fen) == (2, 11000_00, 1000_00)
     assert (w["7d"].count, w["7d"].sum_fen) == (3, 11100_00)
     assert (w["30d"].count, w["30d"].cash_fen) == (4, 10010_00)
     assert (w["90d"].count, w["90d"].sum_fen) == (5, 11111_00)
-    assert batch.applied[-1].snapshot.active_days_90d == 4  # d and e share a business day
+    assert batch.results[-1].snapshot.active_days_90d == 4  # d and e share a business day
     # snapshots are per transaction: the first one saw only itself
-    assert batch.applied[0].snapshot.windows["90d"].count == 1
-    assert batch.applied[0].snapshot.seq == 1 and batch.applied[-1].snapshot.seq == 5
+    assert batch.results[0].snapshot.windows["90d"].count == 1
+    assert batch.results[0].snapshot.seq == 1 and batch.results[-1].snapshot.seq == 5
 
 
 async def test_day_windows_are_business_days_in_the_bank_timezone(store, model):
@@ -51,7 +54,7 @@ async def test_day_windows_are_business_days_in_the_bank_timezone(store, model):
     late_evening = tx("a", ts_ms=ms("2026-11-26T23:30:00+08:00"), fen=5_00, method="cash")
     after_midnight = tx("b", ts_ms=ms("2026-11-27T00:30:00+08:00"), fen=7_00, method="cash")
     batch = await apply(store, model, late_evening, after_midnight)
-    snap = batch.applied[1].snapshot
+    snap = batch.results[1].snapshot
     assert snap.tx_day.cash_fen == 7_00  # the new business day starts from zero
     assert snap.windows["1h"].count == 1 and snap.windows["24h"].count == 2
 
@@ -60,7 +63,7 @@ async def test_expired_buckets_are_removed_by_event_time(store, model, redis):
     start = ms("2026-01-01T10:00:00+08:00")
     await apply(store, model, tx("old", ts_ms=start, fen=1_00))
     batch = await apply(store, model, tx("new", ts_ms=start + 95 * DAY_MS, fen=2_00))
-    w = batch.applied[0].snapshot.windows
+    w = batch.results[0].snapshot.windows
     assert (w["90d"].count, w["90d"].sum_fen) == (1, 2_00)
     fields = {k.decode() for k in await redis.hkeys(customer_keys("c1")[0])}
     assert not any(f.startswith("d:") and int(f[2:]) == model.calendar.business_day(start) for f in fields)
@@ -72,7 +75,7 @@ async def test_late_event_within_the_window_lands_in_its_own_bucket(store, model
     now = ms("2026-11-27T12:00:00+08:00")
     await apply(store, model, tx("now", ts_ms=now, fen=1_00))
     batch = await apply(store, model, tx("late", ts_ms=now - 10 * DAY_MS, fen=40_00, method="cash"))
-    item = batch.applied[0]
+    item = batch.results[0]
     assert item.status == "new"
     assert item.snapshot.asof_ms == now  # the watermark does not move back
     assert item.snapshot.tx_day.cash_fen == 40_00 and item.snapshot.tx_day.count == 1
@@ -83,31 +86,31 @@ async def test_event_older_than_the_longest_window_is_late_and_not_counted(store
     now = ms("2026-11-27T12:00:00+08:00")
     await apply(store, model, tx("now", ts_ms=now))
     batch = await apply(store, model, tx("ancient", ts_ms=now - 91 * DAY_MS), tx("next", ts_ms=now + 1000))
-    assert [a.status for a in batch.applied] == ["late", "new"]
-    assert batch.applied[1].snapshot.windows["90d"].count == 2
+    assert [a.status for a in batch.results] == ["late", "new"]
+    assert batch.results[1].snapshot.windows["90d"].count == 2
 
 
 async def test_duplicate_tx_ids_are_never_counted_twice(store, model):
     t = tx("same", fen=5_00)
     batch = await apply(store, model, t, t)
-    assert [a.status for a in batch.applied] == ["new", "pend"]
-    assert batch.applied[1].snapshot == batch.applied[0].snapshot  # the same snapshot, so the same events
+    assert [a.status for a in batch.results] == ["new", "pend"]
+    assert batch.results[1].snapshot == batch.results[0].snapshot  # the same snapshot, so the same events
     # redelivered before commit: pending, same snapshot
     again = await apply(store, model, t)
-    assert again.applied[0].status == "pend" and again.applied[0].snapshot == batch.applied[0].snapshot
-    await store.commit([CustomerCommit("c1", ("same",), {"level": "normal"})])
+    assert again.results[0].status == "pend" and again.results[0].snapshot == batch.results[0].snapshot
+    await store.commit([CustomerCommit("c1", ("same",), None, {"level": "normal"})])
     done = await apply(store, model, t, tx("other", fen=1_00))
-    assert [a.status for a in done.applied] == ["done", "new"]
-    assert done.applied[1].snapshot.windows["90d"].count == 2
-    assert done.risk_state == {"level": "normal"}
+    assert [a.status for a in done.results] == ["done", "new"]
+    assert done.results[1].snapshot.windows["90d"].count == 2
+    assert done.state == {"level": "normal"}
 
 
 async def test_distinct_counterparties_per_direction(store, model):
     base = ms("2026-11-27T12:00:00+08:00")
-    prepared = [(tx(f"t{i}", ts_ms=base + i), fine_bucket(base), model.calendar.business_day(base), f"cp{i % 3}") for i in range(6)]
-    prepared.append((tx("o", ts_ms=base + 10, direction="out"), fine_bucket(base), model.calendar.business_day(base), "cp0"))
+    prepared = [item(model, tx(f"t{i}", ts_ms=base + i), f"cp{i % 3}") for i in range(6)]
+    prepared.append(item(model, tx("o", ts_ms=base + 10, direction="out"), "cp0"))
     batch = (await store.apply({"c1": prepared}))["c1"]
-    w = batch.applied[-1].snapshot.windows["24h"]
+    w = batch.results[-1].snapshot.windows["24h"]
     assert (w.counterparties_in, w.counterparties_out) == (3, 1)
 
 
@@ -115,3 +118,23 @@ async def test_trail_keeps_recent_transactions_in_order(store, model):
     base = ms("2026-11-27T12:00:00+08:00")
     batch = await apply(store, model, *(tx(f"t{i}", ts_ms=base + i * 1000, method="cash") for i in range(3)))
     assert [(r.seq, r.tx_id, r.is_cash) for r in batch.trail] == [(1, "t0", True), (2, "t1", True), (3, "t2", True)]
+    assert batch.trail[0].local_hour == 12
+
+
+async def test_high_risk_flows_and_dormant_reactivation(store, model):
+    base = ms("2026-01-01T12:00:00+08:00")
+    await store.apply({"c1": [item(model, tx("a", ts_ms=base, fen=5_00), flags="h")]})
+    woke = (await store.apply({"c1": [item(model, tx("b", ts_ms=base + 200 * DAY_MS, fen=7_00))]}))["c1"].results[0].snapshot
+    assert woke.active_since_ms == base + 200 * DAY_MS and woke.prev_event_ms == base
+    assert woke.windows["90d"].hr_fen == 0  # the flagged flow left the window
+    again = (await store.apply({"c1": [item(model, tx("c", ts_ms=base + 201 * DAY_MS, fen=9_00), flags="h")]}))["c1"].results[0].snapshot
+    assert again.active_since_ms == base + 200 * DAY_MS and again.windows["7d"].hr_fen == 9_00
+
+
+async def test_profile_items_are_ordered_by_updated_at_and_never_applied_twice(store, model):
+    p1, p2 = ProfileItem(None, 1000), ProfileItem(None, 2000)
+    first = (await store.apply({"c1": [p2, p1]}))["c1"]
+    assert [r.status for r in first.results] == ["new", "stale"]
+    assert [r.status for r in (await store.apply({"c1": [p2]}))["c1"].results] == ["pend"]
+    await store.commit([CustomerCommit("c1", ("~P2000",), 2000, {"level": "normal"})])
+    assert [r.status for r in (await store.apply({"c1": [p2, PeekItem()]}))["c1"].results] == ["done", "peek"]

@@ -1,48 +1,153 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from factors.catalog import FACTOR_GROUPS
-from factors.model import AppliedTx, RecentTx, WindowStats
+from factors.catalog import FACTOR_GROUPS, FACTORS, GROUPS
+from factors.model import RecentTx, WindowStats
 from factors.patterns import PATTERNS, same_day_cash
-from factors.rating import RiskState, rate_customer
+from factors.profile import FLAGS
 from factors.scoring import assess
 from factors.standard import DEFAULT_STANDARD_PATH, PatternSetting, parse_standard
-from tests.unit.factors.helpers import snapshot, tx, view
+from tests.unit.factors.helpers import T0, peer, profile, snapshot, tx, view
 
 STANDARD = parse_standard(DEFAULT_STANDARD_PATH.read_bytes(), known_factors=FACTOR_GROUPS, known_patterns=set(PATTERNS))
 CASH = PatternSetting("same_day_cash", True, "medium", {"threshold_cny": 50_000})
 
 
+def factor(assessment, factor_id):
+    return next((c for c in assessment.contributions if c.factor == factor_id), None)
+
+
+def test_every_group_of_the_material_has_factors_and_the_default_weights_them_all():
+    assert {f.group for f in FACTORS.values()} == set(GROUPS)
+    assert {s.id for s in STANDARD.factors} == set(FACTORS)
+
+
 def test_quiet_customer_scores_zero_and_is_normal():
     a = assess(view(tx(), snapshot()), STANDARD)
-    assert (a.score, a.level, a.contributions) == (0, "normal", ())
+    assert (a.score, a.level, a.contributions, a.hard_rules) == (0, "normal", (), ())
 
 
 def test_contributions_sum_exactly_to_the_score_and_carry_evidence():
     w30 = WindowStats(count=40, in_fen=3_000_000_00, out_fen=0, cash_in_fen=2_500_000_00, xb_in_fen=2_000_000_00)
-    w7 = WindowStats(count=30)
-    w90 = WindowStats(count=44)
-    a = assess(view(tx(), snapshot(w30d=w30, w7d=w7, w90d=w90, active_days=20)), STANDARD)
-    by_factor = {c.factor: c for c in a.contributions}
-    assert set(by_factor) == {"cash_volume_30d", "activity_vs_baseline", "cross_border_share"}
-    assert by_factor["cash_volume_30d"].points == 40
-    assert by_factor["cash_volume_30d"].evidence["cash_30d_cny"] == 2_500_000
-    assert by_factor["cross_border_share"].evidence["share"] == pytest.approx(0.6667, abs=1e-4)
+    a = assess(view(tx(), snapshot(w30d=w30, w7d=WindowStats(count=30), w90d=WindowStats(count=44), active_days=20)), STANDARD)
+    assert {c.factor for c in a.contributions} == {"cash_volume_30d", "activity_vs_baseline", "cross_border_share"}
+    assert factor(a, "cash_volume_30d").points == 40
+    assert factor(a, "cash_volume_30d").evidence["cash_30d_cny"] == 2_500_000
+    assert factor(a, "cross_border_share").evidence["share"] == pytest.approx(0.6667, abs=1e-4)
     assert sum(c.points for c in a.contributions) == a.score
     assert a.level == STANDARD.level_for(a.score)
 
 
 def test_activity_baseline_needs_enough_history():
     busy = snapshot(w7d=WindowStats(count=50), w90d=WindowStats(count=52), active_days=3)
-    assert not any(c.factor == "activity_vs_baseline" for c in assess(view(tx(), busy), STANDARD).contributions)
+    assert factor(assess(view(tx(), busy), STANDARD), "activity_vs_baseline") is None
+
+
+@pytest.mark.parametrize(
+    ("country", "points", "list_name"),
+    [("KP", 60, "sanctioned"), ("MM", 45, "fatf_call_for_action"), ("VN", 20, "fatf_increased_monitoring"), ("KY", 15, "tax_havens"), ("CN", None, None)],
+)
+def test_customer_country_scores_the_riskiest_list(country, points, list_name):
+    a = assess(view(tx(), snapshot(), profile=profile(country=country, residence_country="CN")), STANDARD)
+    c = factor(a, "customer_country")
+    assert (c.points if c else None) == points
+    if c:
+        assert c.evidence["list"] == list_name and c.evidence["lists_as_of"] == "2025-10-24"
+
+
+def test_industry_table_and_unknown_codes_are_flagged_not_refused():
+    casino = assess(view(tx(), snapshot(), profile=profile("entity", industry="casino")), STANDARD)
+    assert factor(casino, "industry").points == 40
+    odd = factor(assess(view(tx(), snapshot(), profile=profile("entity", industry="space_mining")), STANDARD), "industry")
+    assert odd.points == 10 and odd.evidence["unknown_code"] is True
+
+
+def test_high_risk_industry_manager_and_occupation():
+    a = assess(view(tx(), snapshot(), profile=profile(industry="casino", occupation="finance_officer")), STANDARD)
+    assert factor(a, "high_risk_industry_role").points == 10
+    assert factor(assess(view(tx(), snapshot(), profile=profile(occupation="pep_foreign")), STANDARD), "occupation").points == 30
+
+
+@pytest.mark.parametrize(
+    ("flags", "level", "rules"),
+    [
+        ({"listed": True}, "prohibited", ["listed"]),
+        ({"pep": True}, "watch", ["pep"]),
+        ({"ownership_opaque": True}, "watch", ["ownership_opaque"]),
+    ],
+)
+def test_hard_rules_set_a_minimum_level_regardless_of_score(flags, level, rules):
+    kind = "entity" if "ownership_opaque" in flags else "individual"
+    a = assess(view(tx(), snapshot(), profile=profile(kind, **flags)), STANDARD)
+    assert a.level == level
+    assert [r.rule for r in a.hard_rules] == rules
+    assert sum(c.points for c in a.contributions) == a.score  # the explanation still adds up
+
+
+def test_repeated_suspicious_reports_floor_at_suspicious():
+    v = view(tx(), snapshot())
+    assert assess(v, STANDARD).level == "normal"
+    from dataclasses import replace
+
+    assert assess(replace(v, alerts_in_period=2), STANDARD).level == "suspicious"
+
+
+def test_products_are_summed_and_capped():
+    a = assess(view(tx(), snapshot(), profile=profile(products=("bearer", "cross_border_remittance", "agency"))), STANDARD)
+    assert factor(a, "products").points == 20  # 12 + 10 + 8 capped at 20
+    assert factor(a, "products").evidence["products"] == {"agency": 8.0, "bearer": 12.0, "cross_border_remittance": 10.0}
+
+
+def test_turnover_against_declared_income():
+    snap = snapshot(w90d=WindowStats(count=10, in_fen=1_000_000_00))  # 1m in 90 days = 4.06m a year
+    a = assess(view(tx(), snap, profile=profile(declared_annual_income_fen=400_000_00)), STANDARD)
+    c = factor(a, "turnover_vs_declared")
+    assert c.points == 30 and c.evidence["annualised_multiple"] == pytest.approx(10.139, abs=1e-3)
+
+
+def test_peer_factors_need_a_published_baseline_of_enough_customers():
+    snap = snapshot(w30d=WindowStats(count=100, cash_in_fen=1_000_000_00))
+    assert factor(assess(view(tx(), snap), STANDARD), "peer_cash_multiple") is None
+    assert factor(assess(view(tx(), snap, peer=peer(customers=5)), STANDARD), "peer_cash_multiple") is None
+    a = assess(view(tx(), snap, peer=peer(customers=50, avg_cash_fen=100_000_00, avg_count=10)), STANDARD)
+    assert factor(a, "peer_cash_multiple").points == 30 and factor(a, "peer_cash_multiple").evidence["baseline"] == "pb-test"
+    assert factor(a, "peer_frequency_multiple").points == 25
+
+
+def test_recent_detections_decay_linearly_over_90_days():
+    day = 86_400_000
+    fresh = assess(view(tx(ts_ms=T0), snapshot(), detections={"structuring": T0}), STANDARD)
+    half = assess(view(tx(ts_ms=T0 + 45 * day), snapshot(), detections={"structuring": T0}), STANDARD)
+    gone = assess(view(tx(ts_ms=T0 + 90 * day), snapshot(), detections={"structuring": T0}), STANDARD)
+    assert factor(fresh, "recent_detections").points == 30
+    assert factor(half, "recent_detections").points == 15
+    assert factor(gone, "recent_detections") is None
+
+
+@given(st.sets(st.sampled_from(FLAGS)), st.sampled_from(FLAGS), st.sampled_from(("individual", "entity")))
+def test_adding_a_risk_flag_never_lowers_the_score_or_level(flags, extra, kind):
+    base = profile(kind, **dict.fromkeys(flags, True))
+    more = profile(kind, **dict.fromkeys(flags | {extra}, True))
+    a, b = assess(view(tx(), snapshot(), profile=base), STANDARD), assess(view(tx(), snapshot(), profile=more), STANDARD)
+    assert b.score >= a.score
+    assert STANDARD.rank(b.level) >= STANDARD.rank(a.level)
+
+
+@given(st.integers(0, 10**12), st.integers(0, 10**12))
+def test_more_cash_never_lowers_the_score(cash, more):
+    a = assess(view(tx(), snapshot(w30d=WindowStats(count=1, cash_in_fen=cash, in_fen=cash))), STANDARD)
+    b = assess(view(tx(), snapshot(w30d=WindowStats(count=1, cash_in_fen=cash + more, in_fen=cash + more))), STANDARD)
+    assert b.score >= a.score
 
 
 def cash_view(before_fen: int, amount_fen: int, method: str = "cash"):
     t = tx("t9", fen=amount_fen, method=method)
     after = before_fen + (amount_fen if method == "cash" else 0)
-    recent = (RecentTx(1, t.ts_ms - 60_000, "in", before_fen, True, 20_000, "t8"), RecentTx(2, t.ts_ms, "in", amount_fen, method == "cash", 20_000, "t9"))
-    return view(t, snapshot(tx_day=WindowStats(count=2, cash_in_fen=after)), recent, business_day=20_000)
+    trail = (RecentTx(1, t.ts_ms - 60_000, "in", before_fen, True, 20_000, "t8"), RecentTx(2, t.ts_ms, "in", amount_fen, method == "cash", 20_000, "t9"))
+    return view(t, snapshot(tx_day=WindowStats(count=2, cash_in_fen=after)), trail, business_day=20_000)
 
 
 @pytest.mark.parametrize(
@@ -65,28 +170,6 @@ def test_same_day_cash_fires_once_when_the_day_total_reaches_the_threshold(befor
         assert hit.tx_ids[-1] == "t9"
 
 
-def test_same_day_cash_ignores_non_cash():
+def test_same_day_cash_ignores_non_cash_and_profile_updates():
     assert same_day_cash.detect(cash_view(49_000_00, 5_000_00, method="transfer"), CASH) is None
-
-
-def applied(i: int, cash_fen: int, status: str = "new") -> AppliedTx:
-    t = tx(f"t{i}", ts_ms=1_795_000_000_000 + i * 1000, fen=cash_fen, method="cash")
-    w30 = WindowStats(count=i, cash_in_fen=cash_fen * i)
-    return AppliedTx(t, status, snapshot(seq=i, w30d=w30, tx_day=WindowStats(count=i, cash_in_fen=cash_fen * i)), 20_000)  # type: ignore[arg-type]
-
-
-def test_rating_emits_a_first_rating_then_only_level_changes():
-    items = tuple(applied(i, 200_000_00) for i in range(1, 5))  # 30-day cash 200k, 400k, 600k, 800k
-    out = rate_customer("c1", RiskState(), None, (), items, STANDARD)
-    assert [(c.previous.level if c.previous else None, c.current.level) for c in out.changes] == [(None, "normal")]
-    assert out.state.level == "normal" and out.state.score == 25
-    assert out.commit_tx_ids == ["t1", "t2", "t3", "t4"]
-    assert [hit.pattern for _, hit in out.patterns] == ["same_day_cash"]  # crosses 50k at t1 only
-
-
-def test_rating_skips_done_transactions_and_reports_late_ones():
-    items = (applied(1, 100_00, "done"), AppliedTx(tx("old"), "late", None, 19_000), applied(2, 100_00))
-    out = rate_customer("c1", RiskState("normal", 0.0, 1, "v"), None, (), items, STANDARD)
-    assert [t.tx_id for t in out.late] == ["old"]
-    assert out.commit_tx_ids == ["t2"]
-    assert out.changes == []
+    assert same_day_cash.detect(view(None, snapshot(tx_day=WindowStats(cash_in_fen=90_000_00))), CASH) is None

@@ -29,6 +29,29 @@ min_score = 0
 [[levels]]
 level = "watch"
 min_score = 30
+[hard_rules]
+listed = "watch"
+pep = "watch"
+ownership_opaque = ""
+repeated_reports = ""
+"""
+
+THREE_LEVELS = """
+version = "t3"
+timezone = "Asia/Shanghai"
+levels = [
+  { level = "low", code = "12", min_score = 0 },
+  { level = "medium", code = "11", min_score = 40 },
+  { level = "high", code = "10", min_score = 70 },
+]
+[fx]
+as_of = "2026-01-01"
+cny_per_unit = { CNY = "1", USD = "7" }
+[hard_rules]
+listed = "high"
+pep = "medium"
+ownership_opaque = "medium"
+repeated_reports = "high"
 """
 
 
@@ -37,6 +60,17 @@ def test_default_standard_loads_with_four_levels_and_a_digest_version():
     assert [c.level for c in standard.levels] == ["normal", "watch", "suspicious", "prohibited"]
     assert standard.model_version.startswith(standard.version + "+")
     assert standard.fx.to_fen(Decimal("10"), "USD") == 7100
+
+
+def test_a_three_level_scheme_with_report_codes():
+    standard = parse(THREE_LEVELS)
+    assert [(c.level, c.code) for c in standard.levels] == [("low", "12"), ("medium", "11"), ("high", "10")]
+    assert standard.level_for(69.9) == "medium" and standard.max_level("low", "high") == "high"
+
+
+def test_hard_rules_must_name_levels_of_the_scheme():
+    with pytest.raises(StandardError, match="hard_rules.listed: 'prohibited' is not a level"):
+        parse(THREE_LEVELS.replace('listed = "high"', 'listed = "prohibited"'))
 
 
 def test_model_version_changes_with_any_byte_of_the_file():

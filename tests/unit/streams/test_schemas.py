@@ -19,9 +19,10 @@ import orjson
 import pytest
 from jsonschema import Draft202012Validator
 
-from factors.model import Assessment, Contribution, PatternHit, Transaction
+from factors.large_value import DEFAULT_RULES, ReportUpdate
+from factors.model import Assessment, Contribution, HardRule, PatternHit, Transaction
 from factors.money import FxTable
-from factors.rating import RiskChange, RiskState
+from factors.rating import Alert, Cause, Report, RiskChange
 from streams import events
 from streams.decode import decode_transaction
 from streams.errors import DecodeError
@@ -145,32 +146,57 @@ def test_input_schemas_allow_extra_fields(name: str) -> None:
 # ---- events built by streams/events.py ----------------------------------------------------------
 
 
+def change(t: Transaction, previous: dict | None, current: Assessment, kind: str = "transaction") -> RiskChange:
+    return RiskChange(Cause(kind, t.tx_id), t.ts_ms, previous, current)
+
+
+def alert(t: Transaction, h: PatternHit, occurrence: int = 1) -> Alert:
+    return Alert(h, t, "a" * 32, occurrence, t.ts_ms)
+
+
 def test_risk_change_first_rating() -> None:
-    event = events.risk_change("C-1", RiskChange(tx(), None, assessment()), MV)
+    event = events.risk_change("C-1", change(tx(), None, assessment()), MV)
     doc = wire(event)
     assert_valid("risk_change", doc)
     assert doc["previous"] is None
 
 
 def test_risk_change_level_move() -> None:
-    change = RiskChange(tx(counterparty_country="HK", cross_border=True), RiskState("normal", 10.0, TS_MS - 1, MV), assessment("suspicious"))
-    doc = wire(events.risk_change("C-1", change, MV))
+    moved = change(tx(counterparty_country="HK", cross_border=True), {"level": "normal", "score": 10.0}, assessment("suspicious"))
+    doc = wire(events.risk_change("C-1", moved, MV))
     assert_valid("risk_change", doc)
     assert doc["previous"] == {"level": "normal", "score": 10.0}
 
 
 def test_risk_change_with_no_contributions() -> None:
     empty = Assessment(score=0.0, level="normal", contributions=())
-    assert_valid("risk_change", wire(events.risk_change("C-1", RiskChange(tx(), None, empty), MV)))
+    assert_valid("risk_change", wire(events.risk_change("C-1", change(tx(), None, empty), MV)))
+
+
+def test_risk_change_with_hard_rules_and_every_cause_kind() -> None:
+    floored = Assessment(
+        score=60.0, level="prohibited", contributions=(Contribution("customer", "listed", 60.0, {"listed": True}),), hard_rules=(HardRule("listed", "prohibited"),)
+    )
+    for kind in ("transaction", "profile", "pattern", "config"):
+        doc = wire(events.risk_change("C-1", change(tx(), None, floored, kind), MV))
+        assert_valid("risk_change", doc)
+        assert doc["hard_rules"] == [{"rule": "listed", "min_level": "prohibited"}]
+
+
+def test_large_value_report() -> None:
+    update = ReportUpdate(DEFAULT_RULES[0], "in", 20_400, 2, 5_000_100, 5_000_100, 0, {"CNY": "50001.00"}, ("T-1", "T-2"), 2)
+    doc = wire(events.large_value_report("C-1", Report(tx(), update, "b" * 32), MV))
+    assert_valid("large_value_report", doc)
+    assert (doc["rule_code"], doc["revision"], doc["business_date"], doc["total_cny"]) == ("0501", 2, "2025-11-08", 50001.0)
 
 
 def test_suspicious_pattern() -> None:
-    doc = wire(events.suspicious_pattern("C-1", tx(), hit(), MV))
+    doc = wire(events.suspicious_pattern("C-1", alert(tx(), hit()), MV))
     assert_valid("suspicious_pattern", doc)
 
 
 def test_suspicious_pattern_caps_tx_ids_at_100() -> None:
-    doc = wire(events.suspicious_pattern("C-1", tx(), hit(n_tx=150), MV))
+    doc = wire(events.suspicious_pattern("C-1", alert(tx(), hit(n_tx=150), 3), MV))
     assert len(doc["tx_ids"]) == 100
     assert_valid("suspicious_pattern", doc)
 
@@ -260,8 +286,8 @@ def test_dead_letters_from_real_decode_errors(payload: bytes | None, key: bytes,
 @pytest.mark.parametrize(
     ("name", "event"),
     [
-        ("risk_change", lambda: events.risk_change("C-1", RiskChange(tx(), None, assessment()), MV)),
-        ("suspicious_pattern", lambda: events.suspicious_pattern("C-1", tx(), hit(), MV)),
+        ("risk_change", lambda: events.risk_change("C-1", change(tx(), None, assessment()), MV)),
+        ("suspicious_pattern", lambda: events.suspicious_pattern("C-1", alert(tx(), hit()), MV)),
         ("dead_letter", lambda: events.dead_letter(source(b"{}"), "invalid_json", "x", MV)),
     ],
 )
