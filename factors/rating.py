@@ -135,6 +135,7 @@ class Rater:
             self.peers.get(group),
             dict(state.get("detections", {})),
             len(state.get("raised", [])),
+            item.event_ms,
         )
 
     def _rate_one(self, customer_id: str, state: dict[str, Any], item: RatedItem, recent: tuple[RecentTx, ...], out: CustomerOutcome) -> None:

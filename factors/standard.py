@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -254,6 +254,12 @@ def parse_standard(data: bytes, *, known_factors: dict[str, str], known_patterns
     sections = {name: raw.get(name, {}) for name in SECTIONS}
     _check_sections(sections, levels)
     lists_as_of, country_lists = _parse_lists(raw.get("lists", {}))
+    patterns = _parse_patterns(raw.get("patterns", {}), known_patterns)
+    flows = sorted(frozenset().union(*(c.countries for c in country_lists if c.high_risk_flows)))
+    jurisdiction = patterns.get("high_risk_jurisdiction")
+    if jurisdiction is not None and "countries" not in jurisdiction.params:
+        # the pattern follows the standard's high-risk lists unless it names its own
+        patterns["high_risk_jurisdiction"] = replace(jurisdiction, params={**jurisdiction.params, "countries": flows})
     return Standard(
         version=version,
         model_version=f"{version}+{digest}",
@@ -261,7 +267,7 @@ def parse_standard(data: bytes, *, known_factors: dict[str, str], known_patterns
         fx=_parse_fx(_require(raw, "fx", dict, "standard")),
         levels=levels,
         factors=_parse_factors(raw.get("factors", []), known_factors),
-        patterns=_parse_patterns(raw.get("patterns", {}), known_patterns),
+        patterns=patterns,
         lists_as_of=lists_as_of,
         country_lists=country_lists,
         tables=_parse_tables(raw),

@@ -28,11 +28,15 @@ class CustomerView:
     peer: PeerBaseline | None = None
     detections: dict[str, int] = field(default_factory=dict)  # pattern -> event time of its last detection
     alerts_in_period: int = 0  # new alerts raised within the repeated-reports period
+    rated_at_ms: int | None = None  # event time of what is rated when it is not a transaction
 
     @property
     def event_ms(self) -> int:
-        """Event time of what is being rated: the transaction, else the customer's watermark."""
-        return self.tx.ts_ms if self.tx is not None else self.snapshot.asof_ms
+        """Event time of what is being rated: the transaction, the profile update's time, or
+        the customer's watermark."""
+        if self.tx is not None:
+            return self.tx.ts_ms
+        return self.rated_at_ms if self.rated_at_ms is not None else self.snapshot.asof_ms
 
 
 @dataclass(frozen=True, slots=True)

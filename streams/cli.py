@@ -82,6 +82,82 @@ async def tail(settings: Settings, topics: list[str], idle_seconds: float, max_w
     return counts
 
 
+async def rescore_all(settings: Settings, chunk: int = 200) -> dict[str, int]:
+    """Re-rate every customer under the current standard; level changes go out with cause
+    `config`, through the same engine, emitter and commit as the worker's."""
+    from redis.asyncio import Redis
+
+    from streams.emit import KafkaEmitter
+    from streams.engine import Engine
+    from streams.state.peers import load_baselines
+    from streams.worker import make_store, open_model
+
+    model = open_model(settings)
+    redis = Redis.from_url(settings.redis_url)
+    emitter = KafkaEmitter(settings)
+    await emitter.start()
+    totals = {"customers": 0, "changes": 0}
+    try:
+        engine = Engine(make_store(redis, settings, model), model, peers=await load_baselines(redis))
+        batch: list[str] = []
+
+        async def flush() -> None:
+            result = await engine.rescore(batch)
+            await emitter.emit(result.events)
+            await engine.commit(result)
+            totals["customers"] += len(batch)
+            totals["changes"] += sum(1 for e in result.events if e.kind == "risk_change")
+            batch.clear()
+
+        async for customer_id in engine.store.customers():
+            batch.append(customer_id)
+            if len(batch) >= chunk:
+                await flush()
+        if batch:
+            await flush()
+    finally:
+        await emitter.stop()
+        await redis.aclose()
+    return totals
+
+
+async def reviews_due(settings: Settings, asof_ms: int) -> list[tuple[str, str, int]]:
+    """(customer, level, next review) of every customer whose review is due at `asof_ms`."""
+    from redis.asyncio import Redis
+
+    from streams.state import StateStore
+
+    redis = Redis.from_url(settings.redis_url)
+    due = []
+    try:
+        store = StateStore(redis)
+        ids = [c async for c in store.customers()]
+        for start in range(0, len(ids), 500):
+            for customer_id, state in (await store.states(ids[start : start + 500])).items():
+                if state.get("next_review") is not None and state["next_review"] <= asof_ms:
+                    due.append((customer_id, state.get("level", "?"), state["next_review"]))
+    finally:
+        await redis.aclose()
+    return sorted(due, key=lambda d: (d[2], d[0]))
+
+
+async def publish_peers(settings: Settings) -> int:
+    from redis.asyncio import Redis
+
+    from streams.state.peers import publish_baselines
+    from streams.worker import open_model
+
+    minimum = int(open_model(settings).standard.settings("peer").get("min_customers", 20))
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        published = await publish_baselines(redis, minimum)
+    finally:
+        await redis.aclose()
+    for b in published.values():
+        print(f"{b.group}: {b.customers} customers, 30-day averages: cash CNY {b.avg_cash_fen_30d / 100:,.2f}, {b.avg_count_30d:.2f} transactions ({b.version})")
+    return len(published)
+
+
 def _summary(topic: str, event: dict) -> str:
     kind = event.get("event_type")
     who = event.get("customer_id")
@@ -111,6 +187,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--idle-seconds", type=float, default=8.0)
     p.add_argument("--max-wait", type=float, default=120.0)
     p.add_argument("--show", type=int, default=15, help="events to print per topic")
+    sub.add_parser("rescore-all", help="re-rate every customer under the current scoring standard (cause: config)")
+    p = sub.add_parser("reviews-due", help="list customers whose periodic risk review is due")
+    p.add_argument("--asof", help="RFC 3339 time to check against (default: now)")
+    sub.add_parser("peer-baselines", help="publish peer-group baselines from the rolling peer statistics")
     args = parser.parse_args(argv)
 
     try:
@@ -130,6 +210,19 @@ def main(argv: list[str] | None = None) -> int:
             t = settings.topics
             counts = asyncio.run(tail(settings, [t.risk_changes, t.patterns, t.large_value, t.dead_letter], args.idle_seconds, args.max_wait, args.show))
             print("events per topic: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
+        elif args.command == "rescore-all":
+            totals = asyncio.run(rescore_all(settings))
+            print(f"re-rated {totals['customers']} customers, {totals['changes']} level changes emitted")
+        elif args.command == "reviews-due":
+            from streams.decode import parse_timestamp
+
+            asof = parse_timestamp(args.asof, "--asof") if args.asof else int(time.time() * 1000)
+            due = asyncio.run(reviews_due(settings, asof))
+            for customer_id, level, when in due:
+                print(f"{customer_id}\t{level}\tdue {time.strftime('%Y-%m-%d', time.gmtime(when / 1000))}")
+            print(f"{len(due)} reviews due")
+        elif args.command == "peer-baselines":
+            print(f"published {asyncio.run(publish_peers(settings))} peer-group baselines")
     except AmlStreamError as exc:
         print(f"amlstream: {exc}", file=sys.stderr)
         return 2

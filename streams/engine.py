@@ -14,14 +14,15 @@ from decimal import Decimal
 
 from factors.calendar import fine_bucket
 from factors.model import Transaction
-from factors.profile import PeerBaseline
-from factors.rating import RatedItem, Rater
+from factors.profile import PeerBaseline, peer_group
+from factors.rating import CustomerOutcome, RatedItem, Rater
 from streams import events
 from streams.decode import decode_profile, decode_transaction
 from streams.errors import DecodeError
 from streams.events import OutputEvent, Source
 from streams.model import Model
 from streams.state import CustomerCommit, StateStore, level_shard_key
+from streams.state.peers import peer_key
 from streams.state.store import Item, PeekItem, ProfileItem, TxItem, pending_id
 
 OUTCOME_BY_STATUS = {"new": "applied", "pend": "redelivered", "done": "duplicate", "late": "dead_letter", "stale": "stale_profile", "peek": "rescored"}
@@ -34,6 +35,8 @@ class BatchResult:
     outcomes: Counter[str] = field(default_factory=Counter)  # input messages by outcome
     dead_letters: Counter[str] = field(default_factory=Counter)  # by error_code
     level_moves: list[tuple[str, str | None, str]] = field(default_factory=list)  # customer, from, to
+    peer_increments: list[tuple[str, str, int]] = field(default_factory=list)  # (key, field, amount)
+    stale_profiles: int = 0
     max_event_ms: int | None = None
 
 
@@ -131,6 +134,8 @@ class Engine:
             result.events.extend(events.risk_change(customer_id, change, mv) for change in outcome.changes)
             result.events.extend(events.suspicious_pattern(customer_id, alert, mv) for alert in outcome.alerts)
             result.events.extend(events.large_value_report(customer_id, report, mv) for report in outcome.reports)
+            result.stale_profiles += outcome.stale_profiles
+            self._peer_statistics(customer_id, batch.state, outcome, result)
             if outcome.committed_items or outcome.changes:
                 ids = tuple(pending_id(r.item) for r in batch.results if r.status in ("new", "pend"))
                 profile_ms = max((r.item.updated_ms for r in batch.results if isinstance(r.item, ProfileItem) and r.status in ("new", "pend")), default=None)
@@ -139,6 +144,27 @@ class Engine:
                 if new is not None and old != new:
                     result.level_moves.append((customer_id, old, new))
 
+    @staticmethod
+    def _peer_statistics(customer_id: str, before: dict, outcome: CustomerOutcome, result: BatchResult) -> None:
+        """Counter increments of the customer's peer group for the batch's committed items."""
+        group_before = before.get("peer_group")
+        profile = outcome.state.get("profile") or {}
+        group = peer_group(profile.get("kind"), profile.get("industry"))
+        if not outcome.committed_items:
+            return
+        outcome.state["peer_group"] = group
+        if group != group_before:
+            result.peer_increments.append((peer_key(group, customer_id), "members", 1))
+            if group_before:
+                result.peer_increments.append((peer_key(group_before, customer_id), "members", -1))
+        for item in outcome.committed_items:
+            if item.tx is not None:
+                key = peer_key(group, customer_id)
+                result.peer_increments.append((key, f"{item.business_day}:n", 1))
+                if item.tx.is_cash:
+                    result.peer_increments.append((key, f"{item.business_day}:c", item.tx.amount_fen))
+
     async def commit(self, result: BatchResult) -> None:
         """Store the batch's new rating states once its events are acknowledged downstream."""
-        await self.store.commit(result.commits, [(level_shard_key(c), old, new) for c, old, new in result.level_moves])
+        moves = [(level_shard_key(c), old, new) for c, old, new in result.level_moves]
+        await self.store.commit(result.commits, moves, result.peer_increments)

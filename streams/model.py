@@ -27,14 +27,29 @@ class Model:
     def high_risk_countries(self) -> frozenset[str]:
         return self.standard.high_risk_countries
 
+    @property
+    def dormant_days(self) -> int:
+        setting = self.standard.patterns.get("dormant_reactivation")
+        return int(setting.params.get("dormant_days", 180)) if setting else 180
 
-def load_model(path: Path | None = None, timezone_override: str | None = None) -> Model:
-    """Load and validate the scoring standard; errors never echo the file's contents."""
+
+def load_model(path: Path | None = None, timezone_override: str | None = None, *, allow_readable: bool = False) -> Model:
+    """Load and validate the scoring standard; errors never echo the file's contents.
+
+    The standard is confidential (保密性): a bank's own file must not be readable by other users
+    of the machine, unless `allow_readable` says so explicitly. The packaged default is public.
+    """
     source = path or DEFAULT_STANDARD_PATH
     try:
         data = source.read_bytes()
+        mode = source.stat().st_mode
     except OSError as exc:
         raise ConfigError(f"model config {source}: cannot read ({exc.strerror})") from exc
+    if path is not None and mode & 0o077 and not allow_readable:
+        raise ConfigError(
+            f"model config {source} is readable by other users (mode {mode & 0o777:o}): the scoring standard is confidential; "
+            "chmod 600 it, or set AMLSTREAM_ALLOW_READABLE_MODEL=1"
+        )
     try:
         standard = parse_standard(data, known_factors=FACTOR_GROUPS, known_patterns=set(PATTERNS))
     except StandardError as exc:

@@ -51,6 +51,9 @@ class Settings:
     log_level: str = "info"
     redis_retry_max_s: float = 5.0
     session_timeout_s: float = 10.0
+    allow_readable_model: bool = False
+    peer_publish_interval_s: float = 3600.0  # 0: this worker never publishes peer baselines
+    model_watch_interval_s: float = 5.0
 
     def masked(self) -> dict[str, object]:
         """The settings as printable data with any credentials hidden."""
@@ -93,7 +96,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             if number <= 0 or (f.name == "metrics_port" and number > 65535):
                 raise ConfigError(f"{name}={raw!r}: out of range")
             values[f.name] = number
-        elif f.name in ("redis_retry_max_s", "session_timeout_s"):
+        elif f.name == "allow_readable_model":
+            values[f.name] = raw.lower() in ("1", "true", "yes")
+        elif f.name in ("redis_retry_max_s", "session_timeout_s", "peer_publish_interval_s", "model_watch_interval_s"):
             try:
                 values[f.name] = float(raw)
             except ValueError:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import sys
+from collections.abc import Awaitable, Callable
 
 import faust
 from aiokafka.admin import AIOKafkaAdminClient
@@ -12,6 +14,7 @@ from aiokafka.errors import KafkaError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from factors.profile import PeerBaseline
 from streams.app import create_app
 from streams.emit import KafkaEmitter
 from streams.engine import Engine
@@ -21,12 +24,17 @@ from streams.model import Model, load_model
 from streams.processor import BatchProcessor
 from streams.settings import Settings, mask_url
 from streams.state import StateStore
+from streams.state.peers import load_baselines, publish_baselines
 
 log = logging.getLogger("amlstream.worker")
 
 
-def make_store(redis: Redis, settings: Settings) -> StateStore:
-    return StateStore(redis, retain_days=settings.retain_days, trail_horizon_ms=settings.trail_horizon_hours * 3_600_000)
+def make_store(redis: Redis, settings: Settings, model: Model) -> StateStore:
+    return StateStore(redis, retain_days=settings.retain_days, trail_horizon_ms=settings.trail_horizon_hours * 3_600_000, dormant_days=model.dormant_days)
+
+
+def open_model(settings: Settings) -> Model:
+    return load_model(settings.model_config, settings.timezone, allow_readable=settings.allow_readable_model)
 
 
 async def preflight(settings: Settings) -> None:
@@ -56,32 +64,111 @@ async def preflight(settings: Settings) -> None:
         raise ConfigError(f"Kafka topic(s) {', '.join(missing)} missing at {settings.bootstrap_servers} (create them: amlstream create-topics)")
 
 
+class ModelWatcher:
+    """Reloads the scoring standard when its file changes or on SIGHUP, without a restart.
+
+    A file that fails validation is refused and the running standard kept; the log names the
+    file and the problem, never the standard's contents.
+    """
+
+    def __init__(self, settings: Settings, model: Model, on_change: Callable[[Model], None]) -> None:
+        self.settings = settings
+        self.model = model
+        self.on_change = on_change
+        self._stamp = self._file_stamp()
+
+    def _file_stamp(self) -> tuple[float, int] | None:
+        path = self.settings.model_config
+        if path is None:
+            return None
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        return (st.st_mtime, st.st_size)
+
+    def check(self, force: bool = False) -> None:
+        stamp = self._file_stamp()
+        if not force and stamp == self._stamp:
+            return
+        self._stamp = stamp
+        try:
+            model = open_model(self.settings)
+        except ConfigError as exc:
+            log.error("new model config refused, keeping %s: %s", self.model.version, exc)
+            return
+        if model.version != self.model.version:
+            log.info("model config reloaded: %s -> %s", self.model.version, model.version)
+            self.model = model
+            self.on_change(model)
+
+
 def run_worker(settings: Settings, model: Model | None = None) -> int:
-    model = model or load_model(settings.model_config, settings.timezone)
+    model = model or open_model(settings)
     asyncio.run(preflight(settings))
     metrics = Metrics()
     metrics.serve(settings.metrics_port)
+    engines: list[Engine] = []
+    peers: dict[str, PeerBaseline] = {}
+
+    def swap_model(new: Model) -> None:
+        for engine in engines:
+            engine.model = new  # takes effect from the next batch; customers re-rate lazily
+
+    watcher = ModelWatcher(settings, model, swap_model)
 
     async def make_processor() -> BatchProcessor:
         redis = Redis.from_url(settings.redis_url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=30)
         emitter = KafkaEmitter(settings)
         await emitter.start()
-        store = make_store(redis, settings)
-        engine = Engine(store, model, profile_topic=settings.topics.customers, max_message_bytes=settings.max_message_bytes)
+        store = make_store(redis, settings, watcher.model)
+        engine = Engine(store, watcher.model, profile_topic=settings.topics.customers, max_message_bytes=settings.max_message_bytes, peers=peers)
+        engines.append(engine)
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, watcher.check, True)
         return BatchProcessor(engine, emitter, metrics, retry_max_s=settings.redis_retry_max_s)
 
     app = create_app(settings, metrics, make_processor)
 
-    @app.timer(interval=15.0)
-    async def export_level_counts() -> None:
-        redis = Redis.from_url(settings.redis_url, socket_timeout=5)
+    async def with_redis(action: Callable[[Redis], Awaitable[None]]) -> None:
+        redis = Redis.from_url(settings.redis_url, socket_timeout=10)
         try:
-            for level, count in (await make_store(redis, settings).level_counts()).items():
-                metrics.customers_by_level.labels(level).set(count)
+            await action(redis)
         except (RedisError, OSError):
             metrics.redis_errors.inc()
         finally:
             await redis.aclose()
+
+    @app.timer(interval=15.0)
+    async def export_level_counts() -> None:
+        async def export(redis: Redis) -> None:
+            for level, count in (await make_store(redis, settings, watcher.model).level_counts()).items():
+                metrics.customers_by_level.labels(level).set(count)
+
+        await with_redis(export)
+
+    @app.timer(interval=settings.model_watch_interval_s)
+    async def watch_model() -> None:
+        watcher.check()
+
+    @app.timer(interval=60.0)
+    async def refresh_peer_baselines() -> None:
+        async def refresh(redis: Redis) -> None:
+            loaded = await load_baselines(redis)
+            peers.clear()
+            peers.update(loaded)
+
+        await with_redis(refresh)
+
+    if settings.peer_publish_interval_s > 0:
+
+        @app.timer(interval=settings.peer_publish_interval_s)
+        async def publish_peer_baselines() -> None:
+            minimum = int(watcher.model.standard.settings("peer").get("min_customers", 20))
+
+            async def publish(redis: Redis) -> None:
+                await publish_baselines(redis, minimum)
+
+            await with_redis(publish)
 
     log.info("worker starting: model %s, settings %s", model.version, settings.masked())
     worker = faust.Worker(app, loglevel=settings.log_level.upper(), quiet=True, redirect_stdouts=False)

@@ -144,11 +144,17 @@ class StateStore:
             out[customer_id] = CustomerBatch(customer_id, state, parse_trail(trail_raw), tuple(parsed))
         return out
 
-    async def commit(self, commits: Sequence[CustomerCommit], level_moves: Sequence[tuple[str, str | None, str]] = ()) -> None:
+    async def commit(
+        self,
+        commits: Sequence[CustomerCommit],
+        level_moves: Sequence[tuple[str, str | None, str]] = (),
+        counter_increments: Sequence[tuple[str, str, int]] = (),
+    ) -> None:
         """Commit the customers' batches and move the per-level customer counts, one round trip.
 
         `level_moves` are (counter key, old level, new level); the counts back the
         customers-by-level gauge and are sharded so that no single key serialises workers.
+        `counter_increments` are (key, field, amount) of other sharded statistics (peer groups).
         """
         if not commits:
             return
@@ -162,6 +168,8 @@ class StateStore:
             if old is not None:
                 pipe.hincrby(key, old, -1)
             pipe.hincrby(key, new, 1)
+        for key, field, amount in counter_increments:
+            pipe.hincrby(key, field, amount)
         await pipe.execute()
 
     async def level_counts(self) -> dict[str, int]:
@@ -174,6 +182,12 @@ class StateStore:
             for level, count in reply.items():
                 totals[level.decode()] = totals.get(level.decode(), 0) + int(count)
         return totals
+
+    async def states(self, customer_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        pipe = self.redis.pipeline(transaction=False)
+        for c in customer_ids:
+            pipe.hget(customer_keys(c)[4], "s")
+        return {c: orjson.loads(raw) for c, raw in zip(customer_ids, await pipe.execute(), strict=True) if raw}
 
     async def customers(self, count: int = 1000):  # type: ignore[no-untyped-def]
         """Every customer id that has rating state (SCAN; works per node on a cluster)."""

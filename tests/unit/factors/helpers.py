@@ -6,7 +6,7 @@ from factors.model import WINDOWS, RecentTx, Snapshot, Transaction, WindowStats
 from factors.profile import PeerBaseline, Profile
 from factors.view import CustomerView
 
-T0 = 1_795_000_000_000  # 2026-11-18T09:06:40Z, a Wednesday
+T0 = 1_795_000_000_000  # 2026-11-18T11:06:40Z, a Wednesday
 
 
 def tx(tx_id: str = "t1", *, ts_ms: int = T0, direction: str = "in", fen: int = 100_00, method: str = "transfer", **kw) -> Transaction:

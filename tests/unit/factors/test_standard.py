@@ -69,7 +69,7 @@ def test_a_three_level_scheme_with_report_codes():
 
 
 def test_hard_rules_must_name_levels_of_the_scheme():
-    with pytest.raises(StandardError, match="hard_rules.listed: 'prohibited' is not a level"):
+    with pytest.raises(StandardError, match=r"hard_rules\.listed: .prohibited. is not a level"):
         parse(THREE_LEVELS.replace('listed = "high"', 'listed = "prohibited"'))
 
 
