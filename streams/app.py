@@ -8,13 +8,18 @@ that fails or is cancelled is never acknowledged and is redelivered from the com
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
+import time
 from collections.abc import Awaitable, Callable
 
 import faust
+import mode
 
 from streams.events import Source
+from streams.health import Readiness
 from streams.metrics import Metrics
 from streams.processor import BatchProcessor
 from streams.settings import Settings
@@ -23,7 +28,8 @@ log = logging.getLogger("amlstream.app")
 EXIT_INTERNAL_ERROR = 70
 
 
-def create_app(settings: Settings, metrics: Metrics, make_processor: Callable[[], Awaitable[BatchProcessor]]) -> faust.App:
+def create_app(settings: Settings, metrics: Metrics, make_processor: Callable[[], Awaitable[BatchProcessor]], readiness: Readiness | None = None) -> faust.App:
+    readiness = readiness or Readiness()
     app = faust.App(
         settings.group_id,
         broker=[f"kafka://{server.strip()}" for server in settings.bootstrap_servers.split(",")],
@@ -41,35 +47,81 @@ def create_app(settings: Settings, metrics: Metrics, make_processor: Callable[[]
         consumer_max_fetch_size=max(4 * 1_048_576, 2 * settings.max_message_bytes),
         producer_max_request_size=2 * settings.max_message_bytes + 1_048_576,
         autodiscover=False,
+        agent_supervisor=mode.CrashingSupervisor,  # never restart an agent past a failed batch
+        producer_request_timeout=30.0,
     )
     # one agent reads both inputs, so a customer's transactions and profile updates are rated by
     # one loop in arrival order (the topics are co-partitioned by customer_id)
     inputs = app.topic(settings.topics.transactions, settings.topics.customers, key_serializer="raw", value_serializer="raw", allow_empty=True)
     within = settings.batch_window_ms / 1000
+    inflight: list = []  # [task, events] of the batch being processed
+    processors: list[BatchProcessor] = []
+    stopping = asyncio.Event()
+
+    @app.on_before_shutdown.connect
+    async def drain(app: faust.App, **kwargs: object) -> None:
+        """SIGTERM: faust closes the agent without waiting for it, then commits what is acked.
+        Let the batch in flight finish first (within a bound) and release it, so its offsets
+        go out with that final commit; if it does not finish it is redelivered later."""
+        stopping.set()  # no new batch starts from here on; unstarted ones are redelivered
+        if inflight:
+            await _finish_inflight()
+        for processor in processors:
+            with contextlib.suppress(Exception):
+                await processor.close()
+
+    async def _finish_inflight() -> None:
+        task, batch = inflight
+        log.info("stopping: finishing the batch in flight (%d messages)", len(batch))
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await asyncio.wait_for(asyncio.shield(task), timeout=settings.drain_timeout_s)
+        if task.done() and not task.cancelled() and task.exception() is None:
+            _release(app, batch)
+            log.info("stopping: batch finished and released for the final commit")
+        else:
+            log.warning("stopping: batch not finished within %.0fs; it will be redelivered", settings.drain_timeout_s)
+        inflight.clear()
 
     @app.agent(inputs, concurrency=1)
     async def process_inputs(stream: faust.StreamT) -> None:
         processor = await make_processor()
+        processors.append(processor)
         async for batch in stream.take_events(settings.batch_size, within=within):
+            if stopping.is_set():
+                for event in batch:
+                    event.message.incref()  # never acknowledged: redelivered after the restart
+                return
             for event in batch:
                 event.message.incref()  # held until the batch is durable (see module docstring)
             records = [Source(e.message.topic, e.message.partition, e.message.offset, e.message.key, e.message.value) for e in batch]
+            task = asyncio.ensure_future(processor.handle(records))
+            inflight[:] = [task, batch]
             try:
-                await processor.handle(records)
+                await asyncio.shield(task)
+            except asyncio.CancelledError:
+                raise  # shutting down: the on_before_shutdown hook below drains this batch
             except Exception:
                 # A bug, not bad input (bad input is dead-lettered): stop without acknowledging
                 # anything, so the batch is redelivered after the restart and nothing is skipped.
                 log.critical("unexpected error while processing a batch; exiting for a clean redelivery", exc_info=True)
                 logging.shutdown()
                 os._exit(EXIT_INTERNAL_ERROR)
-            for event in batch:
-                event.ack()
-            _export_lag(app, metrics, batch)
+            inflight.clear()
+            _release(app, batch)
+            readiness.redis_ok = processor.healthy
+            readiness.last_progress = time.monotonic()
+            _export_lag(app, metrics, batch, readiness)
 
     return app
 
 
-def _export_lag(app: faust.App, metrics: Metrics, batch: list[faust.EventT]) -> None:
+def _release(app: faust.App, batch: list[faust.EventT]) -> None:
+    """Drop both references of each message (ours and the stream's): it becomes committable."""
+    for event in batch:
+        event.message.ack(app.consumer, n=2)
+
+
+def _export_lag(app: faust.App, metrics: Metrics, batch: list[faust.EventT], readiness: Readiness) -> None:
     last: dict[faust.types.TP, int] = {}
     for event in batch:
         last[event.message.tp] = event.message.offset
@@ -79,4 +131,6 @@ def _export_lag(app: faust.App, metrics: Metrics, batch: list[faust.EventT]) -> 
         except (KeyError, AssertionError):
             continue
         if highwater is not None:
-            metrics.consumer_lag.labels(str(tp.partition)).set(max(0, highwater - offset - 1))
+            lag = max(0, highwater - offset - 1)
+            metrics.consumer_lag.labels(f"{tp.topic}:{tp.partition}").set(lag)
+            readiness.lag[(tp.topic, tp.partition)] = lag

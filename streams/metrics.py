@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
 class Metrics:
@@ -34,7 +34,13 @@ class Metrics:
         )
         self.redis_errors = Counter("amlstream_redis_errors", "Redis calls that failed and were retried", registry=r)
         self.customers_by_level = Gauge("amlstream_customers_by_level", "Customers by current risk level (whole deployment)", ["level"], registry=r)
-        self.consumer_lag = Gauge("amlstream_consumer_lag", "Messages behind the end of each assigned input partition", ["partition"], registry=r)
+        self.consumer_lag = Gauge(
+            "amlstream_consumer_lag", "Messages behind the end of each assigned input partition (label: topic:partition)", ["partition"], registry=r
+        )
+        self.stale_profiles = Counter("amlstream_stale_profiles", "Profile updates ignored because a newer one was already applied", registry=r)
+        self.reviews_due = Gauge("amlstream_reviews_due", "Customers whose periodic risk review is due (whole deployment)", registry=r)
+        self.model_info = Gauge("amlstream_model_info", "The scoring standard in force (value 1; the version, never the contents)", ["model_version"], registry=r)
 
-    def serve(self, port: int) -> None:
-        start_http_server(port, addr="0.0.0.0", registry=self.registry)
+    def set_model(self, version: str) -> None:
+        self.model_info.clear()
+        self.model_info.labels(version).set(1)

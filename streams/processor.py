@@ -28,6 +28,8 @@ RETRYABLE = (ConnectionError, TimeoutError, BusyLoadingError, KafkaError, OSErro
 class Emitter(Protocol):
     async def emit(self, events: list[OutputEvent]) -> dict[str, int]: ...
 
+    async def stop(self) -> None: ...
+
 
 class BatchProcessor:
     def __init__(self, engine: Engine, emitter: Emitter, metrics: Metrics, *, retry_max_s: float = 5.0) -> None:
@@ -60,6 +62,10 @@ class BatchProcessor:
         self.metrics.redis_seconds.labels(script).observe(time.perf_counter() - start)
         return result
 
+    async def close(self) -> None:
+        await self.emitter.stop()
+        await self.engine.store.redis.aclose()
+
     async def handle(self, records: list[Source]) -> BatchResult:
         """Process a batch completely; returns only when its effects are durable."""
         start = time.perf_counter()
@@ -73,6 +79,8 @@ class BatchProcessor:
             m.transactions.labels(outcome).inc(n)
         for code, n in result.dead_letters.items():
             m.dead_letters.labels(code).inc(n)
+        if result.stale_profiles:
+            m.stale_profiles.inc(result.stale_profiles)
         for topic, n in emitted.items():
             m.emitted.labels(topic).inc(n)
         if result.max_event_ms is not None:

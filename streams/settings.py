@@ -54,6 +54,7 @@ class Settings:
     allow_readable_model: bool = False
     peer_publish_interval_s: float = 3600.0  # 0: this worker never publishes peer baselines
     model_watch_interval_s: float = 5.0
+    drain_timeout_s: float = 20.0  # on SIGTERM, how long the batch in flight may take to finish
 
     def masked(self) -> dict[str, object]:
         """The settings as printable data with any credentials hidden."""
@@ -98,7 +99,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             values[f.name] = number
         elif f.name == "allow_readable_model":
             values[f.name] = raw.lower() in ("1", "true", "yes")
-        elif f.name in ("redis_retry_max_s", "session_timeout_s", "peer_publish_interval_s", "model_watch_interval_s"):
+        elif f.name in ("redis_retry_max_s", "session_timeout_s", "peer_publish_interval_s", "model_watch_interval_s", "drain_timeout_s"):
             try:
                 values[f.name] = float(raw)
             except ValueError:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 import sys
+import time
 from collections.abc import Awaitable, Callable
 
 import faust
@@ -19,6 +20,8 @@ from streams.app import create_app
 from streams.emit import KafkaEmitter
 from streams.engine import Engine
 from streams.errors import ConfigError
+from streams.health import Readiness, serve
+from streams.logs import logging_config
 from streams.metrics import Metrics
 from streams.model import Model, load_model
 from streams.processor import BatchProcessor
@@ -107,11 +110,17 @@ def run_worker(settings: Settings, model: Model | None = None) -> int:
     model = model or open_model(settings)
     asyncio.run(preflight(settings))
     metrics = Metrics()
-    metrics.serve(settings.metrics_port)
+    readiness = Readiness()
+    try:
+        serve(settings.metrics_port, metrics.registry, readiness)
+    except OSError as exc:
+        raise ConfigError(f"metrics port {settings.metrics_port} is not available: {exc.strerror}") from None
+    metrics.set_model(model.version)
     engines: list[Engine] = []
     peers: dict[str, PeerBaseline] = {}
 
     def swap_model(new: Model) -> None:
+        metrics.set_model(new.version)
         for engine in engines:
             engine.model = new  # takes effect from the next batch; customers re-rate lazily
 
@@ -127,7 +136,7 @@ def run_worker(settings: Settings, model: Model | None = None) -> int:
         asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, watcher.check, True)
         return BatchProcessor(engine, emitter, metrics, retry_max_s=settings.redis_retry_max_s)
 
-    app = create_app(settings, metrics, make_processor)
+    app = create_app(settings, metrics, make_processor, readiness)
 
     async def with_redis(action: Callable[[Redis], Awaitable[None]]) -> None:
         redis = Redis.from_url(settings.redis_url, socket_timeout=10)
@@ -145,6 +154,30 @@ def run_worker(settings: Settings, model: Model | None = None) -> int:
                 metrics.customers_by_level.labels(level).set(count)
 
         await with_redis(export)
+
+    @app.timer(interval=2.0)
+    async def update_readiness() -> None:
+        readiness.assigned_partitions = len(app.consumer.assignment())
+
+        async def ping(redis: Redis) -> None:
+            readiness.redis_ok = False
+            await redis.ping()
+            readiness.redis_ok = True
+
+        await with_redis(ping)
+
+    @app.timer(interval=600.0)
+    async def export_reviews_due() -> None:
+        async def count(redis: Redis) -> None:
+            store = make_store(redis, settings, watcher.model)
+            ids = [c async for c in store.customers()]
+            now_ms = int(time.time() * 1000)  # an operational count, not part of any rating
+            due = 0
+            for start in range(0, len(ids), 500):
+                due += sum(1 for s in (await store.states(ids[start : start + 500])).values() if s.get("next_review", now_ms + 1) <= now_ms)
+            metrics.reviews_due.set(due)
+
+        await with_redis(count)
 
     @app.timer(interval=settings.model_watch_interval_s)
     async def watch_model() -> None:
@@ -171,7 +204,7 @@ def run_worker(settings: Settings, model: Model | None = None) -> int:
             await with_redis(publish)
 
     log.info("worker starting: model %s, settings %s", model.version, settings.masked())
-    worker = faust.Worker(app, loglevel=settings.log_level.upper(), quiet=True, redirect_stdouts=False)
+    worker = faust.Worker(app, loglevel=settings.log_level.upper(), quiet=True, redirect_stdouts=False, logging_config=logging_config(settings.log_level))
     worker.execute_from_commandline()
     return 0
 
