@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 import time
+from pathlib import Path
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -158,6 +159,42 @@ async def publish_peers(settings: Settings) -> int:
     return len(published)
 
 
+async def produce_generated(settings: Settings, directory: Path, rate: float | None, limit: int | None) -> int:
+    """Produce a generated (or any) customers.jsonl + transactions.jsonl to the input topics,
+    profiles first; at `rate` messages/s or as fast as possible."""
+    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all", enable_idempotence=True, linger_ms=20, max_batch_size=1 << 20)
+    await producer.start()
+    sent = 0
+    started = time.monotonic()
+    try:
+        pending = []
+        for topic, name in ((settings.topics.customers, "customers.jsonl"), (settings.topics.transactions, "transactions.jsonl")):
+            path = directory / name
+            if not path.exists():
+                continue
+            with path.open("rb") as f:
+                for line in f:
+                    if limit is not None and sent >= limit:
+                        break
+                    line = line.strip()
+                    if not line:
+                        continue
+                    key = orjson.loads(line)["customer_id"].encode()
+                    pending.append(await producer.send(topic, key=key, value=line))
+                    sent += 1
+                    if len(pending) >= 10_000:
+                        await asyncio.gather(*pending)
+                        pending.clear()
+                    if rate:
+                        ahead = sent / rate - (time.monotonic() - started)
+                        if ahead > 0.005:
+                            await asyncio.sleep(ahead)
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+    return sent
+
+
 def _summary(topic: str, event: dict) -> str:
     kind = event.get("event_type")
     who = event.get("customer_id")
@@ -191,6 +228,26 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("reviews-due", help="list customers whose periodic risk review is due")
     p.add_argument("--asof", help="RFC 3339 time to check against (default: now)")
     sub.add_parser("peer-baselines", help="publish peer-group baselines from the rolling peer statistics")
+    p = sub.add_parser("generate", help="write a synthetic bank population and stream with ground-truth labels")
+    p.add_argument("--customers", type=int, required=True)
+    p.add_argument("--days", type=int, required=True)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--out", type=Path, required=True)
+    p = sub.add_parser("produce", help="produce customers.jsonl and transactions.jsonl of a directory to the input topics")
+    p.add_argument("--from", dest="source", type=Path, required=True, help="a directory written by `amlstream generate`")
+    p.add_argument("--rate", type=float, help="messages per second (default: as fast as possible)")
+    p.add_argument("--limit", type=int)
+    p = sub.add_parser("replay", help="run the engine over files, without Kafka, writing what the topics would receive")
+    p.add_argument("--transactions", required=True, help="JSON Lines or CSV file, or - for standard input")
+    p.add_argument("--customers", help="customer profiles, JSON Lines or CSV")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--config", type=Path, help="scoring standard (default: AMLSTREAM_MODEL_CONFIG or the packaged one)")
+    p = sub.add_parser("backtest", help="the same input under two scoring standards, compared (and against labels)")
+    p.add_argument("--transactions", required=True)
+    p.add_argument("--customers")
+    p.add_argument("--config", type=Path, action="append", required=True, help="give twice: standard A, then B")
+    p.add_argument("--labels", type=Path, help="labels.csv (customer_id,typology) for precision/recall")
+    p.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
 
     try:
@@ -223,6 +280,31 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{len(due)} reviews due")
         elif args.command == "peer-baselines":
             print(f"published {asyncio.run(publish_peers(settings))} peer-group baselines")
+        elif args.command == "generate":
+            from streams.generate import write
+
+            counts = write(args.out, args.customers, args.days, args.seed)
+            print(f"wrote {counts['customers']} customers, {counts['transactions']} transactions, {counts['labels']} labels to {args.out}")
+        elif args.command == "produce":
+            n = asyncio.run(produce_generated(settings, args.source, args.rate, args.limit))
+            print(f"produced {n} messages")
+        elif args.command == "replay":
+            from streams.model import load_model
+            from streams.replay import replay
+
+            model = load_model(args.config or settings.model_config, settings.timezone, allow_readable=settings.allow_readable_model)
+            result = asyncio.run(replay(settings, model, args.transactions, args.customers, args.out, progress=sys.stderr.isatty()))
+            print(orjson.dumps(result.summary(model.version), option=orjson.OPT_INDENT_2).decode())
+        elif args.command == "backtest":
+            from streams.backtest import backtest, render
+            from streams.model import load_model
+
+            if len(args.config) != 2:
+                parser.error("backtest needs --config twice (A and B)")
+            models = tuple(load_model(c, settings.timezone, allow_readable=settings.allow_readable_model) for c in args.config)
+            args.out.mkdir(parents=True, exist_ok=True)
+            report = asyncio.run(backtest(settings, models, args.transactions, args.customers, args.out, args.labels, progress=sys.stderr.isatty()))  # type: ignore[arg-type]
+            print(render(report), end="")
     except AmlStreamError as exc:
         print(f"amlstream: {exc}", file=sys.stderr)
         return 2

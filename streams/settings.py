@@ -55,6 +55,7 @@ class Settings:
     peer_publish_interval_s: float = 3600.0  # 0: this worker never publishes peer baselines
     model_watch_interval_s: float = 5.0
     drain_timeout_s: float = 20.0  # on SIGTERM, how long the batch in flight may take to finish
+    redis_url_given: bool = False  # AMLSTREAM_REDIS_URL was set (replay uses it, else a throwaway server)
 
     def masked(self) -> dict[str, object]:
         """The settings as printable data with any credentials hidden."""
@@ -86,7 +87,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     values: dict[str, object] = {}
     for f in fields(Settings):
         name = PREFIX + f.name.upper()
-        if f.name == "topics" or name not in env:
+        if f.name in ("topics", "redis_url_given") or name not in env:
             continue
         raw = env[name].strip()
         if f.name in _INT_FIELDS:
@@ -119,4 +120,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         values["topics"] = Topics(**topics)
     if not str(values.get("redis_url", "redis://")).startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError(f"{PREFIX}REDIS_URL: expected a redis://, rediss:// or unix:// URL")
+    values["redis_url_given"] = PREFIX + "REDIS_URL" in env
     return Settings(**values)  # type: ignore[arg-type]

@@ -1,0 +1,240 @@
+"""Replay and backtest: the worker's engine over files, without Kafka.
+
+The same decoder, Redis scripts, rater, rules and event builders as the worker, driven from
+JSON Lines or CSV files instead of topics, writing what the topics would receive to files.
+Transactions are applied in file order; each customer profile is applied before the first
+transaction whose event time is later than the profile's `updated_at`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import io
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+from redis.asyncio import Redis
+
+from streams.engine import Engine
+from streams.events import OutputEvent, Source
+from streams.model import Model
+from streams.settings import Settings
+from streams.state import StateStore
+
+OUTPUT_FILES = {
+    "risk_change": "risk-changes.jsonl",
+    "suspicious_pattern": "suspicious-patterns.jsonl",
+    "large_value_report": "large-value-reports.jsonl",
+    "dead_letter": "dead-letter.jsonl",
+}
+BOOLEAN_COLUMNS = {
+    "cross_border",
+    "pep",
+    "listed",
+    "under_investigation",
+    "criminal_record",
+    "ownership_opaque",
+    "doubtful_funds",
+    "high_risk_partners",
+    "refused_cdd",
+    "anonymous_account_request",
+    "false_documents",
+}
+
+
+def _open(path: str) -> IO[bytes]:
+    return sys.stdin.buffer if path == "-" else open(path, "rb")
+
+
+def _csv_value(column: str, value: str) -> Any:
+    if value == "":
+        return None
+    if column in BOOLEAN_COLUMNS:
+        return value.strip().lower() in ("true", "1", "yes")
+    if column == "products":
+        return [p for p in value.split(";") if p]
+    return value
+
+
+def read_records(path: str) -> Iterator[bytes]:
+    """The raw JSON bytes of each event: JSON Lines as they are, CSV rows as JSON objects."""
+    stream = _open(path)
+    try:
+        if path.endswith(".csv"):
+            for row in csv.DictReader(io.TextIOWrapper(stream, encoding="utf-8")):
+                yield orjson.dumps({k: _csv_value(k, v) for k, v in row.items() if k})
+        else:
+            for line in stream:
+                line = line.strip()
+                if line:
+                    yield line
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+
+
+def _event_ms(raw: bytes, field_name: str) -> int | None:
+    from streams.decode import parse_timestamp
+
+    try:
+        return parse_timestamp(orjson.loads(raw).get(field_name), field_name)
+    except Exception:  # a malformed record keeps its place; the engine dead-letters it
+        return None
+
+
+def merged_sources(transactions: str, customers: str | None, topics: Any) -> Iterator[Source]:
+    """Transactions in file order, each profile placed before the first later transaction."""
+    profiles: list[tuple[int, int, bytes]] = []
+    if customers:
+        for i, raw in enumerate(read_records(customers)):
+            profiles.append((_event_ms(raw, "updated_at") or 0, i, raw))
+        profiles.sort()
+    p = 0
+    for offset, raw in enumerate(read_records(transactions)):
+        ts = _event_ms(raw, "ts")
+        while p < len(profiles) and (ts is None or profiles[p][0] < ts):
+            yield Source(topics.customers, 0, profiles[p][1], None, profiles[p][2])
+            p += 1
+        yield Source(topics.transactions, 0, offset, None, raw)
+    for _, i, raw in profiles[p:]:
+        yield Source(topics.customers, 0, i, None, raw)
+
+
+@contextlib.asynccontextmanager
+async def redis_for_replay(url: str | None) -> AsyncIterator[Redis]:
+    """`url` if given (its database is used as it is), else a throwaway local redis-server."""
+    if url:
+        client = Redis.from_url(url)
+        try:
+            yield client
+        finally:
+            await client.aclose()
+        return
+    if shutil.which("redis-server") is None:
+        raise RuntimeError("replay needs redis-server on PATH (apt-get install redis-server) or AMLSTREAM_REDIS_URL")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    directory = tempfile.mkdtemp(prefix="amlstream-replay-")
+    proc = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", directory, "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    client = Redis.from_url(f"redis://127.0.0.1:{port}/0")
+    try:
+        for _ in range(100):
+            with contextlib.suppress(Exception):
+                await client.ping()
+                break
+            await asyncio.sleep(0.05)
+        yield client
+    finally:
+        await client.aclose()
+        proc.terminate()
+        proc.wait(timeout=10)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@dataclass
+class ReplayResult:
+    counts: Counter[str] = field(default_factory=Counter)
+    outcomes: Counter[str] = field(default_factory=Counter)
+    levels: dict[str, int] = field(default_factory=dict)
+    final: dict[str, dict[str, Any]] = field(default_factory=dict)  # customer -> rating state
+    alerts_by_pattern: dict[str, set[str]] = field(default_factory=dict)  # pattern -> customers
+    inputs: int = 0
+    seconds: float = 0.0
+
+    def summary(self, model_version: str) -> dict[str, Any]:
+        return {
+            "model_version": model_version,
+            "inputs": self.inputs,
+            "events": dict(sorted(self.counts.items())),
+            "outcomes": dict(sorted(self.outcomes.items())),
+            "customers_by_level": dict(sorted(self.levels.items())),
+            "alerts_by_pattern": {p: len(c) for p, c in sorted(self.alerts_by_pattern.items())},
+            "seconds": round(self.seconds, 3),
+            "inputs_per_second": round(self.inputs / self.seconds, 1) if self.seconds else None,
+        }
+
+
+class Progress:
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.started = self.last = time.monotonic()
+
+    def update(self, inputs: int, events: int, final: bool = False) -> None:
+        now = time.monotonic()
+        if not self.enabled or (not final and now - self.last < 1.0):
+            return
+        self.last = now
+        rate = inputs / (now - self.started) if now > self.started else 0.0
+        end = "\n" if final else "\r"
+        print(f"replay: {inputs:,} inputs, {events:,} events, {rate:,.0f} inputs/s", end=end, file=sys.stderr, flush=True)
+
+
+async def replay(
+    settings: Settings, model: Model, transactions: str, customers: str | None, out_dir: Path | None, *, batch_size: int = 500, progress: bool = False
+) -> ReplayResult:
+    result = ReplayResult()
+    writers: dict[str, IO[bytes]] = {}
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        writers = {kind: open(out_dir / name, "wb") for kind, name in OUTPUT_FILES.items()}  # noqa: SIM115 - closed below
+    started = time.monotonic()
+    meter = Progress(progress)
+    try:
+        async with redis_for_replay(settings.redis_url if settings.redis_url_given else None) as redis:
+            store = StateStore(redis, retain_days=settings.retain_days, trail_horizon_ms=settings.trail_horizon_hours * 3_600_000, dormant_days=model.dormant_days)
+            engine = Engine(store, model, profile_topic=settings.topics.customers, max_message_bytes=settings.max_message_bytes, check_keys=False)
+            batch: list[Source] = []
+
+            async def run(batch: list[Source]) -> None:
+                outcome = await engine.process(batch)
+                _record(outcome.events, result, writers)
+                await engine.commit(outcome)
+                result.outcomes.update(outcome.outcomes)
+                result.inputs += len(batch)
+                meter.update(result.inputs, sum(result.counts.values()))
+
+            for source in merged_sources(transactions, customers, settings.topics):
+                batch.append(source)
+                if len(batch) >= batch_size:
+                    await run(batch)
+                    batch = []
+            if batch:
+                await run(batch)
+            result.levels = await store.level_counts()
+            ids = [c async for c in store.customers()]
+            for i in range(0, len(ids), 1000):
+                result.final.update(await store.states(ids[i : i + 1000]))
+    finally:
+        for w in writers.values():
+            w.close()
+    result.seconds = time.monotonic() - started
+    meter.update(result.inputs, sum(result.counts.values()), final=True)
+    if out_dir is not None:
+        (out_dir / "summary.json").write_bytes(orjson.dumps(result.summary(model.version), option=orjson.OPT_INDENT_2))
+    return result
+
+
+def _record(events: list[OutputEvent], result: ReplayResult, writers: dict[str, IO[bytes]]) -> None:
+    for event in events:
+        result.counts[event.kind] += 1
+        if event.kind == "suspicious_pattern":
+            result.alerts_by_pattern.setdefault(event.value["pattern"], set()).add(event.value["customer_id"])
+        if writers:
+            writers[event.kind].write(event.encode() + b"\n")
