@@ -3,7 +3,12 @@
 One report per customer, rule code, direction and business day, raised when the single or
 same-day cumulative amount reaches the threshold: CNY-denominated amounts against the CNY
 threshold, foreign-currency amounts (in USD equivalent) against the USD threshold. Later
-transactions of the same day update the report: same report key, next revision.
+qualifying transactions of the same day revise the report: same report key, next revision.
+
+The day's figures are summed from the customer's recent trail (which holds every transaction
+of at least the last 72 hours, so a whole business day), and only the revision numbers are
+kept as state. A transaction arriving later than the trail horizon revises its day's report
+with the transactions the trail still holds.
 """
 
 from __future__ import annotations
@@ -12,11 +17,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from factors.model import Transaction
+from factors.model import RecentTx, Transaction
 from factors.money import FEN_PER_YUAN, FxTable
 
-TRANSFER_METHODS = frozenset(("transfer", "remittance", "cheque", "card", "other"))
-KEEP_DAYS = 7  # report state kept for late transactions of recent days
+KEEP_DAYS = 7  # revision numbers kept for late transactions of recent days
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,21 +47,20 @@ def rules_from(params: dict[str, Any]) -> tuple[LargeValueRule, ...]:
     )
 
 
-def _applies(rule: LargeValueRule, tx: Transaction, kind: str) -> bool:
+def applies(rule: LargeValueRule, is_cash: bool, cross_border: bool, kind: str) -> bool:
+    """Cash is 0501 whoever the customer is; any other method is a transfer."""
     if rule.applies_to == "cash":
-        return tx.is_cash
-    if tx.is_cash or tx.method not in TRANSFER_METHODS:
+        return is_cash
+    if is_cash:
         return False
     if rule.applies_to == "entity_transfer":
         return kind == "entity"
-    if kind == "entity":
-        return False
-    return tx.cross_border == (rule.applies_to == "individual_cross_border")
+    return kind != "entity" and cross_border == (rule.applies_to == "individual_cross_border")
 
 
 @dataclass(frozen=True, slots=True)
 class ReportUpdate:
-    """A report to emit: its key fields and the accumulated figures after this transaction."""
+    """A report to emit: its key fields and the day's figures after this transaction."""
 
     rule: LargeValueRule
     direction: str
@@ -71,27 +74,40 @@ class ReportUpdate:
     tx_count: int
 
 
-def accumulate(state: dict[str, Any], tx: Transaction, kind: str, business_day: int, rules: tuple[LargeValueRule, ...], fx: FxTable) -> list[ReportUpdate]:
-    """Add `tx` to its day's accumulators in `state` (mutated: it is the rating's own working
-    copy) and return the reports it raises or revises."""
+def reports(
+    revisions: dict[str, int], tx: Transaction, kind: str, business_day: int, trail: tuple[RecentTx, ...], rules: tuple[LargeValueRule, ...], fx: FxTable
+) -> list[ReportUpdate]:
+    """The reports `tx` raises or revises; `revisions` (the rating's working copy) is updated."""
     updates = []
+    usd_rate = fx.cny_per_unit["USD"]
+    same_day = [r for r in trail if r.business_day == business_day and r.direction == tx.direction]
     for rule in rules:
-        if not _applies(rule, tx, kind):
+        if not applies(rule, tx.is_cash, tx.cross_border, kind):
+            continue
+        qualifying = [r for r in same_day if applies(rule, r.is_cash, r.cross_border, kind)]
+        cny = sum(r.amount_fen for r in qualifying if r.currency == "CNY")
+        usd = sum(int((Decimal(r.amount_fen) / usd_rate).to_integral_value()) for r in qualifying if r.currency != "CNY")
+        if cny < rule.cny * FEN_PER_YUAN and usd < rule.usd * 100:
             continue
         key = f"{business_day}:{rule.code}:{tx.direction}"
-        acc = state.setdefault(key, {"rev": 0, "total": 0, "cny": 0, "usd": 0, "ccy": {}, "tx": [], "n": 0})
-        acc["total"] += tx.amount_fen
-        if tx.currency == "CNY":
-            acc["cny"] += tx.amount_fen
-        else:
-            acc["usd"] += int((Decimal(tx.amount_fen) / fx.cny_per_unit["USD"]).to_integral_value())
-        acc["ccy"][tx.currency] = str(Decimal(acc["ccy"].get(tx.currency, "0")) + Decimal(tx.amount))
-        acc["n"] += 1
-        acc["tx"] = [*acc["tx"], tx.tx_id][-100:]
-        reached = acc["cny"] >= rule.cny * FEN_PER_YUAN or acc["usd"] >= rule.usd * 100
-        if reached:
-            acc["rev"] += 1
-            updates.append(ReportUpdate(rule, tx.direction, business_day, acc["rev"], acc["total"], acc["cny"], acc["usd"], dict(acc["ccy"]), tuple(acc["tx"]), acc["n"]))
-    for key in [k for k in state if int(k.split(":", 1)[0]) < business_day - KEEP_DAYS]:
-        del state[key]
+        revisions[key] = revisions.get(key, 0) + 1
+        by_currency: dict[str, Decimal] = {}
+        for r in qualifying:
+            by_currency[r.currency] = by_currency.get(r.currency, Decimal(0)) + Decimal(r.amount or r.amount_fen / 100)
+        updates.append(
+            ReportUpdate(
+                rule,
+                tx.direction,
+                business_day,
+                revisions[key],
+                sum(r.amount_fen for r in qualifying),
+                cny,
+                usd,
+                {c: str(v) for c, v in sorted(by_currency.items())},
+                tuple(r.tx_id for r in qualifying[-100:]),
+                len(qualifying),
+            )
+        )
+    for key in [k for k in revisions if int(k.split(":", 1)[0]) < business_day - KEEP_DAYS]:
+        del revisions[key]
     return updates

@@ -133,6 +133,8 @@ class RecentTx:
     high_risk_country: bool = False
     round_amount: bool = False
     counterparty: str = ""
+    currency: str = "CNY"
+    amount: str = ""  # the original amount in `currency` (evidence and per-currency report totals)
 
 
 class Level(StrEnum):

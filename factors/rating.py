@@ -9,12 +9,13 @@ plain JSON-able dict, committed atomically with the batch.
 from __future__ import annotations
 
 import bisect
-import copy
 import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from factors.large_value import ReportUpdate, accumulate, rules_from
+import orjson
+
+from factors.large_value import ReportUpdate, reports, rules_from
 from factors.model import Assessment, PatternHit, RecentTx, Snapshot, Transaction
 from factors.patterns import detect_all
 from factors.profile import PeerBaseline, Profile, peer_group
@@ -99,7 +100,7 @@ class Rater:
         self.lv_rules = rules_from(standard.settings("large_value"))
 
     def rate(self, customer_id: str, committed: dict[str, Any], trail: tuple[RecentTx, ...], items: list[RatedItem]) -> CustomerOutcome:
-        state = copy.deepcopy(committed)
+        state = orjson.loads(orjson.dumps(committed))  # a working copy; the committed state stays as given
         out = CustomerOutcome(customer_id, state)
         seqs = [r.seq for r in trail]
         for item in items:
@@ -222,6 +223,6 @@ class Rater:
 
     def _large_value(self, customer_id: str, state: dict[str, Any], view: CustomerView, tx: Transaction, out: CustomerOutcome) -> None:
         kind = view.profile.kind if view.profile else str(self.standard.settings("large_value").get("unknown_profile_kind", "individual"))
-        for update in accumulate(state.setdefault("lv", {}), tx, kind, view.business_day, self.lv_rules, self.standard.fx):
+        for update in reports(state.setdefault("lv", {}), tx, kind, view.business_day, view.recent, self.lv_rules, self.standard.fx):
             key = digest("large_value", customer_id, update.rule.code, update.direction, str(update.business_day))
             out.reports.append(Report(tx, update, key))

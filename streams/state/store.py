@@ -50,7 +50,20 @@ class TxItem:
 
     def pack(self) -> str:
         t = self.tx
-        fields = ("T", t.tx_id, str(t.ts_ms), t.direction, str(t.amount_fen), self.flags, str(self.fine), str(self.day), str(self.hour), self.counterparty)
+        fields = (
+            "T",
+            t.tx_id,
+            str(t.ts_ms),
+            t.direction,
+            str(t.amount_fen),
+            self.flags,
+            str(self.fine),
+            str(self.day),
+            str(self.hour),
+            self.counterparty,
+            t.currency,
+            t.amount,
+        )
         return "\t".join(fields)
 
 
@@ -113,8 +126,10 @@ def parse_snapshot(text: str) -> Snapshot:
 def parse_trail(entries: list[bytes]) -> tuple[RecentTx, ...]:
     trail = []
     for raw in entries:
-        seq, ts, direction, fen, flags, day, hour, cp, tx_id = raw.decode().split("|", 8)
-        trail.append(RecentTx(int(seq), int(ts), direction, int(fen), "c" in flags, int(day), tx_id, int(hour), "x" in flags, "h" in flags, "r" in flags, cp))  # type: ignore[arg-type]
+        seq, ts, direction, fen, flags, day, hour, cp, ccy, amount, tx_id = raw.decode().split("|", 10)
+        trail.append(
+            RecentTx(int(seq), int(ts), direction, int(fen), "c" in flags, int(day), tx_id, int(hour), "x" in flags, "h" in flags, "r" in flags, cp, ccy, amount)  # type: ignore[arg-type]
+        )
     return tuple(trail)
 
 

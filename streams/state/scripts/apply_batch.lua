@@ -4,7 +4,8 @@
 --   3 dedup zset (tx_id -> ts_ms), 4 recent-trail list, 5 rating-state hash.
 -- ARGV: 1 retain_days (longest window), 2 trail horizon ms, 3 trail max entries,
 --   4 dormancy ms, 5.. one packed item each, fields separated by tabs:
---   T tx_id ts_ms dir fen flags fine day hour cp   a transaction (flags: c cash, x cross-border,
+--   T tx_id ts_ms dir fen flags fine day hour cp ccy amount
+--                                                   a transaction (flags: c cash, x cross-border,
 --                                                   h high-risk country, r round amount)
 --   P updated_ms                                    a profile update (its content stays in Python)
 --   Q                                               a read-only snapshot (re-rating on demand)
@@ -149,7 +150,7 @@ for i = 5, #ARGV do
   local kind = f[1]
   if kind == 'T' then
     local tx_id, ts, dir, fen, flags = f[2], tonumber(f[3]), f[4], tonumber(f[5]), f[6]
-    local fidx, didx, hour, cp = tonumber(f[7]), tonumber(f[8]), f[9], f[10]
+    local fidx, didx, hour, cp, ccy, amount = tonumber(f[7]), tonumber(f[8]), f[9], f[10], f[11], f[12]
     if redis.call('ZSCORE', K_DEDUP, tx_id) then
       if pending[tx_id] then results[#results + 1] = 'pend|' .. pending[tx_id]
       else results[#results + 1] = 'done' end
@@ -185,7 +186,7 @@ for i = 5, #ARGV do
         local ck = ((o == 0) and 'i' or 'o') .. cp
         if not cps[ck] or ts > cps[ck] then cps[ck] = ts; cp_writes[ck] = ts end
       end
-      trail_new[#trail_new + 1] = table.concat({fmt(seq), fmt(ts), dir, fmt(fen), flags, fmt(didx), hour, cp, tx_id}, '|')
+      trail_new[#trail_new + 1] = table.concat({fmt(seq), fmt(ts), dir, fmt(fen), flags, fmt(didx), hour, cp, ccy, amount, tx_id}, '|')
       local snap = snapshot(didx, prev)
       remember(tx_id, snap)
       results[#results + 1] = 'new|' .. snap

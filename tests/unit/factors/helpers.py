@@ -49,7 +49,9 @@ def snapshot(
 def recent(t: Transaction, seq: int, business_day: int = 20_000, local_hour: int = 12, high_risk: bool = False, counterparty: str = "") -> RecentTx:
     """The trail entry of a transaction (round_amount: a multiple of 1,000 in its currency)."""
     round_amount = float(t.amount) % 1000 == 0
-    return RecentTx(seq, t.ts_ms, t.direction, t.amount_fen, t.is_cash, business_day, t.tx_id, local_hour, t.cross_border, high_risk, round_amount, counterparty)
+    return RecentTx(
+        seq, t.ts_ms, t.direction, t.amount_fen, t.is_cash, business_day, t.tx_id, local_hour, t.cross_border, high_risk, round_amount, counterparty, t.currency, t.amount
+    )
 
 
 def profile(kind: str = "individual", **kw) -> Profile:

@@ -22,7 +22,10 @@ def cash_item(i: int, cash_30d_fen: int, *, ts_ms: int | None = None, status: st
     return RatedItem(status, snap, tx=t, business_day=day, event_ms=t.ts_ms)
 
 
-def rate(items, state=None, trail=()):
+def rate(items, state=None, trail=None):
+    """Rate items; the trail defaults to the items' own transactions, as the Redis script keeps it."""
+    if trail is None:
+        trail = tuple(recent(i.tx, i.snapshot.seq, business_day=i.business_day) for i in items if i.tx is not None and i.snapshot is not None)
     return Rater(STANDARD).rate("c1", state or {}, trail, list(items))
 
 
