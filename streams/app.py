@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 
@@ -48,6 +49,7 @@ def create_app(settings: Settings, metrics: Metrics, make_processor: Callable[[]
         producer_max_request_size=2 * settings.max_message_bytes + 1_048_576,
         autodiscover=False,
         agent_supervisor=mode.CrashingSupervisor,  # never restart an agent past a failed batch
+        datadir=os.path.join(tempfile.gettempdir(), "amlstream-faust"),  # faust's own files stay out of the work tree
         producer_request_timeout=30.0,
     )
     # one agent reads both inputs, so a customer's transactions and profile updates are rated by
@@ -111,6 +113,13 @@ def create_app(settings: Settings, metrics: Metrics, make_processor: Callable[[]
             readiness.redis_ok = processor.healthy
             readiness.last_progress = time.monotonic()
             _export_lag(app, metrics, batch, readiness)
+
+    @app.on_partitions_revoked.connect
+    async def forget_revoked(app: faust.App, revoked: set[faust.types.TP], **kwargs: object) -> None:
+        for tp in revoked:  # another worker reports these partitions now
+            readiness.lag.pop((tp.topic, tp.partition), None)
+            with contextlib.suppress(KeyError):
+                metrics.consumer_lag.remove(f"{tp.topic}:{tp.partition}")
 
     return app
 

@@ -167,4 +167,7 @@ class Engine:
     async def commit(self, result: BatchResult) -> None:
         """Store the batch's new rating states once its events are acknowledged downstream."""
         moves = [(level_shard_key(c), old, new) for c, old, new in result.level_moves]
-        await self.store.commit(result.commits, moves, result.peer_increments)
+        summed: Counter[tuple[str, str]] = Counter()
+        for key, name, amount in result.peer_increments:
+            summed[(key, name)] += amount  # one HINCRBY per counter per batch, not per transaction
+        await self.store.commit(result.commits, moves, [(k, f, n) for (k, f), n in summed.items() if n])

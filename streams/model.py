@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,15 @@ class Model:
         return int(setting.params.get("dormant_days", 180)) if setting else 180
 
 
+def _readable_by_others(path: Path) -> bool:
+    """Readable or writable by users other than the owner: any "other" bit, or group bits for a
+    group the worker itself is not in (a Kubernetes fsGroup mount is the worker's own group)."""
+    st = path.stat()
+    if st.st_mode & 0o007:
+        return True
+    return bool(st.st_mode & 0o070) and st.st_gid not in {os.getegid(), *os.getgroups()}
+
+
 def load_model(path: Path | None = None, timezone_override: str | None = None, *, allow_readable: bool = False) -> Model:
     """Load and validate the scoring standard; errors never echo the file's contents.
 
@@ -42,12 +52,11 @@ def load_model(path: Path | None = None, timezone_override: str | None = None, *
     source = path or DEFAULT_STANDARD_PATH
     try:
         data = source.read_bytes()
-        mode = source.stat().st_mode
     except OSError as exc:
         raise ConfigError(f"model config {source}: cannot read ({exc.strerror})") from exc
-    if path is not None and mode & 0o077 and not allow_readable:
+    if path is not None and _readable_by_others(source) and not allow_readable:
         raise ConfigError(
-            f"model config {source} is readable by other users (mode {mode & 0o777:o}): the scoring standard is confidential; "
+            f"model config {source} is readable by other users (mode {source.stat().st_mode & 0o777:o}): the scoring standard is confidential; "
             "chmod 600 it, or set AMLSTREAM_ALLOW_READABLE_MODEL=1"
         )
     try:

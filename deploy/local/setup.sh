@@ -24,6 +24,10 @@ if [ ! -f "$stamp" ]; then
 fi
 
 bash "$ROOT/deploy/local/services.sh" install
+# promtool (Debian's prometheus package) checks the alert rules and dashboards in tests/ops
+if ! command -v promtool >/dev/null 2>&1; then
+    apt-get update -qq && apt-get install -y -qq prometheus >/dev/null
+fi
 if [ "${1:-}" != "--no-start" ]; then
     bash "$ROOT/deploy/local/services.sh" start
     "$VENV/bin/amlstream" create-topics --partitions "${AMLSTREAM_PARTITIONS:-4}"

@@ -1,0 +1,172 @@
+"""Shared readers for the operations files (compose, Dockerfile, Prometheus, Grafana, Kubernetes).
+
+Everything here is offline: the files are parsed and checked against the application itself
+(its settings, its CLI parser, its metrics registry), never against a running Docker or cluster.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import re
+import shlex
+import shutil
+import subprocess
+from collections.abc import Callable, Mapping
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import pytest
+import yaml
+from prometheus_client.metrics import MetricWrapperBase
+
+from streams import cli
+from streams.errors import ConfigError
+from streams.metrics import Metrics
+from streams.settings import _TOPIC_ENV, PREFIX, Settings, load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = ROOT / "docker-compose.yml"
+DOCKERFILE = ROOT / "deploy" / "docker" / "Dockerfile"
+PROMETHEUS = ROOT / "deploy" / "prometheus"
+GRAFANA = ROOT / "deploy" / "grafana"
+K8S = ROOT / "deploy" / "k8s"
+IMAGE_ENTRYPOINT = "amlstream"
+
+
+def load_yaml(path: Path) -> Any:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+# --- settings ------------------------------------------------------------------------------------
+
+
+_PROBES = ("7", "1", "debug", "/etc/amlstream/probe.toml", "redis://probe:6379/0", "probe")
+
+
+def _reads(name: str, changed: Callable[[Settings], bool]) -> bool:
+    for value in _PROBES:
+        try:
+            if changed(load_settings({name: value})):
+                return True
+        except ConfigError:
+            continue
+    return False
+
+
+@functools.cache
+def setting_names() -> frozenset[str]:
+    """Every AMLSTREAM_* variable load_settings actually reads (it silently ignores any other name).
+
+    Candidates are PREFIX + each Settings field and the topic variables of _TOPIC_ENV; a candidate
+    counts only if setting it changes the loaded Settings (derived fields are not variables)."""
+    default = load_settings({})
+    names = set()
+    for f in fields(Settings):
+        name = PREFIX + f.name.upper()
+        if _reads(name, lambda s, attr=f.name: getattr(s, attr) != getattr(default, attr)):
+            names.add(name)
+    for var in _TOPIC_ENV:
+        if _reads(PREFIX + var, lambda s: s.topics != default.topics):
+            names.add(PREFIX + var)
+    return frozenset(names)
+
+
+def check_settings(env: Mapping[str, object], where: str) -> Settings:
+    """The AMLSTREAM_* part of `env` must be known names that load_settings accepts."""
+    ours = {k: str(v) for k, v in env.items() if k.startswith(PREFIX)}
+    unknown = sorted(set(ours) - setting_names())
+    assert not unknown, f"{where}: {unknown} are not settings of streams.settings (load_settings would ignore them)"
+    return load_settings(ours)
+
+
+# --- the amlstream CLI ---------------------------------------------------------------------------
+
+
+class _Parser(Exception):
+    def __init__(self, parser: argparse.ArgumentParser) -> None:
+        super().__init__("parser captured")
+        self.parser = parser
+
+
+def amlstream_parser() -> argparse.ArgumentParser:
+    """The parser streams.cli.main builds, captured at its parse_args call (nothing runs)."""
+
+    def capture(self: argparse.ArgumentParser, args: object = None, namespace: object = None) -> None:
+        raise _Parser(self)
+
+    with mock.patch.object(argparse.ArgumentParser, "parse_args", capture):
+        try:
+            cli.main(["--help"])
+        except _Parser as captured:
+            return captured.parser
+    raise AssertionError("streams.cli.main did not parse its arguments with argparse")
+
+
+def subcommands() -> dict[str, argparse.ArgumentParser]:
+    parser = amlstream_parser()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    raise AssertionError("the amlstream parser has no subcommands")
+
+
+def check_cli(argv: list[str], where: str) -> argparse.Namespace:
+    """`argv` (without the program name) is a valid amlstream command line."""
+    assert argv, f"{where}: no amlstream subcommand"
+    known = subcommands()
+    assert argv[0] in known, f"{where}: `amlstream {argv[0]}` is not a subcommand (known: {sorted(known)})"
+    try:
+        return amlstream_parser().parse_args(argv)
+    except SystemExit:
+        pytest.fail(f"{where}: `amlstream {shlex.join(argv)}` is rejected by the CLI parser")
+
+
+def amlstream_calls(script: str) -> list[list[str]]:
+    """The `amlstream ...` command lines of a shell script; shell variables stand in as 1."""
+    calls = []
+    for line in script.splitlines():
+        match = re.search(r"(?:^|[\s;&|(])amlstream\s+(.*)", line)
+        if not match:
+            continue
+        words = re.split(r"\|\||&&|;|\|", match.group(1))[0]
+        words = re.sub(r'"?\$+\{?[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}?"?', "1", words)
+        calls.append(shlex.split(words))
+    return calls
+
+
+# --- metrics -------------------------------------------------------------------------------------
+
+
+@functools.cache
+def exported_series() -> frozenset[str]:
+    """The sample (series) names a worker exports: what PromQL can select. Every labelled metric is
+    touched once so its children exist; counters appear as *_total, histograms as *_bucket/_sum/_count.
+    Family names such as `amlstream_transactions` are not series and are not included."""
+    metrics = Metrics()
+    for metric in vars(metrics).values():
+        if isinstance(metric, MetricWrapperBase) and metric._labelnames:
+            metric.labels(*("x" for _ in metric._labelnames))
+    return frozenset(sample.name for family in metrics.registry.collect() for sample in family.samples)
+
+
+def amlstream_metrics_in(expr: str) -> set[str]:
+    return set(re.findall(r"\bamlstream_[A-Za-z0-9_]*[A-Za-z0-9]", expr))
+
+
+# --- promtool ------------------------------------------------------------------------------------
+
+
+def promtool(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run promtool (Debian package `prometheus`); a missing promtool fails, never skips."""
+    exe = shutil.which("promtool")
+    if exe is None:
+        pytest.fail("promtool is not on PATH: install Debian's `prometheus` package (apt-get install -y prometheus); the ops tests need it")
+    return subprocess.run([exe, *args], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+
+
+def dashboard() -> dict[str, Any]:
+    return json.loads((GRAFANA / "dashboards" / "amlstream.json").read_text(encoding="utf-8"))

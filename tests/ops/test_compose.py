@@ -1,0 +1,268 @@
+"""docker-compose.yml and the worker image, checked offline against the application (no Docker)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import tomllib
+from pathlib import PurePosixPath
+from typing import Any
+
+import pytest
+
+from tests.ops.helpers import COMPOSE, DOCKERFILE, IMAGE_ENTRYPOINT, PROMETHEUS, ROOT, amlstream_calls, check_cli, check_settings, load_yaml
+
+LONG_RUNNING = ("kafka", "redis", "worker-1", "worker-2", "prometheus", "grafana")
+WORKERS = ("worker-1", "worker-2")
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return load_yaml(COMPOSE)
+
+
+@pytest.fixture(scope="module")
+def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return compose["services"]
+
+
+def env_of(service: dict[str, Any]) -> dict[str, str]:
+    env = service.get("environment") or {}
+    if isinstance(env, list):
+        env = dict(item.split("=", 1) if "=" in item else (item, "") for item in env)
+    return {str(k): str(v) for k, v in env.items()}
+
+
+def argv(value: str | list[str] | None) -> list[str] | None:
+    if value is None:
+        return None
+    return shlex.split(value) if isinstance(value, str) else [str(v) for v in value]
+
+
+def dockerfile_instructions() -> list[tuple[str, str]]:
+    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text(encoding="utf-8"))
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            keyword, _, rest = line.partition(" ")
+            out.append((keyword.upper(), rest.strip()))
+    return out
+
+
+def dockerfile_exec(keyword: str) -> list[str]:
+    values = [rest for kw, rest in dockerfile_instructions() if kw == keyword]
+    assert values, f"Dockerfile has no {keyword}"
+    return json.loads(values[-1])  # exec form: a JSON array
+
+
+def uses_app_image(service: dict[str, Any]) -> bool:
+    return "build" in service
+
+
+def command_line(service: dict[str, Any]) -> list[str]:
+    """What the container runs: the service's entrypoint/command over the image's."""
+    entrypoint = argv(service.get("entrypoint"))
+    command = argv(service.get("command"))
+    if entrypoint is None:
+        entrypoint = dockerfile_exec("ENTRYPOINT")
+        if command is None:
+            command = dockerfile_exec("CMD")
+    return entrypoint + (command or [])
+
+
+def bind_mounts(service: dict[str, Any]) -> list[tuple[str, str]]:
+    mounts = []
+    for volume in service.get("volumes", []):
+        if isinstance(volume, dict):
+            mounts.append((volume["source"], volume["target"]))
+        else:
+            source, target = volume.split(":")[:2]
+            mounts.append((source, target))
+    return mounts
+
+
+# --- structure ---------------------------------------------------------------------------------
+
+
+def test_every_expected_service_is_there(services: dict[str, dict[str, Any]]) -> None:
+    assert set(services) >= {"kafka", "redis", "topics", *WORKERS, "generator", "prometheus", "grafana"}
+
+
+def test_every_service_has_an_image_and_app_services_build_the_worker_dockerfile(services: dict[str, dict[str, Any]]) -> None:
+    for name, service in services.items():
+        assert service.get("image"), f"{name}: no image"
+        if uses_app_image(service):
+            build = service["build"]
+            context = ROOT / build["context"]
+            assert context.resolve() == ROOT, f"{name}: the build context must be the project root (pyproject.toml)"
+            assert (context / build["dockerfile"]).resolve() == DOCKERFILE, f"{name}: builds {build['dockerfile']}"
+            assert service["image"] == services["worker-1"]["image"], f"{name}: one image for all amlstream services"
+
+
+def test_third_party_images_are_the_intended_ones(services: dict[str, dict[str, Any]]) -> None:
+    assert services["kafka"]["image"] == "apache/kafka:4.1.0"
+    assert re.fullmatch(r"redis:7(\.\d+)*(-\w+)?", services["redis"]["image"])
+    assert services["prometheus"]["image"].startswith("prom/prometheus:")
+    assert services["grafana"]["image"].startswith("grafana/grafana:")
+
+
+def test_depends_on_targets_exist_and_their_conditions_can_be_met(services: dict[str, dict[str, Any]]) -> None:
+    for name, service in services.items():
+        depends = service.get("depends_on", {})
+        if isinstance(depends, list):
+            depends = {target: {"condition": "service_started"} for target in depends}
+        for target, spec in depends.items():
+            assert target in services, f"{name} depends on unknown service {target}"
+            condition = spec.get("condition", "service_started")
+            assert condition in ("service_started", "service_healthy", "service_completed_successfully"), f"{name} -> {target}: {condition}"
+            if condition == "service_healthy":
+                assert "healthcheck" in services[target], f"{name} waits for {target} to be healthy but it has no healthcheck"
+            if condition == "service_completed_successfully":
+                assert services[target].get("restart", "no") == "no", f"{target} is one-shot: it must not restart"
+
+
+def test_long_running_services_have_healthchecks_and_restart(services: dict[str, dict[str, Any]]) -> None:
+    for name in LONG_RUNNING:
+        check = services[name].get("healthcheck")
+        assert check and check.get("test"), f"{name}: no healthcheck"
+        assert services[name].get("restart") in ("always", "unless-stopped"), f"{name}: no restart policy"
+
+
+def test_every_mounted_file_exists_and_named_volumes_are_declared(compose: dict[str, Any], services: dict[str, dict[str, Any]]) -> None:
+    declared = set(compose.get("volumes") or {})
+    for name, service in services.items():
+        for source, target in bind_mounts(service):
+            assert PurePosixPath(target).is_absolute(), f"{name}: mount target {target} is not absolute"
+            if source.startswith(("./", "../", "/")):
+                assert source.startswith("./"), f"{name}: {source} must be a path inside the repository"
+                assert (ROOT / source).exists(), f"{name}: mounts {source}, which does not exist"
+            else:
+                assert source in declared, f"{name}: named volume {source} is not declared"
+
+
+def test_workers_wait_for_kafka_redis_and_the_topics(services: dict[str, dict[str, Any]]) -> None:
+    for name in WORKERS:
+        depends = services[name]["depends_on"]
+        assert depends["kafka"]["condition"] == "service_healthy"
+        assert depends["redis"]["condition"] == "service_healthy"
+        assert depends["topics"]["condition"] == "service_completed_successfully"
+    assert services["topics"]["depends_on"]["kafka"]["condition"] == "service_healthy"
+
+
+# --- the application inside ----------------------------------------------------------------------
+
+
+def test_app_services_run_real_cli_subcommands(services: dict[str, dict[str, Any]]) -> None:
+    checked = 0
+    for name, service in services.items():
+        if not uses_app_image(service):
+            continue
+        line = command_line(service)
+        if line[0] == IMAGE_ENTRYPOINT:
+            check_cli(line[1:], name)
+            checked += 1
+        else:  # a shell script: every amlstream call in it must be valid
+            assert line[:2] == ["/bin/sh", "-c"], f"{name}: runs {line[:2]}, neither amlstream nor a shell script"
+            calls = amlstream_calls(line[2])
+            assert calls, f"{name}: its script never calls amlstream"
+            for call in calls:
+                check_cli(call, name)
+                checked += 1
+    assert checked >= 4
+
+
+def test_the_workers_topics_and_generator_run_what_the_stack_needs(services: dict[str, dict[str, Any]]) -> None:
+    for name in WORKERS:
+        assert command_line(services[name]) == ["amlstream", "worker"]
+    topics = check_cli(command_line(services["topics"])[1:], "topics")
+    assert (topics.command, topics.partitions) == ("create-topics", 6)
+    script = command_line(services["generator"])[2]
+    assert "while" in script and "sleep" in script, "the generator must produce in a loop"
+    sample = check_cli(amlstream_calls(script)[0], "generator")
+    assert (sample.command, sample.customers, sample.days) == ("produce-sample", 200, 3)
+
+
+def test_every_amlstream_variable_is_a_setting_load_settings_accepts(services: dict[str, dict[str, Any]]) -> None:
+    for name, service in services.items():
+        check_settings(env_of(service), f"compose service {name}")
+
+
+def test_workers_share_one_consumer_group_and_reach_the_compose_services(services: dict[str, dict[str, Any]]) -> None:
+    groups = set()
+    for name in WORKERS:
+        settings = check_settings(env_of(services[name]), name)
+        groups.add(settings.group_id)
+        assert settings.group_id == "amlstream"
+        assert settings.bootstrap_servers == "kafka:9092"
+        assert settings.redis_url == "redis://redis:6379/0"
+        assert settings.metrics_port == 9464
+    assert len(groups) == 1
+    advertised = env_of(services["kafka"])["KAFKA_ADVERTISED_LISTENERS"]
+    assert "PLAINTEXT://kafka:9092" in advertised.split(","), "the workers' bootstrap server must be an advertised listener"
+
+
+def test_worker_healthcheck_hits_healthz_on_the_metrics_port(services: dict[str, dict[str, Any]]) -> None:
+    for name in WORKERS:
+        port = check_settings(env_of(services[name]), name).metrics_port
+        test = " ".join(argv(services[name]["healthcheck"]["test"]) or [])
+        assert f"http://localhost:{port}/healthz" in test
+
+
+def test_kafka_is_a_single_kraft_node_and_redis_keeps_an_aof(services: dict[str, dict[str, Any]]) -> None:
+    kafka = env_of(services["kafka"])
+    assert set(kafka["KAFKA_PROCESS_ROLES"].split(",")) == {"broker", "controller"}
+    assert kafka["KAFKA_CONTROLLER_QUORUM_VOTERS"] == f"{kafka['KAFKA_NODE_ID']}@kafka:9093"
+    assert kafka["CLUSTER_ID"]
+    redis = argv(services["redis"]["command"]) or []
+    assert redis[redis.index("--appendonly") + 1] == "yes"
+
+
+def test_prometheus_and_grafana_get_their_files_from_deploy(services: dict[str, dict[str, Any]]) -> None:
+    prom = dict(bind_mounts(services["prometheus"]))
+    config = next(arg.split("=", 1)[1] for arg in services["prometheus"]["command"] if arg.startswith("--config.file="))
+    assert prom["./deploy/prometheus/prometheus.yml"] == config
+    # rule files are resolved next to the config file inside the container
+    for rule_file in load_yaml(PROMETHEUS / "prometheus.yml")["rule_files"]:
+        assert str(PurePosixPath(config).parent / rule_file) in prom.values(), f"{rule_file} is not mounted next to {config}"
+        assert prom[f"./deploy/prometheus/{rule_file}"] == str(PurePosixPath(config).parent / rule_file)
+    grafana = dict(bind_mounts(services["grafana"]))
+    assert grafana["./deploy/grafana/provisioning"] == "/etc/grafana/provisioning"
+    provider = load_yaml(ROOT / "deploy/grafana/provisioning/dashboards/amlstream.yml")["providers"][0]
+    assert grafana["./deploy/grafana/dashboards"] == provider["options"]["path"], "the dashboard provider must read where the dashboards are mounted"
+    datasource = load_yaml(ROOT / "deploy/grafana/provisioning/datasources/prometheus.yml")["datasources"][0]
+    assert datasource["url"] == "http://prometheus:9090"
+
+
+# --- the image -----------------------------------------------------------------------------------
+
+
+def test_dockerfile_builds_a_non_root_worker_image() -> None:
+    instructions = dockerfile_instructions()
+    assert instructions[0] == ("FROM", "python:3.11-slim")
+    users = [rest for kw, rest in instructions if kw == "USER"]
+    assert users and users[-1].split(":")[0] not in ("root", "0"), "the image must run as a non-root user"
+    assert ("EXPOSE", "9464") in instructions
+    assert dockerfile_exec("ENTRYPOINT") == [IMAGE_ENTRYPOINT]
+    assert dockerfile_exec("CMD") == ["worker"]
+    assert any(kw == "RUN" and re.search(r"\bpip install (--\S+ )*\.(\s|$)", rest) for kw, rest in instructions)
+
+
+def test_dockerfile_copies_what_exists_and_the_entrypoint_is_the_package_script() -> None:
+    for keyword, rest in dockerfile_instructions():
+        if keyword == "COPY" and "--from" not in rest:
+            for source in rest.split()[:-1]:
+                assert (ROOT / source).exists(), f"COPY {source}: not in the repository"
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]
+    assert scripts[IMAGE_ENTRYPOINT] == "streams.cli:main"
+    check_cli(dockerfile_exec("CMD"), "Dockerfile CMD")
+
+
+def test_the_build_context_filter_keeps_the_sources() -> None:
+    lines = (DOCKERFILE.parent / "Dockerfile.dockerignore").read_text(encoding="utf-8").splitlines()
+    patterns = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    assert patterns[0] == "*", "exclude everything, then re-include the sources"
+    copied = [source for kw, rest in dockerfile_instructions() if kw == "COPY" and "--from" not in rest for source in rest.split()[:-1]]
+    for source in copied:
+        assert f"!{source}" in patterns or f"!{source}/" in patterns, f"COPY {source}: excluded from the build context"

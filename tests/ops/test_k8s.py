@@ -1,0 +1,203 @@
+"""Kubernetes manifests, checked offline: wiring between objects, probes, the Secret mount, settings."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import PurePosixPath
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.ops.helpers import COMPOSE, DOCKERFILE, K8S, check_cli, check_settings, load_yaml
+
+KINDS = {"ConfigMap", "Secret", "StatefulSet", "Service", "PodDisruptionBudget"}
+
+
+@pytest.fixture(scope="module")
+def objects() -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for path in sorted(K8S.glob("*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
+            if doc is None or doc.get("kind") == "Kustomization":
+                continue
+            assert doc["kind"] not in found, f"two {doc['kind']} objects; the tests expect one of each"
+            found[doc["kind"]] = doc | {"_file": path.name}
+    return found
+
+
+@pytest.fixture(scope="module")
+def sts(objects: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return objects["StatefulSet"]
+
+
+@pytest.fixture(scope="module")
+def pod(sts: dict[str, Any]) -> dict[str, Any]:
+    return sts["spec"]["template"]["spec"]
+
+
+@pytest.fixture(scope="module")
+def container(pod: dict[str, Any]) -> dict[str, Any]:
+    (worker,) = pod["containers"]
+    return worker
+
+
+def container_env(objects: dict[str, dict[str, Any]], container: dict[str, Any]) -> dict[str, str]:
+    """The container's environment: envFrom ConfigMaps first, then env (which wins)."""
+    env: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        ref = source["configMapRef"]["name"]
+        assert ref == objects["ConfigMap"]["metadata"]["name"], f"envFrom names an unknown ConfigMap {ref}"
+        env.update(objects["ConfigMap"]["data"])
+    for item in container.get("env", []):
+        assert "value" in item, f"{item['name']}: only literal values are expected here"
+        env[item["name"]] = item["value"]
+    return env
+
+
+def selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
+    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+def named_port(container: dict[str, Any], port: str | int) -> int:
+    if isinstance(port, int):
+        return port
+    (number,) = [p["containerPort"] for p in container["ports"] if p.get("name") == port]
+    return number
+
+
+def input_partitions() -> int:
+    """Partitions of the input topics as the compose stack creates them (`create-topics --partitions`)."""
+    command = load_yaml(COMPOSE)["services"]["topics"]["command"]
+    return check_cli(command, "compose topics").partitions
+
+
+def test_all_kinds_are_present_and_namespace_free(objects: dict[str, dict[str, Any]]) -> None:
+    assert set(objects) == KINDS
+    for kind, obj in objects.items():
+        assert "namespace" not in obj["metadata"], f"{kind} sets a namespace"
+
+
+def test_kustomization_lists_everything_but_the_secret_placeholder(objects: dict[str, dict[str, Any]]) -> None:
+    kustomization = load_yaml(K8S / "kustomization.yaml")
+    files = {obj["_file"] for obj in objects.values()}
+    assert set(kustomization["resources"]) == files - {objects["Secret"]["_file"]}
+    assert "namespace" not in kustomization
+
+
+def test_statefulset_shape(sts: dict[str, Any], pod: dict[str, Any]) -> None:
+    spec = sts["spec"]
+    assert sts["metadata"]["name"] == "amlstream-worker"
+    assert spec["replicas"] == 3
+    assert spec["podManagementPolicy"] == "Parallel"
+    assert pod["terminationGracePeriodSeconds"] == 60
+    assert selects(spec["selector"]["matchLabels"], spec["template"]["metadata"]["labels"])
+
+
+def test_replicas_never_exceed_the_input_partitions_and_there_is_no_autoscaler(objects: dict[str, dict[str, Any]], sts: dict[str, Any]) -> None:
+    assert "HorizontalPodAutoscaler" not in objects
+    assert sts["spec"]["replicas"] <= input_partitions()
+
+
+def test_headless_service_of_the_statefulset(objects: dict[str, dict[str, Any]], sts: dict[str, Any], container: dict[str, Any]) -> None:
+    service = objects["Service"]
+    assert sts["spec"]["serviceName"] == service["metadata"]["name"]
+    assert service["spec"]["clusterIP"] == "None"
+    assert selects(service["spec"]["selector"], sts["spec"]["template"]["metadata"]["labels"])
+    for port in service["spec"]["ports"]:
+        assert named_port(container, port["targetPort"]) == port["port"]
+
+
+def test_pdb_selects_the_worker_pods(objects: dict[str, dict[str, Any]], sts: dict[str, Any]) -> None:
+    pdb = objects["PodDisruptionBudget"]["spec"]
+    assert pdb["maxUnavailable"] == 1
+    assert selects(pdb["selector"]["matchLabels"], sts["spec"]["template"]["metadata"]["labels"])
+
+
+def test_probes_hit_healthz_and_readyz_on_the_metrics_port(objects: dict[str, dict[str, Any]], container: dict[str, Any]) -> None:
+    port = check_settings(container_env(objects, container), "worker container").metrics_port
+    assert named_port(container, "metrics") == port
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+        if probe in container:
+            assert named_port(container, container[probe]["httpGet"]["port"]) == port, probe
+
+
+def test_prometheus_annotations_point_at_the_metrics_port(objects: dict[str, dict[str, Any]], sts: dict[str, Any], container: dict[str, Any]) -> None:
+    annotations = sts["spec"]["template"]["metadata"]["annotations"]
+    port = check_settings(container_env(objects, container), "worker container").metrics_port
+    assert annotations["prometheus.io/scrape"] == "true"
+    assert annotations["prometheus.io/port"] == str(port)
+    assert annotations.get("prometheus.io/path", "/metrics") == "/metrics"
+
+
+def test_resources_and_security_context(pod: dict[str, Any], container: dict[str, Any]) -> None:
+    for kind in ("requests", "limits"):
+        assert {"cpu", "memory"} <= set(container["resources"][kind]), kind
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    uid = pod["securityContext"]["runAsUser"]
+    users = [line.split()[1] for line in DOCKERFILE.read_text(encoding="utf-8").splitlines() if line.startswith("USER ")]
+    assert str(uid) == users[-1].split(":")[0], "runAsUser must be the image's user"
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
+
+
+def test_read_only_root_filesystem_keeps_a_writable_working_directory(pod: dict[str, Any], container: dict[str, Any]) -> None:
+    if not container.get("securityContext", {}).get("readOnlyRootFilesystem"):
+        return
+    workdirs = [line.split()[1] for line in DOCKERFILE.read_text(encoding="utf-8").splitlines() if line.startswith("WORKDIR ")]
+    empty_dirs = {volume["name"] for volume in pod["volumes"] if "emptyDir" in volume}
+    writable = {mount["mountPath"] for mount in container["volumeMounts"] if mount["name"] in empty_dirs}
+    assert workdirs[-1] in writable, "faust creates its data directory in the working directory"
+
+
+def test_the_worker_runs_the_worker_subcommand(container: dict[str, Any]) -> None:
+    assert "command" not in container, "keep the image's entrypoint (amlstream)"
+    args = container["args"]
+    check_cli(shlex.split(args) if isinstance(args, str) else args, "worker container")
+    assert args == ["worker"]
+
+
+def test_configmap_keys_are_settings_load_settings_accepts(objects: dict[str, dict[str, Any]]) -> None:
+    data = objects["ConfigMap"]["data"]
+    assert all(key.startswith("AMLSTREAM_") for key in data)
+    assert all(isinstance(value, str) for value in data.values()), "ConfigMap values must be strings"
+    check_settings(data, "ConfigMap")
+
+
+def test_the_standard_secret_is_mounted_read_only_0400_where_model_config_points(
+    objects: dict[str, dict[str, Any]], pod: dict[str, Any], container: dict[str, Any]
+) -> None:
+    secret = objects["Secret"]
+    assert "standard.toml" in secret["stringData"]
+    assert "data" not in secret, "only placeholders (stringData) belong in the repository"
+    (volume,) = [v for v in pod["volumes"] if v.get("secret", {}).get("secretName") == secret["metadata"]["name"]]
+    assert volume["secret"]["defaultMode"] == 0o400 == 256
+    (mount,) = [m for m in container["volumeMounts"] if m["name"] == volume["name"]]
+    assert mount.get("readOnly") is True
+    assert "subPath" not in mount, "a subPath mount never receives Secret updates (no reload)"
+    items = {item["key"]: item["path"] for item in volume["secret"].get("items", [])} or {key: key for key in secret["stringData"]}
+    settings = check_settings(container_env(objects, container), "worker container")
+    assert settings.model_config is not None
+    assert PurePosixPath(str(settings.model_config)) == PurePosixPath(mount["mountPath"]) / items["standard.toml"]
+
+
+def test_the_worker_can_read_the_mounted_standard(objects: dict[str, dict[str, Any]], pod: dict[str, Any], container: dict[str, Any]) -> None:
+    # kubelet writes Secret files as root; with an fsGroup it sets that group and adds group-read
+    (volume,) = [v for v in pod["volumes"] if "secret" in v]
+    mode = volume["secret"]["defaultMode"]
+    security = pod["securityContext"]
+    if security.get("runAsUser", 0) != 0:
+        assert "fsGroup" in security, "a non-root worker cannot read a root-owned 0400 file without an fsGroup"
+        mode |= 0o440
+    settings = check_settings(container_env(objects, container), "worker container")
+    if mode & 0o077:
+        assert settings.allow_readable_model, f"the file is mode {mode:o} in the pod: the worker refuses it unless AMLSTREAM_ALLOW_READABLE_MODEL=1"
+
+
+def test_every_label_is_a_valid_kubernetes_label(objects: dict[str, dict[str, Any]]) -> None:
+    for kind, obj in objects.items():
+        for key, value in obj["metadata"].get("labels", {}).items():
+            assert re.fullmatch(r"([a-z0-9.-]+/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?", key), f"{kind}: label {key}"
+            assert re.fullmatch(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?", value), f"{kind}: label value {value}"

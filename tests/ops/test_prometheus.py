@@ -1,0 +1,99 @@
+"""Prometheus config and alert rules: promtool checks and unit tests, and the metric names against
+the worker's registry. promtool comes from Debian's `prometheus` package (set-up installs it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.ops.helpers import COMPOSE, PROMETHEUS, amlstream_metrics_in, check_settings, exported_series, load_yaml, promtool
+
+EXPECTED_ALERTS = {
+    "AmlstreamWorkerDown",
+    "AmlstreamNoTransactionsProcessed",
+    "AmlstreamConsumerLagGrowing",
+    "AmlstreamEventTimeLagHigh",
+    "AmlstreamDeadLettersHigh",
+    "AmlstreamRedisErrors",
+}
+
+
+@pytest.fixture(scope="module")
+def rules() -> list[dict[str, Any]]:
+    groups = load_yaml(PROMETHEUS / "alerts.yml")["groups"]
+    return [rule for group in groups for rule in group["rules"]]
+
+
+def test_promtool_accepts_the_config() -> None:
+    result = promtool("check", "config", "deploy/prometheus/prometheus.yml")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_promtool_accepts_the_rules() -> None:
+    result = promtool("check", "rules", "deploy/prometheus/alerts.yml")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_alert_unit_tests_pass() -> None:
+    result = promtool("test", "rules", "deploy/prometheus/alerts_test.yml")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_expected_alerts_exist_with_severity_and_runbook(rules: list[dict[str, Any]]) -> None:
+    alerts = {rule["alert"]: rule for rule in rules if "alert" in rule}
+    assert set(alerts) == EXPECTED_ALERTS
+    for name, rule in alerts.items():
+        assert rule["labels"]["severity"] in ("critical", "warning"), name
+        for annotation in ("summary", "description", "runbook"):
+            assert rule["annotations"].get(annotation, "").strip(), f"{name}: no {annotation} annotation"
+
+
+def test_alert_thresholds_and_durations(rules: list[dict[str, Any]]) -> None:
+    alerts = {rule["alert"]: rule for rule in rules if "alert" in rule}
+    assert (alerts["AmlstreamWorkerDown"]["expr"], alerts["AmlstreamWorkerDown"]["for"]) == ('up{job="amlstream"} == 0', "2m")
+    assert "deriv(amlstream_consumer_lag[10m]) > 0" in alerts["AmlstreamConsumerLagGrowing"]["expr"]
+    assert "amlstream_consumer_lag > 1000" in alerts["AmlstreamConsumerLagGrowing"]["expr"]
+    assert (alerts["AmlstreamEventTimeLagHigh"]["expr"], alerts["AmlstreamEventTimeLagHigh"]["for"]) == ("amlstream_event_time_lag_seconds > 300", "10m")
+    assert "rate(amlstream_dead_letters_total[5m])" in alerts["AmlstreamDeadLettersHigh"]["expr"]
+    assert alerts["AmlstreamDeadLettersHigh"]["expr"].endswith("> 1")
+    assert "increase(amlstream_redis_errors_total[5m])" in alerts["AmlstreamRedisErrors"]["expr"]
+    assert "sum(increase(amlstream_transactions_total[15m]))" in alerts["AmlstreamNoTransactionsProcessed"]["expr"]
+    assert alerts["AmlstreamNoTransactionsProcessed"]["for"] == "15m"
+
+
+def test_every_metric_in_the_rules_is_exported_by_a_worker(rules: list[dict[str, Any]]) -> None:
+    exported = exported_series()
+    used = set()
+    for rule in rules:
+        names = amlstream_metrics_in(rule["expr"])
+        missing = names - exported
+        assert not missing, f"{rule.get('alert', rule.get('record'))}: {sorted(missing)} not exported by streams.metrics.Metrics"
+        used |= names
+    assert used, "the rules use no amlstream metric"
+
+
+def test_every_alert_has_a_firing_and_a_quiet_unit_test(rules: list[dict[str, Any]]) -> None:
+    fires: set[str] = set()
+    quiet: set[str] = set()
+    tests = load_yaml(PROMETHEUS / "alerts_test.yml")
+    assert tests["rule_files"] == ["alerts.yml"]
+    for case in tests["tests"]:
+        for check in case.get("alert_rule_test", []):
+            (fires if check.get("exp_alerts") else quiet).add(check["alertname"])
+    alerts = {rule["alert"] for rule in rules if "alert" in rule}
+    assert alerts - fires == set(), f"no test where these fire: {sorted(alerts - fires)}"
+    assert alerts - quiet == set(), f"no test where these stay quiet: {sorted(alerts - quiet)}"
+
+
+def test_the_scrape_config_covers_the_compose_workers() -> None:
+    config = load_yaml(PROMETHEUS / "prometheus.yml")
+    assert config["global"]["scrape_interval"] == "15s"
+    job = next(job for job in config["scrape_configs"] if job["job_name"] == "amlstream")  # the job the alerts select
+    targets = {target for static in job["static_configs"] for target in static["targets"]}
+    services = load_yaml(COMPOSE)["services"]
+    workers = {name: service for name, service in services.items() if service.get("command") == ["worker"]}
+    assert len(workers) == 2
+    expected = {f"{name}:{check_settings(service['environment'], name).metrics_port}" for name, service in workers.items()}
+    assert targets == expected
+    assert job.get("metrics_path", "/metrics") == "/metrics"
