@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 import faust
 import mode
 
+from streams.connections import faust_credentials
 from streams.events import Source
 from streams.health import Readiness
 from streams.metrics import Metrics
@@ -34,6 +35,7 @@ def create_app(settings: Settings, metrics: Metrics, make_processor: Callable[[]
     app = faust.App(
         settings.group_id,
         broker=[f"kafka://{server.strip()}" for server in settings.bootstrap_servers.split(",")],
+        broker_credentials=faust_credentials(settings),
         store="memory://",
         web_enabled=False,
         topic_allow_declare=False,  # topics are provisioned by operators (deploy/), not by the worker

@@ -14,6 +14,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from streams.connections import kafka_options, make_redis
 from streams.errors import AmlStreamError
 from streams.settings import Settings, load_settings
 
@@ -27,7 +28,7 @@ def _topics_for_provisioning(settings: Settings, partitions: int) -> list[NewTop
 
 
 async def create_topics(settings: Settings, partitions: int, replication: int) -> list[str]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    admin = AIOKafkaAdminClient(**kafka_options(settings))
     await admin.start()
     created = []
     try:
@@ -49,7 +50,7 @@ async def create_topics(settings: Settings, partitions: int, replication: int) -
 async def produce_sample(settings: Settings, customers: int, days: int, seed: int) -> int:
     from streams.sample import sample_stream
 
-    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all", enable_idempotence=True, linger_ms=10)
+    producer = AIOKafkaProducer(**kafka_options(settings), acks="all", enable_idempotence=True, linger_ms=10)
     await producer.start()
     n = 0
     try:
@@ -65,7 +66,7 @@ async def produce_sample(settings: Settings, customers: int, days: int, seed: in
 
 async def tail(settings: Settings, topics: list[str], idle_seconds: float, max_wait: float, show: int) -> dict[str, int]:
     """Read topics from the beginning until no new event arrived for `idle_seconds`."""
-    consumer = AIOKafkaConsumer(*topics, bootstrap_servers=settings.bootstrap_servers, auto_offset_reset="earliest", enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(*topics, **kafka_options(settings), auto_offset_reset="earliest", enable_auto_commit=False)
     await consumer.start()
     counts: dict[str, int] = dict.fromkeys(topics, 0)
     started = last = time.monotonic()
@@ -86,15 +87,13 @@ async def tail(settings: Settings, topics: list[str], idle_seconds: float, max_w
 async def rescore_all(settings: Settings, chunk: int = 200) -> dict[str, int]:
     """Re-rate every customer under the current standard; level changes go out with cause
     `config`, through the same engine, emitter and commit as the worker's."""
-    from redis.asyncio import Redis
-
     from streams.emit import KafkaEmitter
     from streams.engine import Engine
     from streams.state.peers import load_baselines
     from streams.worker import make_store, open_model
 
     model = open_model(settings)
-    redis = Redis.from_url(settings.redis_url)
+    redis = make_redis(settings)
     emitter = KafkaEmitter(settings)
     await emitter.start()
     totals = {"customers": 0, "changes": 0}
@@ -124,11 +123,9 @@ async def rescore_all(settings: Settings, chunk: int = 200) -> dict[str, int]:
 
 async def reviews_due(settings: Settings, asof_ms: int) -> list[tuple[str, str, int]]:
     """(customer, level, next review) of every customer whose review is due at `asof_ms`."""
-    from redis.asyncio import Redis
-
     from streams.state import StateStore
 
-    redis = Redis.from_url(settings.redis_url)
+    redis = make_redis(settings)
     due = []
     try:
         store = StateStore(redis)
@@ -143,13 +140,11 @@ async def reviews_due(settings: Settings, asof_ms: int) -> list[tuple[str, str, 
 
 
 async def publish_peers(settings: Settings) -> int:
-    from redis.asyncio import Redis
-
     from streams.state.peers import publish_baselines
     from streams.worker import open_model
 
     minimum = int(open_model(settings).standard.settings("peer").get("min_customers", 20))
-    redis = Redis.from_url(settings.redis_url)
+    redis = make_redis(settings)
     try:
         published = await publish_baselines(redis, minimum)
     finally:
@@ -162,7 +157,7 @@ async def publish_peers(settings: Settings) -> int:
 async def produce_generated(settings: Settings, directory: Path, rate: float | None, limit: int | None) -> int:
     """Produce a generated (or any) customers.jsonl + transactions.jsonl to the input topics,
     profiles first; at `rate` messages/s or as fast as possible."""
-    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all", enable_idempotence=True, linger_ms=20, max_batch_size=1 << 20)
+    producer = AIOKafkaProducer(**kafka_options(settings), acks="all", enable_idempotence=True, linger_ms=20, max_batch_size=1 << 20)
     await producer.start()
     sent = 0
     started = time.monotonic()

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from aiokafka import AIOKafkaProducer
 
+from streams.connections import kafka_options
 from streams.events import OutputEvent
 from streams.settings import Settings
 
@@ -15,10 +16,10 @@ from streams.settings import Settings
 class KafkaEmitter:
     """The worker's own producer: idempotence and acks=all are explicit, not left to defaults."""
 
-    def __init__(self, settings: Settings, **security: object) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.topics = settings.topics.by_event_kind()
         self.producer = AIOKafkaProducer(
-            bootstrap_servers=settings.bootstrap_servers,
+            **kafka_options(settings),
             acks="all",
             enable_idempotence=True,
             linger_ms=5,
@@ -26,7 +27,6 @@ class KafkaEmitter:
             max_request_size=2 * settings.max_message_bytes + 1_048_576,  # a dead letter carries its payload
             request_timeout_ms=30_000,
             client_id="amlstream-emitter",
-            **security,
         )
 
     async def start(self) -> None:

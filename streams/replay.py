@@ -27,6 +27,7 @@ from typing import IO, Any
 import orjson
 from redis.asyncio import Redis
 
+from streams.connections import make_redis
 from streams.engine import Engine
 from streams.events import OutputEvent, Source
 from streams.model import Model
@@ -113,10 +114,10 @@ def merged_sources(transactions: str, customers: str | None, topics: Any) -> Ite
 
 
 @contextlib.asynccontextmanager
-async def redis_for_replay(url: str | None) -> AsyncIterator[Redis]:
-    """`url` if given (its database is used as it is), else a throwaway local redis-server."""
-    if url:
-        client = Redis.from_url(url)
+async def redis_for_replay(settings: Settings) -> AsyncIterator[Redis]:
+    """AMLSTREAM_REDIS_URL if set (its database is used as it is), else a throwaway local redis-server."""
+    if settings.redis_url_given:
+        client = make_redis(settings)
         try:
             yield client
         finally:
@@ -197,7 +198,7 @@ async def replay(
     started = time.monotonic()
     meter = Progress(progress)
     try:
-        async with redis_for_replay(settings.redis_url if settings.redis_url_given else None) as redis:
+        async with redis_for_replay(settings) as redis:
             store = StateStore(redis, retain_days=settings.retain_days, trail_horizon_ms=settings.trail_horizon_hours * 3_600_000, dormant_days=model.dormant_days)
             engine = Engine(store, model, profile_topic=settings.topics.customers, max_message_bytes=settings.max_message_bytes, check_keys=False)
             batch: list[Source] = []

@@ -56,13 +56,26 @@ class Settings:
     model_watch_interval_s: float = 5.0
     drain_timeout_s: float = 20.0  # on SIGTERM, how long the batch in flight may take to finish
     redis_url_given: bool = False  # AMLSTREAM_REDIS_URL was set (replay uses it, else a throwaway server)
+    redis_cluster: bool = False
+    redis_ca_file: str | None = None  # CA bundle for rediss:// (TLS)
+    kafka_security_protocol: str = "PLAINTEXT"  # PLAINTEXT | SSL | SASL_PLAINTEXT | SASL_SSL
+    kafka_sasl_mechanism: str = "SCRAM-SHA-512"  # PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: str | None = None
+    kafka_ssl_cafile: str | None = None
+    kafka_ssl_certfile: str | None = None  # client certificate (mutual TLS)
+    kafka_ssl_keyfile: str | None = None
 
     def masked(self) -> dict[str, object]:
         """The settings as printable data with any credentials hidden."""
         out: dict[str, object] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            out[f.name] = mask_url(value) if f.name == "redis_url" else value
+            if f.name == "redis_url":
+                value = mask_url(value)
+            elif f.name == "kafka_sasl_password" and value:
+                value = "***"
+            out[f.name] = value
         return out
 
 
@@ -98,7 +111,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             if number <= 0 or (f.name == "metrics_port" and number > 65535):
                 raise ConfigError(f"{name}={raw!r}: out of range")
             values[f.name] = number
-        elif f.name == "allow_readable_model":
+        elif f.name in ("allow_readable_model", "redis_cluster"):
             values[f.name] = raw.lower() in ("1", "true", "yes")
         elif f.name in ("redis_retry_max_s", "session_timeout_s", "peer_publish_interval_s", "model_watch_interval_s", "drain_timeout_s"):
             try:
@@ -107,6 +120,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
                 raise ConfigError(f"{name}={raw!r}: expected a number of seconds") from None
         elif f.name == "model_config":
             values[f.name] = Path(raw) if raw else None
+        elif f.name == "kafka_security_protocol":
+            if raw.upper() not in ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"):
+                raise ConfigError(f"{name}={raw!r}: one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL")
+            values[f.name] = raw.upper()
+        elif f.name == "kafka_sasl_mechanism":
+            if raw.upper() not in ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"):
+                raise ConfigError(f"{name}={raw!r}: one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512")
+            values[f.name] = raw.upper()
         elif f.name == "log_level":
             if raw.lower() not in ("debug", "info", "warning", "error"):
                 raise ConfigError(f"{name}={raw!r}: one of debug, info, warning, error")
@@ -121,4 +142,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if not str(values.get("redis_url", "redis://")).startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError(f"{PREFIX}REDIS_URL: expected a redis://, rediss:// or unix:// URL")
     values["redis_url_given"] = PREFIX + "REDIS_URL" in env
-    return Settings(**values)  # type: ignore[arg-type]
+    settings = Settings(**values)  # type: ignore[arg-type]
+    if settings.kafka_security_protocol.startswith("SASL_") and not (settings.kafka_sasl_username and settings.kafka_sasl_password):
+        raise ConfigError(f"{PREFIX}KAFKA_SASL_USERNAME and {PREFIX}KAFKA_SASL_PASSWORD are required with {settings.kafka_security_protocol}")
+    for name in ("redis_ca_file", "kafka_ssl_cafile", "kafka_ssl_certfile", "kafka_ssl_keyfile"):
+        path = getattr(settings, name)
+        if path and not Path(path).is_file():
+            raise ConfigError(f"{PREFIX}{name.upper()}: no such file {path}")
+    return settings

@@ -17,6 +17,7 @@ from redis.exceptions import RedisError
 
 from factors.profile import PeerBaseline
 from streams.app import create_app
+from streams.connections import kafka_options, make_redis
 from streams.emit import KafkaEmitter
 from streams.engine import Engine
 from streams.errors import ConfigError
@@ -42,14 +43,14 @@ def open_model(settings: Settings) -> Model:
 
 async def preflight(settings: Settings) -> None:
     """Fail fast, with one line naming the problem, if Redis, Kafka or a topic is missing."""
-    redis = Redis.from_url(settings.redis_url, socket_connect_timeout=5, socket_timeout=5)
+    redis = make_redis(settings, socket_connect_timeout=5, socket_timeout=5)
     try:
         await redis.ping()
     except (RedisError, OSError) as exc:
         raise ConfigError(f"Redis at {mask_url(settings.redis_url)} is unreachable: {exc}") from None
     finally:
         await redis.aclose()
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, request_timeout_ms=10_000)
+    admin = AIOKafkaAdminClient(**kafka_options(settings), request_timeout_ms=10_000)
     kafka_log = logging.getLogger("aiokafka")
     level = kafka_log.level
     kafka_log.setLevel(logging.CRITICAL)  # the one-line message below says it all
@@ -127,7 +128,7 @@ def run_worker(settings: Settings, model: Model | None = None) -> int:
     watcher = ModelWatcher(settings, model, swap_model)
 
     async def make_processor() -> BatchProcessor:
-        redis = Redis.from_url(settings.redis_url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=30)
+        redis = make_redis(settings, socket_timeout=10, socket_connect_timeout=5, health_check_interval=30)
         emitter = KafkaEmitter(settings)
         await emitter.start()
         store = make_store(redis, settings, watcher.model)
@@ -139,7 +140,7 @@ def run_worker(settings: Settings, model: Model | None = None) -> int:
     app = create_app(settings, metrics, make_processor, readiness)
 
     async def with_redis(action: Callable[[Redis], Awaitable[None]]) -> None:
-        redis = Redis.from_url(settings.redis_url, socket_timeout=10)
+        redis = make_redis(settings, socket_timeout=10)
         try:
             await action(redis)
         except (RedisError, OSError):

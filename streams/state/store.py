@@ -7,7 +7,8 @@ more runs `commit_batch` per customer (new rating state, pending snapshots dropp
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from zlib import crc32
 
 import orjson
 from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
 
 from factors.model import BUCKET_METRICS, WINDOWS, RecentTx, Snapshot, Transaction, WindowStats
 
@@ -138,17 +140,35 @@ class StateStore:
         self.redis = redis
         self.retain_days = retain_days
         self.header = [retain_days, trail_horizon_ms, trail_max, dormant_days * 86_400_000]
-        self._apply = redis.register_script((SCRIPTS / "apply_batch.lua").read_text())
-        self._commit = redis.register_script((SCRIPTS / "commit_batch.lua").read_text())
+        self._scripts = {name: (SCRIPTS / f"{name}.lua").read_text() for name in ("apply_batch", "commit_batch")}
+        self._sha = {name: hashlib.sha1(text.encode()).hexdigest() for name, text in self._scripts.items()}
+
+    async def _execute(self, fill: Callable[[Any], None]) -> list[Any]:
+        """One pipelined round trip of EVALSHA calls. A server that lost its script cache (a
+        restart, a new cluster node) answers NOSCRIPT: load the scripts and run it again, which
+        is safe because every script call is idempotent."""
+        for attempt in (1, 2):
+            pipe = self.redis.pipeline(transaction=False)
+            fill(pipe)
+            try:
+                return await pipe.execute()
+            except NoScriptError:
+                if attempt == 2:
+                    raise
+                for text in self._scripts.values():
+                    await self.redis.script_load(text)  # a cluster client loads it on every primary
+        raise AssertionError("unreachable")
 
     async def apply(self, batches: dict[str, list[Item]]) -> dict[str, CustomerBatch]:
         """Apply each customer's items in order, in one round trip; return what re-rating needs."""
-        pipe = self.redis.pipeline(transaction=False)
         order = list(batches)
-        for customer_id in order:
-            args = self.header + [item.pack() for item in batches[customer_id]]
-            await self._apply(keys=customer_keys(customer_id), args=args, client=pipe)
-        replies = await pipe.execute()
+        sha = self._sha["apply_batch"]
+
+        def fill(pipe: Any) -> None:
+            for customer_id in order:
+                pipe.evalsha(sha, 5, *customer_keys(customer_id), *self.header, *(item.pack() for item in batches[customer_id]))
+
+        replies = await self._execute(fill)
         out: dict[str, CustomerBatch] = {}
         for customer_id, (state_raw, trail_raw, results) in zip(order, replies, strict=True):
             parsed = []
@@ -173,19 +193,21 @@ class StateStore:
         """
         if not commits:
             return
-        pipe = self.redis.pipeline(transaction=False)
-        for c in commits:
-            keys = customer_keys(c.customer_id)
-            profile_version = "" if c.profile_updated_ms is None else str(c.profile_updated_ms)
-            args = [len(c.pending_ids), *c.pending_ids, profile_version, orjson.dumps(c.state)]
-            await self._commit(keys=[keys[0], keys[4]], args=args, client=pipe)
-        for key, old, new in level_moves:
-            if old is not None:
-                pipe.hincrby(key, old, -1)
-            pipe.hincrby(key, new, 1)
-        for key, field, amount in counter_increments:
-            pipe.hincrby(key, field, amount)
-        await pipe.execute()
+        sha = self._sha["commit_batch"]
+
+        def fill(pipe: Any) -> None:
+            for c in commits:
+                keys = customer_keys(c.customer_id)
+                profile_version = "" if c.profile_updated_ms is None else str(c.profile_updated_ms)
+                pipe.evalsha(sha, 2, keys[0], keys[4], len(c.pending_ids), *c.pending_ids, profile_version, orjson.dumps(c.state))
+            for key, old, new in level_moves:
+                if old is not None:
+                    pipe.hincrby(key, old, -1)
+                pipe.hincrby(key, new, 1)
+            for key, name, amount in counter_increments:
+                pipe.hincrby(key, name, amount)
+
+        await self._execute(fill)
 
     async def level_counts(self) -> dict[str, int]:
         """Customers per current level, summed over the counter shards."""

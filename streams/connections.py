@@ -1,0 +1,59 @@
+"""The one place that builds connection options: Kafka security (SSL, SASL PLAIN/SCRAM) for
+aiokafka and faust, and the Redis client (single node or Cluster, password/ACL user, TLS).
+
+Secrets come from settings only and never appear in logs, metrics or error messages.
+"""
+
+from __future__ import annotations
+
+import ssl
+from typing import Any
+
+import faust
+from redis.asyncio import Redis, RedisCluster
+
+from streams.settings import Settings
+
+
+def ssl_context(settings: Settings) -> ssl.SSLContext | None:
+    if settings.kafka_security_protocol not in ("SSL", "SASL_SSL"):
+        return None
+    context = ssl.create_default_context(cafile=settings.kafka_ssl_cafile)
+    if settings.kafka_ssl_certfile:
+        context.load_cert_chain(settings.kafka_ssl_certfile, settings.kafka_ssl_keyfile)
+    return context
+
+
+def kafka_options(settings: Settings) -> dict[str, Any]:
+    """Keyword arguments for any aiokafka client (producer, consumer, admin)."""
+    options: dict[str, Any] = {"bootstrap_servers": settings.bootstrap_servers, "security_protocol": settings.kafka_security_protocol}
+    context = ssl_context(settings)
+    if context is not None:
+        options["ssl_context"] = context
+    if settings.kafka_security_protocol.startswith("SASL_"):
+        options.update(
+            sasl_mechanism=settings.kafka_sasl_mechanism,
+            sasl_plain_username=settings.kafka_sasl_username,
+            sasl_plain_password=settings.kafka_sasl_password,
+        )
+    return options
+
+
+def faust_credentials(settings: Settings) -> faust.types.auth.CredentialsT | ssl.SSLContext | None:
+    context = ssl_context(settings)
+    if settings.kafka_security_protocol.startswith("SASL_"):
+        return faust.SASLCredentials(
+            username=settings.kafka_sasl_username, password=settings.kafka_sasl_password, ssl_context=context, mechanism=settings.kafka_sasl_mechanism
+        )
+    if context is not None:
+        return faust.SSLCredentials(context)
+    return None
+
+
+def make_redis(settings: Settings, **options: Any) -> Redis:
+    """A Redis client for the settings: RedisCluster when AMLSTREAM_REDIS_CLUSTER is set."""
+    if settings.redis_ca_file:
+        options.setdefault("ssl_ca_certs", settings.redis_ca_file)
+    if settings.redis_cluster:
+        return RedisCluster.from_url(settings.redis_url, **options)  # type: ignore[return-value]
+    return Redis.from_url(settings.redis_url, **options)
