@@ -8,6 +8,23 @@
 #   services.sh status                    one line per service; exit 0 only if all are up
 #   services.sh topics NAME:PARTITIONS[:compact] ...   create missing topics
 #   services.sh reset                     stop all and wipe Kafka's and Redis' data
+#                                         (never the cluster folders below)
+#
+# Clusters for the reliability tests (tests/reliability), separate from the above:
+#
+#   services.sh cluster-start [kafka|redis|all]   3-node Kafka (KRaft, each node broker +
+#                                         controller, RF 3, min ISR 2) on 127.0.0.1:19092-19094
+#                                         (controllers 19192-19194); Redis Cluster of 3 masters
+#                                         (+ 1 replica each) on 127.0.0.1:7001-7006, AOF on.
+#                                         Starts what is missing, waits until all nodes answer.
+#   services.sh cluster-stop  [kafka|redis|all]   SIGTERM every node at once, then SIGKILL
+#   services.sh cluster-status [kafka|redis|all]  one line per node; exit 0 only if all are up
+#   services.sh cluster-node-stop N [--kill]      stop Kafka node N (1-3): SIGTERM (controlled
+#                                         shutdown, up to 30 s) or SIGKILL (--kill)
+#   services.sh cluster-node-start N      start Kafka node N again; waits until it is a live
+#                                         (unfenced) broker of the cluster
+#   services.sh cluster-bootstrap         print the Kafka cluster's bootstrap servers
+#   services.sh cluster-reset [kafka|redis|all]   stop and wipe the cluster folders
 #
 # Everything lives under $AMLSTREAM_LOCAL_DIR (default <project>/.local, git-ignored):
 #   kafka/libs/        jars resolved by Maven from deploy/local/kafka/pom.xml
@@ -15,10 +32,16 @@
 #   kafka/logs/        server.log (log4j2, WARN+) and server.out (stdout/stderr)
 #   kafka/cluster.id, kafka/kafka.pid, kafka/server.properties (rendered)
 #   redis/             AOF data, redis.pid, redis.log
+#   kafka-cluster/     cluster.id, node-N/{data,logs,server.properties,kafka.pid}
+#   redis-cluster/     node-PORT/{appendonlydir,nodes.conf,redis.pid,redis.log}
 #
 # Environment: AMLSTREAM_LOCAL_DIR, KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT
 # (9093), REDIS_PORT (6379), KAFKA_HEAP_OPTS (-Xms512m -Xmx1g),
-# SERVICES_START_TIMEOUT (seconds to wait for a service to answer, 90).
+# SERVICES_START_TIMEOUT (seconds to wait for a service to answer, 90);
+# for the clusters: KAFKA_CLUSTER_PORT (19092, first client port),
+# KAFKA_CLUSTER_CONTROLLER_PORT (19192), KAFKA_CLUSTER_HEAP_OPTS (-Xms128m -Xmx384m),
+# REDIS_CLUSTER_PORT (7001, first node), REDIS_CLUSTER_REPLICAS (1 per master, or 0),
+# CLUSTER_START_TIMEOUT (seconds, 180).
 set -euo pipefail
 
 # --- paths and settings -------------------------------------------------------
@@ -48,6 +71,20 @@ KAFKA_OUT="$KAFKA_LOGS/server.out"
 REDIS_HOME="$LOCAL_DIR/redis"
 REDIS_PIDFILE="$REDIS_HOME/redis.pid"
 REDIS_LOG="$REDIS_HOME/redis.log"
+
+# Clusters of the reliability tests (see "clusters" below).
+KAFKA_CLUSTER_PORT="${KAFKA_CLUSTER_PORT:-19092}"
+KAFKA_CLUSTER_CONTROLLER_PORT="${KAFKA_CLUSTER_CONTROLLER_PORT:-19192}"
+KAFKA_CLUSTER_HEAP_OPTS="${KAFKA_CLUSTER_HEAP_OPTS:--Xms128m -Xmx384m}"
+KAFKA_CLUSTER_NODES=3
+KAFKA_CLUSTER_HOME="$LOCAL_DIR/kafka-cluster"
+KAFKA_CLUSTER_TEMPLATE="$SCRIPT_DIR/kafka/cluster-server.properties"
+KAFKA_CLUSTER_ID_FILE="$KAFKA_CLUSTER_HOME/cluster.id"
+REDIS_CLUSTER_PORT="${REDIS_CLUSTER_PORT:-7001}"
+REDIS_CLUSTER_MASTERS=3
+REDIS_CLUSTER_REPLICAS="${REDIS_CLUSTER_REPLICAS:-1}"
+REDIS_CLUSTER_HOME="$LOCAL_DIR/redis-cluster"
+CLUSTER_START_TIMEOUT="${CLUSTER_START_TIMEOUT:-180}"
 
 log() { printf '%s\n' "$*"; }
 die() { printf 'services.sh: error: %s\n' "$*" >&2; exit 1; }

@@ -192,8 +192,12 @@ def test_the_worker_can_read_the_mounted_standard(objects: dict[str, dict[str, A
         assert "fsGroup" in security, "a non-root worker cannot read a root-owned 0400 file without an fsGroup"
         mode |= 0o440
     settings = check_settings(container_env(objects, container), "worker container")
-    if mode & 0o077:
+    # group-read is accepted only for a group the worker belongs to (the pod's fsGroup); any
+    # "other" bit is refused unless AMLSTREAM_ALLOW_READABLE_MODEL=1
+    if mode & 0o007:
         assert settings.allow_readable_model, f"the file is mode {mode:o} in the pod: the worker refuses it unless AMLSTREAM_ALLOW_READABLE_MODEL=1"
+    if mode & 0o070:
+        assert "fsGroup" in security, "group bits on the standard are accepted only for the worker's own group: the pod's fsGroup"
 
 
 def test_every_label_is_a_valid_kubernetes_label(objects: dict[str, dict[str, Any]]) -> None:
