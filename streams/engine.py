@@ -41,7 +41,12 @@ class BatchResult:
 
 
 def counterparty_hash(tx: Transaction) -> str:
-    """A short stable digest of the counterparty: bounded memory per distinct counterparty."""
+    """A short stable digest of the counterparty: bounded memory per distinct counterparty.
+
+    Card payments have none: a shop is not a relationship, and counting every merchant would
+    make ordinary card spending look like fan-out or frequent one-off business."""
+    if tx.method == "card":
+        return ""
     ident = tx.counterparty_id or (f"{tx.counterparty_name or ''}|{tx.counterparty_bank or ''}" if tx.counterparty_name else "")
     return hashlib.blake2b(ident.encode(), digest_size=6).hexdigest() if ident else ""
 
