@@ -1,4 +1,4 @@
-.PHONY: demo test setup services-stop lint
+.PHONY: demo test setup services-stop lint bench
 
 demo:          ## set up everything, run a worker on a sample stream, show what it emitted
 	bash deploy/local/demo.sh
@@ -14,3 +14,6 @@ services-stop:
 
 lint:
 	.venv/bin/ruff check factors streams tests bench && .venv/bin/ruff format --check factors streams tests bench
+
+bench:         ## the performance benchmark (bench/results/latest.json)
+	bash deploy/local/setup.sh && .venv/bin/python -m bench.run
