@@ -94,9 +94,10 @@ def _rank(standard: Standard, level: str | None) -> int:
 class Rater:
     """Rates the items of one customer against a standard; owns no I/O."""
 
-    def __init__(self, standard: Standard, peers: dict[str, PeerBaseline] | None = None) -> None:
+    def __init__(self, standard: Standard, peers: dict[str, PeerBaseline] | None = None, trail_horizon_ms: int = 72 * 3_600_000) -> None:
         self.standard = standard
         self.peers = peers or {}
+        self.trail_horizon_ms = trail_horizon_ms
         self.lv_rules = rules_from(standard.settings("large_value"))
 
     def rate(self, customer_id: str, committed: dict[str, Any], trail: tuple[RecentTx, ...], items: list[RatedItem]) -> CustomerOutcome:
@@ -119,7 +120,13 @@ class Rater:
             if item.profile is not None:
                 state["profile"] = item.profile.to_dict()
             upto = bisect.bisect_right(seqs, item.snapshot.seq) if item.tx is not None else len(seqs)
-            self._rate_one(customer_id, state, item, trail[:upto], out)
+            # only the horizon before this event: the store may hold older entries or not,
+            # depending on when it was last trimmed, and outcomes must not depend on that
+            since = item.snapshot.asof_ms - self.trail_horizon_ms
+            start = 0
+            while start < upto and trail[start].ts_ms < since:
+                start += 1
+            self._rate_one(customer_id, state, item, trail[start:upto], out)
         return out
 
     def _view(self, customer_id: str, state: dict[str, Any], item: RatedItem, recent: tuple[RecentTx, ...]) -> CustomerView:

@@ -114,7 +114,7 @@ class Engine:
 
     async def _rate(self, by_customer: dict[str, list[Item]], sources: dict[tuple[str, str], Source], model: Model, result: BatchResult) -> None:
         mv = model.version
-        rater = Rater(model.standard, self.peers)
+        rater = Rater(model.standard, self.peers, self.store.trail_horizon_ms)
         applied = await self.store.apply(by_customer)
         for customer_id, batch in applied.items():
             items = []

@@ -139,6 +139,7 @@ class StateStore:
     def __init__(self, redis: Redis, *, retain_days: int = 90, trail_horizon_ms: int = 72 * 3_600_000, trail_max: int = 1000, dormant_days: int = 180) -> None:
         self.redis = redis
         self.retain_days = retain_days
+        self.trail_horizon_ms = trail_horizon_ms
         self.header = [retain_days, trail_horizon_ms, trail_max, dormant_days * 86_400_000]
         self._scripts = {name: (SCRIPTS / f"{name}.lua").read_text() for name in ("apply_batch", "commit_batch")}
         self._sha = {name: hashlib.sha1(text.encode()).hexdigest() for name, text in self._scripts.items()}

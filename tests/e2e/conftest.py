@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-import itertools
+import socket
 import uuid
 
 import pytest
@@ -9,7 +9,13 @@ from redis.asyncio import Redis
 from tests.e2e.harness import WorkerProcess, env_for, provision, unique_topics
 
 E2E_DB = 14  # end-to-end tests own this Redis database and flush it per test
-_ports = itertools.count(19500)
+
+
+def free_port() -> int:
+    """A port nobody listens on now (several test sessions may run side by side)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -31,7 +37,7 @@ async def pipeline_env(e2e_redis, tmp_path):
     workers: list[WorkerProcess] = []
 
     def start_worker(**extra: str) -> WorkerProcess:
-        env = env_for(topics, url, group, next(_ports), **extra)
+        env = env_for(topics, url, group, free_port(), **extra)
         worker = WorkerProcess(env, tmp_path / f"worker-{len(workers)}.log").start()
         workers.append(worker)
         return worker
