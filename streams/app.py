@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 import faust
 import mode
 
+from streams.checkpoints import StateBehindError, StateGuard
 from streams.connections import faust_credentials
 from streams.events import Source
 from streams.health import Readiness
@@ -28,6 +29,7 @@ from streams.settings import Settings
 
 log = logging.getLogger("amlstream.app")
 EXIT_INTERNAL_ERROR = 70
+EXIT_STATE_BEHIND = 3
 
 
 def create_app(settings: Settings, metrics: Metrics, make_processor: Callable[[], Awaitable[BatchProcessor]], readiness: Readiness | None = None) -> faust.App:
@@ -60,6 +62,7 @@ def create_app(settings: Settings, metrics: Metrics, make_processor: Callable[[]
     within = settings.batch_window_ms / 1000
     inflight: list = []  # [task, events] of the batch being processed
     processors: list[BatchProcessor] = []
+    guards: list[StateGuard] = []
     stopping = asyncio.Event()
 
     @app.on_before_shutdown.connect
@@ -90,6 +93,12 @@ def create_app(settings: Settings, metrics: Metrics, make_processor: Callable[[]
     async def process_inputs(stream: faust.StreamT) -> None:
         processor = await make_processor()
         processors.append(processor)
+
+        async def earliest(topic: str, partition: int) -> int:
+            tp = faust.types.TP(topic, partition)
+            return (await app.consumer.earliest_offsets(tp)).get(tp, 0)
+
+        guards.append(StateGuard(processor.engine.store.redis, earliest))
         async for batch in stream.take_events(settings.batch_size, within=within):
             if stopping.is_set():
                 for event in batch:
@@ -98,6 +107,12 @@ def create_app(settings: Settings, metrics: Metrics, make_processor: Callable[[]
             for event in batch:
                 event.message.incref()  # held until the batch is durable (see module docstring)
             records = [Source(e.message.topic, e.message.partition, e.message.offset, e.message.key, e.message.value) for e in batch]
+            try:
+                await guards[-1].check(records)
+            except StateBehindError as exc:
+                log.critical("refusing to continue: %s", exc)
+                logging.shutdown()
+                os._exit(EXIT_STATE_BEHIND)
             task = asyncio.ensure_future(processor.handle(records))
             inflight[:] = [task, batch]
             try:
@@ -118,6 +133,8 @@ def create_app(settings: Settings, metrics: Metrics, make_processor: Callable[[]
 
     @app.on_partitions_revoked.connect
     async def forget_revoked(app: faust.App, revoked: set[faust.types.TP], **kwargs: object) -> None:
+        for guard in guards:
+            guard.forget((tp.topic, tp.partition) for tp in revoked)  # checked again if they come back
         for tp in revoked:  # another worker reports these partitions now
             readiness.lag.pop((tp.topic, tp.partition), None)
             with contextlib.suppress(KeyError):

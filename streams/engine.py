@@ -17,6 +17,7 @@ from factors.model import Transaction
 from factors.profile import PeerBaseline, peer_group
 from factors.rating import CustomerOutcome, RatedItem, Rater
 from streams import events
+from streams.checkpoints import batch_offsets, checkpoint_key
 from streams.decode import decode_profile, decode_transaction
 from streams.errors import DecodeError
 from streams.events import OutputEvent, Source
@@ -38,6 +39,7 @@ class BatchResult:
     peer_increments: list[tuple[str, str, int]] = field(default_factory=list)  # (key, field, amount)
     stale_profiles: int = 0
     max_event_ms: int | None = None
+    checkpoints: dict[tuple[str, int], int] = field(default_factory=dict)  # (topic, partition) -> last offset
 
 
 def counterparty_hash(tx: Transaction) -> str:
@@ -61,7 +63,9 @@ class Engine:
         max_message_bytes: int = 1_048_576,
         check_keys: bool = True,
         peers: dict[str, PeerBaseline] | None = None,
+        record_checkpoints: bool = True,
     ) -> None:
+        self.record_checkpoints = record_checkpoints
         self.store = store
         self.model = model
         self.profile_topic = profile_topic
@@ -101,6 +105,8 @@ class Engine:
     async def process(self, records: list[Source]) -> BatchResult:
         model = self.model  # one model for the whole batch, even if a reload swaps it meanwhile
         result = BatchResult()
+        if self.record_checkpoints:
+            result.checkpoints = {tp: last for tp, (_, last) in batch_offsets(records).items()}
         by_customer, sources = self._decode(records, model, result)
         if by_customer:
             await self._rate(by_customer, sources, model, result)
@@ -175,4 +181,5 @@ class Engine:
         summed: Counter[tuple[str, str]] = Counter()
         for key, name, amount in result.peer_increments:
             summed[(key, name)] += amount  # one HINCRBY per counter per batch, not per transaction
-        await self.store.commit(result.commits, moves, [(k, f, n) for (k, f), n in summed.items() if n])
+        checkpoints = [(checkpoint_key(topic), str(partition), offset) for (topic, partition), offset in result.checkpoints.items()]
+        await self.store.commit(result.commits, moves, [(k, f, n) for (k, f), n in summed.items() if n], checkpoints)

@@ -556,12 +556,12 @@ def _build_firm(f: _Firm, rng: random.Random, ids: _Ids) -> None:
         n_clients = rng.randint(4, 10)
     else:
         f.turnover = _lognormal_fen(rng, 3_000_000, 0.8, 500_000, 30_000_000)
-        lam = min(max(2.0 + 4.0 * math.log10(f.turnover / 50_000_000), 2.0), 10.0)
+        lam = min(max(2.0 + 5.0 * math.log10(f.turnover / 50_000_000), 2.0), 12.0)
         f.lam_exp = math.exp(-lam)
         f.ticket_mu = math.log(f.turnover / 250 / lam / 1.28)  # lognormal sigma 0.7: mean = median x 1.28
         f.daily_sales = 0.0
         f.cash_daily = 0.0
-        n_clients = max(6, round(lam * 5 * (1 + 1.5 * rng.random())))
+        n_clients = max(4, round(lam * (1.2 + 1.3 * rng.random())))  # repeat clients: a few make most of the receipts
     f.expected_week = f.turnover * 7 / 365
     xb = CROSS_BORDER_SHARE.get(industry, 0.0)
     f.xb_share = xb
@@ -574,7 +574,7 @@ def _build_firm(f: _Firm, rng: random.Random, ids: _Ids) -> None:
         else:
             clients.append((ids("K"), "CNY", 1.0, None))
     f.clients = tuple(clients)
-    f.client_cum = list(itertools.accumulate(1 / (i + 1) ** 0.8 for i in range(n_clients)))
+    f.client_cum = list(itertools.accumulate(1 / (i + 1) ** 1.3 for i in range(n_clients)))
     suppliers = []
     for _ in range(rng.randint(5, 15)):
         if rng.random() < xb * 0.8:
@@ -584,10 +584,10 @@ def _build_firm(f: _Firm, rng: random.Random, ids: _Ids) -> None:
         else:
             suppliers.append((ids("S"), "CNY", 1.0, None))
     f.suppliers = tuple(suppliers)
-    f.k_sup = rng.randint(4, min(6, len(suppliers)))
+    f.k_sup = rng.randint(4, 5)
     f.cost_share = 0.45 + 0.15 * rng.random()
     f.run_sod = 8 * HOUR + rng.randint(0, 900)
-    f.staff = max(1, min(120, round(f.turnover / (250_000 + 350_000 * rng.random()) / 100)))
+    f.staff = max(1, min(80, round(f.turnover / (400_000 + 400_000 * rng.random()) / 100)))
     region = rng.randrange(REGIONS)
     monthly = [(f"U-SGCC-{region:02d}", f.turnover * 0.004 / 12), (f"U-WATER-{region:02d}", f.turnover * 0.001 / 12)]
     if rng.random() < 0.8:
@@ -731,8 +731,8 @@ def _build_person(
     elif occ in ("self_employed", "farmer"):
         farmer = occ == "farmer"
         p.industry = "agriculture" if farmer else _pick(rng, trades)
-        lam = 0.15 + 0.15 * rng.random() if farmer else 0.8 + 2.2 * rng.random()
-        ticket = _lognormal_fen(rng, 4_000 if farmer else 1_800, 0.4, 500, 15_000 if farmer else 4_000) / 100
+        lam = 0.15 + 0.15 * rng.random() if farmer else 0.8 + 1.7 * rng.random()
+        ticket = _lognormal_fen(rng, 4_000 if farmer else 1_800, 0.4, 500, 15_000 if farmer else 3_000) / 100
         clients = tuple(ids("K") for _ in range(rng.randint(1, 3) if farmer else rng.randint(3, 10)))
         cash_p = 0.05 if farmer else 0.12
         suppliers = tuple(ids("S") for _ in range(rng.randint(2, 4)))
@@ -1243,10 +1243,9 @@ def _stream(plan: _Plan) -> Iterator[dict]:
                     add((t0 + 60 * i, nxt(), cid, acct, "out", money(fen), "CNY", "transfer", "online", cp, None))
                 else:
                     add((t0 + 60 * i, nxt(), cid, acct, "out", money(int(fen / rate)), currency, "remittance", "online", cp, extra))
-            if dom <= 7:
+            if 8 <= dom <= 14:  # the monthly run: rent, utilities, payroll
                 for j, (cp, fen) in enumerate(f.monthly):
                     add((t0 + 420 + 60 * j, nxt(), cid, acct, "out", money(int(fen * (0.9 + 0.2 * r()))), "CNY", "transfer", "online", cp, None))
-            if 8 <= dom <= 14:
                 t = t0 + 660
                 for e in f.employees:
                     amount = money(int(e.salary * (0.97 + 0.06 * r())))

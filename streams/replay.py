@@ -200,7 +200,9 @@ async def replay(
     try:
         async with redis_for_replay(settings) as redis:
             store = StateStore(redis, retain_days=settings.retain_days, trail_horizon_ms=settings.trail_horizon_hours * 3_600_000, dormant_days=model.dormant_days)
-            engine = Engine(store, model, profile_topic=settings.topics.customers, max_message_bytes=settings.max_message_bytes, check_keys=False)
+            engine = Engine(
+                store, model, profile_topic=settings.topics.customers, max_message_bytes=settings.max_message_bytes, check_keys=False, record_checkpoints=False
+            )
             batch: list[Source] = []
 
             async def run(batch: list[Source]) -> None:

@@ -185,14 +185,16 @@ class StateStore:
         commits: Sequence[CustomerCommit],
         level_moves: Sequence[tuple[str, str | None, str]] = (),
         counter_increments: Sequence[tuple[str, str, int]] = (),
+        checkpoints: Sequence[tuple[str, str, int]] = (),
     ) -> None:
         """Commit the customers' batches and move the per-level customer counts, one round trip.
 
         `level_moves` are (counter key, old level, new level); the counts back the
         customers-by-level gauge and are sharded so that no single key serialises workers.
-        `counter_increments` are (key, field, amount) of other sharded statistics (peer groups).
+        `counter_increments` are (key, field, amount) of other sharded statistics (peer groups);
+        `checkpoints` (key, partition, offset) record the last input offset the batch covers.
         """
-        if not commits:
+        if not commits and not checkpoints:
             return
         sha = self._sha["commit_batch"]
 
@@ -207,6 +209,8 @@ class StateStore:
                 pipe.hincrby(key, new, 1)
             for key, name, amount in counter_increments:
                 pipe.hincrby(key, name, amount)
+            for key, partition, offset in checkpoints:
+                pipe.hset(key, partition, offset)  # last, after the state it vouches for
 
         await self._execute(fill)
 

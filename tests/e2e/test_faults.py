@@ -122,3 +122,23 @@ async def test_redis_outage_pauses_the_worker_without_skipping(pipeline_env, tmp
     finally:
         await redis.aclose()
         subprocess.run(["redis-cli", "-p", str(PRIVATE_REDIS_PORT), "shutdown", "nosave"], capture_output=True, check=False)
+
+
+@pytest.mark.parametrize("loss", ["flushed", "older_snapshot"])
+async def test_redis_state_behind_the_committed_offsets_is_refused(pipeline_env, loss):
+    env = pipeline_env
+    topics, group, redis = env["topics"], env["group"], env["redis"]
+    worker = env["start_worker"](AMLSTREAM_BATCH_SIZE="20")
+    await produce(topics.transactions, tx_messages(0, 200))
+    await wait_until_committed(topics, group)
+    worker.stop()
+    if loss == "flushed":
+        await redis.flushdb()
+    else:  # a restore from an older snapshot: state (and its checkpoints) from before the last batches
+        [key] = [k async for k in redis.scan_iter(match="aml:checkpoints:*")]
+        for partition, offset in (await redis.hgetall(key)).items():
+            await redis.hset(key, partition, max(0, int(offset) - 30))
+    await produce(topics.transactions, tx_messages(200, 40))
+    second = env["start_worker"]()
+    assert second.proc.wait(timeout=90) == 3  # refuses instead of continuing with wrong aggregates
+    assert "refusing to continue" in second.log() and ("lost its data" in second.log() or "older snapshot" in second.log())
