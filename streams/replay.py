@@ -27,6 +27,7 @@ from typing import IO, Any
 import orjson
 from redis.asyncio import Redis
 
+from factors.profile import FLAGS
 from streams.connections import make_redis
 from streams.engine import Engine
 from streams.events import OutputEvent, Source
@@ -40,19 +41,7 @@ OUTPUT_FILES = {
     "large_value_report": "large-value-reports.jsonl",
     "dead_letter": "dead-letter.jsonl",
 }
-BOOLEAN_COLUMNS = {
-    "cross_border",
-    "pep",
-    "listed",
-    "under_investigation",
-    "criminal_record",
-    "ownership_opaque",
-    "doubtful_funds",
-    "high_risk_partners",
-    "refused_cdd",
-    "anonymous_account_request",
-    "false_documents",
-}
+BOOLEAN_COLUMNS = frozenset(("cross_border", *FLAGS))
 
 
 def _open(path: str) -> IO[bytes]:
