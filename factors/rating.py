@@ -103,6 +103,7 @@ class Rater:
     def rate(self, customer_id: str, committed: dict[str, Any], trail: tuple[RecentTx, ...], items: list[RatedItem]) -> CustomerOutcome:
         state = orjson.loads(orjson.dumps(committed))  # a working copy; the committed state stays as given
         out = CustomerOutcome(customer_id, state)
+        self._profile = Profile.from_dict(state["profile"]) if state.get("profile") else None  # parsed once per customer
         seqs = [r.seq for r in trail]
         for item in items:
             if item.status == "done":
@@ -119,6 +120,7 @@ class Rater:
                 out.committed_items.append(item)
             if item.profile is not None:
                 state["profile"] = item.profile.to_dict()
+                self._profile = item.profile
             upto = bisect.bisect_right(seqs, item.snapshot.seq) if item.tx is not None else len(seqs)
             # only the horizon before this event: the store may hold older entries or not,
             # depending on when it was last trimmed, and outcomes must not depend on that
@@ -130,7 +132,7 @@ class Rater:
         return out
 
     def _view(self, customer_id: str, state: dict[str, Any], item: RatedItem, recent: tuple[RecentTx, ...]) -> CustomerView:
-        profile = Profile.from_dict(state["profile"]) if state.get("profile") else None
+        profile = self._profile
         group = peer_group(profile.kind if profile else None, profile.industry if profile else None)
         assert item.snapshot is not None
         return CustomerView(

@@ -35,9 +35,10 @@ Population
   exchanges. Products from the standard's [products] table (e_banking ~90 %, self_service,
   investment, bills, agency, group_business, bearer rarely; the two remittance products for
   customers with cross-border flows).
-* declared_annual_income (individuals: 12 monthly salaries or pensions x 1.05-1.4; students and
-  most unemployed 0) or declared_annual_turnover (entities: the generated annual receipts x
-  0.9-1.3), so that the 90-day turnover stays well below the profile_mismatch bar.
+* declared_annual_income (individuals: 12 monthly salaries x 1.05-1.4, pensions x 1.0-1.2, the
+  expected receipts of the self-employed and farmers x 1.1-1.5; students and 70 % of the
+  unemployed 0) or declared_annual_turnover (entities: the generated annual receipts x 0.9-1.3),
+  so that the 90-day turnover (in + out) stays below the profile_mismatch bar.
   onboarded_at 1 month to 15 years before the start, updated_at = start - 1 day.
 
 Ordinary behaviour
@@ -53,28 +54,33 @@ Ordinary behaviour
   salaried) on fixed days, ATM withdrawals (CNY 200-3,000), transfers with 0-3 recurring
   personal counterparties (40 % of them customers of the bank: both legs are emitted with the
   same time and amount, each with the other customer as counterparty_id). 6 % of CN individuals
-  and 60 % of foreigners make or receive a cross-border remittance about twice a month (USD, HKD,
-  GBP, EUR, ... equivalent of CNY 2,000-40,000, below the USD 10,000 large-value line), always
-  with countries that are on no high-risk-flows list.
-* Entities receive money on business days only (09:00-17:59): business-to-business firms from a
-  pool of repeat clients (2-10 receipts a day, Zipf-like weights; import/export firms partly in
-  USD from abroad), consumer-facing ones (retail, catering, healthcare, ...) as T+1 settlements
-  of card and QR sales from three acquirers (Monday's covers Friday to Sunday), cash deposits
-  of at most CNY 28,000 for cash businesses. They pay in one weekly payment run on Monday
-  08:00-08:40, before any receipt of the day: 4-6 of their 5-15 suppliers (45-60 % of the
-  previous week's receipts), rent and utilities in the first week of a month, payroll to every
-  employee in the week of the 8th-14th. So an entity's window of 48 h before an outflow holds
-  no receipts (no rapid_in_out), every 7 days show at least 4 payees and at least 3 payers (no
-  fan-in, no fan-out), money out stays well below money in, and repeat clients keep the
-  distinct-counterparty ratio far below frequent_one_off's.
+  and 60 % of foreigners (not those from high-risk-flows countries) make or receive a
+  cross-border remittance about once every five weeks (USD, HKD, GBP, EUR, ... equivalent of CNY
+  2,000-40,000, below the USD 10,000 large-value line), always with countries that are on no
+  high-risk-flows list.
+* Entities (annual receipts CNY 0.5-30 million for business-to-business firms, 0.6-4 million
+  for consumer-facing ones; 1-80 employees) receive money on business days only: B2B firms from
+  a pool of repeat clients (2-12 receipts a day from 1.2-2.5 x that many clients, Zipf weights,
+  09:00-17:59; import/export and similar firms partly in USD/EUR/JPY from abroad),
+  consumer-facing ones (retail, catering, healthcare, ...) as T+1 settlements of card and QR
+  sales from three acquirers at 10:00-11:30 (Monday's covers Friday to Sunday), plus a few
+  corporate clients and, for cash businesses, cash deposits of at most CNY 28,000. They pay in
+  one weekly payment run on Monday 08:00-08:40, before any receipt of the day: 4-5 of their 5-15
+  suppliers (45-60 % of the previous week's receipts, at fixed minutes of the run), and in the
+  week of the 8th-14th also rent, utilities and the payroll (one leg per employee; employees who
+  are customers get the second leg). B2B firms now and then withdraw petty cash (CNY
+  2,000-10,000). So an entity's 48 h before an outflow hold no receipts (no rapid_in_out), every
+  7 days show at least 4 payees and usually many payers (the three acquirers at least), money
+  out stays well below money in (no fan-in or fan-out), and repeat clients keep the
+  distinct-counterparty ratio below frequent_one_off's even in the first days of the stream.
 * Sizes within a peer group (kind x industry) vary by at most ~3x, so nobody ordinary reaches 5x
   the group's average count or cash, and ordinary cash stays far below CNY 50,000 in 30 days
   for individuals. Nobody ordinary transacts between 00:00 and 06:59.
 
 Injected typologies
 -------------------
-round(customers / 50) individuals (never PEPs or listed; for high_risk_jurisdiction also
-entities), chosen by the seed, get one typology each, cycling through the typologies the number
+round(customers / 50) customers, individuals (never PEPs or listed) except for
+high_risk_jurisdiction (40 % entities of trading industries), chosen by the seed, get one typology each, cycling through the typologies the number
 of days allows in a seeded order; each is a row of labels.csv (typology = the pattern id of
 factors/patterns, start/end = the first and last injected transaction). Injected customers have
 only outside employers and counterparties, and for some typologies no ordinary activity in a
@@ -96,13 +102,15 @@ injection meets its rule with the default parameters:
   is skipped (not assigned to anyone).
 * high_risk_jurisdiction: 1-3 remittances (USD 800-4,500) to or from a counterparty in a country
   on one of the standard's high_risk_flows lists (IR, KP, MM, RU, SY, BY, VG, KY, PA, VN, LA,
-  KE, LB, VE); for an entity a USD 8,000-60,000 supplier payment in its Monday run or a receipt.
+  KE, LB, VE); for an entity 1-3 USD 8,000-60,000 supplier payments in its Monday runs (with no
+  Monday left, one receipt).
 * peer_cash_outlier: an individual of a peer group with at least 25 members deposits cash at
   the counter every 1-2 days (CNY 9,500-15,000, one a day) until CNY 68,000+ within about two
   weeks: above max(5 x the group's 30-day average cash, 50,000) (individual averages are a few
   thousand). The rule needs a published peer baseline. Needs 16 days.
-* profile_mismatch: an individual declaring CNY 1-300,000 a year receives 3+ transfers from one
-  payer totalling 1.1-1.3 x max(3 x declared x 90 / 365, 200,000) within 90 days; nothing goes out.
+* profile_mismatch: an employee, professional, civil servant, self-employed person, retiree or
+  farmer receives 3 or more transfers from one payer totalling 1.1-1.3 x max(3 x declared income
+  x 90 / 365, 200,000) within 80 days; nothing goes out.
 * frequent_one_off: 22-28 small transfers in and out (CNY 300-2,500) within 4-13 days, each with
   a new counterparty. Quiet from 31 days before. Needs 4 days.
 * round_amounts: 5-7 transfers out of CNY 4,000-9,000 in whole thousands within one day. Quiet
@@ -739,7 +747,7 @@ def _build_person(
         # lambda exp, workdays (< 6: Mon-Sat), clients, ticket log-median, cash p/day, supplier weekday, supplier share, [receipts since payment]
         p.biz = [math.exp(-lam), clients, math.log(ticket), cash_p, suppliers, rng.randrange(5), 0.3 + 0.2 * rng.random(), 0]
         income = round(lam * 26 * ticket * 1.08 * 100 + cash_p * 30 * 3_250 * 100)
-        p.declared = round(12 * income * (0.9 + 0.4 * rng.random()) / 100_000) * 1000
+        p.declared = round(12 * income * (1.1 + 0.4 * rng.random()) / 100_000) * 1000
 
     # Card spending: a share of income, at a few favourite merchants.
     base_rate = {"student": 1.4, "retired": 0.6, "farmer": 0.5, "unemployed": 0.6, "manager": 1.3}.get(occ, 1.0)
@@ -772,7 +780,7 @@ def _build_person(
             if other is p:
                 other = None
         cp = other.cid if other else ids("P")
-        p.partners.append((cp, other, 0.7 / 30 * (0.5 + rng.random()), 0.6, math.log(max(income, 150_000) * (0.03 + 0.07 * rng.random()))))
+        p.partners.append((cp, other, 0.7 / 30 * (0.5 + rng.random()), 0.6, math.log(max(income, 150_000) * (0.02 + 0.05 * rng.random()))))
 
     # Cross-border remittances, never with high-risk-flow countries.
     foreign = p.country != "CN"
@@ -780,9 +788,9 @@ def _build_person(
         country = p.country if foreign and p.country in HOME_CURRENCY else rng.choice(("US", "HK", "GB", "SG", "AU", "CA", "JP"))
         currency = HOME_CURRENCY[country]
         cps = tuple(ids("F", 6) for _ in range(rng.randint(1, 2)))
-        median = min(max(income * 0.3, 300_000), 2_500_000)
+        median = min(max(income * 0.15, 250_000), 2_000_000)
         p.xb = (
-            2 / 30 * (0.5 + rng.random()),
+            0.8 / 30 * (0.5 + rng.random()),
             0.7 if not foreign else 0.5,
             currency,
             CNY_PER_UNIT[currency],
@@ -1136,7 +1144,7 @@ def _stream(plan: _Plan) -> Iterator[dict]:
     ev: list[Event] = []
     add = ev.append
 
-    def person_day(p: _Person, d: int, wd: int, dom: int, pay: frozenset[int]) -> None:
+    def person_day(p: _Person, wd: int, dom: int, pay: frozenset[int]) -> None:
         cid, acct = p.cid, p.acct
         if p.payday and p.payday in pay:
             add((8 * HOUR + int(r() * 4 * HOUR), nxt(), cid, acct, "in", money(int(p.salary * (0.97 + 0.06 * r()))), "CNY", "transfer", "online", p.employer, None))
@@ -1297,7 +1305,7 @@ def _stream(plan: _Plan) -> Iterator[dict]:
         prefix = day.isoformat() + "T"
         for p in persons:
             if not p.quiet_from <= d <= p.quiet_to:
-                person_day(p, d, wd, dom, pay)
+                person_day(p, wd, dom, pay)
         for f in firms:
             firm_day(f, wd, dom)
         ev.extend(plan.injected.get(d, ()))
@@ -1346,16 +1354,14 @@ def write(out_dir: Path, customers: int, days: int, seed: int, start: datetime |
         f.write(b"".join(dumps(doc) + b"\n" for doc in population.profiles))
     count = 0
     with open(out_dir / "transactions.jsonl", "wb") as f:
-        chunk: list[bytes] = []
+        buffer = bytearray()  # orjson's bytes are over-allocated: copy each one out at once
         for doc in stream:
-            chunk.append(dumps(doc))
-            if len(chunk) >= 50_000:
-                f.write(b"\n".join(chunk) + b"\n")
-                count += len(chunk)
-                chunk.clear()
-        if chunk:
-            f.write(b"\n".join(chunk) + b"\n")
-            count += len(chunk)
+            buffer += dumps(doc, option=orjson.OPT_APPEND_NEWLINE)
+            count += 1
+            if len(buffer) >= 1 << 20:
+                f.write(buffer)
+                buffer.clear()
+        f.write(buffer)
     with open(out_dir / "labels.csv", "w", newline="", encoding="utf-8") as f:
         out = csv.writer(f, lineterminator="\n")
         out.writerow(("customer_id", "typology", "start", "end"))

@@ -63,10 +63,14 @@ def detect_fan(fan: Fan, view: CustomerView, setting: PatternSetting) -> Pattern
     max_few = int(params[f"max_{few_noun}"])
     min_fen = round(float(params[f"min_{fan.many}_cny"]) * FEN_PER_YUAN)
     low, high = Fraction(str(params["balance_low"])), Fraction(str(params["balance_high"]))
+    # exact bounds in integers: low <= other / many <= high
+    low_n, low_d, high_n, high_d = low.numerator, low.denominator, high.numerator, high.denominator
 
     def holds(fen: dict[str, int], cps: dict[str, int]) -> bool:
         many_fen, other_fen = fen[fan.many], fen[fan.few]
-        return cps[fan.many] >= min_many and cps[fan.few] <= max_few and many_fen > 0 and many_fen >= min_fen and low * many_fen <= other_fen <= high * many_fen
+        if cps[fan.many] < min_many or cps[fan.few] > max_few or many_fen <= 0 or many_fen < min_fen:
+            return False
+        return low_n * many_fen <= other_fen * low_d and other_fen * high_d <= high_n * many_fen
 
     w = view.snapshot.windows[WINDOW]
     fen = {"in": w.in_fen, "out": w.out_fen}

@@ -167,7 +167,8 @@ class StateStore:
 
         def fill(pipe: Any) -> None:
             for customer_id in order:
-                pipe.evalsha(sha, 5, *customer_keys(customer_id), *self.header, *(item.pack() for item in batches[customer_id]))
+                # all items in one argument: far cheaper to encode than one argument each
+                pipe.evalsha(sha, 5, *customer_keys(customer_id), *self.header, "\n".join(item.pack() for item in batches[customer_id]))
 
         replies = await self._execute(fill)
         out: dict[str, CustomerBatch] = {}

@@ -3,7 +3,7 @@
 -- KEYS (one customer, one hash tag): 1 aggregates hash, 2 counterparties hash,
 --   3 dedup zset (tx_id -> ts_ms), 4 recent-trail list, 5 rating-state hash.
 -- ARGV: 1 retain_days (longest window), 2 trail horizon ms, 3 trail max entries,
---   4 dormancy ms, 5.. one packed item each, fields separated by tabs:
+--   4 dormancy ms, 5 the items, one per line, fields separated by tabs:
 --   T tx_id ts_ms dir fen flags fine day hour cp ccy amount
 --                                                   a transaction (flags: c cash, x cross-border,
 --                                                   h high-risk country, r round amount)
@@ -145,8 +145,8 @@ local function remember(id, snap)
   agg_writes[#agg_writes + 1] = snap
 end
 
-for i = 5, #ARGV do
-  local f = split(ARGV[i], '\t')
+for _, line in ipairs(split(ARGV[5], '\n')) do
+  local f = split(line, '\t')
   local kind = f[1]
   if kind == 'T' then
     local tx_id, ts, dir, fen, flags = f[2], tonumber(f[3]), f[4], tonumber(f[5]), f[6]
