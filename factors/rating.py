@@ -104,6 +104,7 @@ class Rater:
         state = orjson.loads(orjson.dumps(committed))  # a working copy; the committed state stays as given
         out = CustomerOutcome(customer_id, state)
         self._profile = Profile.from_dict(state["profile"]) if state.get("profile") else None  # parsed once per customer
+        self._profile_cache: dict[str, object] = {}  # profile-only factor measurements for this profile
         seqs = [r.seq for r in trail]
         for item in items:
             if item.status == "done":
@@ -121,6 +122,7 @@ class Rater:
             if item.profile is not None:
                 state["profile"] = item.profile.to_dict()
                 self._profile = item.profile
+                self._profile_cache = {}
             upto = bisect.bisect_right(seqs, item.snapshot.seq) if item.tx is not None else len(seqs)
             # only the horizon before this event: the store may hold older entries or not,
             # depending on when it was last trimmed, and outcomes must not depend on that
@@ -151,7 +153,7 @@ class Rater:
     def _rate_one(self, customer_id: str, state: dict[str, Any], item: RatedItem, recent: tuple[RecentTx, ...], out: CustomerOutcome) -> None:
         standard = self.standard
         view = self._view(customer_id, state, item, recent)
-        before = assess(view, standard)
+        before = assess(view, standard, self._profile_cache)
         out.rescored += 1
         cause = self._cause(customer_id, item)
         final = before
@@ -161,7 +163,7 @@ class Rater:
             out.alerts.extend(alerts)
             if alerts:
                 view = self._view(customer_id, state, item, recent)  # detections now include these hits
-                final = assess(view, standard)
+                final = assess(view, standard, self._profile_cache)
                 if final.level != before.level:
                     cause = Cause("pattern", alerts[-1].alert_key)
         self._apply_level(state, final, cause, item.event_ms, out)

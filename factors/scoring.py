@@ -6,7 +6,7 @@ from __future__ import annotations
 from factors.catalog import FACTORS
 from factors.model import Assessment, Contribution, HardRule
 from factors.standard import Standard
-from factors.view import CustomerView
+from factors.view import CustomerView, Measurement
 
 
 def hard_rules(view: CustomerView, standard: Standard) -> tuple[HardRule, ...]:
@@ -25,17 +25,28 @@ def hard_rules(view: CustomerView, standard: Standard) -> tuple[HardRule, ...]:
     return tuple(found)
 
 
-def assess(view: CustomerView, standard: Standard) -> Assessment:
+_UNSET = object()
+
+
+def assess(view: CustomerView, standard: Standard, profile_cache: dict[str, object] | None = None) -> Assessment:
     """The customer's score and level with the contributions that sum to it.
 
     Points are rounded to hundredths per contribution and the score is the sum of the rounded
-    points, so an analyst adding up the explanation gets the score exactly.
+    points, so an analyst adding up the explanation gets the score exactly. `profile_cache`
+    (valid for one profile) keeps the measurements of the factors that depend on it alone.
     """
     contributions: list[Contribution] = []
     for setting in standard.factors:
-        measured = FACTORS[setting.id].measure(view, setting.params, standard)
+        factor = FACTORS[setting.id]
+        if profile_cache is not None and factor.profile_only:
+            measured = profile_cache.get(setting.id, _UNSET)
+            if measured is _UNSET:
+                measured = profile_cache[setting.id] = factor.measure(view, setting.params, standard)
+        else:
+            measured = factor.measure(view, setting.params, standard)
         if measured is None:
             continue
+        assert isinstance(measured, Measurement)
         evidence = dict(measured.evidence)
         if setting.bands is None:
             points = round(measured.value * setting.weight, 2)

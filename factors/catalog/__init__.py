@@ -15,6 +15,30 @@ Measure = Callable[[CustomerView, dict[str, Any], Standard], Measurement | None]
 GROUPS = ("country", "industry", "customer", "business", "behaviour")
 
 
+# Factors that depend on the profile (and the standard) alone: measured once per profile.
+PROFILE_ONLY = frozenset(
+    (
+        "customer_country",
+        "industry",
+        "occupation",
+        "pep",
+        "listed",
+        "under_investigation",
+        "criminal_record",
+        "doubtful_funds",
+        "ownership_opaque",
+        "high_risk_partners",
+        "high_risk_industry_role",
+        "profile_completeness",
+        "products",
+        "e_banking_use",
+        "anonymous_account_request",
+        "refused_cdd",
+        "false_documents",
+    )
+)
+
+
 @dataclass(frozen=True, slots=True)
 class FactorDef:
     id: str
@@ -22,9 +46,13 @@ class FactorDef:
     description: str
     measure: Measure
 
+    @property
+    def profile_only(self) -> bool:
+        return self.id in PROFILE_ONLY
+
 
 FACTORS: dict[str, FactorDef] = {spec[0]: FactorDef(*spec) for module in (country, industry, customer, business, behaviour) for spec in module.FACTORS}
 
 FACTOR_GROUPS: dict[str, str] = {f.id: f.group for f in FACTORS.values()}
 
-__all__ = ["FACTORS", "FACTOR_GROUPS", "GROUPS", "FactorDef", "Measure"]
+__all__ = ["FACTORS", "FACTOR_GROUPS", "GROUPS", "PROFILE_ONLY", "FactorDef", "Measure"]

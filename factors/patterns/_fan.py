@@ -4,11 +4,11 @@ other, and the money passing through. See `fan_in` and `fan_out` for the typolog
 from __future__ import annotations
 
 from dataclasses import dataclass
-from fractions import Fraction
 
 from factors.calendar import iso_date
 from factors.model import PatternHit, Transaction
 from factors.money import FEN_PER_YUAN, yuan
+from factors.numbers import ratio
 from factors.standard import PatternSetting
 from factors.view import CustomerView
 
@@ -62,7 +62,7 @@ def detect_fan(fan: Fan, view: CustomerView, setting: PatternSetting) -> Pattern
     min_many = int(params[f"min_{many_noun}"])
     max_few = int(params[f"max_{few_noun}"])
     min_fen = round(float(params[f"min_{fan.many}_cny"]) * FEN_PER_YUAN)
-    low, high = Fraction(str(params["balance_low"])), Fraction(str(params["balance_high"]))
+    low, high = ratio(params["balance_low"]), ratio(params["balance_high"])
     # exact bounds in integers: low <= other / many <= high
     low_n, low_d, high_n, high_d = low.numerator, low.denominator, high.numerator, high.denominator
 

@@ -32,12 +32,12 @@ students and retirees with a tiny declared income from flagging on ordinary spen
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 from typing import Any
 
 from factors.calendar import iso_date
 from factors.model import PatternHit
 from factors.money import FEN_PER_YUAN, yuan
+from factors.numbers import ratio
 from factors.standard import PatternSetting
 from factors.view import CustomerView
 
@@ -58,7 +58,7 @@ def detect(view: CustomerView, setting: PatternSetting) -> PatternHit | None:
     declared = profile.declared_annual_fen if profile is not None else None
     if profile is None or declared is None or declared <= 0:
         return None
-    multiple = Fraction(str(setting.params.get("multiple", DEFAULTS["multiple"])))
+    multiple = ratio(setting.params.get("multiple", DEFAULTS["multiple"]))
     min_turnover_fen = round(float(setting.params.get("min_turnover_cny", DEFAULTS["min_turnover_cny"])) * FEN_PER_YUAN)
     bar_fen = max(math.ceil(multiple * declared * WINDOW_DAYS / DAYS_PER_YEAR), min_turnover_fen)
     window = view.snapshot.windows[WINDOW]

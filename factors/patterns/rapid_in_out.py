@@ -24,11 +24,11 @@ money through the account is a new episode. The evidence comes from the trail (a
 
 from __future__ import annotations
 
-from fractions import Fraction
 from typing import Any
 
 from factors.model import PatternHit
 from factors.money import FEN_PER_YUAN, yuan
+from factors.numbers import ratio
 from factors.standard import PatternSetting
 from factors.view import CustomerView
 
@@ -70,7 +70,7 @@ def detect(view: CustomerView, setting: PatternSetting) -> PatternHit | None:
     params = setting.params
     window_ms = round(float(params.get("window_hours", DEFAULTS["window_hours"])) * HOUR_MS)
     min_in_fen = round(float(params.get("min_in_cny", DEFAULTS["min_in_cny"])) * FEN_PER_YUAN)
-    out_ratio = Fraction(str(params.get("out_ratio", DEFAULTS["out_ratio"])))
+    out_ratio = ratio(params.get("out_ratio", DEFAULTS["out_ratio"]))
 
     before = sorted((r.ts_ms, r.seq, r.direction, r.amount_fen, r.tx_id) for r in view.recent if r.tx_id != tx.tx_id and tx.ts_ms - window_ms < r.ts_ms <= tx.ts_ms)
     current: Leg = (tx.ts_ms, view.snapshot.seq, tx.direction, tx.amount_fen, tx.tx_id)

@@ -25,11 +25,11 @@ with its event-time neighbours on both sides. The evidence comes from the trail 
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 from typing import Any
 
 from factors.model import PatternHit
 from factors.money import FEN_PER_YUAN, yuan
+from factors.numbers import ratio
 from factors.standard import PatternSetting
 from factors.view import CustomerView
 
@@ -53,7 +53,7 @@ def detect(view: CustomerView, setting: PatternSetting) -> PatternHit | None:
         return None
     params = setting.params
     threshold_fen = round(float(params.get("threshold_cny", DEFAULTS["threshold_cny"])) * FEN_PER_YUAN)
-    near_low = Fraction(str(params.get("near_ratio", DEFAULTS["near_ratio"]))) * threshold_fen
+    near_low = ratio(params.get("near_ratio", DEFAULTS["near_ratio"])) * threshold_fen
     min_count = int(params.get("min_count", DEFAULTS["min_count"]))
     window_ms = round(float(params.get("window_hours", DEFAULTS["window_hours"])) * HOUR_MS)
     if not near_low <= tx.amount_fen < threshold_fen:

@@ -173,3 +173,18 @@ def test_same_day_cash_fires_once_when_the_day_total_reaches_the_threshold(befor
 def test_same_day_cash_ignores_non_cash_and_profile_updates():
     assert same_day_cash.detect(cash_view(49_000_00, 5_000_00, method="transfer"), CASH) is None
     assert same_day_cash.detect(view(None, snapshot(tx_day=WindowStats(cash_in_fen=90_000_00))), CASH) is None
+
+
+def test_profile_only_factors_do_not_read_the_aggregates_or_the_event():
+    """What the profile cache relies on: the same profile gives the same measurement whatever
+    the transaction and the windows."""
+    from factors.catalog import PROFILE_ONLY
+
+    p = profile("entity", industry="casino", country="KY", pep=True, products=("bearer",), refused_cdd=True, occupation="manager")
+    quiet = view(tx("a"), snapshot(), profile=p)
+    busy = view(tx("b", ts_ms=T0 + 10**9, fen=10**9, method="cash"), snapshot(w30d=WindowStats(count=999, cash_in_fen=10**12), active_days=90), profile=p)
+    for factor_id in PROFILE_ONLY:
+        setting = next(s for s in STANDARD.factors if s.id == factor_id)
+        assert FACTORS[factor_id].measure(quiet, setting.params, STANDARD) == FACTORS[factor_id].measure(busy, setting.params, STANDARD), factor_id
+    cache: dict = {}
+    assert assess(busy, STANDARD, cache) == assess(busy, STANDARD) and set(cache) == PROFILE_ONLY
