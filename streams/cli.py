@@ -237,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--customers", help="customer profiles, JSON Lines or CSV")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--config", type=Path, help="scoring standard (default: AMLSTREAM_MODEL_CONFIG or the packaged one)")
+    p.add_argument("--peer-baselines", choices=("daily", "none"), default="daily", help="publish peer baselines at each business day of the input (default) or never")
     p = sub.add_parser("backtest", help="the same input under two scoring standards, compared (and against labels)")
     p.add_argument("--transactions", required=True)
     p.add_argument("--customers")
@@ -288,7 +289,9 @@ def main(argv: list[str] | None = None) -> int:
             from streams.replay import replay
 
             model = load_model(args.config or settings.model_config, settings.timezone, allow_readable=settings.allow_readable_model)
-            result = asyncio.run(replay(settings, model, args.transactions, args.customers, args.out, progress=sys.stderr.isatty()))
+            result = asyncio.run(
+                replay(settings, model, args.transactions, args.customers, args.out, progress=sys.stderr.isatty(), publish_peers=args.peer_baselines == "daily")
+            )
             print(orjson.dumps(result.summary(model.version), option=orjson.OPT_INDENT_2).decode())
         elif args.command == "backtest":
             from streams.backtest import backtest, render

@@ -34,6 +34,7 @@ from streams.events import OutputEvent, Source
 from streams.model import Model
 from streams.settings import Settings
 from streams.state import StateStore
+from streams.state.peers import publish_baselines
 
 OUTPUT_FILES = {
     "risk_change": "risk-changes.jsonl",
@@ -84,8 +85,9 @@ def _event_ms(raw: bytes, field_name: str) -> int | None:
         return None
 
 
-def merged_sources(transactions: str, customers: str | None, topics: Any) -> Iterator[Source]:
-    """Transactions in file order, each profile placed before the first later transaction."""
+def merged_sources(transactions: str, customers: str | None, topics: Any) -> Iterator[tuple[Source, int | None]]:
+    """Transactions in file order, each profile placed before the first later transaction;
+    with each, its event time (None when unreadable: the engine dead-letters it)."""
     profiles: list[tuple[int, int, bytes]] = []
     if customers:
         for i, raw in enumerate(read_records(customers)):
@@ -95,11 +97,11 @@ def merged_sources(transactions: str, customers: str | None, topics: Any) -> Ite
     for offset, raw in enumerate(read_records(transactions)):
         ts = _event_ms(raw, "ts")
         while p < len(profiles) and (ts is None or profiles[p][0] < ts):
-            yield Source(topics.customers, 0, profiles[p][1], None, profiles[p][2])
+            yield Source(topics.customers, 0, profiles[p][1], None, profiles[p][2]), profiles[p][0]
             p += 1
-        yield Source(topics.transactions, 0, offset, None, raw)
-    for _, i, raw in profiles[p:]:
-        yield Source(topics.customers, 0, i, None, raw)
+        yield Source(topics.transactions, 0, offset, None, raw), ts
+    for updated, i, raw in profiles[p:]:
+        yield Source(topics.customers, 0, i, None, raw), updated
 
 
 @contextlib.asynccontextmanager
@@ -177,7 +179,15 @@ class Progress:
 
 
 async def replay(
-    settings: Settings, model: Model, transactions: str, customers: str | None, out_dir: Path | None, *, batch_size: int = 500, progress: bool = False
+    settings: Settings,
+    model: Model,
+    transactions: str,
+    customers: str | None,
+    out_dir: Path | None,
+    *,
+    batch_size: int = 500,
+    progress: bool = False,
+    publish_peers: bool = True,
 ) -> ReplayResult:
     result = ReplayResult()
     writers: dict[str, IO[bytes]] = {}
@@ -202,7 +212,20 @@ async def replay(
                 result.inputs += len(batch)
                 meter.update(result.inputs, sum(result.counts.values()))
 
-            for source in merged_sources(transactions, customers, settings.topics):
+            # peer baselines are published at each business-day boundary of the input, with the
+            # batch cut there, so a backtest sees them exactly as the data allow, whatever the batch size
+            min_peers = int(model.standard.settings("peer").get("min_customers", 20))
+            day: int | None = None
+            for source, event_ms in merged_sources(transactions, customers, settings.topics):
+                if event_ms is not None and publish_peers:
+                    event_day = model.calendar.business_day(event_ms)
+                    if day is not None and event_day > day:
+                        if batch:
+                            await run(batch)
+                            batch = []
+                        engine.peers.clear()
+                        engine.peers.update(await publish_baselines(redis, min_peers))
+                    day = event_day if day is None else max(day, event_day)
                 batch.append(source)
                 if len(batch) >= batch_size:
                     await run(batch)

@@ -1,0 +1,49 @@
+"""A worker on a Redis Cluster (3 masters + 3 replicas, `services.sh cluster-start redis`):
+with AMLSTREAM_REDIS_CLUSTER=1 the worker uses redis.asyncio.RedisCluster, AMLSTREAM_REDIS_URL
+naming one node. Aggregates read through a RedisCluster client equal a clean run, and the
+customers' keys (one hash tag each) spread over all masters."""
+
+from __future__ import annotations
+
+import pytest
+from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
+
+from streams.state import customer_keys
+from tests.reliability.support import REDIS_CLUSTER_MASTERS, alive, produce, spaced_stream, verify_pipeline, wait_until_committed
+
+pytestmark = [
+    pytest.mark.services,
+    pytest.mark.xfail(strict=False, reason="worker cluster support pending (AMLSTREAM_REDIS_CLUSTER=1)"),
+]
+
+
+async def test_worker_on_a_redis_cluster(redis_cluster, make_pipeline):
+    cluster = RedisCluster.from_url(redis_cluster)
+    try:
+        await cluster.flushall()
+        pipeline = make_pipeline(redis_url=redis_cluster)
+        await pipeline.create_topics(replication=1)
+        stream = spaced_stream(seed=61, customers=120, count=1500)
+        worker = pipeline.start_worker(AMLSTREAM_REDIS_CLUSTER="1")
+        await produce(pipeline.bootstrap, pipeline.topics.transactions, stream)
+        await wait_until_committed(pipeline, timeout_s=120, workers=[worker])
+        assert alive(worker)
+        await verify_pipeline(pipeline, cluster)
+
+        # one customer's keys share one slot (hash tag); the customers spread over every master
+        for customer in ("k000", "k001"):
+            slots = {await cluster.execute_command("CLUSTER KEYSLOT", key) for key in customer_keys(customer)}
+            assert len(slots) == 1
+            (slot,) = slots
+            assert await cluster.execute_command("CLUSTER COUNTKEYSINSLOT", slot) >= 1
+        masters = cluster.get_primaries()
+        assert len(masters) == REDIS_CLUSTER_MASTERS
+        for node in masters:
+            direct = Redis(host=node.host, port=node.port)
+            try:
+                assert await direct.dbsize() > 0, f"master {node.name} holds no key"
+            finally:
+                await direct.aclose()
+    finally:
+        await cluster.aclose()
