@@ -49,6 +49,7 @@ def env_for(topics: Topics, redis_url: str, group: str, metrics_port: int, **ext
         AMLSTREAM_TOPIC_LARGE_VALUE=topics.large_value,
         AMLSTREAM_TOPIC_DEAD_LETTER=topics.dead_letter,
         AMLSTREAM_LOG_LEVEL="warning",
+        AMLSTREAM_PEER_PUBLISH_INTERVAL_S="0",  # tests that need peer baselines publish them explicitly
     )
     env.update(extra)
     return env

@@ -65,6 +65,8 @@ async def test_replay_writes_what_the_topics_receive(pipeline_env, tmp_path):
             str(tmp_path / "customers.jsonl"),
             "--out",
             str(tmp_path / "out"),
+            "--peer-baselines",
+            "none",  # the worker publishes none during the test either
         ],
         env=replay_env,
         capture_output=True,
