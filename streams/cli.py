@@ -199,6 +199,8 @@ def _summary(topic: str, event: dict) -> str:
         return f"[{topic}] {who}: {prev} -> {event['current']['level']} (score {event['current']['score']:g}: {why})"
     if kind == "suspicious_pattern":
         return f"[{topic}] {who}: {event['pattern']} {event['metrics']} >= {event['thresholds']} ({len(event['tx_ids'])} tx)"
+    if kind == "large_value_report":
+        return f"[{topic}] {who}: {event['rule_code']} {event['direction']} {event['business_date']} CNY {event['total_cny']:,.2f} (revision {event['revision']})"
     if kind == "dead_letter":
         return f"[{topic}] offset {event['source']['offset']}: {event['error_code']}: {event['error_detail']}"
     return f"[{topic}] {orjson.dumps(event).decode()[:200]}"

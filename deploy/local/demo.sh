@@ -7,8 +7,16 @@ AML="$ROOT/.venv/bin/amlstream"
 RUN="$ROOT/.local/demo"
 mkdir -p "$RUN"
 export AMLSTREAM_METRICS_PORT="${AMLSTREAM_METRICS_PORT:-9464}"
-# a demo consumer group of its own, so a rerun processes its own fresh sample from the start
-export AMLSTREAM_GROUP_ID="${AMLSTREAM_GROUP_ID:-amlstream-demo-$(date +%s)}"
+# every run gets topics, a consumer group and a Redis database of its own, so what it shows is
+# exactly what this run produced
+run_id="$(date +%Y%m%d%H%M%S)"
+export AMLSTREAM_GROUP_ID="amlstream-demo-$run_id"
+export AMLSTREAM_REDIS_URL="redis://127.0.0.1:6379/1"
+for t in TRANSACTIONS CUSTOMERS RISK_CHANGES PATTERNS LARGE_VALUE DEAD_LETTER; do
+    export "AMLSTREAM_TOPIC_$t=demo-$run_id.$(echo "$t" | tr 'A-Z_' 'a-z-')"
+done
+redis-cli -n 1 flushdb >/dev/null
+"$AML" create-topics --partitions 4
 
 "$AML" worker >"$RUN/worker.log" 2>&1 &
 worker=$!
@@ -19,9 +27,13 @@ for _ in $(seq 1 60); do
     sleep 1
 done
 
-"$AML" produce-sample --customers 50 --days 3
-echo "--- events emitted (first of each topic; the topics keep every earlier run's events too) ---"
-"$AML" tail --idle-seconds 8 --show 6
+# a synthetic bank: ordinary customers plus injected laundering typologies (labels.csv says which)
+"$AML" generate --customers 400 --days 21 --seed 1 --out "$RUN/gen"
+"$AML" produce --from "$RUN/gen"
+echo "--- events emitted (the first of each topic) ---"
+"$AML" tail --idle-seconds 8 --show 8
+echo "--- injected typologies (ground truth) ---"
+cut -d, -f2 "$RUN/gen/labels.csv" | tail -n +2 | sort | uniq -c
 echo "--- worker metrics (http://127.0.0.1:$AMLSTREAM_METRICS_PORT/metrics) ---"
 curl -s "http://127.0.0.1:$AMLSTREAM_METRICS_PORT/metrics" | grep -E '^amlstream_(transactions|events_emitted|dead_letters)_total|^amlstream_customers_by_level' || true
 echo "worker log: $RUN/worker.log   stop the services: bash deploy/local/services.sh stop"
