@@ -32,7 +32,7 @@ def test_quiet_customer_scores_zero_and_is_normal():
 
 def test_contributions_sum_exactly_to_the_score_and_carry_evidence():
     w30 = WindowStats(count=40, in_fen=3_000_000_00, out_fen=0, cash_in_fen=2_500_000_00, xb_in_fen=2_000_000_00)
-    a = assess(view(tx(), snapshot(w30d=w30, w7d=WindowStats(count=30), w90d=WindowStats(count=44), active_days=20)), STANDARD)
+    a = assess(view(tx(), snapshot(w30d=w30, w7d=WindowStats(count=60), w90d=WindowStats(count=80), active_days=40)), STANDARD)
     assert {c.factor for c in a.contributions} == {"cash_volume_30d", "activity_vs_baseline", "cross_border_share"}
     assert factor(a, "cash_volume_30d").points == 40
     assert factor(a, "cash_volume_30d").evidence["cash_30d_cny"] == 2_500_000
@@ -97,8 +97,8 @@ def test_repeated_suspicious_reports_floor_at_suspicious():
 
 def test_products_are_summed_and_capped():
     a = assess(view(tx(), snapshot(), profile=profile(products=("bearer", "cross_border_remittance", "agency"))), STANDARD)
-    assert factor(a, "products").points == 20  # 12 + 10 + 8 capped at 20
-    assert factor(a, "products").evidence["products"] == {"agency": 8.0, "bearer": 12.0, "cross_border_remittance": 10.0}
+    assert factor(a, "products").points == 20  # 12 + 6 + 5 capped at 20
+    assert factor(a, "products").evidence["products"] == {"agency": 5.0, "bearer": 12.0, "cross_border_remittance": 6.0}
 
 
 def test_turnover_against_declared_income():
@@ -112,7 +112,7 @@ def test_peer_factors_need_a_published_baseline_of_enough_customers():
     snap = snapshot(w30d=WindowStats(count=100, cash_in_fen=1_000_000_00))
     assert factor(assess(view(tx(), snap), STANDARD), "peer_cash_multiple") is None
     assert factor(assess(view(tx(), snap, peer=peer(customers=5)), STANDARD), "peer_cash_multiple") is None
-    a = assess(view(tx(), snap, peer=peer(customers=50, avg_cash_fen=100_000_00, avg_count=10)), STANDARD)
+    a = assess(view(tx(), snap, peer=peer(customers=50, avg_cash_fen=50_000_00, avg_count=5)), STANDARD)
     assert factor(a, "peer_cash_multiple").points == 30 and factor(a, "peer_cash_multiple").evidence["baseline"] == "pb-test"
     assert factor(a, "peer_frequency_multiple").points == 25
 
