@@ -312,7 +312,7 @@ async def main() -> None:
         },
     }
 
-    customers = max(1000, args.transactions // 60)
+    customers = max(1000, args.transactions // 45)
     data = generated(customers, 30, seed=7)
     values = lines(data / "transactions.jsonl", args.transactions)
     log(f"{len(values)} transactions from {customers} customers; producing to the input topic")
@@ -343,8 +343,8 @@ async def main() -> None:
 
     log("Redis memory per customer with 90 days of history")
     results["memory_90d"] = await memory_per_customer(300 if args.quick else 1000, 90)
-    log("scaling with the customer count")
-    results["scaling"] = [await memory_per_customer(n, 10) for n in ((2_000, 20_000) if args.quick else (10_000, 100_000))]
+    log("scaling with the customer count (about the same number of transactions spread over 10x more customers)")
+    results["scaling"] = [await memory_per_customer(n, d) for n, d in (((2_000, 10), (20_000, 1)) if args.quick else ((10_000, 17), (100_000, 2)))]
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     body = orjson.dumps(results, option=orjson.OPT_INDENT_2)
