@@ -22,10 +22,7 @@ from streams.worker import make_store
 from tests.e2e.test_crash_recovery import generated_stream
 from tests.reliability.support import CLEAN_DB
 
-pytestmark = [
-    pytest.mark.services,
-    pytest.mark.xfail(strict=False, reason="worker defect: a resent tx_id inside its original's batch is re-rated (`pend`) and fires extra events"),
-]
+pytestmark = pytest.mark.services
 
 
 async def events_of(redis_url: str, batches: list[list[Source]]) -> tuple[list[tuple], dict[str, int]]:

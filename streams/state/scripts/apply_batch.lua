@@ -145,18 +145,23 @@ local function remember(id, snap)
   agg_writes[#agg_writes + 1] = snap
 end
 
+local seen = {} -- tx_ids already met in this call: a second copy in the same batch is a plain duplicate
 for _, line in ipairs(split(ARGV[5], '\n')) do
   local f = split(line, '\t')
   local kind = f[1]
   if kind == 'T' then
     local tx_id, ts, dir, fen, flags = f[2], tonumber(f[3]), f[4], tonumber(f[5]), f[6]
     local fidx, didx, hour, cp, ccy, amount = tonumber(f[7]), tonumber(f[8]), f[9], f[10], f[11], f[12]
-    if redis.call('ZSCORE', K_DEDUP, tx_id) then
+    if seen[tx_id] then
+      results[#results + 1] = 'done'
+    elseif redis.call('ZSCORE', K_DEDUP, tx_id) then
+      seen[tx_id] = true
       if pending[tx_id] then results[#results + 1] = 'pend|' .. pending[tx_id]
       else results[#results + 1] = 'done' end
     elseif wd and didx <= wd - RETAIN_DAYS then
       results[#results + 1] = 'late'
     else
+      seen[tx_id] = true
       changed = true
       redis.call('ZADD', K_DEDUP, ts, tx_id)
       seq = seq + 1
