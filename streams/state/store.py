@@ -7,15 +7,16 @@ more runs `commit_batch` per customer (new rating state, pending snapshots dropp
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from zlib import crc32
 
 import orjson
-from redis.asyncio import Redis
+from redis.asyncio import Redis, RedisCluster
 from redis.exceptions import NoScriptError
 
 from factors.model import BUCKET_METRICS, WINDOWS, RecentTx, Snapshot, Transaction, WindowStats
@@ -135,6 +136,29 @@ def parse_trail(entries: list[bytes]) -> tuple[RecentTx, ...]:
     return tuple(trail)
 
 
+class _Concurrent:
+    """The pipeline methods the store uses, as concurrent calls on a cluster client."""
+
+    def __init__(self, redis: RedisCluster) -> None:
+        self.redis = redis
+        self.pending: list[Awaitable[Any]] = []
+
+    def evalsha(self, *args: Any) -> None:
+        self.pending.append(self.redis.evalsha(*args))
+
+    def hincrby(self, *args: Any) -> None:
+        self.pending.append(self.redis.hincrby(*args))
+
+    def hset(self, *args: Any) -> None:
+        self.pending.append(self.redis.hset(*args))
+
+    def hgetall(self, *args: Any) -> None:
+        self.pending.append(self.redis.hgetall(*args))
+
+    def hget(self, *args: Any) -> None:
+        self.pending.append(self.redis.hget(*args))
+
+
 class StateStore:
     def __init__(self, redis: Redis, *, retain_days: int = 90, trail_horizon_ms: int = 72 * 3_600_000, trail_max: int = 1000, dormant_days: int = 180) -> None:
         self.redis = redis
@@ -145,13 +169,18 @@ class StateStore:
         self._sha = {name: hashlib.sha1(text.encode()).hexdigest() for name, text in self._scripts.items()}
 
     async def _execute(self, fill: Callable[[Any], None]) -> list[Any]:
-        """One pipelined round trip of EVALSHA calls. A server that lost its script cache (a
-        restart, a new cluster node) answers NOSCRIPT: load the scripts and run it again, which
-        is safe because every script call is idempotent."""
+        """One pipelined round trip of EVALSHA calls (on Redis Cluster, where redis-py refuses
+        scripts in pipelines, the same calls sent concurrently, each to its customer's node). A
+        server that lost its script cache (a restart, a new node) answers NOSCRIPT: load the
+        scripts and run it again, which is safe because every script call is idempotent."""
         for attempt in (1, 2):
-            pipe = self.redis.pipeline(transaction=False)
-            fill(pipe)
             try:
+                if isinstance(self.redis, RedisCluster):
+                    calls = _Concurrent(self.redis)
+                    fill(calls)
+                    return list(await asyncio.gather(*calls.pending))
+                pipe = self.redis.pipeline(transaction=False)
+                fill(pipe)
                 return await pipe.execute()
             except NoScriptError:
                 if attempt == 2:
@@ -217,20 +246,23 @@ class StateStore:
 
     async def level_counts(self) -> dict[str, int]:
         """Customers per current level, summed over the counter shards."""
-        pipe = self.redis.pipeline(transaction=False)
-        for shard in range(LEVEL_SHARDS):
-            pipe.hgetall(level_shard_key(shard))
+
+        def fill(pipe: Any) -> None:
+            for shard in range(LEVEL_SHARDS):
+                pipe.hgetall(level_shard_key(shard))
+
         totals: dict[str, int] = {}
-        for reply in await pipe.execute():
+        for reply in await self._execute(fill):
             for level, count in reply.items():
                 totals[level.decode()] = totals.get(level.decode(), 0) + int(count)
         return totals
 
     async def states(self, customer_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        pipe = self.redis.pipeline(transaction=False)
-        for c in customer_ids:
-            pipe.hget(customer_keys(c)[4], "s")
-        return {c: orjson.loads(raw) for c, raw in zip(customer_ids, await pipe.execute(), strict=True) if raw}
+        def fill(pipe: Any) -> None:
+            for c in customer_ids:
+                pipe.hget(customer_keys(c)[4], "s")
+
+        return {c: orjson.loads(raw) for c, raw in zip(customer_ids, await self._execute(fill), strict=True) if raw}
 
     async def customers(self, count: int = 1000):  # type: ignore[no-untyped-def]
         """Every customer id that has rating state (SCAN; works per node on a cluster)."""

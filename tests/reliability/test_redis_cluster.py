@@ -12,10 +12,7 @@ from redis.asyncio.cluster import RedisCluster
 from streams.state import customer_keys
 from tests.reliability.support import REDIS_CLUSTER_MASTERS, alive, produce, spaced_stream, verify_pipeline, wait_until_committed
 
-pytestmark = [
-    pytest.mark.services,
-    pytest.mark.xfail(strict=False, reason="worker cluster support pending (AMLSTREAM_REDIS_CLUSTER=1)"),
-]
+pytestmark = pytest.mark.services
 
 
 async def test_worker_on_a_redis_cluster(redis_cluster, make_pipeline):
