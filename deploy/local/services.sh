@@ -322,6 +322,407 @@ stop_service() {
     fi
 }
 
+# --- clusters (reliability tests) ---------------------------------------------
+# A 3-node Kafka cluster and a Redis Cluster, each node with its own folder and
+# pid file, so that one node can be stopped, killed and restarted while the
+# others (and the single-node services above) keep running.
+
+cluster_of() {
+    case ${1:-all} in
+        all) echo "kafka redis" ;;
+        kafka | redis) echo "$1" ;;
+        *) die "unknown cluster '$1' (expected kafka, redis or all)" ;;
+    esac
+}
+
+check_node() {
+    if ! [[ ${1:-} =~ ^[0-9]+$ ]] || (($1 < 1 || $1 > KAFKA_CLUSTER_NODES)); then
+        die "bad node '${1:-}' (expected 1 to $KAFKA_CLUSTER_NODES)"
+    fi
+}
+
+knode_dir() { printf '%s/node-%s\n' "$KAFKA_CLUSTER_HOME" "$1"; }
+knode_port() { echo $((KAFKA_CLUSTER_PORT + $1 - 1)); }
+knode_cport() { echo $((KAFKA_CLUSTER_CONTROLLER_PORT + $1 - 1)); }
+# The JVM's command line names the node's own config file: a unique marker.
+knode_pid() { live_pid "$(knode_dir "$1")/kafka.pid" "$(knode_dir "$1")/server.properties"; }
+
+kafka_cluster_bootstrap() {
+    local n out=()
+    for ((n = 1; n <= KAFKA_CLUSTER_NODES; n++)); do out+=("127.0.0.1:$(knode_port "$n")"); done
+    (IFS=,; echo "${out[*]}")
+}
+
+# Ids of the brokers the cluster metadata lists as live (registered and not
+# fenced), one per line, as seen through $1 (bootstrap servers). One JVM;
+# prints nothing while no broker answers.
+kafka_cluster_live_brokers() {
+    { kafka_tool org.apache.kafka.tools.BrokerApiVersionsCommand --bootstrap-server "$1" 2>/dev/null || true; } |
+        sed -n '/isFenced: true/d; s/^[^ ]* (id: \([0-9]*\) rack: .*/\1/p' | sort -u
+}
+
+knode_failure() {
+    local dir
+    dir="$(knode_dir "$1")"
+    die "kafka-cluster node $1: $2; last lines of $dir/logs/server.out:
+$(tail -n 15 "$dir/logs/server.out" 2>/dev/null)
+last lines of $dir/logs/server.log:
+$(tail -n 15 "$dir/logs/server.log" 2>/dev/null)"
+}
+
+render_knode_config() {
+    local n=$1 dir voters="" i
+    dir="$(knode_dir "$n")"
+    mkdir -p "$dir/data" "$dir/logs"
+    for ((i = 1; i <= KAFKA_CLUSTER_NODES; i++)); do
+        voters+="${voters:+,}$i@127.0.0.1:$(knode_cport "$i")"
+    done
+    sed -e "s|@NODE_ID@|$n|g" -e "s|@PORT@|$(knode_port "$n")|g" \
+        -e "s|@CONTROLLER_PORT@|$(knode_cport "$n")|g" -e "s|@VOTERS@|$voters|g" \
+        -e "s|@DATA_DIR@|$dir/data|g" "$KAFKA_CLUSTER_TEMPLATE" >"$dir/server.properties"
+}
+
+# Formats the nodes whose data dir is new, all with the one cluster id of the
+# cluster (kept in kafka-cluster/cluster.id), in parallel (one JVM each).
+format_knodes() {
+    local n todo=() cluster_id
+    for n in "$@"; do
+        [[ -f $(knode_dir "$n")/data/meta.properties ]] || todo+=("$n")
+    done
+    ((${#todo[@]} > 0)) || return 0
+    if [[ -s $KAFKA_CLUSTER_ID_FILE ]]; then
+        cluster_id="$(<"$KAFKA_CLUSTER_ID_FILE")"
+    else
+        mkdir -p "$KAFKA_CLUSTER_HOME"
+        cluster_id="$(kafka_tool kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n1)"
+        [[ -n $cluster_id ]] || die "kafka-cluster: StorageTool random-uuid printed nothing"
+        printf '%s\n' "$cluster_id" >"$KAFKA_CLUSTER_ID_FILE"
+    fi
+    log "kafka-cluster: formatting node(s) ${todo[*]} (cluster id $cluster_id)"
+    local pids=() dir
+    for n in "${todo[@]}"; do
+        dir="$(knode_dir "$n")"
+        kafka_tool kafka.tools.StorageTool format -t "$cluster_id" -c "$dir/server.properties" \
+            >>"$dir/logs/server.out" 2>&1 &
+        pids+=($!)
+    done
+    local i
+    for i in "${!pids[@]}"; do
+        wait "${pids[$i]}" || knode_failure "${todo[$i]}" "storage format failed"
+    done
+}
+
+# Starts the JVM of node $1 in its own session (see start_kafka) without waiting.
+launch_knode() {
+    local n=$1 dir port
+    dir="$(knode_dir "$n")"
+    for port in "$(knode_port "$n")" "$(knode_cport "$n")"; do
+        if port_open "$port"; then
+            die "kafka-cluster node $n: port $port is already used by a process this script did not start (set KAFKA_CLUSTER_PORT / KAFKA_CLUSTER_CONTROLLER_PORT)"
+        fi
+    done
+    rm -f "$dir/kafka.pid"
+    printf '\n=== %s start\n' "$(date -Is)" >>"$dir/logs/server.out"
+    # shellcheck disable=SC2016,SC2086 # $$ and "$@" belong to the inner bash; heap opts split on purpose
+    setsid nohup bash -c 'echo $$ >"$0"; exec "$@"' "$dir/kafka.pid" \
+        java $KAFKA_CLUSTER_HEAP_OPTS \
+        -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
+        -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true \
+        -Dkafka.logs.dir="$dir/logs" -Dlog4j2.configurationFile="$KAFKA_LOG4J" \
+        -cp "$KAFKA_LIBS/*" kafka.Kafka "$dir/server.properties" \
+        >>"$dir/logs/server.out" 2>&1 </dev/null &
+    local deadline=$((SECONDS + 30))
+    until [[ -s $dir/kafka.pid ]]; do
+        ((SECONDS < deadline)) || knode_failure "$n" "no pid file after 30s"
+        sleep 0.1
+    done
+}
+
+# Waits until every node in $@ answers on its own client port and is listed
+# there as a live broker. Asking the node itself (not any node) matters right
+# after a SIGKILL: until its session times out, the others still list the dead
+# incarnation as live. Fails early if one of the JVMs exits.
+wait_knodes_live() {
+    local deadline=$((SECONDS + CLUSTER_START_TIMEOUT)) n pending=("$@") left
+    while true; do
+        left=()
+        for n in "${pending[@]}"; do
+            if ! port_open "$(knode_port "$n")" ||
+                ! kafka_cluster_live_brokers "127.0.0.1:$(knode_port "$n")" | grep -qx "$n"; then
+                left+=("$n")
+            fi
+        done
+        ((${#left[@]} == 0)) && return 0
+        pending=("${left[@]}")
+        for n in "${pending[@]}"; do
+            knode_pid "$n" >/dev/null || knode_failure "$n" "the node exited during start-up"
+        done
+        ((SECONDS < deadline)) || knode_failure "${pending[0]}" "node(s) ${pending[*]} not live after ${CLUSTER_START_TIMEOUT}s"
+        sleep 1
+    done
+}
+
+start_kafka_cluster() {
+    install_kafka
+    local n pid todo=()
+    for ((n = 1; n <= KAFKA_CLUSTER_NODES; n++)); do
+        if pid="$(knode_pid "$n")"; then
+            log "kafka-cluster node $n: already running (pid $pid, 127.0.0.1:$(knode_port "$n"))"
+        else
+            todo+=("$n")
+        fi
+    done
+    ((${#todo[@]} > 0)) || return 0
+    for n in "${todo[@]}"; do render_knode_config "$n"; done
+    format_knodes "${todo[@]}"
+    # All at once: a lone controller cannot elect itself (it needs 2 of the 3 votes).
+    for n in "${todo[@]}"; do launch_knode "$n"; done
+    wait_knodes_live "${todo[@]}"
+    for n in "${todo[@]}"; do
+        log "kafka-cluster node $n: started (pid $(knode_pid "$n" || echo '?'), 127.0.0.1:$(knode_port "$n"))"
+    done
+    log "kafka-cluster: bootstrap $(kafka_cluster_bootstrap)"
+}
+
+cmd_cluster_node_start() {
+    (($# == 1)) || die "usage: services.sh cluster-node-start N"
+    check_node "$1"
+    local n=$1 pid
+    if pid="$(knode_pid "$n")"; then
+        log "kafka-cluster node $n: already running (pid $pid, 127.0.0.1:$(knode_port "$n"))"
+        return 0
+    fi
+    install_kafka
+    render_knode_config "$n"
+    format_knodes "$n"
+    launch_knode "$n"
+    wait_knodes_live "$n"
+    log "kafka-cluster node $n: started (pid $(knode_pid "$n" || echo '?'), 127.0.0.1:$(knode_port "$n"))"
+}
+
+cmd_cluster_node_stop() {
+    local n="" kill=0 arg
+    for arg in "$@"; do
+        case $arg in
+            --kill) kill=1 ;;
+            *) [[ -z $n ]] || die "usage: services.sh cluster-node-stop N [--kill]"; n=$arg ;;
+        esac
+    done
+    check_node "$n"
+    local dir pid
+    dir="$(knode_dir "$n")"
+    if ! pid="$(knode_pid "$n")"; then
+        rm -f "$dir/kafka.pid"
+        log "kafka-cluster node $n: not running"
+        return 0
+    fi
+    if ((kill)); then
+        kill -KILL "$pid" 2>/dev/null || true
+        local deadline=$((SECONDS + 10))
+        while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.05; done
+        rm -f "$dir/kafka.pid"
+        log "kafka-cluster node $n: killed (was pid $pid)"
+    else
+        stop_pid "kafka-cluster node $n" "$pid" "$dir/kafka.pid"
+    fi
+}
+
+# --- redis cluster nodes: ports REDIS_CLUSTER_PORT.. (masters first) ---------
+rnode_ports() {
+    local total=$((REDIS_CLUSTER_MASTERS * (1 + REDIS_CLUSTER_REPLICAS)))
+    seq "$REDIS_CLUSTER_PORT" $((REDIS_CLUSTER_PORT + total - 1))
+}
+rnode_dir() { printf '%s/node-%s\n' "$REDIS_CLUSTER_HOME" "$1"; }
+# redis-server rewrites its command line to "redis-server 127.0.0.1:PORT [cluster]".
+rnode_pid() { live_pid "$(rnode_dir "$1")/redis.pid" "redis-server 127.0.0.1:$1"; }
+rnode_info() { redis-cli -h 127.0.0.1 -p "$1" cluster info 2>/dev/null | tr -d '\r' | sed -n "s/^$2:\(.*\)/\1/p"; }
+
+start_redis_cluster() {
+    install_redis
+    [[ $REDIS_CLUSTER_REPLICAS =~ ^[01]$ ]] || die "REDIS_CLUSTER_REPLICAS must be 0 or 1"
+    local port pid dir started=()
+    for port in $(rnode_ports); do
+        if pid="$(rnode_pid "$port")"; then
+            log "redis-cluster node $port: already running (pid $pid)"
+            continue
+        fi
+        if port_open "$port" || port_open $((port + 10000)); then
+            die "redis-cluster: port $port or its bus port $((port + 10000)) is already used by a process this script did not start (set REDIS_CLUSTER_PORT)"
+        fi
+        dir="$(rnode_dir "$port")"
+        mkdir -p "$dir"
+        redis-server --bind 127.0.0.1 --port "$port" \
+            --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" \
+            --dir "$dir" --appendonly yes --save '' \
+            --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 5000 \
+            || die "redis-cluster node $port: redis-server failed to start; last lines of $dir/redis.log:
+$(tail -n 20 "$dir/redis.log" 2>/dev/null)"
+        started+=("$port")
+    done
+    local deadline=$((SECONDS + START_TIMEOUT))
+    for port in "${started[@]}"; do
+        until [[ "$(redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null)" == PONG ]]; do
+            ((SECONDS < deadline)) || die "redis-cluster node $port: no PONG after ${START_TIMEOUT}s"
+            sleep 0.1
+        done
+    done
+    # Create the cluster once (slots unassigned everywhere); later starts reuse nodes.conf.
+    local ports total assigned=0
+    ports="$(rnode_ports)"
+    total="$(wc -w <<<"$ports")"
+    for port in $ports; do
+        [[ "$(rnode_info "$port" cluster_slots_assigned)" == 0 ]] || assigned=1
+    done
+    if ((assigned == 0)); then
+        log "redis-cluster: creating ($REDIS_CLUSTER_MASTERS masters, $REDIS_CLUSTER_REPLICAS replica(s) each)"
+        # shellcheck disable=SC2046,SC2086 # one argument per node
+        redis-cli --cluster create $(printf '127.0.0.1:%s ' $ports) \
+            --cluster-replicas "$REDIS_CLUSTER_REPLICAS" --cluster-yes \
+            >"$REDIS_CLUSTER_HOME/create.log" 2>&1 ||
+            die "redis-cluster: create failed; last lines of $REDIS_CLUSTER_HOME/create.log:
+$(tail -n 20 "$REDIS_CLUSTER_HOME/create.log")"
+    fi
+    deadline=$((SECONDS + CLUSTER_START_TIMEOUT))
+    for port in $ports; do
+        until [[ "$(rnode_info "$port" cluster_state)" == ok && "$(rnode_info "$port" cluster_known_nodes)" == "$total" ]]; do
+            ((SECONDS < deadline)) || die "redis-cluster node $port: no cluster_state:ok after ${CLUSTER_START_TIMEOUT}s"
+            sleep 0.2
+        done
+    done
+    log "redis-cluster: ok ($total nodes, 127.0.0.1:$REDIS_CLUSTER_PORT-$((REDIS_CLUSTER_PORT + total - 1)))"
+}
+
+# SIGTERM to every listed "name|pid|pidfile" at once, then SIGKILL after STOP_TIMEOUT.
+stop_many() {
+    local entry name pid pidfile
+    for entry in "$@"; do
+        IFS='|' read -r name pid pidfile <<<"$entry"
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    local deadline=$((SECONDS + STOP_TIMEOUT)) alive
+    while true; do
+        alive=0
+        for entry in "$@"; do
+            IFS='|' read -r name pid pidfile <<<"$entry"
+            kill -0 "$pid" 2>/dev/null && alive=1
+        done
+        ((alive)) || break
+        if ((SECONDS >= deadline)); then
+            for entry in "$@"; do
+                IFS='|' read -r name pid pidfile <<<"$entry"
+                if kill -0 "$pid" 2>/dev/null; then
+                    log "$name: still alive after ${STOP_TIMEOUT}s, sending SIGKILL"
+                    kill -KILL "$pid" 2>/dev/null || true
+                fi
+            done
+            sleep 0.5
+            break
+        fi
+        sleep 0.2
+    done
+    for entry in "$@"; do
+        IFS='|' read -r name pid pidfile <<<"$entry"
+        rm -f "$pidfile"
+        log "$name: stopped (was pid $pid)"
+    done
+}
+
+stop_kafka_cluster() {
+    local n pid entries=()
+    for ((n = 1; n <= KAFKA_CLUSTER_NODES; n++)); do
+        if pid="$(knode_pid "$n")"; then
+            entries+=("kafka-cluster node $n|$pid|$(knode_dir "$n")/kafka.pid")
+        fi
+    done
+    if ((${#entries[@]} == 0)); then
+        log "kafka-cluster: not running"
+        return 0
+    fi
+    stop_many "${entries[@]}"
+}
+
+stop_redis_cluster() {
+    local port pid entries=()
+    for port in $(rnode_ports); do
+        if pid="$(rnode_pid "$port")"; then
+            entries+=("redis-cluster node $port|$pid|$(rnode_dir "$port")/redis.pid")
+        fi
+    done
+    if ((${#entries[@]} == 0)); then
+        log "redis-cluster: not running"
+        return 0
+    fi
+    stop_many "${entries[@]}"
+}
+
+cmd_cluster_start() {
+    local which c
+    which="$(cluster_of "${1:-all}")"
+    for c in $which; do "start_${c}_cluster"; done
+}
+
+cmd_cluster_stop() {
+    local which c
+    which="$(cluster_of "${1:-all}")"
+    for c in $which; do "stop_${c}_cluster"; done
+}
+
+cmd_cluster_status() {
+    local which c n port pid rc=0 live=""
+    which="$(cluster_of "${1:-all}")"
+    for c in $which; do
+        if [[ $c == kafka ]]; then
+            for ((n = 1; n <= KAFKA_CLUSTER_NODES; n++)); do
+                if pid="$(knode_pid "$n")" && port_open "$(knode_port "$n")"; then
+                    [[ -n $live ]] || live=" $(kafka_cluster_live_brokers "$(kafka_cluster_bootstrap)" | tr '\n' ' ') "
+                    if [[ $live == *" $n "* ]]; then
+                        log "kafka-cluster node $n: running (pid $pid, 127.0.0.1:$(knode_port "$n"))"
+                    else
+                        log "kafka-cluster node $n: pid $pid up but not a live broker (starting or fenced)"
+                        rc=3
+                    fi
+                elif [[ -n ${pid:-} ]]; then
+                    log "kafka-cluster node $n: pid $pid alive but 127.0.0.1:$(knode_port "$n") not open"
+                    rc=3
+                else
+                    log "kafka-cluster node $n: stopped"
+                    rc=3
+                fi
+                pid=""
+            done
+        else
+            for port in $(rnode_ports); do
+                if pid="$(rnode_pid "$port")"; then
+                    local state role
+                    state="$(rnode_info "$port" cluster_state)"
+                    role="$(redis-cli -h 127.0.0.1 -p "$port" role 2>/dev/null | head -n1)"
+                    log "redis-cluster node $port: running (pid $pid, ${role:-?}, cluster_state:${state:-?})"
+                    [[ $state == ok ]] || rc=3
+                else
+                    log "redis-cluster node $port: stopped"
+                    rc=3
+                fi
+            done
+        fi
+    done
+    return "$rc"
+}
+
+cmd_cluster_reset() {
+    local which c
+    which="$(cluster_of "${1:-all}")"
+    for c in $which; do
+        "stop_${c}_cluster"
+        if [[ $c == kafka ]]; then
+            rm -rf "$KAFKA_CLUSTER_HOME"
+            log "cluster-reset: wiped $KAFKA_CLUSTER_HOME"
+        else
+            rm -rf "$REDIS_CLUSTER_HOME"
+            log "cluster-reset: wiped $REDIS_CLUSTER_HOME"
+        fi
+    done
+}
+
 # --- commands -----------------------------------------------------------------
 # Expands the optional [kafka|redis|all] argument into a list of services.
 services_of() {
@@ -432,6 +833,13 @@ main() {
         status) cmd_status ;;
         topics) cmd_topics "$@" ;;
         reset) cmd_reset ;;
+        cluster-start) cmd_cluster_start "$@" ;;
+        cluster-stop) cmd_cluster_stop "$@" ;;
+        cluster-status) cmd_cluster_status "$@" ;;
+        cluster-node-start) cmd_cluster_node_start "$@" ;;
+        cluster-node-stop) cmd_cluster_node_stop "$@" ;;
+        cluster-bootstrap) kafka_cluster_bootstrap ;;
+        cluster-reset) cmd_cluster_reset "$@" ;;
         -h | --help | help) usage ;;
         *)
             usage >&2

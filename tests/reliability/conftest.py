@@ -14,7 +14,7 @@ from collections.abc import Callable
 import pytest
 from redis.asyncio import Redis
 
-from tests.reliability.support import CLUSTER_BOOTSTRAP, LOCAL_BOOTSTRAP, REDIS_CLUSTER_PORT, WORKER_DB, Pipeline, services
+from tests.reliability.support import CLUSTER_BOOTSTRAP, LOCAL_BOOTSTRAP, REDIS_CLUSTER_PORT, WORKER_DB, Pipeline, pin_standard, services
 
 KEEP = os.environ.get("AMLSTREAM_TEST_KEEP_CLUSTERS") == "1"
 
@@ -75,12 +75,14 @@ def make_pipeline(request, tmp_path, worker_redis) -> Callable[..., Pipeline]:
     made: list[Pipeline] = []
 
     def make(bootstrap: str = LOCAL_BOOTSTRAP, redis_url: str | None = None, partitions: int = 4) -> Pipeline:
-        pipeline = Pipeline(bootstrap, redis_url or worker_redis[0], tmp_path, partitions)
+        pipeline = Pipeline(bootstrap, redis_url or worker_redis[0], tmp_path, partitions, model_path=pin_standard(tmp_path))
         made.append(pipeline)
         return pipeline
 
     yield make
     for pipeline in made:
-        pipeline.stop()
-        if request.node.stash.get(_failed, False):
+        took = pipeline.stop()
+        if any(t > 10 for t in took):
+            print(f"slow worker stop on SIGTERM: {[round(t, 1) for t in took]} s")
+        if request.node.stash.get(_failed, False) or any(t > 10 for t in took):
             print(pipeline.logs(8000))

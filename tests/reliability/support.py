@@ -24,6 +24,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from redis.asyncio import Redis
 
+from factors.standard import DEFAULT_STANDARD_PATH
 from streams.decode import decode_transaction
 from streams.engine import Engine
 from streams.errors import DecodeError
@@ -33,7 +34,7 @@ from streams.settings import Settings, Topics
 from streams.state import customer_keys
 from streams.worker import make_store
 from tests.e2e.harness import ROOT, WorkerProcess, env_for, unique_topics
-from tests.e2e.test_crash_recovery import aggregate_state, generated_stream
+from tests.e2e.test_crash_recovery import aggregate_state
 
 SERVICES = ROOT / "deploy" / "local" / "services.sh"
 LOCAL_BOOTSTRAP = "127.0.0.1:9092"
@@ -97,11 +98,14 @@ class Pipeline:
     redis_url: str
     log_dir: Path
     partitions: int = 4
+    model_path: Path | None = None  # a pinned copy of the scoring standard (see pin_standard)
     topics: Topics = field(default_factory=unique_topics)
     group: str = field(default_factory=lambda: f"rel-{uuid.uuid4().hex[:8]}")
     workers: list[WorkerProcess] = field(default_factory=list)
 
     def env(self, **extra: str) -> dict[str, str]:
+        if self.model_path is not None:
+            extra = {"AMLSTREAM_MODEL_CONFIG": str(self.model_path)} | extra
         return env_for(self.topics, self.redis_url, self.group, free_port(19800), AMLSTREAM_BOOTSTRAP_SERVERS=self.bootstrap, **extra)
 
     async def create_topics(self, replication: int) -> None:
@@ -128,9 +132,14 @@ class Pipeline:
         self.workers.append(worker)
         return worker
 
-    def stop(self) -> None:
+    def stop(self) -> list[float]:
+        """SIGTERM every worker still running (SIGKILL after 30 s); returns how long each took."""
+        took = []
         for worker in self.workers:
+            started = time.monotonic()
             worker.stop()
+            took.append(time.monotonic() - started)
+        return took
 
     def logs(self, tail: int = 4000) -> str:
         return "\n".join(
@@ -275,68 +284,35 @@ def rss_kib(pid: int) -> int:
 
 
 # --- clean recomputation and invariants ---------------------------------------------------------
-def spaced_stream(seed: int, customers: int, count: int, gap: int = 300) -> list[tuple[bytes, bytes]]:
-    """`generated_stream` with each resent copy moved `gap` messages after its original.
-
-    Adjacent resends would often share a batch with their original, and a resend inside the same
-    batch yields different events than one in a later batch (a defect of the worker, see
-    test_batching.py): the fault tests would then fail on batch cutting, not on the fault."""
-    stream = generated_stream(seed=seed, customers=customers, count=count)
-    out: list[tuple[bytes, bytes]] = []
-    moved: list[tuple[int, tuple[bytes, bytes]]] = []
-    for i, message in enumerate(stream):
-        if out and message == out[-1] and message[1] != BROKEN:
-            moved.append((i + gap, message))
-            continue
-        out.append(message)
-        while moved and moved[0][0] <= i:
-            out.append(moved.pop(0)[1])
-    out.extend(m for _, m in moved)
-    return out
+def pin_standard(directory: Path) -> Path:
+    """A private copy (mode 600) of the packaged scoring standard. Workers started at different
+    moments of a test, and its clean run, then rate with the same standard even if the packaged
+    file is edited meanwhile (its digest is part of every event's model_version)."""
+    path = directory / "standard.toml"
+    path.write_bytes(DEFAULT_STANDARD_PATH.read_bytes())
+    path.chmod(0o600)
+    return path
 
 
-def _tx_ident(key: bytes | None, value: bytes | None) -> tuple[bytes | None, object]:
-    try:
-        doc = orjson.loads(value) if value else None
-    except orjson.JSONDecodeError:
-        doc = None
-    return (key, doc.get("tx_id") if isinstance(doc, dict) and isinstance(doc.get("tx_id"), str) else value)
-
-
-def _chunks(ordered: Sequence[Record], size: int) -> Iterable[list[Record]]:
-    """Batches of up to `size` records, a new one whenever a message repeats the key and tx_id of
-    one in the current batch: the reference run never has a resend inside its original's batch."""
-    chunk: list[Record] = []
-    seen: set[tuple[bytes | None, object]] = set()
-    for record in ordered:
-        ident = _tx_ident(record[3], record[4])
-        if len(chunk) >= size or ident in seen:
-            yield chunk
-            chunk, seen = [], set()
-        chunk.append(record)
-        seen.add(ident)
-    if chunk:
-        yield chunk
-
-
-async def clean_run(records: Sequence[Record], redis_url: str = f"redis://127.0.0.1:6379/{CLEAN_DB}") -> tuple[dict[str, dict], Redis]:
+async def clean_run(records: Sequence[Record], model_path: Path | None = None, redis_url: str = f"redis://127.0.0.1:6379/{CLEAN_DB}") -> tuple[dict[str, dict], Redis]:
     """The same input through the same engine (as the worker builds it), in-process, one partition
     after another, on a flushed database. Returns its events by event_id, and that database."""
     redis = Redis.from_url(redis_url)
     await redis.flushdb()
-    model = load_model()
+    model = load_model(model_path)
     engine = Engine(make_store(redis, Settings(), model), model)
     events: dict[str, dict] = {}
-    for chunk in _chunks(sorted(records, key=lambda r: (r[1], r[2])), 64):
-        result = await engine.process([Source(t, p, o, k, v) for t, p, o, k, v in chunk])
+    ordered = sorted(records, key=lambda r: (r[1], r[2]))
+    for start in range(0, len(ordered), 64):
+        result = await engine.process([Source(t, p, o, k, v) for t, p, o, k, v in ordered[start : start + 64]])
         events.update((e.value["event_id"], e.value) for e in result.events)
         await engine.commit(result)
     return events, redis
 
 
-def valid_transactions(inputs: Iterable[Record]) -> dict[str, set[str]]:
+def valid_transactions(inputs: Iterable[Record], model_path: Path | None = None) -> dict[str, set[str]]:
     """customer -> distinct tx_ids of the inputs that decode (what must be counted exactly once)."""
-    fx = load_model().standard.fx
+    fx = load_model(model_path).standard.fx
     out: dict[str, set[str]] = {}
     for _, _, _, key, value in inputs:
         try:
@@ -352,7 +328,9 @@ def _brief(event: dict) -> str:
     return str({k: event[k] for k in keys if event.get(k) is not None})
 
 
-async def check_invariants(inputs: Sequence[Record], emitted: Sequence[dict], worker_redis: Redis, clean_events: dict[str, dict], clean_redis: Redis) -> None:
+async def check_invariants(
+    inputs: Sequence[Record], emitted: Sequence[dict], worker_redis: Redis, clean_events: dict[str, dict], clean_redis: Redis, model_path: Path | None = None
+) -> None:
     """(a) aggregates equal a clean recomputation, (b) each valid transaction counted once,
     (c) the distinct output event_ids equal a clean run's, repeats being exact re-emissions."""
     emitted_ids = Counter(e["event_id"] for e in emitted)
@@ -364,8 +342,12 @@ async def check_invariants(inputs: Sequence[Record], emitted: Sequence[dict], wo
     by_id: dict[str, dict] = {}
     for e in emitted:
         stable = {k: v for k, v in e.items() if k != "emitted_at"}
-        assert by_id.setdefault(e["event_id"], stable) == stable, "(c) a repeated event_id with different content"
-    distinct = valid_transactions(inputs)
+        first = by_id.setdefault(e["event_id"], stable)
+        if first != stable:
+            diff = {k: (first.get(k), stable.get(k)) for k in first.keys() | stable.keys() if first.get(k) != stable.get(k)}
+            clean = clean_events.get(e["event_id"], {})
+            raise AssertionError(f"(c) a repeated event_id with different content: {_brief(first)}\nfields (first, repeat): {diff}\nclean run: {_brief(clean)}")
+    distinct = valid_transactions(inputs, model_path)
     customers = set(distinct)
     worker_state, clean_state = await aggregate_state(worker_redis, customers), await aggregate_state(clean_redis, customers)
     differing = sorted(c for c in customers if worker_state[c] != clean_state[c])
@@ -381,9 +363,9 @@ async def verify_pipeline(pipeline: Pipeline, worker_redis: Redis) -> tuple[list
     inputs = await read_to_end(pipeline.bootstrap, [t.transactions], pipeline.partitions)
     outputs = await read_to_end(pipeline.bootstrap, [t.risk_changes, t.patterns, t.large_value, t.dead_letter], pipeline.partitions)
     emitted = [orjson.loads(v) for *_, v in outputs if v is not None]
-    clean_events, clean_redis = await clean_run(inputs)
+    clean_events, clean_redis = await clean_run(inputs, pipeline.model_path)
     try:
-        await check_invariants(inputs, emitted, worker_redis, clean_events, clean_redis)
+        await check_invariants(inputs, emitted, worker_redis, clean_events, clean_redis, pipeline.model_path)
     finally:
         await clean_redis.flushdb()
         await clean_redis.aclose()

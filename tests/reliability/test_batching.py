@@ -1,13 +1,12 @@
 """README, Guarantees: "Outcomes never depend on how the stream was cut into batches".
 
-Found by the rebalance test: a transaction resent by the bank's producer (same tx_id) that lands
-in the SAME batch as its original is reported by apply_batch.lua as `pend` (outcome
-`redelivered`) and re-rated as a second transaction: same_day_cash fires a second occurrence
-caused by the same tx_id (README: it fires once per day) and later large-value report revisions
-shift. In a later batch the copy is a plain `duplicate` with no event. The aggregates are right
-either way (the script dedups); only the rating and the events differ. Whether a resend shares its
-original's batch depends on timing (input rate, batch window, lag), so the same input can produce
-different events. These tests run the engine in-process on the shared Redis (no Kafka)."""
+Regression tests for a defect found by the rebalance test (fixed in d0fbcd2): a transaction
+resent by the bank's producer (same tx_id) that landed in the SAME batch as its original came
+back from apply_batch.lua as `pend` (outcome `redelivered`) and was re-rated as a second
+transaction: same_day_cash fired a second occurrence caused by the same tx_id and later
+large-value report revisions shifted, while in a later batch the copy was a plain `duplicate`.
+Whether a resend shares its original's batch depends on timing (input rate, batch window, lag),
+so the same input produced different events. The engine runs in-process on the shared Redis."""
 
 from __future__ import annotations
 

@@ -4,10 +4,12 @@ the worker never exits, consumes the whole input and the outcome equals a clean 
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 
 import pytest
 
+from tests.e2e.test_crash_recovery import generated_stream
 from tests.reliability.support import (
     alive,
     coordinator_of,
@@ -15,7 +17,6 @@ from tests.reliability.support import (
     processed,
     produce,
     services_async,
-    spaced_stream,
     verify_pipeline,
     wait_for_progress,
     wait_until_committed,
@@ -29,7 +30,7 @@ RATE = 150  # input messages/s: the stream lasts ~20 s, so the fault always land
 async def run_with_broker_fault(kafka_cluster, make_pipeline, worker_redis, *, kill: bool) -> dict[str, float]:
     pipeline = make_pipeline(bootstrap=kafka_cluster)
     await pipeline.create_topics(replication=3)
-    stream = spaced_stream(seed=23 if kill else 29, customers=120, count=3000)
+    stream = generated_stream(seed=23 if kill else 29, customers=120, count=3000)
     producing = asyncio.create_task(produce(kafka_cluster, pipeline.topics.transactions, stream, rate=RATE))
     worker = pipeline.start_worker(AMLSTREAM_BATCH_SIZE="20", AMLSTREAM_BATCH_WINDOW_MS="20")
     pid = worker.proc.pid
@@ -54,6 +55,11 @@ async def run_with_broker_fault(kafka_cluster, make_pipeline, worker_redis, *, k
         await wait_until_committed(pipeline, timeout_s=180, workers=[worker])
         assert alive(worker) and worker.proc.pid == pid, "the worker must never exit"
         await verify_pipeline(pipeline, worker_redis[1])
+        # and it still drains and leaves cleanly on SIGTERM (README: graceful SIGTERM drain)
+        started = time.monotonic()
+        assert worker.kill(signal.SIGTERM) == 0
+        timings["worker_sigterm_exit_s"] = time.monotonic() - started
+        assert timings["worker_sigterm_exit_s"] < 30, timings
         return timings
     finally:
         if not producing.done():

@@ -127,7 +127,7 @@ async def test_poison_corpus_is_dead_lettered_and_good_input_processed_once(make
     # the changed copy left the customer exactly as without it
     customer = orjson.loads(original_value)["customer_id"]
     without = [r for r in inputs if (r[3], r[4]) != (original_key, orjson.dumps(changed))]
-    _, clean_redis = await clean_run(without)
+    _, clean_redis = await clean_run(without, pipeline.model_path)
     try:
         assert await aggregate_state(worker_redis[1], {customer}) == await aggregate_state(clean_redis, {customer})
         assert int(await worker_redis[1].hget(customer_keys(customer)[0], "seq")) == sum(1 for k, _ in good if k == original_key)

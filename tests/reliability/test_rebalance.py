@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from tests.reliability.support import alive, committed, processed, produce, spaced_stream, verify_pipeline, wait_for_progress, wait_until_committed
+from tests.e2e.test_crash_recovery import generated_stream
+from tests.reliability.support import alive, committed, processed, produce, verify_pipeline, wait_for_progress, wait_until_committed
 
 pytestmark = pytest.mark.services
 
@@ -20,7 +21,7 @@ async def test_member_killed_survivor_takes_over_and_a_third_joins_under_load(ma
     pipeline = make_pipeline(partitions=6)
     await pipeline.create_topics(replication=1)
     stop = asyncio.Event()
-    stream = spaced_stream(seed=31, customers=150, count=12_000)
+    stream = generated_stream(seed=31, customers=150, count=12_000)
     producing = asyncio.create_task(produce(pipeline.bootstrap, pipeline.topics.transactions, stream, rate=150, stop=stop))
     try:
         victim, survivor = pipeline.start_worker(**SETTINGS), pipeline.start_worker(**SETTINGS)

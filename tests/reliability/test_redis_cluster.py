@@ -10,7 +10,8 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
 from streams.state import customer_keys
-from tests.reliability.support import REDIS_CLUSTER_MASTERS, alive, produce, spaced_stream, verify_pipeline, wait_until_committed
+from tests.e2e.test_crash_recovery import generated_stream
+from tests.reliability.support import REDIS_CLUSTER_MASTERS, alive, produce, verify_pipeline, wait_until_committed
 
 pytestmark = pytest.mark.services
 
@@ -21,7 +22,7 @@ async def test_worker_on_a_redis_cluster(redis_cluster, make_pipeline):
         await cluster.flushall()
         pipeline = make_pipeline(redis_url=redis_cluster)
         await pipeline.create_topics(replication=1)
-        stream = spaced_stream(seed=61, customers=120, count=1500)
+        stream = generated_stream(seed=61, customers=120, count=1500)
         worker = pipeline.start_worker(AMLSTREAM_REDIS_CLUSTER="1")
         await produce(pipeline.bootstrap, pipeline.topics.transactions, stream)
         await wait_until_committed(pipeline, timeout_s=120, workers=[worker])

@@ -10,6 +10,7 @@ import time
 import pytest
 from redis.asyncio import Redis
 
+from tests.e2e.test_crash_recovery import generated_stream
 from tests.reliability.support import (
     PrivateRedis,
     alive,
@@ -18,7 +19,6 @@ from tests.reliability.support import (
     http_status,
     processed,
     produce,
-    spaced_stream,
     verify_pipeline,
     wait_for_progress,
     wait_until_committed,
@@ -46,7 +46,9 @@ async def test_redis_crash_restart_and_a_30s_outage(make_pipeline, tmp_path):
     pipeline = make_pipeline(redis_url=server.url)
     await pipeline.create_topics(replication=1)
     stop = asyncio.Event()
-    producing = asyncio.create_task(produce(pipeline.bootstrap, pipeline.topics.transactions, spaced_stream(seed=41, customers=100, count=20_000), rate=100, stop=stop))
+    producing = asyncio.create_task(
+        produce(pipeline.bootstrap, pipeline.topics.transactions, generated_stream(seed=41, customers=100, count=20_000), rate=100, stop=stop)
+    )
     redis = Redis.from_url(server.url)
     try:
         worker = pipeline.start_worker(AMLSTREAM_REDIS_RETRY_MAX_S="1", AMLSTREAM_BATCH_SIZE="50", AMLSTREAM_BATCH_WINDOW_MS="50")

@@ -82,6 +82,18 @@ async def produce_steadily(bootstrap: str, topic: str, seconds: float, rate: flo
     return sent
 
 
+async def memory_by_kind(redis: Redis) -> dict[str, dict[str, int]]:
+    """MEMORY USAGE summed per kind of key (customer:a, customer:x, ..., aml:peer, aml:levels)."""
+    out: dict[str, dict[str, int]] = {}
+    async for key in redis.scan_iter(count=1000):
+        k = key.decode()
+        kind = "customer:" + k.rsplit(":", 1)[-1] if k.startswith("aml:{") else k.split("{", 1)[0].rstrip(":")
+        entry = out.setdefault(kind, {"keys": 0, "bytes": 0})
+        entry["keys"] += 1
+        entry["bytes"] += await redis.memory_usage(key) or 0
+    return dict(sorted(out.items()))
+
+
 async def test_soak_memory_is_flat(make_pipeline, tmp_path):
     directory = tmp_path / "redis"
     directory.mkdir()
@@ -91,6 +103,7 @@ async def test_soak_memory_is_flat(make_pipeline, tmp_path):
     redis = Redis.from_url(server.url)
     worker = pipeline.start_worker()
     samples: list[dict] = []
+    breakdown: dict[str, dict] = {}
     try:
         deadline = time.monotonic() + 60
         while processed([worker]) == 0 and worker.counter("amlstream_model_info") == 0:
@@ -114,12 +127,15 @@ async def test_soak_memory_is_flat(make_pipeline, tmp_path):
                         "backlog": worker.counter("amlstream_consumer_lag"),
                     }
                 )
+                if WARMUP <= elapsed < WARMUP + INTERVAL:
+                    breakdown["warmup"] = await memory_by_kind(redis)
                 print(samples[-1])
                 next_at += INTERVAL
             if producing.done():
                 break
             await asyncio.sleep(min(1.0, max(0.05, next_at - elapsed)))
         produced = producing.result()
+        breakdown["last"] = await memory_by_kind(redis)
         await wait_until_committed(pipeline, timeout_s=300, workers=[worker])
         applied = worker.counter("amlstream_transactions_total", outcome="applied")
     finally:
@@ -142,6 +158,7 @@ async def test_soak_memory_is_flat(make_pipeline, tmp_path):
         "produced": produced,
         "applied": applied,
         "samples": samples,
+        "redis_memory_by_key_kind": breakdown,
         "ratios_last_vs_warmup": verdict,
         "flat": verdict["rss_ratio"] <= 1.2 and verdict["redis_ratio"] <= 1.2,
     }
