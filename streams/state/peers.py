@@ -29,10 +29,19 @@ def peer_key(group: str, customer_id: str) -> str:
 async def publish_baselines(redis: Redis, min_customers: int = 1) -> dict[str, PeerBaseline]:
     """Aggregate the shards of every group over the last 30 business days and publish."""
     totals: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    shards: dict[bytes, list[str]] = {}
     async for key in redis.scan_iter(match="aml:peer:{*}", count=1000):
         group = key.decode()[len("aml:peer:{") :].rsplit("|", 1)[0]
-        for field, value in (await redis.hgetall(key)).items():
+        fields = (await redis.hgetall(key)).items()
+        shards[key] = [f.decode() for f, _ in fields]
+        for field, value in fields:
             totals[group][field.decode()] += int(value)
+    newest = max((int(f.split(":", 1)[0]) for fs in shards.values() for f in fs if f[0].isdigit()), default=None)
+    if newest is not None:  # day counters that left every window are dropped, so the hashes stay bounded
+        for key, fs in shards.items():
+            old = [f for f in fs if f[0].isdigit() and int(f.split(":", 1)[0]) <= newest - WINDOW_DAYS]
+            if old:
+                await redis.hdel(key, *old)
     published: dict[str, PeerBaseline] = {}
     for group, fields in sorted(totals.items()):
         members = fields.get("members", 0)
