@@ -79,7 +79,7 @@ KAFKA_CLUSTER_HEAP_OPTS="${KAFKA_CLUSTER_HEAP_OPTS:--Xms128m -Xmx384m}"
 KAFKA_CLUSTER_NODES=3
 KAFKA_CLUSTER_HOME="$LOCAL_DIR/kafka-cluster"
 KAFKA_CLUSTER_TEMPLATE="$SCRIPT_DIR/kafka/cluster-server.properties"
-KAFKA_CLUSTER_ID_FILE="$KAFKA_CLUSTER_HOME/cluster.id"
+KCLUSTER_ID_FILE="$KAFKA_CLUSTER_HOME/cluster.id"  # the 3-node cluster's own id (not the single node's)
 REDIS_CLUSTER_PORT="${REDIS_CLUSTER_PORT:-7001}"
 REDIS_CLUSTER_MASTERS=3
 REDIS_CLUSTER_REPLICAS="${REDIS_CLUSTER_REPLICAS:-1}"
@@ -390,13 +390,13 @@ format_knodes() {
         [[ -f $(knode_dir "$n")/data/meta.properties ]] || todo+=("$n")
     done
     ((${#todo[@]} > 0)) || return 0
-    if [[ -s $KAFKA_CLUSTER_ID_FILE ]]; then
-        cluster_id="$(<"$KAFKA_CLUSTER_ID_FILE")"
+    if [[ -s $KCLUSTER_ID_FILE ]]; then
+        cluster_id="$(<"$KCLUSTER_ID_FILE")"
     else
         mkdir -p "$KAFKA_CLUSTER_HOME"
         cluster_id="$(kafka_tool kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n1)"
         [[ -n $cluster_id ]] || die "kafka-cluster: StorageTool random-uuid printed nothing"
-        printf '%s\n' "$cluster_id" >"$KAFKA_CLUSTER_ID_FILE"
+        printf '%s\n' "$cluster_id" >"$KCLUSTER_ID_FILE"
     fi
     log "kafka-cluster: formatting node(s) ${todo[*]} (cluster id $cluster_id)"
     local pids=() dir
