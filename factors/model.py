@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any, Literal
 
 Direction = Literal["in", "out"]
@@ -135,15 +134,6 @@ class RecentTx:
     counterparty: str = ""
     currency: str = "CNY"
     amount: str = ""  # the original amount in `currency` (evidence and per-currency report totals)
-
-
-class Level(StrEnum):
-    """Default four-class scheme of the material: 正常 / 关注 / 可疑 / 禁止."""
-
-    NORMAL = "normal"
-    WATCH = "watch"
-    SUSPICIOUS = "suspicious"
-    PROHIBITED = "prohibited"
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import sys
 import time
 from collections.abc import Awaitable, Callable
 
@@ -208,8 +207,3 @@ def run_worker(settings: Settings, model: Model | None = None) -> int:
     worker = faust.Worker(app, loglevel=settings.log_level.upper(), quiet=True, redirect_stdouts=False, logging_config=logging_config(settings.log_level))
     worker.execute_from_commandline()
     return 0
-
-
-def fail(message: str) -> int:
-    print(f"amlstream: {message}", file=sys.stderr)
-    return 2
