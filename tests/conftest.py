@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.services import BOOTSTRAP, redis_url
+
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ROOT / "deploy" / "local" / "services.sh"
 
@@ -24,4 +26,4 @@ def local_services() -> dict[str, str]:
     """Start (or reuse) the local Kafka and Redis; both stay up for later sessions and tools."""
     if os.environ.get("AMLSTREAM_TEST_SKIP_START") != "1":
         subprocess.run(["bash", str(SERVICES), "start"], check=True)
-    return {"bootstrap": "127.0.0.1:9092", "redis_url": "redis://127.0.0.1:6379/0"}
+    return {"bootstrap": BOOTSTRAP, "redis_url": redis_url(0)}

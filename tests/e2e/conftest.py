@@ -7,6 +7,7 @@ import pytest
 from redis.asyncio import Redis
 
 from tests.e2e.harness import WorkerProcess, env_for, provision, unique_topics
+from tests.services import redis_url
 
 E2E_DB = 14  # end-to-end tests own this Redis database and flush it per test
 
@@ -20,7 +21,7 @@ def free_port() -> int:
 
 @pytest.fixture
 async def e2e_redis(local_services):
-    url = f"redis://127.0.0.1:6379/{E2E_DB}"
+    url = redis_url(E2E_DB)
     client = Redis.from_url(url)
     await client.flushdb()
     yield url, client

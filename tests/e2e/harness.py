@@ -18,9 +18,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from streams.cli import create_topics
 from streams.settings import Settings, Topics
+from tests.services import BOOTSTRAP as SERVICES_BOOTSTRAP
 
 ROOT = Path(__file__).resolve().parents[2]
-BOOTSTRAP = "127.0.0.1:9092"
+BOOTSTRAP = SERVICES_BOOTSTRAP
 
 
 def unique_topics() -> Topics:

@@ -15,6 +15,7 @@ import pytest
 from redis.asyncio import Redis
 
 from tests.reliability.support import CLUSTER_BOOTSTRAP, LOCAL_BOOTSTRAP, REDIS_CLUSTER_PORT, WORKER_DB, Pipeline, pin_standard, services
+from tests.services import redis_url
 
 KEEP = os.environ.get("AMLSTREAM_TEST_KEEP_CLUSTERS") == "1"
 
@@ -50,7 +51,7 @@ def redis_cluster(local_services) -> str:
 @pytest.fixture
 async def worker_redis(local_services):
     """A flushed database of the shared Redis for the workers of one test."""
-    url = f"redis://127.0.0.1:6379/{WORKER_DB}"
+    url = redis_url(WORKER_DB)
     client = Redis.from_url(url)
     await client.flushdb()
     yield url, client

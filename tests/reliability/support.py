@@ -35,6 +35,7 @@ from streams.state import customer_keys
 from streams.worker import make_store
 from tests.e2e.harness import ROOT, WorkerProcess, env_for, unique_topics
 from tests.e2e.test_crash_recovery import aggregate_state
+from tests.services import redis_url
 
 SERVICES = ROOT / "deploy" / "local" / "services.sh"
 LOCAL_BOOTSTRAP = "127.0.0.1:9092"
@@ -294,7 +295,7 @@ def pin_standard(directory: Path) -> Path:
     return path
 
 
-async def clean_run(records: Sequence[Record], model_path: Path | None = None, redis_url: str = f"redis://127.0.0.1:6379/{CLEAN_DB}") -> tuple[dict[str, dict], Redis]:
+async def clean_run(records: Sequence[Record], model_path: Path | None = None, redis_url: str = redis_url(CLEAN_DB)) -> tuple[dict[str, dict], Redis]:
     """The same input through the same engine (as the worker builds it), in-process, one partition
     after another, on a flushed database. Returns its events by event_id, and that database."""
     redis = Redis.from_url(redis_url)

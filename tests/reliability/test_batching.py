@@ -20,6 +20,7 @@ from streams.settings import Settings
 from streams.worker import make_store
 from tests.e2e.test_crash_recovery import generated_stream
 from tests.reliability.support import CLEAN_DB
+from tests.services import redis_url
 
 pytestmark = pytest.mark.services
 
@@ -56,7 +57,7 @@ def cash(i: int, direction: str, amount: str = "30000") -> Source:
 async def test_a_resend_in_the_same_batch_changes_nothing(local_services, different_content):
     """Cash in 30,000 then out 30,000 the same day crosses the CNY 50,000 same_day_cash threshold
     once; the out transaction is resent (or re-used with another amount) before a third one."""
-    url = f"redis://127.0.0.1:6379/{CLEAN_DB}"
+    url = redis_url(CLEAN_DB)
     a, b, c = cash(1, "in"), cash(2, "out"), cash(3, "out")
     copy = Source("t", 0, 9, b.key, cash(2, "out", "90000").value if different_content else b.value)
     later, later_outcomes = await events_of(url, [[a, b], [copy, c]])
@@ -70,7 +71,7 @@ async def test_a_resend_in_the_same_batch_changes_nothing(local_services, differ
 
 async def test_generated_stream_gives_the_same_events_in_batches_of_64_and_of_1(local_services):
     """generated_stream resends every 97th message right after its original."""
-    url = f"redis://127.0.0.1:6379/{CLEAN_DB}"
+    url = redis_url(CLEAN_DB)
     records = [Source("t", 0, i, k, v) for i, (k, v) in enumerate(generated_stream(seed=31, customers=150, count=1500))]
     big, _ = await events_of(url, [records[i : i + 64] for i in range(0, len(records), 64)])
     single, _ = await events_of(url, [[r] for r in records])
