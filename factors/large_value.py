@@ -1,26 +1,30 @@
-"""Large-value transaction reports (大额交易报告), PBOC rules 2016 as amended 2018.
+"""Large-value transaction reports (大额交易报告), PBoC Order [2016] No. 3 as amended 2018.
 
 One report per customer, rule code, direction and business day, raised when the single or
 same-day cumulative amount reaches the threshold: CNY-denominated amounts against the CNY
-threshold, foreign-currency amounts (in USD equivalent) against the USD threshold. Later
-qualifying transactions of the same day revise the report: same report key, next revision.
+threshold, foreign-currency amounts (in USD equivalent, each leg converted) against the USD one.
+Every later change of a reportable day is the report's next revision (same report key).
 
-The day's figures are summed from the customer's recent trail (which holds every transaction
-of at least the last 72 hours, so a whole business day), and only the revision numbers are
-kept as state. A transaction arriving later than the trail horizon revises its day's report
-with the transactions the trail still holds.
+The day's figures come from the customer's day accumulators (`DayTotals`: every leg of the day,
+exact, kept for the whole late-arrival window), never from the trail; the trail only lists the
+evidence (tx_ids), and a report says when that list is shorter than the day's legs. A leg that
+arrives after the late-arrival window cannot revise anything: when it would have changed a
+report (it reaches a threshold alone, or its day was reported) it yields a `manual` report: the
+obligation does not lapse, a person completes it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
-from typing import Any
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any, Literal
 
-from factors.model import RecentTx, Transaction
+from factors.model import DAY_FIELDS, Category, CategoryTotals, DayTotals, RecentTx, Transaction
 from factors.money import FEN_PER_YUAN, FxTable
 
-KEEP_DAYS = 7  # revision numbers kept for late transactions of recent days
+MAX_TX_IDS = 100
+MEMORY_DAYS = 366  # revision numbers of reported days are kept this long (a late leg of such a day asks for a manual report)
+Action = Literal["report", "withdraw", "manual"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +41,12 @@ DEFAULT_RULES: tuple[LargeValueRule, ...] = (
     LargeValueRule("0503", 500_000, 100_000, "individual_domestic"),
     LargeValueRule("0504", 200_000, 10_000, "individual_cross_border"),
 )
+CATEGORIES: dict[str, tuple[Category, ...]] = {
+    "cash": ("C",),
+    "entity_transfer": ("D", "X"),
+    "individual_domestic": ("D",),
+    "individual_cross_border": ("X",),
+}
 
 
 def rules_from(params: dict[str, Any]) -> tuple[LargeValueRule, ...]:
@@ -45,6 +55,11 @@ def rules_from(params: dict[str, Any]) -> tuple[LargeValueRule, ...]:
         LargeValueRule(r.code, float(overrides.get(r.code, {}).get("cny", r.cny)), float(overrides.get(r.code, {}).get("usd", r.usd)), r.applies_to)
         for r in DEFAULT_RULES
     )
+
+
+def category(is_cash: bool, cross_border: bool) -> Category:
+    """Cash is one kind whoever the customer is; any other method is a transfer, domestic or not."""
+    return "C" if is_cash else ("X" if cross_border else "D")
 
 
 def applies(rule: LargeValueRule, is_cash: bool, cross_border: bool, kind: str) -> bool:
@@ -58,56 +73,114 @@ def applies(rule: LargeValueRule, is_cash: bool, cross_border: bool, kind: str) 
     return kind != "entity" and cross_border == (rule.applies_to == "individual_cross_border")
 
 
+def foreign_amounts(tx: Transaction, fx: FxTable) -> tuple[int, int]:
+    """(USD cents, original amount in thousandths) of a leg; (0, 0) for CNY.
+
+    The USD equivalent is the leg's CNY fen over the USD rate, rounded half-even to the cent."""
+    if tx.currency == "CNY":
+        return 0, 0
+    usd = int((Decimal(tx.amount_fen) / fx.cny_per_unit["USD"]).to_integral_value(ROUND_HALF_EVEN))
+    milli = int((Decimal(tx.amount) * 1000).to_integral_value(ROUND_HALF_EVEN))
+    return usd, milli
+
+
+def add_leg(day: DayTotals, tx: Transaction, fx: FxTable, high_risk: bool = False) -> DayTotals:
+    """The day's accumulators with one more leg: what the state layer's script does, in Python
+    (the reference its tests compare with)."""
+    v = dict(zip(DAY_FIELDS, day.values, strict=True))
+    d = "in" if tx.direction == "in" else "out"
+    v[f"n_{d}"] += 1
+    v[f"fen_{d}"] += tx.amount_fen
+    if tx.is_cash:
+        v[f"cash_fen_{d}"] += tx.amount_fen
+        v[f"cash_n_{d}"] += 1
+    if tx.cross_border:
+        v[f"xb_fen_{d}"] += tx.amount_fen
+        v[f"xb_n_{d}"] += 1
+        if tx.is_cash:
+            v[f"xbcash_fen_{d}"] += tx.amount_fen
+            v[f"xbcash_n_{d}"] += 1
+    if high_risk:
+        v["hr_fen"] += tx.amount_fen
+    foreign = dict(day.foreign)
+    usd, milli = foreign_amounts(tx, fx)
+    if tx.currency != "CNY":
+        key = category(tx.is_cash, tx.cross_border) + d[0] + tx.currency
+        n, fen, u, m = foreign.get(key, (0, 0, 0, 0))
+        foreign[key] = (n + 1, fen + tx.amount_fen, u + usd, m + milli)
+    return DayTotals(tuple(v[f] for f in DAY_FIELDS), foreign)
+
+
+def rule_totals(rule: LargeValueRule, day: DayTotals, direction: str) -> CategoryTotals:
+    totals = CategoryTotals()
+    for cat in CATEGORIES[rule.applies_to]:
+        totals = totals + day.category(cat, direction)  # type: ignore[arg-type]
+    return totals
+
+
+def reaches(rule: LargeValueRule, totals: CategoryTotals) -> bool:
+    return totals.cny_fen >= rule.cny * FEN_PER_YUAN or totals.usd_cents >= rule.usd * 100
+
+
 @dataclass(frozen=True, slots=True)
 class ReportUpdate:
-    """A report to emit: its key fields and the day's figures after this transaction."""
+    """A report to emit: its key fields and the day's figures after this leg."""
 
     rule: LargeValueRule
     direction: str
     business_day: int
-    revision: int
-    total_fen: int
-    cny_fen: int
-    foreign_usd_cents: int
-    by_currency: dict[str, str]
+    revision: int  # 0 for a manual report
+    totals: CategoryTotals
     tx_ids: tuple[str, ...]
-    tx_count: int
+    tx_ids_truncated: bool
+    action: Action = "report"
+
+    @property
+    def key(self) -> str:
+        return f"{self.business_day}:{self.rule.code}:{self.direction}"
+
+
+def _evidence(rule: LargeValueRule, kind: str, business_day: int, direction: str, trail: tuple[RecentTx, ...], count: int) -> tuple[tuple[str, ...], bool]:
+    legs = [r.tx_id for r in trail if r.business_day == business_day and r.direction == direction and applies(rule, r.is_cash, r.cross_border, kind)]
+    return tuple(legs[-MAX_TX_IDS:]), len(legs) < count or len(legs) > MAX_TX_IDS
 
 
 def reports(
-    revisions: dict[str, int], tx: Transaction, kind: str, business_day: int, trail: tuple[RecentTx, ...], rules: tuple[LargeValueRule, ...], fx: FxTable
+    revisions: dict[str, int], tx: Transaction, kind: str, business_day: int, day: DayTotals, trail: tuple[RecentTx, ...], rules: tuple[LargeValueRule, ...]
 ) -> list[ReportUpdate]:
-    """The reports `tx` raises or revises; `revisions` (the rating's working copy) is updated."""
+    """The reports `tx` raises or revises; `revisions` (the rating's working copy) is updated.
+
+    `day` holds the accumulators of the leg's business day after the leg; `trail` the recent
+    legs this leg may cite as evidence."""
     updates = []
-    usd_rate = fx.cny_per_unit["USD"]
-    same_day = [r for r in trail if r.business_day == business_day and r.direction == tx.direction]
     for rule in rules:
         if not applies(rule, tx.is_cash, tx.cross_border, kind):
             continue
-        qualifying = [r for r in same_day if applies(rule, r.is_cash, r.cross_border, kind)]
-        cny = sum(r.amount_fen for r in qualifying if r.currency == "CNY")
-        usd = sum(int((Decimal(r.amount_fen) / usd_rate).to_integral_value()) for r in qualifying if r.currency != "CNY")
-        if cny < rule.cny * FEN_PER_YUAN and usd < rule.usd * 100:
+        totals = rule_totals(rule, day, tx.direction)
+        if not reaches(rule, totals):
             continue
         key = f"{business_day}:{rule.code}:{tx.direction}"
         revisions[key] = revisions.get(key, 0) + 1
-        by_currency: dict[str, Decimal] = {}
-        for r in qualifying:
-            by_currency[r.currency] = by_currency.get(r.currency, Decimal(0)) + Decimal(r.amount or r.amount_fen / 100)
-        updates.append(
-            ReportUpdate(
-                rule,
-                tx.direction,
-                business_day,
-                revisions[key],
-                sum(r.amount_fen for r in qualifying),
-                cny,
-                usd,
-                {c: str(v) for c, v in sorted(by_currency.items())},
-                tuple(r.tx_id for r in qualifying[-100:]),
-                len(qualifying),
-            )
-        )
-    for key in [k for k in revisions if int(k.split(":", 1)[0]) < business_day - KEEP_DAYS]:
-        del revisions[key]
+        tx_ids, truncated = _evidence(rule, kind, business_day, tx.direction, trail, totals.count)
+        updates.append(ReportUpdate(rule, tx.direction, business_day, revisions[key], totals, tx_ids, truncated))
     return updates
+
+
+def manual_reports(revisions: dict[str, int], tx: Transaction, kind: str, business_day: int, rules: tuple[LargeValueRule, ...], fx: FxTable) -> list[ReportUpdate]:
+    """Reports a leg older than the late-arrival window would have raised or changed."""
+    usd, milli = foreign_amounts(tx, fx)
+    alone = CategoryTotals(1, tx.amount_fen, 0 if usd else tx.amount_fen, usd, ((tx.currency, milli if usd else tx.amount_fen * 10),))
+    updates = []
+    for rule in rules:
+        if not applies(rule, tx.is_cash, tx.cross_border, kind):
+            continue
+        key = f"{business_day}:{rule.code}:{tx.direction}"
+        if reaches(rule, alone) or key in revisions:
+            updates.append(ReportUpdate(rule, tx.direction, business_day, 0, alone, (tx.tx_id,), False, "manual"))
+    return updates
+
+
+def forget_before(revisions: dict[str, int], business_day: int) -> None:
+    """Drop revision numbers of days older than MEMORY_DAYS before `business_day`."""
+    for key in [k for k in revisions if int(k.split(":", 1)[0]) < business_day - MEMORY_DAYS]:
+        del revisions[key]

@@ -76,6 +76,83 @@ class WindowStats:
 
 WINDOWS: tuple[str, ...] = ("1h", "24h", "7d", "30d", "90d")
 
+# Positions of a business day's accumulators (the state layer keeps them per day for the whole
+# late-arrival window). Per direction: count and CNY fen of all legs, of cash legs, of
+# cross-border legs, and of legs both cash and cross-border; high-risk-jurisdiction flows once.
+DAY_FIELDS: tuple[str, ...] = (
+    "n_in", "fen_in", "n_out", "fen_out",
+    "cash_fen_in", "cash_n_in", "cash_fen_out", "cash_n_out",
+    "xb_fen_in", "xb_n_in", "xb_fen_out", "xb_n_out",
+    "hr_fen",
+    "xbcash_fen_in", "xbcash_n_in", "xbcash_fen_out", "xbcash_n_out",
+)  # fmt: skip
+Category = Literal["C", "D", "X"]  # large-value kinds of leg: cash, domestic non-cash, cross-border non-cash
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryTotals:
+    """One kind of leg in one direction on one business day: the figures a large-value report states.
+
+    `fen` is the CNY equivalent of every leg; `cny_fen` the legs denominated in CNY;
+    `usd_cents` the USD equivalent of the foreign-currency legs (each leg converted, then
+    summed); `by_currency` the original amounts in thousandths of a unit.
+    """
+
+    count: int = 0
+    fen: int = 0
+    cny_fen: int = 0
+    usd_cents: int = 0
+    by_currency: tuple[tuple[str, int], ...] = ()
+
+    def __add__(self, other: CategoryTotals) -> CategoryTotals:
+        merged: dict[str, int] = dict(self.by_currency)
+        for ccy, milli in other.by_currency:
+            merged[ccy] = merged.get(ccy, 0) + milli
+        return CategoryTotals(
+            self.count + other.count, self.fen + other.fen, self.cny_fen + other.cny_fen, self.usd_cents + other.usd_cents, tuple(sorted(merged.items()))
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DayTotals:
+    """A customer's accumulators of one business day (exact, kept for the late-arrival window).
+
+    `values` follow DAY_FIELDS; `foreign` maps category + direction ("i"/"o") + ISO 4217 code
+    (e.g. "XiUSD") to (count, CNY fen, USD cents, original amount in thousandths).
+    """
+
+    values: tuple[int, ...] = (0,) * len(DAY_FIELDS)
+    foreign: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
+
+    def get(self, name: str) -> int:
+        return self.values[DAY_FIELDS.index(name)]
+
+    def category(self, category: Category, direction: Direction) -> CategoryTotals:
+        v = dict(zip(DAY_FIELDS, self.values, strict=True))
+        d = "in" if direction == "in" else "out"
+        if category == "C":
+            count, fen = v[f"cash_n_{d}"], v[f"cash_fen_{d}"]
+        elif category == "X":
+            count, fen = v[f"xb_n_{d}"] - v[f"xbcash_n_{d}"], v[f"xb_fen_{d}"] - v[f"xbcash_fen_{d}"]
+        else:
+            count = v[f"n_{d}"] - v[f"cash_n_{d}"] - (v[f"xb_n_{d}"] - v[f"xbcash_n_{d}"])
+            fen = v[f"fen_{d}"] - v[f"cash_fen_{d}"] - (v[f"xb_fen_{d}"] - v[f"xbcash_fen_{d}"])
+        prefix = category + d[0]
+        foreign = [(key[2:], e) for key, e in self.foreign.items() if key[:2] == prefix]
+        foreign_fen = sum(e[1] for _, e in foreign)
+        by_currency = {ccy: e[3] for ccy, e in foreign}
+        if fen - foreign_fen:
+            by_currency["CNY"] = (fen - foreign_fen) * 10  # fen -> thousandths of a yuan
+        return CategoryTotals(count, fen, fen - foreign_fen, sum(e[2] for _, e in foreign), tuple(sorted(by_currency.items())))
+
+    @property
+    def window_stats(self) -> WindowStats:
+        v = self.values
+        return WindowStats(v[0] + v[2], v[1], v[3], v[4], v[6], v[8], v[10], v[12])
+
+
+EMPTY_DAY = DayTotals()
+
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
@@ -95,21 +172,7 @@ class Snapshot:
     active_days_90d: int
     prev_event_ms: int | None = None
     active_since_ms: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class AppliedTx:
-    """The state layer's verdict on one transaction of a batch.
-
-    new: applied now; pend: applied before but its outputs were never committed (redelivery),
-    so they are derived again from the stored snapshot; done: already fully processed;
-    late: older than the longest window, not applied.
-    """
-
-    tx: Transaction
-    status: Literal["new", "pend", "done", "late"]
-    snapshot: Snapshot | None
-    business_day: int
+    day: DayTotals = EMPTY_DAY  # the accumulators of the business day the item fell in
 
 
 @dataclass(frozen=True, slots=True)

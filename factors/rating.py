@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from factors.large_value import ReportUpdate, reports, rules_from
+from factors.large_value import ReportUpdate, forget_before, manual_reports, reports, rules_from
 from factors.model import Assessment, PatternHit, RecentTx, Snapshot, Transaction
 from factors.patterns import detect_all
 from factors.profile import PeerBaseline, Profile, peer_group
@@ -72,6 +72,7 @@ class RatedItem:
     profile: Profile | None = None
     business_day: int = 0
     event_ms: int = 0
+    source: int = 0  # the shell's handle on the input message (opaque to the core)
 
 
 @dataclass(slots=True)
@@ -81,7 +82,7 @@ class CustomerOutcome:
     changes: list[RiskChange] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
     reports: list[Report] = field(default_factory=list)
-    late: list[Transaction] = field(default_factory=list)
+    late: list[RatedItem] = field(default_factory=list)
     stale_profiles: int = 0
     rescored: int = 0
     committed_items: list[RatedItem] = field(default_factory=list)
@@ -94,10 +95,11 @@ def _rank(standard: Standard, level: str | None) -> int:
 class Rater:
     """Rates the items of one customer against a standard; owns no I/O."""
 
-    def __init__(self, standard: Standard, peers: dict[str, PeerBaseline] | None = None, trail_horizon_ms: int = 72 * 3_600_000) -> None:
+    def __init__(self, standard: Standard, peers: dict[str, PeerBaseline] | None = None, trail_horizon_ms: int = 72 * 3_600_000, trail_max: int = 256) -> None:
         self.standard = standard
         self.peers = peers or {}
         self.trail_horizon_ms = trail_horizon_ms
+        self.trail_max = trail_max
         self.lv_rules = rules_from(standard.settings("large_value"))
 
     def rate(self, customer_id: str, committed: dict[str, Any], trail: tuple[RecentTx, ...], items: list[RatedItem]) -> CustomerOutcome:
@@ -111,7 +113,8 @@ class Rater:
                 continue
             if item.status == "late":
                 assert item.tx is not None
-                out.late.append(item.tx)
+                out.late.append(item)
+                out.reports.extend(self._manual(customer_id, state, item))
                 continue
             if item.status == "stale":
                 out.stale_profiles += 1
@@ -123,11 +126,12 @@ class Rater:
                 state["profile"] = item.profile.to_dict()
                 self._profile = item.profile
                 self._profile_cache = {}
-            upto = bisect.bisect_right(seqs, item.snapshot.seq) if item.tx is not None else len(seqs)
-            # only the horizon before this event: the store may hold older entries or not,
-            # depending on when it was last trimmed, and outcomes must not depend on that
+            # what this item sees of the trail depends on its own place in the sequence only: at
+            # most trail_max entries up to it, none older than the horizon before its watermark
+            # (the store may hold more or fewer, depending on when it was last trimmed)
+            upto = bisect.bisect_right(seqs, item.snapshot.seq)
+            start = max(0, bisect.bisect_left(seqs, item.snapshot.seq - self.trail_max + 1))
             since = item.snapshot.asof_ms - self.trail_horizon_ms
-            start = 0
             while start < upto and trail[start].ts_ms < since:
                 start += 1
             self._rate_one(customer_id, state, item, trail[start:upto], out)
@@ -232,8 +236,21 @@ class Rater:
         state["raised"] = [t for t in raised if t >= horizon]
         return alerts
 
+    def _kind(self) -> str:
+        """The customer's kind for large-value rules: a customer without a profile is a natural person unless configured."""
+        return self._profile.kind if self._profile else str(self.standard.settings("large_value").get("unknown_profile_kind", "individual"))
+
     def _large_value(self, customer_id: str, state: dict[str, Any], view: CustomerView, tx: Transaction, out: CustomerOutcome) -> None:
-        kind = view.profile.kind if view.profile else str(self.standard.settings("large_value").get("unknown_profile_kind", "individual"))
-        for update in reports(state.setdefault("lv", {}), tx, kind, view.business_day, view.recent, self.lv_rules, self.standard.fx):
-            key = digest("large_value", customer_id, update.rule.code, update.direction, str(update.business_day))
-            out.reports.append(Report(tx, update, key))
+        revisions = state.setdefault("lv", {})
+        for update in reports(revisions, tx, self._kind(), view.business_day, view.snapshot.day, view.recent, self.lv_rules):
+            out.reports.append(Report(tx, update, report_key(customer_id, update)))
+        forget_before(revisions, view.business_day)
+
+    def _manual(self, customer_id: str, state: dict[str, Any], item: RatedItem) -> list[Report]:
+        assert item.tx is not None
+        updates = manual_reports(state.get("lv", {}), item.tx, self._kind(), item.business_day, self.lv_rules, self.standard.fx)
+        return [Report(item.tx, update, report_key(customer_id, update)) for update in updates]
+
+
+def report_key(customer_id: str, update: ReportUpdate) -> str:
+    return digest("large_value", customer_id, update.rule.code, update.direction, str(update.business_day))

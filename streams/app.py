@@ -106,7 +106,7 @@ def create_app(settings: Settings, metrics: Metrics, make_processor: Callable[[]
                 return
             for event in batch:
                 event.message.incref()  # held until the batch is durable (see module docstring)
-            records = [Source(e.message.topic, e.message.partition, e.message.offset, e.message.key, e.message.value) for e in batch]
+            records = [_source(e.message) for e in batch]
             try:
                 await guards[-1].check(records)
             except StateBehindError as exc:
@@ -141,6 +141,13 @@ def create_app(settings: Settings, metrics: Metrics, make_processor: Callable[[]
                 metrics.consumer_lag.remove(f"{tp.topic}:{tp.partition}")
 
     return app
+
+
+def _source(message: faust.types.Message) -> Source:
+    """The input record, with its Kafka timestamp as the reference clock for its event time."""
+    stamp = message.timestamp
+    reference = int(stamp * 1000) if stamp is not None and stamp > 0 else None
+    return Source(message.topic, message.partition, message.offset, message.key, message.value, reference)
 
 
 def _release(app: faust.App, batch: list[faust.EventT]) -> None:

@@ -89,8 +89,9 @@ async def rescore_all(settings: Settings, chunk: int = 200) -> dict[str, int]:
     `config`, through the same engine, emitter and commit as the worker's."""
     from streams.emit import KafkaEmitter
     from streams.engine import Engine
+    from streams.state import make_store
     from streams.state.peers import load_baselines
-    from streams.worker import make_store, open_model
+    from streams.worker import open_model
 
     model = open_model(settings)
     redis = make_redis(settings)

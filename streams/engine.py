@@ -7,12 +7,12 @@ for the acks, then `commit(result)`, then commit the input offsets.
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from factors.calendar import fine_bucket
+from factors.large_value import foreign_amounts
 from factors.model import Transaction
 from factors.profile import PeerBaseline, peer_group
 from factors.rating import CustomerOutcome, RatedItem, Rater
@@ -24,9 +24,10 @@ from streams.events import OutputEvent, Source
 from streams.model import Model
 from streams.state import CustomerCommit, StateStore, level_shard_key
 from streams.state.peers import peer_key
-from streams.state.store import Item, PeekItem, ProfileItem, TxItem, pending_id
+from streams.state.store import Item, PeekItem, ProfileItem, TxItem, counterparty_digest, pending_id
 
 OUTCOME_BY_STATUS = {"new": "applied", "pend": "redelivered", "done": "duplicate", "late": "dead_letter", "stale": "stale_profile", "peek": "rescored"}
+DEFAULT_MAX_SKEW_MS = 86_400_000
 
 
 @dataclass(slots=True)
@@ -41,19 +42,32 @@ class BatchResult:
     max_event_ms: int | None = None
     checkpoints: dict[tuple[str, int], int] = field(default_factory=dict)  # (topic, partition) -> last offset
 
+    def dead_letter(self, source: Source, code: str, detail: str, model_version: str, customer_id: str | None = None, occurred_ms: int | None = None) -> None:
+        self.events.append(events.dead_letter(source, code, detail, model_version, customer_id, occurred_ms))
+        self.dead_letters[code] += 1
+        self.outcomes["dead_letter"] += 1
 
-def counterparty_hash(tx: Transaction) -> str:
-    """A short stable digest of the counterparty: bounded memory per distinct counterparty.
+
+def counterparty_identity(tx: Transaction) -> str:
+    """Who the counterparty is, for counting distinct counterparties; "" when unknown.
 
     Card payments have none: a shop is not a relationship, and counting every merchant would
     make ordinary card spending look like fan-out or frequent one-off business."""
     if tx.method == "card":
         return ""
-    ident = tx.counterparty_id or (f"{tx.counterparty_name or ''}|{tx.counterparty_bank or ''}" if tx.counterparty_name else "")
-    return hashlib.blake2b(ident.encode(), digest_size=6).hexdigest() if ident else ""
+    if tx.counterparty_id:
+        return tx.counterparty_id
+    return f"{tx.counterparty_name}|{tx.counterparty_bank or ''}" if tx.counterparty_name else ""
 
 
 class Engine:
+    """Runs batches through the state layer and the rater.
+
+    `max_skew_ms` bounds how far a transaction's event time may lie ahead of its reference clock
+    (`Source.reference_ms`: the Kafka record's timestamp in the worker, the stream's high-water
+    mark in replay); one further ahead is set aside (`future_timestamp`) and never moves state.
+    """
+
     def __init__(
         self,
         store: StateStore,
@@ -64,6 +78,7 @@ class Engine:
         check_keys: bool = True,
         peers: dict[str, PeerBaseline] | None = None,
         record_checkpoints: bool = True,
+        max_skew_ms: int = DEFAULT_MAX_SKEW_MS,
     ) -> None:
         self.record_checkpoints = record_checkpoints
         self.store = store
@@ -72,6 +87,7 @@ class Engine:
         self.max_message_bytes = max_message_bytes
         self.check_keys = check_keys
         self.peers = peers if peers is not None else {}
+        self.max_skew_ms = max_skew_ms
 
     def _tx_item(self, tx: Transaction, model: Model) -> TxItem:
         calendar = model.calendar
@@ -80,11 +96,17 @@ class Engine:
             flags += "h"
         if Decimal(tx.amount) % 1000 == 0:
             flags += "r"  # a round amount in the original currency
-        return TxItem(tx, fine_bucket(tx.ts_ms), calendar.business_day(tx.ts_ms), calendar.local_hour(tx.ts_ms), flags, counterparty_hash(tx))
+        usd, milli = foreign_amounts(tx, model.standard.fx)
+        foreign = f"{usd}:{milli}" if tx.currency != "CNY" else ""
+        return TxItem(
+            tx, fine_bucket(tx.ts_ms), calendar.business_day(tx.ts_ms), calendar.local_hour(tx.ts_ms), flags, counterparty_digest(counterparty_identity(tx)), foreign
+        )
 
-    def _decode(self, records: list[Source], model: Model, result: BatchResult) -> tuple[dict[str, list[Item]], dict[tuple[str, str], Source]]:
+    def _decode(self, records: list[Source], model: Model, result: BatchResult) -> tuple[dict[str, list[Item]], dict[int, Source]]:
+        """Items per customer in arrival order, and the source of each item (by identity: two
+        copies of one tx_id are two items with two sources)."""
         by_customer: dict[str, list[Item]] = {}
-        sources: dict[tuple[str, str], Source] = {}
+        sources: dict[int, Source] = {}
         for src in records:
             key = (src.key or b"") if self.check_keys else None
             try:
@@ -94,12 +116,16 @@ class Engine:
                     continue
                 tx = decode_transaction(key, src.value, model.standard.fx, self.max_message_bytes)
             except DecodeError as err:
-                result.events.append(events.dead_letter(src, err.code, err.detail, model.version, err.customer_id))
-                result.dead_letters[err.code] += 1
-                result.outcomes["dead_letter"] += 1
+                result.dead_letter(src, err.code, err.detail, model.version, err.customer_id)
                 continue
-            sources[(tx.customer_id, tx.tx_id)] = src
-            by_customer.setdefault(tx.customer_id, []).append(self._tx_item(tx, model))
+            if src.reference_ms is not None and tx.ts_ms > src.reference_ms + self.max_skew_ms:
+                ahead_h, allowed_h = (tx.ts_ms - src.reference_ms) / 3_600_000, self.max_skew_ms / 3_600_000
+                detail = f"event time {events.iso(tx.ts_ms)} is {ahead_h:,.1f} h ahead of the reference clock {events.iso(src.reference_ms)} (allowed: {allowed_h:g} h)"
+                result.dead_letter(src, "future_timestamp", detail, model.version, tx.customer_id, tx.ts_ms)
+                continue
+            item = self._tx_item(tx, model)
+            sources[id(item)] = src
+            by_customer.setdefault(tx.customer_id, []).append(item)
         return by_customer, sources
 
     async def process(self, records: list[Source]) -> BatchResult:
@@ -118,17 +144,20 @@ class Engine:
         await self._rate({c: [PeekItem()] for c in customer_ids}, {}, self.model, result)
         return result
 
-    async def _rate(self, by_customer: dict[str, list[Item]], sources: dict[tuple[str, str], Source], model: Model, result: BatchResult) -> None:
+    async def _rate(self, by_customer: dict[str, list[Item]], sources: dict[int, Source], model: Model, result: BatchResult) -> None:
         mv = model.version
-        rater = Rater(model.standard, self.peers, self.store.trail_horizon_ms)
+        rater = Rater(model.standard, self.peers, self.store.trail_horizon_ms, self.store.trail_max)
         applied = await self.store.apply(by_customer)
         for customer_id, batch in applied.items():
+            if batch.error is not None:
+                self._failed(customer_id, by_customer[customer_id], sources, f"the customer's state could not be updated ({batch.error})", mv, result)
+                continue
             items = []
             for r in batch.results:
                 result.outcomes[OUTCOME_BY_STATUS[r.status]] += 1
                 item = r.item
                 if isinstance(item, TxItem):
-                    items.append(RatedItem(r.status, r.snapshot, tx=item.tx, business_day=item.day, event_ms=item.tx.ts_ms))
+                    items.append(RatedItem(r.status, r.snapshot, tx=item.tx, business_day=item.day, event_ms=item.tx.ts_ms, source=id(item)))
                     if result.max_event_ms is None or item.tx.ts_ms > result.max_event_ms:
                         result.max_event_ms = item.tx.ts_ms
                 else:
@@ -137,10 +166,19 @@ class Engine:
                     event_ms = profile.updated_ms if profile else (snap.asof_ms if snap else 0)
                     day = model.calendar.business_day(snap.asof_ms if snap and snap.asof_ms else event_ms)
                     items.append(RatedItem(r.status, snap, profile=profile, business_day=day, event_ms=event_ms))
-            outcome = rater.rate(customer_id, batch.state, batch.trail, items)
-            for tx in outcome.late:
-                detail = f"event time {events.iso(tx.ts_ms)} is older than the longest window ({self.store.retain_days} days) before the customer's latest event"
-                result.events.append(events.dead_letter(sources[(customer_id, tx.tx_id)], "too_late", detail, mv, customer_id, tx.ts_ms))
+            try:
+                outcome = rater.rate(customer_id, batch.state, batch.trail, items)
+            except Exception as exc:  # a defect met by one customer's data must not block the partition
+                result.outcomes.subtract(OUTCOME_BY_STATUS[r.status] for r in batch.results)
+                reason = f"rating failed ({type(exc).__name__}: {exc}); the transactions are counted in the aggregates"
+                self._failed(customer_id, by_customer[customer_id], sources, reason, mv, result)
+                result.commits.append(CustomerCommit(customer_id, tuple(pending_id(r.item) for r in batch.results if r.status in ("new", "pend")), None, batch.state))
+                continue
+            for late in outcome.late:
+                assert late.tx is not None
+                window = f"{self.store.retain_days} days"
+                detail = f"event time {events.iso(late.tx.ts_ms)} is older than the late-arrival window ({window}) before the customer's latest event"
+                result.events.append(events.dead_letter(sources[late.source], "too_late", detail, mv, customer_id, late.tx.ts_ms))
                 result.dead_letters["too_late"] += 1
             result.events.extend(events.risk_change(customer_id, change, mv) for change in outcome.changes)
             result.events.extend(events.suspicious_pattern(customer_id, alert, mv) for alert in outcome.alerts)
@@ -154,6 +192,14 @@ class Engine:
                 old, new = batch.state.get("level"), outcome.state.get("level")
                 if new is not None and old != new:
                     result.level_moves.append((customer_id, old, new))
+
+    @staticmethod
+    def _failed(customer_id: str, items: list[Item], sources: dict[int, Source], reason: str, model_version: str, result: BatchResult) -> None:
+        """Dead-letter every input item of one customer (code `processing_error`); others go on."""
+        for item in items:
+            if isinstance(item, TxItem):
+                source = sources[id(item)]
+                result.dead_letter(source, "processing_error", reason, model_version, customer_id, item.tx.ts_ms)
 
     @staticmethod
     def _peer_statistics(customer_id: str, before: dict, outcome: CustomerOutcome, result: BatchResult) -> None:

@@ -19,3 +19,7 @@ class DecodeError(AmlStreamError):
         self.code = code
         self.detail = detail
         self.customer_id = customer_id
+
+
+class StateLayoutError(ConfigError):
+    """Redis holds amlstream state written in another layout; the worker refuses to touch it."""

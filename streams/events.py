@@ -1,7 +1,8 @@
-"""Output event builders (contract v1, see docs/events.md and streams/schemas/).
+"""Output event builders (contract v1.1, see docs/events.md and streams/schemas/).
 
-`event_id` is derived from what caused the event, never from time or position in a batch, so
-replaying the same input yields the same ids and consumers can deduplicate on it.
+`event_id` is a digest of the event's content (every field but `emitted_at` and the id itself):
+the same input yields the same events and ids in any batching and on any replay, so consumers
+deduplicate on it, and two events that say different things never share an id.
 """
 
 from __future__ import annotations
@@ -33,17 +34,23 @@ class OutputEvent:
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    """Where an input message came from (topic, partition, offset) and its raw bytes."""
+    """Where an input message came from (topic, partition, offset), its raw bytes, and the
+    reference clock its event time is checked against (the Kafka record timestamp; in replay,
+    the stream's high-water mark), epoch ms or None for no check."""
 
     topic: str
     partition: int
     offset: int
     key: bytes | None
     value: bytes | None
+    reference_ms: int | None = None
 
 
-def event_id(*parts: str) -> str:
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+def _identify(value: dict[str, Any]) -> dict[str, Any]:
+    """Set `event_id` to the digest of everything else the event says (but `emitted_at`)."""
+    content = {k: v for k, v in value.items() if k not in ("event_id", "emitted_at")}
+    value["event_id"] = hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()[:32]
+    return value
 
 
 def iso(ts_ms: int) -> str:
@@ -55,11 +62,11 @@ def now_iso() -> str:
     return datetime.now(tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _base(kind: str, eid: str, customer_id: str | None, occurred_ms: int | None, model_version: str) -> dict[str, Any]:
+def _base(kind: str, customer_id: str | None, occurred_ms: int | None, model_version: str) -> dict[str, Any]:
     return {
         "event_type": kind,
         "schema_version": SCHEMA_VERSION,
-        "event_id": eid,
+        "event_id": "",  # set by _identify once the content is complete
         "customer_id": customer_id,
         "occurred_at": iso(occurred_ms) if occurred_ms is not None else None,
         "emitted_at": now_iso(),
@@ -69,8 +76,7 @@ def _base(kind: str, eid: str, customer_id: str | None, occurred_ms: int | None,
 
 def risk_change(customer_id: str, change: RiskChange, model_version: str) -> OutputEvent:
     current = change.current
-    eid = event_id("risk_change", customer_id, change.cause.kind, change.cause.ref, current.level, str(change.occurred_ms))
-    value = _base("risk_change", eid, customer_id, change.occurred_ms, model_version)
+    value = _base("risk_change", customer_id, change.occurred_ms, model_version)
     value.update(
         previous=change.previous,
         current={"level": current.level, "score": current.score},
@@ -78,13 +84,12 @@ def risk_change(customer_id: str, change: RiskChange, model_version: str) -> Out
         hard_rules=[r.as_dict() for r in current.hard_rules],
         cause={"kind": change.cause.kind, "ref": change.cause.ref},
     )
-    return OutputEvent("risk_change", customer_id, value)
+    return OutputEvent("risk_change", customer_id, _identify(value))
 
 
 def suspicious_pattern(customer_id: str, alert: Alert, model_version: str) -> OutputEvent:
     hit, tx = alert.hit, alert.tx
-    eid = event_id("suspicious_pattern", customer_id, alert.alert_key, str(alert.occurrence))
-    value = _base("suspicious_pattern", eid, customer_id, tx.ts_ms, model_version)
+    value = _base("suspicious_pattern", customer_id, tx.ts_ms, model_version)
     value.update(
         pattern=hit.pattern,
         alert_key=alert.alert_key,
@@ -97,32 +102,34 @@ def suspicious_pattern(customer_id: str, alert: Alert, model_version: str) -> Ou
         severity=hit.severity,
         cause={"kind": "transaction", "ref": tx.tx_id},
     )
-    return OutputEvent("suspicious_pattern", customer_id, value)
+    return OutputEvent("suspicious_pattern", customer_id, _identify(value))
 
 
 def large_value_report(customer_id: str, report: Report, model_version: str) -> OutputEvent:
     u = report.update
-    eid = event_id("large_value_report", report.report_key, str(u.revision))
-    value = _base("large_value_report", eid, customer_id, report.tx.ts_ms, model_version)
+    t = u.totals
+    value = _base("large_value_report", customer_id, report.tx.ts_ms, model_version)
     value.update(
         report_key=report.report_key,
+        action=u.action,
         revision=u.revision,
         rule_code=u.rule.code,
         direction=u.direction,
         business_date=iso_date(u.business_day),
-        total_cny=u.total_fen / 100,
-        totals_by_currency={ccy: float(amount) for ccy, amount in sorted(u.by_currency.items())},
+        total_cny=t.fen / 100,
+        totals_by_currency={ccy: milli / 1000 for ccy, milli in t.by_currency},
+        usd_equivalent=t.usd_cents / 100,
         tx_ids=list(u.tx_ids),
-        tx_count=u.tx_count,
+        tx_ids_truncated=u.tx_ids_truncated,
+        tx_count=t.count,
         thresholds={"cny": u.rule.cny, "usd": u.rule.usd},
         cause={"kind": "transaction", "ref": report.tx.tx_id},
     )
-    return OutputEvent("large_value_report", customer_id, value)
+    return OutputEvent("large_value_report", customer_id, _identify(value))
 
 
 def dead_letter(source: Source, code: str, detail: str, model_version: str, customer_id: str | None = None, occurred_ms: int | None = None) -> OutputEvent:
-    eid = event_id("dead_letter", source.topic, str(source.partition), str(source.offset), code)
-    value = _base("dead_letter", eid, customer_id, occurred_ms, model_version)
+    value = _base("dead_letter", customer_id, occurred_ms, model_version)
     raw = source.value or b""
     truncated = len(raw) > PAYLOAD_CAP
     capped = raw[:PAYLOAD_CAP]
@@ -140,4 +147,5 @@ def dead_letter(source: Source, code: str, detail: str, model_version: str, cust
         error_code=code,
         error_detail=detail[:1000],
     )
+    _identify(value)
     return OutputEvent("dead_letter", source.key.decode("utf-8", "replace") if source.key else None, value)

@@ -33,7 +33,7 @@ from streams.engine import Engine
 from streams.events import OutputEvent, Source
 from streams.model import Model
 from streams.settings import Settings
-from streams.state import StateStore
+from streams.state import make_store
 from streams.state.peers import publish_baselines
 
 OUTPUT_FILES = {
@@ -85,9 +85,26 @@ def _event_ms(raw: bytes, field_name: str) -> int | None:
         return None
 
 
-def merged_sources(transactions: str, customers: str | None, topics: Any) -> Iterator[tuple[Source, int | None]]:
+class StreamClock:
+    """Replay's reference clock for event times: the high-water mark of the transactions read so
+    far that were not themselves too far ahead of it (the first one has no reference). Files
+    carry no Kafka timestamps; the stream's own progress is the deterministic stand-in."""
+
+    def __init__(self, max_skew_ms: int) -> None:
+        self.max_skew_ms = max_skew_ms
+        self.high_water: int | None = None
+
+    def reference(self, ts: int | None) -> int | None:
+        ref = self.high_water
+        if ts is not None and (ref is None or ts <= ref + self.max_skew_ms):
+            self.high_water = ts if ref is None else max(ref, ts)
+        return ref
+
+
+def merged_sources(transactions: str, customers: str | None, topics: Any, clock: StreamClock | None = None) -> Iterator[tuple[Source, int | None]]:
     """Transactions in file order, each profile placed before the first later transaction;
-    with each, its event time (None when unreadable: the engine dead-letters it)."""
+    with each, its event time (None when unreadable: the engine dead-letters it) and, given a
+    clock, the reference its event time is checked against."""
     profiles: list[tuple[int, int, bytes]] = []
     if customers:
         for i, raw in enumerate(read_records(customers)):
@@ -99,7 +116,7 @@ def merged_sources(transactions: str, customers: str | None, topics: Any) -> Ite
         while p < len(profiles) and (ts is None or profiles[p][0] < ts):
             yield Source(topics.customers, 0, profiles[p][1], None, profiles[p][2]), profiles[p][0]
             p += 1
-        yield Source(topics.transactions, 0, offset, None, raw), ts
+        yield Source(topics.transactions, 0, offset, None, raw, clock.reference(ts) if clock else None), ts
     for updated, i, raw in profiles[p:]:
         yield Source(topics.customers, 0, i, None, raw), updated
 
@@ -198,9 +215,17 @@ async def replay(
     meter = Progress(progress)
     try:
         async with redis_for_replay(settings) as redis:
-            store = StateStore(redis, retain_days=settings.retain_days, trail_horizon_ms=settings.trail_horizon_hours * 3_600_000, dormant_days=model.dormant_days)
+            store = make_store(redis, settings, model)
+            await store.ensure_layout()
+            max_skew_ms = int(settings.max_clock_skew_s * 1000)
             engine = Engine(
-                store, model, profile_topic=settings.topics.customers, max_message_bytes=settings.max_message_bytes, check_keys=False, record_checkpoints=False
+                store,
+                model,
+                profile_topic=settings.topics.customers,
+                max_message_bytes=settings.max_message_bytes,
+                check_keys=False,
+                record_checkpoints=False,
+                max_skew_ms=max_skew_ms,
             )
             batch: list[Source] = []
 
@@ -216,7 +241,7 @@ async def replay(
             # batch cut there, so a backtest sees them exactly as the data allow, whatever the batch size
             min_peers = int(model.standard.settings("peer").get("min_customers", 20))
             day: int | None = None
-            for source, event_ms in merged_sources(transactions, customers, settings.topics):
+            for source, event_ms in merged_sources(transactions, customers, settings.topics, StreamClock(max_skew_ms)):
                 if event_ms is not None and publish_peers:
                     event_day = model.calendar.business_day(event_ms)
                     if day is not None and event_day > day:

@@ -48,6 +48,8 @@ class Settings:
     max_message_bytes: int = 1_048_576
     retain_days: int = 90
     trail_horizon_hours: int = 72
+    trail_max: int = 256  # trail entries kept per customer (evidence; events flag truncation)
+    max_clock_skew_s: float = 86_400.0  # an event time further ahead of the reference clock is set aside
     log_level: str = "info"
     redis_retry_max_s: float = 5.0
     session_timeout_s: float = 10.0
@@ -83,7 +85,7 @@ def mask_url(url: str) -> str:
     return re.sub(r"//([^:/@]*):([^@]*)@", r"//\1:***@", url)
 
 
-_INT_FIELDS = {"metrics_port", "batch_size", "batch_window_ms", "max_message_bytes", "retain_days", "trail_horizon_hours"}
+_INT_FIELDS = {"metrics_port", "batch_size", "batch_window_ms", "max_message_bytes", "retain_days", "trail_horizon_hours", "trail_max"}
 _TOPIC_ENV = {
     "TOPIC_TRANSACTIONS": "transactions",
     "TOPIC_CUSTOMERS": "customers",
@@ -113,7 +115,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             values[f.name] = number
         elif f.name in ("allow_readable_model", "redis_cluster"):
             values[f.name] = raw.lower() in ("1", "true", "yes")
-        elif f.name in ("redis_retry_max_s", "session_timeout_s", "peer_publish_interval_s", "model_watch_interval_s", "drain_timeout_s"):
+        elif f.name in ("redis_retry_max_s", "session_timeout_s", "peer_publish_interval_s", "model_watch_interval_s", "drain_timeout_s", "max_clock_skew_s"):
             try:
                 values[f.name] = float(raw)
             except ValueError:

@@ -26,14 +26,10 @@ from streams.metrics import Metrics
 from streams.model import Model, load_model
 from streams.processor import BatchProcessor
 from streams.settings import Settings, mask_url
-from streams.state import StateStore
+from streams.state import make_store
 from streams.state.peers import load_baselines, publish_baselines
 
 log = logging.getLogger("amlstream.worker")
-
-
-def make_store(redis: Redis, settings: Settings, model: Model) -> StateStore:
-    return StateStore(redis, retain_days=settings.retain_days, trail_horizon_ms=settings.trail_horizon_hours * 3_600_000, dormant_days=model.dormant_days)
 
 
 def open_model(settings: Settings) -> Model:
@@ -131,7 +127,15 @@ def run_worker(settings: Settings, model: Model | None = None) -> int:
         emitter = KafkaEmitter(settings)
         await emitter.start()
         store = make_store(redis, settings, watcher.model)
-        engine = Engine(store, watcher.model, profile_topic=settings.topics.customers, max_message_bytes=settings.max_message_bytes, peers=peers)
+        await store.ensure_layout()
+        engine = Engine(
+            store,
+            watcher.model,
+            profile_topic=settings.topics.customers,
+            max_message_bytes=settings.max_message_bytes,
+            peers=peers,
+            max_skew_ms=int(settings.max_clock_skew_s * 1000),
+        )
         engines.append(engine)
         asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, watcher.check, True)
         return BatchProcessor(engine, emitter, metrics, retry_max_s=settings.redis_retry_max_s)

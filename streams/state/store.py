@@ -1,14 +1,22 @@
-"""Per-customer state in Redis, read and written only through the two atomic scripts.
+"""Per-customer state in Redis (layout 2), read and written only through the two atomic scripts.
 
-Per batch: one pipelined round trip runs `apply_batch` once per touched customer (dedup,
-bucket update, per-item snapshots); after the batch's events are acknowledged by Kafka, one
-more runs `commit_batch` per customer (new rating state, pending snapshots dropped).
+Per batch: one pipelined round trip runs `apply_batch` for every touched customer (dedup,
+incremental window totals, day accumulators, per-item snapshots; a busy customer's items go in
+chunks so that no script call runs long); after the batch's events are acknowledged by Kafka,
+one more runs `commit_batch` per customer (new rating state, pending snapshots dropped, trail
+trimmed).
+
+Keys of a customer share a hash tag made from a digest of its id, so any valid id works on
+Redis Cluster (the readable id is kept in the state hash): `aml:{<16 hex>}:s` state hash,
+`:c` counterparties (last-seen times), `:t` recent-transaction trail, `:x<block>` dedup sets.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
+import os
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,21 +25,47 @@ from zlib import crc32
 
 import orjson
 from redis.asyncio import Redis, RedisCluster
-from redis.exceptions import NoScriptError
+from redis.exceptions import NoScriptError, ResponseError
 
-from factors.model import BUCKET_METRICS, WINDOWS, RecentTx, Snapshot, Transaction, WindowStats
+from factors.model import DAY_FIELDS, WINDOWS, DayTotals, RecentTx, Snapshot, Transaction, WindowStats
+from streams.errors import StateLayoutError
 
 SCRIPTS = Path(__file__).parent / "scripts"
 KEY_PREFIX = "aml"
+LAYOUT = "2"
+LAYOUT_KEY = f"{KEY_PREFIX}:layout"
 LEVEL_SHARDS = 16
-NM = len(BUCKET_METRICS)
-NW = NM + 2  # per window: the bucket metrics and distinct counterparties in / out
+CHUNK = 200  # items per script call: bounds the time one call holds Redis for a busy customer
+NW = 8  # metrics per window total
+NB = len(DAY_FIELDS)
+WINDOW_DAYS = 90  # the longest window: day accumulators are kept at least this long
+# Redis errors that mean "the server cannot do it now", not "this customer's data is bad"
+INFRASTRUCTURE_ERRORS = ("OOM", "BUSY", "LOADING", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "NOREPLICAS", "MISCONF")
+
+
+def customer_tag(customer_id: str) -> str:
+    """`{<16 hex>}`: a digest of the id, so braces or any other character in it cannot empty
+    or move the Redis Cluster hash tag."""
+    return "{" + hashlib.blake2b(customer_id.encode(), digest_size=8).hexdigest() + "}"
 
 
 def customer_keys(customer_id: str) -> list[str]:
-    """The customer's keys, sharing the `{customer_id}` hash tag (one Redis Cluster slot)."""
-    tag = "{" + customer_id + "}"
-    return [f"{KEY_PREFIX}:{tag}:{suffix}" for suffix in ("a", "c", "x", "t", "r")]
+    """State hash, counterparty set and trail of a customer (one Redis Cluster slot)."""
+    tag = customer_tag(customer_id)
+    return [f"{KEY_PREFIX}:{tag}:{suffix}" for suffix in ("s", "c", "t")]
+
+
+def dedup_member(tx_id: str) -> str:
+    """The transaction's member in its customer's dedup sets: a 62-bit digest of the tx_id, as a
+    decimal integer, so Redis keeps small sets as compact intsets (8 bytes a member)."""
+    return str(int.from_bytes(hashlib.blake2b(tx_id.encode(), digest_size=8).digest(), "big") >> 2)
+
+
+def counterparty_digest(identity: str) -> str:
+    """8 URL-safe characters (48 bits) for a counterparty identity; "" for none."""
+    if not identity:
+        return ""
+    return base64.urlsafe_b64encode(hashlib.blake2b(identity.encode(), digest_size=6).digest()).decode()
 
 
 def level_shard_key(customer_id_or_shard: str | int) -> str:
@@ -42,22 +76,24 @@ def level_shard_key(customer_id_or_shard: str | int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class TxItem:
-    """A transaction with what the script needs that only Python knows (calendar, digests)."""
+    """A transaction with what the script needs that only Python knows (calendar, digests, FX)."""
 
     tx: Transaction
     fine: int
     day: int
     hour: int
     flags: str  # c cash, x cross-border, h high-risk country, r round amount
-    counterparty: str
+    counterparty: str  # counterparty_digest(...) or ""
+    foreign: str = ""  # "" for CNY, else "<usd cents>:<original amount in thousandths>"
 
     def pack(self) -> str:
         t = self.tx
         fields = (
             "T",
             t.tx_id,
+            dedup_member(t.tx_id),
             str(t.ts_ms),
-            t.direction,
+            "i" if t.direction == "in" else "o",
             str(t.amount_fen),
             self.flags,
             str(self.fine),
@@ -66,6 +102,7 @@ class TxItem:
             self.counterparty,
             t.currency,
             t.amount,
+            self.foreign,
         )
         return "\t".join(fields)
 
@@ -103,6 +140,7 @@ class CustomerBatch:
     state: dict[str, Any]  # the committed rating state (JSON managed by factors.rating)
     trail: tuple[RecentTx, ...]
     results: tuple[ItemResult, ...]
+    error: str | None = None  # a per-customer failure (not an infrastructure one): its items are dead-lettered
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,12 +156,31 @@ def pending_id(item: Item) -> str:
 
 
 def parse_snapshot(text: str) -> Snapshot:
-    v = [int(x) for x in text.split(",")]
-    windows = {name: WindowStats(*v[2 + i * NW : 2 + (i + 1) * NW]) for i, name in enumerate(WINDOWS)}
-    base = 2 + len(WINDOWS) * NW
-    tx_day = WindowStats(*v[base : base + NM])
-    active, prev, since = v[base + NM : base + NM + 3]
-    return Snapshot(seq=v[0], asof_ms=v[1], windows=windows, tx_day=tx_day, active_days_90d=active, prev_event_ms=prev or None, active_since_ms=since or None)
+    main, _, foreign_text = text.partition("|")
+    v = [int(x) for x in main.split(",")]
+    windows = {}
+    cps = 2 + len(WINDOWS) * NW
+    for i, name in enumerate(WINDOWS):
+        w = v[2 + i * NW : 2 + (i + 1) * NW]
+        windows[name] = WindowStats(*w, counterparties_in=v[cps + i], counterparties_out=v[cps + len(WINDOWS) + i])
+    base = cps + 2 * len(WINDOWS)
+    active, prev, since = v[base : base + 3]
+    foreign: dict[str, tuple[int, int, int, int]] = {}
+    if foreign_text:
+        for entry in foreign_text.split(";"):
+            key, n, fen, usd, milli = entry.split(":")
+            foreign[key] = (int(n), int(fen), int(usd), int(milli))
+    day = DayTotals(tuple(v[base + 3 : base + 3 + NB]), foreign)
+    return Snapshot(
+        seq=v[0],
+        asof_ms=v[1],
+        windows=windows,
+        tx_day=day.window_stats,
+        active_days_90d=active,
+        prev_event_ms=prev or None,
+        active_since_ms=since or None,
+        day=day,
+    )
 
 
 def parse_trail(entries: list[bytes]) -> tuple[RecentTx, ...]:
@@ -131,9 +188,28 @@ def parse_trail(entries: list[bytes]) -> tuple[RecentTx, ...]:
     for raw in entries:
         seq, ts, direction, fen, flags, day, hour, cp, ccy, amount, tx_id = raw.decode().split("|", 10)
         trail.append(
-            RecentTx(int(seq), int(ts), direction, int(fen), "c" in flags, int(day), tx_id, int(hour), "x" in flags, "h" in flags, "r" in flags, cp, ccy, amount)  # type: ignore[arg-type]
+            RecentTx(
+                int(seq),
+                int(ts),
+                "in" if direction == "i" else "out",
+                int(fen),
+                "c" in flags,
+                int(day),
+                tx_id,
+                int(hour),
+                "x" in flags,
+                "h" in flags,
+                "r" in flags,
+                cp,
+                ccy,
+                amount,
+            )
         )
     return tuple(trail)
+
+
+def _is_infrastructure(error: ResponseError) -> bool:
+    return str(error).startswith(INFRASTRUCTURE_ERRORS)
 
 
 class _Concurrent:
@@ -143,72 +219,125 @@ class _Concurrent:
         self.redis = redis
         self.pending: list[Awaitable[Any]] = []
 
-    def evalsha(self, *args: Any) -> None:
-        self.pending.append(self.redis.evalsha(*args))
-
-    def hincrby(self, *args: Any) -> None:
-        self.pending.append(self.redis.hincrby(*args))
-
-    def hset(self, *args: Any) -> None:
-        self.pending.append(self.redis.hset(*args))
-
-    def hgetall(self, *args: Any) -> None:
-        self.pending.append(self.redis.hgetall(*args))
-
-    def hget(self, *args: Any) -> None:
-        self.pending.append(self.redis.hget(*args))
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        method = getattr(self.redis, name)
+        return lambda *args: self.pending.append(method(*args))
 
 
 class StateStore:
-    def __init__(self, redis: Redis, *, retain_days: int = 90, trail_horizon_ms: int = 72 * 3_600_000, trail_max: int = 1000, dormant_days: int = 180) -> None:
+    """The Redis state of the customer stage.
+
+    `retain_days` bounds late arrival and deduplication (days before the customer's event-time
+    watermark); the windows keep their fixed meanings whatever it says. The trail keeps, per
+    customer, at most `trail_max` entries and none older than `trail_horizon_ms` before the
+    watermark (evidence for the rules; events say when theirs was truncated).
+    """
+
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        retain_days: int = 90,
+        trail_horizon_ms: int = 72 * 3_600_000,
+        trail_max: int = 256,
+        dormant_days: int = 180,
+        chunk: int = CHUNK,
+    ) -> None:
         self.redis = redis
+        self.chunk = chunk
         self.retain_days = retain_days
         self.trail_horizon_ms = trail_horizon_ms
-        self.header = [retain_days, trail_horizon_ms, trail_max, dormant_days * 86_400_000]
+        self.trail_max = trail_max
+        self.header = f"{LAYOUT},{retain_days},{max(retain_days, WINDOW_DAYS)},{dormant_days * 86_400_000}"
+        self.trail_limits = f"{trail_max},{trail_horizon_ms}"
         self._scripts = {name: (SCRIPTS / f"{name}.lua").read_text() for name in ("apply_batch", "commit_batch")}
         self._sha = {name: hashlib.sha1(text.encode()).hexdigest() for name, text in self._scripts.items()}
 
     async def _execute(self, fill: Callable[[Any], None]) -> list[Any]:
-        """One pipelined round trip of EVALSHA calls (on Redis Cluster, where redis-py refuses
-        scripts in pipelines, the same calls sent concurrently, each to its customer's node). A
-        server that lost its script cache (a restart, a new node) answers NOSCRIPT: load the
-        scripts and run it again, which is safe because every script call is idempotent."""
+        """One pipelined round trip (on Redis Cluster, where redis-py refuses scripts in
+        pipelines, the same calls sent concurrently, each to its customer's node). Replies that
+        are errors come back in the list; a server that lost its script cache (a restart, a new
+        node) answers NOSCRIPT: load the scripts and run again, safe because every call is
+        idempotent."""
         for attempt in (1, 2):
-            try:
-                if isinstance(self.redis, RedisCluster):
-                    calls = _Concurrent(self.redis)
-                    fill(calls)
-                    return list(await asyncio.gather(*calls.pending))
+            if isinstance(self.redis, RedisCluster):
+                calls = _Concurrent(self.redis)
+                fill(calls)
+                replies = list(await asyncio.gather(*calls.pending, return_exceptions=True))
+            else:
                 pipe = self.redis.pipeline(transaction=False)
                 fill(pipe)
-                return await pipe.execute()
-            except NoScriptError:
-                if attempt == 2:
-                    raise
+                replies = await pipe.execute(raise_on_error=False)
+            if attempt == 1 and any(isinstance(r, NoScriptError) for r in replies):
                 for text in self._scripts.values():
                     await self.redis.script_load(text)  # a cluster client loads it on every primary
+                continue
+            for r in replies:
+                if isinstance(r, Exception) and not (isinstance(r, ResponseError) and not _is_infrastructure(r)):
+                    raise r  # connection, timeout, OOM, BUSY ...: the whole batch is retried
+            return replies
         raise AssertionError("unreachable")
 
+    async def ensure_layout(self) -> None:
+        """Mark a fresh Redis with this layout, or refuse one that holds another (exit 2).
+
+        Layout 1 kept no marker; its per-partition checkpoints are the sign it was there."""
+        found = await self.redis.get(LAYOUT_KEY)
+        if found is None:
+            async for _ in self.redis.scan_iter(match=f"{KEY_PREFIX}:checkpoints:*", count=1000):
+                found = b"1"
+                break
+        if found is None:
+            await self.redis.set(LAYOUT_KEY, LAYOUT, nx=True)
+        elif found.decode() != LAYOUT:
+            raise StateLayoutError(_layout_message(found.decode()))
+
     async def apply(self, batches: dict[str, list[Item]]) -> dict[str, CustomerBatch]:
-        """Apply each customer's items in order, in one round trip; return what re-rating needs."""
-        order = list(batches)
+        """Apply each customer's items in order, in one round trip; return what re-rating needs.
+
+        A customer whose script call fails for its own reasons (not an infrastructure error)
+        comes back with `error` set and no results; the other customers are unaffected."""
+        calls: list[tuple[str, list[Item]]] = []
+        for customer_id, items in batches.items():
+            for start in range(0, len(items), self.chunk):
+                calls.append((customer_id, items[start : start + self.chunk]))
         sha = self._sha["apply_batch"]
+        token = os.urandom(6).hex()  # tells this batch's own pending items from a redelivery's
 
         def fill(pipe: Any) -> None:
-            for customer_id in order:
+            for customer_id, items in calls:
                 # all items in one argument: far cheaper to encode than one argument each
-                pipe.evalsha(sha, 5, *customer_keys(customer_id), *self.header, "\n".join(item.pack() for item in batches[customer_id]))
+                pipe.evalsha(sha, 3, *customer_keys(customer_id), self.header, customer_id, token, "\n".join(item.pack() for item in items))
 
         replies = await self._execute(fill)
-        out: dict[str, CustomerBatch] = {}
-        for customer_id, (state_raw, trail_raw, results) in zip(order, replies, strict=True):
-            parsed = []
-            for item, result in zip(batches[customer_id], results, strict=True):
+        parsed: dict[str, list[ItemResult]] = {}
+        states: dict[str, dict[str, Any]] = {}
+        trails: dict[str, tuple[RecentTx, ...]] = {}
+        errors: dict[str, str] = {}
+        for (customer_id, items), reply in zip(calls, replies, strict=True):
+            if customer_id in errors:
+                continue
+            if isinstance(reply, Exception):
+                errors[customer_id] = f"{type(reply).__name__}: {str(reply)[:300]}"
+                continue
+            kind = reply[0].decode()
+            if kind == "layout":
+                raise StateLayoutError(_layout_message(reply[1].decode()))
+            _, state_raw, trail_raw, results = reply
+            if customer_id not in states:  # the committed state as the first chunk found it
+                states[customer_id] = orjson.loads(state_raw) if state_raw else {}
+            trails[customer_id] = parse_trail(trail_raw)  # the last chunk's trail holds every entry
+            out = parsed.setdefault(customer_id, [])
+            for item, result in zip(items, results, strict=True):
                 status, _, snap = result.decode().partition("|")
-                parsed.append(ItemResult(item, status, parse_snapshot(snap) if snap else None))
-            state = orjson.loads(state_raw) if state_raw else {}
-            out[customer_id] = CustomerBatch(customer_id, state, parse_trail(trail_raw), tuple(parsed))
-        return out
+                out.append(ItemResult(item, status, parse_snapshot(snap) if snap else None))
+        batches_out = {}
+        for customer_id in batches:
+            if customer_id in errors:
+                batches_out[customer_id] = CustomerBatch(customer_id, {}, (), (), errors[customer_id])
+            else:
+                batches_out[customer_id] = CustomerBatch(customer_id, states[customer_id], trails[customer_id], tuple(parsed[customer_id]))
+        return batches_out
 
     async def commit(
         self,
@@ -232,7 +361,7 @@ class StateStore:
             for c in commits:
                 keys = customer_keys(c.customer_id)
                 profile_version = "" if c.profile_updated_ms is None else str(c.profile_updated_ms)
-                pipe.evalsha(sha, 2, keys[0], keys[4], len(c.pending_ids), *c.pending_ids, profile_version, orjson.dumps(c.state))
+                pipe.evalsha(sha, 2, keys[0], keys[2], len(c.pending_ids), *c.pending_ids, profile_version, orjson.dumps(c.state), self.trail_limits)
             for key, old, new in level_moves:
                 if old is not None:
                     pipe.hincrby(key, old, -1)
@@ -242,7 +371,9 @@ class StateStore:
             for key, partition, offset in checkpoints:
                 pipe.hset(key, partition, offset)  # last, after the state it vouches for
 
-        await self._execute(fill)
+        for reply in await self._execute(fill):
+            if isinstance(reply, Exception):
+                raise reply  # a commit that fails for one customer is a bug: stop, redeliver
 
     async def level_counts(self) -> dict[str, int]:
         """Customers per current level, summed over the counter shards."""
@@ -260,12 +391,36 @@ class StateStore:
     async def states(self, customer_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         def fill(pipe: Any) -> None:
             for c in customer_ids:
-                pipe.hget(customer_keys(c)[4], "s")
+                pipe.hget(customer_keys(c)[0], "r")
 
         return {c: orjson.loads(raw) for c, raw in zip(customer_ids, await self._execute(fill), strict=True) if raw}
 
     async def customers(self, count: int = 1000):  # type: ignore[no-untyped-def]
-        """Every customer id that has rating state (SCAN; works per node on a cluster)."""
-        async for key in self.redis.scan_iter(match=f"{KEY_PREFIX}:{{*}}:r", count=count):
-            text = key.decode()
-            yield text[text.index("{") + 1 : text.rindex("}")]
+        """Every customer id that has state (SCAN; works per node on a cluster)."""
+        keys: list[bytes] = []
+        async for key in self.redis.scan_iter(match=f"{KEY_PREFIX}:{{*}}:s", count=count):
+            keys.append(key)
+            if len(keys) >= count:
+                for cid in await self._ids(keys):
+                    yield cid
+                keys = []
+        for cid in await self._ids(keys):
+            yield cid
+
+    async def _ids(self, keys: list[bytes]) -> list[str]:
+        if not keys:
+            return []
+
+        def fill(pipe: Any) -> None:
+            for key in keys:
+                pipe.hget(key, "id")
+
+        return [raw.decode() for raw in await self._execute(fill) if raw]
+
+
+def _layout_message(found: str) -> str:
+    return (
+        f"Redis holds amlstream state of layout {found}; this version reads and writes layout {LAYOUT}. "
+        "Rebuild the state: stop the workers, use a fresh Redis (or delete the aml:* keys), reset the consumer group "
+        "to the earliest offsets and start the workers: they replay the retained input topic (README: rebuilding state)"
+    )

@@ -31,8 +31,7 @@ from streams.errors import DecodeError
 from streams.events import Source
 from streams.model import load_model
 from streams.settings import Settings, Topics
-from streams.state import customer_keys
-from streams.worker import make_store
+from streams.state import customer_keys, make_store
 from tests.e2e.harness import ROOT, WorkerProcess, env_for, unique_topics
 from tests.e2e.test_crash_recovery import aggregate_state
 from tests.services import redis_url

@@ -17,7 +17,7 @@ from streams.engine import Engine
 from streams.events import Source
 from streams.model import load_model
 from streams.settings import Settings
-from streams.worker import make_store
+from streams.state import make_store
 from tests.e2e.test_crash_recovery import generated_stream
 from tests.reliability.support import CLEAN_DB
 from tests.services import redis_url

@@ -1,31 +1,35 @@
--- Apply one customer's batch of events atomically and return what re-rating needs.
+-- State layout 2: apply one customer's items atomically; cost per item independent of history.
 --
--- KEYS (one customer, one hash tag): 1 aggregates hash, 2 counterparties hash,
---   3 dedup zset (tx_id -> ts_ms), 4 recent-trail list, 5 rating-state hash.
--- ARGV: 1 retain_days (longest window), 2 trail horizon ms, 3 trail max entries,
---   4 dormancy ms, 5 the items, one per line, fields separated by tabs:
---   T tx_id ts_ms dir fen flags fine day hour cp ccy amount
---                                                   a transaction (flags: c cash, x cross-border,
---                                                   h high-risk country, r round amount)
---   P updated_ms                                    a profile update (its content stays in Python)
---   Q                                               a read-only snapshot (re-rating on demand)
+-- KEYS (one customer, one hash tag derived from a digest of its id):
+--   1 state hash, 2 counterparty sorted set, 3 recent-transaction trail (list).
+--   Deduplication sets "<prefix>:x<block>" share the tag (a block is 30 business days).
+-- ARGV: 1 "layout,retain_days,keep_days,dormant_ms", 2 customer id, 3 batch token (every chunk
+--   of one batch shares it), 4 the items, one per line,
+--   fields separated by tabs:
+--     T tx_id dedup ts dir fen flags fine day hour cp ccy amount foreign
+--        dir i|o; flags: c cash, x cross-border, h high-risk country, r round amount;
+--        dedup: a digest of the tx_id (decimal); cp: counterparty
+--        digest or ""; foreign: "" for CNY, else "usd_cents:milli" (USD equivalent, original
+--        amount in thousandths)
+--     P updated_ms     a profile update (its content stays in Python)
+--     Q                a read-only snapshot (re-rating on demand)
 --
--- Aggregates hash fields: wm/wf/wd = watermark ts_ms, fine bucket, business day; seq = applied
--- count; as = start of the current activity after a dormancy; pu/pcu = updated_ms of the latest
--- applied / committed profile; cwm/cseq = watermark and seq at the last commit; f:<fine> and
--- d:<day> = buckets "count,in,out,cash_in,cash_out,xb_in,xb_out,hr"; p:<id> = pending snapshot
--- (applied, outputs not yet committed). A redelivered item returns its pending snapshot
--- ("pend") so the worker derives the same events again, or "done" once committed: an item is
--- never applied twice.
+-- State hash fields: v layout; id the readable customer id; m "wm,wf,wd,seq,cwm,cseq,as,pu,pcu,blocks"
+-- (watermark ts/fine bucket/business day, applied count, the same at the last commit, start of
+-- activity after a dormancy, applied/committed profile version, live dedup blocks "b1;b2");
+-- W running totals of the five windows (1h, 24h, 7d, 30d, 90d) x 8 metrics; D day buckets and
+-- F 5-minute buckets (MessagePack maps bucket -> positional metrics); r rating state (JSON, written
+-- by commit_batch); p:<id> "<batch token>#<snapshot>" of an applied item whose outputs are not
+-- committed yet. A pending item met again in another batch is a redelivery ("pend": its outputs
+-- are derived again from the stored snapshot); met again in its own batch it is a plain copy,
+-- judged like any duplicate, so outcomes do not depend on where the stream was cut.
+--
+-- Window totals change by the item's delta when it lands inside a window and by whole buckets
+-- when the watermark moves past them: no item rescans the buckets or the counterparties.
+-- Distinct counterparties per window are ZCOUNTs over last-seen times (O(log n)).
 
-local K_AGG, K_CP, K_DEDUP, K_TRAIL, K_RISK = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local RETAIN_DAYS = tonumber(ARGV[1])
-local TRAIL_MS = tonumber(ARGV[2])
-local TRAIL_MAX = tonumber(ARGV[3])
-local DORMANT_MS = tonumber(ARGV[4])
-local FINE_PER_HOUR, FINE_PER_DAY = 12, 288
-local HOUR_MS, DAY_MS = 3600000, 86400000
-local NM = 8 -- metrics per bucket
+local K_S, K_CP, K_TRAIL = KEYS[1], KEYS[2], KEYS[3]
+local X_PREFIX = string.sub(K_S, 1, -2) .. 'x'
 
 local function split(s, sep)
   local out, from = {}, 1
@@ -37,163 +41,236 @@ local function split(s, sep)
   end
 end
 
-local function parse_bucket(v)
-  local b = split(v, ',')
-  for i = 1, NM do b[i] = tonumber(b[i]) or 0 end
-  return b
-end
+local H = split(ARGV[1], ',')
+local LAYOUT, RETAIN, KEEP, DORMANT_MS = H[1], tonumber(H[2]), tonumber(H[3]), tonumber(H[4])
+local FINE_HOUR, FINE_DAY, BLOCK_DAYS = 12, 288, 30
+local DAY_MS = 86400000
+local CP_OFF = 4398046511104 -- 2^42: scores of counterparties paid ("out") live above this
+local CP_SPAN = {3600000, DAY_MS, 7 * DAY_MS, 30 * DAY_MS, 90 * DAY_MS}
+local DAY_SPAN = {7, 30, 90} -- windows 3..5
+local NB = 17 -- positional day-bucket metrics (see streams/state/layout.py)
 
-local function new_bucket() return {0, 0, 0, 0, 0, 0, 0, 0} end
 local function fmt(n) return string.format('%.0f', n) end
+local function num(s) if s == nil or s == '' or s == '-' then return nil end return tonumber(s) end
+local function opt(n) if n == nil then return '-' end return fmt(n) end
 
-local function bucket_str(b)
-  local parts = {}
-  for i = 1, NM do parts[i] = fmt(b[i]) end
-  return table.concat(parts, ',')
-end
+local st = redis.call('HMGET', K_S, 'v', 'm', 'W', 'D', 'F', 'r')
+if st[1] and st[1] ~= LAYOUT then return {'layout', st[1]} end
 
--- load state
-local fine, day, pending = {}, {}, {}
 local wm, wf, wd, seq, cwm, cseq, as, pu, pcu
-local raw = redis.call('HGETALL', K_AGG)
-for i = 1, #raw, 2 do
-  local k, v = raw[i], raw[i + 1]
-  local kind = string.sub(k, 1, 2)
-  if kind == 'f:' then fine[tonumber(string.sub(k, 3))] = parse_bucket(v)
-  elseif kind == 'd:' then day[tonumber(string.sub(k, 3))] = parse_bucket(v)
-  elseif kind == 'p:' then pending[string.sub(k, 3)] = v
-  elseif k == 'wm' then wm = tonumber(v)
-  elseif k == 'wf' then wf = tonumber(v)
-  elseif k == 'wd' then wd = tonumber(v)
-  elseif k == 'seq' then seq = tonumber(v)
-  elseif k == 'cwm' then cwm = tonumber(v)
-  elseif k == 'cseq' then cseq = tonumber(v)
-  elseif k == 'as' then as = tonumber(v)
-  elseif k == 'pu' then pu = tonumber(v)
-  elseif k == 'pcu' then pcu = tonumber(v)
+local blocks = {}
+if st[2] then
+  local m = split(st[2], ',')
+  wm, wf, wd, seq, cwm, cseq, as, pu, pcu = num(m[1]), num(m[2]), num(m[3]), num(m[4]), num(m[5]), num(m[6]), num(m[7]), num(m[8]), num(m[9])
+  if m[10] and m[10] ~= '' then
+    for _, b in ipairs(split(m[10], ';')) do blocks[tonumber(b)] = true end
   end
 end
 seq = seq or 0
-cseq = cseq or 0
-
-local cps = {}
-raw = redis.call('HGETALL', K_CP)
-for i = 1, #raw, 2 do cps[raw[i]] = tonumber(raw[i + 1]) end
-
--- a snapshot: seq, asof, 5 windows x (8 metrics + cp_in + cp_out), the item's day bucket,
--- active days in 90, previous watermark, start of activity after dormancy
-local CP_WINDOW_MS = {HOUR_MS, DAY_MS, 7 * DAY_MS, 30 * DAY_MS, RETAIN_DAYS * DAY_MS}
-local DAY_SPANS = {7, 30, RETAIN_DAYS}
-local NW = NM + 2
-
-local function snapshot(item_day, prev_wm)
-  local w = {}
+local W = {}
+do
+  local w = st[3] and split(st[3], ',') or {}
   for i = 1, 5 do
-    w[i] = {}
-    for m = 1, NW do w[i][m] = 0 end
+    W[i] = {}
+    for m = 1, 8 do W[i][m] = tonumber(w[(i - 1) * 8 + m]) or 0 end
   end
-  if wm then
-    for idx, b in pairs(fine) do
-      if idx > wf - FINE_PER_DAY then
-        for m = 1, NM do w[2][m] = w[2][m] + b[m] end
-        if idx > wf - FINE_PER_HOUR then
-          for m = 1, NM do w[1][m] = w[1][m] + b[m] end
-        end
+end
+local D = st[4] and cmsgpack.unpack(st[4]) or {}
+local F = st[5] and cmsgpack.unpack(st[5]) or {}
+local d_dirty, f_dirty, changed = false, false, false
+
+-- the 8 window metrics of a day bucket: count, in, out, cash in, cash out, xb in, xb out, high-risk
+local function day8(b)
+  return {(b[1] or 0) + (b[3] or 0), b[2] or 0, b[4] or 0, b[5] or 0, b[7] or 0, b[9] or 0, b[11] or 0, b[13] or 0}
+end
+local function add8(t, d, sign)
+  for m = 1, 8 do t[m] = (t[m] or 0) + sign * (d[m] or 0) end
+end
+
+local active -- business days with activity in the 90-day window, recomputed when days move
+local function count_active()
+  active = 0
+  if not wd then return end
+  for d, b in pairs(D) do
+    if d > wd - 90 and ((b[1] or 0) + (b[3] or 0)) > 0 then active = active + 1 end
+  end
+end
+count_active()
+
+local cp_counts -- distinct counterparties in/out per window, recounted only when they may change
+local function count_cps()
+  cp_counts = {}
+  if not wm then
+    for i = 1, 10 do cp_counts[i] = 0 end
+    return
+  end
+  for i = 1, 5 do
+    cp_counts[i] = redis.call('ZCOUNT', K_CP, '(' .. fmt(wm - CP_SPAN[i]), fmt(wm))
+    cp_counts[5 + i] = redis.call('ZCOUNT', K_CP, '(' .. fmt(CP_OFF + wm - CP_SPAN[i]), fmt(CP_OFF + wm))
+  end
+end
+
+-- move the watermark forward: buckets that leave a window are subtracted from it, buckets and
+-- counterparties that leave the longest window (and dedup blocks past the late-arrival bound) go
+local function advance(ts, fidx, didx)
+  if wm and ts <= wm then return end
+  if wm and ts - wm >= DORMANT_MS then as = ts end
+  if wf and fidx > wf then
+    for idx, b in pairs(F) do
+      if idx > wf - FINE_HOUR and idx <= fidx - FINE_HOUR then add8(W[1], b, -1) end
+      if idx <= fidx - FINE_DAY then
+        if idx > wf - FINE_DAY then add8(W[2], b, -1) end
+        F[idx] = nil; f_dirty = true
       end
     end
   end
-  local active = 0
-  if wd then
-    for d, b in pairs(day) do
+  if wd and didx > wd then
+    for d, b in pairs(D) do
       for s = 1, 3 do
-        if d > wd - DAY_SPANS[s] then
-          local t = w[s + 2]
-          for m = 1, NM do t[m] = t[m] + b[m] end
-        end
+        if d > wd - DAY_SPAN[s] and d <= didx - DAY_SPAN[s] then add8(W[2 + s], day8(b), -1) end
       end
-      if d > wd - RETAIN_DAYS and b[1] > 0 then active = active + 1 end
+      if d <= didx - KEEP then D[d] = nil; d_dirty = true end
     end
-    for k, last in pairs(cps) do
-      local slot = (string.sub(k, 1, 1) == 'i') and (NM + 1) or (NM + 2)
-      for i = 1, 5 do
-        if last > wm - CP_WINDOW_MS[i] then w[i][slot] = w[i][slot] + 1 end
+    for b, _ in pairs(blocks) do
+      if (b + 1) * BLOCK_DAYS - 1 <= didx - RETAIN then
+        redis.call('UNLINK', X_PREFIX .. fmt(b)); blocks[b] = nil
       end
     end
   end
+  local moved_day = (not wd) or didx > wd
+  wm, wf, wd = ts, fidx, didx
+  redis.call('ZREMRANGEBYSCORE', K_CP, '-inf', fmt(wm - CP_SPAN[5]))
+  redis.call('ZREMRANGEBYSCORE', K_CP, fmt(CP_OFF), fmt(CP_OFF + wm - CP_SPAN[5]))
+  if moved_day then count_active() end
+  cp_counts = nil
+end
+
+local function bucket_str(b)
+  local parts = {}
+  for m = 1, NB do parts[m] = fmt(b[m] or 0) end
+  return table.concat(parts, ',')
+end
+
+local function foreign_str(b)
+  local f = b[NB + 1]
+  if not f then return '' end
+  local parts = {}
+  for k, v in pairs(f) do parts[#parts + 1] = k .. ':' .. fmt(v[1]) .. ':' .. fmt(v[2]) .. ':' .. fmt(v[3]) .. ':' .. fmt(v[4]) end
+  table.sort(parts)
+  return table.concat(parts, ';')
+end
+
+-- seq, asof, 5 windows x 8 metrics, 10 counterparty counts, active days, previous watermark,
+-- activity start, the item's day bucket (17 metrics), then "|" and the day's foreign-currency sums
+local function snapshot(item_day, prev_wm)
+  if not cp_counts then count_cps() end
   local out = {fmt(seq), fmt(wm or 0)}
   for i = 1, 5 do
-    for m = 1, NW do out[#out + 1] = fmt(w[i][m]) end
+    for m = 1, 8 do out[#out + 1] = fmt(W[i][m]) end
   end
-  local tb = (item_day and day[item_day]) or new_bucket()
-  for m = 1, NM do out[#out + 1] = fmt(tb[m]) end
+  for i = 1, 10 do out[#out + 1] = fmt(cp_counts[i]) end
   out[#out + 1] = fmt(active)
   out[#out + 1] = fmt(prev_wm or 0)
   out[#out + 1] = fmt(as or 0)
-  return table.concat(out, ',')
+  local b = (item_day and D[item_day]) or {}
+  out[#out + 1] = bucket_str(b)
+  return table.concat(out, ',') .. '|' .. foreign_str(b)
 end
 
-local results = {}
-local agg_writes = {}
-local cp_writes = {}
-local dirty_fine, dirty_day = {}, {}
-local trail_new = {}
-local changed = false
+local CATEGORY = {c = 'C', x = 'X', d = 'D'}
 
-local function remember(id, snap)
-  pending[id] = snap
-  agg_writes[#agg_writes + 1] = 'p:' .. id
-  agg_writes[#agg_writes + 1] = snap
+local function add_tx(dir, fen, flags, fidx, didx, ccy, foreign)
+  local cash = string.find(flags, 'c', 1, true) ~= nil
+  local xb = string.find(flags, 'x', 1, true) ~= nil
+  local hr = string.find(flags, 'h', 1, true) ~= nil
+  local o = (dir == 'i') and 0 or 2 -- offset of the direction in the positional bucket
+  local b = D[didx]
+  local new_day = b == nil
+  if new_day then b = {}; D[didx] = b end
+  for m = 1, NB do b[m] = b[m] or 0 end
+  b[1 + o] = b[1 + o] + 1
+  b[2 + o] = b[2 + o] + fen
+  if cash then b[5 + o] = b[5 + o] + fen; b[6 + o] = b[6 + o] + 1 end
+  if xb then b[9 + o] = b[9 + o] + fen; b[10 + o] = b[10 + o] + 1 end
+  if hr then b[13] = b[13] + fen end
+  if cash and xb then b[14 + o] = b[14 + o] + fen; b[15 + o] = b[15 + o] + 1 end
+  if foreign ~= '' then
+    local usd, milli = string.match(foreign, '^(%d+):(%d+)$')
+    local cat = cash and 'C' or (xb and 'X' or 'D')
+    local key = cat .. dir .. ccy
+    b[NB + 1] = b[NB + 1] or {}
+    local e = b[NB + 1][key] or {0, 0, 0, 0}
+    e[1] = e[1] + 1; e[2] = e[2] + fen; e[3] = e[3] + tonumber(usd); e[4] = e[4] + tonumber(milli)
+    b[NB + 1][key] = e
+  end
+  d_dirty = true
+  local delta = {1, 0, 0, 0, 0, 0, 0, 0}
+  if o == 0 then delta[2] = fen else delta[3] = fen end
+  if cash then delta[4 + o / 2] = fen end
+  if xb then delta[6 + o / 2] = fen end
+  if hr then delta[8] = fen end
+  for s = 1, 3 do
+    if didx > wd - DAY_SPAN[s] then add8(W[2 + s], delta, 1) end
+  end
+  if fidx > wf - FINE_DAY then
+    F[fidx] = F[fidx] or {0, 0, 0, 0, 0, 0, 0, 0}
+    add8(F[fidx], delta, 1); f_dirty = true
+    add8(W[2], delta, 1)
+    if fidx > wf - FINE_HOUR then add8(W[1], delta, 1) end
+  end
+  if new_day then count_active() end
 end
 
-local seen = {} -- tx_ids already met in this call: a second copy in the same batch is a plain duplicate
-for _, line in ipairs(split(ARGV[5], '\n')) do
+-- a tx_id is a duplicate if any live block holds it, whatever day the copy claims
+local function seen(member)
+  for b, _ in pairs(blocks) do
+    if redis.call('SISMEMBER', X_PREFIX .. fmt(b), member) == 1 then return true end
+  end
+  return false
+end
+
+local TOKEN = ARGV[3]
+-- the stored snapshot of an item applied in an earlier, uncommitted batch; and whether this
+-- batch applied it already (a copy within the batch)
+local function redelivered(id)
+  local p = redis.call('HGET', K_S, 'p:' .. id)
+  if not p then return nil, false end
+  local cut = string.find(p, '#', 1, true)
+  if string.sub(p, 1, cut - 1) == TOKEN then return nil, true end
+  return string.sub(p, cut + 1), false
+end
+
+local results, writes, trail_new = {}, {}, {}
+for _, line in ipairs(split(ARGV[4], '\n')) do
   local f = split(line, '\t')
   local kind = f[1]
   if kind == 'T' then
-    local tx_id, ts, dir, fen, flags = f[2], tonumber(f[3]), f[4], tonumber(f[5]), f[6]
-    local fidx, didx, hour, cp, ccy, amount = tonumber(f[7]), tonumber(f[8]), f[9], f[10], f[11], f[12]
-    if seen[tx_id] then
+    local tx_id, member, ts, dir, fen, flags = f[2], f[3], tonumber(f[4]), f[5], tonumber(f[6]), f[7]
+    local fidx, didx, hour, cp, ccy, amount, foreign = tonumber(f[8]), tonumber(f[9]), f[10], f[11], f[12], f[13], f[14]
+    local block = math.floor(didx / BLOCK_DAYS)
+    local pending = redelivered(tx_id)
+    if pending then
+      results[#results + 1] = 'pend|' .. pending
+    elseif seen(member) then
       results[#results + 1] = 'done'
-    elseif redis.call('ZSCORE', K_DEDUP, tx_id) then
-      seen[tx_id] = true
-      if pending[tx_id] then results[#results + 1] = 'pend|' .. pending[tx_id]
-      else results[#results + 1] = 'done' end
-    elseif wd and didx <= wd - RETAIN_DAYS then
+    elseif wd and didx <= wd - RETAIN then
       results[#results + 1] = 'late'
     else
-      seen[tx_id] = true
       changed = true
-      redis.call('ZADD', K_DEDUP, ts, tx_id)
+      redis.call('SADD', X_PREFIX .. fmt(block), member)
+      blocks[block] = true
       seq = seq + 1
       local prev = wm
-      if not wm or ts > wm then
-        if wm and ts - wm >= DORMANT_MS then as = ts end
-        wm, wf, wd = ts, fidx, didx
-      end
-      local cash = string.find(flags, 'c', 1, true) ~= nil
-      local xb = string.find(flags, 'x', 1, true) ~= nil
-      local hr = string.find(flags, 'h', 1, true) ~= nil
-      local o = (dir == 'in') and 0 or 1
-      local function add(b)
-        b[1] = b[1] + 1
-        b[2 + o] = b[2 + o] + fen
-        if cash then b[4 + o] = b[4 + o] + fen end
-        if xb then b[6 + o] = b[6 + o] + fen end
-        if hr then b[8] = b[8] + fen end
-      end
-      day[didx] = day[didx] or new_bucket()
-      add(day[didx]); dirty_day[didx] = true
-      if fidx > wf - FINE_PER_DAY then
-        fine[fidx] = fine[fidx] or new_bucket()
-        add(fine[fidx]); dirty_fine[fidx] = true
-      end
+      advance(ts, fidx, didx)
+      add_tx(dir, fen, flags, fidx, didx, ccy, foreign)
       if cp ~= '' then
-        local ck = ((o == 0) and 'i' or 'o') .. cp
-        if not cps[ck] or ts > cps[ck] then cps[ck] = ts; cp_writes[ck] = ts end
+        local score = (dir == 'i') and ts or (CP_OFF + ts)
+        if redis.call('ZADD', K_CP, 'GT', 'CH', score, dir .. cp) > 0 then cp_counts = nil end
       end
       trail_new[#trail_new + 1] = table.concat({fmt(seq), fmt(ts), dir, fmt(fen), flags, fmt(didx), hour, cp, ccy, amount, tx_id}, '|')
       local snap = snapshot(didx, prev)
-      remember(tx_id, snap)
+      writes[#writes + 1] = 'p:' .. tx_id
+      writes[#writes + 1] = TOKEN .. '#' .. snap
       results[#results + 1] = 'new|' .. snap
     end
   elseif kind == 'P' then
@@ -201,14 +278,16 @@ for _, line in ipairs(split(ARGV[5], '\n')) do
     local id = '~P' .. f[2]
     if pu and updated < pu then results[#results + 1] = 'stale'
     elseif pu and updated == pu then
-      if pending[id] then results[#results + 1] = 'pend|' .. pending[id]
-      elseif pcu and pcu >= updated then results[#results + 1] = 'done'
+      local pending, own = redelivered(id)
+      if pending then results[#results + 1] = 'pend|' .. pending
+      elseif own or (pcu and pcu >= updated) then results[#results + 1] = 'done'
       else results[#results + 1] = 'stale' end
     else
       changed = true
       pu = updated
       local snap = snapshot(wd, wm)
-      remember(id, snap)
+      writes[#writes + 1] = 'p:' .. id
+      writes[#writes + 1] = TOKEN .. '#' .. snap
       results[#results + 1] = 'new|' .. snap
     end
   else -- 'Q'
@@ -216,59 +295,34 @@ for _, line in ipairs(split(ARGV[5], '\n')) do
   end
 end
 
+local function trimmed(buckets, n)
+  -- drop trailing zeros (MessagePack stores the rest compactly); keep foreign sums in place
+  for _, b in pairs(buckets) do
+    if not b[n + 1] then
+      local last = n
+      while last > 0 and (b[last] or 0) == 0 do b[last] = nil; last = last - 1 end
+    end
+  end
+  return cmsgpack.pack(buckets)
+end
+
 if changed then
-  -- expire by event time: buckets and counterparties that left the longest window
-  if wm then
-    local drop = {}
-    for idx, _ in pairs(fine) do
-      if idx <= wf - FINE_PER_DAY then drop[#drop + 1] = 'f:' .. fmt(idx); dirty_fine[idx] = nil end
-    end
-    for d, _ in pairs(day) do
-      if d <= wd - RETAIN_DAYS then drop[#drop + 1] = 'd:' .. fmt(d); dirty_day[d] = nil end
-    end
-    if #drop > 0 then redis.call('HDEL', K_AGG, unpack(drop)) end
-    local cp_drop = {}
-    for k, last in pairs(cps) do
-      if last <= wm - RETAIN_DAYS * DAY_MS then cp_drop[#cp_drop + 1] = k; cp_writes[k] = nil end
-    end
-    if #cp_drop > 0 then redis.call('HDEL', K_CP, unpack(cp_drop)) end
-    redis.call('ZREMRANGEBYSCORE', K_DEDUP, '-inf', '(' .. fmt(wm - (RETAIN_DAYS + 1) * DAY_MS))
+  local wparts = {}
+  for i = 1, 5 do
+    for m = 1, 8 do wparts[#wparts + 1] = fmt(W[i][m]) end
   end
-  for idx, _ in pairs(dirty_fine) do
-    agg_writes[#agg_writes + 1] = 'f:' .. fmt(idx); agg_writes[#agg_writes + 1] = bucket_str(fine[idx])
-  end
-  for d, _ in pairs(dirty_day) do
-    agg_writes[#agg_writes + 1] = 'd:' .. fmt(d); agg_writes[#agg_writes + 1] = bucket_str(day[d])
-  end
-  agg_writes[#agg_writes + 1] = 'seq'; agg_writes[#agg_writes + 1] = fmt(seq)
-  if wm then
-    for _, v in ipairs({'wm', fmt(wm), 'wf', fmt(wf), 'wd', fmt(wd)}) do agg_writes[#agg_writes + 1] = v end
-  end
-  if as then agg_writes[#agg_writes + 1] = 'as'; agg_writes[#agg_writes + 1] = fmt(as) end
-  if pu then agg_writes[#agg_writes + 1] = 'pu'; agg_writes[#agg_writes + 1] = fmt(pu) end
-  redis.call('HSET', K_AGG, unpack(agg_writes))
-  local cpw = {}
-  for k, ts in pairs(cp_writes) do cpw[#cpw + 1] = k; cpw[#cpw + 1] = fmt(ts) end
-  if #cpw > 0 then redis.call('HSET', K_CP, unpack(cpw)) end
+  local live = {}
+  for b, _ in pairs(blocks) do live[#live + 1] = fmt(b) end
+  table.sort(live)
+  local meta = table.concat({opt(wm), opt(wf), opt(wd), fmt(seq), opt(cwm), opt(cseq), opt(as), opt(pu), opt(pcu), table.concat(live, ';')}, ',')
+  writes[#writes + 1] = 'v'; writes[#writes + 1] = LAYOUT
+  writes[#writes + 1] = 'id'; writes[#writes + 1] = ARGV[2]
+  writes[#writes + 1] = 'm'; writes[#writes + 1] = meta
+  writes[#writes + 1] = 'W'; writes[#writes + 1] = table.concat(wparts, ',')
+  if d_dirty then writes[#writes + 1] = 'D'; writes[#writes + 1] = trimmed(D, NB) end
+  if f_dirty then writes[#writes + 1] = 'F'; writes[#writes + 1] = trimmed(F, 8) end
+  redis.call('HSET', K_S, unpack(writes))
   if #trail_new > 0 then redis.call('RPUSH', K_TRAIL, unpack(trail_new)) end
 end
 
--- trim the trail relative to the last commit only, so a redelivered pending item still sees
--- every entry it saw the first time
-local trail = redis.call('LRANGE', K_TRAIL, 0, -1)
-if cwm then
-  local cut, n = 0, #trail
-  while cut < n do
-    local e = split(trail[cut + 1], '|')
-    local eseq, ets = tonumber(e[1]), tonumber(e[2])
-    if eseq <= cseq and (ets < cwm - TRAIL_MS or n - cut > TRAIL_MAX) then cut = cut + 1 else break end
-  end
-  if cut > 0 then
-    redis.call('LTRIM', K_TRAIL, cut, -1)
-    local kept = {}
-    for i = cut + 1, n do kept[#kept + 1] = trail[i] end
-    trail = kept
-  end
-end
-
-return {redis.call('HGET', K_RISK, 's') or false, trail, results}
+return {'ok', st[6] or false, redis.call('LRANGE', K_TRAIL, 0, -1), results}

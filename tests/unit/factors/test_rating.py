@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from factors.catalog import FACTOR_GROUPS
-from factors.model import WindowStats
+from factors.large_value import add_leg
+from factors.model import DayTotals, WindowStats
 from factors.patterns import PATTERNS
 from factors.rating import RatedItem, Rater
 from factors.standard import DEFAULT_STANDARD_PATH, parse_standard
@@ -22,11 +23,23 @@ def cash_item(i: int, cash_30d_fen: int, *, ts_ms: int | None = None, status: st
     return RatedItem(status, snap, tx=t, business_day=day, event_ms=t.ts_ms)
 
 
+def with_day_totals(items):
+    """Give each transaction's snapshot the accumulators of its business day, as the state layer does."""
+    days: dict[int, DayTotals] = {}
+    out = []
+    for i in items:
+        if i.tx is not None and i.snapshot is not None and i.status in ("new", "pend"):
+            days[i.business_day] = add_leg(days.get(i.business_day, DayTotals()), i.tx, STANDARD.fx)
+            i = replace(i, snapshot=replace(i.snapshot, day=days[i.business_day]))
+        out.append(i)
+    return out
+
+
 def rate(items, state=None, trail=None):
     """Rate items; the trail defaults to the items' own transactions, as the Redis script keeps it."""
     if trail is None:
         trail = tuple(recent(i.tx, i.snapshot.seq, business_day=i.business_day) for i in items if i.tx is not None and i.snapshot is not None)
-    return Rater(STANDARD).rate("c1", state or {}, trail, list(items))
+    return Rater(STANDARD).rate("c1", state or {}, trail, with_day_totals(items))
 
 
 def test_first_rating_then_only_level_changes_with_their_cause():
@@ -45,7 +58,7 @@ def test_done_items_are_skipped_late_ones_reported_stale_profiles_counted():
     late = RatedItem("late", None, tx=tx("old"), event_ms=T0)
     stale = RatedItem("stale", None, profile=profile(), event_ms=T0)
     out = rate([cash_item(1, 100_00, status="done"), late, stale, cash_item(2, 100_00)], state)
-    assert [t.tx_id for t in out.late] == ["old"] and out.stale_profiles == 1
+    assert [t.tx.tx_id for t in out.late] == ["old"] and out.stale_profiles == 1
     assert [i.tx.tx_id for i in out.committed_items] == ["t2"] and out.changes == []
 
 
@@ -112,8 +125,8 @@ def test_a_detection_that_lifts_the_level_is_the_cause():
 
 def test_large_value_cash_report_and_its_revisions():
     out = rate([cash_item(1, 0, fen=30_000_00), cash_item(2, 0, fen=20_000_00), cash_item(3, 0, fen=1_00)])
-    reports = [(r.update.rule.code, r.update.direction, r.update.revision, r.update.total_fen, r.update.tx_ids) for r in out.reports]
-    assert reports == [("0501", "in", 1, 50_000_00, ("t1", "t2")), ("0501", "in", 2, 50_001_00, ("t1", "t2", "t3"))]
+    reports = [(r.update.rule.code, r.update.direction, r.update.revision, r.update.totals.fen, r.update.totals.count, r.update.tx_ids) for r in out.reports]
+    assert reports == [("0501", "in", 1, 50_000_00, 2, ("t1", "t2")), ("0501", "in", 2, 50_001_00, 3, ("t1", "t2", "t3"))]
     assert out.reports[0].report_key == out.reports[1].report_key
 
 
@@ -131,7 +144,8 @@ def test_large_value_transfer_rules_follow_the_customer_kind_and_border():
     # foreign currency is compared in USD: USD 10,000 cross-border reaches 0504 although CNY 71,000 < 200,000
     usd = rate([transfer(1, 71_000_00, cross_border=True, currency="USD", amount="10000")])
     assert [r.update.rule.code for r in usd.reports] == ["0504"]
-    assert usd.reports[0].update.by_currency == {"USD": "10000"}
+    assert usd.reports[0].update.totals.by_currency == (("USD", 10_000_000),)  # thousandths of a dollar
+    assert usd.reports[0].update.totals.usd_cents == 1_000_000 and usd.reports[0].update.totals.cny_fen == 0
     # each direction is its own report
     both = rate([transfer(1, 500_000_00, direction="in"), transfer(2, 500_000_00, direction="out")])
     assert sorted(r.update.direction for r in both.reports) == ["in", "out"]

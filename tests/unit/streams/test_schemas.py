@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from dataclasses import replace
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -20,7 +21,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from factors.large_value import DEFAULT_RULES, ReportUpdate
-from factors.model import Assessment, Contribution, HardRule, PatternHit, Transaction
+from factors.model import Assessment, CategoryTotals, Contribution, HardRule, PatternHit, Transaction
 from factors.money import FxTable
 from factors.rating import Alert, Cause, Report, RiskChange
 from streams import events
@@ -184,10 +185,16 @@ def test_risk_change_with_hard_rules_and_every_cause_kind() -> None:
 
 
 def test_large_value_report() -> None:
-    update = ReportUpdate(DEFAULT_RULES[0], "in", 20_400, 2, 5_000_100, 5_000_100, 0, {"CNY": "50001.00"}, ("T-1", "T-2"), 2)
+    totals = CategoryTotals(3, 5_710_100, 5_000_100, 100_000, (("CNY", 50_001_000), ("USD", 1_000_000)))
+    update = ReportUpdate(DEFAULT_RULES[0], "in", 20_400, 2, totals, ("T-1", "T-2"), True)
     doc = wire(events.large_value_report("C-1", Report(tx(), update, "b" * 32), MV))
     assert_valid("large_value_report", doc)
-    assert (doc["rule_code"], doc["revision"], doc["business_date"], doc["total_cny"]) == ("0501", 2, "2025-11-08", 50001.0)
+    assert (doc["rule_code"], doc["revision"], doc["business_date"], doc["total_cny"]) == ("0501", 2, "2025-11-08", 57101.0)
+    assert doc["totals_by_currency"] == {"CNY": 50001.0, "USD": 1000.0} and doc["usd_equivalent"] == 1000.0
+    assert (doc["action"], doc["tx_count"], doc["tx_ids_truncated"]) == ("report", 3, True)
+    manual = wire(events.large_value_report("C-1", Report(tx(), replace(update, revision=0, action="manual"), "b" * 32), MV))
+    assert_valid("large_value_report", manual)
+    assert manual["event_id"] != doc["event_id"]
 
 
 def test_suspicious_pattern() -> None:
@@ -447,26 +454,30 @@ def test_large_value_report_contract() -> None:
     report = {
         "event_type": "large_value_report",
         "schema_version": 1,
-        "event_id": events.event_id("large_value_report", "k", "2"),
+        "event_id": "0" * 32,
         "customer_id": "C-1",
         "occurred_at": events.iso(TS_MS),
         "emitted_at": events.now_iso(),
         "model_version": MV,
-        "report_key": events.event_id("k"),
+        "report_key": "1" * 32,
+        "action": "report",
         "revision": 2,
         "rule_code": "0501",
         "direction": "out",
         "business_date": "2026-11-06",
         "total_cny": 71000.0,
         "totals_by_currency": {"CNY": 50000.0, "USD": 2957.75},
+        "usd_equivalent": 2957.75,
         "tx_ids": ["T-1", "T-2", "T-3"],
+        "tx_ids_truncated": False,
         "tx_count": 3,
         "thresholds": {"cny": 50000, "usd": 10000},
         "cause": {"kind": "transaction", "ref": "T-3"},
     }
     assert_valid("large_value_report", report)
     assert_invalid("large_value_report", {**report, "rule_code": "0505"})
-    assert_invalid("large_value_report", {**report, "revision": 0})
+    assert_invalid("large_value_report", {**report, "revision": -1})
+    assert_invalid("large_value_report", {**report, "action": "delete"})
     assert_invalid("large_value_report", {**report, "business_date": "2026-11-31"})
     assert_invalid("large_value_report", {**report, "totals_by_currency": {"usd": 1.0}})
     assert_invalid("large_value_report", {**report, "tx_ids": [f"T-{i}" for i in range(101)]})
@@ -503,7 +514,7 @@ def test_every_decode_error_code_is_in_the_dead_letter_schema() -> None:
 def test_dead_letter_enum_is_exactly_the_documented_codes() -> None:
     enum = schema("dead_letter")["properties"]["error_code"]["enum"]
     assert len(enum) == len(set(enum))
-    assert set(enum) == _docstring_codes() | {"too_late"}
+    assert set(enum) == _docstring_codes() | _engine_codes()
     assert _decode_codes() == _docstring_codes()
 
 
