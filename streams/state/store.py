@@ -395,6 +395,30 @@ class StateStore:
 
         return {c: orjson.loads(raw) for c, raw in zip(customer_ids, await self._execute(fill), strict=True) if raw}
 
+    async def aggregates(self, customer_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """A customer's aggregates as stored, without what depends on when batches were committed
+        (pending snapshots, the rating state, commit markers, the trail): two runs over the same
+        input, however cut and crashed, must give equal values. Keys: the state hash's fields,
+        `cp` the counterparty last-seen times, `dedup` the dedup sets' members."""
+        out: dict[str, dict[str, Any]] = {}
+        for c in customer_ids:
+            keys = customer_keys(c)
+            fields = {k.decode(): v for k, v in (await self.redis.hgetall(keys[0])).items() if not k.startswith((b"p:", b"r"))}
+            if "m" in fields:
+                meta = fields["m"].decode().split(",")
+                meta[4] = meta[5] = meta[8] = ""  # cwm, cseq, pcu: when the last commit happened
+                fields["m"] = ",".join(meta)
+            fields["cp"] = await self.redis.zrange(keys[1], 0, -1, withscores=True)
+            blocks = [b for b in (fields.get("m", "").split(",") + [""] * 10)[9].split(";") if b]
+            fields["dedup"] = {b: sorted(await self.redis.smembers(keys[0][:-1] + f"x{b}")) for b in blocks}
+            out[c] = fields
+        return out
+
+    async def applied_count(self, customer_id: str) -> int:
+        """How many transactions of the customer have been applied (its sequence number)."""
+        raw = await self.redis.hget(customer_keys(customer_id)[0], "m")
+        return int(raw.decode().split(",")[3]) if raw else 0
+
     async def customers(self, count: int = 1000):  # type: ignore[no-untyped-def]
         """Every customer id that has state (SCAN; works per node on a cluster)."""
         keys: list[bytes] = []

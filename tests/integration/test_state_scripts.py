@@ -12,7 +12,7 @@ from tests.unit.factors.helpers import tx
 DAY_MS = 86_400_000
 
 
-BUCKET_KEYS = "local ks = {} for k in pairs(cmsgpack.unpack(ARGV[1])) do ks[#ks + 1] = k end table.sort(ks) return ks"
+BUCKET_KEYS = "local t, ks = cmsgpack.unpack(ARGV[1]), {} for i = 1, #t, 2 do ks[#ks + 1] = t[i] end return ks"
 
 
 async def bucket_keys(redis, key: str, field: str) -> list[int]:

@@ -75,8 +75,25 @@ do
     for m = 1, 8 do W[i][m] = tonumber(w[(i - 1) * 8 + m]) or 0 end
   end
 end
-local D = st[4] and cmsgpack.unpack(st[4]) or {}
-local F = st[5] and cmsgpack.unpack(st[5]) or {}
+-- bucket maps are stored as MessagePack arrays [key, bucket, key, bucket, ...] sorted by key, and
+-- a bucket's foreign-currency sums as [key, sums, ...] sorted too: the same state is the same bytes
+local function unpack_map(raw, nested)
+  local map = {}
+  if not raw then return map end
+  local flat = cmsgpack.unpack(raw)
+  for i = 1, #flat, 2 do
+    local b = flat[i + 1]
+    if nested and type(b[nested]) == 'table' then
+      local f = {}
+      for j = 1, #b[nested], 2 do f[b[nested][j]] = b[nested][j + 1] end
+      b[nested] = f
+    end
+    map[flat[i]] = b
+  end
+  return map
+end
+local D = unpack_map(st[4], 18)
+local F = unpack_map(st[5])
 local d_dirty, f_dirty, changed = false, false, false
 
 -- the 8 window metrics of a day bucket: count, in, out, cash in, cash out, xb in, xb out, high-risk
@@ -156,7 +173,7 @@ local function foreign_str(b)
   if not f then return '' end
   local parts = {}
   for k, v in pairs(f) do parts[#parts + 1] = k .. ':' .. fmt(v[1]) .. ':' .. fmt(v[2]) .. ':' .. fmt(v[3]) .. ':' .. fmt(v[4]) end
-  table.sort(parts)
+  table.sort(parts)  -- pairs() order is not stable: the snapshot must be
   return table.concat(parts, ';')
 end
 
@@ -176,8 +193,6 @@ local function snapshot(item_day, prev_wm)
   out[#out + 1] = bucket_str(b)
   return table.concat(out, ',') .. '|' .. foreign_str(b)
 end
-
-local CATEGORY = {c = 'C', x = 'X', d = 'D'}
 
 local function add_tx(dir, fen, flags, fidx, didx, ccy, foreign)
   local cash = string.find(flags, 'c', 1, true) ~= nil
@@ -295,15 +310,33 @@ for _, line in ipairs(split(ARGV[4], '\n')) do
   end
 end
 
-local function trimmed(buckets, n)
-  -- drop trailing zeros (MessagePack stores the rest compactly); keep foreign sums in place
-  for _, b in pairs(buckets) do
-    if not b[n + 1] then
+local function sorted_keys(t)
+  local keys = {}
+  for k, _ in pairs(t) do keys[#keys + 1] = k end
+  table.sort(keys)
+  return keys
+end
+
+-- pack a bucket map canonically; trailing zeros of a bucket are dropped (foreign sums kept in place)
+local function pack_map(buckets, n)
+  local flat = {}
+  for _, k in ipairs(sorted_keys(buckets)) do
+    local b = buckets[k]
+    local out = {}
+    if b[n + 1] then
+      for m = 1, n do out[m] = b[m] or 0 end
+      local f = {}
+      for _, fk in ipairs(sorted_keys(b[n + 1])) do f[#f + 1] = fk; f[#f + 1] = b[n + 1][fk] end
+      out[n + 1] = f
+    else
       local last = n
-      while last > 0 and (b[last] or 0) == 0 do b[last] = nil; last = last - 1 end
+      while last > 0 and (b[last] or 0) == 0 do last = last - 1 end
+      for m = 1, last do out[m] = b[m] or 0 end
     end
+    flat[#flat + 1] = k
+    flat[#flat + 1] = out
   end
-  return cmsgpack.pack(buckets)
+  return cmsgpack.pack(flat)
 end
 
 if changed then
@@ -319,8 +352,8 @@ if changed then
   writes[#writes + 1] = 'id'; writes[#writes + 1] = ARGV[2]
   writes[#writes + 1] = 'm'; writes[#writes + 1] = meta
   writes[#writes + 1] = 'W'; writes[#writes + 1] = table.concat(wparts, ',')
-  if d_dirty then writes[#writes + 1] = 'D'; writes[#writes + 1] = trimmed(D, NB) end
-  if f_dirty then writes[#writes + 1] = 'F'; writes[#writes + 1] = trimmed(F, 8) end
+  if d_dirty then writes[#writes + 1] = 'D'; writes[#writes + 1] = pack_map(D, NB) end
+  if f_dirty then writes[#writes + 1] = 'F'; writes[#writes + 1] = pack_map(F, 8) end
   redis.call('HSET', K_S, unpack(writes))
   if #trail_new > 0 then redis.call('RPUSH', K_TRAIL, unpack(trail_new)) end
 end
