@@ -13,7 +13,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from redis.asyncio import Redis
 
-from streams.state import customer_keys
+from streams.state import StateStore
 from tests.e2e.harness import BOOTSTRAP, ROOT, produce, wait_until_committed
 
 PRIVATE_REDIS_PORT = 6392
@@ -117,7 +117,7 @@ async def test_redis_outage_pauses_the_worker_without_skipping(pipeline_env, tmp
         await wait_until_committed(topics, group, timeout_s=60)
         for c in {f"r{i % 17:02d}" for i in range(200)}:
             expected = sum(1 for i in range(200) if f"r{i % 17:02d}" == c)
-            assert int(await redis.hget(customer_keys(c)[0], "seq")) == expected
+            assert await StateStore(redis).applied_count(c) == expected
         assert worker.counter("amlstream_transactions_total", outcome="applied") == 200
     finally:
         await redis.aclose()

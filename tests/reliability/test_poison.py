@@ -6,7 +6,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from streams.state import customer_keys
+from streams.state import StateStore
 from tests.e2e.test_crash_recovery import aggregate_state, generated_stream
 from tests.reliability.support import BROKEN, alive, clean_run, produce, verify_pipeline, wait_until_committed
 
@@ -130,7 +130,7 @@ async def test_poison_corpus_is_dead_lettered_and_good_input_processed_once(make
     _, clean_redis = await clean_run(without, pipeline.model_path)
     try:
         assert await aggregate_state(worker_redis[1], {customer}) == await aggregate_state(clean_redis, {customer})
-        assert int(await worker_redis[1].hget(customer_keys(customer)[0], "seq")) == sum(1 for k, _ in good if k == original_key)
+        assert await StateStore(worker_redis[1]).applied_count(customer) == sum(1 for k, _ in good if k == original_key)
     finally:
         await clean_redis.flushdb()
         await clean_redis.aclose()
