@@ -58,7 +58,7 @@ class Outcome:
 
 class Filer:
     def __init__(
-        self, store: FilingStore, config: FilingConfig, fx: FxTable, business: BusinessCalendar, calendar: WorkingCalendar, outbox: Outbox, archive_days: int = 8
+        self, store: FilingStore, config: FilingConfig, fx: FxTable, business: BusinessCalendar, calendar: WorkingCalendar, outbox: Outbox, archive_days: int = 100
     ) -> None:
         self.store = store
         self.config = config
@@ -172,7 +172,9 @@ class Filer:
             return False
         selection = select(event, day_legs, cause.seq)
         if selection.problem:
-            self.outcome.dead_letters.append(DeadLetter("filing_leg_mismatch", f"report {event.report_key} revision {event.revision}: {selection.problem}", event.customer_id, source))
+            self.outcome.dead_letters.append(
+                DeadLetter("filing_leg_mismatch", f"report {event.report_key} revision {event.revision}: {selection.problem}", event.customer_id, source)
+            )
             await self._set(filing, "leg_mismatch", selection.problem, due_ms)
             return True
         if await self.customer(event.customer_id) is None:

@@ -38,9 +38,14 @@ async def on_decision(filer: Filer, decision: Decision, source: dict[str, Any] |
 async def process_decisions(filer: Filer, file_date: str, now_ms: int) -> None:
     pending = await filer.store.pending("decisions")
     items = sorted(((Decision.model_validate(d["decision"]), d.get("source"), k) for k, d in pending.items()), key=lambda i: (i[0].decided_ms, i[0].decision_id))
+    held: set[str] = set()  # a customer's decisions are taken in order: none overtakes a held one
     for decision, source, item_id in items:
+        if decision.customer_id in held:
+            continue
         if await _decide(filer, decision, source, file_date):
             await filer.store.unpend("decisions", item_id)
+        else:
+            held.add(decision.customer_id)
     await close_periods(filer, file_date, now_ms)
 
 
@@ -109,7 +114,12 @@ async def close_periods(filer: Filer, file_date: str, now_ms: int) -> None:
             fid = _next_id(case)
             filing = await filer.store.filing(fid) or _new_filing(cid, fid, case["pending"])
             decisions = [case["decisions"][k] for k in case["pending"]]
-            filing["render"] = {"decisions": decisions, "times_reported": case["reports"] + 1, "first_file": case["first_file"], "report_number": f"{case['case_id']}-{case['reports'] + 1}"}
+            filing["render"] = {
+                "decisions": decisions,
+                "times_reported": case["reports"] + 1,
+                "first_file": case["first_file"],
+                "report_number": f"{case['case_id']}-{case['reports'] + 1}",
+            }
             end_day = local_date(case["period_end_ms"], filer.config.timezone)
             due_ms, due = filer.due_ms(end_day, filer.config.deadlines.suspicious_working_days)
             filing["due"] = due

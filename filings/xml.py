@@ -88,7 +88,9 @@ def _tx_blocks(parent: etree._Element, leg: Leg, customer: Customer, config: Fil
     _el(rini, "RLFC", inst.customer_relationship)
     if suspicious:
         ciif = _el(parent, "CIIF")
-        _id_fields(ciif, ("CTNM", "CITP", "OITP", "CTID"), customer.identity.legal_name, customer.identity.id_type, customer.identity.id_type_other, customer.identity.id_number)
+        _id_fields(
+            ciif, ("CTNM", "CITP", "OITP", "CTID"), customer.identity.legal_name, customer.identity.id_type, customer.identity.id_type_other, customer.identity.id_number
+        )
         _el(ciif, "CSNM", customer.customer_id)
     atif = _el(parent, "ATIF")
     _el(atif, "CATP", codes.account_types[customer.kind])
