@@ -27,3 +27,7 @@ class InvalidInput(FilingError):
 
 class InvalidFiling(FilingError):
     """A built file does not validate against the project's XML Schema: it is never written."""
+
+
+# error_code values of the filing stage's dead letters (aml.dead-letter.v1, documented in docs/events.md)
+DEAD_LETTER_CODES = ("invalid_decision", "invalid_identity", "invalid_report", "invalid_alert", "filing_leg_mismatch", "filing_schema_invalid")
