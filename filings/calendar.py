@@ -32,7 +32,7 @@ class WorkingCalendar:
             raise FilingConfigError(f"calendar override lists {sorted(both)[0]} as both a working day and a holiday")
         self.workdays = workdays
         self.holidays = holidays
-        self.years = years | frozenset(d.year for d in workdays | holidays)
+        self.years = years  # only these are covered completely; listed dates of other years override one by one
 
     @classmethod
     def load(cls, path: Path | None) -> WorkingCalendar:
