@@ -50,7 +50,9 @@ class Filings:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Filings:
-        self.proc = subprocess.Popen([sys.executable, "-m", "streams.cli", "filings", "worker"], env=self.env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT, cwd=ROOT)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streams.cli", "filings", "worker"], env=self.env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT, cwd=ROOT
+        )
         return self
 
     def stop(self) -> int:
@@ -124,7 +126,9 @@ async def test_filing_stage_end_to_end(filings_env) -> None:
     events = report_events()
     first = [e for e in events if e["revision"] == 1 and e.get("action", "report") == "report"]
     later = [e for e in events if e not in first]
-    risk_changes = [{"event_type": "risk_change", "customer_id": p["customer_id"], "occurred_at": "2026-10-01T02:00:00.000Z"} for p in PROFILES if p["customer_id"] != "F-NEW"]
+    risk_changes = [
+        {"event_type": "risk_change", "customer_id": p["customer_id"], "occurred_at": "2026-10-01T02:00:00.000Z"} for p in PROFILES if p["customer_id"] != "F-NEW"
+    ]
     await produce(t.customers, _json(PROFILES))
     await produce(t.transactions, _json(TRANSACTIONS))
     await produce(t.risk_changes, _json(risk_changes))
