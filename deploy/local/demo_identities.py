@@ -30,5 +30,11 @@ with open(out / "customers.jsonl", "wb") as f:
     for customer_id in seen:
         digits = str(int(hashlib.sha256(customer_id.encode()).hexdigest(), 16))[:12]
         identity = {"legal_name": f"演示客户{customer_id}", "id_type": "110001", "id_number": "310101" + digits, "nationality": "CN", "phones": ["021-00000000"]}
-        profile = {"customer_id": customer_id, "kind": "individual", "country": "CN", "onboarded_at": "2024-01-02T09:00:00+08:00", "updated_at": "2026-10-01T09:00:00+08:00"}
+        profile = {
+            "customer_id": customer_id,
+            "kind": "individual",
+            "country": "CN",
+            "onboarded_at": "2024-01-02T09:00:00+08:00",
+            "updated_at": "2026-10-01T09:00:00+08:00",
+        }
         f.write(orjson.dumps({**profile, "identity": identity}) + b"\n")

@@ -206,3 +206,26 @@ def test_leg_selection_is_exact_or_says_why() -> None:
     assert ok.problem is None and [leg.tx_id for leg in ok.legs] == ["T-1", "T-2"]  # not the reversal, the out leg, nor what came after
     assert "total" in select(_event(["T-1", "T-2"], 55000.0, {"CNY": 55000.0}), day, 2).problem
     assert "counts 1" in select(_event(["T-2"], 25000.5, {"CNY": 25000.5}), day, 2).problem
+
+
+def test_the_json_schemas_and_the_models_agree_on_the_scenario() -> None:
+    import json
+
+    from jsonschema import Draft202012Validator
+
+    from tests.filings_stream import DECISIONS, PROFILES
+
+    root = Path(__file__).resolve().parents[3] / "streams" / "schemas"
+    decision = Draft202012Validator(json.loads((root / "case-decision.v1.schema.json").read_text(encoding="utf-8")))
+    profile = Draft202012Validator(json.loads((root / "customer-profile.v1.schema.json").read_text(encoding="utf-8")))
+    for doc in DECISIONS:
+        assert decision.is_valid(doc) and parse(Decision, doc, "invalid_decision")
+    bad = {**DECISIONS[0], "crime_types": []}
+    assert not decision.is_valid(bad)
+    with pytest.raises(InvalidInput):
+        parse(Decision, bad, "invalid_decision")
+    for doc in PROFILES:
+        assert profile.is_valid(doc)
+        if doc.get("identity"):
+            parse_identity(doc["identity"], doc["customer_id"], set(CONFIG.codes.id_types))
+    assert not profile.is_valid({**PROFILES[0], "identity": {"legal_name": "x", "id_type": "1", "id_number": "1"}})
