@@ -231,4 +231,5 @@ def _person(parent: etree._Element, tags: tuple[str, str, str, str], person: Per
 
 
 def serialize(root: etree._Element) -> bytes:
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    # the declaration written as the specification's examples write it (double quotes)
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + etree.tostring(root, encoding="UTF-8", xml_declaration=False, pretty_print=True)
