@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 import pytest
+from jsonschema import Draft202012Validator
 from lxml import etree
 
 from filings.config import DEFAULT_CONFIG_PATH
@@ -203,6 +204,8 @@ async def test_filing_stage_end_to_end(filings_env) -> None:
     assert first_bs.findtext("RBIF/AOSP") == DECISIONS[0]["analysis"] and first_bs.findtext(".//TOSC") == "1106"
     dead = [orjson.loads(v) for *_, v in await read_all([t.dead_letter], idle_s=2, timeout_s=30)]
     assert [(d["error_code"], d["customer_id"]) for d in dead] == [("invalid_decision", "F-P1")]
+    schema = orjson.loads((ROOT / "streams/schemas/dead_letter.v1.schema.json").read_bytes())
+    assert not list(Draft202012Validator(schema).iter_errors(dead[0])), "the filing stage's dead letters follow the dead-letter contract"
 
     # --- receipts: accepted, needs correction -> C once the profile is fixed -------------------
     await _wait(lambda: not list((filings_env["outbox"] / "xml").glob("*.XML")), "packing")
