@@ -18,6 +18,7 @@ class Receipt:
     result: str  # SUCC, the error code, or MANUAL for a notice
     detail: str  # errors / what to correct, for the status history
     files: tuple[Name, ...]  # the files inside a package the errors name (empty: all of it)
+    deadline: str | None = None  # YYYYMMDD, from a manual correction notice
 
 
 def read_receipt(file_name: str, data: bytes) -> Receipt:
@@ -30,7 +31,8 @@ def read_receipt(file_name: str, data: bytes) -> Receipt:
         reason = doc.findtext("MCRS") or ""
         deadline = doc.findtext("MCDL")
         detail = reason + (f" (correct by {deadline})" if deadline and deadline != "@N" else "")
-        return Receipt("MCVR", _answered(doc, parsed.answered, file_name), parsed.arrived, "MANUAL", detail, ())
+        due = deadline if deadline and deadline != "@N" else None
+        return Receipt("MCVR", _answered(doc, parsed.answered, file_name), parsed.arrived, "MANUAL", detail, (), due)
     doc = validate(data, "FDBK")
     result = doc.findtext("SFID") or ""
     if parsed.kind == "FDSC" and result != "SUCC":

@@ -16,10 +16,10 @@ Statuses (kind large_value / suspicious), open ones count towards the deadline m
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from factors.calendar import BusinessCalendar
 from factors.money import FxTable
@@ -232,7 +232,14 @@ class Filer:
                 continue
             if receipt.kind == "FDSC" or (flagged and name.key not in flagged):
                 await self._set(filing, "accepted", f"{receipt.kind}: accepted", None)
+            elif receipt.deadline:  # a manual correction notice names its own deadline
+                deadline = datetime.strptime(receipt.deadline, "%Y%m%d").date()
+                due_ms, due = end_of_day_ms(deadline, self.config.timezone), deadline.isoformat()
+                filing["due"] = due
+                filing["receipt_at"] = receipt.arrived
+                await self._set(filing, "needs_correction", f"{receipt.kind} {receipt.result}: {receipt.detail}", due_ms)
             else:
+                # ASSUMED: a correction is due like a report, 5 working days after the receipt arrived
                 due_ms, due = self.due_ms(arrived or date.today(), self.config.deadlines.large_value_working_days)
                 filing["due"] = due
                 filing["receipt_at"] = receipt.arrived
@@ -250,7 +257,7 @@ class Filer:
                 continue
             if not force and not _after_receipt(profile_updated_ms, filing.get("receipt_at"), self.config.timezone):
                 continue
-            from filings.suspicious import rewrite_suspicious
+            from filings.suspicious import rewrite_suspicious  # here: filings.suspicious builds on this module
 
             legs = [Leg(**leg) for leg in filing["legs"]]
             today = package_date(timezone=self.config.timezone)
@@ -283,8 +290,6 @@ class Filer:
 
 
 def _leg_dict(leg: Leg) -> dict[str, Any]:
-    from dataclasses import asdict
-
     return asdict(leg)
 
 
@@ -297,17 +302,13 @@ def _after_receipt(updated_ms: int | None, receipt_at: str | None, timezone: str
         return False
     if not receipt_at:
         return True
-    from zoneinfo import ZoneInfo
-
     arrived = datetime.strptime(receipt_at, "%Y%m%d%H%M%S").replace(tzinfo=ZoneInfo(timezone))
     return updated_ms >= int(arrived.timestamp() * 1000)
 
 
 def package_date(now: datetime | None = None, timezone: str = "Asia/Shanghai") -> str:
     """Today's date in the bank's timezone, YYYYMMDD: the submission date of new files."""
-    from zoneinfo import ZoneInfo
-
     return (now or datetime.now(ZoneInfo(timezone))).astimezone(ZoneInfo(timezone)).strftime("%Y%m%d")
 
 
-__all__ = ["DeadLetter", "Filer", "Outcome", "Path", "package_date"]
+__all__ = ["DeadLetter", "Filer", "Outcome", "package_date"]

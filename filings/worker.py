@@ -161,7 +161,7 @@ async def run(settings: Settings, fsettings: FilingSettings) -> int:
             if records:
                 await consumer.commit()
             await export_deadlines(filer, metrics)
-            _export_lag(consumer, metrics, readiness)
+            _export_assignment(consumer, metrics, readiness)
             readiness.redis_ok = True
             readiness.last_progress = time.monotonic()
             if not await filer.store.renew_lease(token, lease_ms):
@@ -183,5 +183,5 @@ def _source(src: dict[str, Any]) -> Source:
     return Source(src["topic"], src["partition"], src["offset"], src["key"].encode() if src.get("key") is not None else None, (src.get("value") or "").encode())
 
 
-def _export_lag(consumer: AIOKafkaConsumer, metrics: FilingMetrics, readiness: Readiness) -> None:
+def _export_assignment(consumer: AIOKafkaConsumer, metrics: FilingMetrics, readiness: Readiness) -> None:
     readiness.assigned_partitions = len(consumer.assignment())

@@ -162,7 +162,7 @@ def test_receipts() -> None:
         "MCVR[NBHA0000000000001-20261130-00000002.XML]20261202100000.XML",
         b"<MCVR><FINM>NBHA0000000000001-20261130-00000002.XML</FINM><MCRS>please correct CTVC</MCRS><MCDL>20261209</MCDL></MCVR>",
     )
-    assert (notice.kind, notice.result) == ("MCVR", "MANUAL") and "20261209" in notice.detail
+    assert (notice.kind, notice.result, notice.deadline) == ("MCVR", "MANUAL", "20261209") and "CTVC" in notice.detail
 
 
 def test_config_is_validated(tmp_path: Path) -> None:
