@@ -127,7 +127,8 @@ class Filer:
         for item_id, doc in (await self.store.pending("reports")).items():
             event = ReportEvent.model_validate(doc["event"])
             by_key.setdefault(event.report_key, []).append((item_id, event, doc.get("source")))
-        for items in by_key.values():
+        # a stable order (not the hash's), so the same inputs always get the same numbers
+        for _, items in sorted(by_key.items(), key=lambda kv: (kv[1][0][1].business_date, kv[1][0][1].customer_id, kv[1][0][1].rule_code, kv[1][0][1].direction, kv[0])):
             items.sort(key=lambda i: (i[1].revision, i[1].action != "report"))
             *older, (item_id, event, source) = items
             for old_id, _, _ in older:  # a later revision supersedes them

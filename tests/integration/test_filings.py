@@ -12,6 +12,7 @@ import orjson
 import pytest
 
 from filings.model import Leg
+from filings.naming import Name
 from filings.render import render
 from filings.schema import validate
 from filings.store import FilingStore
@@ -63,7 +64,14 @@ def settings(redis) -> Settings:
 
 
 async def test_render_the_scenario(settings: Settings, tmp_path: Path) -> None:
-    for name, rows in (("customers", PROFILES), ("transactions", TRANSACTIONS), ("reports", report_events()), ("alerts", ALERTS), ("decisions", DECISIONS)):
+    bad_identity = {**PROFILES[0], "customer_id": "F-BAD", "identity": {"legal_name": "x", "id_type": "999999", "id_number": "1"}}
+    for name, rows in (
+        ("customers", [*PROFILES, bad_identity]),
+        ("transactions", TRANSACTIONS),
+        ("reports", report_events()),
+        ("alerts", ALERTS),
+        ("decisions", DECISIONS),
+    ):
         (tmp_path / f"{name}.jsonl").write_bytes(jsonl(rows))
     from datetime import datetime
 
@@ -81,7 +89,7 @@ async def test_render_the_scenario(settings: Settings, tmp_path: Path) -> None:
     # P1 0501 (revision 2 supersedes 1 in one pass), P1 0504, E1 0502, P2 0501; P2 0503 withdrawn
     # before filing, N1 held (no identity); the first suspicious report, D-2 consolidating
     assert sorted(n[:3] for n in result.written) == ["NBH"] * 4 + ["NBS"]
-    assert result.dead_letters == []
+    assert [(d["error_code"], d["customer_id"]) for d in result.dead_letters] == [("invalid_identity", "F-BAD")]
     packages = sorted((tmp_path / "out" / "zip").glob("*.ZIP"))
     assert [p.name for p in packages] == ["NBHA0000000000001-20261130-00000001.ZIP", "NBSA0000000000001-20261130-00000001.ZIP"]
     for package in packages:
@@ -109,3 +117,43 @@ def test_render_matches_the_customer_stage_exactly(tmp_path: Path) -> None:
     )  # fmt: skip
     assert "(0 dead letters)" in out.stdout
     assert len(list((tmp_path / "out/archive").glob("NBH*.XML"))) == len({r["report_key"] for r in reports})
+
+
+async def test_a_crash_between_file_and_status_rewrites_the_same_file(redis, settings: Settings, tmp_path: Path) -> None:
+    """Fault injection: the process dies after writing a file and before storing its status; the
+    retry writes the same bytes under the same name, and no number is used twice or skipped."""
+    from filings.inputs import Inputs
+    from filings.settings import FilingSettings
+    from filings.worker import build_filer
+
+    async def run(outbox: Path, crash_after: int | None) -> dict[str, bytes]:
+        await redis.flushdb()
+        filer, model = build_filer(settings, FilingSettings(outbox=outbox), redis)
+        inputs = Inputs(filer, model.standard.fx, model.calendar)
+        for kind, rows in (("profile", PROFILES), ("transaction", TRANSACTIONS), ("report", report_events())):
+            for i, row in enumerate(rows):
+                await inputs.apply(kind, row["customer_id"].encode(), orjson.dumps(row), i, None)
+        if crash_after is not None:
+            real, written = filer.store.put_filing, []
+
+            async def dying(filing, note, due):
+                if filing.get("status") == "written":
+                    written.append(filing["file"])
+                    if len(written) > crash_after:
+                        raise ConnectionError("simulated crash after the file, before its status")
+                await real(filing, note, due)
+
+            filer.store.put_filing = dying  # type: ignore[method-assign]
+            with pytest.raises(ConnectionError):
+                await filer.process_reports("20261130")
+            filer.store.put_filing = real  # type: ignore[method-assign]
+            files_before = {p.name: p.read_bytes() for p in (outbox / "xml").glob("*.XML")}
+            assert len(files_before) == crash_after + 1
+        await filer.process_reports("20261130")
+        await filer.process_reports("20261130")  # and once more: nothing changes
+        return {p.name: p.read_bytes() for p in (outbox / "xml").glob("*.XML")}
+
+    clean = await run(tmp_path / "clean", None)
+    crashed = await run(tmp_path / "crashed", 1)
+    assert crashed == clean
+    assert sorted(Name.parse(n).seq for n in crashed) == list(range(1, len(clean) + 1))
