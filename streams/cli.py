@@ -247,6 +247,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--config", type=Path, action="append", required=True, help="give twice: standard A, then B")
     p.add_argument("--labels", type=Path, help="labels.csv (customer_id,typology) for precision/recall")
     p.add_argument("--out", type=Path, required=True)
+    from filings.cli import add_parser as add_filings  # regulatory filing (its own package, not on the data path)
+
+    add_filings(sub)
     args = parser.parse_args(argv)
 
     try:
@@ -256,6 +259,10 @@ def main(argv: list[str] | None = None) -> int:
             from streams.worker import run_worker
 
             return run_worker(settings)
+        if args.command == "filings":
+            from filings.cli import run as run_filings
+
+            return run_filings(args, settings)
         if args.command == "create-topics":
             created = asyncio.run(create_topics(settings, args.partitions, args.replication))
             print(f"created: {', '.join(created) or 'none (all exist)'}")

@@ -36,4 +36,18 @@ echo "--- injected typologies (ground truth) ---"
 cut -d, -f2 "$RUN/gen/labels.csv" | tail -n +2 | sort | uniq -c
 echo "--- worker metrics (http://127.0.0.1:$AMLSTREAM_METRICS_PORT/metrics) ---"
 curl -s "http://127.0.0.1:$AMLSTREAM_METRICS_PORT/metrics" | grep -E '^amlstream_(transactions|events_emitted|dead_letters)_total|^amlstream_customers_by_level' || true
+
+echo "--- regulatory filing: PBoC report files for the sample stream (replay, then filings render) ---"
+FIL="$RUN/filings-$run_id"
+# the sample stream as files, with synthetic customer identities (demo data only, see the script)
+"$ROOT/.venv/bin/python" "$ROOT/deploy/local/demo_identities.py" "$FIL/input"
+# both commands run on a throwaway redis-server of their own (no AMLSTREAM_REDIS_URL)
+env -u AMLSTREAM_REDIS_URL "$AML" replay --transactions "$FIL/input/transactions.jsonl" --customers "$FIL/input/customers.jsonl" --out "$FIL/replay" >/dev/null
+env -u AMLSTREAM_REDIS_URL "$AML" filings render --transactions "$FIL/input/transactions.jsonl" --customers "$FIL/input/customers.jsonl" \
+    --reports "$FIL/replay/large-value-reports.jsonl" --alerts "$FIL/replay/suspicious-patterns.jsonl" \
+    --risk-changes "$FIL/replay/risk-changes.jsonl" --out "$FIL/outbox" 2>/dev/null
+ls -l "$FIL/outbox/zip" | tail -n +2
+first="$(ls "$FIL/outbox/archive" | head -1)"
+echo "--- $first (first 60 lines) ---"
+head -60 "$FIL/outbox/archive/$first"
 echo "worker log: $RUN/worker.log   stop the services: bash deploy/local/services.sh stop"

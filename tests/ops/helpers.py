@@ -143,14 +143,18 @@ def amlstream_calls(script: str) -> list[list[str]]:
 
 @functools.cache
 def exported_series() -> frozenset[str]:
-    """The sample (series) names a worker exports: what PromQL can select. Every labelled metric is
+    """The sample (series) names the workers (customer stage and filing stage) export: what PromQL can select. Every labelled metric is
     touched once so its children exist; counters appear as *_total, histograms as *_bucket/_sum/_count.
     Family names such as `amlstream_transactions` are not series and are not included."""
-    metrics = Metrics()
-    for metric in vars(metrics).values():
-        if isinstance(metric, MetricWrapperBase) and metric._labelnames:
-            metric.labels(*("x" for _ in metric._labelnames))
-    return frozenset(sample.name for family in metrics.registry.collect() for sample in family.samples)
+    from filings.metrics import FilingMetrics  # the filing worker's metrics (amlstream filings worker)
+
+    names: set[str] = set()
+    for metrics in (Metrics(), FilingMetrics()):
+        for metric in vars(metrics).values():
+            if isinstance(metric, MetricWrapperBase) and metric._labelnames:
+                metric.labels(*("x" for _ in metric._labelnames))
+        names |= {sample.name for family in metrics.registry.collect() for sample in family.samples}
+    return frozenset(names)
 
 
 def amlstream_metrics_in(expr: str) -> set[str]:

@@ -16,6 +16,10 @@ EXPECTED_ALERTS = {
     "AmlstreamEventTimeLagHigh",
     "AmlstreamDeadLettersHigh",
     "AmlstreamRedisErrors",
+    "AmlstreamFilingOverdue",
+    "AmlstreamFirstRatingOverdue",
+    "AmlstreamFilingDeadLetters",
+    "AmlstreamFilingCalendarGap",
 }
 
 

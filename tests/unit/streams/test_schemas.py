@@ -24,6 +24,7 @@ from factors.large_value import DEFAULT_RULES, ReportUpdate
 from factors.model import Assessment, CategoryTotals, Contribution, HardRule, PatternHit, Transaction
 from factors.money import FxTable
 from factors.rating import Alert, Cause, Report, RiskChange
+from filings.errors import DEAD_LETTER_CODES as FILINGS_DEAD_LETTER_CODES
 from streams import events
 from streams.decode import decode_transaction
 from streams.errors import DecodeError
@@ -34,7 +35,7 @@ from streams.settings import Topics
 ROOT = Path(__file__).resolve().parents[3]
 SCHEMA_DIR = ROOT / "streams" / "schemas"
 DOCS = ROOT / "docs" / "events.md"
-SCHEMAS = ("transaction", "customer-profile", "risk_change", "suspicious_pattern", "dead_letter", "large_value_report")
+SCHEMAS = ("transaction", "customer-profile", "risk_change", "suspicious_pattern", "dead_letter", "large_value_report", "case-decision")
 OUTPUTS = ("risk_change", "suspicious_pattern", "dead_letter", "large_value_report")
 
 MV = "default-2026.11+3f9c0a1b2d4e"
@@ -514,7 +515,7 @@ def test_every_decode_error_code_is_in_the_dead_letter_schema() -> None:
 def test_dead_letter_enum_is_exactly_the_documented_codes() -> None:
     enum = schema("dead_letter")["properties"]["error_code"]["enum"]
     assert len(enum) == len(set(enum))
-    assert set(enum) == _docstring_codes() | _engine_codes()
+    assert set(enum) == _docstring_codes() | _engine_codes() | set(FILINGS_DEAD_LETTER_CODES)
     assert _decode_codes() == _docstring_codes()
 
 

@@ -1,0 +1,231 @@
+"""Report files: XML content, schema validation, names, ZIP packing, receipts, config, leg selection."""
+
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from filings.config import DEFAULT_CONFIG_PATH, load_config, parse_config
+from filings.errors import FilingConfigError, InvalidFiling, InvalidInput
+from filings.identity import Identity, parse_identity
+from filings.legs import select
+from filings.model import Decision, Leg, ReportEvent, parse
+from filings.naming import Name, parse_receipt_name
+from filings.packing import plan_packages, zip_bytes
+from filings.receipts import read_receipt
+from filings.schema import validate
+from filings.xml import Customer, SuspiciousCase, build_bstr, build_hvtr
+from tests.filings_stream import FX
+
+CONFIG = load_config()
+PERSON = Identity(legal_name="张三", id_type="110001", id_number="110101199001011234", phones=("13800000000",), nationality="CN")
+CUSTOMER = Customer("C-1", "individual", PERSON, "CN")
+# 2026-11-02 09:00 and 23:30 Shanghai; a USD leg at 2026-11-02T17:00Z = 11-03 01:00 Shanghai
+LEGS = [
+    Leg(1, "T-1", "C-1", 1793581200000, 20759, "in", "30000.00", "CNY", 3000000, "cash", "counter", False, "A-1"),
+    Leg(2, "T-2", "C-1", 1793633400000, 20759, "in", "25000.5", "CNY", 2500050, "cash", "atm", False, "A-1"),
+]
+USD_LEG = Leg(3, "T-3", "C-1", 1793638800000, 20760, "in", "12000.00", "USD", 8520000, "remittance", "online", True, "A-1", None, "John Smith", "HSBC", "HK", "HK-1")
+
+
+def hvtr(legs: list[Leg] | None = None) -> bytes:
+    return build_hvtr(CONFIG, FX, CUSTOMER, "0501", "2026-11-02", legs or LEGS)
+
+
+def test_hvtr_carries_the_event_values_and_validates() -> None:
+    doc = validate(hvtr(), "HVTR")
+    assert doc.findtext("RBIF/RICD") == CONFIG.institution.code
+    assert doc.findtext("RBIF/CTTN") == "1"
+    cati = doc.find("CATIs/CATI")
+    assert cati.findtext("HTDT") == "20261102"
+    assert cati.findtext("CBIF/CTNTs/CTNT") == "CHN"
+    htcr = cati.find("HTCRs/HTCR")
+    assert (htcr.findtext("CRCD"), htcr.findtext("TTNM")) == ("0501", "2")
+    assert htcr.findtext("CCIFs/CCIF/CTID") == "110101199001011234"
+    tsif = [t.find("TSIF") for t in htcr.iterfind("CCIFs/CCIF/TSDTs/TSDT")]
+    assert [t.findtext("TSTM") for t in tsif] == ["20261102090000", "20261102233000"]  # bank timezone
+    assert [t.findtext("CRAT") for t in tsif] == ["30000.000", "25000.500"]
+    assert [t.findtext("CRMB") for t in tsif] == ["30000.000", "25000.500"]
+    assert tsif[0].findtext("CUSD") == str((Decimal(30000) / FX.cny_per_unit["USD"]).quantize(Decimal("0.001")))
+    assert [t.findtext("TSDR") for t in tsif] == ["01", "01"]
+    assert [t.findtext("TSTP") for t in tsif] == [CONFIG.codes.methods["cash"]] * 2
+    assert hvtr() == hvtr()  # deterministic bytes
+
+
+def test_foreign_currency_leg_amounts_and_counterparty() -> None:
+    doc = validate(build_hvtr(CONFIG, FX, CUSTOMER, "0504", "2026-11-03", [USD_LEG]), "HVTR")
+    tsdt = doc.find(".//TSDT")
+    assert (tsdt.findtext("TSIF/TSTM"), tsdt.findtext("TSIF/CRTP"), tsdt.findtext("TSIF/CRAT")) == ("20261103010000", "USD", "12000.000")
+    assert (tsdt.findtext("TSIF/CRMB"), tsdt.findtext("TSIF/CUSD")) == ("85200.000", "12000.000")
+    assert (tsdt.findtext("TCIF/TCNM"), tsdt.findtext("TCIF/CFRC"), tsdt.findtext("TCIF/TCAC")) == ("John Smith", "HKG", "HK-1")
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "problem"),
+    [
+        (".//CRAT", "1.2345", "CRAT"),  # more than 3 decimals
+        (".//TSTM", "2026-11-02", "TSTM"),
+        (".//CRCD", "0505", "CRCD"),
+        (".//CITP", "11001", "CITP"),
+        (".//CTNT", "CN", "CTNT"),
+        ("RBIF/RICD", "SHORT", "RICD"),
+        ("RBIF/CTTN", "2", "CTTN"),  # the count must equal the number of CATI
+        (".//TTNM", "3", "TTNM"),
+    ],
+)
+def test_the_schema_refuses_bad_content(path: str, value: str, problem: str) -> None:
+    doc = etree.fromstring(hvtr())
+    doc.find(path).text = value
+    with pytest.raises(InvalidFiling, match=problem):
+        validate(etree.tostring(doc, xml_declaration=True, encoding="UTF-8"), "HVTR")
+
+
+def test_the_schema_refuses_missing_and_unknown_elements() -> None:
+    doc = etree.fromstring(hvtr())
+    tsif = doc.find(".//TSIF")
+    tsif.remove(tsif.find("CUSD"))
+    with pytest.raises(InvalidFiling, match="CUSD"):
+        validate(etree.tostring(doc), "HVTR")
+    doc = etree.fromstring(hvtr())
+    etree.SubElement(doc.find("RBIF"), "XTRA").text = "1"
+    with pytest.raises(InvalidFiling):
+        validate(etree.tostring(doc), "HVTR")
+    with pytest.raises(InvalidFiling, match="root"):
+        validate(hvtr(), "BSTR")
+
+
+def test_bstr_for_an_entity_with_legal_representative() -> None:
+    entity = Identity.model_validate(
+        {
+            "legal_name": "上海示例贸易有限公司",
+            "id_type": "610001",
+            "id_number": "91310000MA1K000001",
+            "legal_representative": {"name": "李四", "id_type": "110001", "id_number": "310101197001011234"},
+        }
+    )
+    case = SuspiciousCase("D-1", False, 2, "NBSA0000000000001-20261130-00000001.XML", "行为", "分析", ("1106",), ("0101",), None)
+    doc = validate(build_bstr(CONFIG, FX, Customer("C-E", "entity", entity, "CN", industry="F51"), case, [*LEGS, USD_LEG]), "BSTR")
+    assert (doc.findtext("RBIF/TORP"), doc.findtext("RBIF/ORXN"), doc.findtext("RBIF/DETR")) == ("2", case.first_file, "01")
+    assert (doc.findtext("RBIF/STNM"), doc.findtext("RBIF/SETN")) == ("3", "1")
+    assert (doc.findtext(".//SRIF/SRNM"), doc.findtext(".//SRIF/SCNM"), doc.findtext(".//SEIF/SEVC")) == ("李四", "@N", "F51")
+    assert [s.findtext("CATP") for s in doc.iterfind(".//STIF/ATIF")] == [CONFIG.codes.account_types["entity"]] * 3
+
+
+def test_names() -> None:
+    name = Name("N", "BH", CONFIG.institution.code, "20261130", 7)
+    assert name.xml == "NBHA0000000000001-20261130-00000007.XML"
+    assert name.as_action("C").xml == "CBHA0000000000001-20261130-00000007.XML"
+    assert Name.parse(name.xml) == name and Name.parse(name.zip) == name
+    with pytest.raises(ValueError):
+        Name.parse("NBHA000-20261130-00000007.XML")
+    receipt = parse_receipt_name(f"FDSC[{name.xml}]20261201093000.XML")
+    assert receipt and (receipt.kind, receipt.answered, receipt.arrived) == ("FDSC", name, "20261201093000")
+    assert parse_receipt_name(f"FDRC{name.stem}20261201093000.XML").kind == "FDRC"
+    assert parse_receipt_name("notes.txt") is None
+
+
+def test_packages_stay_under_the_limit_and_keep_the_files() -> None:
+    entries = [(f"NBHA0000000000001-20261130-{i:08d}.XML", os.urandom(40_000)) for i in range(1, 8)]  # incompressible
+    groups = plan_packages(entries, 100_000)
+    assert [len(g) for g in groups] == [2, 2, 2, 1]
+    for group in groups:
+        data = zip_bytes([e for e in entries if e[0] in group])
+        assert len(data) <= 100_000
+        assert zipfile.ZipFile(io.BytesIO(data)).namelist() == group
+    assert zip_bytes(entries[:2]) == zip_bytes(entries[:2])
+    with pytest.raises(InvalidFiling, match="even alone"):
+        plan_packages([("BIG.XML", os.urandom(200_000))], 100_000)
+
+
+def _fdbk(name: str, result: str, errors: str = "") -> bytes:
+    return f"<?xml version='1.0' encoding='UTF-8'?><FDBK><FINM>{name}</FINM><SFID>{result}</SFID><TTNM>1</TTNM>{errors}</FDBK>".encode()
+
+
+def test_receipts() -> None:
+    name = "NBHA0000000000001-20261130-00000001.ZIP"
+    ok = read_receipt(f"FDSC[{name}]20261201093000.XML", _fdbk(name, "SUCC"))
+    assert (ok.kind, ok.result, ok.answered.zip) == ("FDSC", "SUCC", name)
+    errors = "<ERRSs><ERRS seqno='1'><RPNM>NBHA0000000000001-20261130-00000002.XML</RPNM><ERLC>CTID</ERLC><ERDS>证件号码校验失败</ERDS></ERRS></ERRSs>"
+    bad = read_receipt(f"FDRC[{name}]20261201093000.XML", _fdbk(name, "E1001", errors))
+    assert bad.kind == "FDRC" and [n.seq for n in bad.files] == [2] and "证件号码" in bad.detail
+    with pytest.raises(InvalidFiling, match="SUCC"):
+        read_receipt(f"FDSC[{name}]20261201093000.XML", _fdbk(name, "E1001"))
+    with pytest.raises(InvalidFiling, match="FINM"):
+        read_receipt(f"FDSC[{name}]20261201093000.XML", _fdbk(name.replace("0001.ZIP", "0009.ZIP"), "SUCC"))
+    notice = read_receipt(
+        "MCVR[NBHA0000000000001-20261130-00000002.XML]20261202100000.XML",
+        b"<MCVR><FINM>NBHA0000000000001-20261130-00000002.XML</FINM><MCRS>please correct CTVC</MCRS><MCDL>20261209</MCDL></MCVR>",
+    )
+    assert (notice.kind, notice.result, notice.deadline) == ("MCVR", "MANUAL", "20261209") and "CTVC" in notice.detail
+
+
+def test_config_is_validated(tmp_path: Path) -> None:
+    text = DEFAULT_CONFIG_PATH.read_text(encoding="utf-8")
+    assert load_config().codes.country3("HK") == "HKG"
+    for bad, where in (
+        (text.replace('code = "A0000000000001"', 'code = "A0001"'), "institution.code"),
+        (text.replace("consolidation_days = 90", "consolidation_days = 120"), "suspicious.consolidation_days"),
+        (text.replace('timezone = "Asia/Shanghai"', 'timezone = "Mars/Olympus"'), "timezone"),
+        (text.replace('cash = "000001", ', ""), "methods lacks cash"),
+    ):
+        with pytest.raises(FilingConfigError, match=where):
+            parse_config(bad.encode())
+
+
+def test_identity_and_decision_validation() -> None:
+    with pytest.raises(InvalidInput, match="id_type"):
+        parse_identity({"legal_name": "x", "id_type": "119999", "id_number": "1"}, "C-1", set(CONFIG.codes.id_types))  # other without what
+    with pytest.raises(InvalidInput, match="code table"):
+        parse_identity({"legal_name": "x", "id_type": "123456", "id_number": "1"}, "C-1", set(CONFIG.codes.id_types))
+    base = {"decision_id": "D", "customer_id": "C", "decided_at": "2026-11-11T10:00:00+08:00", "decision": "confirmed", "alert_keys": ["0" * 32]}
+    with pytest.raises(InvalidInput, match="analysis"):
+        parse(Decision, base, "invalid_decision")
+    assert parse(Decision, {**base, "analysis": "a", "crime_types": ["1106"], "characteristic_codes": ["0101"]}, "invalid_decision").decided_ms == 1794362400000
+    with pytest.raises(InvalidInput, match="unknown"):
+        parse(Decision, {**base, "decision": "dismissed", "unknown": 1}, "invalid_decision")
+
+
+def _event(tx_ids: list[str], total: float, by_ccy: dict[str, float]) -> ReportEvent:
+    return ReportEvent.model_validate(
+        {"event_id": "a" * 32, "customer_id": "C-1", "report_key": "b" * 32, "revision": 2, "rule_code": "0501", "direction": "in", "business_date": "2026-11-02",
+         "total_cny": total, "totals_by_currency": by_ccy, "tx_ids": tx_ids, "tx_count": len(tx_ids), "cause": {"kind": "transaction", "ref": tx_ids[-1]}}
+    )  # fmt: skip
+
+
+def test_leg_selection_is_exact_or_says_why() -> None:
+    reversal = Leg(3, "T-R", "C-1", 1793590000000, 20759, "in", "500.00", "CNY", 50000, "cash", "counter", False, tx_type="reversal")
+    later = Leg(9, "T-9", "C-1", 1793600000000, 20759, "in", "1000.00", "CNY", 100000, "cash", "counter", False)
+    day = [*LEGS, reversal, later, Leg(4, "T-O", "C-1", 1793590000000, 20759, "out", "9.00", "CNY", 900, "cash", "counter", False)]
+    ok = select(_event(["T-1", "T-2"], 55000.5, {"CNY": 55000.5}), day, 2)
+    assert ok.problem is None and [leg.tx_id for leg in ok.legs] == ["T-1", "T-2"]  # not the reversal, the out leg, nor what came after
+    assert "total" in select(_event(["T-1", "T-2"], 55000.0, {"CNY": 55000.0}), day, 2).problem
+    assert "counts 1" in select(_event(["T-2"], 25000.5, {"CNY": 25000.5}), day, 2).problem
+
+
+def test_the_json_schemas_and_the_models_agree_on_the_scenario() -> None:
+    import json
+
+    from jsonschema import Draft202012Validator
+
+    from tests.filings_stream import DECISIONS, PROFILES
+
+    root = Path(__file__).resolve().parents[3] / "streams" / "schemas"
+    decision = Draft202012Validator(json.loads((root / "case-decision.v1.schema.json").read_text(encoding="utf-8")))
+    profile = Draft202012Validator(json.loads((root / "customer-profile.v1.schema.json").read_text(encoding="utf-8")))
+    for doc in DECISIONS:
+        assert decision.is_valid(doc) and parse(Decision, doc, "invalid_decision")
+    bad = {**DECISIONS[0], "crime_types": []}
+    assert not decision.is_valid(bad)
+    with pytest.raises(InvalidInput):
+        parse(Decision, bad, "invalid_decision")
+    for doc in PROFILES:
+        assert profile.is_valid(doc)
+        if doc.get("identity"):
+            parse_identity(doc["identity"], doc["customer_id"], set(CONFIG.codes.id_types))
+    assert not profile.is_valid({**PROFILES[0], "identity": {"legal_name": "x", "id_type": "1", "id_number": "1"}})
