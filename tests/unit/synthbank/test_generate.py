@@ -14,8 +14,8 @@ import pytest
 
 from factors.patterns import PATTERNS
 from streams.decode import decode_profile, decode_transaction
-from streams.generate import CNY_PER_UNIT, DEFAULT_START, HIGH_RISK_FLOW_COUNTRIES, TYPOLOGIES, generate, write
 from streams.model import load_model
+from synthbank import CNY_PER_UNIT, DEFAULT_START, HIGH_RISK_FLOW_COUNTRIES, TYPOLOGIES, generate, write
 
 MAX_BYTES = 1 << 20
 CST = timezone(timedelta(hours=8))
