@@ -16,5 +16,5 @@ def generate(customers: int, days: int, seed: int, start: datetime | None = None
     stream never sits in memory. Deterministic for (customers, days, seed, start)."""
     if customers < 0 or days < 0:
         raise ValueError("customers and days must be >= 0")
-    plan, profiles, labels = build(customers, days, seed, start)
-    return Population(profiles, labels), stream(plan)
+    plan, population = build(customers, days, seed, start)
+    return population, stream(plan)

@@ -43,9 +43,12 @@ import math
 import random
 from collections.abc import Iterator
 from datetime import date, timedelta
+from operator import itemgetter
 
+from synthbank.lookalike_days import LookalikeDays
+from synthbank.parties import NAME_VARIANT_SHARE
 from synthbank.records import Event, Firm, Person, Plan, day_clock, money
-from synthbank.tables import ACQUIRERS, CARD_HOURS, HOUR, OFFICE_HOURS, ONLINE_HOURS
+from synthbank.tables import CARD_HOURS, HOUR, OFFICE_HOURS, ONLINE_HOURS
 
 
 def payday_table(origin: date, days: int) -> list[frozenset[int]]:
@@ -89,18 +92,40 @@ def stream(plan: Plan) -> Iterator[dict]:
             p.biz[7] = 0
     ev: list[Event] = []
     add = ev.append
+    later: dict[int, list[Event]] = {}  # events decided earlier for a later day
+    d_now = [0]
+    vr = random.Random(plan.seed * 7_919 + 11).random  # name variants: their own draws
+    acquirers = plan.acquirers
+    structures = LookalikeDays(plan, rng, nxt, later)
+
+    def salary_split(p: Person, sod: int, fen: int) -> None:
+        """Part of a salary moved 1-6 h after it arrived: to the own second account or to a family member."""
+        share, to = p.split
+        t = min(sod + HOUR + int(r() * 5 * HOUR), 21 * HOUR + int(r() * HOUR))
+        amount = money(int(fen * share))
+        channel = "mobile" if r() < 0.7 else "online"
+        if to is None:
+            add((t, nxt(), p.cid, p.acct, "out", amount, "CNY", "transfer", channel, p.party2, None))
+            add((t, nxt(), p.cid, p.acct2, "in", amount, "CNY", "transfer", channel, p.party, None))
+        else:
+            add((t, nxt(), p.cid, p.acct, "out", amount, "CNY", "transfer", channel, to.party, None))
+            add((t, nxt(), to.cid, to.acct, "in", amount, "CNY", "transfer", channel, p.party, None))
 
     def person_day(p: Person, wd: int, dom: int, pay: frozenset[int]) -> None:
         cid, acct = p.cid, p.acct
         if p.payday and p.payday in pay:
-            add((8 * HOUR + int(r() * 4 * HOUR), nxt(), cid, acct, "in", money(int(p.salary * (0.97 + 0.06 * r()))), "CNY", "transfer", "online", p.employer, None))
+            sod = 8 * HOUR + int(r() * 4 * HOUR)
+            fen = int(p.salary * (0.97 + 0.06 * r()))
+            add((sod, nxt(), cid, acct, "in", money(fen), "CNY", "transfer", "online", p.employer, None))
+            if p.split is not None:
+                salary_split(p, sod, fen)
         allowance = p.allowance
         if allowance is not None and dom == allowance[0]:
             amount = money(int(allowance[1] * (0.9 + 0.2 * r())))
             sod = online_hours[int(r() * n_online_hours)] * HOUR + int(r() * HOUR)
             parent = allowance[3]
             if parent is not None:
-                add((sod, nxt(), parent.cid, parent.acct, "out", amount, "CNY", "transfer", "mobile", cid, None))
+                add((sod, nxt(), parent.cid, parent.acct, "out", amount, "CNY", "transfer", "mobile", p.party, None))
             add((sod, nxt(), cid, acct, "in", amount, "CNY", "transfer", "mobile", allowance[2], None))
         biz = p.biz
         if biz is not None:
@@ -155,14 +180,17 @@ def stream(plan: Plan) -> Iterator[dict]:
                 amount = money(int(exp(mu + 0.6 * gauss(0.0, 1.0))))
                 sod = online_hours[int(r() * n_online_hours)] * HOUR + int(r() * HOUR)
                 channel = "mobile" if r() < 0.7 else "online"
-                if other is None:
-                    add((sod, nxt(), cid, acct, "out" if out else "in", amount, "CNY", "transfer", channel, cp, None))
-                elif out:
-                    add((sod, nxt(), cid, acct, "out", amount, "CNY", "transfer", channel, cp, None))
-                    add((sod, nxt(), other.cid, other.acct, "in", amount, "CNY", "transfer", channel, cid, None))
-                else:
-                    add((sod, nxt(), other.cid, other.acct, "out", amount, "CNY", "transfer", channel, cid, None))
-                    add((sod, nxt(), cid, acct, "in", amount, "CNY", "transfer", channel, cp, None))
+                for _ in range(1 + (r() < 0.06) * (1 + (r() < 0.3))):  # now and then 2-3 in a row (same-pair repeats)
+                    if other is None:
+                        add((sod, nxt(), cid, acct, "out" if out else "in", amount, "CNY", "transfer", channel, cp, None))
+                    elif out:
+                        add((sod, nxt(), cid, acct, "out", amount, "CNY", "transfer", channel, cp, None))
+                        add((sod, nxt(), other.cid, other.acct, "in", amount, "CNY", "transfer", channel, p.party, None))
+                    else:
+                        add((sod, nxt(), other.cid, other.acct, "out", amount, "CNY", "transfer", channel, p.party, None))
+                        add((sod, nxt(), cid, acct, "in", amount, "CNY", "transfer", channel, cp, None))
+                    sod = min(sod + 300 + int(r() * 7_000), 22 * HOUR)
+                    amount = money(int(exp(mu + 0.6 * gauss(0.0, 1.0))))
         xb = p.xb
         if xb is not None and r() < xb[0]:
             cny = min(max(xb[6] * exp(0.5 * gauss(0.0, 1.0)), 200_000), 4_000_000)
@@ -191,7 +219,11 @@ def stream(plan: Plan) -> Iterator[dict]:
             f.week_in = 0
             weights = [0.6 + 0.8 * r() for _ in range(f.k_sup)]
             scale = total / sum(weights)
-            for i, (cp, currency, rate, extra) in enumerate(sample(f.suppliers, f.k_sup)):
+            run = sample(f.suppliers, f.k_sup)
+            if r() < 0.1:  # two invoices of one supplier in the same run
+                run.append(run[0])
+                weights.append(weights[0] * (0.2 + 0.5 * r()))
+            for i, (cp, currency, rate, extra) in enumerate(run):
                 fen = int(scale * weights[i])
                 if currency == "CNY":
                     add((t0 + 60 * i, nxt(), cid, acct, "out", money(fen), "CNY", "transfer", "online", cp, None))
@@ -201,21 +233,40 @@ def stream(plan: Plan) -> Iterator[dict]:
                 for j, (cp, fen) in enumerate(f.monthly):
                     add((t0 + 420 + 60 * j, nxt(), cid, acct, "out", money(int(fen * (0.9 + 0.2 * r()))), "CNY", "transfer", "online", cp, None))
                 t = t0 + 660
-                for e in f.employees:
-                    amount = money(int(e.salary * (0.97 + 0.06 * r())))
-                    add((t, nxt(), cid, acct, "out", amount, "CNY", "transfer", "online", e.cid, None))
-                    add((t, nxt(), e.cid, e.acct, "in", amount, "CNY", "transfer", "online", cid, None))
+                if f.payroll_via is not None:  # one lump to the payroll provider, which pays tomorrow
+                    fens = [int(e.salary * (0.97 + 0.06 * r())) for e in f.employees]
+                    add((t, nxt(), cid, acct, "out", money(int(sum(fens) * (1.03 + 0.05 * r()))), "CNY", "transfer", "online", f.payroll_via, None))
+                    t += 3
+                    sod = 9 * HOUR + int(r() * 2 * HOUR)
+                    tomorrow = later.setdefault(d_now[0] + 1, [])
+                    for e, fen in zip(f.employees, fens, strict=True):
+                        tomorrow.append((sod, nxt(), e.cid, e.acct, "in", money(fen), "CNY", "transfer", "online", f.payroll_via, None))
+                        sod += 2
+                for e in f.employees if f.payroll_via is None else ():
+                    fen = int(e.salary * (0.97 + 0.06 * r()))
+                    amount = money(fen)
+                    add((t, nxt(), cid, acct, "out", amount, "CNY", "transfer", "online", e.party, None))
+                    add((t, nxt(), e.cid, e.acct, "in", amount, "CNY", "transfer", "online", f.party, None))
+                    if e.split is not None:
+                        salary_split(e, t, fen)
                     t += 3
                 for wid, fen in f.ext_pay:
                     add((t, nxt(), cid, acct, "out", money(int(fen * (0.97 + 0.06 * r()))), "CNY", "transfer", "online", wid, None))
                     t += 3
+        if wd == 2 and f.int_suppliers and r() < 0.5:  # suppliers that bank with us, paid on Wednesdays
+            s = f.int_suppliers[int(r() * len(f.int_suppliers))]
+            fen = int(f.expected_week * f.cost_share * (0.1 + 0.15 * r()))
+            sod = 14 * HOUR + int(r() * 2 * HOUR)
+            s.week_in += fen
+            add((sod, nxt(), cid, acct, "out", money(fen), "CNY", "transfer", "online", s.party, None))
+            add((sod, nxt(), s.cid, s.acct, "in", money(fen), "CNY", "transfer", "online", f.party, None))
         if f.cash_daily:
             f.cash_pending += f.cash_daily * (0.7 + 0.6 * r())
         if wd >= 5:
             return
         if f.b2c:  # T+1 settlement of card and QR sales; Monday's covers Friday to Sunday
             sales = f.daily_sales * (3 if wd == 0 else 1)
-            for i, acquirer in enumerate(ACQUIRERS):
+            for i, acquirer in enumerate(acquirers):
                 fen = int(sales * f.acq_share[i] * (0.75 + 0.5 * r()))
                 f.week_in += fen
                 add((10 * HOUR + int(r() * 5400), nxt(), cid, acct, "in", money(fen), "CNY", "transfer", "other", acquirer, None))
@@ -246,6 +297,7 @@ def stream(plan: Plan) -> Iterator[dict]:
 
     n_tx = 0
     for d in range(plan.days):
+        d_now[0] = d
         day = plan.origin + timedelta(days=d)
         wd, dom, pay = day.weekday(), day.day, paydays[d]
         prefix = day.isoformat() + "T"
@@ -254,8 +306,10 @@ def stream(plan: Plan) -> Iterator[dict]:
                 person_day(p, wd, dom, pay)
         for f in firms:
             firm_day(f, wd, dom)
+        structures.day(d, wd, dom, add)
         ev.extend(plan.injected.get(d, ()))
-        ev.sort()
+        ev.extend(later.pop(d, ()))
+        ev.sort(key=itemgetter(0, 1))
         for sod, _seq, cid, acct, direction, amount, currency, method, channel, cp, extra in ev:
             n_tx += 1
             doc = {
@@ -270,7 +324,14 @@ def stream(plan: Plan) -> Iterator[dict]:
                 "channel": channel,
             }
             if cp is not None:
-                doc["counterparty_id"] = cp
+                if cp.__class__ is str:
+                    doc["counterparty_id"] = cp
+                elif cp.variants and vr() < NAME_VARIANT_SHARE:  # the id missing, the name as another bank spells it
+                    variants = cp.variants
+                    doc.update(variants[int(vr() * len(variants))])
+                else:
+                    doc["counterparty_id"] = cp.id
+                    doc.update(cp.fields)
             if extra is not None:
                 doc.update(extra)
             yield doc

@@ -35,7 +35,9 @@ import random
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from synthbank.records import Event, Firm, Ids, Label, Person, Plan, cum_table, local_origin, lognormal_fen, pick, rfc3339
+from synthbank.lookalikes import assign_suppliers, build_lookalikes
+from synthbank.parties import CITIES, Party
+from synthbank.records import Event, Firm, Ids, Person, Plan, Population, cum_table, local_origin, lognormal_fen, pick, rfc3339
 from synthbank.tables import (
     ACQUIRERS,
     CASH_BUSINESS,
@@ -60,6 +62,7 @@ from synthbank.tables import (
     TRADE_INDUSTRIES,
 )
 from synthbank.typologies import choose_typologies, inject
+from synthbank.typologies.network import choose_networks, inject_networks
 
 
 def _products(rng: random.Random, shares: dict[str, float]) -> list[str]:
@@ -94,35 +97,27 @@ def _build_firm(f: Firm, rng: random.Random, ids: Ids) -> None:
         if rng.random() < xb:
             country = rng.choice(("US", "DE", "JP", "KR", "GB", "AU", "SG", "HK", "FR", "CA"))
             currency = "USD" if country in ("US", "KR", "SG", "HK", "AU", "CA") else ORDINARY_ABROAD[country]
-            clients.append((ids("K"), currency, CNY_PER_UNIT[currency], {"cross_border": True, "counterparty_country": country}))
+            clients.append((ids.party("K", "foreign_firm", extra={"cross_border": True, "counterparty_country": country}), currency, CNY_PER_UNIT[currency], None))
         else:
-            clients.append((ids("K"), "CNY", 1.0, None))
+            clients.append((ids.party("K", "firm"), "CNY", 1.0, None))
     f.clients = tuple(clients)
     f.client_cum = list(itertools.accumulate(1 / (i + 1) ** 1.3 for i in range(n_clients)))
-    suppliers = []
-    for _ in range(rng.randint(5, 15)):
-        if rng.random() < xb * 0.8:
-            country = rng.choice(("HK", "JP", "KR", "DE", "US", "SG", "AU"))
-            currency = ORDINARY_ABROAD[country]
-            suppliers.append((ids("S"), currency, CNY_PER_UNIT[currency], {"cross_border": True, "counterparty_country": country}))
-        else:
-            suppliers.append((ids("S"), "CNY", 1.0, None))
-    f.suppliers = tuple(suppliers)
     f.k_sup = rng.randint(4, 5)
     f.cost_share = 0.45 + 0.15 * rng.random()
     f.run_sod = 8 * HOUR + rng.randint(0, 900)
     f.staff = max(1, min(80, round(f.turnover / (400_000 + 400_000 * rng.random()) / 100)))
     region = rng.randrange(REGIONS)
-    monthly = [(f"U-SGCC-{region:02d}", f.turnover * 0.004 / 12), (f"U-WATER-{region:02d}", f.turnover * 0.001 / 12)]
+    f.region = region
+    monthly = [(utility(ids, "U-SGCC", region), f.turnover * 0.004 / 12), (utility(ids, "U-WATER", region), f.turnover * 0.001 / 12)]
     if rng.random() < 0.8:
-        monthly.append((ids("L", 6), f.turnover * (0.03 + 0.04 * rng.random()) / 12))
+        monthly.append((ids.party("L", "firm", 6), f.turnover * (0.03 + 0.04 * rng.random()) / 12))
     f.monthly = tuple((cp, max(fen, 20_000)) for cp, fen in monthly)
     f.petty_p = 0.0 if f.b2c else 0.08
 
 
-def build(customers: int, days: int, seed: int, start: datetime | None) -> tuple[Plan, list[dict], list[Label]]:
+def build(customers: int, days: int, seed: int, start: datetime | None) -> tuple[Plan, Population]:
     rng = random.Random(seed)
-    ids = Ids()
+    ids = Ids(seed)
     origin = local_origin(start)
     n_entities = round(customers * 0.15)
     kinds = ["entity"] * n_entities + ["individual"] * (customers - n_entities)
@@ -151,26 +146,62 @@ def build(customers: int, days: int, seed: int, start: datetime | None) -> tuple
             p.country = pick(rng, pep_countries) if p.occ == "pep_foreign" else "CN" if p.occ == "pep_domestic" else pick(rng, ind_countries)
             persons.append(p)
 
-    # Employers outside the bank: id, industry, payday.
-    external_employers = [(ids("E", 5), pick(rng, employer_industries), rng.choice((5, 10, 10, 15, 15, 20, 25, 28))) for _ in range(max(20, len(persons) // 25))]
+    # Listed customers are decided first: ordinary customers keep no internal links with them.
+    for who in itertools.chain(persons, firms):
+        who.listed = rng.random() < 0.002
+    # Employers outside the bank: party, industry, payday.
+    paydays = (5, 10, 10, 15, 15, 20, 25, 28)
+    external_employers = [(ids.party("E", "firm", 5), pick(rng, employer_industries), rng.choice(paydays)) for _ in range(max(20, len(persons) // 25))]
     merchants = tuple(ids("M", 6) for _ in range(max(200, customers // 5)))
 
-    # Typology customers first: they get no internal employer or counterparty.
+    # Typology customers first: they get no internal employer or counterparty; then the members
+    # of injected networks (the same).
     labels_plan = choose_typologies(rng, persons, firms, days)
+    network_plan = choose_networks(rng, persons, firms, days)
 
     # Incomes and behaviour of individuals.
-    slots = [f for f in firms for _ in range(f.staff)]
+    slots = [f for f in firms if f.typology is None for _ in range(f.staff)]
     rng.shuffle(slots)
-    regular = [p for p in persons if p.typology is None]
+    regular = [p for p in persons if p.typology is None and not p.listed]
     for p in persons:
         _build_person(p, rng, ids, external_employers, merchants, slots, regular, trades)
     for f in firms:
-        f.ext_pay = tuple((ids("W"), lognormal_fen(rng, 6_500, 0.35, 3_000, 40_000)) for _ in range(max(0, f.staff - len(f.employees))))
+        f.ext_pay = tuple((ids.party("W"), lognormal_fen(rng, 6_500, 0.35, 3_000, 40_000)) for _ in range(max(0, f.staff - len(f.employees))))
+    assign_suppliers(rng, ids, firms)
+    structures = build_lookalikes(rng, ids, persons, firms, regular)
 
     injected: dict[int, list[Event]] = {}
     labels = inject(rng, labels_plan, persons, days, origin, ids, injected)
+    network_labels = inject_networks(rng, network_plan, labels, persons, days, origin, ids, injected)
     profiles = _profiles(rng, persons, firms, origin)
-    return Plan(seed, days, origin, persons, firms, merchants, injected), profiles, labels
+    acquirers = tuple(ids.hub(a, name) for a, name in zip(ACQUIRERS, ACQUIRER_NAMES, strict=True))
+    plan = Plan(seed, days, origin, persons, firms, merchants, injected, structures.households, structures.landlords, structures.providers, acquirers)
+    return plan, Population(profiles, labels, network_labels, structures.members)
+
+
+ACQUIRER_NAMES = ("银联商务股份有限公司", "支付宝（中国）网络技术有限公司", "财付通支付科技有限公司")
+
+
+def utility(ids: Ids, prefix: str, region: int) -> Party:
+    """The regional utility (or the national carrier for U-CMCC/U-CUCC/U-CTCC) as one party."""
+    city = CITIES[region % len(CITIES)]
+    names = {
+        "U-SGCC": f"国网{city}市电力公司",
+        "U-WATER": f"{city}市自来水有限公司",
+        "U-GAS": f"{city}燃气（集团）有限公司",
+        "U-CMCC": "中国移动通信集团有限公司",
+        "U-CUCC": "中国联合网络通信有限公司",
+        "U-CTCC": "中国电信股份有限公司",
+    }
+    pid = prefix if prefix in ("U-CMCC", "U-CUCC", "U-CTCC") else f"{prefix}-{region:02d}"
+    return ids.hub(pid, names[prefix])
+
+
+def hub(ids: Ids, prefix: str, region: int) -> Party:
+    """A public payer of a region: G-GOV (government payroll), G-SSF (social security fund)."""
+    city = CITIES[region % len(CITIES)]
+    name = f"{city}市财政局" if prefix == "G-GOV" else f"{city}市社会保险事业管理中心"
+    return ids.hub(f"{prefix}-{region:02d}", name)
 
 
 def _build_person(
@@ -191,23 +222,23 @@ def _build_person(
         p.salary = lognormal_fen(rng, median, sigma, 3_000, 80_000)
         income = p.salary
         if occ in GOVERNMENT_JOBS:
-            p.employer, p.payday, p.industry = f"G-GOV-{region:02d}", 15, "government"
+            p.employer, p.payday, p.industry = hub(ids, "G-GOV", region), 15, "government"
         elif p.typology is None and slots and rng.random() < 0.3:
             firm = slots.pop()
             p.internal_employer = firm
             firm.employees.append(p)
-            p.employer, p.industry = firm.cid, firm.industry
+            p.employer, p.industry = firm.party, firm.industry
         else:
             p.employer, p.industry, p.payday = rng.choice(employers)
         p.declared = round(12 * p.salary * (1.05 + 0.35 * rng.random()) / 100_000) * 1000
     elif occ == "retired":
         p.salary = lognormal_fen(rng, 4_200, 0.4, 1_500, 15_000)
-        p.employer, p.payday = f"G-SSF-{region:02d}", rng.choice((5, 10, 15))
+        p.employer, p.payday = hub(ids, "G-SSF", region), rng.choice((5, 10, 15))
         income = p.salary
         p.declared = round(12 * p.salary * (1.0 + 0.2 * rng.random()) / 100_000) * 1000
     elif occ == "unemployed":
         p.salary = lognormal_fen(rng, 1_900, 0.15, 1_200, 3_000)
-        p.employer, p.payday = f"G-SSF-{region:02d}", 20
+        p.employer, p.payday = hub(ids, "G-SSF", region), 20
         income = p.salary
         p.declared = 0 if rng.random() < 0.7 else round(12 * p.salary / 100_000) * 1000
     elif occ == "student":
@@ -215,7 +246,7 @@ def _build_person(
         if parent is p:
             parent = None
         fen = lognormal_fen(rng, 2_200, 0.3, 1_000, 5_000)
-        p.allowance = (rng.randint(1, 28), fen, parent.cid if parent else ids("P"), parent)
+        p.allowance = (rng.randint(1, 28), fen, parent.party if parent else ids.party("P"), parent)
         income = fen
         p.declared = 0
     elif occ in ("self_employed", "farmer"):
@@ -223,9 +254,9 @@ def _build_person(
         p.industry = "agriculture" if farmer else pick(rng, trades)
         lam = 0.15 + 0.15 * rng.random() if farmer else 0.8 + 1.7 * rng.random()
         ticket = lognormal_fen(rng, 4_000 if farmer else 1_800, 0.4, 500, 15_000 if farmer else 3_000) / 100
-        clients = tuple(ids("K") for _ in range(rng.randint(1, 3) if farmer else rng.randint(3, 10)))
+        clients = tuple(ids.party("K", "firm" if farmer else "person") for _ in range(rng.randint(1, 3) if farmer else rng.randint(3, 10)))
         cash_p = 0.05 if farmer else 0.12
-        suppliers = tuple(ids("S") for _ in range(rng.randint(2, 4)))
+        suppliers = tuple(ids.party("S", "firm") for _ in range(rng.randint(2, 4)))
         # lambda exp, workdays (< 6: Mon-Sat), clients, ticket log-median, cash p/day, supplier weekday, supplier share, [receipts since payment]
         p.biz = [math.exp(-lam), clients, math.log(ticket), cash_p, suppliers, rng.randrange(5), 0.3 + 0.2 * rng.random(), 0]
         income = round(lam * 26 * ticket * 1.08 * 100 + cash_p * 30 * 3_250 * 100)
@@ -243,13 +274,13 @@ def _build_person(
 
     # Bills on fixed days; rent for a third of the salaried.
     p.bills = [
-        (rng.randint(1, 28), f"U-SGCC-{region:02d}", math.log(9_000 + 15_000 * rng.random()), 0.3),
-        (rng.randint(1, 28), rng.choice(("U-CMCC", "U-CUCC", "U-CTCC")), math.log(5_000 + 10_000 * rng.random()), 0.2),
+        (rng.randint(1, 28), utility(ids, "U-SGCC", region), math.log(9_000 + 15_000 * rng.random()), 0.3),
+        (rng.randint(1, 28), utility(ids, rng.choice(("U-CMCC", "U-CUCC", "U-CTCC")), region), math.log(5_000 + 10_000 * rng.random()), 0.2),
     ]
     if rng.random() < 0.6:
-        p.bills.append((rng.randint(1, 28), f"U-GAS-{region:02d}", math.log(4_000 + 8_000 * rng.random()), 0.3))
+        p.bills.append((rng.randint(1, 28), utility(ids, "U-GAS", region), math.log(4_000 + 8_000 * rng.random()), 0.3))
     if occ in SALARY and rng.random() < 0.33:
-        p.bills.append((rng.randint(1, 5), ids("L", 6), math.log(min(max(p.salary * (0.15 + 0.2 * rng.random()), 150_000), 900_000)), 0.0))
+        p.rent = (rng.randint(1, 5), round(min(max(p.salary * (0.15 + 0.2 * rng.random()), 150_000), 900_000)))
 
     p.atm_p = {"retired": 2.5, "farmer": 2.0, "student": 0.8}.get(occ, 1.2) / 30
     p.atm_hi = max(2, min(30, round(max(income, 100_000) * 0.2 / 10_000)))  # hundreds of CNY
@@ -261,7 +292,7 @@ def _build_person(
             other = rng.choice(regular)
             if other is p:
                 other = None
-        cp = other.cid if other else ids("P")
+        cp = other.party if other else ids.party("P")
         p.partners.append((cp, other, 0.7 / 30 * (0.5 + rng.random()), 0.6, math.log(max(income, 150_000) * (0.02 + 0.05 * rng.random()))))
 
     # Cross-border remittances, never with high-risk-flow countries.
@@ -269,14 +300,15 @@ def _build_person(
     if rng.random() < (0.6 if foreign else 0.06) and p.country not in HIGH_RISK_FLOW_COUNTRIES:
         country = p.country if foreign and p.country in HOME_CURRENCY else rng.choice(("US", "HK", "GB", "SG", "AU", "CA", "JP"))
         currency = HOME_CURRENCY[country]
-        cps = tuple(ids("F", 6) for _ in range(rng.randint(1, 2)))
+        xb_fields = {"cross_border": True, "counterparty_country": country}
+        cps = tuple(ids.party("F", "foreign_person", 6, extra=xb_fields) for _ in range(rng.randint(1, 2)))
         median = min(max(income * 0.15, 250_000), 2_000_000)
         p.xb = (
             0.8 / 30 * (0.5 + rng.random()),
             0.7 if not foreign else 0.5,
             currency,
             CNY_PER_UNIT[currency],
-            {"cross_border": True, "counterparty_country": country},
+            None,
             cps,
             median,
         )
@@ -301,7 +333,7 @@ def _profiles(rng: random.Random, persons: list[Person], firms: list[Firm], orig
             "industry": p.industry,
             "occupation": occ,
             "pep": occ.startswith("pep_"),
-            "listed": rng.random() < 0.002 and p.typology is None,
+            "listed": p.listed,
         }
         if rng.random() < 0.001:
             doc["under_investigation"] = True
@@ -312,6 +344,7 @@ def _profiles(rng: random.Random, persons: list[Person], firms: list[Firm], orig
             "declared_annual_income": p.declared,
             "onboarded_at": rfc3339(origin, -age_days, rng.randint(9 * HOUR, 17 * HOUR)),
             "updated_at": updated,
+            "accounts": [p.acct] if p.acct2 is None else [p.acct, p.acct2],
         }
         docs[p.n] = doc
     for f in firms:
@@ -336,7 +369,7 @@ def _profiles(rng: random.Random, persons: list[Person], firms: list[Firm], orig
             "residence_country": residence,
             "industry": industry,
             "pep": False,
-            "listed": rng.random() < 0.002,
+            "listed": f.listed,
             "ownership_opaque": rng.random() < (0.7 if industry == "offshore_company" else 0.02),
         }
         if risky and rng.random() < 0.2:
@@ -346,6 +379,7 @@ def _profiles(rng: random.Random, persons: list[Person], firms: list[Firm], orig
             "declared_annual_turnover": round(f.turnover * (0.9 + 0.4 * rng.random()) / 1_000_000) * 10_000,
             "onboarded_at": rfc3339(origin, -rng.randint(30, 5_475), rng.randint(9 * HOUR, 17 * HOUR)),
             "updated_at": updated,
+            "accounts": [f.acct],
         }
         docs[f.n] = doc
     return [docs[n] for n in sorted(docs)]

@@ -60,15 +60,16 @@ def choose_typologies(rng: random.Random, persons: list[Person], firms: list[Fir
         return []
     order = feasible[:]
     rng.shuffle(order)
-    candidates = [p for p in persons if not p.occ.startswith("pep_")]
+    candidates = [p for p in persons if not p.occ.startswith("pep_") and not p.listed]
     rng.shuffle(candidates)
     chosen: list[tuple[str, Any]] = []
     used: set[int] = set()
-    hrj_firms = [f for f in firms if f.industry in HRJ_ENTITY_INDUSTRIES]
+    hrj_firms = [f for f in firms if f.industry in HRJ_ENTITY_INDUSTRIES and not f.listed]
     for i in range(count):
         typology = order[i % len(order)]
         if typology == "high_risk_jurisdiction" and hrj_firms and rng.random() < 0.4:
             f = hrj_firms.pop(rng.randrange(len(hrj_firms)))
+            f.typology = typology
             used.add(f.n)
             chosen.append((typology, f))
             continue

@@ -6,6 +6,7 @@ import itertools
 import random
 from datetime import date, timedelta
 
+from synthbank.parties import Party
 from synthbank.records import Event, Firm, Ids, Person
 from synthbank.tables import DAY_S, HOUR
 
@@ -29,13 +30,17 @@ class Injector:
         amount: str,
         method: str,
         channel: str,
-        cp: str | None,
+        cp: Party | str | None,
         currency: str = "CNY",
         extra: dict | None = None,
     ) -> None:
         assert 0 <= day < self.days and 0 <= sod < DAY_S
         self.injected.setdefault(day, []).append((sod, next(self.seq), who.cid, who.acct, direction, amount, currency, method, channel, cp, extra))
         self.span.append((day, sod))
+
+    def party(self, kind: str = "person") -> Party:
+        """A new outside counterparty (named, always with its id: the customer-level rules count them)."""
+        return self.ids.party("X", kind, variants=False)
 
     def sod(self, first_hour: int, last_hour: int) -> int:
         return self.rng.randint(first_hour * HOUR, last_hour * HOUR + HOUR - 1)

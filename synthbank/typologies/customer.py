@@ -56,12 +56,12 @@ def _rapid_in_out(inj: Injector, p: Person) -> None:
     d = rng.randint(min(2, inj.days - 1), inj.days - 1)
     x = rng.randint(6_000_000, 28_000_000)
     t = inj.sod(9, 10)
-    inj.emit(p, d, t, "in", money(x), "transfer", "online", inj.ids("X"))
+    inj.emit(p, d, t, "in", money(x), "transfer", "online", inj.party())
     first = round(x * (0.40 + 0.15 * rng.random()))
     t += rng.randint(2 * HOUR, 4 * HOUR)
-    inj.emit(p, d, t, "out", money(first), "transfer", "mobile", inj.ids("X"))
+    inj.emit(p, d, t, "out", money(first), "transfer", "mobile", inj.party())
     t += rng.randint(1 * HOUR, 3 * HOUR)
-    inj.emit(p, d, t, "out", money(round(x * (0.93 + 0.05 * rng.random())) - first), "transfer", "mobile", inj.ids("X"))
+    inj.emit(p, d, t, "out", money(round(x * (0.93 + 0.05 * rng.random())) - first), "transfer", "mobile", inj.party())
     quiet(p, d - 2, d)
 
 
@@ -73,15 +73,15 @@ def _fan_in(inj: Injector, p: Person) -> None:
     for k in range(n):
         fen = rng.randint(950_000, 1_600_000)
         total += fen
-        inj.emit(p, d + k * 3 // n, inj.sod(9, 17), "in", money(fen), "transfer", "online", inj.ids("X"))
+        inj.emit(p, d + k * 3 // n, inj.sod(9, 17), "in", money(fen), "transfer", "online", inj.party())
     out = round(total * (0.85 + 0.10 * rng.random()))
     t = inj.sod(9, 11)
     if rng.random() < 0.3:
         part = round(out * (0.3 + 0.3 * rng.random()))
-        inj.emit(p, d + 5, t, "out", money(part), "transfer", "online", inj.ids("X"))
+        inj.emit(p, d + 5, t, "out", money(part), "transfer", "online", inj.party())
         out -= part
         t += rng.randint(600, 3 * HOUR)
-    inj.emit(p, d + 5, t, "out", money(out), "transfer", "online", inj.ids("X"))
+    inj.emit(p, d + 5, t, "out", money(out), "transfer", "online", inj.party())
     quiet(p, d - 8, d + 6)
 
 
@@ -89,21 +89,21 @@ def _fan_out(inj: Injector, p: Person) -> None:
     rng = inj.rng
     d = rng.randint(0, inj.days - 5)
     lump = rng.randint(11_000_000, 24_000_000)
-    inj.emit(p, d, rng.randint(9 * HOUR + 1800, 11 * HOUR + 1800), "in", money(lump), "transfer", "online", inj.ids("X"))
+    inj.emit(p, d, rng.randint(9 * HOUR + 1800, 11 * HOUR + 1800), "in", money(lump), "transfer", "online", inj.party())
     n = rng.randint(11, 14)
     weights = [0.7 + 0.6 * rng.random() for _ in range(n)]
     total = lump * (0.92 + 0.07 * rng.random())
     times = sorted((d + 3 + (k >= n // 2), inj.sod(9, 17)) for k in range(n))
     for (day, sod), w in zip(times, weights, strict=True):
-        inj.emit(p, day, sod, "out", money(round(total * w / sum(weights))), "transfer", "online", inj.ids("X"))
+        inj.emit(p, day, sod, "out", money(round(total * w / sum(weights))), "transfer", "online", inj.party())
     quiet(p, d - 8, d + 6)
 
 
 def _dormant_reactivation(inj: Injector, p: Person) -> None:
     rng = inj.rng
     d = rng.randint(195, inj.days - 4)
-    payers = [inj.ids("X") for _ in range(2)]
-    payees = [inj.ids("X") for _ in range(3)]
+    payers = [inj.party() for _ in range(2)]
+    payees = [inj.party() for _ in range(3)]
     n = rng.randint(6, 8)
     events = sorted((d + k * 3 // n, inj.sod(9, 20)) for k in range(n))
     for k, (day, sod) in enumerate(events):
@@ -118,7 +118,7 @@ def _high_risk_jurisdiction(inj: Injector, who: Person | Firm) -> None:
     rng = inj.rng
     country = rng.choice(INJECTED_HRJ_COUNTRIES)
     extra = {"cross_border": True, "counterparty_country": country}
-    cp = inj.ids("X")
+    cp = inj.party("foreign_person")
     d = rng.randint(0, inj.days - 1)
     n = rng.randint(1, 3)
     days = sorted({min(d + rng.randint(0, 10) * (k > 0), inj.days - 1) for k in range(n)})
@@ -155,7 +155,7 @@ def _profile_mismatch(inj: Injector, p: Person) -> None:
     n = max(3, math.ceil(target / 15_000_000))
     d = rng.randint(0, max(0, inj.days - 1 - 7 * (n - 1)))
     gap = min(20, 80 // (n - 1), (inj.days - 1 - d) // (n - 1))  # all within the 90-day window
-    cp = inj.ids("X")
+    cp = inj.party()
     weights = [0.85 + 0.3 * rng.random() for _ in range(n)]
     for k, w in enumerate(weights):
         inj.emit(p, d + k * gap, inj.sod(10, 14) + k, "in", money(round(target * w / sum(weights))), "transfer", "online", cp)
@@ -169,7 +169,7 @@ def _frequent_one_off(inj: Injector, p: Person) -> None:
     times = sorted((d + k * (span + 1) // n, inj.sod(9, 20)) for k in range(n))
     for day, sod in times:
         direction = "in" if rng.random() < 0.5 else "out"
-        inj.emit(p, day, sod, direction, money(rng.randint(30_000, 250_000)), "transfer", rng.choice(("online", "mobile")), inj.ids("X"))
+        inj.emit(p, day, sod, direction, money(rng.randint(30_000, 250_000)), "transfer", rng.choice(("online", "mobile")), inj.party())
     quiet(p, d - 31, d + span)
 
 
@@ -177,7 +177,7 @@ def _round_amounts(inj: Injector, p: Person) -> None:
     rng = inj.rng
     d = rng.randint(0, inj.days - 1)
     n = rng.randint(5, 7)
-    payees = [inj.ids("X") for _ in range(rng.randint(2, 4))]
+    payees = [inj.party() for _ in range(rng.randint(2, 4))]
     for sod in sorted(inj.sod(9, 16) for _ in range(n)):
         inj.emit(p, d, sod, "out", f"{rng.randint(4, 9) * 1000}.00", "transfer", rng.choice(("online", "mobile")), rng.choice(payees))
     quiet(p, d - 2, d)
@@ -187,7 +187,7 @@ def _night_burst(inj: Injector, p: Person) -> None:
     rng = inj.rng
     d = rng.randint(0, inj.days - 1)
     n = rng.randint(5, 8)
-    shops = [inj.ids("X") for _ in range(rng.randint(1, 3))]
+    shops = [inj.party() for _ in range(rng.randint(1, 3))]
     for sod in sorted(rng.randint(20 * 60, 4 * HOUR + 40 * 60) for _ in range(n)):
         inj.emit(p, d, sod, "out", money(rng.randint(220_000, 500_000)), "card", "online", rng.choice(shops))
 
