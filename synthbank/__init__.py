@@ -19,8 +19,22 @@ Modules: `population` (profiles and behaviour parameters), `benign` (the ordinar
 
 from synthbank.bank import generate
 from synthbank.output import write
-from synthbank.records import Label, Population, money
+from synthbank.records import BenignMember, Label, NetworkLabel, Population, money
 from synthbank.tables import CNY_PER_UNIT, DEFAULT_START, HIGH_RISK_FLOW_COUNTRIES
 from synthbank.typologies.customer import TYPOLOGIES
+from synthbank.typologies.registry import NETWORK_TYPOLOGIES
 
-__all__ = ["CNY_PER_UNIT", "DEFAULT_START", "HIGH_RISK_FLOW_COUNTRIES", "TYPOLOGIES", "Label", "Population", "generate", "money", "write"]
+__all__ = [
+    "CNY_PER_UNIT",
+    "DEFAULT_START",
+    "HIGH_RISK_FLOW_COUNTRIES",
+    "NETWORK_TYPOLOGIES",
+    "TYPOLOGIES",
+    "BenignMember",
+    "Label",
+    "NetworkLabel",
+    "Population",
+    "generate",
+    "money",
+    "write",
+]

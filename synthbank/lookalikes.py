@@ -149,7 +149,7 @@ def _households(rng: random.Random, st: Structures, regular: list[Person], perso
 
 def _salary_splits(rng: random.Random, st: Structures, regular: list[Person]) -> None:
     for p in regular:
-        if p.split is None and p.salary and (p.payday or p.internal_employer is not None) and p.occ not in ("retired", "unemployed") and rng.random() < OWN_SPLIT_SHARE:
+        if p.split is None and p.salary and p.payday and p.occ not in ("retired", "unemployed") and rng.random() < OWN_SPLIT_SHARE:
             p.acct2 = f"{p.acct}-2"
             p.party2 = customer_party(p.cid, p.acct2)
             p.split = (0.2 + 0.3 * rng.random(), None)
@@ -196,9 +196,10 @@ def _landlords(rng: random.Random, ids: Ids, st: Structures, persons: list[Perso
             st.add(sid, "landlord", "tenant", tenant)
         if isinstance(landlord, Person):  # a mortgage on the let flats
             landlord.bills.append((rng.randint(10, 20), lenders[5], math.log(300_000 + 500_000 * rng.random()), 0.0))
-    for party, tenants in outside:
-        if len(tenants) >= 2:
-            for tenant in tenants:
+    for party, tenants in outside:  # rows name ordinary tenants only (a labelled one pays rent too)
+        ordinary = [t for t in tenants if t.typology is None]
+        if len(ordinary) >= 2:
+            for tenant in ordinary:
                 st.add(party.id, "landlord", "tenant", tenant)
             st.add(party.id, "landlord", "landlord", party)
 
@@ -211,8 +212,9 @@ def _installments(rng: random.Random, ids: Ids, st: Structures, persons: list[Pe
             lender = lenders[rng.randrange(len(lenders))]
             fen = min(max(round(250_000 * math.exp(0.6 * rng.gauss(0.0, 1.0))), 80_000), 800_000)
             p.bills.append((rng.randint(1, 28), lender, math.log(fen), 0.0))
-            st.add(lender.id, "installment", "payer", p)
-            used.add(lender.id)
+            if p.typology is None:
+                st.add(lender.id, "installment", "payer", p)
+                used.add(lender.id)
     for lender in lenders:
         if lender.id in used:
             st.add(lender.id, "installment", "lender", lender)
@@ -224,8 +226,9 @@ def _providers(rng: random.Random, ids: Ids, st: Structures, persons: list[Perso
     for p in persons:
         if p.payday and p.occ in ("employee", "professional", "manager", "finance_officer") and rng.random() < PROVIDER_SHARE:
             p.employer = providers[rng.randrange(len(providers))]
-            st.add(p.employer.id, "payroll_provider", "employee", p)
-            used.add(p.employer.id)
+            if p.typology is None:
+                st.add(p.employer.id, "payroll_provider", "employee", p)
+                used.add(p.employer.id)
     for f in firms:
         if f.employees and rng.random() < PROVIDER_FIRM_SHARE:
             f.payroll_via = providers[rng.randrange(len(providers))]

@@ -38,6 +38,9 @@ class NetworkLabel:
     customer_id: str  # "" for an account outside the bank
     start: str  # RFC 3339, the group's first injected transaction
     end: str  # RFC 3339, the group's last injected transaction
+    party_id: str = ""  # outside the bank: the counterparty_id its legs carry (X...), its name and bank
+    party_name: str = ""
+    party_bank: str = ""
 
 
 @dataclass(frozen=True)

@@ -5,18 +5,19 @@
   (outside) that most customer members pay (75 %) or are paid by (25 %), CNY 2,000-20,000; over
   1-3 days (fast) or 21-42 days (slow).
 * small_set_fan_in: 3-6 sources (50 % customers) pay a collector customer 1-2 (fast) or 1-3
-  (slow) times CNY 1,000-20,000 each, over 2-3 days (fast) or 25-40 days (slow); 1-3 days after
-  the last, the collector pays 85-95 % of it to one beneficiary (40 % a customer), in transfers
+  (slow) times CNY 1,000-20,000 each, over 1-2 days (fast) or 25-40 days (slow); a hop (fast)
+  or 1-3 days (slow) after the last, the collector pays 85-95 % of it to one beneficiary (40 % a customer), in transfers
   of at most CNY 45,000.
 * small_set_fan_out: an origin (40 % a customer) pays a distributor customer CNY
   10,000-100,000 in 1-2 transfers; the distributor pays 85-97 % of it to 3-6 beneficiaries
-  (60 % customers) over 1-3 days (fast) or 25-40 days (slow), at most CNY 45,000 a transfer.
+  (60 % customers) over 1-2 days (fast) or 25-40 days (slow), at most CNY 45,000 a transfer.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from synthbank.tables import DAY_S
 from synthbank.typologies.flows import members
 from synthbank.typologies.network import FAST_DAYS, SLOW_DAYS, Member, Net, Shape, fen
 
@@ -45,11 +46,14 @@ def _when(net: Net, d0: int, span_days: int) -> int:
     return net.at(d0 + net.rng.randint(0, span_days))
 
 
-def _in_parts(net: Net, t: int, payer: Member, payee: Member, amount: int) -> None:
-    while amount > 0:
+def _in_parts(net: Net, t: int, payer: Member, payee: Member, amount: int) -> int:
+    """amount in transfers of at most MAX_TRANSFER a few minutes apart; returns the last one's time."""
+    while True:
         part = amount if amount <= MAX_TRANSFER else round(net.rng.uniform(0.6, 0.95) * MAX_TRANSFER)
         net.pay(t, payer, payee, part)
         amount -= part
+        if amount <= 0:
+            return t
         t = net.daytime(t + net.rng.randint(120, 1_800))
 
 
@@ -78,7 +82,7 @@ def closed_group(net: Net, spec: list[tuple[str, Any]], *_: Any) -> bool:
 
 def small_set_fan_in(net: Net, spec: list[tuple[str, Any]], *_: Any) -> bool:
     rng = net.rng
-    span = rng.randint(2, 3) if net.fast else rng.randint(25, 40)
+    span = rng.randint(1, 2) if net.fast else rng.randint(25, 40)
     d0 = net.start(span + 4)
     if d0 is None:
         return False
@@ -91,23 +95,24 @@ def small_set_fan_in(net: Net, spec: list[tuple[str, Any]], *_: Any) -> bool:
             amount = fen(rng, 1_000, 20_000)
             net.pay(t, s, collector, amount)
             total, last = total + amount, max(last, t)
-    _in_parts(net, net.at(last // 86_400 + rng.randint(1, 3)), collector, beneficiary, round(total * rng.uniform(0.85, 0.95)))
+    onward = net.hop(last) if net.fast else net.at(last // DAY_S + rng.randint(1, 3))
+    _in_parts(net, onward, collector, beneficiary, round(total * rng.uniform(0.85, 0.95)))
     return True
 
 
 def small_set_fan_out(net: Net, spec: list[tuple[str, Any]], *_: Any) -> bool:
     rng = net.rng
-    span = rng.randint(1, 3) if net.fast else rng.randint(25, 40)
+    span = rng.randint(1, 2) if net.fast else rng.randint(25, 40)
     d0 = net.start(span + 2)
     if d0 is None:
         return False
     ms = members(net, spec)
     origin, distributor, beneficiaries = ms[0], ms[1], ms[2:]
     lump = fen(rng, 10_000, 100_000)
-    t = net.at(d0)
-    _in_parts(net, t, origin, distributor, lump)
+    t = _in_parts(net, net.at(d0), origin, distributor, lump)
     out = lump * rng.uniform(0.85, 0.97)
     weights = [rng.uniform(0.6, 1.4) for _ in beneficiaries]
     for b, w in zip(beneficiaries, weights, strict=True):
-        _in_parts(net, net.at(d0 + 1 + rng.randint(0, span)), distributor, b, round(out * w / sum(weights)))
+        when = net.daytime(net.hop(t) + rng.randint(0, span * DAY_S)) if net.fast else net.at(d0 + 1 + rng.randint(0, span))
+        _in_parts(net, when, distributor, b, round(out * w / sum(weights)))
     return True

@@ -104,7 +104,14 @@ class Net:
     def labels(self, gid: str, typology: str) -> list[NetworkLabel]:
         first, last = min(self.span), max(self.span)
         start, end = rfc3339(self.origin, *divmod(first, DAY_S)), rfc3339(self.origin, *divmod(last, DAY_S))
-        return [NetworkLabel(gid, typology, self.variant, m.role, m.account, m.who.cid if m.who is not None else "", start, end) for m in self.members]
+        out = []
+        for m in self.members:
+            if m.who is not None:
+                out.append(NetworkLabel(gid, typology, self.variant, m.role, m.account, m.who.cid, start, end))
+            else:
+                p = m.party
+                out.append(NetworkLabel(gid, typology, self.variant, m.role, m.account, "", start, end, p.id, p.name, p.fields["counterparty_bank"]))
+        return out
 
 
 def fen(rng: random.Random, low_cny: float, high_cny: float) -> int:

@@ -193,7 +193,7 @@ def test_write_files_and_counts(tmp_path):
         network_rows = list(csv.reader(f))
     with open(tmp_path / "benign_structures.csv", newline="", encoding="utf-8") as f:
         benign_rows = list(csv.reader(f))
-    assert network_rows[0] == ["group_id", "typology", "variant", "role", "account_id", "customer_id", "start", "end"]
+    assert network_rows[0] == ["group_id", "typology", "variant", "role", "account_id", "customer_id", "start", "end", "party_id", "party_name", "party_bank"]
     assert benign_rows[0] == ["structure_id", "kind", "role", "account_id", "customer_id"]
     assert counts == {
         "customers": len(customers),
