@@ -17,9 +17,7 @@ def structures(bank: Bank, kind: str) -> dict[str, list]:
 
 
 def labelled_accounts(bank: Bank) -> set[str]:
-    return {lab.account_id for lab in bank.population.network_labels} | {
-        a for lab in bank.population.labels for a in bank.profiles[lab.customer_id]["accounts"]
-    }
+    return {lab.account_id for lab in bank.population.network_labels} | {a for lab in bank.population.labels for a in bank.profiles[lab.customer_id]["accounts"]}
 
 
 def test_benign_structures_are_present_and_not_labelled(bank):
@@ -122,7 +120,7 @@ def test_outside_counterparties_keep_their_name_and_some_legs_carry_only_a_varia
             assert "counterparty_account" not in leg and leg["counterparty_bank"]
     assert all(len(v) == 1 for v in names.values())  # one account and one name per id
     assert 0.02 <= variant_legs / named <= 0.04
-    canonical = {name for (_, name), in (tuple(v) for v in names.values())}
+    canonical = {name for ((_, name),) in (tuple(v) for v in names.values())}
     spelled = {leg["counterparty_name"] for leg in bank.legs if "counterparty_name" in leg and "counterparty_id" not in leg}
     folded = {canonical_name(c) for c in canonical}
     differing = [s for s in spelled if s not in canonical and canonical_name(s) in folded]
