@@ -45,6 +45,7 @@ FAMILY_SPLIT_SHARE = 0.40
 INSTALLMENT_SHARE = 0.20
 PROVIDER_SHARE = 0.10
 PROVIDER_FIRM_SHARE = 0.25
+MAX_TENANTS = 30  # a property manager's tenants that bank with us
 SUPPLIER_INDUSTRIES = frozenset(("manufacturing", "wholesale", "logistics", "information_technology", "agriculture"))
 LENDERS = (
     "上汽通用汽车金融有限责任公司",
@@ -172,6 +173,8 @@ def _landlords(rng: random.Random, ids: Ids, st: Structures, persons: list[Perso
         u = rng.random()
         if p.n in regular_set and managers and u < 0.3:
             landlord: Person | Firm = managers[min(int(rng.paretovariate(1.2)) - 1, len(managers) - 1)]
+            if len(tenants_of.get(id(landlord), ())) >= MAX_TENANTS:
+                landlord = managers[rng.randrange(len(managers))]
         elif p.n in regular_set and u < 0.5 and (free := [o for o in owners[:50] if capacity[o.n] > 0 and o is not p]):
             landlord = free[rng.randrange(len(free))]
             capacity[landlord.n] -= 1
@@ -190,6 +193,11 @@ def _landlords(rng: random.Random, ids: Ids, st: Structures, persons: list[Perso
         tenants_of[id(landlord)].append((p, dom, fen))
     lenders = [ids.hub(f"LOAN-{i:02d}", name) for i, name in enumerate(LENDERS, 1)]
     for landlord, tenants in st.landlords:
+        rent = 12 * sum(fen for _, _, fen in tenants)  # declared to the bank: no profile mismatch
+        if isinstance(landlord, Firm):
+            landlord.turnover += rent
+        else:
+            landlord.declared += round(rent / 100_000) * 1000
         sid = f"R{landlord.n:07d}"
         st.add(sid, "landlord", "landlord", landlord)
         for tenant, _, _ in tenants:
