@@ -62,7 +62,7 @@ from synthbank.tables import (
     TRADE_INDUSTRIES,
 )
 from synthbank.typologies import choose_typologies, inject
-from synthbank.typologies.network import choose_networks, inject_networks
+from synthbank.typologies.registry import choose_networks, inject_networks
 
 
 def _products(rng: random.Random, shares: dict[str, float]) -> list[str]:
