@@ -34,6 +34,8 @@ echo "--- events emitted (the first of each topic) ---"
 "$AML" tail --idle-seconds 8 --show 8
 echo "--- injected typologies (ground truth) ---"
 cut -d, -f2 "$RUN/gen/labels.csv" | tail -n +2 | sort | uniq -c
+echo "--- injected network groups (ground truth; network_labels.csv has one row per member account) ---"
+tail -n +2 "$RUN/gen/network_labels.csv" | cut -d, -f1,2 | sort -u | cut -d, -f2 | sort | uniq -c
 echo "--- worker metrics (http://127.0.0.1:$AMLSTREAM_METRICS_PORT/metrics) ---"
 curl -s "http://127.0.0.1:$AMLSTREAM_METRICS_PORT/metrics" | grep -E '^amlstream_(transactions|events_emitted|dead_letters)_total|^amlstream_customers_by_level' || true
 
