@@ -21,6 +21,7 @@ class FanParams(RuleParams):
     history_multiple: float = Field(3.0, ge=0, description="count must exceed this multiple of the account's own average per window over the history")
     min_total_cny: float = Field(2000, ge=0, description="money with the new counterparties in the window, CNY, at least")
     min_amount_cny: float = Field(100, ge=0, description="smaller transfers are not counted")
+    fallback_min_new: int = Field(10, ge=2, le=200, description="the bar while no population quantile is published for the account's peer group")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,16 +60,21 @@ def fan_metric(view: NetworkView, fan: NetworkFan, params: FanParams) -> tuple[i
 
 
 def detect_network_fan(fan: NetworkFan, view: NetworkView, params: FanParams, severity: str) -> NetworkHit | None:
-    if view.copy != fan.copy or view.of(view.account).hub:
-        return None
+    if view.copy != fan.copy or view.of(view.account).hub or view.customer(view.account) is None:
+        return None  # the bank monitors its customers: an outside account's fan is seen from its customers' side
     count, recent, own_rate = fan_metric(view, fan, params)
     quantile = view.quantiles.get(fan.metric, params.peer_quantile) if view.quantiles else None
-    bar = max(params.min_new, math.floor(quantile or 0) + 1, math.floor(params.history_multiple * own_rate) + 1)
+    population = params.fallback_min_new if quantile is None else math.floor(quantile) + 1
+    bar = max(params.min_new, population, math.floor(params.history_multiple * own_rate) + 1)
     total = sum(h.amount_fen for h in recent)
     if count < bar or total < round(params.min_total_cny * FEN_PER_YUAN):
         return None
     side = (lambda h: h.payer) if fan.many == "in" else (lambda h: h.payee)
-    if view.anchor in recent and len({side(h) for h in recent if h != view.anchor}) >= bar and total - view.anchor.amount_fen >= round(params.min_total_cny * FEN_PER_YUAN):
+    if (
+        view.anchor in recent
+        and len({side(h) for h in recent if h != view.anchor}) >= bar
+        and total - view.anchor.amount_fen >= round(params.min_total_cny * FEN_PER_YUAN)
+    ):
         return None  # already met before this edge: fired then
     account = view.account
     role = "collector" if fan.many == "in" else "distributor"

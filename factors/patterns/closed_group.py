@@ -74,7 +74,12 @@ def detect(view: NetworkView, params: Params, severity: str = "high") -> Network
         window_start_ms=hops[0].ts_ms,
         window_end_ms=hops[-1].ts_ms,
         metrics={"members": len(members), "paying_pairs": len(pairs), "internal_cny": yuan(sum(h.amount_fen for h in hops)), "payments": len(hops)},
-        thresholds={"min_members": params.min_members, "min_pair_ratio": params.min_pair_ratio, "window_days": params.window_days, "min_amount_cny": params.min_amount_cny},
+        thresholds={
+            "min_members": params.min_members,
+            "min_pair_ratio": params.min_pair_ratio,
+            "window_days": params.window_days,
+            "min_amount_cny": params.min_amount_cny,
+        },
         parties=parties_of(view, hops, {}),
         tx_ids=all_tx_ids(hops),
         severity=severity,

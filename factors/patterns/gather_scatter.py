@@ -40,7 +40,7 @@ def detect(view: NetworkView, params: Params, severity: str = "high") -> Network
         return None
     account, end = view.anchor.payer, view.end
     a = view.of(account)
-    if a.hub:
+    if a.hub or view.customer(account) is None:
         return None
     start = view.anchor.ts_ms - round(params.window_days * DAY_MS)
     floor = round(params.min_amount_cny * FEN_PER_YUAN)

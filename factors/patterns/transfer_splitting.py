@@ -62,7 +62,11 @@ def detect(view: NetworkView, params: Params, severity: str = "medium") -> Netwo
     if len(recent) < params.min_count or total < round(params.min_total_cny * FEN_PER_YUAN) or len(recent) <= params.habit_multiple * habit:
         return None
     # fire once per episode: when the count first reaches the bar, not on every later transfer
-    if len(recent) - 1 >= params.min_count and len(recent) - 1 > params.habit_multiple * habit and total - view.anchor.amount_fen >= round(params.min_total_cny * FEN_PER_YUAN):
+    if (
+        len(recent) - 1 >= params.min_count
+        and len(recent) - 1 > params.habit_multiple * habit
+        and total - view.anchor.amount_fen >= round(params.min_total_cny * FEN_PER_YUAN)
+    ):
         return None
     return NetworkHit(
         pattern=ID,

@@ -93,17 +93,22 @@ class NetworkEngine:
 
     async def _detect(self, todo: list[Applied], batch: NetworkBatch) -> None:
         b = self.bounds
-        lo = min(a.edge.ts_ms for a in todo) - round((b["window_days"] + b["history_days"]) * DAY_MS)
+        first_ms = min(a.edge.ts_ms for a in todo)
+        long_lo = first_ms - round((b["window_days"] + b["history_days"]) * DAY_MS)  # the anchors' own history (fan rules)
+        short_lo = first_ms - round(max(b["window_days"], b["path_window_days"]) * DAY_MS)  # accounts the search passes through
         cache: dict[str, Adjacency] = {}
+        read_from: dict[str, int] = {}
         reads_before = self.store.reads
 
-        async def fetch(parties: set[str]) -> None:
-            missing = {p for p in parties if p not in cache}
+        async def fetch(parties: set[str], lo: int = short_lo) -> None:
+            missing = {p for p in parties if read_from.get(p, 2**53) > lo}
             if missing:
                 cache.update(await self.store.read(sorted(missing), lo, 2**53))
+                read_from.update(dict.fromkeys(missing, lo))
 
         anchors = [(a, Hop(a.edge.edge_id[:16], a.edge.payer, a.edge.payee, a.edge.ts_ms, a.edge.amount_fen, (a.edge.tx_id,))) for a in todo]
-        await fetch({p for a, _ in anchors for p in ((a.edge.payer,) if a.copy == "payer" else (a.edge.payer, a.edge.payee))})
+        await fetch({a.edge.payer if a.copy == "payer" else a.edge.payee for a, _ in anchors}, long_lo)
+        await fetch({a.edge.payer for a, _ in anchors if a.copy == "payee"})
         # step 1: neighbours for scatter-gather and closed groups, and the first path step
         paths: dict[int, list[tuple[Hop, ...]]] = {}
         frontier: dict[int, list[tuple[Hop, ...]]] = {}
@@ -172,7 +177,7 @@ class NetworkEngine:
                 hits_by_anchor.append((a, hop, found))
         unknown = {p.party_id for _, _, hits in hits_by_anchor for h in hits for p in h.parties if p.customer_id is None and p.party_id.startswith("id:")}
         directory = await self._customers(unknown - set(customer_of))
-        for a, hop, hits in hits_by_anchor:
+        for _, hop, hits in hits_by_anchor:
             for hit in hits:
                 hit = replace(hit, parties=tuple(p if p.customer_id else Party(p.party_id, directory.get(p.party_id), p.role, p.tx_ids) for p in hit.parties))
                 batch.detections[hit.pattern] += 1

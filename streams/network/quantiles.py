@@ -74,7 +74,9 @@ async def publish_quantiles(redis: Redis, min_observations: int = 200) -> dict[s
         version = f"nq-{newest}-{hashlib.sha256(figures).hexdigest()[:8]}"
         published[group] = Quantiles(group, version, max(counts.values()), values)
     if published:
-        await redis.hset(PUBLISHED_KEY, mapping={g: orjson.dumps({"group": q.group, "version": q.version, "members": q.members, "values": q.values}) for g, q in published.items()})
+        await redis.hset(
+            PUBLISHED_KEY, mapping={g: orjson.dumps({"group": q.group, "version": q.version, "members": q.members, "values": q.values}) for g, q in published.items()}
+        )
     return published
 
 

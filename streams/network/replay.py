@@ -127,7 +127,7 @@ class NetworkReplayResult:
 
 
 async def network_replay(
-    redis: Redis, model: Model, transactions: str, customers: str | None, out_dir: Path | None, *, batch_size: int = 500, cap: int = 400, hub_degree: int = 40
+    redis: Redis, model: Model, transactions: str, customers: str | None, out_dir: Path | None, *, batch_size: int = 500, cap: int = 150, hub_degree: int = 40
 ) -> NetworkReplayResult:
     result = NetworkReplayResult()
     store = GraphStore(redis, cap=cap, hub_degree=hub_degree)
@@ -224,3 +224,25 @@ def evaluate_nodes(flagged: dict[str, set[str]], labels: dict[str, set[str]], pa
 
 def _r(x: float | None) -> float | None:
     return None if x is None else round(x, 4)
+
+
+async def run_network_replay(
+    settings: Any, transactions: str, customers: str | None, out_dir: Path, config: Path | None, labels: Path | None, mapping: dict[str, str]
+) -> dict[str, Any]:
+    """`amlstream network-replay`: the replay on AMLSTREAM_REDIS_URL (or a throwaway redis-server),
+    its summary, and with labels the node-level evaluation (written to network-evaluation.json)."""
+    from factors.network.rules import NETWORK_PATTERNS
+    from streams.model import load_model
+    from streams.replay import redis_for_replay
+
+    model = load_model(config or settings.model_config, settings.timezone, allow_readable=settings.allow_readable_model)
+    async with redis_for_replay(settings) as redis:
+        result = await network_replay(redis, model, transactions, customers, out_dir, cap=settings.network_edge_cap, hub_degree=settings.network_hub_degree)
+        memory = (await redis.info("memory"))["used_memory"]
+    report: dict[str, Any] = {"model_version": model.version, **result.summary(), "redis_used_memory_bytes": memory}
+    if labels is not None:
+        known = set(Directory.from_profiles(customers).groups) if customers else set()
+        report["evaluation"] = evaluate_nodes(result.flagged, read_network_labels(labels, mapping), NETWORK_PATTERNS, known)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "network-evaluation.json").write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
+    return report

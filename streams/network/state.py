@@ -64,7 +64,7 @@ class _Concurrent:
 
 
 class GraphStore:
-    def __init__(self, redis: Redis, *, retain_days: int = 90, cap: int = 400, hub_degree: int = 40, hub_window_days: int = 30) -> None:
+    def __init__(self, redis: Redis, *, retain_days: int = 90, cap: int = 150, hub_degree: int = 40, hub_window_days: int = 30) -> None:
         self.redis = redis
         self.retain_ms = retain_days * DAY_MS
         self.cap = cap
