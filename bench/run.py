@@ -51,7 +51,7 @@ async def provision(topics: Topics) -> None:
 
 
 def generated(customers: int, days: int, seed: int) -> Path:
-    from streams.generate import write
+    from synthbank import write
 
     out = DATA / f"gen-{customers}-{days}-{seed}"
     if not (out / "transactions.jsonl").exists():

@@ -299,10 +299,13 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "peer-baselines":
             print(f"published {asyncio.run(publish_peers(settings))} peer-group baselines")
         elif args.command == "generate":
-            from streams.generate import write
+            from synthbank import write
 
             counts = write(args.out, args.customers, args.days, args.seed)
-            print(f"wrote {counts['customers']} customers, {counts['transactions']} transactions, {counts['labels']} labels to {args.out}")
+            print(
+                f"wrote {counts['customers']} customers, {counts['transactions']} transactions, {counts['labels']} labels, "
+                f"{counts['network_groups']} network groups ({counts['network_labels']} member rows) to {args.out}"
+            )
         elif args.command == "produce":
             n = asyncio.run(produce_generated(settings, args.source, args.rate, args.limit))
             print(f"produced {n} messages")

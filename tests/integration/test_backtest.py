@@ -7,9 +7,9 @@ import os
 
 from factors.standard import DEFAULT_STANDARD_PATH
 from streams.backtest import backtest
-from streams.generate import write
 from streams.model import load_model
 from streams.settings import load_settings
+from synthbank import write
 
 
 async def test_backtest_reports_per_pattern_precision_and_recall_on_a_generated_stream(local_services, tmp_path):
