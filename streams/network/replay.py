@@ -188,7 +188,7 @@ def read_network_labels(path: Path, mapping: dict[str, str] | None = None) -> di
     with path.open(newline="", encoding="utf-8") as f:
         for row in csv.DictReader(f):
             typology = (row.get("typology") or row.get("label") or "").strip()
-            if typology and typology.lower() not in ("normal", "none", "0"):
+            if typology and row.get("customer_id") and typology.lower() not in ("normal", "none", "0"):  # outside members have no customer id
                 labels[row["customer_id"]].add((mapping or {}).get(typology, typology))
     return dict(labels)
 
