@@ -295,6 +295,39 @@ async def memory_per_customer(customers: int, days: int) -> dict[str, float]:
     }
 
 
+async def network_stage(customers: int, days: int) -> dict[str, float]:
+    """The network stage alone over a generated bank's edges (replay engine, real Redis): edges/s,
+    search cost per edge and Redis memory per account of the graph state."""
+    from streams.model import load_model
+    from streams.network.replay import network_replay
+
+    data = generated(customers, days, seed=21)
+    redis = await flush_bench_db()
+    before = (await redis.info("memory"))["used_memory"]
+    result = await network_replay(redis, load_model(), str(data / "transactions.jsonl"), str(data / "customers.jsonl"), None)
+    after = (await redis.info("memory"))["used_memory"]
+    accounts = len([k async for k in redis.scan_iter(match="aml:net:*:m", count=1000)])
+    await redis.aclose()
+    summary = result.summary()
+    return {
+        "customers": customers,
+        "days": days,
+        "edges": result.copies // 2,
+        "network_edges_per_s": summary["edges_per_second"],
+        "network_search_seconds_share": round(result.search_seconds / result.seconds, 3) if result.seconds else None,
+        "network_accounts_read_per_edge_copy": summary["accounts_read_per_edge_copy"],
+        "network_accounts": accounts,
+        "network_redis_bytes_per_account": round((after - before) / max(accounts, 1), 1),
+    }
+
+
+def combined_throughput_ratio(customer_stage_alone_tx_per_s: float, both_stages_tx_per_s: float) -> float:
+    """Done-when figure: throughput of the customer stage while the network stage runs beside it
+    (both consuming the same input's edges), over the customer stage alone; the lead calls this
+    once the customer stage produces aml.edges.v1 (target >= 0.8)."""
+    return round(both_stages_tx_per_s / customer_stage_alone_tx_per_s, 3) if customer_stage_alone_tx_per_s else 0.0
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--transactions", type=int, default=1_000_000)
@@ -345,6 +378,9 @@ async def main() -> None:
     results["memory_90d"] = await memory_per_customer(300 if args.quick else 1000, 90)
     log("scaling with the customer count (about the same number of transactions spread over 10x more customers)")
     results["scaling"] = [await memory_per_customer(n, d) for n, d in (((2_000, 10), (20_000, 1)) if args.quick else ((10_000, 17), (100_000, 2)))]
+
+    log("network stage: edges/s and Redis memory per account (replay engine)")
+    results["network_stage"] = await network_stage(1_000 if args.quick else 2_000, 30 if args.quick else 45)
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     body = orjson.dumps(results, option=orjson.OPT_INDENT_2)

@@ -24,6 +24,7 @@ def _topics_for_provisioning(settings: Settings, partitions: int) -> list[NewTop
     outputs = (t.risk_changes, t.patterns, t.large_value, t.dead_letter)
     topics = [NewTopic(t.transactions, partitions, 1), NewTopic(t.customers, partitions, 1, topic_configs={"cleanup.policy": "compact"})]
     topics += [NewTopic(name, partitions, 1) for name in outputs]
+    topics += [NewTopic(t.edges, partitions, 1), NewTopic(t.network_detections, partitions, 1)]  # the network stage's
     return topics
 
 
@@ -250,6 +251,14 @@ def main(argv: list[str] | None = None) -> int:
     from filings.cli import add_parser as add_filings  # regulatory filing (its own package, not on the data path)
 
     add_filings(sub)
+    sub.add_parser("network-worker", help="run a network-stage worker on the edge topic (its own consumer group)")
+    p = sub.add_parser("network-replay", help="transactions -> edges -> the network stage, without Kafka; with labels, node-level precision/recall")
+    p.add_argument("--transactions", required=True, help="JSON Lines or CSV (transaction.v1)")
+    p.add_argument("--customers", help="customer profiles (peer groups, accounts)")
+    p.add_argument("--labels", type=Path, help="labels.csv (customer_id,typology) for the node-level evaluation")
+    p.add_argument("--map", action="append", default=[], help="GEN=PATTERN: a label typology name to a network pattern id (repeatable)")
+    p.add_argument("--config", type=Path, help="scoring standard (default: AMLSTREAM_MODEL_CONFIG or the packaged one)")
+    p.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
 
     try:
@@ -263,6 +272,17 @@ def main(argv: list[str] | None = None) -> int:
             from filings.cli import run as run_filings
 
             return run_filings(args, settings)
+        if args.command == "network-worker":
+            from streams.network.worker import run_network_worker
+
+            return run_network_worker(settings)
+        if args.command == "network-replay":
+            from streams.network.replay import run_network_replay
+
+            mapping = dict(m.split("=", 1) for m in args.map)
+            report = asyncio.run(run_network_replay(settings, args.transactions, args.customers, args.out, args.config, args.labels, mapping))
+            print(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode())
+            return 0
         if args.command == "create-topics":
             created = asyncio.run(create_topics(settings, args.partitions, args.replication))
             print(f"created: {', '.join(created) or 'none (all exist)'}")

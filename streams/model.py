@@ -9,6 +9,7 @@ from pathlib import Path
 from factors.calendar import BusinessCalendar
 from factors.catalog import FACTOR_GROUPS
 from factors.errors import StandardError
+from factors.network.rules import NETWORK_PATTERNS, load_rules
 from factors.patterns import PATTERNS
 from factors.standard import DEFAULT_STANDARD_PATH, Standard, parse_standard
 from streams.errors import ConfigError
@@ -60,7 +61,8 @@ def load_model(path: Path | None = None, timezone_override: str | None = None, *
             "chmod 600 it, or set AMLSTREAM_ALLOW_READABLE_MODEL=1"
         )
     try:
-        standard = parse_standard(data, known_factors=FACTOR_GROUPS, known_patterns=set(PATTERNS))
+        standard = parse_standard(data, known_factors=FACTOR_GROUPS, known_patterns=set(PATTERNS) | NETWORK_PATTERNS)
+        load_rules(standard)  # network rule parameters validated when the standard is loaded
     except StandardError as exc:
         raise ConfigError(f"model config {source}: {exc}") from exc
     return Model(standard, BusinessCalendar(timezone_override or standard.timezone), source)

@@ -24,6 +24,8 @@ class Topics:
     patterns: str = "aml.suspicious-patterns.v1"
     large_value: str = "aml.large-value-reports.v1"
     dead_letter: str = "aml.dead-letter.v1"
+    edges: str = "aml.edges.v1"  # internal: payment edges, one copy keyed by each party (network stage input)
+    network_detections: str = "aml.network-detections.v1"  # network stage output, keyed by customer_id
 
     def by_event_kind(self) -> dict[str, str]:
         return {
@@ -31,6 +33,8 @@ class Topics:
             "suspicious_pattern": self.patterns,
             "large_value_report": self.large_value,
             "dead_letter": self.dead_letter,
+            "edge": self.edges,
+            "network_detection": self.network_detections,
         }
 
 
@@ -67,6 +71,10 @@ class Settings:
     kafka_ssl_cafile: str | None = None
     kafka_ssl_certfile: str | None = None  # client certificate (mutual TLS)
     kafka_ssl_keyfile: str | None = None
+    network_group_id: str = "amlstream-network"  # the network stage's consumer group (and faust app id)
+    network_metrics_port: int = 9466
+    network_edge_cap: int = 150  # edges kept per account and direction (the oldest go first)
+    network_hub_degree: int = 40  # distinct counterparties in 30 days that make an account a hub (not searched through)
 
     def masked(self) -> dict[str, object]:
         """The settings as printable data with any credentials hidden."""
@@ -86,6 +94,7 @@ def mask_url(url: str) -> str:
 
 
 _INT_FIELDS = {"metrics_port", "batch_size", "batch_window_ms", "max_message_bytes", "retain_days", "trail_horizon_hours", "trail_max"}
+_INT_FIELDS |= {"network_metrics_port", "network_edge_cap", "network_hub_degree"}
 _TOPIC_ENV = {
     "TOPIC_TRANSACTIONS": "transactions",
     "TOPIC_CUSTOMERS": "customers",
@@ -93,6 +102,8 @@ _TOPIC_ENV = {
     "TOPIC_PATTERNS": "patterns",
     "TOPIC_LARGE_VALUE": "large_value",
     "TOPIC_DEAD_LETTER": "dead_letter",
+    "TOPIC_EDGES": "edges",
+    "TOPIC_NETWORK_DETECTIONS": "network_detections",
 }
 
 
@@ -110,7 +121,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
                 number = int(raw)
             except ValueError:
                 raise ConfigError(f"{name}={raw!r}: expected an integer") from None
-            if number <= 0 or (f.name == "metrics_port" and number > 65535):
+            if number <= 0 or (f.name in ("metrics_port", "network_metrics_port") and number > 65535):
                 raise ConfigError(f"{name}={raw!r}: out of range")
             values[f.name] = number
         elif f.name in ("allow_readable_model", "redis_cluster"):

@@ -48,7 +48,7 @@ def detect_all(view: CustomerView, standard: Standard) -> list[PatternHit]:
     """Every enabled pattern that fires at this event, in the standard's order."""
     hits = []
     for pattern_id, setting in standard.patterns.items():
-        if setting.enabled:
+        if setting.enabled and pattern_id in PATTERNS:  # network rules run in the network stage (factors.network.rules)
             hit = PATTERNS[pattern_id](view, setting)
             if hit is not None:
                 hits.append(hit)

@@ -8,12 +8,13 @@ from dataclasses import replace
 from factors.catalog import FACTOR_GROUPS
 from factors.large_value import add_leg
 from factors.model import DayTotals, WindowStats
+from factors.network.rules import NETWORK_PATTERNS
 from factors.patterns import PATTERNS
 from factors.rating import RatedItem, Rater
 from factors.standard import DEFAULT_STANDARD_PATH, parse_standard
 from tests.unit.factors.helpers import T0, profile, recent, snapshot, tx
 
-STANDARD = parse_standard(DEFAULT_STANDARD_PATH.read_bytes(), known_factors=FACTOR_GROUPS, known_patterns=set(PATTERNS))
+STANDARD = parse_standard(DEFAULT_STANDARD_PATH.read_bytes(), known_factors=FACTOR_GROUPS, known_patterns=set(PATTERNS) | NETWORK_PATTERNS)
 DAY = 86_400_000
 
 

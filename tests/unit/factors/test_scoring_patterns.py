@@ -6,13 +6,14 @@ from hypothesis import strategies as st
 
 from factors.catalog import FACTOR_GROUPS, FACTORS, GROUPS
 from factors.model import RecentTx, WindowStats
+from factors.network.rules import NETWORK_PATTERNS
 from factors.patterns import PATTERNS, same_day_cash
 from factors.profile import FLAGS
 from factors.scoring import assess
 from factors.standard import DEFAULT_STANDARD_PATH, PatternSetting, parse_standard
 from tests.unit.factors.helpers import T0, peer, profile, snapshot, tx, view
 
-STANDARD = parse_standard(DEFAULT_STANDARD_PATH.read_bytes(), known_factors=FACTOR_GROUPS, known_patterns=set(PATTERNS))
+STANDARD = parse_standard(DEFAULT_STANDARD_PATH.read_bytes(), known_factors=FACTOR_GROUPS, known_patterns=set(PATTERNS) | NETWORK_PATTERNS)
 CASH = PatternSetting("same_day_cash", True, "medium", {"threshold_cny": 50_000})
 
 

@@ -7,12 +7,13 @@ import pytest
 from factors.bands import Bands
 from factors.catalog import FACTOR_GROUPS
 from factors.errors import StandardError
+from factors.network.rules import NETWORK_PATTERNS
 from factors.patterns import PATTERNS
 from factors.standard import DEFAULT_STANDARD_PATH, parse_standard
 
 
 def parse(text: str):
-    return parse_standard(text.encode(), known_factors=FACTOR_GROUPS, known_patterns=set(PATTERNS))
+    return parse_standard(text.encode(), known_factors=FACTOR_GROUPS, known_patterns=set(PATTERNS) | NETWORK_PATTERNS)
 
 
 BASE = """

@@ -35,8 +35,8 @@ from streams.settings import Topics
 ROOT = Path(__file__).resolve().parents[3]
 SCHEMA_DIR = ROOT / "streams" / "schemas"
 DOCS = ROOT / "docs" / "events.md"
-SCHEMAS = ("transaction", "customer-profile", "risk_change", "suspicious_pattern", "dead_letter", "large_value_report", "case-decision")
-OUTPUTS = ("risk_change", "suspicious_pattern", "dead_letter", "large_value_report")
+SCHEMAS = ("transaction", "customer-profile", "risk_change", "suspicious_pattern", "dead_letter", "large_value_report", "case-decision", "edge", "network_detection")
+OUTPUTS = ("risk_change", "suspicious_pattern", "dead_letter", "large_value_report", "network_detection")
 
 MV = "default-2026.11+3f9c0a1b2d4e"
 TS_MS = 1_793_952_000_000  # 2026-11-06T08:00:00Z

@@ -1,0 +1,22 @@
+"""Shared base of the network rules' parameter models (pydantic v2: frozen, unknown keys refused)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class RuleParams(BaseModel):
+    """Every network rule has a window and an amount floor; the rules add their own fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    window_days: float = Field(10, gt=0, le=90, description="event-time window of the pattern, days (state keeps at most 90)")
+    min_amount_cny: float = Field(500, ge=0, description="edges below this amount (CNY) are not part of the pattern")
+
+
+class ConservationParams(RuleParams):
+    """Rules that follow money through an account: each hop forwards most of what it received."""
+
+    min_forward_ratio: float = Field(0.8, gt=0, le=1, description="an intermediary forwards at least this share of what it received")
+    max_forward_ratio: float = Field(1.02, ge=1, le=2, description="... and at most this multiple (fees, rounding, own top-ups)")
+    max_gap_days: float = Field(4, gt=0, le=30, description="longest time between receiving and forwarding, days")

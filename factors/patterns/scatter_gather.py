@@ -1,0 +1,77 @@
+"""Scatter-gather (分散转出、集中转入): money fans out from one source to several intermediaries
+and re-converges on one sink, each intermediary forwarding most of what it got.
+
+Anchor: the payee copy of an edge m -> v (v, the sink, owns the evaluation). Within
+`window_days`, for every payer m' of v, the edges s -> m' that m' forwarded to v (conserved, within
+`max_gap_days`, before the edge to v) are grouped by their source s; a source reaching v through
+at least `min_intermediaries` distinct accounts, one of them the anchor's payer, is the pattern.
+Payroll and family gifts do not come back together to one payee. Source: AMLSim
+"scatter-gather"; FATF money-mule typologies. Key: source and sink. Roles: `origin`,
+`intermediary`, `sink`.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from factors.identity import digest
+from factors.money import FEN_PER_YUAN, yuan
+from factors.network.graph import DAY_MS, Hop, NetworkHit, NetworkView, all_tx_ids, conserved, parties_of
+from factors.network.params import ConservationParams
+
+ID = "scatter_gather"
+
+
+class Params(ConservationParams):
+    min_intermediaries: int = Field(3, ge=2, le=50, description="distinct accounts between source and sink, at least")
+
+
+DEFAULTS = Params()
+
+
+def detect(view: NetworkView, params: Params, severity: str = "high") -> NetworkHit | None:
+    if view.copy != "payee":
+        return None
+    sink, end = view.anchor.payee, view.end
+    start = view.anchor.ts_ms - round(params.window_days * DAY_MS)
+    floor = round(params.min_amount_cny * FEN_PER_YUAN)
+    gap = round(params.max_gap_days * DAY_MS)
+    by_source: dict[str, dict[str, list[Hop]]] = {}
+    for out_hop in view.of(sink).ins_within(start, end) + ([view.anchor] if view.anchor not in view.of(sink).ins else []):
+        m = out_hop.payer
+        if out_hop.amount_fen < floor or view.of(m).hub:
+            continue
+        for in_hop in view.of(m).ins_within(start, out_hop.order()):
+            if in_hop.payer in (sink, m) or in_hop.amount_fen < floor or out_hop.ts_ms - in_hop.ts_ms > gap:
+                continue
+            if conserved(in_hop.amount_fen, out_hop.amount_fen, params.min_forward_ratio, params.max_forward_ratio):
+                hops = by_source.setdefault(in_hop.payer, {}).setdefault(m, [])
+                hops.extend(h for h in (in_hop, out_hop) if h not in hops)
+    best = None
+    for source, via in sorted(by_source.items()):
+        if len(via) >= params.min_intermediaries and view.anchor.payer in via and (best is None or len(via) > len(best[1])):
+            best = (source, via)
+    if best is None:
+        return None
+    source, via = best
+    hops = [h for hs in via.values() for h in hs]
+    sent = sum(h.amount_fen for h in hops if h.payer == source)
+    gathered = sum(h.amount_fen for h in hops if h.payee == sink)
+    return NetworkHit(
+        pattern=ID,
+        key=digest(f"{source}|{sink}", 16),
+        window_start_ms=min(h.ts_ms for h in hops),
+        window_end_ms=max(h.ts_ms for h in hops),
+        metrics={"intermediaries": len(via), "scattered_cny": yuan(sent), "gathered_cny": yuan(gathered), "gathered_ratio": round(gathered / sent, 4) if sent else None},
+        thresholds={
+            "min_intermediaries": params.min_intermediaries,
+            "window_days": params.window_days,
+            "min_forward_ratio": params.min_forward_ratio,
+            "max_forward_ratio": params.max_forward_ratio,
+            "max_gap_days": params.max_gap_days,
+            "min_amount_cny": params.min_amount_cny,
+        },
+        parties=parties_of(view, hops, {source: "origin", sink: "sink", **{m: "intermediary" for m in via}}),
+        tx_ids=all_tx_ids(hops),
+        severity=severity,
+    )

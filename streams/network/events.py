@@ -1,0 +1,51 @@
+"""network_detection events (aml.network-detections.v1), keyed by customer_id: one per customer of
+the bank among a detection's parties, each with its own role (see docs/events.md)."""
+
+from __future__ import annotations
+
+from factors.identity import digest
+from factors.network.graph import Hop, NetworkHit
+from streams.events import OutputEvent, _base, event_id, iso
+
+KIND = "network_detection"
+
+
+def parties_digest(hit: NetworkHit) -> str:
+    return digest("|".join(f"{p.party_id}:{p.role}" for p in hit.parties), 8)
+
+
+def detection_key(hit: NetworkHit) -> str:
+    """32 hex: the episode (pattern and the rule's key), shared by every party's event."""
+    return event_id("network_detection_key", hit.pattern, hit.key)
+
+
+def detection_events(hit: NetworkHit, anchor: Hop, model_version: str) -> list[OutputEvent]:
+    """One event per bank customer among the parties (several accounts of one customer: one event,
+    the roles joined). `event_id` = digest of (kind, customer, detection key, parties digest): a
+    redelivery or replay gives the same id; the same episode with more parties, a new one."""
+    key = detection_key(hit)
+    pd = parties_digest(hit)
+    roles: dict[str, list[str]] = {}
+    for p in hit.parties:
+        if p.customer_id:
+            roles.setdefault(p.customer_id, [])
+            if p.role not in roles[p.customer_id]:
+                roles[p.customer_id].append(p.role)
+    out = []
+    for customer_id in sorted(roles):
+        value = _base(KIND, event_id(KIND, customer_id, key, pd), customer_id, anchor.ts_ms, model_version)
+        value.update(
+            kind="detection",
+            pattern=hit.pattern,
+            detection_key=key,
+            role=",".join(roles[customer_id]),
+            parties=[p.as_dict() for p in hit.parties],
+            window={"start": iso(hit.window_start_ms), "end": iso(hit.window_end_ms)},
+            metrics=hit.metrics,
+            thresholds=hit.thresholds,
+            tx_ids=list(hit.tx_ids[-100:]),
+            severity=hit.severity,
+            cause={"kind": "edge", "ref": anchor.edge_id},
+        )
+        out.append(OutputEvent(KIND, customer_id, value))
+    return out

@@ -1,0 +1,169 @@
+"""The network worker: its own faust app and consumer group on aml.edges.v1.
+
+One agent, one small loop: take a batch, run `NetworkEngine.process`, emit the detections and dead
+letters (idempotent producer, acks=all, wait for every ack), `commit` the graph state, then release
+the offsets (the same hold-until-durable scheme as the customer stage, see streams/app.py). A
+failing batch is retried with capped backoff; an unexpected error exits (70) without acknowledging,
+so the batch is redelivered. Quantiles are published every `AMLSTREAM_PEER_PUBLISH_INTERVAL_S`
+and reloaded every minute.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import tempfile
+import time
+
+import faust
+import mode
+from redis.exceptions import RedisError
+
+from factors.network.rules import load_rules
+from streams.connections import faust_credentials, make_redis
+from streams.emit import KafkaEmitter
+from streams.errors import ConfigError
+from streams.events import Source
+from streams.health import Readiness, serve
+from streams.logs import logging_config
+from streams.network.engine import NetworkBatch, NetworkEngine
+from streams.network.metrics import NetworkMetrics
+from streams.network.quantiles import load_quantiles, publish_quantiles
+from streams.network.state import GraphStore
+from streams.processor import RETRYABLE
+from streams.settings import Settings
+from streams.worker import open_model
+
+log = logging.getLogger("amlstream.network")
+EXIT_INTERNAL_ERROR = 70
+
+
+async def handle(engine: NetworkEngine, emitter: KafkaEmitter, metrics: NetworkMetrics, records: list[Source], retry_max_s: float) -> NetworkBatch:
+    """Process, emit (acks awaited) and commit one batch, retrying each idempotent step."""
+    started = time.perf_counter()
+    delay = 0.05
+    while True:
+        try:
+            batch = await engine.process(records)
+            counts = await emitter.emit(batch.events)
+            await engine.commit(batch)
+            break
+        except RETRYABLE:
+            metrics.redis_errors.inc()
+            log.warning("network batch failed, retrying in %.2fs", delay, exc_info=True)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, retry_max_s)
+    for outcome, n in batch.outcomes.items():
+        metrics.edges.labels(outcome).inc(n)
+    for pattern, n in batch.detections.items():
+        metrics.detections.labels(pattern).inc(n)
+    for code, n in batch.dead_letters.items():
+        metrics.dead_letters.labels(code).inc(n)
+    for topic, n in counts.items():
+        metrics.emitted.labels(topic).inc(n)
+    metrics.search_seconds.observe(batch.search_seconds)
+    metrics.accounts_read.inc(batch.accounts_read)
+    metrics.hubs_skipped.inc(batch.hubs_skipped)
+    metrics.batch_seconds.observe(time.perf_counter() - started)
+    if batch.max_event_ms:
+        metrics.event_time_lag.set(time.time() - batch.max_event_ms / 1000)  # operational only
+    return batch
+
+
+def create_network_app(settings: Settings, metrics: NetworkMetrics, readiness: Readiness) -> faust.App:
+    model = open_model(settings)
+    rules = load_rules(model.standard)
+    app = faust.App(
+        settings.network_group_id,
+        broker=[f"kafka://{server.strip()}" for server in settings.bootstrap_servers.split(",")],
+        broker_credentials=faust_credentials(settings),
+        store="memory://",
+        web_enabled=False,
+        topic_allow_declare=False,
+        topic_disable_leader=True,
+        consumer_auto_offset_reset="earliest",
+        broker_commit_interval=1.0,
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=max(0.5, settings.session_timeout_s / 6),
+        broker_max_poll_records=settings.batch_size,
+        stream_buffer_maxsize=4 * settings.batch_size,
+        autodiscover=False,
+        agent_supervisor=mode.CrashingSupervisor,
+        datadir=os.path.join(tempfile.gettempdir(), "amlstream-faust-network"),
+    )
+    edges = app.topic(settings.topics.edges, key_serializer="raw", value_serializer="raw", allow_empty=True)
+    quantiles: dict = {}
+
+    @app.agent(edges, concurrency=1)
+    async def process_edges(stream: faust.StreamT) -> None:
+        redis = make_redis(settings, socket_timeout=10, socket_connect_timeout=5, health_check_interval=30)
+        store = GraphStore(redis, retain_days=settings.retain_days, cap=settings.network_edge_cap, hub_degree=settings.network_hub_degree)
+        engine = NetworkEngine(store, rules, model.version, quantiles=quantiles)
+        emitter = KafkaEmitter(settings)
+        await emitter.start()
+        async for batch in stream.take_events(settings.batch_size, within=settings.batch_window_ms / 1000):
+            for event in batch:
+                event.message.incref()  # held until the batch is durable (see streams/app.py)
+            records = [Source(e.message.topic, e.message.partition, e.message.offset, e.message.key, e.message.value) for e in batch]
+            try:
+                await handle(engine, emitter, metrics, records, settings.redis_retry_max_s)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.critical("unexpected error in a network batch; exiting for a clean redelivery", exc_info=True)
+                logging.shutdown()
+                os._exit(EXIT_INTERNAL_ERROR)
+            for event in batch:
+                event.message.ack(app.consumer, n=2)
+            readiness.last_progress = time.monotonic()
+            for tp in {e.message.tp for e in batch}:
+                last = max(e.message.offset for e in batch if e.message.tp == tp)
+                high = app.consumer.highwater(tp)
+                if high is not None:
+                    metrics.consumer_lag.labels(f"{tp.topic}:{tp.partition}").set(max(0, high - last - 1))
+
+    @app.timer(interval=2.0)
+    async def update_readiness() -> None:
+        readiness.assigned_partitions = len(app.consumer.assignment())
+        readiness.redis_ok = True
+
+    @app.timer(interval=60.0)
+    async def refresh_quantiles() -> None:
+        redis = make_redis(settings, socket_timeout=10)
+        try:
+            quantiles.clear()
+            quantiles.update(await load_quantiles(redis))
+            metrics.state_accounts.set(await redis.dbsize())
+        except (RedisError, OSError):
+            metrics.redis_errors.inc()
+        finally:
+            await redis.aclose()
+
+    if settings.peer_publish_interval_s > 0:
+
+        @app.timer(interval=settings.peer_publish_interval_s)
+        async def publish() -> None:
+            redis = make_redis(settings, socket_timeout=30)
+            try:
+                await publish_quantiles(redis)
+            except (RedisError, OSError):
+                metrics.redis_errors.inc()
+            finally:
+                await redis.aclose()
+
+    return app
+
+
+def run_network_worker(settings: Settings) -> int:
+    metrics = NetworkMetrics()
+    readiness = Readiness()
+    try:
+        serve(settings.network_metrics_port, metrics.registry, readiness)
+    except OSError as exc:
+        raise ConfigError(f"metrics port {settings.network_metrics_port} is not available: {exc.strerror}") from None
+    app = create_network_app(settings, metrics, readiness)
+    log.info("network worker starting: group %s, topic %s", settings.network_group_id, settings.topics.edges)
+    worker = faust.Worker(app, loglevel=settings.log_level.upper(), quiet=True, redirect_stdouts=False, logging_config=logging_config(settings.log_level))
+    worker.execute_from_commandline()
+    return 0

@@ -1,0 +1,211 @@
+"""Each network typology on small hand-made graphs, with the benign look-alikes that must not fire."""
+
+from __future__ import annotations
+
+from factors.network.graph import Quantiles
+from factors.network.rules import Rule, evaluate, load_rules
+from factors.patterns import closed_group, gather_scatter, layering_chain, network_cycle, network_fan_in, network_fan_out, scatter_gather, transfer_splitting
+from streams.model import load_model
+from tests.unit.factors.network.helpers import Graph
+
+RULES = load_rules(load_model().standard)
+
+
+def only(module) -> tuple[Rule, ...]:
+    return tuple(r for r in RULES if r.id == module.ID)
+
+
+def fired(view, module) -> list:
+    return [h for h in evaluate(view, only(module)) if h.pattern == module.ID]
+
+
+def test_cycle_of_four_accounts_fires_at_the_closing_edge_and_names_every_party():
+    g = Graph()
+    g.pay("id:C1", "id:C2", 20000, 0)
+    g.pay("id:C2", "id:X3", 19500, 20)
+    g.pay("id:X3", "id:C4", 19000, 40)
+    closing = g.pay("id:C4", "id:C1", 18800, 60)
+    hits = fired(g.view(closing, "payee", RULES), network_cycle)
+    assert len(hits) == 1
+    hit = hits[0]
+    assert hit.metrics["hops"] == 4 and {p.party_id for p in hit.parties} == {"id:C1", "id:C2", "id:X3", "id:C4"}
+    roles = {p.party_id: p.role for p in hit.parties}
+    assert roles["id:C1"] == "origin" and roles["id:X3"] == "intermediary"
+    customers = {p.party_id: p.customer_id for p in hit.parties}
+    assert customers["id:C2"] == "C2" and customers["id:X3"] is None
+    assert len(hit.tx_ids) == 4
+
+
+def test_loan_and_repayment_is_not_a_cycle():
+    g = Graph()
+    g.pay("id:C1", "id:C2", 5000, 0)
+    back = g.pay("id:C2", "id:C1", 5000, 24 * 20)
+    assert fired(g.view(back, "payee", RULES), network_cycle) == []
+
+
+def test_cycle_that_keeps_most_of_the_money_is_not_one():
+    g = Graph()
+    g.pay("id:C1", "id:C2", 20000, 0)
+    g.pay("id:C2", "id:C3", 9000, 20)  # kept more than half: not layering
+    back = g.pay("id:C3", "id:C1", 8900, 40)
+    assert fired(g.view(back, "payee", RULES), network_cycle) == []
+
+
+def test_layering_chain_of_four_conserved_hops():
+    g = Graph()
+    g.pay("id:C1", "id:C2", 30000, 0)
+    g.pay("id:C2", "id:C3", 29500, 10)
+    g.pay("id:C3", "id:C4", 29000, 30)
+    last = g.pay("id:C4", "id:C5", 28700, 50)
+    hits = fired(g.view(last, "payee", RULES), layering_chain)
+    assert len(hits) == 1
+    roles = {p.party_id: p.role for p in hits[0].parties}
+    assert roles == {"id:C1": "origin", "id:C2": "layer", "id:C3": "layer", "id:C4": "layer", "id:C5": "beneficiary"}
+
+
+def test_salary_paid_on_as_rent_is_no_chain():
+    g = Graph()
+    g.pay("id:EMPLOYER", "id:C1", 12000, 0)
+    g.pay("id:C1", "id:LANDLORD", 3500, 24)
+    g.pay("id:LANDLORD", "id:C9", 3400, 48)
+    last = g.pay("id:C9", "id:C8", 3300, 60)
+    assert fired(g.view(last, "payee", RULES), layering_chain) == []
+
+
+def test_scatter_gather_through_three_mules():
+    g = Graph()
+    for i, amt in enumerate((9000, 8000, 9500)):
+        g.pay("id:SRC", f"id:C{i}", amt, i)
+    g.pay("id:C0", "id:SINK", 8800, 30)
+    g.pay("id:C1", "id:SINK", 7800, 31)
+    last = g.pay("id:C2", "id:SINK", 9300, 32)
+    hits = fired(g.view(last, "payee", RULES), scatter_gather)
+    assert len(hits) == 1
+    roles = {p.party_id: p.role for p in hits[0].parties}
+    assert roles["id:SRC"] == "origin" and roles["id:SINK"] == "sink" and roles["id:C1"] == "intermediary"
+
+
+def test_payroll_and_rent_do_not_gather():
+    g = Graph()
+    for i in range(4):
+        g.pay("id:EMPLOYER", f"id:C{i}", 8000, i)
+    last = None
+    for i in range(4):
+        last = g.pay(f"id:C{i}", "id:LANDLORD", 2500, 48 + i)  # keeps most of the salary
+    assert fired(g.view(last, "payee", RULES), scatter_gather) == []
+
+
+def test_gather_scatter_through_one_account():
+    g = Graph()
+    for i in range(3):
+        g.pay(f"id:S{i}", "id:C1", 5000, i)
+    g.pay("id:C1", "id:K0", 4900, 30)
+    g.pay("id:C1", "id:K1", 4900, 31)
+    last = g.pay("id:C1", "id:K2", 4900, 32)
+    hits = fired(g.view(last, "payer"), gather_scatter)
+    assert len(hits) == 1 and hits[0].metrics["sources"] == 3 and hits[0].metrics["sinks"] == 3
+
+
+def test_a_shop_paying_suppliers_keeps_its_margin():
+    g = Graph()
+    for i in range(6):
+        g.pay(f"id:CLIENT{i}", "id:C1", 5000, i)
+    g.pay("id:C1", "id:SUP0", 6000, 40)
+    g.pay("id:C1", "id:SUP1", 6000, 41)
+    last = g.pay("id:C1", "id:SUP2", 5000, 42)
+    assert fired(g.view(last, "payer"), gather_scatter) == []
+
+
+def test_an_outside_account_is_not_an_anchor_of_account_rules():
+    g = Graph()
+    for i in range(3):
+        g.pay(f"id:S{i}", "id:OUTSIDE", 5000, i)
+    for i in range(2):
+        g.pay("id:OUTSIDE", f"id:K{i}", 4900, 30 + i)
+    last = g.pay("id:OUTSIDE", "id:K2", 4900, 32)
+    assert fired(g.view(last, "payer"), gather_scatter) == []
+
+
+def test_closed_group_of_three_paying_each_other():
+    g = Graph()
+    g.pay("id:C1", "id:C2", 6000, 0)
+    g.pay("id:C2", "id:C3", 6000, 24)
+    g.pay("id:C3", "id:C1", 6000, 48)
+    last = g.pay("id:C2", "id:C1", 5000, 72)
+    hits = fired(g.view(last, "payee"), closed_group)
+    assert len(hits) == 1 and {p.party_id for p in hits[0].parties} == {"id:C1", "id:C2", "id:C3"}
+
+
+def test_household_sharing_a_landlord_is_no_group():
+    g = Graph()
+    g.pay("id:C1", "id:C2", 3000, 0)  # spouses
+    g.pay("id:C1", "id:LANDLORD", 4000, 10)
+    g.pay("id:C2", "id:LANDLORD", 4000, 11)
+    g.pay("id:PARENT", "id:C2", 2000, 20)
+    last = g.pay("id:C2", "id:C1", 2500, 30)
+    assert fired(g.view(last, "payee"), closed_group) == []
+
+
+def test_network_fan_in_of_new_payers_against_the_population():
+    g = Graph()
+    last = None
+    for i in range(4):
+        last = g.pay(f"id:P{i}", "id:C1", 1500, i * 30)
+    q = Quantiles("individual:unknown", "nq-1-abc", 500, {"new_payers": {"p99": 3.0}})
+    hits = fired(g.view(last, "payee", quantiles=q), network_fan_in)
+    assert len(hits) == 1
+    assert hits[0].thresholds["bar"] == 4 and hits[0].thresholds["quantiles_version"] == "nq-1-abc"
+    # a peer group where five new payers in ten days are ordinary: no alert
+    busy = Quantiles("entity:retail", "nq-1-def", 500, {"new_payers": {"p99": 12.0}})
+    assert fired(g.view(last, "payee", quantiles=busy), network_fan_in) == []
+
+
+def test_network_fan_in_needs_new_payers_not_regular_clients():
+    g = Graph()
+    for i in range(6):
+        g.pay(f"id:P{i}", "id:C1", 1500, i)  # known for months
+    last = None
+    for i in range(6):
+        last = g.pay(f"id:P{i}", "id:C1", 1500, 24 * 60 + i)
+    q = Quantiles("g", "v", 500, {"new_payers": {"p99": 2.0}})
+    assert fired(g.view(last, "payee", quantiles=q), network_fan_in) == []
+
+
+def test_network_fan_out_fires_once_when_the_bar_is_reached():
+    g = Graph()
+    views = []
+    for i in range(6):
+        hop = g.pay("id:C1", f"id:R{i}", 2000, i * 20)
+        views.append(hop)
+    q = Quantiles("g", "v", 500, {"new_payees": {"p99": 3.0}})
+    fires = [len(fired(g.view(h, "payer", quantiles=q), network_fan_out)) for h in views]
+    assert fires == [0, 0, 0, 1, 0, 0]
+
+
+def test_transfer_splitting_against_the_pairs_habit():
+    g = Graph()
+    hits = []
+    for i in range(3):
+        hop = g.pay("id:C1", "id:C2", 4000, 100 + i * 3)
+        hits.append(len(fired(g.view(hop, "payee"), transfer_splitting)))
+    assert hits == [0, 0, 1]
+
+
+def test_a_pair_that_always_pays_several_times_a_day_is_its_own_habit():
+    g = Graph()
+    for day in range(5):
+        for k in range(3):
+            g.pay("id:C1", "id:C2", 4000, day * 24 + k)
+    last = None
+    for k in range(3):
+        last = g.pay("id:C1", "id:C2", 4000, 10 * 24 + k)
+    assert fired(g.view(last, "payee"), transfer_splitting) == []
+
+
+def test_hubs_are_not_searched_through():
+    g = Graph()
+    g.pay("id:C1", "id:C2", 20000, 0)
+    g.pay("id:C2", "id:HUB", 19500, 20)
+    g.pay("id:HUB", "id:C4", 19000, 40)
+    closing = g.pay("id:C4", "id:C1", 18800, 60)
+    assert fired(g.view(closing, "payee", RULES, hub={"id:HUB"}), network_cycle) == []
