@@ -46,7 +46,12 @@ class Source:
     reference_ms: int | None = None
 
 
-def _identify(value: dict[str, Any]) -> dict[str, Any]:
+def key_digest(*parts: str) -> str:
+    """32 hex characters naming something that several events share (an alert, a report, a detection)."""
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+
+def identify(value: dict[str, Any]) -> dict[str, Any]:
     """Set `event_id` to the digest of everything else the event says (but `emitted_at`)."""
     content = {k: v for k, v in value.items() if k not in ("event_id", "emitted_at")}
     value["event_id"] = hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()[:32]
@@ -66,7 +71,7 @@ def _base(kind: str, customer_id: str | None, occurred_ms: int | None, model_ver
     return {
         "event_type": kind,
         "schema_version": SCHEMA_VERSION,
-        "event_id": "",  # set by _identify once the content is complete
+        "event_id": "",  # set by identify() once the content is complete
         "customer_id": customer_id,
         "occurred_at": iso(occurred_ms) if occurred_ms is not None else None,
         "emitted_at": now_iso(),
@@ -84,7 +89,7 @@ def risk_change(customer_id: str, change: RiskChange, model_version: str) -> Out
         hard_rules=[r.as_dict() for r in current.hard_rules],
         cause={"kind": change.cause.kind, "ref": change.cause.ref},
     )
-    return OutputEvent("risk_change", customer_id, _identify(value))
+    return OutputEvent("risk_change", customer_id, identify(value))
 
 
 def suspicious_pattern(customer_id: str, alert: Alert, model_version: str) -> OutputEvent:
@@ -102,7 +107,7 @@ def suspicious_pattern(customer_id: str, alert: Alert, model_version: str) -> Ou
         severity=hit.severity,
         cause={"kind": "transaction", "ref": tx.tx_id},
     )
-    return OutputEvent("suspicious_pattern", customer_id, _identify(value))
+    return OutputEvent("suspicious_pattern", customer_id, identify(value))
 
 
 def large_value_report(customer_id: str, report: Report, model_version: str) -> OutputEvent:
@@ -125,7 +130,7 @@ def large_value_report(customer_id: str, report: Report, model_version: str) -> 
         thresholds={"cny": u.rule.cny, "usd": u.rule.usd},
         cause={"kind": "transaction", "ref": report.tx.tx_id},
     )
-    return OutputEvent("large_value_report", customer_id, _identify(value))
+    return OutputEvent("large_value_report", customer_id, identify(value))
 
 
 def dead_letter(source: Source, code: str, detail: str, model_version: str, customer_id: str | None = None, occurred_ms: int | None = None) -> OutputEvent:
@@ -147,5 +152,5 @@ def dead_letter(source: Source, code: str, detail: str, model_version: str, cust
         error_code=code,
         error_detail=detail[:1000],
     )
-    _identify(value)
+    identify(value)
     return OutputEvent("dead_letter", source.key.decode("utf-8", "replace") if source.key else None, value)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from factors.identity import digest
 from factors.network.graph import Hop, NetworkHit
-from streams.events import OutputEvent, _base, event_id, iso
+from streams.events import OutputEvent, _base, identify, iso, key_digest
 
 KIND = "network_detection"
 
@@ -16,15 +16,14 @@ def parties_digest(hit: NetworkHit) -> str:
 
 def detection_key(hit: NetworkHit) -> str:
     """32 hex: the episode (pattern and the rule's key), shared by every party's event."""
-    return event_id("network_detection_key", hit.pattern, hit.key)
+    return key_digest("network_detection_key", hit.pattern, hit.key)
 
 
 def detection_events(hit: NetworkHit, anchor: Hop, model_version: str) -> list[OutputEvent]:
     """One event per bank customer among the parties (several accounts of one customer: one event,
-    the roles joined). `event_id` = digest of (kind, customer, detection key, parties digest): a
-    redelivery or replay gives the same id; the same episode with more parties, a new one."""
+    the roles joined). `event_id` is the digest of the content, like every event's: a redelivery
+    or replay gives the same id; the same episode with more parties, a new one."""
     key = detection_key(hit)
-    pd = parties_digest(hit)
     roles: dict[str, list[str]] = {}
     for p in hit.parties:
         if p.customer_id:
@@ -33,7 +32,7 @@ def detection_events(hit: NetworkHit, anchor: Hop, model_version: str) -> list[O
                 roles[p.customer_id].append(p.role)
     out = []
     for customer_id in sorted(roles):
-        value = _base(KIND, event_id(KIND, customer_id, key, pd), customer_id, anchor.ts_ms, model_version)
+        value = _base(KIND, customer_id, anchor.ts_ms, model_version)
         value.update(
             kind="detection",
             pattern=hit.pattern,
@@ -47,5 +46,5 @@ def detection_events(hit: NetworkHit, anchor: Hop, model_version: str) -> list[O
             severity=hit.severity,
             cause={"kind": "edge", "ref": anchor.edge_id},
         )
-        out.append(OutputEvent(KIND, customer_id, value))
+        out.append(OutputEvent(KIND, customer_id, identify(value)))
     return out
