@@ -24,6 +24,7 @@ def _topics_for_provisioning(settings: Settings, partitions: int) -> list[NewTop
     outputs = (t.risk_changes, t.patterns, t.large_value, t.dead_letter)
     topics = [NewTopic(t.transactions, partitions, 1), NewTopic(t.customers, partitions, 1, topic_configs={"cleanup.policy": "compact"})]
     topics += [NewTopic(name, partitions, 1) for name in outputs]
+    topics += [NewTopic(name, partitions, 1) for name in (t.iso20022_pacs008, t.iso20022_camt054)]  # ISO 20022 input (iso20022/adapter.py)
     return topics
 
 

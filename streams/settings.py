@@ -24,6 +24,8 @@ class Topics:
     patterns: str = "aml.suspicious-patterns.v1"
     large_value: str = "aml.large-value-reports.v1"
     dead_letter: str = "aml.dead-letter.v1"
+    iso20022_pacs008: str = "aml.iso20022.pacs008.v1"  # ISO 20022 input of the adapter (iso20022/adapter.py)
+    iso20022_camt054: str = "aml.iso20022.camt054.v1"
 
     def by_event_kind(self) -> dict[str, str]:
         return {
@@ -91,6 +93,8 @@ _TOPIC_ENV = {
     "TOPIC_PATTERNS": "patterns",
     "TOPIC_LARGE_VALUE": "large_value",
     "TOPIC_DEAD_LETTER": "dead_letter",
+    "TOPIC_ISO20022_PACS008": "iso20022_pacs008",
+    "TOPIC_ISO20022_CAMT054": "iso20022_camt054",
 }
 
 
