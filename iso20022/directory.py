@@ -76,3 +76,32 @@ class AccountDirectory:
     def conflicts(self) -> int:
         """Accounts claimed by more than one customer."""
         return sum(1 for claims in self._claims.values() if len(claims) > 1)
+
+
+def apply_profile_message(directory: AccountDirectory, key: bytes | None, value: bytes | None) -> str:
+    """One message of the customers topic -> the directory. Returns the outcome: applied, stale,
+    deleted, absent, or invalid (a profile the customer stage would dead-letter is ignored here:
+    the stage reports it, the adapter must not report it twice)."""
+    from streams.decode import parse_json, parse_timestamp  # the customer stage's own checks
+    from streams.errors import DecodeError
+
+    if value is None:
+        if not key:
+            return "invalid"
+        return directory.delete(key.decode("utf-8", "replace"))
+    try:
+        doc = parse_json(value, 1 << 20)
+        customer_id = doc.get("customer_id")
+        if not isinstance(customer_id, str) or not _valid_id(customer_id) or (key is not None and key != customer_id.encode()):
+            return "invalid"
+        updated_ms = parse_timestamp(doc.get("updated_at"), "updated_at", customer_id)
+    except DecodeError:
+        return "invalid"
+    accounts = doc.get("accounts") or []
+    if not isinstance(accounts, list) or not all(isinstance(a, str) and _valid_id(a) for a in accounts):
+        return "invalid"
+    return directory.apply(customer_id, updated_ms, accounts)
+
+
+def _valid_id(value: str) -> bool:
+    return 1 <= len(value) <= 128 and value.isprintable() and value == value.strip()

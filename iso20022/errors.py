@@ -9,9 +9,10 @@ MALFORMED = "iso20022_malformed"  # not well-formed XML, a DOCTYPE, or too large
 UNSUPPORTED = "iso20022_unsupported"  # a root element / namespace that is not a supported message version
 SCHEMA_INVALID = "iso20022_schema_invalid"  # fails the official XSD of its version
 INVALID_VALUE = "iso20022_invalid_value"  # schema-valid, but a value the mapping cannot use (zero amount, bad time, bad envelope)
+MAPPING_FAILED = "iso20022_mapping_failed"  # an unexpected error while mapping (a defect: logged with its traceback)
 PAYLOAD_TOO_LARGE = "payload_too_large"  # the existing code: the value is longer than max_message_bytes
 
-CODES = (MALFORMED, UNSUPPORTED, SCHEMA_INVALID, INVALID_VALUE, PAYLOAD_TOO_LARGE)
+CODES = (MALFORMED, UNSUPPORTED, SCHEMA_INVALID, INVALID_VALUE, MAPPING_FAILED, PAYLOAD_TOO_LARGE)
 
 
 class IsoError(Exception):

@@ -219,8 +219,9 @@ def _group_units(group: list[dict[str, Any]]) -> Iterator[tuple[str, list[dict[s
             yield "pacs.008", [leg, None] if leg["direction"] == "out" else [None, leg]
 
 
-def render(legs: Iterable[dict[str, Any]], options: RenderOptions = RenderOptions()) -> Iterator[Rendered]:
+def render(legs: Iterable[dict[str, Any]], options: RenderOptions | None = None) -> Iterator[Rendered]:
     """Messages for the legs, in stream order; consecutive units of one kind share a message."""
+    options = options or RenderOptions()
     batch: list[list[dict[str, Any] | None]] = []
     kind = ""
     sequence = 0
