@@ -21,7 +21,7 @@ from iso20022.parse import Message
 from iso20022.read import read
 
 SIDES = ("DBIT", "CRDT")  # the debtor's leg (out) and the creditor's leg (in), in ISO's CreditDebitCode words
-_PLAIN_DECIMAL = re.compile(r"\d+(\.\d+)?")
+_PLAIN_DECIMAL = re.compile(r"(0|[1-9]\d*)(\.\d+)?")
 
 
 class Directory(Protocol):

@@ -110,8 +110,7 @@ def parse_message(raw: bytes | None, max_bytes: int = 1_048_576) -> Message:
         root = etree.fromstring(raw, _PARSER)
     except (etree.XMLSyntaxError, ValueError) as exc:
         where = _open_path(raw)
-        position = f"line {exc.lineno}, column {exc.position[1]}: " if isinstance(exc, etree.XMLSyntaxError) and exc.position else ""
-        raise IsoError(MALFORMED, f"not well-formed XML: {position}{getattr(exc, 'msg', None) or exc}", where) from None
+        raise IsoError(MALFORMED, f"not well-formed XML: {getattr(exc, 'msg', None) or exc}", where) from None  # lxml's message names line and column
     tree = root.getroottree()
     if tree.docinfo.doctype:
         raise IsoError(MALFORMED, "a DOCTYPE is not allowed in an ISO 20022 message")
