@@ -25,6 +25,7 @@ from collections.abc import Iterable
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import CommitFailedError, KafkaError
 
 from iso20022.directory import AccountDirectory, apply_profile_message
@@ -50,19 +51,24 @@ class DirectoryFeed:
         self.topic = settings.topics.customers
         self.directory = directory
         self.metrics = metrics
-        self.consumer = AIOKafkaConsumer(**kafka_options(settings), enable_auto_commit=False, group_id=None, client_id="amlstream-iso20022-directory")
+        self.options = kafka_options(settings)
+        self.consumer = AIOKafkaConsumer(**self.options, enable_auto_commit=False, group_id=None, client_id="amlstream-iso20022-directory")
         self.partitions: list[TopicPartition] = []
         self.positions: dict[TopicPartition, int] = {}
         self.progress = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        await self.consumer.start()
-        await self.consumer.topics()  # fetches metadata of every topic, so the partitions below are known
-        found = self.consumer.partitions_for_topic(self.topic)
-        if not found:
+        admin = AIOKafkaAdminClient(**self.options)
+        await admin.start()
+        try:
+            (described,) = await admin.describe_topics([self.topic])
+        finally:
+            await admin.close()
+        if described["error_code"] != 0 or not described["partitions"]:
             raise ConfigError(f"topic {self.topic} does not exist (amlstream create-topics)")
-        self.partitions = [TopicPartition(self.topic, p) for p in sorted(found)]
+        await self.consumer.start()
+        self.partitions = [TopicPartition(self.topic, p["partition"]) for p in sorted(described["partitions"], key=lambda p: p["partition"])]
         self.consumer.assign(self.partitions)
         await self.consumer.seek_to_beginning(*self.partitions)
         self.task = asyncio.create_task(self._run(), name="iso20022-directory")
