@@ -18,6 +18,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("iso20022", help="ISO 20022 payment messages: the adapter agent, rendering a JSON stream as messages")
     commands = parser.add_subparsers(dest="iso_command", required=True)
     commands.add_parser("adapter", help="run the adapter: pacs.008 / camt.054 topics -> legs on the transactions topic")
+    p = commands.add_parser("produce", help="produce message files to the adapter's topics (by message type; the file name is the key)")
+    p.add_argument("--messages", required=True, help="a message file, or a directory of *.xml")
     p = commands.add_parser("render", help="write a JSON stream (e.g. of `amlstream generate`) as pacs.008 and camt.054 files")
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--from", dest="source", type=Path, help="a directory with transactions.jsonl")
@@ -43,6 +45,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         from streams.worker import open_model
 
         return run_adapter(settings, load_adapter_settings(), open_model(settings))
+    if args.iso_command == "produce":
+        import asyncio
+
+        from iso20022.convert import produce_files
+
+        counts = asyncio.run(produce_files(settings, args.messages))
+        print("produced " + ", ".join(f"{n} to {topic}" for topic, n in counts.items()))
+        return 0
     from iso20022.convert import render_files
 
     transactions = str(args.source / "transactions.jsonl") if args.source else args.transactions

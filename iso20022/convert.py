@@ -3,6 +3,7 @@ the messages need), and map message files back into a JSON Lines stream of legs 
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -13,10 +14,12 @@ import orjson
 
 from iso20022.directory import AccountDirectory, apply_profile_message
 from iso20022.mapping import MappingContext
+from iso20022.parse import CAMT054, NAMESPACE_PREFIX, PACS008
 from iso20022.process import process_message
 from iso20022.render import RenderOptions, _account_id, render
 from streams.events import Source
 from streams.replay import read_records
+from streams.settings import Settings
 
 MESSAGES_DIR = "messages"
 ACCOUNTS_FILE = "accounts.jsonl"
@@ -116,3 +119,36 @@ def map_files(path: str, directory: AccountDirectory, context: MappingContext, o
                 result.dead_letters[outcome.dead_letter.value["error_code"]] += 1
     (out_dir / "iso20022-summary.json").write_bytes(orjson.dumps(result.summary(), option=orjson.OPT_INDENT_2))
     return result
+
+
+def message_type_of(raw: bytes) -> str | None:
+    """pacs.008 / camt.054 from the root element's namespace, without validating (the adapter does)."""
+    head = raw[:4096]
+    for kind in (PACS008, CAMT054):
+        if f"{NAMESPACE_PREFIX}{kind}.".encode() in head:
+            return kind
+    return None
+
+
+async def produce_files(settings: Settings, path: str) -> dict[str, int]:
+    """Each file to the topic of its message type (pacs.008 when it cannot tell: the adapter then
+    dead-letters it with the reason), keyed by the file name, idempotent and acks=all."""
+    from aiokafka import AIOKafkaProducer
+
+    from streams.connections import kafka_options
+
+    topics = {PACS008: settings.topics.iso20022_pacs008, CAMT054: settings.topics.iso20022_camt054}
+    producer = AIOKafkaProducer(**kafka_options(settings), acks="all", enable_idempotence=True, linger_ms=5, max_request_size=2 * settings.max_message_bytes + 1_048_576)
+    await producer.start()
+    counts: Counter[str] = Counter()
+    try:
+        futures = []
+        for file in message_files(path):
+            raw = file.read_bytes()
+            topic = topics[message_type_of(raw) or PACS008]
+            futures.append(await producer.send(topic, key=file.name.encode(), value=raw))
+            counts[topic] += 1
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+    return dict(counts)
