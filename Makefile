@@ -13,7 +13,7 @@ services-stop:
 	bash deploy/local/services.sh stop
 
 lint:
-	.venv/bin/ruff check factors streams filings synthbank tests bench && .venv/bin/ruff format --check factors streams filings synthbank tests bench
+	.venv/bin/ruff check factors streams filings synthbank iso20022 tests bench && .venv/bin/ruff format --check factors streams filings synthbank iso20022 tests bench
 
 bench:         ## the performance benchmark (bench/results/latest.json)
 	bash deploy/local/setup.sh && .venv/bin/python -m bench.run

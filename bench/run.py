@@ -328,10 +328,81 @@ def combined_throughput_ratio(customer_stage_alone_tx_per_s: float, both_stages_
     return round(both_stages_tx_per_s / customer_stage_alone_tx_per_s, 3) if customer_stage_alone_tx_per_s else 0.0
 
 
+async def committed_total(topics: list[str], group: str) -> int:
+    consumer = AIOKafkaConsumer(bootstrap_servers=BOOTSTRAP, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        return sum([(await consumer.committed(TopicPartition(t, p))) or 0 for t in topics for p in range(PARTITIONS)])
+    finally:
+        await consumer.stop()
+
+
+async def iso20022_rate(data: Path, legs_limit: int, tag: str) -> dict[str, float]:
+    """The ISO 20022 adapter alone: the generated stream's first `legs_limit` legs rendered as
+    pacs.008 / camt.054 messages (50 transactions or entries per message) and pre-loaded with the
+    customers' account directory; rate = messages / (adapter start to the last input offset
+    committed, which follows the acknowledgement of every leg)."""
+    import dataclasses
+    import tempfile
+
+    from iso20022.convert import message_files, message_type_of, render_files
+
+    topics = dataclasses.replace(topics_for(tag), iso20022_pacs008=f"bench.{tag}.pacs008", iso20022_camt054=f"bench.{tag}.camt054")
+    await provision(topics)
+    with tempfile.TemporaryDirectory(prefix="amlstream-bench-iso-") as tmp:
+        source = Path(tmp) / "legs.jsonl"
+        source.write_bytes(b"\n".join(lines(data / "transactions.jsonl", legs_limit)) + b"\n")
+        counts = render_files(str(source), Path(tmp) / "iso")
+        accounts = [orjson.loads(line) for line in (Path(tmp) / "iso" / "accounts.jsonl").read_bytes().splitlines()]
+        updated = "2026-07-31T00:00:00+08:00"
+        profiles = [orjson.dumps({"customer_id": a["customer_id"], "kind": "individual", "updated_at": updated, "accounts": a["accounts"]}) for a in accounts]
+        await produce(topics.customers, profiles)
+        by_topic: dict[str, list[bytes]] = {topics.iso20022_pacs008: [], topics.iso20022_camt054: []}
+        for file in message_files(str(Path(tmp) / "iso" / "messages")):
+            raw = file.read_bytes()
+            by_topic[topics.iso20022_pacs008 if message_type_of(raw) == "pacs.008" else topics.iso20022_camt054].append(raw)
+    producer = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP, acks="all", enable_idempotence=True, linger_ms=20, max_batch_size=1 << 20, max_request_size=4 << 20)
+    await producer.start()
+    try:
+        await asyncio.gather(*[await producer.send(topic, value=raw) for topic, values in by_topic.items() for raw in values])
+    finally:
+        await producer.stop()
+    messages = sum(len(v) for v in by_topic.values())
+    group = f"bench-iso-{tag}"
+    env = worker_env(topics, f"bench-unused-{tag}", 19760) | {
+        "AMLSTREAM_TOPIC_ISO20022_PACS008": topics.iso20022_pacs008,
+        "AMLSTREAM_TOPIC_ISO20022_CAMT054": topics.iso20022_camt054,
+        "AMLSTREAM_ISO20022_GROUP_ID": group,
+    }
+    started = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-m", "streams.cli", "iso20022", "adapter"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        while (done := await committed_total(list(by_topic), group)) < messages:
+            if proc.poll() is not None:
+                raise RuntimeError(f"adapter exited {proc.returncode}: {proc.stderr.read().decode()[-2000:]}")
+            if time.monotonic() - started > 3600:
+                raise TimeoutError(f"{done}/{messages} committed")
+            await asyncio.sleep(0.25)
+        seconds = time.monotonic() - started
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    return {
+        "messages": messages,
+        "pacs008_messages": counts.get("pacs.008", 0),
+        "camt054_messages": counts.get("camt.054", 0),
+        "legs": counts["legs"],
+        "seconds": round(seconds, 2),
+        "messages_per_s": round(messages / seconds, 1),
+        "legs_per_s": round(counts["legs"] / seconds, 1),
+    }
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--transactions", type=int, default=1_000_000)
     parser.add_argument("--quick", action="store_true", help="shorter latency run, smaller scale-out and scaling runs")
+    parser.add_argument("--iso20022-only", action="store_true", help="only the ISO 20022 adapter measure (bench/results/iso20022-latest.json)")
     args = parser.parse_args()
     subprocess.run(["bash", str(ROOT / "deploy/local/services.sh"), "start"], check=True, stdout=subprocess.DEVNULL)
     tag = uuid.uuid4().hex[:6]
@@ -347,6 +418,14 @@ async def main() -> None:
 
     customers = max(1000, args.transactions // 45)
     data = generated(customers, 30, seed=7)
+    iso_legs = min(args.transactions, 100_000)
+    if args.iso20022_only:
+        log(f"ISO 20022 adapter over the first {iso_legs} legs rendered as messages")
+        results["iso20022_adapter"] = await iso20022_rate(data, iso_legs, tag + "iso")
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        (RESULTS / "iso20022-latest.json").write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
+        print(orjson.dumps(results["iso20022_adapter"]).decode())
+        return
     values = lines(data / "transactions.jsonl", args.transactions)
     log(f"{len(values)} transactions from {customers} customers; producing to the input topic")
     topics = topics_for(tag)
@@ -381,6 +460,8 @@ async def main() -> None:
 
     log("network stage: edges/s and Redis memory per account (replay engine)")
     results["network_stage"] = await network_stage(1_000 if args.quick else 2_000, 30 if args.quick else 45)
+    log(f"ISO 20022 adapter over the first {iso_legs} legs rendered as messages")
+    results["iso20022_adapter"] = await iso20022_rate(data, iso_legs, tag + "iso")
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     body = orjson.dumps(results, option=orjson.OPT_INDENT_2)
@@ -399,6 +480,9 @@ def table(r: dict) -> str:
         ("latency p50 / p95 / p99 (ms) at 50 %", f"{r['latency']['p50_ms']} / {r['latency']['p95_ms']} / {r['latency']['p99_ms']}"),
         ("Redis bytes per customer, 90 days", r["memory_90d"]["redis_bytes_per_customer"]),
     ] + [(f"{s['customers']} customers: replay tx/s, bytes/customer", f"{s['replay_tx_per_s']}, {s['redis_bytes_per_customer']}") for s in r["scaling"]]
+    if "iso20022_adapter" in r:
+        iso = r["iso20022_adapter"]
+        rows.append(("ISO 20022 adapter messages/s (legs/s)", f"{iso['messages_per_s']} ({iso['legs_per_s']})"))
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
 

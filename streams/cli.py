@@ -14,6 +14,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from iso20022 import cli as iso_cli
 from streams.connections import kafka_options, make_redis
 from streams.errors import AmlStreamError
 from streams.settings import Settings, load_settings
@@ -25,6 +26,7 @@ def _topics_for_provisioning(settings: Settings, partitions: int) -> list[NewTop
     topics = [NewTopic(t.transactions, partitions, 1), NewTopic(t.customers, partitions, 1, topic_configs={"cleanup.policy": "compact"})]
     topics += [NewTopic(name, partitions, 1) for name in outputs]
     topics += [NewTopic(t.edges, partitions, 1), NewTopic(t.network_detections, partitions, 1)]  # the network stage's
+    topics += [NewTopic(name, partitions, 1) for name in (t.iso20022_pacs008, t.iso20022_camt054)]  # ISO 20022 input (iso20022/adapter.py)
     return topics
 
 
@@ -242,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--config", type=Path, help="scoring standard (default: AMLSTREAM_MODEL_CONFIG or the packaged one)")
     p.add_argument("--peer-baselines", choices=("daily", "none"), default="daily", help="publish peer baselines at each business day of the input (default) or never")
+    iso_cli.add_replay_options(p)
     p = sub.add_parser("backtest", help="the same input under two scoring standards, compared (and against labels)")
     p.add_argument("--transactions", required=True)
     p.add_argument("--customers")
@@ -259,6 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--map", action="append", default=[], help="GEN=PATTERN: a label typology name to a network pattern id (repeatable)")
     p.add_argument("--config", type=Path, help="scoring standard (default: AMLSTREAM_MODEL_CONFIG or the packaged one)")
     p.add_argument("--out", type=Path, required=True)
+    iso_cli.add_commands(sub)
     args = parser.parse_args(argv)
 
     try:
@@ -322,8 +326,9 @@ def main(argv: list[str] | None = None) -> int:
             from streams.replay import replay
 
             model = load_model(args.config or settings.model_config, settings.timezone, allow_readable=settings.allow_readable_model)
+            transactions = iso_cli.replay_input(args, settings, model) if args.format == "iso20022" else args.transactions
             result = asyncio.run(
-                replay(settings, model, args.transactions, args.customers, args.out, progress=sys.stderr.isatty(), publish_peers=args.peer_baselines == "daily")
+                replay(settings, model, transactions, args.customers, args.out, progress=sys.stderr.isatty(), publish_peers=args.peer_baselines == "daily")
             )
             print(orjson.dumps(result.summary(model.version), option=orjson.OPT_INDENT_2).decode())
         elif args.command == "backtest":
@@ -336,6 +341,8 @@ def main(argv: list[str] | None = None) -> int:
             args.out.mkdir(parents=True, exist_ok=True)
             report = asyncio.run(backtest(settings, models, args.transactions, args.customers, args.out, args.labels, progress=sys.stderr.isatty()))  # type: ignore[arg-type]
             print(render(report), end="")
+        elif args.command == "iso20022":
+            return iso_cli.run(args, settings)
     except AmlStreamError as exc:
         print(f"amlstream: {exc}", file=sys.stderr)
         return 2

@@ -26,6 +26,8 @@ class Topics:
     dead_letter: str = "aml.dead-letter.v1"
     edges: str = "aml.edges.v1"  # internal: payment edges, one copy keyed by each party (network stage input)
     network_detections: str = "aml.network-detections.v1"  # network stage output, keyed by customer_id
+    iso20022_pacs008: str = "aml.iso20022.pacs008.v1"  # ISO 20022 input of the adapter (iso20022/adapter.py)
+    iso20022_camt054: str = "aml.iso20022.camt054.v1"
 
     def by_event_kind(self) -> dict[str, str]:
         return {
@@ -104,6 +106,8 @@ _TOPIC_ENV = {
     "TOPIC_DEAD_LETTER": "dead_letter",
     "TOPIC_EDGES": "edges",
     "TOPIC_NETWORK_DETECTIONS": "network_detections",
+    "TOPIC_ISO20022_PACS008": "iso20022_pacs008",
+    "TOPIC_ISO20022_CAMT054": "iso20022_camt054",
 }
 
 

@@ -15,6 +15,7 @@ export AMLSTREAM_REDIS_URL="redis://127.0.0.1:6379/1"
 for t in TRANSACTIONS CUSTOMERS RISK_CHANGES PATTERNS LARGE_VALUE DEAD_LETTER; do
     export "AMLSTREAM_TOPIC_$t=demo-$run_id.$(echo "$t" | tr 'A-Z_' 'a-z-')"
 done
+export AMLSTREAM_TOPIC_ISO20022_PACS008="demo-$run_id.iso20022-pacs008" AMLSTREAM_TOPIC_ISO20022_CAMT054="demo-$run_id.iso20022-camt054"
 redis-cli -n 1 flushdb >/dev/null
 "$AML" create-topics --partitions 4
 
@@ -39,6 +40,29 @@ tail -n +2 "$RUN/gen/network_labels.csv" | cut -d, -f1,2 | sort -u | cut -d, -f2
 echo "--- worker metrics (http://127.0.0.1:$AMLSTREAM_METRICS_PORT/metrics) ---"
 curl -s "http://127.0.0.1:$AMLSTREAM_METRICS_PORT/metrics" | grep -E '^amlstream_(transactions|events_emitted|dead_letters)_total|^amlstream_customers_by_level' || true
 
+echo "--- ISO 20022: one pacs.008 through the adapter ---"
+# a new customer with an account; one transfer from that account rendered as a pacs.008 and
+# produced to the adapter's topic; the adapter turns it into the customer's leg for the worker
+ISO="$RUN/iso20022"
+mkdir -p "$ISO/in"
+echo '{"customer_id":"C-ISO-1","kind":"individual","country":"CN","updated_at":"2026-08-20T00:00:00+08:00","accounts":["6222021000009001"]}' >"$ISO/in/customers.jsonl"
+echo '{"tx_id":"ISO-DEMO-1","customer_id":"C-ISO-1","account_id":"6222021000009001","ts":"2026-08-21T10:00:00+08:00","direction":"out","amount":"120000.00","currency":"CNY","method":"transfer","channel":"online","counterparty_name":"Shenzhen Example Trading Co.","counterparty_account":"4000123456","counterparty_bank":"ICBC SHENZHEN"}' >"$ISO/in/transactions.jsonl"
+"$AML" iso20022 render --from "$ISO/in" --out "$ISO/out"
+head -c 1200 "$ISO/out/messages/000000001-pacs.008.xml"; echo "..."
+AMLSTREAM_METRICS_PORT=$((AMLSTREAM_METRICS_PORT + 1)) AMLSTREAM_ISO20022_GROUP_ID="amlstream-iso20022-demo-$run_id" "$AML" iso20022 adapter >"$RUN/adapter.log" 2>&1 &
+adapter=$!
+trap 'kill -TERM $worker $adapter 2>/dev/null; wait $worker $adapter 2>/dev/null || true' EXIT
+before=$(curl -s "http://127.0.0.1:$AMLSTREAM_METRICS_PORT/metrics" | awk '/^amlstream_transactions_total\{outcome="applied"\}/ {print $2}')
+"$AML" produce --from "$ISO/in" --limit 1   # the profile only (with its accounts)
+"$AML" iso20022 produce --messages "$ISO/out/messages"
+for _ in $(seq 1 30); do
+    legs=$(curl -s "http://127.0.0.1:$((AMLSTREAM_METRICS_PORT + 1))/metrics" | awk '/^amlstream_iso20022_legs_total/ {s += $2} END {print s + 0}')
+    [ "${legs:-0}" -ge 1 ] && break
+    sleep 1
+done
+sleep 2
+echo "adapter: $(curl -s "http://127.0.0.1:$((AMLSTREAM_METRICS_PORT + 1))/metrics" | grep -E '^amlstream_iso20022_(messages|legs)_total' | tr '\n' ' ')"
+echo "worker: inputs applied (profile + leg) ${before:-0} -> $(curl -s "http://127.0.0.1:$AMLSTREAM_METRICS_PORT/metrics" | awk '/^amlstream_transactions_total\{outcome="applied"\}/ {print $2}')"
 echo "--- regulatory filing: PBoC report files for the sample stream (replay, then filings render) ---"
 FIL="$RUN/filings-$run_id"
 # the sample stream as files, with synthetic customer identities (demo data only, see the script)
@@ -52,4 +76,4 @@ ls -l "$FIL/outbox/zip" | tail -n +2
 first="$(ls "$FIL/outbox/archive" | head -1)"
 echo "--- $first (first 60 lines) ---"
 head -60 "$FIL/outbox/archive/$first"
-echo "worker log: $RUN/worker.log   stop the services: bash deploy/local/services.sh stop"
+echo "worker log: $RUN/worker.log   adapter log: $RUN/adapter.log   stop the services: bash deploy/local/services.sh stop"

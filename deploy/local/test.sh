@@ -4,7 +4,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 bash "$ROOT/deploy/local/setup.sh"
 cd "$ROOT"
-.venv/bin/ruff check factors streams filings synthbank tests bench
+.venv/bin/ruff check factors streams filings synthbank iso20022 tests bench
 # factors/ is the pure core: no I/O library may be imported there
 if grep -rnE '^\s*(import|from)\s+(faust|aiokafka|redis|prometheus_client)\b' factors; then
     echo "factors/ must stay free of I/O imports" >&2
