@@ -25,7 +25,7 @@ from zlib import crc32
 
 import orjson
 from redis.asyncio import Redis, RedisCluster
-from redis.exceptions import NoScriptError, ResponseError
+from redis.exceptions import ConnectionError, NoScriptError, ResponseError
 
 from factors.model import DAY_FIELDS, WINDOWS, DayTotals, RecentTx, Snapshot, Transaction, WindowStats
 from streams.errors import StateLayoutError
@@ -35,7 +35,8 @@ KEY_PREFIX = "aml"
 LAYOUT = "2"
 LAYOUT_KEY = f"{KEY_PREFIX}:layout"
 LEVEL_SHARDS = 16
-CHUNK = 200  # items per script call: bounds the time one call holds Redis for a busy customer
+CHUNK = 200  # a busy customer's items per script segment (its chunks follow each other in order)
+CALL_ITEMS = 600  # items per script call on a single Redis: bounds how long one call holds it
 NW = 8  # metrics per window total
 NB = len(DAY_FIELDS)
 WINDOW_DAYS = 90  # the longest window: day accumulators are kept at least this long
@@ -47,6 +48,10 @@ def customer_tag(customer_id: str) -> str:
     """`{<16 hex>}`: a digest of the id, so braces or any other character in it cannot empty
     or move the Redis Cluster hash tag."""
     return "{" + hashlib.blake2b(customer_id.encode(), digest_size=8).hexdigest() + "}"
+
+
+def state_key(customer_id: str) -> str:
+    return f"{KEY_PREFIX}:{customer_tag(customer_id)}:s"
 
 
 def customer_keys(customer_id: str) -> list[str]:
@@ -244,6 +249,7 @@ class StateStore:
         chunk: int = CHUNK,
     ) -> None:
         self.redis = redis
+        self.cluster = isinstance(redis, RedisCluster)
         self.chunk = chunk
         self.retain_days = retain_days
         self.trail_horizon_ms = trail_horizon_ms
@@ -260,7 +266,7 @@ class StateStore:
         node) answers NOSCRIPT: load the scripts and run again, safe because every call is
         idempotent."""
         for attempt in (1, 2):
-            if isinstance(self.redis, RedisCluster):
+            if self.cluster:
                 calls = _Concurrent(self.redis)
                 fill(calls)
                 replies = list(await asyncio.gather(*calls.pending, return_exceptions=True))
@@ -292,45 +298,71 @@ class StateStore:
         elif found.decode() != LAYOUT:
             raise StateLayoutError(_layout_message(found.decode()))
 
+    def _calls(self, segments: list[tuple[str, Any]], weight: Callable[[Any], int]) -> list[list[tuple[str, Any]]]:
+        """Group per-customer segments into script calls: one customer per call on Redis Cluster
+        (a call may touch one slot only); on a single Redis as many as fit CALL_ITEMS, in order,
+        so a batch costs a handful of commands instead of one per customer."""
+        if self.cluster:
+            return [[segment] for segment in segments]
+        calls: list[list[tuple[str, Any]]] = []
+        size = 0
+        for segment in segments:
+            w = weight(segment[1])
+            if not calls or size + w > CALL_ITEMS:
+                calls.append([])
+                size = 0
+            calls[-1].append(segment)
+            size += w
+        return calls
+
     async def apply(self, batches: dict[str, list[Item]]) -> dict[str, CustomerBatch]:
         """Apply each customer's items in order, in one round trip; return what re-rating needs.
 
-        A customer whose script call fails for its own reasons (not an infrastructure error)
-        comes back with `error` set and no results; the other customers are unaffected."""
-        calls: list[tuple[str, list[Item]]] = []
-        for customer_id, items in batches.items():
-            for start in range(0, len(items), self.chunk):
-                calls.append((customer_id, items[start : start + self.chunk]))
+        A customer whose update fails for its own reasons (not an infrastructure error) comes
+        back with `error` set and no results; the other customers are unaffected."""
+        segments = [(c, items[i : i + self.chunk]) for c, items in batches.items() for i in range(0, len(items), self.chunk)]
+        calls = self._calls(segments, len)
         sha = self._sha["apply_batch"]
         token = os.urandom(6).hex()  # tells this batch's own pending items from a redelivery's
 
         def fill(pipe: Any) -> None:
-            for customer_id, items in calls:
-                # all items in one argument: far cheaper to encode than one argument each
-                pipe.evalsha(sha, 3, *customer_keys(customer_id), self.header, customer_id, token, "\n".join(item.pack() for item in items))
+            for call in calls:
+                args: list[str] = [self.header, token]
+                for customer_id, items in call:
+                    # all of a customer's items in one argument: far cheaper to encode than one each
+                    args += (customer_id, "\n".join(item.pack() for item in items))
+                pipe.evalsha(sha, len(call), *(state_key(c) for c, _ in call), *args)
 
         replies = await self._execute(fill)
         parsed: dict[str, list[ItemResult]] = {}
         states: dict[str, dict[str, Any]] = {}
         trails: dict[str, tuple[RecentTx, ...]] = {}
         errors: dict[str, str] = {}
-        for (customer_id, items), reply in zip(calls, replies, strict=True):
-            if customer_id in errors:
-                continue
-            if isinstance(reply, Exception):
-                errors[customer_id] = f"{type(reply).__name__}: {str(reply)[:300]}"
-                continue
-            kind = reply[0].decode()
-            if kind == "layout":
-                raise StateLayoutError(_layout_message(reply[1].decode()))
-            _, state_raw, trail_raw, results = reply
-            if customer_id not in states:  # the committed state as the first chunk found it
-                states[customer_id] = orjson.loads(state_raw) if state_raw else {}
-            trails[customer_id] = parse_trail(trail_raw)  # the last chunk's trail holds every entry
-            out = parsed.setdefault(customer_id, [])
-            for item, result in zip(items, results, strict=True):
-                status, _, snap = result.decode().partition("|")
-                out.append(ItemResult(item, status, parse_snapshot(snap) if snap else None))
+        for call, reply in zip(calls, replies, strict=True):
+            per_customer = [reply] * len(call) if isinstance(reply, Exception) else reply
+            for (customer_id, items), one in zip(call, per_customer, strict=True):
+                if customer_id in errors:
+                    continue
+                if isinstance(one, Exception):
+                    errors[customer_id] = f"{type(one).__name__}: {str(one)[:300]}"
+                    continue
+                kind = one[0].decode()
+                if kind == "layout":
+                    raise StateLayoutError(_layout_message(one[1].decode()))
+                if kind == "error":
+                    message = one[1].decode()
+                    if message.startswith(INFRASTRUCTURE_ERRORS):
+                        raise ConnectionError(f"Redis refused a state update: {message}")  # retried with the batch
+                    errors[customer_id] = message[:300]
+                    continue
+                _, state_raw, trail_raw, results = one
+                if customer_id not in states:  # the committed state as the first chunk found it
+                    states[customer_id] = orjson.loads(state_raw) if state_raw else {}
+                trails[customer_id] = parse_trail(trail_raw)  # the last chunk's trail holds every entry
+                out = parsed.setdefault(customer_id, [])
+                for item, result in zip(items, results, strict=True):
+                    status, _, snap = result.decode().partition("|")
+                    out.append(ItemResult(item, status, parse_snapshot(snap) if snap else None))
         batches_out = {}
         for customer_id in batches:
             if customer_id in errors:
@@ -356,12 +388,14 @@ class StateStore:
         if not commits and not checkpoints:
             return
         sha = self._sha["commit_batch"]
+        calls = self._calls([(c.customer_id, c) for c in commits], lambda c: 1 + len(c.pending_ids))
 
         def fill(pipe: Any) -> None:
-            for c in commits:
-                keys = customer_keys(c.customer_id)
-                profile_version = "" if c.profile_updated_ms is None else str(c.profile_updated_ms)
-                pipe.evalsha(sha, 2, keys[0], keys[2], len(c.pending_ids), *c.pending_ids, profile_version, orjson.dumps(c.state), self.trail_limits)
+            for call in calls:
+                args: list[str | bytes] = [self.trail_limits]
+                for _, c in call:
+                    args += ("\t".join(c.pending_ids), "" if c.profile_updated_ms is None else str(c.profile_updated_ms), orjson.dumps(c.state))
+                pipe.evalsha(sha, len(call), *(state_key(cid) for cid, _ in call), *args)
             for key, old, new in level_moves:
                 if old is not None:
                     pipe.hincrby(key, old, -1)

@@ -1,10 +1,11 @@
 -- State layout 2: apply one customer's items atomically; cost per item independent of history.
 --
--- KEYS (one customer, one hash tag derived from a digest of its id):
---   1 state hash, 2 counterparty sorted set, 3 recent-transaction trail (list).
---   Deduplication sets "<prefix>:x<block>" share the tag (a block is 30 business days).
--- ARGV: 1 "layout,retain_days,keep_days,dormant_ms", 2 customer id, 3 batch token (every chunk
---   of one batch shares it), 4 the items, one per line,
+-- KEYS: the state hash "<prefix>:s" of each customer in the call (one on Redis Cluster, where a
+--   call may only touch one slot; many on a single Redis). A customer's other keys share its
+--   hash tag (a digest of its id): "<prefix>:c" counterparty sorted set, "<prefix>:t" recent-
+--   transaction trail (list), "<prefix>:x<block>" deduplication sets (a block is 30 business days).
+-- ARGV: 1 "layout,retain_days,keep_days,dormant_ms", 2 batch token (every call of one batch
+--   shares it), then per customer i: 2i+1 customer id, 2i+2 the items, one per line,
 --   fields separated by tabs:
 --     T tx_id dedup ts dir fen flags fine day hour cp ccy amount foreign
 --        dir i|o; flags: c cash, x cross-border, h high-risk country, r round amount;
@@ -28,9 +29,6 @@
 -- when the watermark moves past them: no item rescans the buckets or the counterparties.
 -- Distinct counterparties per window are ZCOUNTs over last-seen times (O(log n)).
 
-local K_S, K_CP, K_TRAIL = KEYS[1], KEYS[2], KEYS[3]
-local X_PREFIX = string.sub(K_S, 1, -2) .. 'x'
-
 local function split(s, sep)
   local out, from = {}, 1
   while true do
@@ -48,33 +46,12 @@ local DAY_MS = 86400000
 local CP_OFF = 4398046511104 -- 2^42: scores of counterparties paid ("out") live above this
 local CP_SPAN = {3600000, DAY_MS, 7 * DAY_MS, 30 * DAY_MS, 90 * DAY_MS}
 local DAY_SPAN = {7, 30, 90} -- windows 3..5
-local NB = 17 -- positional day-bucket metrics (see streams/state/layout.py)
+local NB = 17 -- positional day-bucket metrics (factors/model.py DAY_FIELDS)
 
 local function fmt(n) return string.format('%.0f', n) end
 local function num(s) if s == nil or s == '' or s == '-' then return nil end return tonumber(s) end
 local function opt(n) if n == nil then return '-' end return fmt(n) end
 
-local st = redis.call('HMGET', K_S, 'v', 'm', 'W', 'D', 'F', 'r')
-if st[1] and st[1] ~= LAYOUT then return {'layout', st[1]} end
-
-local wm, wf, wd, seq, cwm, cseq, as, pu, pcu
-local blocks = {}
-if st[2] then
-  local m = split(st[2], ',')
-  wm, wf, wd, seq, cwm, cseq, as, pu, pcu = num(m[1]), num(m[2]), num(m[3]), num(m[4]), num(m[5]), num(m[6]), num(m[7]), num(m[8]), num(m[9])
-  if m[10] and m[10] ~= '' then
-    for _, b in ipairs(split(m[10], ';')) do blocks[tonumber(b)] = true end
-  end
-end
-seq = seq or 0
-local W = {}
-do
-  local w = st[3] and split(st[3], ',') or {}
-  for i = 1, 5 do
-    W[i] = {}
-    for m = 1, 8 do W[i][m] = tonumber(w[(i - 1) * 8 + m]) or 0 end
-  end
-end
 -- bucket maps are stored as MessagePack arrays [key, bucket, key, bucket, ...] sorted by key, and
 -- a bucket's foreign-currency sums as [key, sums, ...] sorted too: the same state is the same bytes
 local function unpack_map(raw, nested)
@@ -92,74 +69,14 @@ local function unpack_map(raw, nested)
   end
   return map
 end
-local D = unpack_map(st[4], 18)
-local F = unpack_map(st[5])
-local d_dirty, f_dirty, changed = false, false, false
 
 -- the 8 window metrics of a day bucket: count, in, out, cash in, cash out, xb in, xb out, high-risk
 local function day8(b)
   return {(b[1] or 0) + (b[3] or 0), b[2] or 0, b[4] or 0, b[5] or 0, b[7] or 0, b[9] or 0, b[11] or 0, b[13] or 0}
 end
+
 local function add8(t, d, sign)
   for m = 1, 8 do t[m] = (t[m] or 0) + sign * (d[m] or 0) end
-end
-
-local active -- business days with activity in the 90-day window, recomputed when days move
-local function count_active()
-  active = 0
-  if not wd then return end
-  for d, b in pairs(D) do
-    if d > wd - 90 and ((b[1] or 0) + (b[3] or 0)) > 0 then active = active + 1 end
-  end
-end
-count_active()
-
-local cp_counts -- distinct counterparties in/out per window, recounted only when they may change
-local function count_cps()
-  cp_counts = {}
-  if not wm then
-    for i = 1, 10 do cp_counts[i] = 0 end
-    return
-  end
-  for i = 1, 5 do
-    cp_counts[i] = redis.call('ZCOUNT', K_CP, '(' .. fmt(wm - CP_SPAN[i]), fmt(wm))
-    cp_counts[5 + i] = redis.call('ZCOUNT', K_CP, '(' .. fmt(CP_OFF + wm - CP_SPAN[i]), fmt(CP_OFF + wm))
-  end
-end
-
--- move the watermark forward: buckets that leave a window are subtracted from it, buckets and
--- counterparties that leave the longest window (and dedup blocks past the late-arrival bound) go
-local function advance(ts, fidx, didx)
-  if wm and ts <= wm then return end
-  if wm and ts - wm >= DORMANT_MS then as = ts end
-  if wf and fidx > wf then
-    for idx, b in pairs(F) do
-      if idx > wf - FINE_HOUR and idx <= fidx - FINE_HOUR then add8(W[1], b, -1) end
-      if idx <= fidx - FINE_DAY then
-        if idx > wf - FINE_DAY then add8(W[2], b, -1) end
-        F[idx] = nil; f_dirty = true
-      end
-    end
-  end
-  if wd and didx > wd then
-    for d, b in pairs(D) do
-      for s = 1, 3 do
-        if d > wd - DAY_SPAN[s] and d <= didx - DAY_SPAN[s] then add8(W[2 + s], day8(b), -1) end
-      end
-      if d <= didx - KEEP then D[d] = nil; d_dirty = true end
-    end
-    for b, _ in pairs(blocks) do
-      if (b + 1) * BLOCK_DAYS - 1 <= didx - RETAIN then
-        redis.call('UNLINK', X_PREFIX .. fmt(b)); blocks[b] = nil
-      end
-    end
-  end
-  local moved_day = (not wd) or didx > wd
-  wm, wf, wd = ts, fidx, didx
-  redis.call('ZREMRANGEBYSCORE', K_CP, '-inf', fmt(wm - CP_SPAN[5]))
-  redis.call('ZREMRANGEBYSCORE', K_CP, fmt(CP_OFF), fmt(CP_OFF + wm - CP_SPAN[5]))
-  if moved_day then count_active() end
-  cp_counts = nil
 end
 
 local function bucket_str(b)
@@ -175,139 +92,6 @@ local function foreign_str(b)
   for k, v in pairs(f) do parts[#parts + 1] = k .. ':' .. fmt(v[1]) .. ':' .. fmt(v[2]) .. ':' .. fmt(v[3]) .. ':' .. fmt(v[4]) end
   table.sort(parts)  -- pairs() order is not stable: the snapshot must be
   return table.concat(parts, ';')
-end
-
--- seq, asof, 5 windows x 8 metrics, 10 counterparty counts, active days, previous watermark,
--- activity start, the item's day bucket (17 metrics), then "|" and the day's foreign-currency sums
-local function snapshot(item_day, prev_wm)
-  if not cp_counts then count_cps() end
-  local out = {fmt(seq), fmt(wm or 0)}
-  for i = 1, 5 do
-    for m = 1, 8 do out[#out + 1] = fmt(W[i][m]) end
-  end
-  for i = 1, 10 do out[#out + 1] = fmt(cp_counts[i]) end
-  out[#out + 1] = fmt(active)
-  out[#out + 1] = fmt(prev_wm or 0)
-  out[#out + 1] = fmt(as or 0)
-  local b = (item_day and D[item_day]) or {}
-  out[#out + 1] = bucket_str(b)
-  return table.concat(out, ',') .. '|' .. foreign_str(b)
-end
-
-local function add_tx(dir, fen, flags, fidx, didx, ccy, foreign)
-  local cash = string.find(flags, 'c', 1, true) ~= nil
-  local xb = string.find(flags, 'x', 1, true) ~= nil
-  local hr = string.find(flags, 'h', 1, true) ~= nil
-  local o = (dir == 'i') and 0 or 2 -- offset of the direction in the positional bucket
-  local b = D[didx]
-  local new_day = b == nil
-  if new_day then b = {}; D[didx] = b end
-  for m = 1, NB do b[m] = b[m] or 0 end
-  b[1 + o] = b[1 + o] + 1
-  b[2 + o] = b[2 + o] + fen
-  if cash then b[5 + o] = b[5 + o] + fen; b[6 + o] = b[6 + o] + 1 end
-  if xb then b[9 + o] = b[9 + o] + fen; b[10 + o] = b[10 + o] + 1 end
-  if hr then b[13] = b[13] + fen end
-  if cash and xb then b[14 + o] = b[14 + o] + fen; b[15 + o] = b[15 + o] + 1 end
-  if foreign ~= '' then
-    local usd, milli = string.match(foreign, '^(%d+):(%d+)$')
-    local cat = cash and 'C' or (xb and 'X' or 'D')
-    local key = cat .. dir .. ccy
-    b[NB + 1] = b[NB + 1] or {}
-    local e = b[NB + 1][key] or {0, 0, 0, 0}
-    e[1] = e[1] + 1; e[2] = e[2] + fen; e[3] = e[3] + tonumber(usd); e[4] = e[4] + tonumber(milli)
-    b[NB + 1][key] = e
-  end
-  d_dirty = true
-  local delta = {1, 0, 0, 0, 0, 0, 0, 0}
-  if o == 0 then delta[2] = fen else delta[3] = fen end
-  if cash then delta[4 + o / 2] = fen end
-  if xb then delta[6 + o / 2] = fen end
-  if hr then delta[8] = fen end
-  for s = 1, 3 do
-    if didx > wd - DAY_SPAN[s] then add8(W[2 + s], delta, 1) end
-  end
-  if fidx > wf - FINE_DAY then
-    F[fidx] = F[fidx] or {0, 0, 0, 0, 0, 0, 0, 0}
-    add8(F[fidx], delta, 1); f_dirty = true
-    add8(W[2], delta, 1)
-    if fidx > wf - FINE_HOUR then add8(W[1], delta, 1) end
-  end
-  if new_day then count_active() end
-end
-
--- a tx_id is a duplicate if any live block holds it, whatever day the copy claims
-local function seen(member)
-  for b, _ in pairs(blocks) do
-    if redis.call('SISMEMBER', X_PREFIX .. fmt(b), member) == 1 then return true end
-  end
-  return false
-end
-
-local TOKEN = ARGV[3]
--- the stored snapshot of an item applied in an earlier, uncommitted batch; and whether this
--- batch applied it already (a copy within the batch)
-local function redelivered(id)
-  local p = redis.call('HGET', K_S, 'p:' .. id)
-  if not p then return nil, false end
-  local cut = string.find(p, '#', 1, true)
-  if string.sub(p, 1, cut - 1) == TOKEN then return nil, true end
-  return string.sub(p, cut + 1), false
-end
-
-local results, writes, trail_new = {}, {}, {}
-for _, line in ipairs(split(ARGV[4], '\n')) do
-  local f = split(line, '\t')
-  local kind = f[1]
-  if kind == 'T' then
-    local tx_id, member, ts, dir, fen, flags = f[2], f[3], tonumber(f[4]), f[5], tonumber(f[6]), f[7]
-    local fidx, didx, hour, cp, ccy, amount, foreign = tonumber(f[8]), tonumber(f[9]), f[10], f[11], f[12], f[13], f[14]
-    local block = math.floor(didx / BLOCK_DAYS)
-    local pending = redelivered(tx_id)
-    if pending then
-      results[#results + 1] = 'pend|' .. pending
-    elseif seen(member) then
-      results[#results + 1] = 'done'
-    elseif wd and didx <= wd - RETAIN then
-      results[#results + 1] = 'late'
-    else
-      changed = true
-      redis.call('SADD', X_PREFIX .. fmt(block), member)
-      blocks[block] = true
-      seq = seq + 1
-      local prev = wm
-      advance(ts, fidx, didx)
-      add_tx(dir, fen, flags, fidx, didx, ccy, foreign)
-      if cp ~= '' then
-        local score = (dir == 'i') and ts or (CP_OFF + ts)
-        if redis.call('ZADD', K_CP, 'GT', 'CH', score, dir .. cp) > 0 then cp_counts = nil end
-      end
-      trail_new[#trail_new + 1] = table.concat({fmt(seq), fmt(ts), dir, fmt(fen), flags, fmt(didx), hour, cp, ccy, amount, tx_id}, '|')
-      local snap = snapshot(didx, prev)
-      writes[#writes + 1] = 'p:' .. tx_id
-      writes[#writes + 1] = TOKEN .. '#' .. snap
-      results[#results + 1] = 'new|' .. snap
-    end
-  elseif kind == 'P' then
-    local updated = tonumber(f[2])
-    local id = '~P' .. f[2]
-    if pu and updated < pu then results[#results + 1] = 'stale'
-    elseif pu and updated == pu then
-      local pending, own = redelivered(id)
-      if pending then results[#results + 1] = 'pend|' .. pending
-      elseif own or (pcu and pcu >= updated) then results[#results + 1] = 'done'
-      else results[#results + 1] = 'stale' end
-    else
-      changed = true
-      pu = updated
-      local snap = snapshot(wd, wm)
-      writes[#writes + 1] = 'p:' .. id
-      writes[#writes + 1] = TOKEN .. '#' .. snap
-      results[#results + 1] = 'new|' .. snap
-    end
-  else -- 'Q'
-    results[#results + 1] = 'peek|' .. snapshot(wd, wm)
-  end
 end
 
 local function sorted_keys(t)
@@ -339,23 +123,262 @@ local function pack_map(buckets, n)
   return cmsgpack.pack(flat)
 end
 
-if changed then
-  local wparts = {}
-  for i = 1, 5 do
-    for m = 1, 8 do wparts[#wparts + 1] = fmt(W[i][m]) end
+local TOKEN = ARGV[2]
+
+-- one customer's items, applied in order; returns {'ok', rating state, trail, results} or
+-- {'layout', found} when its state was written by another layout
+local function apply_customer(K_S, customer_id, items_text)
+  local prefix = string.sub(K_S, 1, -2)
+  local K_CP, K_TRAIL, X_PREFIX = prefix .. 'c', prefix .. 't', prefix .. 'x'
+  local st = redis.call('HMGET', K_S, 'v', 'm', 'W', 'D', 'F', 'r')
+  if st[1] and st[1] ~= LAYOUT then return {'layout', st[1]} end
+
+  local wm, wf, wd, seq, cwm, cseq, as, pu, pcu
+  local blocks = {}
+  if st[2] then
+    local m = split(st[2], ',')
+    wm, wf, wd, seq, cwm, cseq, as, pu, pcu = num(m[1]), num(m[2]), num(m[3]), num(m[4]), num(m[5]), num(m[6]), num(m[7]), num(m[8]), num(m[9])
+    if m[10] and m[10] ~= '' then
+      for _, b in ipairs(split(m[10], ';')) do blocks[tonumber(b)] = true end
+    end
   end
-  local live = {}
-  for b, _ in pairs(blocks) do live[#live + 1] = fmt(b) end
-  table.sort(live)
-  local meta = table.concat({opt(wm), opt(wf), opt(wd), fmt(seq), opt(cwm), opt(cseq), opt(as), opt(pu), opt(pcu), table.concat(live, ';')}, ',')
-  writes[#writes + 1] = 'v'; writes[#writes + 1] = LAYOUT
-  writes[#writes + 1] = 'id'; writes[#writes + 1] = ARGV[2]
-  writes[#writes + 1] = 'm'; writes[#writes + 1] = meta
-  writes[#writes + 1] = 'W'; writes[#writes + 1] = table.concat(wparts, ',')
-  if d_dirty then writes[#writes + 1] = 'D'; writes[#writes + 1] = pack_map(D, NB) end
-  if f_dirty then writes[#writes + 1] = 'F'; writes[#writes + 1] = pack_map(F, 8) end
-  redis.call('HSET', K_S, unpack(writes))
-  if #trail_new > 0 then redis.call('RPUSH', K_TRAIL, unpack(trail_new)) end
+  seq = seq or 0
+  local W = {}
+  do
+    local w = st[3] and split(st[3], ',') or {}
+    for i = 1, 5 do
+      W[i] = {}
+      for m = 1, 8 do W[i][m] = tonumber(w[(i - 1) * 8 + m]) or 0 end
+    end
+  end
+  local D = unpack_map(st[4], 18)
+  local F = unpack_map(st[5])
+  local d_dirty, f_dirty, changed = false, false, false
+
+
+  local active -- business days with activity in the 90-day window, recomputed when days move
+  local function count_active()
+    active = 0
+    if not wd then return end
+    for d, b in pairs(D) do
+      if d > wd - 90 and ((b[1] or 0) + (b[3] or 0)) > 0 then active = active + 1 end
+    end
+  end
+  count_active()
+
+  local cp_counts -- distinct counterparties in/out per window, recounted only when they may change
+  local function count_cps()
+    cp_counts = {}
+    if not wm then
+      for i = 1, 10 do cp_counts[i] = 0 end
+      return
+    end
+    for i = 1, 5 do
+      cp_counts[i] = redis.call('ZCOUNT', K_CP, '(' .. fmt(wm - CP_SPAN[i]), fmt(wm))
+      cp_counts[5 + i] = redis.call('ZCOUNT', K_CP, '(' .. fmt(CP_OFF + wm - CP_SPAN[i]), fmt(CP_OFF + wm))
+    end
+  end
+
+  -- move the watermark forward: buckets that leave a window are subtracted from it, buckets and
+  -- counterparties that leave the longest window (and dedup blocks past the late-arrival bound) go
+  local function advance(ts, fidx, didx)
+    if wm and ts <= wm then return end
+    if wm and ts - wm >= DORMANT_MS then as = ts end
+    if wf and fidx > wf then
+      for idx, b in pairs(F) do
+        if idx > wf - FINE_HOUR and idx <= fidx - FINE_HOUR then add8(W[1], b, -1) end
+        if idx <= fidx - FINE_DAY then
+          if idx > wf - FINE_DAY then add8(W[2], b, -1) end
+          F[idx] = nil; f_dirty = true
+        end
+      end
+    end
+    if wd and didx > wd then
+      for d, b in pairs(D) do
+        for s = 1, 3 do
+          if d > wd - DAY_SPAN[s] and d <= didx - DAY_SPAN[s] then add8(W[2 + s], day8(b), -1) end
+        end
+        if d <= didx - KEEP then D[d] = nil; d_dirty = true end
+      end
+      for b, _ in pairs(blocks) do
+        if (b + 1) * BLOCK_DAYS - 1 <= didx - RETAIN then
+          redis.call('UNLINK', X_PREFIX .. fmt(b)); blocks[b] = nil
+        end
+      end
+    end
+    local moved_day = (not wd) or didx > wd
+    wm, wf, wd = ts, fidx, didx
+    redis.call('ZREMRANGEBYSCORE', K_CP, '-inf', fmt(wm - CP_SPAN[5]))
+    redis.call('ZREMRANGEBYSCORE', K_CP, fmt(CP_OFF), fmt(CP_OFF + wm - CP_SPAN[5]))
+    if moved_day then count_active() end
+    cp_counts = nil
+  end
+
+
+
+  -- seq, asof, 5 windows x 8 metrics, 10 counterparty counts, active days, previous watermark,
+  -- activity start, the item's day bucket (17 metrics), then "|" and the day's foreign-currency sums
+  local function snapshot(item_day, prev_wm)
+    if not cp_counts then count_cps() end
+    local out = {fmt(seq), fmt(wm or 0)}
+    for i = 1, 5 do
+      for m = 1, 8 do out[#out + 1] = fmt(W[i][m]) end
+    end
+    for i = 1, 10 do out[#out + 1] = fmt(cp_counts[i]) end
+    out[#out + 1] = fmt(active)
+    out[#out + 1] = fmt(prev_wm or 0)
+    out[#out + 1] = fmt(as or 0)
+    local b = (item_day and D[item_day]) or {}
+    out[#out + 1] = bucket_str(b)
+    return table.concat(out, ',') .. '|' .. foreign_str(b)
+  end
+
+  local function add_tx(dir, fen, flags, fidx, didx, ccy, foreign)
+    local cash = string.find(flags, 'c', 1, true) ~= nil
+    local xb = string.find(flags, 'x', 1, true) ~= nil
+    local hr = string.find(flags, 'h', 1, true) ~= nil
+    local o = (dir == 'i') and 0 or 2 -- offset of the direction in the positional bucket
+    local b = D[didx]
+    local new_day = b == nil
+    if new_day then b = {}; D[didx] = b end
+    for m = 1, NB do b[m] = b[m] or 0 end
+    b[1 + o] = b[1 + o] + 1
+    b[2 + o] = b[2 + o] + fen
+    if cash then b[5 + o] = b[5 + o] + fen; b[6 + o] = b[6 + o] + 1 end
+    if xb then b[9 + o] = b[9 + o] + fen; b[10 + o] = b[10 + o] + 1 end
+    if hr then b[13] = b[13] + fen end
+    if cash and xb then b[14 + o] = b[14 + o] + fen; b[15 + o] = b[15 + o] + 1 end
+    if foreign ~= '' then
+      local usd, milli = string.match(foreign, '^(%d+):(%d+)$')
+      local cat = cash and 'C' or (xb and 'X' or 'D')
+      local key = cat .. dir .. ccy
+      b[NB + 1] = b[NB + 1] or {}
+      local e = b[NB + 1][key] or {0, 0, 0, 0}
+      e[1] = e[1] + 1; e[2] = e[2] + fen; e[3] = e[3] + tonumber(usd); e[4] = e[4] + tonumber(milli)
+      b[NB + 1][key] = e
+    end
+    d_dirty = true
+    local delta = {1, 0, 0, 0, 0, 0, 0, 0}
+    if o == 0 then delta[2] = fen else delta[3] = fen end
+    if cash then delta[4 + o / 2] = fen end
+    if xb then delta[6 + o / 2] = fen end
+    if hr then delta[8] = fen end
+    for s = 1, 3 do
+      if didx > wd - DAY_SPAN[s] then add8(W[2 + s], delta, 1) end
+    end
+    if fidx > wf - FINE_DAY then
+      F[fidx] = F[fidx] or {0, 0, 0, 0, 0, 0, 0, 0}
+      add8(F[fidx], delta, 1); f_dirty = true
+      add8(W[2], delta, 1)
+      if fidx > wf - FINE_HOUR then add8(W[1], delta, 1) end
+    end
+    if new_day then count_active() end
+  end
+
+  -- a tx_id is a duplicate if any live block holds it, whatever day the copy claims
+  local function seen(member)
+    for b, _ in pairs(blocks) do
+      if redis.call('SISMEMBER', X_PREFIX .. fmt(b), member) == 1 then return true end
+    end
+    return false
+  end
+
+  -- the stored snapshot of an item applied in an earlier, uncommitted batch; and whether this
+  -- batch applied it already (a copy within the batch)
+  local function redelivered(id)
+    local p = redis.call('HGET', K_S, 'p:' .. id)
+    if not p then return nil, false end
+    local cut = string.find(p, '#', 1, true)
+    if string.sub(p, 1, cut - 1) == TOKEN then return nil, true end
+    return string.sub(p, cut + 1), false
+  end
+
+  local results, writes, trail_new = {}, {}, {}
+  for _, line in ipairs(split(items_text, '\n')) do
+    local f = split(line, '\t')
+    local kind = f[1]
+    if kind == 'T' then
+      local tx_id, member, ts, dir, fen, flags = f[2], f[3], tonumber(f[4]), f[5], tonumber(f[6]), f[7]
+      local fidx, didx, hour, cp, ccy, amount, foreign = tonumber(f[8]), tonumber(f[9]), f[10], f[11], f[12], f[13], f[14]
+      local block = math.floor(didx / BLOCK_DAYS)
+      local pending = redelivered(tx_id)
+      if pending then
+        results[#results + 1] = 'pend|' .. pending
+      elseif seen(member) then
+        results[#results + 1] = 'done'
+      elseif wd and didx <= wd - RETAIN then
+        results[#results + 1] = 'late'
+      else
+        changed = true
+        redis.call('SADD', X_PREFIX .. fmt(block), member)
+        blocks[block] = true
+        seq = seq + 1
+        local prev = wm
+        advance(ts, fidx, didx)
+        add_tx(dir, fen, flags, fidx, didx, ccy, foreign)
+        if cp ~= '' then
+          local score = (dir == 'i') and ts or (CP_OFF + ts)
+          if redis.call('ZADD', K_CP, 'GT', 'CH', score, dir .. cp) > 0 then cp_counts = nil end
+        end
+        trail_new[#trail_new + 1] = table.concat({fmt(seq), fmt(ts), dir, fmt(fen), flags, fmt(didx), hour, cp, ccy, amount, tx_id}, '|')
+        local snap = snapshot(didx, prev)
+        writes[#writes + 1] = 'p:' .. tx_id
+        writes[#writes + 1] = TOKEN .. '#' .. snap
+        results[#results + 1] = 'new|' .. snap
+      end
+    elseif kind == 'P' then
+      local updated = tonumber(f[2])
+      local id = '~P' .. f[2]
+      if pu and updated < pu then results[#results + 1] = 'stale'
+      elseif pu and updated == pu then
+        local pending, own = redelivered(id)
+        if pending then results[#results + 1] = 'pend|' .. pending
+        elseif own or (pcu and pcu >= updated) then results[#results + 1] = 'done'
+        else results[#results + 1] = 'stale' end
+      else
+        changed = true
+        pu = updated
+        local snap = snapshot(wd, wm)
+        writes[#writes + 1] = 'p:' .. id
+        writes[#writes + 1] = TOKEN .. '#' .. snap
+        results[#results + 1] = 'new|' .. snap
+      end
+    else -- 'Q'
+      results[#results + 1] = 'peek|' .. snapshot(wd, wm)
+    end
+  end
+
+
+
+  if changed then
+    local wparts = {}
+    for i = 1, 5 do
+      for m = 1, 8 do wparts[#wparts + 1] = fmt(W[i][m]) end
+    end
+    local live = {}
+    for b, _ in pairs(blocks) do live[#live + 1] = fmt(b) end
+    table.sort(live)
+    local meta = table.concat({opt(wm), opt(wf), opt(wd), fmt(seq), opt(cwm), opt(cseq), opt(as), opt(pu), opt(pcu), table.concat(live, ';')}, ',')
+    writes[#writes + 1] = 'v'; writes[#writes + 1] = LAYOUT
+    writes[#writes + 1] = 'id'; writes[#writes + 1] = customer_id
+    writes[#writes + 1] = 'm'; writes[#writes + 1] = meta
+    writes[#writes + 1] = 'W'; writes[#writes + 1] = table.concat(wparts, ',')
+    if d_dirty then writes[#writes + 1] = 'D'; writes[#writes + 1] = pack_map(D, NB) end
+    if f_dirty then writes[#writes + 1] = 'F'; writes[#writes + 1] = pack_map(F, 8) end
+    redis.call('HSET', K_S, unpack(writes))
+    if #trail_new > 0 then redis.call('RPUSH', K_TRAIL, unpack(trail_new)) end
+  end
+  return {'ok', st[6] or false, redis.call('LRANGE', K_TRAIL, 0, -1), results}
 end
 
-return {'ok', st[6] or false, redis.call('LRANGE', K_TRAIL, 0, -1), results}
+-- a failure of one customer's data (not of Redis) is that customer's reply, not the whole call's
+local replies = {}
+for i = 1, #KEYS do
+  local ok, reply = pcall(apply_customer, KEYS[i], ARGV[2 * i + 1], ARGV[2 * i + 2])
+  if ok then
+    replies[i] = reply
+  else -- a failed redis.call arrives as a table {err = ...}
+    replies[i] = {'error', type(reply) == 'table' and tostring(reply.err) or tostring(reply)}
+  end
+end
+return replies

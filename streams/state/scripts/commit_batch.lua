@@ -1,11 +1,10 @@
--- State layout 2: commit one customer's batch after its output events were acknowledged by Kafka:
+-- State layout 2: commit customers' batches after their output events were acknowledged by Kafka:
 -- drop the pending snapshots, record the committed watermark, sequence and profile version,
 -- store the new rating state and trim the trail to what a later redelivery can still need.
--- KEYS: 1 state hash, 2 trail list
--- ARGV: 1 n, 2..n+1 pending ids, n+2 committed profile updated_ms or "", n+3 state JSON,
---   n+4 "trail_max,trail_horizon_ms"
-local K_S, K_TRAIL = KEYS[1], KEYS[2]
-local n = tonumber(ARGV[1])
+-- KEYS: the state hash "<prefix>:s" of each customer (one on Redis Cluster, many on one Redis);
+--   the trail is "<prefix>:t".
+-- ARGV: 1 "trail_max,trail_horizon_ms", then per customer i: 3i-1 pending ids joined by tabs,
+--   3i committed profile updated_ms or "", 3i+1 rating state JSON
 
 local function split(s, sep)
   local out, from = {}, 1
@@ -17,40 +16,44 @@ local function split(s, sep)
   end
 end
 
-if n > 0 then
-  local fields = {}
-  for i = 2, n + 1 do fields[#fields + 1] = 'p:' .. ARGV[i] end
-  redis.call('HDEL', K_S, unpack(fields))
-end
-local raw = redis.call('HGET', K_S, 'm')
-local cwm, cseq
-if raw then
+local limits = split(ARGV[1], ',')
+local KEEP, HORIZON = tonumber(limits[1]), tonumber(limits[2])
+
+local function commit_customer(K_S, ids, profile_version, state)
+  local K_TRAIL = string.sub(K_S, 1, -2) .. 't'
+  if ids ~= '' then
+    local fields = {}
+    for _, id in ipairs(split(ids, '\t')) do fields[#fields + 1] = 'p:' .. id end
+    redis.call('HDEL', K_S, unpack(fields))
+  end
+  local raw = redis.call('HGET', K_S, 'm')
+  if not raw then
+    redis.call('HSET', K_S, 'r', state)
+    return
+  end
   local m = split(raw, ',')
   m[5], m[6] = m[1], m[4] -- committed watermark and sequence := current ones
-  if ARGV[n + 2] ~= '' then m[9] = ARGV[n + 2] end
-  cwm, cseq = tonumber(m[1]), tonumber(m[4])
-  redis.call('HSET', K_S, 'm', table.concat(m, ','), 'r', ARGV[n + 3])
-else
-  redis.call('HSET', K_S, 'r', ARGV[n + 3])
-end
-
--- the trail holds one entry per applied transaction, in sequence order: a redelivered item with
--- sequence s > cseq sees at most trail_max entries up to s and none older than the horizon before
--- the watermark it saw (>= cwm), so older entries can go
-if cseq then
-  local limits = split(ARGV[n + 4], ',')
-  local keep, horizon = tonumber(limits[1]), tonumber(limits[2])
+  if profile_version ~= '' then m[9] = profile_version end
+  local cwm, cseq = tonumber(m[1]), tonumber(m[4])
+  redis.call('HSET', K_S, 'm', table.concat(m, ','), 'r', state)
+  if not cwm then return end
+  -- the trail holds one entry per applied transaction, in sequence order: a redelivered item
+  -- with sequence s > cseq sees at most KEEP entries up to s and none older than the horizon
+  -- before the watermark it saw (>= cwm), so older entries can go
   local head = redis.call('LINDEX', K_TRAIL, 0)
-  if head then
-    local first = tonumber(string.match(head, '^(%d+)|'))
-    local drop = (cseq - keep + 1) - first
-    if drop > 0 then redis.call('LTRIM', K_TRAIL, drop, -1) end
-    for _ = 1, 1000 do
-      head = redis.call('LINDEX', K_TRAIL, 0)
-      if not head then break end
-      local s, ts = string.match(head, '^(%d+)|(%d+)|')
-      if tonumber(s) <= cseq and tonumber(ts) < cwm - horizon then redis.call('LPOP', K_TRAIL) else break end
-    end
+  if not head then return end
+  local first = tonumber(string.match(head, '^(%d+)|'))
+  local drop = (cseq - KEEP + 1) - first
+  if drop > 0 then redis.call('LTRIM', K_TRAIL, drop, -1) end
+  for _ = 1, 1000 do
+    head = redis.call('LINDEX', K_TRAIL, 0)
+    if not head then break end
+    local s, ts = string.match(head, '^(%d+)|(%d+)|')
+    if tonumber(s) <= cseq and tonumber(ts) < cwm - HORIZON then redis.call('LPOP', K_TRAIL) else break end
   end
 end
-return n
+
+for i = 1, #KEYS do
+  commit_customer(KEYS[i], ARGV[3 * i - 1], ARGV[3 * i], ARGV[3 * i + 1])
+end
+return #KEYS
