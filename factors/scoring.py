@@ -12,16 +12,15 @@ from factors.view import CustomerView, Measurement
 def hard_rules(view: CustomerView, standard: Standard) -> tuple[HardRule, ...]:
     """Minimum levels regardless of score: a list hit, a PEP or an unidentifiable beneficial
     owner, repeated suspicious reports (levels configurable in `[hard_rules]`)."""
-    rules = standard.settings("hard_rules")
+    rules = standard.hard_rules
     found = []
     profile = view.profile
     if profile is not None:
-        for flag, default in (("listed", "prohibited"), ("pep", "watch"), ("ownership_opaque", "watch")):
-            level = rules.get(flag, default)
+        for flag, level in (("listed", rules.listed), ("pep", rules.pep), ("ownership_opaque", rules.ownership_opaque)):
             if getattr(profile, flag) and level:
                 found.append(HardRule(flag, level))
-    if view.alerts_in_period >= int(rules.get("repeated_min_alerts", 2)):
-        found.append(HardRule("repeated_suspicious_reports", rules.get("repeated_reports", "suspicious")))
+    if rules.repeated_reports and view.alerts_in_period >= rules.repeated_min_alerts:  # "" disables it, as it does the others
+        found.append(HardRule("repeated_suspicious_reports", rules.repeated_reports))
     return tuple(found)
 
 
@@ -41,9 +40,9 @@ def assess(view: CustomerView, standard: Standard, profile_cache: dict[str, obje
         if profile_cache is not None and factor.profile_only:
             measured = profile_cache.get(setting.id, _UNSET)
             if measured is _UNSET:
-                measured = profile_cache[setting.id] = factor.measure(view, setting.params, standard)
+                measured = profile_cache[setting.id] = factor.measure(view, setting, standard)
         else:
-            measured = factor.measure(view, setting.params, standard)
+            measured = factor.measure(view, setting, standard)
         if measured is None:
             continue
         assert isinstance(measured, Measurement)
