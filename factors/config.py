@@ -33,7 +33,7 @@ Multiple = Annotated[float, Field(gt=0, le=1_000)]
 Hours = Annotated[float, Field(gt=0, le=2_160)]
 Days = Annotated[float, Field(gt=0, le=3_650)]
 Count = Annotated[int, Field(ge=0, le=1_000_000)]
-Alpha2 = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 country code")]
+Alpha2 = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="an ISO 3166-1 alpha-2 country code (two capital letters)")]
 Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 Severity = Literal["low", "medium", "high", "critical"]
 

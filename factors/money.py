@@ -13,7 +13,7 @@ from factors.config import STRICT
 FEN_PER_YUAN = 100
 
 Rate = Annotated[Decimal, Field(gt=0, le=10_000, allow_inf_nan=False)]
-Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 currency code")]
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="an ISO 4217 currency code (three capital letters)")]
 
 
 @dataclass(slots=True, config=STRICT)  # frozen by STRICT

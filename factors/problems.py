@@ -131,7 +131,11 @@ def _schema_at(schema: dict[str, Any], parts: list[str | int], data: Any) -> dic
     node = _resolve(schema, node)
     for branch in (node or {}).get("anyOf", ()):
         if branch.get("type") != "null":
-            return _resolve(schema, branch)
+            node = _resolve(schema, branch)
+            break
+    if node and "oneOf" in node and isinstance(datum, dict):  # a factor entry: the branch of its id
+        ref = node.get("discriminator", {}).get("mapping", {}).get(datum.get("id"))
+        node = _resolve(schema, {"$ref": ref}) if ref else node
     return node
 
 
@@ -164,7 +168,7 @@ def _message(error: dict[str, Any], parts: list[str | int], is_key: bool, data: 
     if kind == "extra_forbidden":
         allowed = _keys_at(schema, parts[:-1], data)
         hint = difflib.get_close_matches(str(parts[-1]), allowed, n=1)
-        where = "section" if len(parts) == 1 else "key"
+        where = "section" if len(parts) == 1 else "pattern rule" if len(parts) == 2 and parts[0] == "patterns" else "key"
         return f"unknown {where}" + (f" (did you mean {hint[0]}?)" if hint else "") + (f"; expected one of: {', '.join(allowed)}" if allowed else "")
     if kind == "union_tag_invalid":
         tags = [t.strip().strip("'") for t in str(ctx.get("expected_tags", "")).split(",") if t.strip()]

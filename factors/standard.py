@@ -56,6 +56,14 @@ def _errors(*details: tuple[tuple[str | int, ...], str]) -> ValidationError:
     )
 
 
+def _level_names(info: ValidationInfo) -> set[str]:
+    """The standard's level names: from its validated levels, or, when those have errors of their
+    own, from the file as given (so references to levels are still checked in the same run)."""
+    if "levels" in info.data:
+        return {c.level for c in info.data["levels"]}
+    return set((info.context or {}).get("level_names", ()))
+
+
 class Standard(Strict):
     """The scoring standard: the root of the TOML file."""
 
@@ -118,7 +126,7 @@ class Standard(Strict):
     @field_validator("hard_rules")
     @classmethod
     def _hard_rule_levels(cls, rules: HardRules, info: ValidationInfo) -> HardRules:
-        names = {c.level for c in info.data.get("levels", ())}
+        names = _level_names(info)
         if names:
             bad = [
                 ((rule,), 'not a level of this standard (name one of its levels, or "" to disable)')
@@ -132,7 +140,7 @@ class Standard(Strict):
     @field_validator("review")
     @classmethod
     def _review_levels(cls, review: Review, info: ValidationInfo) -> Review:
-        names = {c.level for c in info.data.get("levels", ())}
+        names = _level_names(info)
         if names:
             bad = [(("months", level), "not a level of this standard") for level in review.months if level not in names]
             if bad:
@@ -240,8 +248,12 @@ def parse_standard(data: bytes) -> Standard:
     """
     raw = read_toml(data)
     digest = hashlib.sha256(data).hexdigest()[:12]
+    levels = raw.get("levels")
+    names = [c["level"] for c in levels if isinstance(c, dict) and isinstance(c.get("level"), str)] if isinstance(levels, list) else []
     try:
-        return Standard.model_validate_json(as_json(raw), context={"digest": digest})
+        patterns = raw.get("patterns")
+        order = list(patterns) if isinstance(patterns, dict) else []
+        return Standard.model_validate_json(as_json(raw), context={"digest": digest, "level_names": names, "pattern_order": order})
     except ValidationError as exc:
         raise StandardError(problems_from(exc, raw, standard_schema())) from None
 

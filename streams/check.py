@@ -7,12 +7,13 @@ confidential and the output goes to change tickets and CI logs.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from factors.errors import StandardError
 from factors.lint import lint
-from factors.standard import DEFAULT_STANDARD_PATH, parse_standard
+from factors.standard import DEFAULT_STANDARD_PATH, SCHEMA_PATH, parse_standard, standard_schema
 from streams.errors import ConfigError
 from streams.model import read_standard, readable_by_others
 
@@ -43,3 +44,13 @@ def check_standard(path: Path, trail_horizon_hours: float = 72) -> CheckResult:
         f"{len(patterns)} pattern rules ({sum(1 for p in patterns.values() if p.enabled)} enabled), {len(warnings)} warning{'s' if len(warnings) != 1 else ''}"
     )
     return CheckResult(0, [summary, *warnings])
+
+
+def schema_text() -> str:
+    """The standard's JSON Schema as shipped in `factors/standards/standard.schema.json`."""
+    return json.dumps(standard_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+if __name__ == "__main__":  # python -m streams.check: regenerate the shipped schema after changing a model
+    SCHEMA_PATH.write_text(schema_text(), encoding="utf-8")
+    print(f"wrote {SCHEMA_PATH}")

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 from pydantic_settings.sources.utils import parse_env_vars
 
 from factors.calendar import is_timezone
@@ -25,6 +26,7 @@ from streams.errors import ConfigError
 PREFIX = "AMLSTREAM_"
 TOPIC_PREFIX = PREFIX + "TOPIC_"
 SECRET_FIELDS = frozenset(("kafka_sasl_password", "redis_url"))  # values never repeated in an error
+NOT_VARIABLES = frozenset(("topics", "redis_url_given"))  # topics: one variable each (AMLSTREAM_TOPIC_*); redis_url_given: derived
 
 Seconds = Annotated[float, Field(gt=0, le=86_400)]
 
@@ -172,16 +174,25 @@ class _MappingSource(EnvSettingsSource):
     def _load_env_vars(self) -> Mapping[str, str | None]:
         return parse_env_vars(self._mapping, self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str)
 
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        if field_name in NOT_VARIABLES:
+            return None, field_name, False
+        return super().get_field_value(field, field_name)
+
     def __call__(self) -> dict[str, Any]:
         values = super().__call__()
-        values.pop("topics", None)  # the topics come from one variable each, below
-        values.pop("redis_url_given", None)  # derived, not a variable
         topics = {name[len(TOPIC_PREFIX) :].lower(): value for name, value in self.env_vars.items() if name.upper().startswith(TOPIC_PREFIX) and value}
         if topics:
             values["topics"] = topics
         if values.get("redis_url"):
             values["redis_url_given"] = True
         return values
+
+
+def env_name(field: str) -> str:
+    """The environment variable of a Settings field (AMLSTREAM_ + its name, or its alias)."""
+    alias = Settings.model_fields[field].validation_alias
+    return alias if isinstance(alias, str) else PREFIX + field.upper()
 
 
 def variable(loc: tuple[int | str, ...]) -> str:
@@ -238,3 +249,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         return Settings(**_MappingSource(Settings, env)())
     except ValidationError as exc:
         raise ConfigError(*problems(exc, env)) from None
+    except SettingsError as exc:
+        raise ConfigError(str(exc)) from None

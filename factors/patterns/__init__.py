@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field, PrivateAttr, create_model, model_validator
+from pydantic import Field, PrivateAttr, ValidationInfo, create_model, model_validator
 
 from factors.config import PatternParams, Strict
 from factors.model import PatternHit
@@ -58,13 +58,11 @@ class PatternTables(Strict):
 
     _order: tuple[str, ...] = PrivateAttr(())
 
-    @model_validator(mode="wrap")
-    @classmethod
-    def _keep_order(cls, data: Any, handler: Any) -> Any:
-        tables = handler(data)
-        given = list(data) if isinstance(data, dict) else [k for k in PARAMS if getattr(tables, k) is not None]
-        tables._order = tuple(k for k in given if k in PARAMS and getattr(tables, k) is not None)
-        return tables
+    @model_validator(mode="after")
+    def _keep_order(self, info: ValidationInfo) -> PatternTables:
+        given = (info.context or {}).get("pattern_order") or list(PARAMS)  # the file's order, as parse_standard read it
+        self._order = tuple(k for k in given if k in PARAMS and getattr(self, k) is not None)
+        return self
 
     def configured(self) -> dict[str, PatternParams]:
         """Every configured rule's parameters, enabled or not, in the file's order."""

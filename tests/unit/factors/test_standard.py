@@ -94,7 +94,7 @@ def test_level_cut_offs_are_inclusive_lower_limits(score, level):
         (lambda s: s + '\n[[factors]]\nid = "nope"\nbands = [{min = 0, points = 1}]\n', r"^factors\[0\]\.id: unknown factor id"),
         (lambda s: s + '\n[[factors]]\nid = "cash_volume_30d"\nbands = [{min = 5, points = 1}, {min = 1, points = 2}]\n', r"^factors\[0\]\.bands: .*strictly ascending"),
         (lambda s: s + "\n[patterns.same_day_cash]\nseverity = 'extreme'\n", r"^patterns\.same_day_cash\.severity: expected one of"),
-        (lambda s: s + "\n[patterns.nope]\n", r"^patterns\.nope: unknown key"),
+        (lambda s: s + "\n[patterns.nope]\n", r"^patterns\.nope: unknown pattern rule"),
         (lambda s: s + "\n= broken", "not valid TOML"),
     ],
 )
