@@ -60,7 +60,7 @@ def load_model(path: Path | None = None, timezone_override: str | None = None, *
     of the machine, unless `allow_readable` says so explicitly. The packaged default is public.
     """
     source, data = read_standard(path)
-    if path is not None and readable_by_others(source) and not allow_readable:
+    if path is not None and readable_by_others(source) and not allow_readable and source.resolve() != DEFAULT_STANDARD_PATH.resolve():
         raise ConfigError(
             f"model config {source} is readable by other users (mode {source.stat().st_mode & 0o777:o}): the scoring standard is confidential; "
             "chmod 600 it, or set AMLSTREAM_ALLOW_READABLE_MODEL=1"

@@ -108,12 +108,12 @@ class Settings(BaseSettings):
     @field_validator("log_level", mode="before")
     @classmethod
     def _lower(cls, value: Any) -> Any:
-        return value.lower() if isinstance(value, str) else value
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("kafka_security_protocol", "kafka_sasl_mechanism", mode="before")
     @classmethod
     def _upper(cls, value: Any) -> Any:
-        return value.upper() if isinstance(value, str) else value
+        return value.strip().upper() if isinstance(value, str) else value
 
     @field_validator("redis_url")
     @classmethod
@@ -138,8 +138,9 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _sasl_credentials(self) -> Settings:
-        if self.kafka_security_protocol.startswith("SASL_") and not (self.kafka_sasl_username and self.kafka_sasl_password):
-            raise ValueError(f"{PREFIX}KAFKA_SASL_USERNAME and {PREFIX}KAFKA_SASL_PASSWORD are required with {self.kafka_security_protocol}")
+        problem = _sasl_problem(self.kafka_security_protocol, self.kafka_sasl_username, self.kafka_sasl_password)
+        if problem:
+            raise ValueError(problem)
         return self
 
     def masked(self) -> dict[str, object]:
@@ -160,6 +161,12 @@ class Settings(BaseSettings):
         yield from self.masked().items()
 
 
+def _sasl_problem(protocol: object, username: object, password: object) -> str | None:
+    if isinstance(protocol, str) and protocol.upper().startswith("SASL_") and not (username and password):
+        return f"{PREFIX}KAFKA_SASL_USERNAME and {PREFIX}KAFKA_SASL_PASSWORD are required with {protocol.upper()}"
+    return None
+
+
 def mask_url(url: str) -> str:
     return re.sub(r"//([^:/@]*):([^@]*)@", r"//\1:***@", url)
 
@@ -172,7 +179,8 @@ class _MappingSource(EnvSettingsSource):
         super().__init__(settings_cls)
 
     def _load_env_vars(self) -> Mapping[str, str | None]:
-        return parse_env_vars(self._mapping, self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str)
+        stripped = {name: value.strip() for name, value in self._mapping.items() if isinstance(value, str)}  # " 500" is 500
+        return parse_env_vars(stripped, self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str)
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
         if field_name in NOT_VARIABLES:
@@ -245,9 +253,14 @@ def problems(error: ValidationError, env: Mapping[str, str]) -> list[str]:
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build Settings from the environment (or `env`); ConfigError lists every bad variable, one per line."""
     env = os.environ if env is None else env
+    values: dict[str, Any] = {}
     try:
-        return Settings(**_MappingSource(Settings, env)())
+        values = _MappingSource(Settings, env)()
+        return Settings(**values)
     except ValidationError as exc:
-        raise ConfigError(*problems(exc, env)) from None
+        lines = problems(exc, env)
+        # the credentials rule runs only on otherwise valid settings: report it with the rest
+        sasl = _sasl_problem(values.get("kafka_security_protocol"), values.get("kafka_sasl_username"), values.get("kafka_sasl_password"))
+        raise ConfigError(*dict.fromkeys([*lines, *([sasl] if sasl else [])])) from None
     except SettingsError as exc:
         raise ConfigError(str(exc)) from None

@@ -31,7 +31,7 @@ MUTATIONS = (
     Mutation(
         "band_min_as_word", "bands = [{ min = 0, points = 0 }, { min = 10000,", 'bands = [{ min = "zero", points = 0 }, { min = 10000,', "factors[1].bands[0].min", "zero"
     ),
-    Mutation("points_in_words", "points = { default = 10,", 'points = { default = "ten",', "factors[25].points.default", "ten"),
+    Mutation("points_in_words", "points = { default = 10,", 'points = { default = "ten",', "factors[25].points.default", '"ten"'),
     # units and separators in strings
     Mutation(
         "amount_with_separators",
@@ -40,7 +40,7 @@ MUTATIONS = (
         "patterns.same_day_cash.threshold_cny",
         "50,000",
     ),
-    Mutation("days_with_unit", "monitoring_days = 90 ", 'monitoring_days = "90d" ', "alerts.monitoring_days", "90d"),
+    Mutation("days_with_unit", "monitoring_days = 90 ", 'monitoring_days = "90d" ', "alerts.monitoring_days", '"90d"'),
     Mutation("cooling_with_unit", "downgrade_cooling_days = 30 ", 'downgrade_cooling_days = "30 days" ', "hysteresis.downgrade_cooling_days", "30 days"),
     Mutation("review_in_words", "months = { prohibited = 6,", 'months = { prohibited = "four years",', "review.months.prohibited", "four years"),
     Mutation(
@@ -65,8 +65,8 @@ MUTATIONS = (
     # out-of-range numbers
     Mutation("huge_weight", 'id = "listed"\nbands', 'id = "listed"\nweight = 1e9\nbands', "factors[5].weight", "1000000000"),
     Mutation("huge_points", "bands = [{ min = 1, points = 60 }]", "bands = [{ min = 1, points = 1e308 }]", "factors[5].bands[0].points", "1e+308"),
-    Mutation("infinite_cut_off", "min_score = 90", "min_score = inf", "levels[3].min_score", "inf"),
-    Mutation("negative_count", "min_count = 2\nwindow_hours = 24", "min_count = -2\nwindow_hours = 24", "patterns.structuring.min_count", "-2"),
+    Mutation("infinite_cut_off", "min_score = 90", "min_score = inf", "levels[3].min_score"),
+    Mutation("negative_count", "min_count = 2\nwindow_hours = 24", "min_count = -2\nwindow_hours = 24", "patterns.structuring.min_count", "= -2"),
     Mutation("share_above_one", "out_ratio = 0.8", "out_ratio = 8.5", "patterns.rapid_in_out.out_ratio", "8.5"),
     # string booleans
     Mutation(
