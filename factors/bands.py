@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from functools import cached_property
 from typing import Annotated
 
 from pydantic import ConfigDict, Field, RootModel, field_validator
@@ -34,12 +35,22 @@ class Bands(RootModel[tuple[Band, ...]]):
     def bands(self) -> tuple[Band, ...]:
         return self.root
 
+    @cached_property
+    def table(self) -> tuple[tuple[float, float, Band], ...]:
+        """(min, points, band) per band: read per transaction, plain tuples are what is cheap."""
+        return tuple((b.min, b.points, b) for b in self.root)
+
     def points_for(self, value: float) -> tuple[float, Band | None]:
         """Points of the highest band whose lower limit the value reaches, and that band."""
-        hit: Band | None = None
-        for band in self.root:
-            if value >= band.min:
-                hit = band
-            else:
-                break
-        return (hit.points if hit else 0.0), hit
+        return points_for(self.table, value)
+
+
+def points_for(table: tuple[tuple[float, float, Band], ...], value: float) -> tuple[float, Band | None]:
+    """Points of the highest band of `table` (Bands.table) whose lower limit the value reaches, and that band."""
+    points, hit = 0.0, None
+    for low, band_points, band in table:
+        if value >= low:
+            points, hit = band_points, band
+        else:
+            break
+    return points, hit

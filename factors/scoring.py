@@ -3,7 +3,7 @@ the minimum any hard rule sets."""
 
 from __future__ import annotations
 
-from factors.catalog import FACTORS
+from factors.bands import points_for
 from factors.model import Assessment, Contribution, HardRule
 from factors.standard import Standard
 from factors.view import CustomerView, Measurement
@@ -35,28 +35,27 @@ def assess(view: CustomerView, standard: Standard, profile_cache: dict[str, obje
     (valid for one profile) keeps the measurements of the factors that depend on it alone.
     """
     contributions: list[Contribution] = []
-    for setting in standard.factors:
-        factor = FACTORS[setting.id]
-        if profile_cache is not None and factor.profile_only:
-            measured = profile_cache.get(setting.id, _UNSET)
+    for step in standard.scoring_plan:
+        if profile_cache is not None and step.profile_only:
+            measured = profile_cache.get(step.id, _UNSET)
             if measured is _UNSET:
-                measured = profile_cache[setting.id] = factor.measure(view, setting, standard)
+                measured = profile_cache[step.id] = step.measure(view, step.setting, standard)
         else:
-            measured = factor.measure(view, setting, standard)
+            measured = step.measure(view, step.setting, standard)
         if measured is None:
             continue
         assert isinstance(measured, Measurement)
         evidence = dict(measured.evidence)
-        if setting.bands is None:
-            points = round(measured.value * setting.weight, 2)
+        if step.table is None:
+            points = round(measured.value * step.weight, 2)
         else:
-            band_points, band = setting.bands.points_for(measured.value)
-            points = round(band_points * setting.weight, 2)
+            band_points, band = points_for(step.table, measured.value)
+            points = round(band_points * step.weight, 2)
             evidence["value"] = measured.value
             evidence["band_min"] = band.min if band else None
         if points == 0:
             continue
-        contributions.append(Contribution(setting.group, setting.id, points, evidence))
+        contributions.append(Contribution(step.group, step.id, points, evidence))
     score = round(sum(c.points for c in contributions), 2)
     floors = hard_rules(view, standard)
     level = standard.max_level(standard.level_for(score), *(r.min_level for r in floors))

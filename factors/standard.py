@@ -17,16 +17,18 @@ import hashlib
 import itertools
 import json
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar, NamedTuple
 
 from pydantic import Field, PrivateAttr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from factors.bands import Band
 from factors.calendar import is_timezone
-from factors.catalog import FACTORS, FactorEntry, FactorSetting
+from factors.catalog import FACTORS, FactorEntry, FactorSetting, Measure
 from factors.config import PatternParams, Strict
 from factors.errors import Problem, StandardError
 from factors.money import FxTable
@@ -37,6 +39,18 @@ from factors.sections import Alerts, HardRules, Hysteresis, LargeValue, LevelCut
 DEFAULT_STANDARD_PATH = Path(__file__).parent / "standards" / "default.toml"
 SCHEMA_PATH = Path(__file__).parent / "standards" / "standard.schema.json"
 DEFAULT_REVIEW_MONTHS = 12.0
+
+
+class FactorStep(NamedTuple):
+    """One weighted factor, ready for scoring: `table` is its bands as (min, points, band) tuples."""
+
+    id: str
+    group: str
+    weight: float
+    table: tuple[tuple[float, float, Band], ...] | None
+    measure: Measure
+    profile_only: bool
+    setting: FactorSetting
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,11 +106,7 @@ class Standard(Strict):
     patterns: Patterns = Patterns()  # type: ignore[valid-type]
     """The suspicious-pattern rules that run, with their parameters."""
 
-    _model_version: str = PrivateAttr("")
-    _country_lists: tuple[NamedList, ...] = PrivateAttr(())
-    _high_risk_countries: frozenset[str] = PrivateAttr(frozenset())
-    _active_patterns: tuple[tuple[Detect, PatternParams], ...] = PrivateAttr(())
-    _ranks: dict[str, int] = PrivateAttr(default_factory=dict)
+    _digest: str = PrivateAttr("")
 
     @field_validator("timezone")
     @classmethod
@@ -171,34 +181,52 @@ class Standard(Strict):
             # the rule follows the standard's high-risk lists unless it names its own
             injected = jurisdiction.model_copy(update={"countries": tuple(sorted(flows))})
             object.__setattr__(self, "patterns", self.patterns.model_copy(update={"high_risk_jurisdiction": injected}))
-        digest = (info.context or {}).get("digest", "")
-        self._model_version = f"{self.version}+{digest}" if digest else self.version
-        self._country_lists = lists
-        self._high_risk_countries = flows
-        self._active_patterns = tuple((PATTERNS[k], p) for k, p in self.patterns.configured().items() if p.enabled)
-        self._ranks = {cut.level: i for i, cut in enumerate(self.levels)}
+        self._digest = (info.context or {}).get("digest", "")
         return self
 
-    @property
+    # Derived once, on first use, into the instance's dict: read per transaction, they must cost a
+    # plain attribute lookup (a pydantic private attribute or property costs microseconds).
+    DERIVED: ClassVar[tuple[str, ...]] = ("model_version", "country_lists", "high_risk_countries", "active_patterns", "ranks", "lists_as_of", "scoring_plan")
+
+    @cached_property
     def model_version(self) -> str:
-        return self._model_version
+        return f"{self.version}+{self._digest}" if self._digest else self.version
 
-    @property
+    @cached_property
     def country_lists(self) -> tuple[NamedList, ...]:
-        return self._country_lists
+        return tuple(NamedList(name, c.points, frozenset(c.countries), c.high_risk_flows) for name, c in self.lists.countries.items())
 
-    @property
+    @cached_property
     def lists_as_of(self) -> str:
         return self.lists.as_of
 
-    @property
+    @cached_property
     def high_risk_countries(self) -> frozenset[str]:
-        return self._high_risk_countries
+        return frozenset().union(*(c.countries for c in self.country_lists if c.high_risk_flows))
 
-    @property
+    @cached_property
     def active_patterns(self) -> tuple[tuple[Detect, PatternParams], ...]:
         """(detect, params) of every enabled rule, in the file's order."""
-        return self._active_patterns
+        return tuple((PATTERNS[k], p) for k, p in self.patterns.configured().items() if p.enabled)
+
+    @cached_property
+    def ranks(self) -> dict[str, int]:
+        return {cut.level: i for i, cut in enumerate(self.levels)}
+
+    @cached_property
+    def scoring_plan(self) -> tuple[FactorStep, ...]:
+        """The factors as plain tuples for the per-transaction loop of `factors.scoring.assess`."""
+        return tuple(
+            FactorStep(s.id, s.group, s.weight, s.bands.table if s.bands is not None else None, FACTORS[s.id].measure, FACTORS[s.id].profile_only, s)
+            for s in self.factors
+        )
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Standard:
+        """A copy with `update` applied; its derived values are computed afresh."""
+        copy = super().model_copy(update=update, deep=deep)
+        for name in self.DERIVED:
+            copy.__dict__.pop(name, None)
+        return copy
 
     @property
     def tables(self) -> dict[str, dict[str, float]]:
@@ -220,7 +248,7 @@ class Standard(Strict):
     def rank(self, level: str) -> int:
         """Position of a level from lowest risk (0) upwards."""
         try:
-            return self._ranks[level]
+            return self.ranks[level]
         except KeyError:
             raise StandardError(f"unknown level {level!r}") from None
 

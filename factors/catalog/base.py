@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pydantic import Field, create_model
+from pydantic import ConfigDict, Field, create_model
 
 from factors.bands import Bands
 from factors.config import FactorParams, Strict, Weight
@@ -61,6 +61,12 @@ class FactorSetting(Strict):
     """`[{min, points}, ...]`, inclusive lower limits, ascending; required for quantities, optional for flags and points."""
 
 
+class _Entry(FactorSetting):
+    # the entries are built by create_model: no source to read attribute docstrings from (and
+    # looking for it costs a scan of every module); their fields keep their parents' descriptions
+    model_config = ConfigDict(use_attribute_docstrings=False)
+
+
 @dataclass(frozen=True, slots=True)
 class FactorDef:
     id: str
@@ -79,7 +85,7 @@ class FactorDef:
         name = "".join(part.title() for part in self.id.split("_")) + "Factor"
         model = create_model(
             name,
-            __base__=(self.params, FactorSetting),
+            __base__=(self.params, _Entry),
             __doc__=f"{self.description} (group {self.group}; measures: {self.value}).",
             id=(Literal[self.id], Field(description=f"{self.description}")),  # type: ignore[valid-type]
         )

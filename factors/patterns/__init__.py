@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field, PrivateAttr, ValidationInfo, create_model, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, ValidationInfo, create_model, model_validator
 
 from factors.config import PatternParams, Strict
 from factors.model import PatternHit
@@ -56,6 +56,7 @@ class PatternTables(Strict):
     """`[patterns]`: one optional table per rule; a rule without a table does not run. The rules run
     in the order of the file's tables (the order of their alerts in a batch)."""
 
+    model_config = ConfigDict(use_attribute_docstrings=False)  # Patterns is built by create_model: no source to read
     _order: tuple[str, ...] = PrivateAttr(())
 
     @model_validator(mode="after")
