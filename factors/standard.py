@@ -39,6 +39,7 @@ from factors.sections import Alerts, HardRules, Hysteresis, LargeValue, LevelCut
 DEFAULT_STANDARD_PATH = Path(__file__).parent / "standards" / "default.toml"
 SCHEMA_PATH = Path(__file__).parent / "standards" / "standard.schema.json"
 DEFAULT_REVIEW_MONTHS = 12.0
+SECTIONS = ("review", "hysteresis", "hard_rules", "alerts", "large_value", "peer")
 
 
 class FactorStep(NamedTuple):
@@ -231,6 +232,11 @@ class Standard(Strict):
     @property
     def tables(self) -> dict[str, dict[str, float]]:
         return {"industries": self.industries, "occupations": self.occupations, "products": self.products}
+
+    def settings(self, section: str) -> dict[str, Any]:
+        """A section as a plain dict, for code written against the untyped standard; new code reads
+        the typed attributes (`standard.hysteresis.downgrade_cooling_days`): this copies."""
+        return getattr(self, section).model_dump() if section in SECTIONS else {}
 
     def review_months(self, level: str) -> float:
         return self.review.months.get(level, DEFAULT_REVIEW_MONTHS)

@@ -47,3 +47,9 @@ SCHEMA_CATCHES = {m.id for m in MUTATIONS} - {"unknown_timezone", "unknown_level
 @pytest.mark.parametrize("mutation", [m for m in MUTATIONS if m.id in SCHEMA_CATCHES], ids=lambda m: m.id)
 def test_the_schema_flags_the_same_mistakes_in_an_editor(mutation):
     assert list(validator().iter_errors(as_document(mutated(mutation)))), mutation.id
+
+
+def test_the_readme_tuning_steps_check_the_standard_and_point_to_the_schema():
+    readme = (DEFAULT_STANDARD_PATH.parents[2] / "README.md").read_text(encoding="utf-8")
+    tuning = readme.split("### How a bank tunes it", 1)[1].split("\n## ", 1)[0]
+    assert "amlstream check-standard" in tuning and "standard.schema.json" in tuning

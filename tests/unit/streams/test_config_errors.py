@@ -64,6 +64,15 @@ def test_a_bad_standard_exits_2_naming_its_toml_path(command: str, mutation: Mut
         assert mutation.secret not in lines[0].replace(str(standard), "FILE")
 
 
+@pytest.mark.parametrize("mutation", MUTATIONS, ids=lambda m: m.id)
+def test_check_standard_names_each_mistake(mutation: Mutation, tmp_path, capsys):
+    standard = private(tmp_path / "standard.toml", mutated(mutation))
+    code = cli.main(["check-standard", str(standard)])
+    lines = capsys.readouterr().out.splitlines()
+    assert code == 2 and lines[-1] == f"{standard}: refused, 1 problem"
+    assert len(lines) == 2 and lines[0].startswith(f"error: {mutation.path}: "), lines
+
+
 @pytest.mark.parametrize("command", ["worker", "replay", "backtest", "rescore-all", "reviews-due", "peer-baselines", "tail", "create-topics"])
 @pytest.mark.parametrize(
     ("variable", "value", "expected"),
