@@ -175,8 +175,7 @@ class Standard(Strict):
 
     @model_validator(mode="after")
     def _derive(self, info: ValidationInfo) -> Standard:
-        lists = tuple(NamedList(name, c.points, frozenset(c.countries), c.high_risk_flows) for name, c in self.lists.countries.items())
-        flows = frozenset().union(*(c.countries for c in lists if c.high_risk_flows))
+        flows = self.high_risk_countries
         jurisdiction = self.patterns.get("high_risk_jurisdiction")
         if jurisdiction is not None and "countries" not in jurisdiction.model_fields_set:
             # the rule follows the standard's high-risk lists unless it names its own
