@@ -3,40 +3,54 @@
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from functools import cached_property
+from typing import Annotated
 
-from factors.errors import StandardError
+from pydantic import ConfigDict, Field, RootModel, field_validator
 
-
-@dataclass(frozen=True, slots=True)
-class Band:
-    min: float  # inclusive lower limit of the value
-    points: float
+from factors.config import Points, Strict
 
 
-@dataclass(frozen=True, slots=True)
-class Bands:
-    bands: tuple[Band, ...]  # ascending by min
+class Band(Strict):
+    min: Annotated[float, Field(ge=-1e15, le=1e15)]
+    """Inclusive lower limit of the measured value (CNY, a count, a ratio, ... as the factor measures)."""
+    points: Points
+    """Points of a value at or above `min` and below the next band's `min`."""
 
+
+class Bands(RootModel[tuple[Band, ...]]):
+    """A non-empty list of `{min, points}`, strictly ascending by `min`."""
+
+    model_config = ConfigDict(strict=True, frozen=True)
+    root: Annotated[tuple[Band, ...], Field(min_length=1)]
+
+    @field_validator("root")
     @classmethod
-    def parse(cls, raw: object, where: str) -> Bands:
-        if not isinstance(raw, list) or not raw:
-            raise StandardError(f"{where}: bands must be a non-empty list of {{min, points}}")
-        parsed = []
-        for i, item in enumerate(raw):
-            if not isinstance(item, dict) or set(item) != {"min", "points"}:
-                raise StandardError(f"{where}[{i}]: each band needs exactly 'min' and 'points'")
-            parsed.append(Band(float(item["min"]), float(item["points"])))
-        if any(a.min >= b.min for a, b in itertools.pairwise(parsed)):
-            raise StandardError(f"{where}: band limits must be strictly ascending")
-        return cls(tuple(parsed))
+    def _ascending(cls, bands: tuple[Band, ...]) -> tuple[Band, ...]:
+        if any(a.min >= b.min for a, b in itertools.pairwise(bands)):
+            raise ValueError("band limits (min) must be strictly ascending")
+        return bands
+
+    @property
+    def bands(self) -> tuple[Band, ...]:
+        return self.root
+
+    @cached_property
+    def table(self) -> tuple[tuple[float, float, Band], ...]:
+        """(min, points, band) per band: read per transaction, plain tuples are what is cheap."""
+        return tuple((b.min, b.points, b) for b in self.root)
 
     def points_for(self, value: float) -> tuple[float, Band | None]:
         """Points of the highest band whose lower limit the value reaches, and that band."""
-        hit: Band | None = None
-        for band in self.bands:
-            if value >= band.min:
-                hit = band
-            else:
-                break
-        return (hit.points if hit else 0.0), hit
+        return points_for(self.table, value)
+
+
+def points_for(table: tuple[tuple[float, float, Band], ...], value: float) -> tuple[float, Band | None]:
+    """Points of the highest band of `table` (Bands.table) whose lower limit the value reaches, and that band."""
+    points, hit = 0.0, None
+    for low, band_points, band in table:
+        if value >= low:
+            points, hit = band_points, band
+        else:
+            break
+    return points, hit

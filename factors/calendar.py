@@ -7,7 +7,7 @@ needs timezone rules and every window is computed from event time alone.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 FINE_BUCKET_MS = 5 * 60 * 1000  # 5-minute buckets back the 1 h and 24 h windows
 FINE_BUCKETS_PER_HOUR = 12
@@ -54,6 +54,17 @@ class BusinessCalendar:
         """UTC epoch ms at which local business day `day` starts."""
         local_midnight = datetime.combine(EPOCH + timedelta(days=day), datetime.min.time(), tzinfo=self.zone)
         return int(local_midnight.timestamp() * 1000)
+
+
+def is_timezone(name: str) -> bool:
+    """Whether `name` is an IANA timezone this machine's tz database knows (e.g. Asia/Shanghai)."""
+    if not name or name.startswith(("/", ".")) or ".." in name:
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
 
 
 def iso_date(day: int) -> str:

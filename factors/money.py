@@ -2,18 +2,41 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic.dataclasses import dataclass
+
+from factors.config import STRICT
 
 FEN_PER_YUAN = 100
 
+Rate = Annotated[Decimal, Field(gt=0, le=10_000, allow_inf_nan=False)]
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="an ISO 4217 currency code (three capital letters)")]
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(slots=True, config=STRICT)  # frozen by STRICT
 class FxTable:
-    """Units of CNY per one unit of each currency, as of a date (the config records it)."""
+    """Units of CNY per one unit of each currency, as of a date (the config records it).
 
-    as_of: str
-    cny_per_unit: dict[str, Decimal]
+    `[fx]` of the standard: rates are decimal strings ("7.10") or numbers, positive and at most
+    10,000; CNY must be present with rate 1 and USD is required (USD-denominated thresholds).
+    """
+
+    as_of: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+    """Date of the rates, YYYY-MM-DD."""
+    cny_per_unit: dict[Currency, Rate]
+    """CNY per one unit of each currency accepted in transactions; others are dead-lettered `unknown_currency`."""
+
+    @field_validator("cny_per_unit")
+    @classmethod
+    def _cny_and_usd(cls, rates: dict[str, Decimal]) -> dict[str, Decimal]:
+        if rates.get("CNY") != Decimal(1):
+            raise ValueError("CNY must be present with rate 1")
+        if "USD" not in rates:
+            raise ValueError("USD is required (USD-denominated thresholds)")
+        return rates
 
     def __contains__(self, currency: str) -> bool:
         return currency in self.cny_per_unit

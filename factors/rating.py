@@ -100,7 +100,7 @@ class Rater:
         self.peers = peers or {}
         self.trail_horizon_ms = trail_horizon_ms
         self.trail_max = trail_max
-        self.lv_rules = rules_from(standard.settings("large_value"))
+        self.lv_rules = rules_from(standard.large_value.model_dump(exclude_none=True))
 
     def rate(self, customer_id: str, committed: dict[str, Any], trail: tuple[RecentTx, ...], items: list[RatedItem]) -> CustomerOutcome:
         state = orjson.loads(orjson.dumps(committed))  # a working copy; the committed state stays as given
@@ -185,7 +185,7 @@ class Rater:
         standard = self.standard
         current = state.get("level")
         computed = assessment.level
-        cooling_ms = int(float(standard.settings("hysteresis").get("downgrade_cooling_days", 30)) * DAY_MS)
+        cooling_ms = int(standard.hysteresis.downgrade_cooling_days * DAY_MS)
         change = False
         if current is None or _rank(standard, computed) > _rank(standard, current):
             change = True
@@ -211,9 +211,9 @@ class Rater:
         state["rated"] = event_ms
 
     def _alerts(self, customer_id: str, state: dict[str, Any], view: CustomerView, tx: Transaction) -> list[Alert]:
-        settings = self.standard.settings("alerts")
-        period_ms = int(float(settings.get("monitoring_days", 90)) * DAY_MS)
-        consolidate = settings.get("consolidate", ["*"])
+        settings = self.standard.alerts
+        period_ms = int(settings.monitoring_days * DAY_MS)
+        consolidate = settings.consolidate
         open_alerts: dict[str, Any] = state.setdefault("alerts", {})
         detections: dict[str, int] = state.setdefault("detections", {})
         raised: list[int] = state.setdefault("raised", [])
@@ -232,13 +232,13 @@ class Rater:
                     raised.append(tx.ts_ms)  # counts towards the repeated-reports hard rule
                 alerts.append(Alert(hit, tx, key, 1, tx.ts_ms))
             detections[hit.pattern] = max(detections.get(hit.pattern, 0), tx.ts_ms)
-        horizon = tx.ts_ms - int(float(self.standard.settings("hard_rules").get("repeated_within_days", 90)) * DAY_MS)
+        horizon = tx.ts_ms - int(self.standard.hard_rules.repeated_within_days * DAY_MS)
         state["raised"] = [t for t in raised if t >= horizon]
         return alerts
 
     def _kind(self) -> str:
         """The customer's kind for large-value rules: a customer without a profile is a natural person unless configured."""
-        return self._profile.kind if self._profile else str(self.standard.settings("large_value").get("unknown_profile_kind", "individual"))
+        return self._profile.kind if self._profile else self.standard.large_value.unknown_profile_kind
 
     def _large_value(self, customer_id: str, state: dict[str, Any], view: CustomerView, tx: Transaction, out: CustomerOutcome) -> None:
         revisions = state.setdefault("lv", {})

@@ -1,87 +1,244 @@
-"""The scoring standard (评分标准): one versioned config file, loaded into frozen, validated data.
+"""The scoring standard (评分标准): one versioned TOML file, loaded into typed, frozen, validated models.
 
 The file is the bank's confidential scoring standard: factor parameters, points, weights,
 level cut-offs, FX rates, timezone and pattern thresholds. `model_version` (its declared
 version plus a digest of its bytes) goes into every event so an auditor can tell exactly
 which standard produced a figure, without the standard itself ever leaving the worker.
+
+Every table is a strict model (`factors.config`): wrong types, units in strings, unknown keys
+or sections, out-of-range numbers and quoted booleans are errors, each reported with its TOML
+path and what was expected, all of a file at once (`parse_standard` raises `StandardError`).
+The JSON Schema of the file (`standard_schema()`) is generated from the same models.
 """
 
 from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 import tomllib
-from dataclasses import dataclass, field, replace
-from decimal import Decimal, InvalidOperation
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache, cached_property
 from pathlib import Path
-from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Annotated, Any, ClassVar, NamedTuple
 
-from factors.bands import Bands
-from factors.errors import StandardError
+from pydantic import Field, PrivateAttr, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from factors.bands import Band
+from factors.calendar import is_timezone
+from factors.catalog import FACTORS, FactorEntry, FactorSetting, Measure
+from factors.config import PatternParams, Strict
+from factors.errors import Problem, StandardError
 from factors.money import FxTable
+from factors.patterns import PATTERNS, Detect, Patterns, PatternTables
+from factors.problems import problems_from
+from factors.sections import Alerts, HardRules, Hysteresis, LargeValue, LevelCut, Lists, Peer, Review, Table
 
 DEFAULT_STANDARD_PATH = Path(__file__).parent / "standards" / "default.toml"
+SCHEMA_PATH = Path(__file__).parent / "standards" / "standard.schema.json"
+DEFAULT_REVIEW_MONTHS = 12.0
+SECTIONS = ("review", "hysteresis", "hard_rules", "alerts", "large_value", "peer")
 
 
-@dataclass(frozen=True, slots=True)
-class LevelCut:
-    level: str
-    min_score: float
-    display: str
-    code: str | None = None  # report code of the level where the scheme has one (10-14)
-
-
-@dataclass(frozen=True, slots=True)
-class CountryList:
-    name: str
-    points: float
-    countries: frozenset[str]
-    high_risk_flows: bool  # counts as a high-risk jurisdiction for transaction flows
-
-
-@dataclass(frozen=True, slots=True)
-class FactorSetting:
-    """The standard's entry for one factor: its weight, bands and free parameters."""
+class FactorStep(NamedTuple):
+    """One weighted factor, ready for scoring: `table` is its bands as (min, points, band) tuples."""
 
     id: str
     group: str
     weight: float
-    bands: Bands | None  # None: the factor's value is already points (table-driven factors)
-    params: dict[str, Any]
+    table: tuple[tuple[float, float, Band], ...] | None
+    measure: Measure
+    profile_only: bool
+    setting: FactorSetting
 
 
 @dataclass(frozen=True, slots=True)
-class PatternSetting:
-    id: str
-    enabled: bool
-    severity: str
-    params: dict[str, Any]
+class NamedList:
+    """A country list as the factors use it: its name (the table's key), points and codes."""
+
+    name: str
+    points: float
+    countries: frozenset[str]
+    high_risk_flows: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Standard:
-    version: str
-    model_version: str
+def _errors(*details: tuple[tuple[str | int, ...], str]) -> ValidationError:
+    """A validation error with one entry per (location, message); the messages name no value."""
+    return ValidationError.from_exception_data(
+        "Standard", [InitErrorDetails(type=PydanticCustomError("standard", message), loc=loc, input=None) for loc, message in details]
+    )
+
+
+def _level_names(info: ValidationInfo) -> set[str]:
+    """The standard's level names: from its validated levels, or, when those have errors of their
+    own, from the file as given (so references to levels are still checked in the same run)."""
+    if "levels" in info.data:
+        return {c.level for c in info.data["levels"]}
+    return set((info.context or {}).get("level_names", ()))
+
+
+class Standard(Strict):
+    """The scoring standard: the root of the TOML file."""
+
+    version: Annotated[str, Field(pattern=r"^[^\s+]{1,64}$")]
+    """The standard's version, bumped on every change (1-64 characters, no spaces, no +); events carry it with a digest of the file."""
     timezone: str
+    """IANA timezone of the business day (same-day totals, day windows, reports), e.g. Asia/Shanghai."""
     fx: FxTable
-    levels: tuple[LevelCut, ...]  # ascending by min_score
-    factors: tuple[FactorSetting, ...]
-    patterns: dict[str, PatternSetting]
-    lists_as_of: str = ""
-    country_lists: tuple[CountryList, ...] = ()
-    tables: dict[str, dict[str, float]] = field(default_factory=dict)  # industries, occupations, products
-    sections: dict[str, dict[str, Any]] = field(default_factory=dict)  # review, hysteresis, hard_rules, alerts, large_value, ...
+    levels: Annotated[tuple[LevelCut, ...], Field(min_length=2, max_length=10)]
+    """Risk levels from lowest to highest, 2 to 10 of them."""
+    hard_rules: Annotated[HardRules, Field(validate_default=True)] = HardRules()
+    hysteresis: Hysteresis = Hysteresis()
+    review: Annotated[Review, Field(validate_default=True)] = Review()
+    alerts: Alerts = Alerts()
+    large_value: LargeValue = LargeValue()
+    peer: Peer = Peer()
+    lists: Lists = Lists()
+    industries: Table = Field(default_factory=dict)
+    """Industry code = points (行业)."""
+    occupations: Table = Field(default_factory=dict)
+    """Occupation code = points (职业)."""
+    products: Table = Field(default_factory=dict)
+    """Product code = points (业务)."""
+    factors: tuple[FactorEntry, ...] = ()
+    """The weighted factors, each at most once."""
+    patterns: Patterns = Patterns()  # type: ignore[valid-type]
+    """The suspicious-pattern rules that run, with their parameters."""
 
-    def settings(self, section: str) -> dict[str, Any]:
-        return self.sections.get(section, {})
+    _digest: str = PrivateAttr("")
 
-    def review_months(self, level: str) -> float:
-        return float(self.settings("review").get("months", {}).get(level, 12))
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, name: str) -> str:
+        if not is_timezone(name):
+            raise ValueError("expected an IANA timezone name such as Asia/Shanghai")
+        return name
 
-    @property
+    @field_validator("levels")
+    @classmethod
+    def _levels_ascend(cls, levels: tuple[LevelCut, ...]) -> tuple[LevelCut, ...]:
+        problems = []
+        if levels[0].min_score != 0:
+            problems.append(((0, "min_score"), "the lowest level must start at min_score = 0"))
+        for i, (a, b) in enumerate(itertools.pairwise(levels), start=1):
+            if a.min_score >= b.min_score:
+                problems.append(((i, "min_score"), "min_score must be strictly ascending"))
+        seen: set[str] = set()
+        for i, cut in enumerate(levels):
+            if cut.level in seen:
+                problems.append(((i, "level"), "level names must be unique"))
+            seen.add(cut.level)
+        if problems:
+            raise _errors(*problems)
+        return levels
+
+    @field_validator("hard_rules")
+    @classmethod
+    def _hard_rule_levels(cls, rules: HardRules, info: ValidationInfo) -> HardRules:
+        names = _level_names(info)
+        if names:
+            bad = [
+                ((rule,), 'not a level of this standard (name one of its levels, or "" to disable)')
+                for rule, level in rules.level_refs().items()
+                if level and level not in names
+            ]
+            if bad:
+                raise _errors(*bad)
+        return rules
+
+    @field_validator("review")
+    @classmethod
+    def _review_levels(cls, review: Review, info: ValidationInfo) -> Review:
+        names = _level_names(info)
+        if names:
+            bad = [(("months", level), "not a level of this standard") for level in review.months if level not in names]
+            if bad:
+                raise _errors(*bad)
+        return review
+
+    @field_validator("factors")
+    @classmethod
+    def _factors_once_with_bands(cls, factors: tuple[FactorSetting, ...]) -> tuple[FactorSetting, ...]:
+        problems = []
+        seen: set[str] = set()
+        for i, setting in enumerate(factors):
+            if setting.id in seen:
+                problems.append(((i, "id"), "each factor may appear once"))
+            seen.add(setting.id)
+            if setting.bands is None and setting.value_kind not in ("points", "flag"):
+                problems.append(((i, "bands"), f"required: the factor measures {setting.value_kind}, which its bands turn into points"))
+        if problems:
+            raise _errors(*problems)
+        return factors
+
+    @model_validator(mode="after")
+    def _derive(self, info: ValidationInfo) -> Standard:
+        flows = self.high_risk_countries
+        jurisdiction = self.patterns.get("high_risk_jurisdiction")
+        if jurisdiction is not None and "countries" not in jurisdiction.model_fields_set:
+            # the rule follows the standard's high-risk lists unless it names its own
+            injected = jurisdiction.model_copy(update={"countries": tuple(sorted(flows))})
+            object.__setattr__(self, "patterns", self.patterns.model_copy(update={"high_risk_jurisdiction": injected}))
+        self._digest = (info.context or {}).get("digest", "")
+        return self
+
+    # Derived once, on first use, into the instance's dict: read per transaction, they must cost a
+    # plain attribute lookup (a pydantic private attribute or property costs microseconds).
+    DERIVED: ClassVar[tuple[str, ...]] = ("model_version", "country_lists", "high_risk_countries", "active_patterns", "ranks", "lists_as_of", "scoring_plan")
+
+    @cached_property
+    def model_version(self) -> str:
+        return f"{self.version}+{self._digest}" if self._digest else self.version
+
+    @cached_property
+    def country_lists(self) -> tuple[NamedList, ...]:
+        return tuple(NamedList(name, c.points, frozenset(c.countries), c.high_risk_flows) for name, c in self.lists.countries.items())
+
+    @cached_property
+    def lists_as_of(self) -> str:
+        return self.lists.as_of
+
+    @cached_property
     def high_risk_countries(self) -> frozenset[str]:
         return frozenset().union(*(c.countries for c in self.country_lists if c.high_risk_flows))
+
+    @cached_property
+    def active_patterns(self) -> tuple[tuple[Detect, PatternParams], ...]:
+        """(detect, params) of every enabled rule, in the file's order."""
+        return tuple((PATTERNS[k], p) for k, p in self.patterns.configured().items() if p.enabled and k in PATTERNS)  # network rules: factors.network.rules
+
+    @cached_property
+    def ranks(self) -> dict[str, int]:
+        return {cut.level: i for i, cut in enumerate(self.levels)}
+
+    @cached_property
+    def scoring_plan(self) -> tuple[FactorStep, ...]:
+        """The factors as plain tuples for the per-transaction loop of `factors.scoring.assess`."""
+        return tuple(
+            FactorStep(s.id, s.group, s.weight, s.bands.table if s.bands is not None else None, FACTORS[s.id].measure, FACTORS[s.id].profile_only, s)
+            for s in self.factors
+        )
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Standard:
+        """A copy with `update` applied; its derived values are computed afresh."""
+        copy = super().model_copy(update=update, deep=deep)
+        for name in self.DERIVED:
+            copy.__dict__.pop(name, None)
+        return copy
+
+    @property
+    def tables(self) -> dict[str, dict[str, float]]:
+        return {"industries": self.industries, "occupations": self.occupations, "products": self.products}
+
+    def settings(self, section: str) -> dict[str, Any]:
+        """A section as a plain dict, for code written against the untyped standard; new code reads
+        the typed attributes (`standard.hysteresis.downgrade_cooling_days`): this copies."""
+        return getattr(self, section).model_dump() if section in SECTIONS else {}
+
+    def review_months(self, level: str) -> float:
+        return self.review.months.get(level, DEFAULT_REVIEW_MONTHS)
 
     def max_level(self, *levels: str) -> str:
         return max(levels, key=self.rank)
@@ -95,181 +252,64 @@ class Standard:
 
     def rank(self, level: str) -> int:
         """Position of a level from lowest risk (0) upwards."""
-        for i, cut in enumerate(self.levels):
-            if cut.level == level:
-                return i
-        raise StandardError(f"unknown level {level!r}")
-
-
-def _require(table: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
-    if key not in table:
-        raise StandardError(f"{where}: missing '{key}'")
-    value = table[key]
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
-        raise StandardError(f"{where}.{key}: expected {kind}, got {type(value).__name__}")
-    return value
-
-
-def _parse_fx(raw: dict[str, Any]) -> FxTable:
-    as_of = _require(raw, "as_of", str, "fx")
-    rates_raw = _require(raw, "cny_per_unit", dict, "fx")
-    rates: dict[str, Decimal] = {}
-    for code, rate in rates_raw.items():
-        if not (isinstance(code, str) and len(code) == 3 and code.isupper()):
-            raise StandardError(f"fx.cny_per_unit: {code!r} is not an ISO 4217 code")
         try:
-            value = Decimal(str(rate))
-        except InvalidOperation as exc:
-            raise StandardError(f"fx.cny_per_unit.{code}: {rate!r} is not a number") from exc
-        if not value.is_finite() or value <= 0:
-            raise StandardError(f"fx.cny_per_unit.{code}: rate must be positive")
-        rates[code] = value
-    if rates.get("CNY") != Decimal(1):
-        raise StandardError("fx.cny_per_unit: CNY must be present with rate 1")
-    if "USD" not in rates:
-        raise StandardError("fx.cny_per_unit: USD is required (USD-denominated thresholds)")
-    return FxTable(as_of=as_of, cny_per_unit=rates)
+            return self.ranks[level]
+        except KeyError:
+            raise StandardError(f"unknown level {level!r}") from None
 
 
-def _parse_levels(raw: list[Any]) -> tuple[LevelCut, ...]:
-    cuts = []
-    for i, item in enumerate(raw):
-        where = f"levels[{i}]"
-        if not isinstance(item, dict):
-            raise StandardError(f"{where}: expected a table")
-        cuts.append(
-            LevelCut(
-                level=_require(item, "level", str, where),
-                min_score=float(_require(item, "min_score", (int, float), where)),
-                display=str(item.get("display", item["level"])),
-                code=str(item["code"]) if "code" in item else None,
-            )
-        )
-    if len(cuts) < 2:
-        raise StandardError("levels: at least two levels are needed")
-    if cuts[0].min_score != 0:
-        raise StandardError("levels: the lowest level must start at min_score = 0")
-    if any(a.min_score >= b.min_score for a, b in itertools.pairwise(cuts)):
-        raise StandardError("levels: min_score must be strictly ascending")
-    if len({c.level for c in cuts}) != len(cuts):
-        raise StandardError("levels: level names must be unique")
-    return tuple(cuts)
-
-
-def _parse_factors(raw: list[Any], known: dict[str, str]) -> tuple[FactorSetting, ...]:
-    settings = []
-    for i, item in enumerate(raw):
-        where = f"factors[{i}]"
-        if not isinstance(item, dict):
-            raise StandardError(f"{where}: expected a table")
-        factor_id = _require(item, "id", str, where)
-        if factor_id not in known:
-            raise StandardError(f"{where}: unknown factor {factor_id!r} (known: {', '.join(sorted(known))})")
-        weight = float(item.get("weight", 1.0))
-        if weight < 0:
-            raise StandardError(f"{where}: weight must be >= 0")
-        params = {k: v for k, v in item.items() if k not in ("id", "weight", "bands")}
-        bands = Bands.parse(item["bands"], f"{where}.bands") if "bands" in item else None
-        settings.append(FactorSetting(factor_id, known[factor_id], weight, bands, params))
-    if len({s.id for s in settings}) != len(settings):
-        raise StandardError("factors: each factor may appear once")
-    return tuple(settings)
-
-
-def _parse_patterns(raw: dict[str, Any], known: set[str]) -> dict[str, PatternSetting]:
-    patterns = {}
-    for pattern_id, item in raw.items():
-        where = f"patterns.{pattern_id}"
-        if pattern_id not in known:
-            raise StandardError(f"{where}: unknown pattern (known: {', '.join(sorted(known))})")
-        if not isinstance(item, dict):
-            raise StandardError(f"{where}: expected a table")
-        severity = str(item.get("severity", "medium"))
-        if severity not in ("low", "medium", "high", "critical"):
-            raise StandardError(f"{where}.severity: one of low, medium, high, critical")
-        params = {k: v for k, v in item.items() if k not in ("enabled", "severity")}
-        patterns[pattern_id] = PatternSetting(pattern_id, bool(item.get("enabled", True)), severity, params)
-    return patterns
-
-
-SECTIONS = ("review", "hysteresis", "hard_rules", "alerts", "large_value", "detections", "peer")
-TABLES = ("industries", "occupations", "products")
-
-
-def _parse_lists(raw: dict[str, Any]) -> tuple[str, tuple[CountryList, ...]]:
-    as_of = str(raw.get("as_of", ""))
-    lists = []
-    for name, item in raw.get("countries", {}).items():
-        where = f"lists.countries.{name}"
-        if not isinstance(item, dict):
-            raise StandardError(f"{where}: expected a table with points and countries")
-        codes = _require(item, "countries", list, where)
-        bad = [c for c in codes if not (isinstance(c, str) and len(c) == 2 and c.isupper())]
-        if bad:
-            raise StandardError(f"{where}.countries: not ISO 3166-1 alpha-2: {bad[:5]}")
-        lists.append(CountryList(name, float(item.get("points", 0)), frozenset(codes), bool(item.get("high_risk_flows", False))))
-    return as_of, tuple(lists)
-
-
-def _parse_tables(raw: dict[str, Any]) -> dict[str, dict[str, float]]:
-    tables = {}
-    for name in TABLES:
-        table = raw.get(name, {})
-        if not isinstance(table, dict) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in table.values()):
-            raise StandardError(f"{name}: expected a table of code = points")
-        tables[name] = {str(k): float(v) for k, v in table.items()}
-    return tables
-
-
-HARD_RULE_DEFAULTS = {"listed": "prohibited", "pep": "watch", "ownership_opaque": "watch", "repeated_reports": "suspicious"}
-
-
-def _check_sections(sections: dict[str, dict[str, Any]], levels: tuple[LevelCut, ...]) -> None:
-    names = {c.level for c in levels}
-    rules = sections.get("hard_rules", {})
-    for rule, default in HARD_RULE_DEFAULTS.items():
-        level = rules.get(rule, default)
-        if level and level not in names:
-            raise StandardError(f'hard_rules.{rule}: {level!r} is not a level of this standard (set it, or "" to disable)')
-    for level in sections.get("review", {}).get("months", {}):
-        if level not in names:
-            raise StandardError(f"review.months: {level!r} is not a level of this standard")
-
-
-def parse_standard(data: bytes, *, known_factors: dict[str, str], known_patterns: set[str]) -> Standard:
-    """Parse and validate a standard from the bytes of its TOML file."""
+def read_toml(data: bytes) -> dict[str, Any]:
+    """The TOML document as plain data; StandardError if it is not UTF-8 TOML."""
     try:
-        raw = tomllib.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise StandardError(f"not valid TOML: {exc}") from exc
-    version = _require(raw, "version", str, "standard")
-    timezone = _require(raw, "timezone", str, "standard")
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise StandardError(f"standard.timezone: unknown timezone {timezone!r}") from exc
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise StandardError([Problem("", "not UTF-8 text")]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise StandardError([Problem("", f"not valid TOML: {exc}")]) from None
+
+
+def as_json(raw: dict[str, Any]) -> str:
+    """TOML data as JSON text (dates and times as ISO strings), validated in pydantic's JSON mode:
+    strict there means a TOML array is an array, a string never becomes a number."""
+    return json.dumps(raw, default=str, ensure_ascii=False)
+
+
+def parse_standard(data: bytes) -> Standard:
+    """Parse and validate a standard from the bytes of its TOML file.
+
+    Raises StandardError listing every problem of the file (TOML path and what was expected).
+    """
+    raw = read_toml(data)
     digest = hashlib.sha256(data).hexdigest()[:12]
-    levels = _parse_levels(_require(raw, "levels", list, "standard"))
-    sections = {name: raw.get(name, {}) for name in SECTIONS}
-    _check_sections(sections, levels)
-    lists_as_of, country_lists = _parse_lists(raw.get("lists", {}))
-    patterns = _parse_patterns(raw.get("patterns", {}), known_patterns)
-    flows = sorted(frozenset().union(*(c.countries for c in country_lists if c.high_risk_flows)))
-    jurisdiction = patterns.get("high_risk_jurisdiction")
-    if jurisdiction is not None and "countries" not in jurisdiction.params:
-        # the pattern follows the standard's high-risk lists unless it names its own
-        patterns["high_risk_jurisdiction"] = replace(jurisdiction, params={**jurisdiction.params, "countries": flows})
-    return Standard(
-        version=version,
-        model_version=f"{version}+{digest}",
-        timezone=timezone,
-        fx=_parse_fx(_require(raw, "fx", dict, "standard")),
-        levels=levels,
-        factors=_parse_factors(raw.get("factors", []), known_factors),
-        patterns=patterns,
-        lists_as_of=lists_as_of,
-        country_lists=country_lists,
-        tables=_parse_tables(raw),
-        sections=sections,
-    )
+    levels = raw.get("levels")
+    names = [c["level"] for c in levels if isinstance(c, dict) and isinstance(c.get("level"), str)] if isinstance(levels, list) else []
+    try:
+        patterns = raw.get("patterns")
+        order = list(patterns) if isinstance(patterns, dict) else []
+        return Standard.model_validate_json(as_json(raw), context={"digest": digest, "level_names": names, "pattern_order": order})
+    except ValidationError as exc:
+        raise StandardError(problems_from(exc, raw, standard_schema())) from None
+
+
+@cache
+def standard_schema() -> dict[str, Any]:
+    """The JSON Schema of the standard's TOML file (shipped as `standards/standard.schema.json`)."""
+    schema = Standard.model_json_schema(mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "amlstream scoring standard (评分标准)"
+    return schema
+
+
+__all__ = [
+    "DEFAULT_STANDARD_PATH",
+    "FACTORS",
+    "SCHEMA_PATH",
+    "FactorSetting",
+    "NamedList",
+    "PatternParams",
+    "PatternTables",
+    "Standard",
+    "parse_standard",
+    "read_toml",
+    "standard_schema",
+]

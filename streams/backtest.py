@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 from collections import Counter
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +68,7 @@ def compare(a: ReplayResult, b: ReplayResult, ranks: dict[str, int]) -> dict[str
 async def backtest(
     settings: Settings, models: tuple[Model, Model], transactions: str, customers: str | None, out_dir: Path, labels_path: Path | None = None, progress: bool = False
 ) -> dict[str, Any]:
-    isolated = replace(settings, redis_url_given=False)  # each standard on its own throwaway Redis
+    isolated = settings.model_copy(update={"redis_url_given": False})  # each standard on its own throwaway Redis
     results = []
     for i, model in enumerate(models):
         results.append(await replay(isolated, model, transactions, customers, out_dir / f"run-{'ab'[i]}", progress=progress))

@@ -147,7 +147,7 @@ async def publish_peers(settings: Settings) -> int:
     from streams.state.peers import publish_baselines
     from streams.worker import open_model
 
-    minimum = int(open_model(settings).standard.settings("peer").get("min_customers", 20))
+    minimum = open_model(settings).standard.peer.min_customers
     redis = make_redis(settings)
     try:
         published = await publish_baselines(redis, minimum)
@@ -251,6 +251,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--config", type=Path, action="append", required=True, help="give twice: standard A, then B")
     p.add_argument("--labels", type=Path, help="labels.csv (customer_id,typology) for precision/recall")
     p.add_argument("--out", type=Path, required=True)
+    p = sub.add_parser("check-standard", help="validate and lint a scoring standard (exit 0: valid, 2: refused); prints paths, never values")
+    p.add_argument("file", type=Path)
+    p.add_argument("--trail-horizon-hours", type=float, default=72, help="the workers' AMLSTREAM_TRAIL_HORIZON_HOURS, for the rule-window warnings")
     from filings.cli import add_parser as add_filings  # regulatory filing (its own package, not on the data path)
 
     add_filings(sub)
@@ -265,6 +268,12 @@ def main(argv: list[str] | None = None) -> int:
     iso_cli.add_commands(sub)
     args = parser.parse_args(argv)
 
+    if args.command == "check-standard":  # needs no settings: a linter for the change process
+        from streams.check import check_standard
+
+        result = check_standard(args.file, args.trail_horizon_hours)
+        print("\n".join(result.lines))
+        return result.exit_code
     try:
         settings = load_settings()
         logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -325,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
             from streams.model import load_model
             from streams.replay import replay
 
-            model = load_model(args.config or settings.model_config, settings.timezone, allow_readable=settings.allow_readable_model)
+            model = load_model(args.config or settings.model_config_file, settings.timezone, allow_readable=settings.allow_readable_model)
             transactions = iso_cli.replay_input(args, settings, model) if args.format == "iso20022" else args.transactions
             result = asyncio.run(
                 replay(settings, model, transactions, args.customers, args.out, progress=sys.stderr.isatty(), publish_peers=args.peer_baselines == "daily")
@@ -344,7 +353,11 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "iso20022":
             return iso_cli.run(args, settings)
     except AmlStreamError as exc:
-        print(f"amlstream: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines() or [""]:
+            print(f"amlstream: {line}", file=sys.stderr)
+        return 2
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:  # a file named on the command line
+        print(f"amlstream: {exc.filename}: {exc.strerror}", file=sys.stderr)
         return 2
     return 0
 

@@ -34,7 +34,7 @@ def kafka_options(settings: Settings) -> dict[str, Any]:
         options.update(
             sasl_mechanism=settings.kafka_sasl_mechanism,
             sasl_plain_username=settings.kafka_sasl_username,
-            sasl_plain_password=settings.kafka_sasl_password,
+            sasl_plain_password=_password(settings),
         )
     return options
 
@@ -43,11 +43,15 @@ def faust_credentials(settings: Settings) -> faust.types.auth.CredentialsT | ssl
     context = ssl_context(settings)
     if settings.kafka_security_protocol.startswith("SASL_"):
         return faust.SASLCredentials(
-            username=settings.kafka_sasl_username, password=settings.kafka_sasl_password, ssl_context=context, mechanism=settings.kafka_sasl_mechanism
+            username=settings.kafka_sasl_username, password=_password(settings), ssl_context=context, mechanism=settings.kafka_sasl_mechanism
         )
     if context is not None:
         return faust.SSLCredentials(context)
     return None
+
+
+def _password(settings: Settings) -> str | None:
+    return settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else None
 
 
 def make_redis(settings: Settings, **options: Any) -> Redis:

@@ -8,7 +8,11 @@ class AmlStreamError(Exception):
 
 
 class ConfigError(AmlStreamError):
-    """A setting or the model config is wrong; the worker refuses to start."""
+    """A setting or the model config is wrong; the worker refuses to start. One problem per line."""
+
+    def __init__(self, *lines: str) -> None:
+        self.lines: tuple[str, ...] = lines
+        super().__init__("\n".join(lines))
 
 
 class DecodeError(AmlStreamError):

@@ -7,10 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from factors.calendar import BusinessCalendar
-from factors.catalog import FACTOR_GROUPS
 from factors.errors import StandardError
-from factors.network.rules import NETWORK_PATTERNS, load_rules
-from factors.patterns import PATTERNS
 from factors.standard import DEFAULT_STANDARD_PATH, Standard, parse_standard
 from streams.errors import ConfigError
 
@@ -31,11 +28,11 @@ class Model:
 
     @property
     def dormant_days(self) -> int:
-        setting = self.standard.patterns.get("dormant_reactivation")
-        return int(setting.params.get("dormant_days", 180)) if setting else 180
+        params = self.standard.patterns.get("dormant_reactivation")
+        return params.dormant_days if params is not None else 180  # type: ignore[attr-defined]
 
 
-def _readable_by_others(path: Path) -> bool:
+def readable_by_others(path: Path) -> bool:
     """Readable or writable by users other than the owner: any "other" bit, or group bits for a
     group the worker itself is not in (a Kubernetes fsGroup mount is the worker's own group)."""
     st = path.stat()
@@ -44,25 +41,32 @@ def _readable_by_others(path: Path) -> bool:
     return bool(st.st_mode & 0o070) and st.st_gid not in {os.getegid(), *os.getgroups()}
 
 
+def read_standard(path: Path | None = None) -> tuple[Path, bytes]:
+    """The standard's file and bytes (the packaged default when `path` is None)."""
+    source = path or DEFAULT_STANDARD_PATH
+    try:
+        return source, source.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"model config {source}: cannot read ({exc.strerror})") from exc
+
+
 def load_model(path: Path | None = None, timezone_override: str | None = None, *, allow_readable: bool = False) -> Model:
     """Load and validate the scoring standard; errors never echo the file's contents.
+
+    ConfigError lists every problem of the file, one line each: `model config FILE: <TOML path>:
+    <what was expected>`.
 
     The standard is confidential (保密性): a bank's own file must not be readable by other users
     of the machine, unless `allow_readable` says so explicitly. The packaged default is public.
     """
-    source = path or DEFAULT_STANDARD_PATH
-    try:
-        data = source.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"model config {source}: cannot read ({exc.strerror})") from exc
-    if path is not None and _readable_by_others(source) and not allow_readable:
+    source, data = read_standard(path)
+    if path is not None and readable_by_others(source) and not allow_readable and source.resolve() != DEFAULT_STANDARD_PATH.resolve():
         raise ConfigError(
             f"model config {source} is readable by other users (mode {source.stat().st_mode & 0o777:o}): the scoring standard is confidential; "
             "chmod 600 it, or set AMLSTREAM_ALLOW_READABLE_MODEL=1"
         )
     try:
-        standard = parse_standard(data, known_factors=FACTOR_GROUPS, known_patterns=set(PATTERNS) | NETWORK_PATTERNS)
-        load_rules(standard)  # network rule parameters validated when the standard is loaded
+        standard = parse_standard(data)
     except StandardError as exc:
-        raise ConfigError(f"model config {source}: {exc}") from exc
+        raise ConfigError(*(f"model config {source}: {problem}" for problem in exc.problems)) from None
     return Model(standard, BusinessCalendar(timezone_override or standard.timezone), source)

@@ -239,7 +239,7 @@ async def replay(
 
             # peer baselines are published at each business-day boundary of the input, with the
             # batch cut there, so a backtest sees them exactly as the data allow, whatever the batch size
-            min_peers = int(model.standard.settings("peer").get("min_customers", 20))
+            min_peers = model.standard.peer.min_customers
             day: int | None = None
             for source, event_ms in merged_sources(transactions, customers, settings.topics, StreamClock(max_skew_ms)):
                 if event_ms is not None and publish_peers:

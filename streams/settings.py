@@ -1,33 +1,51 @@
-"""Worker settings from `AMLSTREAM_*` environment variables: one frozen object, read once.
+"""Worker settings from `AMLSTREAM_*` environment variables: one frozen, validated object, read once.
 
-Secrets (SASL password, Redis URL credentials) are masked whenever settings are printed.
+Built with pydantic-settings: the `AMLSTREAM_` prefix, types and ranges per variable, `Literal`
+choices, a validated timezone, and secrets that mask themselves (the SASL password is a
+`SecretStr`; the Redis URL's password is masked wherever settings are printed). Every invalid
+variable is reported as one line naming it and what was expected; a secret's value is never
+repeated. `Settings()` holds the defaults and reads no environment: `load_settings(env)` does.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Annotated, Any, Literal
 
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
+from pydantic_settings.sources.utils import parse_env_vars
+
+from factors.calendar import is_timezone
 from streams.errors import ConfigError
 
 PREFIX = "AMLSTREAM_"
+TOPIC_PREFIX = PREFIX + "TOPIC_"
+SECRET_FIELDS = frozenset(("kafka_sasl_password", "redis_url"))  # values never repeated in an error
+NOT_VARIABLES = frozenset(("topics", "redis_url_given"))  # topics: one variable each (AMLSTREAM_TOPIC_*); redis_url_given: derived
+
+Seconds = Annotated[float, Field(gt=0, le=86_400)]
 
 
-@dataclass(frozen=True, slots=True)
-class Topics:
-    transactions: str = "aml.transactions.v1"
-    customers: str = "aml.customers.v1"
-    risk_changes: str = "aml.risk-changes.v1"
-    patterns: str = "aml.suspicious-patterns.v1"
-    large_value: str = "aml.large-value-reports.v1"
-    dead_letter: str = "aml.dead-letter.v1"
-    edges: str = "aml.edges.v1"  # internal: payment edges, one copy keyed by each party (network stage input)
-    network_detections: str = "aml.network-detections.v1"  # network stage output, keyed by customer_id
-    iso20022_pacs008: str = "aml.iso20022.pacs008.v1"  # ISO 20022 input of the adapter (iso20022/adapter.py)
-    iso20022_camt054: str = "aml.iso20022.camt054.v1"
+class Topics(BaseModel):
+    """Topic names, each from `AMLSTREAM_TOPIC_<NAME>`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    transactions: Annotated[str, Field(min_length=1, max_length=249)] = "aml.transactions.v1"
+    customers: Annotated[str, Field(min_length=1, max_length=249)] = "aml.customers.v1"
+    risk_changes: Annotated[str, Field(min_length=1, max_length=249)] = "aml.risk-changes.v1"
+    patterns: Annotated[str, Field(min_length=1, max_length=249)] = "aml.suspicious-patterns.v1"
+    large_value: Annotated[str, Field(min_length=1, max_length=249)] = "aml.large-value-reports.v1"
+    dead_letter: Annotated[str, Field(min_length=1, max_length=249)] = "aml.dead-letter.v1"
+    edges: Annotated[str, Field(min_length=1, max_length=249)] = "aml.edges.v1"  # internal: payment edges, one copy keyed by each party
+    network_detections: Annotated[str, Field(min_length=1, max_length=249)] = "aml.network-detections.v1"  # network stage output, keyed by customer_id
+    iso20022_pacs008: Annotated[str, Field(min_length=1, max_length=249)] = "aml.iso20022.pacs008.v1"  # ISO 20022 input of the adapter
+    iso20022_camt054: Annotated[str, Field(min_length=1, max_length=249)] = "aml.iso20022.camt054.v1"
 
     def by_event_kind(self) -> dict[str, str]:
         return {
@@ -40,130 +58,221 @@ class Topics:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class Settings:
-    bootstrap_servers: str = "127.0.0.1:9092"
+# The topic variables' names (kept for the operations tests that list every variable).
+_TOPIC_ENV = {"TOPIC_" + name.upper(): name for name in Topics.model_fields}
+
+
+class Settings(BaseSettings):
+    """Every `AMLSTREAM_<FIELD>` variable (README.md, "Running a worker"), typed and validated."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=PREFIX, case_sensitive=False, env_ignore_empty=True, frozen=True, extra="forbid", str_strip_whitespace=True, populate_by_name=True
+    )
+
+    bootstrap_servers: Annotated[str, Field(min_length=1)] = "127.0.0.1:9092"
     redis_url: str = "redis://127.0.0.1:6379/0"
-    group_id: str = "amlstream"
+    group_id: Annotated[str, Field(min_length=1)] = "amlstream"
     topics: Topics = Topics()
-    metrics_port: int = 9464
-    model_config: Path | None = None  # None: the packaged default standard
+    metrics_port: Annotated[int, Field(ge=1, le=65_535)] = 9464
+    # AMLSTREAM_MODEL_CONFIG (`model_config` is pydantic's own name for a model's configuration)
+    model_config_file: Annotated[Path | None, Field(validation_alias=PREFIX + "MODEL_CONFIG")] = None  # None: the packaged default standard
     timezone: str | None = None  # None: the standard's timezone (default Asia/Shanghai)
-    batch_size: int = 500
-    batch_window_ms: int = 200
-    max_message_bytes: int = 1_048_576
-    retain_days: int = 90
-    trail_horizon_hours: int = 72
-    trail_max: int = 256  # trail entries kept per customer (evidence; events flag truncation)
-    max_clock_skew_s: float = 86_400.0  # an event time further ahead of the reference clock is set aside
-    log_level: str = "info"
-    redis_retry_max_s: float = 5.0
-    session_timeout_s: float = 10.0
+    batch_size: Annotated[int, Field(ge=1, le=100_000)] = 500
+    batch_window_ms: Annotated[int, Field(ge=1, le=600_000)] = 200
+    max_message_bytes: Annotated[int, Field(ge=1, le=100 * 1_048_576)] = 1_048_576
+    retain_days: Annotated[int, Field(ge=1, le=3_650)] = 90
+    trail_horizon_hours: Annotated[int, Field(ge=1, le=24 * 90)] = 72
+    trail_max: Annotated[int, Field(ge=1, le=100_000)] = 256  # trail entries kept per customer (evidence; events flag truncation)
+    max_clock_skew_s: Annotated[float, Field(gt=0, le=86_400 * 3_650)] = 86_400.0  # an event time further ahead of its reference clock is set aside
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    redis_retry_max_s: Seconds = 5.0
+    session_timeout_s: Seconds = 10.0
     allow_readable_model: bool = False
-    peer_publish_interval_s: float = 3600.0  # 0: this worker never publishes peer baselines
-    model_watch_interval_s: float = 5.0
-    drain_timeout_s: float = 20.0  # on SIGTERM, how long the batch in flight may take to finish
+    peer_publish_interval_s: Annotated[float, Field(ge=0, le=86_400 * 7)] = 3600.0  # 0: this worker never publishes peer baselines
+    model_watch_interval_s: Seconds = 5.0
+    drain_timeout_s: Seconds = 20.0  # on SIGTERM, how long the batch in flight may take to finish
     redis_url_given: bool = False  # AMLSTREAM_REDIS_URL was set (replay uses it, else a throwaway server)
     redis_cluster: bool = False
     redis_ca_file: str | None = None  # CA bundle for rediss:// (TLS)
-    kafka_security_protocol: str = "PLAINTEXT"  # PLAINTEXT | SSL | SASL_PLAINTEXT | SASL_SSL
-    kafka_sasl_mechanism: str = "SCRAM-SHA-512"  # PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
     kafka_sasl_username: str | None = None
-    kafka_sasl_password: str | None = None
+    kafka_sasl_password: SecretStr | None = None
     kafka_ssl_cafile: str | None = None
     kafka_ssl_certfile: str | None = None  # client certificate (mutual TLS)
     kafka_ssl_keyfile: str | None = None
-    network_group_id: str = "amlstream-network"  # the network stage's consumer group (and faust app id)
-    network_metrics_port: int = 9466
-    network_edge_cap: int = 150  # edges kept per account and direction (the oldest go first)
-    network_hub_degree: int = 40  # distinct counterparties in 30 days that make an account a hub (not searched through)
+    network_group_id: Annotated[str, Field(min_length=1)] = "amlstream-network"  # the network stage's consumer group (and faust app id)
+    network_metrics_port: Annotated[int, Field(ge=1, le=65_535)] = 9466
+    network_edge_cap: Annotated[int, Field(ge=1, le=100_000)] = 150  # edges kept per account and direction (the oldest go first)
+    network_hub_degree: Annotated[int, Field(ge=1, le=1_000_000)] = 40  # distinct counterparties in 30 days that make an account a hub
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)  # the environment is read by load_settings only, from the mapping it is given
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("kafka_security_protocol", "kafka_sasl_mechanism", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, url: str) -> str:
+        if not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("expected a redis://, rediss:// or unix:// URL")
+        return url
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, name: str | None) -> str | None:
+        if name is not None and not is_timezone(name):
+            raise ValueError("expected an IANA timezone name such as Asia/Shanghai")
+        return name
+
+    @field_validator("redis_ca_file", "kafka_ssl_cafile", "kafka_ssl_certfile", "kafka_ssl_keyfile")
+    @classmethod
+    def _existing_file(cls, path: str | None) -> str | None:
+        if path is not None and not Path(path).is_file():
+            raise ValueError("no such file")
+        return path
+
+    @model_validator(mode="after")
+    def _sasl_credentials(self) -> Settings:
+        problem = _sasl_problem(self.kafka_security_protocol, self.kafka_sasl_username, self.kafka_sasl_password)
+        if problem:
+            raise ValueError(problem)
+        return self
 
     def masked(self) -> dict[str, object]:
         """The settings as printable data with any credentials hidden."""
         out: dict[str, object] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.name == "redis_url":
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if name == "redis_url":
                 value = mask_url(value)
-            elif f.name == "kafka_sasl_password" and value:
+            elif isinstance(value, SecretStr):
                 value = "***"
-            out[f.name] = value
+            elif isinstance(value, BaseModel):
+                value = value.model_dump()
+            out["model_config" if name == "model_config_file" else name] = value
         return out
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        yield from self.masked().items()
+
+
+def _sasl_problem(protocol: object, username: object, password: object) -> str | None:
+    if isinstance(protocol, str) and protocol.upper().startswith("SASL_") and not (username and password):
+        return f"{PREFIX}KAFKA_SASL_USERNAME and {PREFIX}KAFKA_SASL_PASSWORD are required with {protocol.upper()}"
+    return None
 
 
 def mask_url(url: str) -> str:
     return re.sub(r"//([^:/@]*):([^@]*)@", r"//\1:***@", url)
 
 
-_INT_FIELDS = {"metrics_port", "batch_size", "batch_window_ms", "max_message_bytes", "retain_days", "trail_horizon_hours", "trail_max"}
-_INT_FIELDS |= {"network_metrics_port", "network_edge_cap", "network_hub_degree"}
-_TOPIC_ENV = {
-    "TOPIC_TRANSACTIONS": "transactions",
-    "TOPIC_CUSTOMERS": "customers",
-    "TOPIC_RISK_CHANGES": "risk_changes",
-    "TOPIC_PATTERNS": "patterns",
-    "TOPIC_LARGE_VALUE": "large_value",
-    "TOPIC_DEAD_LETTER": "dead_letter",
-    "TOPIC_EDGES": "edges",
-    "TOPIC_NETWORK_DETECTIONS": "network_detections",
-    "TOPIC_ISO20022_PACS008": "iso20022_pacs008",
-    "TOPIC_ISO20022_CAMT054": "iso20022_camt054",
-}
+class _MappingSource(EnvSettingsSource):
+    """pydantic-settings' environment source over a given mapping (os.environ, or a test's dict)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], env: Mapping[str, str]) -> None:
+        self._mapping = env
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        stripped = {name: value.strip() for name, value in self._mapping.items() if isinstance(value, str)}  # " 500" is 500
+        return parse_env_vars(stripped, self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str)
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        if field_name in NOT_VARIABLES:
+            return None, field_name, False
+        return super().get_field_value(field, field_name)
+
+    def __call__(self) -> dict[str, Any]:
+        values = super().__call__()
+        topics = {name[len(TOPIC_PREFIX) :].lower(): value for name, value in self.env_vars.items() if name.upper().startswith(TOPIC_PREFIX) and value}
+        if topics:
+            values["topics"] = topics
+        if values.get("redis_url"):
+            values["redis_url_given"] = True
+        return values
+
+
+def env_name(field: str) -> str:
+    """The environment variable of a Settings field (AMLSTREAM_ + its name, or its alias)."""
+    alias = Settings.model_fields[field].validation_alias
+    return alias if isinstance(alias, str) else PREFIX + field.upper()
+
+
+def variable(loc: tuple[int | str, ...]) -> str:
+    """The environment variable of an error's location."""
+    if loc and str(loc[0]).upper().startswith(PREFIX):
+        return str(loc[0]).upper()
+    if loc and loc[0] == "topics" and len(loc) > 1:
+        return f"{TOPIC_PREFIX}{str(loc[1]).upper()}"
+    return PREFIX + str(loc[0]).upper() if loc else PREFIX + "*"
+
+
+def _expected(error: dict[str, Any]) -> str:
+    kind, ctx = error["type"], error.get("ctx") or {}
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return "expected an integer"
+    if kind in ("float_parsing", "float_type"):
+        return "expected a number"
+    if kind in ("bool_parsing", "bool_type"):
+        return "expected 1 or 0 (true/false, yes/no, on/off)"
+    if kind == "literal_error":
+        return f"one of {ctx.get('expected', '')}".replace("'", "").replace(" or ", ", ")
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        bound = {"greater_than": "above", "greater_than_equal": "at least", "less_than": "below", "less_than_equal": "at most"}[kind]
+        return f"out of range: expected a value {bound} {next(iter(ctx.values()), '')}"
+    if kind == "string_too_short":
+        return "is empty"
+    if kind == "extra_forbidden":
+        return f"unknown variable; expected one of {', '.join(TOPIC_PREFIX + n.upper() for n in Topics.model_fields)}"
+    if kind == "value_error":
+        return str(ctx.get("error", error["msg"]))
+    return str(error["msg"]).replace("Input should be", "expected")
+
+
+def problems(error: ValidationError, env: Mapping[str, str]) -> list[str]:
+    """One line per invalid variable: its name, its value unless secret, and what was expected."""
+    lines = []
+    for e in error.errors(include_url=False):
+        loc = tuple(e["loc"])
+        if not loc:  # a rule across variables: its message names them
+            lines.append(_expected(dict(e)))
+            continue
+        name = variable(loc)
+        raw = next((v for k, v in env.items() if k.upper() == name), None)
+        secret = loc[0] in SECRET_FIELDS
+        shown = f"{name}={raw.strip()!r}" if raw is not None and not secret else name
+        lines.append(f"{shown}: {_expected(dict(e))}")
+    return list(dict.fromkeys(lines))
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
-    """Build Settings from the environment; a bad value raises ConfigError naming the variable."""
+    """Build Settings from the environment (or `env`); ConfigError lists every bad variable, one per line."""
     env = os.environ if env is None else env
-    values: dict[str, object] = {}
-    for f in fields(Settings):
-        name = PREFIX + f.name.upper()
-        if f.name in ("topics", "redis_url_given") or name not in env:
-            continue
-        raw = env[name].strip()
-        if f.name in _INT_FIELDS:
-            try:
-                number = int(raw)
-            except ValueError:
-                raise ConfigError(f"{name}={raw!r}: expected an integer") from None
-            if number <= 0 or (f.name in ("metrics_port", "network_metrics_port") and number > 65535):
-                raise ConfigError(f"{name}={raw!r}: out of range")
-            values[f.name] = number
-        elif f.name in ("allow_readable_model", "redis_cluster"):
-            values[f.name] = raw.lower() in ("1", "true", "yes")
-        elif f.name in ("redis_retry_max_s", "session_timeout_s", "peer_publish_interval_s", "model_watch_interval_s", "drain_timeout_s", "max_clock_skew_s"):
-            try:
-                values[f.name] = float(raw)
-            except ValueError:
-                raise ConfigError(f"{name}={raw!r}: expected a number of seconds") from None
-        elif f.name == "model_config":
-            values[f.name] = Path(raw) if raw else None
-        elif f.name == "kafka_security_protocol":
-            if raw.upper() not in ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"):
-                raise ConfigError(f"{name}={raw!r}: one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL")
-            values[f.name] = raw.upper()
-        elif f.name == "kafka_sasl_mechanism":
-            if raw.upper() not in ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"):
-                raise ConfigError(f"{name}={raw!r}: one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512")
-            values[f.name] = raw.upper()
-        elif f.name == "log_level":
-            if raw.lower() not in ("debug", "info", "warning", "error"):
-                raise ConfigError(f"{name}={raw!r}: one of debug, info, warning, error")
-            values[f.name] = raw.lower()
-        else:
-            if not raw:
-                raise ConfigError(f"{name} is empty")
-            values[f.name] = raw
-    topics = {attr: env[PREFIX + var] for var, attr in _TOPIC_ENV.items() if env.get(PREFIX + var)}
-    if topics:
-        values["topics"] = Topics(**topics)
-    if not str(values.get("redis_url", "redis://")).startswith(("redis://", "rediss://", "unix://")):
-        raise ConfigError(f"{PREFIX}REDIS_URL: expected a redis://, rediss:// or unix:// URL")
-    values["redis_url_given"] = PREFIX + "REDIS_URL" in env
-    settings = Settings(**values)  # type: ignore[arg-type]
-    if settings.kafka_security_protocol.startswith("SASL_") and not (settings.kafka_sasl_username and settings.kafka_sasl_password):
-        raise ConfigError(f"{PREFIX}KAFKA_SASL_USERNAME and {PREFIX}KAFKA_SASL_PASSWORD are required with {settings.kafka_security_protocol}")
-    for name in ("redis_ca_file", "kafka_ssl_cafile", "kafka_ssl_certfile", "kafka_ssl_keyfile"):
-        path = getattr(settings, name)
-        if path and not Path(path).is_file():
-            raise ConfigError(f"{PREFIX}{name.upper()}: no such file {path}")
-    return settings
+    values: dict[str, Any] = {}
+    try:
+        values = _MappingSource(Settings, env)()
+        return Settings(**values)
+    except ValidationError as exc:
+        lines = problems(exc, env)
+        # the credentials rule runs only on otherwise valid settings: report it with the rest
+        sasl = _sasl_problem(values.get("kafka_security_protocol"), values.get("kafka_sasl_username"), values.get("kafka_sasl_password"))
+        raise ConfigError(*dict.fromkeys([*lines, *([sasl] if sasl else [])])) from None
+    except SettingsError as exc:
+        raise ConfigError(str(exc)) from None

@@ -33,7 +33,7 @@ log = logging.getLogger("amlstream.worker")
 
 
 def open_model(settings: Settings) -> Model:
-    return load_model(settings.model_config, settings.timezone, allow_readable=settings.allow_readable_model)
+    return load_model(settings.model_config_file, settings.timezone, allow_readable=settings.allow_readable_model)
 
 
 async def preflight(settings: Settings) -> None:
@@ -66,18 +66,20 @@ async def preflight(settings: Settings) -> None:
 class ModelWatcher:
     """Reloads the scoring standard when its file changes or on SIGHUP, without a restart.
 
-    A file that fails validation is refused and the running standard kept; the log names the
-    file and the problem, never the standard's contents.
+    A file that fails validation (the same validation as at start) is refused and the running
+    standard kept: the log lists every problem with its TOML path, never the standard's contents,
+    and `on_refused` is called (the worker counts it in amlstream_model_reload_failures_total).
     """
 
-    def __init__(self, settings: Settings, model: Model, on_change: Callable[[Model], None]) -> None:
+    def __init__(self, settings: Settings, model: Model, on_change: Callable[[Model], None], on_refused: Callable[[], None] = lambda: None) -> None:
         self.settings = settings
         self.model = model
         self.on_change = on_change
+        self.on_refused = on_refused
         self._stamp = self._file_stamp()
 
     def _file_stamp(self) -> tuple[float, int] | None:
-        path = self.settings.model_config
+        path = self.settings.model_config_file
         if path is None:
             return None
         try:
@@ -94,7 +96,8 @@ class ModelWatcher:
         try:
             model = open_model(self.settings)
         except ConfigError as exc:
-            log.error("new model config refused, keeping %s: %s", self.model.version, exc)
+            self.on_refused()
+            log.error("new model config refused, keeping %s: %d problem(s): %s", self.model.version, len(exc.lines), "; ".join(exc.lines))
             return
         if model.version != self.model.version:
             log.info("model config reloaded: %s -> %s", self.model.version, model.version)
@@ -120,7 +123,7 @@ def run_worker(settings: Settings, model: Model | None = None) -> int:
         for engine in engines:
             engine.model = new  # takes effect from the next batch; customers re-rate lazily
 
-    watcher = ModelWatcher(settings, model, swap_model)
+    watcher = ModelWatcher(settings, model, swap_model, metrics.model_reload_failures.inc)
 
     async def make_processor() -> BatchProcessor:
         redis = make_redis(settings, socket_timeout=10, socket_connect_timeout=5, health_check_interval=30)
@@ -200,7 +203,7 @@ def run_worker(settings: Settings, model: Model | None = None) -> int:
 
         @app.timer(interval=settings.peer_publish_interval_s)
         async def publish_peer_baselines() -> None:
-            minimum = int(watcher.model.standard.settings("peer").get("min_customers", 20))
+            minimum = watcher.model.standard.peer.min_customers
 
             async def publish(redis: Redis) -> None:
                 await publish_baselines(redis, minimum)

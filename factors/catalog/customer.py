@@ -8,11 +8,17 @@ opaque ownership, close trade with high-risk parties, list hits, investigations,
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Annotated
 
+from pydantic import Field
+
+from factors.catalog.base import FactorDef
+from factors.config import Code, FactorParams, Points
 from factors.profile import Profile
-from factors.standard import Standard
 from factors.view import CustomerView, Measurement
+
+if TYPE_CHECKING:
+    from factors.standard import Standard
 
 GROUP = "customer"
 KEY_FIELDS = ("country", "residence_country", "industry", "onboarded_ms")
@@ -20,7 +26,7 @@ MONTH_MS = 30.4375 * 86_400_000
 
 
 def _flag(name: str, applies_to: tuple[str, ...] = ("individual", "entity")):  # type: ignore[no-untyped-def]
-    def measure(view: CustomerView, params: dict[str, Any], standard: Standard) -> Measurement | None:
+    def measure(view: CustomerView, params: FactorParams, standard: Standard) -> Measurement | None:
         profile = view.profile
         if profile is None or profile.kind not in applies_to or not getattr(profile, name):
             return None
@@ -30,15 +36,20 @@ def _flag(name: str, applies_to: tuple[str, ...] = ("individual", "entity")):  #
     return measure
 
 
-def high_risk_industry_role(view: CustomerView, params: dict[str, Any], standard: Standard) -> Measurement | None:
+class HighRiskIndustryRoleParams(FactorParams):
+    roles: tuple[Code, ...] = ("manager", "finance_officer")
+    """Occupation codes that count as a manager or finance officer of the employer."""
+    min_industry_points: Points = 20.0
+    """An industry is high-risk when its points in `[industries]` are at least this."""
+
+
+def high_risk_industry_role(view: CustomerView, params: HighRiskIndustryRoleParams, standard: Standard) -> Measurement | None:
     """A manager or finance officer (occupation in `roles`) of a firm in a high-risk industry."""
     profile = view.profile
     if profile is None or profile.kind != "individual":
         return None
-    roles = set(params.get("roles", ("manager", "finance_officer")))
-    min_points = float(params.get("min_industry_points", 20))
-    industry_points = standard.tables.get("industries", {}).get(profile.industry or "", 0.0)
-    if profile.occupation in roles and industry_points >= min_points:
+    industry_points = standard.industries.get(profile.industry or "", 0.0)
+    if profile.occupation in params.roles and industry_points >= params.min_industry_points:
         return Measurement(1.0, {"occupation": profile.occupation, "industry": profile.industry})
     return None
 
@@ -52,18 +63,23 @@ def _missing(profile: Profile) -> list[str]:
     return missing
 
 
-def profile_completeness(view: CustomerView, params: dict[str, Any], standard: Standard) -> Measurement | None:
+class ProfileCompletenessParams(FactorParams):
+    no_profile_value: Annotated[float, Field(ge=0, le=len(KEY_FIELDS) + 2)] | None = None
+    """Value (number of missing fields) of a customer with no profile yet; none: the factor does not apply."""
+
+
+def profile_completeness(view: CustomerView, params: ProfileCompletenessParams, standard: Standard) -> Measurement | None:
     """Number of missing key profile fields; a customer with no profile yet scores
     `no_profile_value` if the standard sets one (otherwise the factor does not apply)."""
     if view.profile is None:
-        if "no_profile_value" not in params:
+        if params.no_profile_value is None:
             return None
-        return Measurement(float(params["no_profile_value"]), {"profile": None})
+        return Measurement(params.no_profile_value, {"profile": None})
     missing = _missing(view.profile)
     return Measurement(float(len(missing)), {"missing": missing})
 
 
-def relationship_age(view: CustomerView, params: dict[str, Any], standard: Standard) -> Measurement | None:
+def relationship_age(view: CustomerView, params: FactorParams, standard: Standard) -> Measurement | None:
     """Whole months since onboarding at the event time (new relationships carry more risk)."""
     profile = view.profile
     if profile is None or profile.onboarded_ms is None:
@@ -73,14 +89,14 @@ def relationship_age(view: CustomerView, params: dict[str, Any], standard: Stand
 
 
 FACTORS = (
-    ("pep", GROUP, "Politically exposed person (外国政要等)", _flag("pep", ("individual",))),
-    ("listed", GROUP, "On a UN/government sanctions or watch list (黑名单)", _flag("listed")),
-    ("under_investigation", GROUP, "Under administrative or judicial investigation", _flag("under_investigation")),
-    ("criminal_record", GROUP, "Suspected or convicted of crime", _flag("criminal_record")),
-    ("doubtful_funds", GROUP, "Legality of business or source of funds doubtful (entity)", _flag("doubtful_funds", ("entity",))),
-    ("ownership_opaque", GROUP, "Ownership too complex to identify the beneficial owner (entity)", _flag("ownership_opaque", ("entity",))),
-    ("high_risk_partners", GROUP, "Close trade with high-risk countries or customers", _flag("high_risk_partners")),
-    ("high_risk_industry_role", GROUP, "Manager or finance staff of a high-risk-industry firm", high_risk_industry_role),
-    ("profile_completeness", GROUP, "Missing key profile information", profile_completeness),
-    ("relationship_age", GROUP, "Age of the business relationship", relationship_age),
+    FactorDef("pep", GROUP, "Politically exposed person (外国政要等)", _flag("pep", ("individual",)), "flag"),
+    FactorDef("listed", GROUP, "On a UN/government sanctions or watch list (黑名单)", _flag("listed"), "flag"),
+    FactorDef("under_investigation", GROUP, "Under administrative or judicial investigation", _flag("under_investigation"), "flag"),
+    FactorDef("criminal_record", GROUP, "Suspected or convicted of crime", _flag("criminal_record"), "flag"),
+    FactorDef("doubtful_funds", GROUP, "Legality of business or source of funds doubtful (entity)", _flag("doubtful_funds", ("entity",)), "flag"),
+    FactorDef("ownership_opaque", GROUP, "Ownership too complex to identify the beneficial owner (entity)", _flag("ownership_opaque", ("entity",)), "flag"),
+    FactorDef("high_risk_partners", GROUP, "Close trade with high-risk countries or customers", _flag("high_risk_partners"), "flag"),
+    FactorDef("high_risk_industry_role", GROUP, "Manager or finance staff of a high-risk-industry firm", high_risk_industry_role, "flag", HighRiskIndustryRoleParams),
+    FactorDef("profile_completeness", GROUP, "Missing key profile information", profile_completeness, "count", ProfileCompletenessParams),
+    FactorDef("relationship_age", GROUP, "Age of the business relationship", relationship_age, "months"),
 )

@@ -6,35 +6,46 @@ the table does not know is flagged in the evidence and scored `unknown_points`, 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
-from factors.standard import Standard
+from factors.catalog.base import FactorDef
+from factors.config import FactorParams, Points
 from factors.view import CustomerView, Measurement
+
+if TYPE_CHECKING:
+    from factors.standard import Standard
 
 GROUP = "industry"
 
 
-def _lookup(code: str | None, table: dict[str, float], params: dict[str, Any], field: str) -> Measurement:
+class LookupParams(FactorParams):
+    unknown_points: Points = 0.0
+    """Points of a code the table does not know (flagged `unknown_code` in the evidence)."""
+    missing_points: Points = 0.0
+    """Points of a profile without the code."""
+
+
+def _lookup(code: str | None, table: dict[str, float], params: LookupParams, field: str) -> Measurement:
     if not code:
-        return Measurement(float(params.get("missing_points", 0)), {field: None, "reason": "not on the profile"})
+        return Measurement(params.missing_points, {field: None, "reason": "not on the profile"})
     if code not in table:
-        return Measurement(float(params.get("unknown_points", 0)), {field: code, "unknown_code": True})
+        return Measurement(params.unknown_points, {field: code, "unknown_code": True})
     return Measurement(table[code], {field: code})
 
 
-def industry(view: CustomerView, params: dict[str, Any], standard: Standard) -> Measurement | None:
+def industry(view: CustomerView, params: LookupParams, standard: Standard) -> Measurement | None:
     if view.profile is None:
         return None
-    return _lookup(view.profile.industry, standard.tables.get("industries", {}), params, "industry")
+    return _lookup(view.profile.industry, standard.industries, params, "industry")
 
 
-def occupation(view: CustomerView, params: dict[str, Any], standard: Standard) -> Measurement | None:
+def occupation(view: CustomerView, params: LookupParams, standard: Standard) -> Measurement | None:
     if view.profile is None or view.profile.kind != "individual":
         return None
-    return _lookup(view.profile.occupation, standard.tables.get("occupations", {}), params, "occupation")
+    return _lookup(view.profile.occupation, standard.occupations, params, "occupation")
 
 
 FACTORS = (
-    ("industry", GROUP, "Industry of the customer or its employer (行业)", industry),
-    ("occupation", GROUP, "Occupation of an individual (职业)", occupation),
+    FactorDef("industry", GROUP, "Industry of the customer or its employer (行业)", industry, "points", LookupParams),
+    FactorDef("occupation", GROUP, "Occupation of an individual (职业)", occupation, "points", LookupParams),
 )

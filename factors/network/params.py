@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from factors.config import PatternParams, Severity
 
 
-class RuleParams(BaseModel):
-    """Every network rule has a window and an amount floor; the rules add their own fields."""
+class RuleParams(PatternParams):
+    """Every network rule has a window and an amount floor; the rules add their own fields.
+    Strict like every table of the standard (factors.config)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    severity: Severity = "high"
+    """Severity of the rule's alerts (network typologies are high unless configured otherwise)."""
 
     window_days: float = Field(10, gt=0, le=90, description="event-time window of the pattern, days (state keeps at most 90)")
     min_amount_cny: float = Field(500, ge=0, description="edges below this amount (CNY) are not part of the pattern")

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from factors.errors import StandardError
 from factors.network.graph import NetworkHit, NetworkView
 from factors.patterns import closed_group, gather_scatter, layering_chain, network_cycle, network_fan_in, network_fan_out, scatter_gather, transfer_splitting
 from factors.patterns._network_fan import NetworkFan, fan_metric
@@ -29,21 +27,13 @@ class Rule:
 
 
 def load_rules(standard: Standard) -> tuple[Rule, ...]:
-    """The enabled network rules of a standard, parameters validated (StandardError naming the key).
-    A rule the standard does not mention runs with its documented defaults."""
+    """The enabled network rules of a standard with their parameters (validated with the rest of
+    the standard when it was loaded). A rule the standard does not mention runs with its defaults."""
     rules = []
     for module in MODULES:
-        setting = standard.patterns.get(module.ID)
-        if setting is not None and not setting.enabled:
-            continue
-        raw: dict[str, Any] = dict(setting.params) if setting else {}
-        try:
-            params = module.Params(**raw)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            raise StandardError(f"patterns.{module.ID}.{where}: {first['msg']}") from None
-        rules.append(Rule(module.ID, module, params, setting.severity if setting else "high"))
+        params = standard.patterns.get(module.ID) or module.Params()
+        if params.enabled:
+            rules.append(Rule(module.ID, module, params, params.severity))
     return tuple(rules)
 
 

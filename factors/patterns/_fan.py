@@ -4,12 +4,15 @@ other, and the money passing through. See `fan_in` and `fan_out` for the typolog
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
+
+from pydantic import Field, model_validator
 
 from factors.calendar import iso_date
+from factors.config import PatternParams
 from factors.model import PatternHit, Transaction
 from factors.money import FEN_PER_YUAN, yuan
 from factors.numbers import ratio
-from factors.standard import PatternSetting
 from factors.view import CustomerView
 
 MAX_TX_IDS = 100
@@ -18,12 +21,29 @@ WINDOW_DAYS = 7
 DAY_MS = 86_400_000
 NOUN = {"in": "sources", "out": "sinks"}
 
+MaxCount = Annotated[int, Field(ge=0, le=1_000_000)]
+Balance = Annotated[float, Field(gt=0, le=100)]
+
+
+class FanParams(PatternParams):
+    """The balance bounds shared by fan-in and fan-out (each module adds its counts and amount)."""
+
+    balance_low: Balance = 0.8
+    """The other side's money / the many side's money at least this ..."""
+    balance_high: Balance = 1.2
+    """... and at most this."""
+
+    @model_validator(mode="after")
+    def _bounds_ordered(self) -> FanParams:
+        if self.balance_low > self.balance_high:
+            raise ValueError("balance_low must not exceed balance_high (the rule could never fire)")
+        return self
+
 
 @dataclass(frozen=True, slots=True)
 class Fan:
     id: str
     many: str  # the direction with many counterparties: "in" for fan-in, "out" for fan-out
-    defaults: dict
 
     @property
     def few(self) -> str:
@@ -53,16 +73,15 @@ def _fired_today(view: CustomerView, tx: Transaction, pattern: str) -> bool:
     return bool(earlier_today) and min(earlier_today) <= last <= max(earlier_today)
 
 
-def detect_fan(fan: Fan, view: CustomerView, setting: PatternSetting) -> PatternHit | None:
+def detect_fan(fan: Fan, view: CustomerView, params: FanParams) -> PatternHit | None:
     tx = view.tx
     if tx is None:
         return None
     many_noun, few_noun = NOUN[fan.many], NOUN[fan.few]
-    params = {**fan.defaults, **setting.params}
-    min_many = int(params[f"min_{many_noun}"])
-    max_few = int(params[f"max_{few_noun}"])
-    min_fen = round(float(params[f"min_{fan.many}_cny"]) * FEN_PER_YUAN)
-    low, high = ratio(params["balance_low"]), ratio(params["balance_high"])
+    min_many: int = getattr(params, f"min_{many_noun}")
+    max_few: int = getattr(params, f"max_{few_noun}")
+    min_fen = round(getattr(params, f"min_{fan.many}_cny") * FEN_PER_YUAN)
+    low, high = ratio(params.balance_low), ratio(params.balance_high)
     # exact bounds in integers: low <= other / many <= high
     low_n, low_d, high_n, high_d = low.numerator, low.denominator, high.numerator, high.denominator
 
@@ -109,5 +128,5 @@ def detect_fan(fan: Fan, view: CustomerView, setting: PatternSetting) -> Pattern
             "balance_high": float(high),
         },
         tx_ids=tuple(r.tx_id for r in evidence[-MAX_TX_IDS:]),
-        severity=setting.severity,
+        severity=params.severity,
     )

@@ -29,12 +29,14 @@ alert. A profile update (no transaction) does not fire.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated
+
+from pydantic import Field
 
 from factors.calendar import iso_date
+from factors.config import Cny, Count, PatternParams
 from factors.model import PatternHit
 from factors.money import FEN_PER_YUAN, yuan
-from factors.standard import PatternSetting
 from factors.view import CustomerView
 
 ID = "dormant_reactivation"
@@ -43,22 +45,26 @@ DAY_MS = 86_400_000
 WINDOW = "7d"
 WINDOW_DAYS = 7
 
-DEFAULTS: dict[str, Any] = {
-    "min_count": 5,  # transactions since the reactivation, at least (either this ...
-    "min_amount_cny": 100_000,  # ... or this much money, in and out together, CNY)
-    "burst_days": 7,  # only activity reached within this many days of the reactivation counts
-}
+
+class Params(PatternParams):
+    dormant_days: Annotated[int, Field(ge=1, le=3_650)] = 180
+    """Silence, in days, that makes an account dormant (applied by the Redis script when it marks a reactivation)."""
+    min_count: Count = 5
+    """Transactions since the reactivation, at least (either this ..."""
+    min_amount_cny: Cny = 100_000.0
+    """... or this much money, in and out together, CNY)."""
+    burst_days: Annotated[float, Field(gt=0, le=90)] = 7.0
+    """Only activity reached within this many days of the reactivation counts."""
 
 
-def detect(view: CustomerView, setting: PatternSetting) -> PatternHit | None:
+def detect(view: CustomerView, params: Params) -> PatternHit | None:
     tx = view.tx
     since = view.snapshot.active_since_ms
     if tx is None or since is None:
         return None
-    params = setting.params
-    min_count = int(params.get("min_count", DEFAULTS["min_count"]))
-    min_amount_fen = round(float(params.get("min_amount_cny", DEFAULTS["min_amount_cny"])) * FEN_PER_YUAN)
-    burst_ms = round(float(params.get("burst_days", DEFAULTS["burst_days"])) * DAY_MS)
+    min_count = params.min_count
+    min_amount_fen = round(params.min_amount_cny * FEN_PER_YUAN)
+    burst_ms = round(params.burst_days * DAY_MS)
     if not since <= tx.ts_ms < since + burst_ms:
         return None
     last = view.detections.get(ID)
@@ -100,5 +106,5 @@ def detect(view: CustomerView, setting: PatternSetting) -> PatternHit | None:
         },
         thresholds={"min_count": min_count, "min_amount_cny": yuan(min_amount_fen), "burst_days": burst_ms / DAY_MS},
         tx_ids=tuple(e[2] for e in evidence[-MAX_TX_IDS:]),
-        severity=setting.severity,
+        severity=params.severity,
     )

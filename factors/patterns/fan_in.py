@@ -24,25 +24,25 @@ business date. Evidence: the window's transactions still in the trail.
 
 from __future__ import annotations
 
-from typing import Any
-
+from factors.config import Cny, Count
 from factors.model import PatternHit
-from factors.patterns._fan import Fan, detect_fan
-from factors.standard import PatternSetting
+from factors.patterns._fan import Fan, FanParams, MaxCount, detect_fan
 from factors.view import CustomerView
 
 ID = "fan_in"
 
-DEFAULTS: dict[str, Any] = {
-    "min_sources": 10,  # distinct payers in the window, at least
-    "max_sinks": 2,  # distinct payees in the window, at most
-    "min_in_cny": 100_000,  # money in over the window, CNY, at least
-    "balance_low": 0.8,  # out / in at least this (the money has left) ...
-    "balance_high": 1.2,  # ... and at most this (not an account that mostly pays out)
-}
 
-_FAN = Fan(ID, many="in", defaults=DEFAULTS)
+class Params(FanParams):
+    min_sources: Count = 10
+    """Distinct payers in the window, at least."""
+    max_sinks: MaxCount = 2
+    """Distinct payees in the window, at most."""
+    min_in_cny: Cny = 100_000.0
+    """Money in over the window, CNY, at least (balance: out / in within [balance_low, balance_high]: the money has left)."""
 
 
-def detect(view: CustomerView, setting: PatternSetting) -> PatternHit | None:
-    return detect_fan(_FAN, view, setting)
+_FAN = Fan(ID, many="in")
+
+
+def detect(view: CustomerView, params: Params) -> PatternHit | None:
+    return detect_fan(_FAN, view, params)

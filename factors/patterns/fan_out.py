@@ -25,25 +25,25 @@ business date. Evidence: the window's transactions still in the trail.
 
 from __future__ import annotations
 
-from typing import Any
-
+from factors.config import Cny, Count
 from factors.model import PatternHit
-from factors.patterns._fan import Fan, detect_fan
-from factors.standard import PatternSetting
+from factors.patterns._fan import Fan, FanParams, MaxCount, detect_fan
 from factors.view import CustomerView
 
 ID = "fan_out"
 
-DEFAULTS: dict[str, Any] = {
-    "min_sinks": 10,  # distinct payees in the window, at least
-    "max_sources": 2,  # distinct payers in the window, at most
-    "min_out_cny": 100_000,  # money out over the window, CNY, at least
-    "balance_low": 0.8,  # in / out at least this (the money paid out had come in) ...
-    "balance_high": 1.2,  # ... and at most this (not an account that mostly collects)
-}
 
-_FAN = Fan(ID, many="out", defaults=DEFAULTS)
+class Params(FanParams):
+    min_sinks: Count = 10
+    """Distinct payees in the window, at least."""
+    max_sources: MaxCount = 2
+    """Distinct payers in the window, at most."""
+    min_out_cny: Cny = 100_000.0
+    """Money out over the window, CNY, at least (balance: in / out within [balance_low, balance_high]: the money paid out had come in)."""
 
 
-def detect(view: CustomerView, setting: PatternSetting) -> PatternHit | None:
-    return detect_fan(_FAN, view, setting)
+_FAN = Fan(ID, many="out")
+
+
+def detect(view: CustomerView, params: Params) -> PatternHit | None:
+    return detect_fan(_FAN, view, params)

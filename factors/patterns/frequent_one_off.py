@@ -29,34 +29,35 @@ and the trail transactions in it whose counterparty occurs only once in the trai
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import Literal
 
 from factors.calendar import iso_date
-from factors.errors import StandardError
+from factors.config import Count, PatternParams, Share
 from factors.model import PatternHit
 from factors.money import yuan
-from factors.standard import PatternSetting
 from factors.view import CustomerView
 
 ID = "frequent_one_off"
-DEFAULTS: dict[str, Any] = {
-    "window": "30d",  # the snapshot window counted: 1h, 24h, 7d, 30d or 90d
-    "min_count": 20,  # at least this many transactions in the window
-    "distinct_ratio": 0.8,  # (distinct counterparties in + out) / transactions in the window, at least
-}
 MAX_TX_IDS = 100
 WINDOW_MS = {"1h": 3_600_000, "24h": 86_400_000, "7d": 7 * 86_400_000, "30d": 30 * 86_400_000, "90d": 90 * 86_400_000}
 
 
-def detect(view: CustomerView, setting: PatternSetting) -> PatternHit | None:
+class Params(PatternParams):
+    window: Literal["1h", "24h", "7d", "30d", "90d"] = "30d"
+    """The snapshot window counted."""
+    min_count: Count = 20
+    """At least this many transactions in the window."""
+    distinct_ratio: Share = 0.8
+    """(distinct counterparties in + out) / transactions in the window, at least."""
+
+
+def detect(view: CustomerView, params: Params) -> PatternHit | None:
     tx = view.tx
     if tx is None:
         return None
-    window_name = str(setting.params.get("window", DEFAULTS["window"]))
-    min_count = int(setting.params.get("min_count", DEFAULTS["min_count"]))
-    distinct_ratio = float(setting.params.get("distinct_ratio", DEFAULTS["distinct_ratio"]))
-    if window_name not in WINDOW_MS:
-        raise StandardError(f"patterns.{ID}.window: one of {', '.join(WINDOW_MS)}, got {window_name!r}")
+    window_name = params.window
+    min_count = params.min_count
+    distinct_ratio = params.distinct_ratio
     window = view.snapshot.windows[window_name]
     if window.count <= 0 or window.count < min_count:
         return None
@@ -85,7 +86,7 @@ def detect(view: CustomerView, setting: PatternSetting) -> PatternHit | None:
         },
         thresholds={"window": window_name, "min_count": min_count, "distinct_ratio": distinct_ratio},
         tx_ids=tuple(r.tx_id for r in one_off[-MAX_TX_IDS:]),
-        severity=setting.severity,
+        severity=params.severity,
     )
 
 

@@ -23,30 +23,28 @@ standard).
 
 from __future__ import annotations
 
-from typing import Any
-
 from factors.calendar import iso_date
+from factors.config import Alpha2, Cny, PatternParams
 from factors.model import PatternHit
 from factors.money import FEN_PER_YUAN, yuan
-from factors.standard import PatternSetting
 from factors.view import CustomerView
 
 ID = "high_risk_jurisdiction"
 
-DEFAULTS: dict[str, Any] = {
-    "countries": ["KP", "IR", "MM"],  # ISO alpha-2 codes; the worker injects the standard's high-risk list
-    "min_amount_cny": 0,  # transactions below this amount, CNY, are left out
-}
+
+class Params(PatternParams):
+    countries: tuple[Alpha2, ...] = ("KP", "IR", "MM")
+    """ISO 3166-1 alpha-2 codes; when not given, the standard's lists marked high_risk_flows (this default only applies outside a standard)."""
+    min_amount_cny: Cny = 0.0
+    """Transactions below this amount, CNY, are left out."""
 
 
-def detect(view: CustomerView, setting: PatternSetting) -> PatternHit | None:
+def detect(view: CustomerView, params: Params) -> PatternHit | None:
     tx = view.tx
     if tx is None or not tx.counterparty_country:
         return None
-    params = setting.params
-    listed = params.get("countries", DEFAULTS["countries"])
-    countries = {str(code).strip().upper() for code in ([listed] if isinstance(listed, str) else listed)}
-    min_amount_fen = round(float(params.get("min_amount_cny", DEFAULTS["min_amount_cny"])) * FEN_PER_YUAN)
+    countries = set(params.countries)
+    min_amount_fen = round(params.min_amount_cny * FEN_PER_YUAN)
     country = tx.counterparty_country.strip().upper()
     if country not in countries or tx.amount_fen < min_amount_fen:
         return None
@@ -76,5 +74,5 @@ def detect(view: CustomerView, setting: PatternSetting) -> PatternHit | None:
         },
         thresholds={"min_amount_cny": yuan(min_amount_fen), "list_size": len(countries)},  # the list itself stays in the standard
         tx_ids=(tx.tx_id,),
-        severity=setting.severity,
+        severity=params.severity,
     )

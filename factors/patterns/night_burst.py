@@ -30,23 +30,31 @@ min_amount_cny 10,000 (keeps small night-time online shopping out).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated
+
+from pydantic import Field
 
 from factors.calendar import iso_date
+from factors.config import Cny, Count, Hours, PatternParams
 from factors.model import PatternHit, RecentTx
 from factors.money import FEN_PER_YUAN, yuan
-from factors.standard import PatternSetting
 from factors.view import CustomerView
 
 ID = "night_burst"
-DEFAULTS: dict[str, Any] = {
-    "window_hours": 6,  # trail window ending at this transaction, hours (at most 72: the trail horizon)
-    "night_start": 0,  # first night hour, local time (bank timezone), inclusive
-    "night_end": 5,  # end of the night, local hour, exclusive; below night_start the night wraps midnight
-    "min_count": 5,  # at least this many night transactions in the window
-    "min_amount_cny": 10_000,  # totalling at least this, CNY (in + out)
-}
 MAX_TX_IDS = 100
+
+
+class Params(PatternParams):
+    window_hours: Hours = 6.0
+    """Trail window ending at this transaction, hours (at most the trail horizon, 72 by default)."""
+    night_start: Annotated[int, Field(ge=0, le=23)] = 0
+    """First night hour, local time (bank timezone), inclusive."""
+    night_end: Annotated[int, Field(ge=0, le=24)] = 5
+    """End of the night, local hour, exclusive; below night_start the night wraps midnight; equal to it: no night hours."""
+    min_count: Count = 5
+    """At least this many night transactions in the window ..."""
+    min_amount_cny: Cny = 10_000.0
+    """... totalling at least this, CNY (in + out)."""
 
 
 def is_night(hour: int, start: int, end: int) -> bool:
@@ -56,15 +64,15 @@ def is_night(hour: int, start: int, end: int) -> bool:
     return hour >= start or hour < end
 
 
-def detect(view: CustomerView, setting: PatternSetting) -> PatternHit | None:
+def detect(view: CustomerView, params: Params) -> PatternHit | None:
     tx = view.tx
     if tx is None or not view.recent or view.recent[-1].tx_id != tx.tx_id:
         return None
-    window_ms = round(float(setting.params.get("window_hours", DEFAULTS["window_hours"])) * 3_600_000)
-    start = int(setting.params.get("night_start", DEFAULTS["night_start"]))
-    end = int(setting.params.get("night_end", DEFAULTS["night_end"]))
-    min_count = int(setting.params.get("min_count", DEFAULTS["min_count"]))
-    min_amount_fen = round(float(setting.params.get("min_amount_cny", DEFAULTS["min_amount_cny"])) * FEN_PER_YUAN)
+    window_ms = round(params.window_hours * 3_600_000)
+    start = params.night_start
+    end = params.night_end
+    min_count = params.min_count
+    min_amount_fen = round(params.min_amount_cny * FEN_PER_YUAN)
     current = view.recent[-1]
     night = _night(view.recent, current.ts_ms, window_ms, start, end)
     if not _holds(night, min_count, min_amount_fen):
@@ -92,7 +100,7 @@ def detect(view: CustomerView, setting: PatternSetting) -> PatternHit | None:
             "night_end": end,
         },
         tx_ids=tuple(r.tx_id for r in night[-MAX_TX_IDS:]),
-        severity=setting.severity,
+        severity=params.severity,
     )
 
 

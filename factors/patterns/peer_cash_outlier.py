@@ -29,33 +29,36 @@ window, so its own contribution is unknown: it never fires.
 from __future__ import annotations
 
 import math
-from typing import Any
 
 from factors.calendar import iso_date
+from factors.config import Cny, Count, Multiple, PatternParams
 from factors.model import PatternHit
 from factors.money import FEN_PER_YUAN, yuan
-from factors.standard import PatternSetting
 from factors.view import CustomerView
 
 ID = "peer_cash_outlier"
-DEFAULTS: dict[str, Any] = {
-    "multiple": 5,  # 30-day cash at least this multiple of the peer group's average 30-day cash
-    "min_cash_cny": 50_000,  # and at least this much cash over 30 days, CNY (in + out)
-    "min_peers": 20,  # the baseline must average at least this many customers
-}
 MAX_TX_IDS = 100
 WINDOW = "30d"
 WINDOW_MS = 30 * 86_400_000
 LATE_MS = 28 * 86_400_000  # this far behind the watermark a transaction may be outside the window
 
 
-def detect(view: CustomerView, setting: PatternSetting) -> PatternHit | None:
+class Params(PatternParams):
+    multiple: Multiple = 5.0
+    """30-day cash at least this multiple of the peer group's average 30-day cash ..."""
+    min_cash_cny: Cny = 50_000.0
+    """... and at least this much cash over 30 days, CNY (in + out)."""
+    min_peers: Count = 20
+    """The baseline must average at least this many customers."""
+
+
+def detect(view: CustomerView, params: Params) -> PatternHit | None:
     tx, peer = view.tx, view.peer
     if tx is None or not tx.is_cash or peer is None:
         return None
-    multiple = float(setting.params.get("multiple", DEFAULTS["multiple"]))
-    min_cash_fen = round(float(setting.params.get("min_cash_cny", DEFAULTS["min_cash_cny"])) * FEN_PER_YUAN)
-    min_peers = int(setting.params.get("min_peers", DEFAULTS["min_peers"]))
+    multiple = params.multiple
+    min_cash_fen = round(params.min_cash_cny * FEN_PER_YUAN)
+    min_peers = params.min_peers
     if peer.customers < min_peers or view.snapshot.asof_ms - tx.ts_ms >= LATE_MS:
         return None
     window = view.snapshot.windows[WINDOW]
@@ -83,5 +86,5 @@ def detect(view: CustomerView, setting: PatternSetting) -> PatternHit | None:
         },
         thresholds={"cash_30d_cny": yuan(bar_fen), "multiple": multiple, "min_cash_cny": yuan(min_cash_fen), "min_peers": min_peers},
         tx_ids=tuple(r.tx_id for r in cash[-MAX_TX_IDS:]),
-        severity=setting.severity,
+        severity=params.severity,
     )

@@ -27,33 +27,36 @@ window, so its own contribution is unknown: it never fires.
 from __future__ import annotations
 
 import math
-from typing import Any
 
 from factors.calendar import iso_date
+from factors.config import Count, Multiple, PatternParams
 from factors.model import PatternHit
 from factors.money import yuan
-from factors.standard import PatternSetting
 from factors.view import CustomerView
 
 ID = "peer_frequency_outlier"
-DEFAULTS: dict[str, Any] = {
-    "multiple": 5,  # 30-day transaction count at least this multiple of the peer group's average 30-day count
-    "min_count": 30,  # and at least this many transactions over 30 days
-    "min_peers": 20,  # the baseline must average at least this many customers
-}
 MAX_TX_IDS = 100
 WINDOW = "30d"
 WINDOW_MS = 30 * 86_400_000
 LATE_MS = 28 * 86_400_000  # this far behind the watermark a transaction may be outside the window
 
 
-def detect(view: CustomerView, setting: PatternSetting) -> PatternHit | None:
+class Params(PatternParams):
+    multiple: Multiple = 5.0
+    """30-day transaction count at least this multiple of the peer group's average 30-day count ..."""
+    min_count: Count = 30
+    """... and at least this many transactions over 30 days."""
+    min_peers: Count = 20
+    """The baseline must average at least this many customers."""
+
+
+def detect(view: CustomerView, params: Params) -> PatternHit | None:
     tx, peer = view.tx, view.peer
     if tx is None or peer is None:
         return None
-    multiple = float(setting.params.get("multiple", DEFAULTS["multiple"]))
-    min_count = int(setting.params.get("min_count", DEFAULTS["min_count"]))
-    min_peers = int(setting.params.get("min_peers", DEFAULTS["min_peers"]))
+    multiple = params.multiple
+    min_count = params.min_count
+    min_peers = params.min_peers
     if peer.customers < min_peers or view.snapshot.asof_ms - tx.ts_ms >= LATE_MS:
         return None
     window = view.snapshot.windows[WINDOW]
@@ -80,5 +83,5 @@ def detect(view: CustomerView, setting: PatternSetting) -> PatternHit | None:
         },
         thresholds={"count_30d": bar, "multiple": multiple, "min_count": min_count, "min_peers": min_peers},
         tx_ids=tuple(r.tx_id for r in trail[-MAX_TX_IDS:]),
-        severity=setting.severity,
+        severity=params.severity,
     )

@@ -32,20 +32,15 @@ students and retirees with a tiny declared income from flagging on ordinary spen
 from __future__ import annotations
 
 import math
-from typing import Any
 
 from factors.calendar import iso_date
+from factors.config import Cny, Multiple, PatternParams
 from factors.model import PatternHit
 from factors.money import FEN_PER_YUAN, yuan
 from factors.numbers import ratio
-from factors.standard import PatternSetting
 from factors.view import CustomerView
 
 ID = "profile_mismatch"
-DEFAULTS: dict[str, Any] = {
-    "multiple": 3,  # annualised 90-day turnover at least this multiple of the declared annual income (turnover for entities)
-    "min_turnover_cny": 200_000,  # and the 90-day turnover (in + out) at least this, CNY
-}
 MAX_TX_IDS = 100
 WINDOW = "90d"
 WINDOW_DAYS = 90
@@ -53,13 +48,20 @@ WINDOW_MS = WINDOW_DAYS * 86_400_000
 DAYS_PER_YEAR = 365
 
 
-def detect(view: CustomerView, setting: PatternSetting) -> PatternHit | None:
+class Params(PatternParams):
+    multiple: Multiple = 3.0
+    """Annualised 90-day turnover at least this multiple of the declared annual income (turnover for entities) ..."""
+    min_turnover_cny: Cny = 200_000.0
+    """... and the 90-day turnover (in + out) at least this, CNY."""
+
+
+def detect(view: CustomerView, params: Params) -> PatternHit | None:
     profile, tx = view.profile, view.tx
     declared = profile.declared_annual_fen if profile is not None else None
     if profile is None or declared is None or declared <= 0:
         return None
-    multiple = ratio(setting.params.get("multiple", DEFAULTS["multiple"]))
-    min_turnover_fen = round(float(setting.params.get("min_turnover_cny", DEFAULTS["min_turnover_cny"])) * FEN_PER_YUAN)
+    multiple = ratio(params.multiple)
+    min_turnover_fen = round(params.min_turnover_cny * FEN_PER_YUAN)
     bar_fen = max(math.ceil(multiple * declared * WINDOW_DAYS / DAYS_PER_YEAR), min_turnover_fen)
     window = view.snapshot.windows[WINDOW]
     after = window.sum_fen
@@ -95,5 +97,5 @@ def detect(view: CustomerView, setting: PatternSetting) -> PatternHit | None:
         },
         thresholds={"turnover_90d_cny": yuan(bar_fen), "multiple": float(multiple), "min_turnover_cny": yuan(min_turnover_fen)},
         tx_ids=tuple(r.tx_id for r in trail[-MAX_TX_IDS:]),
-        severity=setting.severity,
+        severity=params.severity,
     )

@@ -24,23 +24,25 @@ money through the account is a new episode. The evidence comes from the trail (a
 
 from __future__ import annotations
 
-from typing import Any
-
+from factors.config import Cny, Hours, PatternParams, Share
 from factors.model import PatternHit
 from factors.money import FEN_PER_YUAN, yuan
 from factors.numbers import ratio
-from factors.standard import PatternSetting
 from factors.view import CustomerView
 
 ID = "rapid_in_out"
 MAX_TX_IDS = 100
 HOUR_MS = 3_600_000
 
-DEFAULTS: dict[str, Any] = {
-    "window_hours": 48,  # inflows and outflows within this many hours up to the outflow (at most 72: the trail horizon)
-    "min_in_cny": 50_000,  # the money that came in must total at least this much, CNY
-    "out_ratio": 0.8,  # fires when the outflows paid from it reach this share of it
-}
+
+class Params(PatternParams):
+    window_hours: Hours = 48.0
+    """Inflows and outflows within this many hours up to the outflow (at most the trail horizon, 72 by default)."""
+    min_in_cny: Cny = 50_000.0
+    """The money that came in must total at least this much, CNY."""
+    out_ratio: Share = 0.8
+    """Fires when the outflows paid from it reach this share of it."""
+
 
 Leg = tuple[int, int, str, int, str]  # ts_ms, seq, direction, amount_fen, tx_id
 
@@ -63,14 +65,13 @@ def _flows(legs: list[Leg]) -> tuple[int, int, list[Leg]]:
     return in_fen, out_fen, used
 
 
-def detect(view: CustomerView, setting: PatternSetting) -> PatternHit | None:
+def detect(view: CustomerView, params: Params) -> PatternHit | None:
     tx = view.tx
     if tx is None or tx.direction != "out":
         return None
-    params = setting.params
-    window_ms = round(float(params.get("window_hours", DEFAULTS["window_hours"])) * HOUR_MS)
-    min_in_fen = round(float(params.get("min_in_cny", DEFAULTS["min_in_cny"])) * FEN_PER_YUAN)
-    out_ratio = ratio(params.get("out_ratio", DEFAULTS["out_ratio"]))
+    window_ms = round(params.window_hours * HOUR_MS)
+    min_in_fen = round(params.min_in_cny * FEN_PER_YUAN)
+    out_ratio = ratio(params.out_ratio)
 
     before = sorted((r.ts_ms, r.seq, r.direction, r.amount_fen, r.tx_id) for r in view.recent if r.tx_id != tx.tx_id and tx.ts_ms - window_ms < r.ts_ms <= tx.ts_ms)
     current: Leg = (tx.ts_ms, view.snapshot.seq, tx.direction, tx.amount_fen, tx.tx_id)
@@ -98,5 +99,5 @@ def detect(view: CustomerView, setting: PatternSetting) -> PatternHit | None:
         },
         thresholds={"min_in_cny": yuan(min_in_fen), "out_ratio": float(out_ratio), "window_hours": window_ms / HOUR_MS},
         tx_ids=tuple(leg[4] for leg in used[-MAX_TX_IDS:]),
-        severity=setting.severity,
+        severity=params.severity,
     )

@@ -28,32 +28,35 @@ min_amount_cny 20,000 (keeps round household transfers of a few hundred yuan out
 
 from __future__ import annotations
 
-from typing import Any
-
 from factors.calendar import iso_date
+from factors.config import Cny, Count, Hours, PatternParams, Share
 from factors.model import PatternHit, RecentTx
 from factors.money import FEN_PER_YUAN, yuan
-from factors.standard import PatternSetting
 from factors.view import CustomerView
 
 ID = "round_amounts"
-DEFAULTS: dict[str, Any] = {
-    "window_hours": 24,  # trail window ending at this transaction, hours (at most 72: the trail horizon)
-    "min_count": 5,  # at least this many round-amount transactions in the window
-    "min_share": 0.8,  # and at least this share of all transactions in the window
-    "min_amount_cny": 20_000,  # and the round-amount transactions totalling at least this, CNY
-}
 MAX_TX_IDS = 100
 
 
-def detect(view: CustomerView, setting: PatternSetting) -> PatternHit | None:
+class Params(PatternParams):
+    window_hours: Hours = 24.0
+    """Trail window ending at this transaction, hours (at most the trail horizon, 72 by default)."""
+    min_count: Count = 5
+    """At least this many round-amount transactions in the window ..."""
+    min_share: Share = 0.8
+    """... and at least this share of all transactions in the window ..."""
+    min_amount_cny: Cny = 20_000.0
+    """... and the round-amount transactions totalling at least this, CNY."""
+
+
+def detect(view: CustomerView, params: Params) -> PatternHit | None:
     tx = view.tx
     if tx is None or not view.recent or view.recent[-1].tx_id != tx.tx_id:
         return None
-    window_ms = round(float(setting.params.get("window_hours", DEFAULTS["window_hours"])) * 3_600_000)
-    min_count = int(setting.params.get("min_count", DEFAULTS["min_count"]))
-    min_share = float(setting.params.get("min_share", DEFAULTS["min_share"]))
-    min_amount_fen = round(float(setting.params.get("min_amount_cny", DEFAULTS["min_amount_cny"])) * FEN_PER_YUAN)
+    window_ms = round(params.window_hours * 3_600_000)
+    min_count = params.min_count
+    min_share = params.min_share
+    min_amount_fen = round(params.min_amount_cny * FEN_PER_YUAN)
     current = view.recent[-1]
     entries = _window(view.recent, current.ts_ms, window_ms)
     if not _holds(entries, min_count, min_share, min_amount_fen):
@@ -76,7 +79,7 @@ def detect(view: CustomerView, setting: PatternSetting) -> PatternHit | None:
         },
         thresholds={"min_count": min_count, "min_share": min_share, "min_amount_cny": yuan(min_amount_fen), "window_hours": window_ms / 3_600_000},
         tx_ids=tuple(r.tx_id for r in rounds[-MAX_TX_IDS:]),
-        severity=setting.severity,
+        severity=params.severity,
     )
 
 

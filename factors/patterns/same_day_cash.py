@@ -7,20 +7,25 @@ from below the threshold to at or above it, so redelivery or later cash that day
 from __future__ import annotations
 
 from factors.calendar import iso_date
+from factors.config import Cny, PatternParams
 from factors.model import PatternHit
 from factors.money import FEN_PER_YUAN, yuan
-from factors.standard import PatternSetting
 from factors.view import CustomerView
 
 ID = "same_day_cash"
 MAX_TX_IDS = 100
 
 
-def detect(view: CustomerView, setting: PatternSetting) -> PatternHit | None:
+class Params(PatternParams):
+    threshold_cny: Cny = 50_000.0
+    """Cash in + out of one business day, CNY, that fires the rule when the day's total reaches it."""
+
+
+def detect(view: CustomerView, params: Params) -> PatternHit | None:
     tx = view.tx
     if tx is None or not tx.is_cash:
         return None
-    threshold_fen = round(float(setting.params.get("threshold_cny", 50_000)) * FEN_PER_YUAN)
+    threshold_fen = round(params.threshold_cny * FEN_PER_YUAN)
     after = view.snapshot.tx_day.cash_fen
     before = after - tx.amount_fen
     if not before < threshold_fen <= after:
@@ -40,5 +45,5 @@ def detect(view: CustomerView, setting: PatternSetting) -> PatternHit | None:
         },
         thresholds={"cash_total_cny": yuan(threshold_fen)},
         tx_ids=tuple(r.tx_id for r in day_cash[-MAX_TX_IDS:]),
-        severity=setting.severity,
+        severity=params.severity,
     )

@@ -25,37 +25,40 @@ with its event-time neighbours on both sides. The evidence comes from the trail 
 from __future__ import annotations
 
 import math
-from typing import Any
 
+from factors.config import Cny, Count, Hours, PatternParams, Share
 from factors.model import PatternHit
 from factors.money import FEN_PER_YUAN, yuan
 from factors.numbers import ratio
-from factors.standard import PatternSetting
 from factors.view import CustomerView
 
 ID = "structuring"
 MAX_TX_IDS = 100
 HOUR_MS = 3_600_000
 
-DEFAULTS: dict[str, Any] = {
-    "threshold_cny": 50_000,  # large-value cash threshold, CNY: each amount stays below it, the total reaches it
-    "near_ratio": 0.8,  # "just under": an amount counts when it is in [near_ratio * threshold, threshold)
-    "min_count": 2,  # at least this many near-threshold cash transactions in one direction ...
-    "window_hours": 24,  # ... whose event times lie less than this many hours apart (at most 72: the trail horizon)
-}
+
+class Params(PatternParams):
+    threshold_cny: Cny = 50_000.0
+    """Large-value cash threshold, CNY: each amount stays below it, the total reaches it."""
+    near_ratio: Share = 0.8
+    """Just under: an amount counts when it is in [near_ratio x threshold, threshold)."""
+    min_count: Count = 2
+    """At least this many near-threshold cash transactions in one direction ..."""
+    window_hours: Hours = 24.0
+    """... whose event times lie less than this many hours apart (at most the trail horizon, 72 by default)."""
+
 
 Leg = tuple[int, int, int, str]  # ts_ms, seq, amount_fen, tx_id
 
 
-def detect(view: CustomerView, setting: PatternSetting) -> PatternHit | None:
+def detect(view: CustomerView, params: Params) -> PatternHit | None:
     tx = view.tx
     if tx is None or not tx.is_cash:
         return None
-    params = setting.params
-    threshold_fen = round(float(params.get("threshold_cny", DEFAULTS["threshold_cny"])) * FEN_PER_YUAN)
-    near_low = ratio(params.get("near_ratio", DEFAULTS["near_ratio"])) * threshold_fen
-    min_count = int(params.get("min_count", DEFAULTS["min_count"]))
-    window_ms = round(float(params.get("window_hours", DEFAULTS["window_hours"])) * HOUR_MS)
+    threshold_fen = round(params.threshold_cny * FEN_PER_YUAN)
+    near_low = ratio(params.near_ratio) * threshold_fen
+    min_count = params.min_count
+    window_ms = round(params.window_hours * HOUR_MS)
     if not near_low <= tx.amount_fen < threshold_fen:
         return None
 
@@ -102,5 +105,5 @@ def detect(view: CustomerView, setting: PatternSetting) -> PatternHit | None:
             "window_hours": window_ms / HOUR_MS,
         },
         tx_ids=tuple(leg[3] for leg in group[-MAX_TX_IDS:]),
-        severity=setting.severity,
+        severity=params.severity,
     )

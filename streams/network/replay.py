@@ -235,7 +235,7 @@ async def run_network_replay(
     from streams.model import load_model
     from streams.replay import redis_for_replay
 
-    model = load_model(config or settings.model_config, settings.timezone, allow_readable=settings.allow_readable_model)
+    model = load_model(config or settings.model_config_file, settings.timezone, allow_readable=settings.allow_readable_model)
     async with redis_for_replay(settings) as redis:
         result = await network_replay(redis, model, transactions, customers, out_dir, cap=settings.network_edge_cap, hub_degree=settings.network_hub_degree)
         memory = (await redis.info("memory"))["used_memory"]

@@ -26,8 +26,8 @@ CLEAN = 30
 def test_the_scripted_stream_keeps_clear_of_the_other_rules():
     """The stream's own invariants, so a later edit cannot quietly make a customer hit two rules."""
     model = load_model()  # the packaged default standard, as the worker runs it
-    night = model.standard.patterns["night_burst"].params
-    night_hours = range(int(night["night_start"]), int(night["night_end"]))
+    night = model.standard.patterns["night_burst"]
+    night_hours = range(night.night_start, night.night_end)
     high_risk = model.high_risk_countries
     assert "IR" in high_risk and "HK" not in high_risk
     clean = clean_customers(CLEAN)

@@ -14,7 +14,6 @@ import shlex
 import shutil
 import subprocess
 from collections.abc import Callable, Mapping
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -26,7 +25,7 @@ from prometheus_client.metrics import MetricWrapperBase
 from streams import cli
 from streams.errors import ConfigError
 from streams.metrics import Metrics
-from streams.settings import _TOPIC_ENV, PREFIX, Settings, load_settings
+from streams.settings import _TOPIC_ENV, PREFIX, Settings, env_name, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -65,9 +64,9 @@ def setting_names() -> frozenset[str]:
     counts only if setting it changes the loaded Settings (derived fields are not variables)."""
     default = load_settings({})
     names = set()
-    for f in fields(Settings):
-        name = PREFIX + f.name.upper()
-        if _reads(name, lambda s, attr=f.name: getattr(s, attr) != getattr(default, attr)):
+    for field in Settings.model_fields:
+        name = env_name(field)
+        if _reads(name, lambda s, attr=field: getattr(s, attr) != getattr(default, attr)):
             names.add(name)
     for var in _TOPIC_ENV:
         if _reads(PREFIX + var, lambda s: s.topics != default.topics):

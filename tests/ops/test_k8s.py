@@ -179,8 +179,8 @@ def test_the_standard_secret_is_mounted_read_only_0400_where_model_config_points
     assert "subPath" not in mount, "a subPath mount never receives Secret updates (no reload)"
     items = {item["key"]: item["path"] for item in volume["secret"].get("items", [])} or {key: key for key in secret["stringData"]}
     settings = check_settings(container_env(objects, container), "worker container")
-    assert settings.model_config is not None
-    assert PurePosixPath(str(settings.model_config)) == PurePosixPath(mount["mountPath"]) / items["standard.toml"]
+    assert settings.model_config_file is not None
+    assert PurePosixPath(str(settings.model_config_file)) == PurePosixPath(mount["mountPath"]) / items["standard.toml"]
 
 
 def test_the_worker_can_read_the_mounted_standard(objects: dict[str, dict[str, Any]], pod: dict[str, Any], container: dict[str, Any]) -> None:

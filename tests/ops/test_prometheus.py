@@ -16,6 +16,7 @@ EXPECTED_ALERTS = {
     "AmlstreamEventTimeLagHigh",
     "AmlstreamDeadLettersHigh",
     "AmlstreamRedisErrors",
+    "AmlstreamScoringStandardRefused",
     "AmlstreamFilingOverdue",
     "AmlstreamFirstRatingOverdue",
     "AmlstreamFilingDeadLetters",

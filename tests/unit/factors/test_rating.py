@@ -5,16 +5,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from factors.catalog import FACTOR_GROUPS
 from factors.large_value import add_leg
 from factors.model import DayTotals, WindowStats
-from factors.network.rules import NETWORK_PATTERNS
-from factors.patterns import PATTERNS
 from factors.rating import RatedItem, Rater
 from factors.standard import DEFAULT_STANDARD_PATH, parse_standard
 from tests.unit.factors.helpers import T0, profile, recent, snapshot, tx
 
-STANDARD = parse_standard(DEFAULT_STANDARD_PATH.read_bytes(), known_factors=FACTOR_GROUPS, known_patterns=set(PATTERNS) | NETWORK_PATTERNS)
+STANDARD = parse_standard(DEFAULT_STANDARD_PATH.read_bytes())
 DAY = 86_400_000
 
 
@@ -112,12 +109,9 @@ def test_alerts_consolidate_within_the_monitoring_period_and_feed_the_score():
 
 
 def test_a_detection_that_lifts_the_level_is_the_cause():
-    standard = replace(STANDARD, sections={**STANDARD.sections, "hard_rules": {**STANDARD.settings("hard_rules")}})
     # 30-day cash of 100,000 is 10 points; a same-day-cash detection adds 5: give the pattern 20
-    params = dict(next(s for s in standard.factors if s.id == "recent_detections").params)
-    params["points"] = {"same_day_cash": 20}
-    factors = tuple(replace(s, params=params) if s.id == "recent_detections" else s for s in standard.factors)
-    rater = Rater(replace(standard, factors=factors))
+    factors = tuple(s.model_copy(update={"points": {"same_day_cash": 20}}) if s.id == "recent_detections" else s for s in STANDARD.factors)
+    rater = Rater(STANDARD.model_copy(update={"factors": factors}))
     out = rater.rate("c1", {"level": "normal", "score": 0.0}, (), [cash_item(1, 100_000_00, fen=60_000_00)])
     [change] = out.changes
     assert change.current.level == "watch" and change.current.score == 30

@@ -4,17 +4,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from factors.catalog import FACTOR_GROUPS, FACTORS, GROUPS
+from factors.catalog import FACTORS, GROUPS
 from factors.model import RecentTx, WindowStats
-from factors.network.rules import NETWORK_PATTERNS
-from factors.patterns import PATTERNS, same_day_cash
+from factors.patterns import same_day_cash
 from factors.profile import FLAGS
 from factors.scoring import assess
-from factors.standard import DEFAULT_STANDARD_PATH, PatternSetting, parse_standard
+from factors.standard import DEFAULT_STANDARD_PATH, parse_standard
 from tests.unit.factors.helpers import T0, peer, profile, snapshot, tx, view
 
-STANDARD = parse_standard(DEFAULT_STANDARD_PATH.read_bytes(), known_factors=FACTOR_GROUPS, known_patterns=set(PATTERNS) | NETWORK_PATTERNS)
-CASH = PatternSetting("same_day_cash", True, "medium", {"threshold_cny": 50_000})
+STANDARD = parse_standard(DEFAULT_STANDARD_PATH.read_bytes())
+CASH = same_day_cash.Params(threshold_cny=50_000)
 
 
 def factor(assessment, factor_id):
@@ -186,6 +185,6 @@ def test_profile_only_factors_do_not_read_the_aggregates_or_the_event():
     busy = view(tx("b", ts_ms=T0 + 10**9, fen=10**9, method="cash"), snapshot(w30d=WindowStats(count=999, cash_in_fen=10**12), active_days=90), profile=p)
     for factor_id in PROFILE_ONLY:
         setting = next(s for s in STANDARD.factors if s.id == factor_id)
-        assert FACTORS[factor_id].measure(quiet, setting.params, STANDARD) == FACTORS[factor_id].measure(busy, setting.params, STANDARD), factor_id
+        assert FACTORS[factor_id].measure(quiet, setting, STANDARD) == FACTORS[factor_id].measure(busy, setting, STANDARD), factor_id
     cache: dict = {}
     assert assess(busy, STANDARD, cache) == assess(busy, STANDARD) and set(cache) == PROFILE_ONLY

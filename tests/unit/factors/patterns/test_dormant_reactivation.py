@@ -8,11 +8,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from factors.model import PatternHit, Transaction, WindowStats
-from factors.patterns.dormant_reactivation import DEFAULTS, ID, detect
-from factors.standard import PatternSetting
+from factors.patterns.dormant_reactivation import ID, Params, detect
 from tests.unit.factors.helpers import T0, recent, snapshot, tx, view
 
-SETTING = PatternSetting(ID, True, "medium", {})
+SETTING = Params(severity="medium")
 HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
 SILENT_SINCE = T0 - 400 * DAY_MS  # the last transaction before the silence
@@ -28,7 +27,7 @@ def leg(i: int, fen: int = SMALL, at_h: float = 0, direction: str = "in") -> Tra
 
 
 def stream(
-    txs: list[Transaction], *, since: int | None = T0, trail_hours: float = 72, window: bool = True, setting: PatternSetting = SETTING, remember: bool = True
+    txs: list[Transaction], *, since: int | None = T0, trail_hours: float = 72, window: bool = True, setting: Params = SETTING, remember: bool = True
 ) -> list[PatternHit | None]:
     """Detect at every transaction of a run that started at `since` (T0: the first of `txs`).
 
@@ -60,7 +59,7 @@ def fired_at(hits: list[PatternHit | None]) -> list[int]:
 
 
 def test_defaults_are_documented():
-    assert DEFAULTS == {"min_count": 5, "min_amount_cny": 100_000, "burst_days": 7}
+    assert Params().model_dump(exclude={"enabled", "severity"}) == {"dormant_days": 180, "min_count": 5, "min_amount_cny": 100_000, "burst_days": 7}
 
 
 def test_the_fifth_transaction_fires_and_later_ones_do_not():
@@ -119,7 +118,7 @@ def test_the_window_completes_a_trail_that_lost_the_start_of_the_run():
 
 def test_the_window_is_not_used_when_the_reactivation_is_older_than_a_week():
     txs = [leg(i, at_h=24 * i) for i in range(5)]  # asof at t4 is T0 + 4 days
-    month = PatternSetting(ID, True, "medium", {"burst_days": 30})
+    month = Params(severity="medium", burst_days=30)
     assert fired_at(stream(txs, since=T0 - 3 * DAY_MS + 1, setting=month)) == [4]  # within a week of asof: window used
     assert fired_at(stream(txs, since=T0 - 3 * DAY_MS - 1, setting=month)) == []  # over a week: the trail alone sees 3
 
@@ -158,7 +157,7 @@ def test_no_transaction_no_hit():
 
 
 def test_params_override_defaults():
-    setting = PatternSetting(ID, True, "high", {"min_count": 2, "min_amount_cny": 1_000_000, "burst_days": 1})
+    setting = Params(severity="high", min_count=2, min_amount_cny=1_000_000, burst_days=1)
     assert fired_at(stream([leg(0), leg(1, at_h=1), leg(2, at_h=2)], setting=setting)) == [1]
     assert fired_at(stream([leg(0), leg(1, at_h=25)], setting=setting)) == []
 

@@ -7,11 +7,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from factors.model import RecentTx, WindowStats
-from factors.patterns.fan_in import DEFAULTS, ID, detect
-from factors.standard import PatternSetting
+from factors.patterns.fan_in import ID, Params, detect
 from tests.unit.factors.helpers import T0, recent, snapshot, tx, view
 
-SETTING = PatternSetting(ID, True, "high", {})
+SETTING = Params(severity="high")
 HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
 DAY = (T0 + 8 * HOUR_MS) // DAY_MS  # business day of T0 in Asia/Shanghai
@@ -44,7 +43,7 @@ def earlier_tx(i: int, *, direction: str = "in", counterparty: str = "", hours_a
 
 
 def test_defaults_are_documented():
-    assert DEFAULTS == {"min_sources": 10, "max_sinks": 2, "min_in_cny": 100_000, "balance_low": 0.8, "balance_high": 1.2}
+    assert Params().model_dump(exclude={"enabled", "severity"}) == {"min_sources": 10, "max_sinks": 2, "min_in_cny": 100_000, "balance_low": 0.8, "balance_high": 1.2}
 
 
 @pytest.mark.parametrize(
@@ -123,7 +122,7 @@ def test_no_transaction_no_hit():
 
 
 def test_params_override_defaults():
-    setting = PatternSetting(ID, True, "critical", {"min_sources": 5, "min_in_cny": 50_000})
+    setting = Params(severity="critical", min_sources=5, min_in_cny=50_000)
     hit = detect(fan_view(sources=5, in_fen=50_000_00, out_fen=50_000_00), setting)
     assert hit is not None and hit.severity == "critical" and hit.thresholds["min_sources"] == 5
 

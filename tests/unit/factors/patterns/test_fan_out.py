@@ -7,11 +7,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from factors.model import RecentTx, WindowStats
-from factors.patterns.fan_out import DEFAULTS, ID, detect
-from factors.standard import PatternSetting
+from factors.patterns.fan_out import ID, Params, detect
 from tests.unit.factors.helpers import T0, recent, snapshot, tx, view
 
-SETTING = PatternSetting(ID, True, "high", {})
+SETTING = Params(severity="high")
 HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
 DAY = (T0 + 8 * HOUR_MS) // DAY_MS  # business day of T0 in Asia/Shanghai
@@ -44,7 +43,7 @@ def earlier_tx(i: int, *, direction: str = "out", counterparty: str = "", hours_
 
 
 def test_defaults_are_documented():
-    assert DEFAULTS == {"min_sinks": 10, "max_sources": 2, "min_out_cny": 100_000, "balance_low": 0.8, "balance_high": 1.2}
+    assert Params().model_dump(exclude={"enabled", "severity"}) == {"min_sinks": 10, "max_sources": 2, "min_out_cny": 100_000, "balance_low": 0.8, "balance_high": 1.2}
 
 
 @pytest.mark.parametrize(

@@ -5,14 +5,13 @@ import json
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
-from factors.errors import StandardError
 from factors.model import WindowStats
-from factors.patterns.frequent_one_off import DEFAULTS, ID, detect
-from factors.standard import PatternSetting
+from factors.patterns.frequent_one_off import ID, Params, detect
 from tests.unit.factors.helpers import T0, peer, recent, snapshot, tx, view
 
-SETTING = PatternSetting(ID, True, "medium", {})
+SETTING = Params(severity="medium")
 DAY = 20_000  # business day 2024-10-04 in the helpers
 
 
@@ -30,7 +29,7 @@ def one_off_view(count: int, cp_in: int, cp_out: int = 0, *, window: str = "30d"
 
 
 def test_defaults_are_documented():
-    assert DEFAULTS == {"window": "30d", "min_count": 20, "distinct_ratio": 0.8}
+    assert Params().model_dump(exclude={"enabled", "severity"}) == {"window": "30d", "min_count": 20, "distinct_ratio": 0.8}
 
 
 @pytest.mark.parametrize(
@@ -56,14 +55,14 @@ def test_fires_on_many_transactions_with_distinct_counterparties(count, cp_in, c
 
 
 def test_window_is_configurable():
-    setting = PatternSetting(ID, True, "medium", {"window": "7d", "min_count": 10})
+    setting = Params(severity="medium", window="7d", min_count=10)
     assert detect(one_off_view(10, 8, window="7d"), setting) is not None
     assert detect(one_off_view(10, 8, window="30d"), setting) is None  # the 7d window is empty there
 
 
-def test_unknown_window_is_a_standard_error():
-    with pytest.raises(StandardError, match="window"):
-        detect(one_off_view(20, 20), PatternSetting(ID, True, "medium", {"window": "2w"}))
+def test_unknown_window_is_refused_when_the_parameters_are_built():
+    with pytest.raises(ValidationError, match="window"):
+        Params(severity="medium", window="2w")
 
 
 def test_no_transaction_no_hit():
@@ -109,7 +108,7 @@ def test_fires_once_per_business_day_over_a_stream():
 
 @given(count=st.integers(0, 500), distinct=st.integers(0, 500), ratio=st.sampled_from([0.5, 0.8, 0.9, 1.0]), min_count=st.integers(0, 50))
 def test_fires_exactly_when_count_and_ratio_are_met(count, distinct, ratio, min_count):
-    setting = PatternSetting(ID, True, "medium", {"distinct_ratio": ratio, "min_count": min_count})
+    setting = Params(severity="medium", distinct_ratio=ratio, min_count=min_count)
     hit = detect(one_off_view(count, distinct), setting)
     expected = count > 0 and count >= min_count and distinct / count >= ratio
     assert (hit is not None) == expected

@@ -7,11 +7,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from factors.model import RecentTx, Transaction, WindowStats
-from factors.patterns.high_risk_jurisdiction import DEFAULTS, ID, detect
-from factors.standard import PatternSetting
+from factors.patterns.high_risk_jurisdiction import ID, Params, detect
 from tests.unit.factors.helpers import T0, recent, snapshot, tx, view
 
-SETTING = PatternSetting(ID, True, "high", {"countries": ["KP", "IR", "MM", "AF"]})
+SETTING = Params(severity="high", countries=("KP", "IR", "MM", "AF"))
 HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
 DAY = (T0 + 8 * HOUR_MS) // DAY_MS  # business day of T0 in Asia/Shanghai
@@ -32,7 +31,7 @@ def earlier_hr(i: int, *, counterparty: str = "cp-kp", fen: int = 5_000_00, busi
 
 
 def test_defaults_are_documented():
-    assert DEFAULTS == {"countries": ["KP", "IR", "MM"], "min_amount_cny": 0}
+    assert Params().model_dump(exclude={"enabled", "severity"}) == {"countries": ("KP", "IR", "MM"), "min_amount_cny": 0}
 
 
 def test_a_listed_country_fires_with_key_metrics_and_thresholds():
@@ -58,19 +57,19 @@ def test_only_listed_countries(country, fires):
 
 
 def test_defaults_apply_without_params():
-    assert detect(hr_view(hr_tx(country="IR")), PatternSetting(ID, True, "high", {})) is not None
-    assert detect(hr_view(hr_tx(country="AF")), PatternSetting(ID, True, "high", {})) is None
+    assert detect(hr_view(hr_tx(country="IR")), Params(severity="high")) is not None
+    assert detect(hr_view(hr_tx(country="AF")), Params(severity="high")) is None
 
 
 def test_the_injected_list_replaces_the_default():
-    injected = PatternSetting(ID, True, "high", {"countries": ["SY"]})
+    injected = Params(severity="high", countries=("SY",))
     assert detect(hr_view(hr_tx(country="SY")), injected) is not None
     assert detect(hr_view(hr_tx(country="KP")), injected) is None
 
 
 @pytest.mark.parametrize(("fen", "fires"), [(9_999_99, False), (10_000_00, True), (10_000_01, True)])
 def test_min_amount(fen, fires):
-    setting = PatternSetting(ID, True, "high", {"countries": ["KP"], "min_amount_cny": 10_000})
+    setting = Params(severity="high", countries=("KP",), min_amount_cny=10_000)
     assert (detect(hr_view(hr_tx(fen=fen)), setting) is not None) == fires
 
 
@@ -81,7 +80,7 @@ def test_once_per_day_for_the_same_counterparty_in_either_direction():
 
 
 def test_an_earlier_transaction_under_the_minimum_was_no_hit():
-    setting = PatternSetting(ID, True, "high", {"countries": ["KP"], "min_amount_cny": 10_000})
+    setting = Params(severity="high", countries=("KP",), min_amount_cny=10_000)
     assert detect(hr_view(hr_tx(fen=20_000_00), earlier=(earlier_hr(0, fen=1_000_00),)), setting) is not None
     assert detect(hr_view(hr_tx(fen=20_000_00), earlier=(earlier_hr(0, fen=10_000_00),)), setting) is None
 
@@ -103,7 +102,7 @@ def test_no_transaction_no_hit():
     minimum=st.integers(0, 1_000_000),
 )
 def test_fires_exactly_for_listed_countries_at_or_over_the_minimum(country, fen, direction, minimum):
-    setting = PatternSetting(ID, True, "high", {"countries": ["KP", "IR", "MM"], "min_amount_cny": minimum})
+    setting = Params(severity="high", countries=("KP", "IR", "MM"), min_amount_cny=minimum)
     hit = detect(hr_view(hr_tx(country=country, fen=fen, direction=direction)), setting)
     assert (hit is not None) == (country in ("KP", "IR", "MM") and fen >= minimum * 100)
     if hit is not None:

@@ -7,11 +7,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from factors.model import RecentTx
-from factors.patterns.night_burst import DEFAULTS, ID, detect, is_night
-from factors.standard import PatternSetting
+from factors.patterns.night_burst import ID, Params, detect, is_night
 from tests.unit.factors.helpers import T0, peer, recent, snapshot, tx, view
 
-SETTING = PatternSetting(ID, True, "medium", {})
+SETTING = Params(severity="medium")
 HOUR_MS = 3_600_000
 NIGHT = 2_000_00  # CNY 2,000: five of them make the CNY 10,000 minimum
 
@@ -26,7 +25,7 @@ def burst_view(hours: list[int], amounts: list[int] | None = None, *, gap_ms: in
 
 
 def test_defaults_are_documented():
-    assert DEFAULTS == {"window_hours": 6, "night_start": 0, "night_end": 5, "min_count": 5, "min_amount_cny": 10_000}
+    assert Params().model_dump(exclude={"enabled", "severity"}) == {"window_hours": 6, "night_start": 0, "night_end": 5, "min_count": 5, "min_amount_cny": 10_000}
 
 
 @pytest.mark.parametrize(
@@ -62,12 +61,12 @@ def test_day_time_transactions_do_not_count():
 
 @pytest.mark.parametrize(("hours", "fires"), [([22, 23, 0, 1, 4], True), ([21, 23, 0, 1, 4], False), ([22, 23, 0, 1, 5], False)])
 def test_a_night_that_wraps_midnight(hours, fires):
-    setting = PatternSetting(ID, True, "medium", {"night_start": 22, "night_end": 5})
+    setting = Params(severity="medium", night_start=22, night_end=5)
     assert (detect(burst_view(hours), setting) is not None) == fires
 
 
 def test_empty_night_never_fires():
-    setting = PatternSetting(ID, True, "medium", {"night_start": 3, "night_end": 3})
+    setting = Params(severity="medium", night_start=3, night_end=3)
     assert detect(burst_view([3, 3, 3, 3, 3]), setting) is None
 
 

@@ -8,12 +8,11 @@ from hypothesis import strategies as st
 
 from factors.model import WindowStats
 from factors.patterns import peer_cash_outlier
-from factors.patterns.peer_cash_outlier import DEFAULTS, ID, detect
+from factors.patterns.peer_cash_outlier import ID, Params, detect
 from factors.profile import PeerBaseline
-from factors.standard import PatternSetting
 from tests.unit.factors.helpers import T0, peer, recent, snapshot, tx, view
 
-SETTING = PatternSetting(ID, True, "medium", {})
+SETTING = Params(severity="medium")
 DAY_MS = 86_400_000
 PEER = peer(customers=50, avg_cash_fen=20_000_00)  # bar = 5 x CNY 20,000 = CNY 100,000
 
@@ -28,7 +27,7 @@ def cash_view(before_fen: int, amount_fen: int, *, method: str = "cash", pb: Pee
 
 
 def test_defaults_are_documented():
-    assert DEFAULTS == {"multiple": 5, "min_cash_cny": 50_000, "min_peers": 20}
+    assert Params().model_dump(exclude={"enabled", "severity"}) == {"multiple": 5, "min_cash_cny": 50_000, "min_peers": 20}
     assert peer_cash_outlier.ID == "peer_cash_outlier"
 
 
@@ -76,7 +75,7 @@ def test_zero_peer_average_reports_no_multiple():
 
 
 def test_params_override_defaults():
-    setting = PatternSetting(ID, True, "high", {"multiple": 2, "min_cash_cny": 1_000, "min_peers": 5})
+    setting = Params(severity="high", multiple=2, min_cash_cny=1_000, min_peers=5)
     hit = detect(cash_view(30_000_00, 10_000_00, pb=peer(customers=5, avg_cash_fen=20_000_00)), setting)
     assert hit is not None and hit.thresholds["cash_30d_cny"] == 40_000 and hit.severity == "high"
 
@@ -127,7 +126,7 @@ def test_view_is_not_mutated():
     min_cash=st.sampled_from([0, 1, 50_000]),
 )
 def test_never_fires_below_the_multiple_and_only_on_the_crossing(before, amount, avg, multiple, min_cash):
-    setting = PatternSetting(ID, True, "medium", {"multiple": multiple, "min_cash_cny": min_cash})
+    setting = Params(severity="medium", multiple=multiple, min_cash_cny=min_cash)
     hit = detect(cash_view(before, amount, pb=peer(customers=20, avg_cash_fen=avg)), setting)
     after = before + amount
     if after < multiple * avg or after < min_cash * 100:

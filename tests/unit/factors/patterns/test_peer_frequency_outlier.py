@@ -7,12 +7,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from factors.model import WindowStats
-from factors.patterns.peer_frequency_outlier import DEFAULTS, ID, detect
+from factors.patterns.peer_frequency_outlier import ID, Params, detect
 from factors.profile import PeerBaseline
-from factors.standard import PatternSetting
 from tests.unit.factors.helpers import T0, peer, recent, snapshot, tx, view
 
-SETTING = PatternSetting(ID, True, "low", {})
+SETTING = Params(severity="low")
 DAY_MS = 86_400_000
 PEER = peer(customers=50, avg_count=20.0)  # bar = 5 x 20 = 100 transactions
 
@@ -25,7 +24,7 @@ def count_view(count: int, *, pb: PeerBaseline | None = PEER, ts_ms: int = T0, a
 
 
 def test_defaults_are_documented():
-    assert DEFAULTS == {"multiple": 5, "min_count": 30, "min_peers": 20}
+    assert Params().model_dump(exclude={"enabled", "severity"}) == {"multiple": 5, "min_count": 30, "min_peers": 20}
 
 
 @pytest.mark.parametrize(("count", "fires"), [(99, False), (100, True), (101, False)])
@@ -83,7 +82,7 @@ def test_zero_peer_average_reports_no_multiple():
 
 @given(count=st.integers(1, 10_000), avg=st.floats(0, 1_000, allow_nan=False), multiple=st.sampled_from([1, 2.5, 5, 10]), min_count=st.integers(0, 100))
 def test_never_fires_below_the_multiple_and_at_most_once_per_run(count, avg, multiple, min_count):
-    setting = PatternSetting(ID, True, "low", {"multiple": multiple, "min_count": min_count})
+    setting = Params(severity="low", multiple=multiple, min_count=min_count)
     pb = peer(customers=20, avg_count=avg)
     hit = detect(count_view(count, pb=pb), setting)
     if count < multiple * avg or count < min_count:

@@ -7,12 +7,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from factors.model import WindowStats
-from factors.patterns.profile_mismatch import DEFAULTS, ID, detect
+from factors.patterns.profile_mismatch import ID, Params, detect
 from factors.profile import Profile
-from factors.standard import PatternSetting
 from tests.unit.factors.helpers import T0, peer, profile, recent, snapshot, tx, view
 
-SETTING = PatternSetting(ID, True, "high", {})
+SETTING = Params(severity="high")
 DAY_MS = 86_400_000
 INCOME = profile(declared_annual_income_fen=365_000_00)  # bar: 3 x 365,000 x 90 / 365 = CNY 270,000 in 90 days
 BAR = 270_000_00
@@ -27,7 +26,7 @@ def turnover_view(before_fen: int, amount_fen: int, prof: Profile | None = INCOM
 
 
 def test_defaults_are_documented():
-    assert DEFAULTS == {"multiple": 3, "min_turnover_cny": 200_000}
+    assert Params().model_dump(exclude={"enabled", "severity"}) == {"multiple": 3, "min_turnover_cny": 200_000}
 
 
 @pytest.mark.parametrize(
@@ -114,7 +113,7 @@ def test_needs_no_peer_baseline():
     with_tx=st.booleans(),
 )
 def test_never_fires_below_the_multiple_of_the_declared_figure(turnover, amount, declared, multiple, with_tx):
-    setting = PatternSetting(ID, True, "high", {"multiple": multiple, "min_turnover_cny": 0})
+    setting = Params(severity="high", multiple=multiple, min_turnover_cny=0)
     before = max(turnover - amount, 0)
     after = before + amount
     hit = detect(turnover_view(before, amount, profile(declared_annual_income_fen=declared), with_tx=with_tx), setting)

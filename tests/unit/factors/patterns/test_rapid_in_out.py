@@ -7,11 +7,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from factors.model import PatternHit, RecentTx, Transaction
-from factors.patterns.rapid_in_out import DEFAULTS, ID, detect
-from factors.standard import PatternSetting
+from factors.patterns.rapid_in_out import ID, Params, detect
 from tests.unit.factors.helpers import T0, recent, snapshot, tx, view
 
-SETTING = PatternSetting(ID, True, "medium", {})
+SETTING = Params(severity="medium")
 HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
 
@@ -24,7 +23,7 @@ def leg(i: int, direction: str, fen: int, at_h: float = 0) -> Transaction:
     return tx(f"t{i}", ts_ms=T0 + round(at_h * HOUR_MS), fen=fen, direction=direction)
 
 
-def stream(txs: list[Transaction], setting: PatternSetting = SETTING) -> list[PatternHit | None]:
+def stream(txs: list[Transaction], setting: Params = SETTING) -> list[PatternHit | None]:
     """Detect at every transaction in processing order, each seeing the trail up to itself."""
     trail, hits, asof = [], [], 0
     for i, t in enumerate(txs, 1):
@@ -43,7 +42,7 @@ def fired_at(hits: list[PatternHit | None]) -> list[int]:
 
 
 def test_defaults_are_documented():
-    assert DEFAULTS == {"window_hours": 48, "min_in_cny": 50_000, "out_ratio": 0.8}
+    assert Params().model_dump(exclude={"enabled", "severity"}) == {"window_hours": 48, "min_in_cny": 50_000, "out_ratio": 0.8}
 
 
 @pytest.mark.parametrize(

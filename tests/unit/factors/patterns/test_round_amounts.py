@@ -7,11 +7,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from factors.model import RecentTx
-from factors.patterns.round_amounts import DEFAULTS, ID, detect
-from factors.standard import PatternSetting
+from factors.patterns.round_amounts import ID, Params, detect
 from tests.unit.factors.helpers import T0, peer, recent, snapshot, tx, view
 
-SETTING = PatternSetting(ID, True, "low", {})
+SETTING = Params(severity="low")
 HOUR_MS = 3_600_000
 ROUND = 4_000_00  # CNY 4,000: five of them make the CNY 20,000 minimum
 ODD = 4_321_00
@@ -29,7 +28,7 @@ def trail_view(amounts: list[int], *, gap_ms: int = 60_000, first_ms: int | None
 
 
 def test_defaults_are_documented():
-    assert DEFAULTS == {"window_hours": 24, "min_count": 5, "min_share": 0.8, "min_amount_cny": 20_000}
+    assert Params().model_dump(exclude={"enabled", "severity"}) == {"window_hours": 24, "min_count": 5, "min_share": 0.8, "min_amount_cny": 20_000}
 
 
 def test_the_helper_marks_multiples_of_a_thousand_round():
@@ -104,7 +103,7 @@ def test_fires_once_over_a_long_run_and_again_after_it_lapsed():
 
 
 def test_first_transaction_of_the_trail_can_fire_alone():
-    setting = PatternSetting(ID, True, "low", {"min_count": 1, "min_amount_cny": 1_000})
+    setting = Params(severity="low", min_count=1, min_amount_cny=1_000)
     assert detect(trail_view([ROUND]), setting) is not None
 
 

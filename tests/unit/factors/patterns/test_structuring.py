@@ -7,11 +7,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from factors.model import PatternHit, Transaction
-from factors.patterns.structuring import DEFAULTS, ID, detect
-from factors.standard import PatternSetting
+from factors.patterns.structuring import ID, Params, detect
 from tests.unit.factors.helpers import T0, recent, snapshot, tx, view
 
-SETTING = PatternSetting(ID, True, "high", {})
+SETTING = Params(severity="high")
 HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
 NEAR = 45_000_00
@@ -25,7 +24,7 @@ def cash(i: int, fen: int, at_h: float = 0, direction: str = "in", method: str =
     return tx(f"t{i}", ts_ms=T0 + round(at_h * HOUR_MS), fen=fen, direction=direction, method=method)
 
 
-def stream(txs: list[Transaction], setting: PatternSetting = SETTING) -> list[PatternHit | None]:
+def stream(txs: list[Transaction], setting: Params = SETTING) -> list[PatternHit | None]:
     """Detect at every transaction in processing order, each seeing the trail up to itself."""
     trail, hits, asof = [], [], 0
     for i, t in enumerate(txs, 1):
@@ -40,7 +39,7 @@ def fired_at(hits: list[PatternHit | None]) -> list[int]:
 
 
 def test_defaults_are_documented():
-    assert DEFAULTS == {"threshold_cny": 50_000, "near_ratio": 0.8, "min_count": 2, "window_hours": 24}
+    assert Params().model_dump(exclude={"enabled", "severity"}) == {"threshold_cny": 50_000, "near_ratio": 0.8, "min_count": 2, "window_hours": 24}
 
 
 @pytest.mark.parametrize(
@@ -66,13 +65,13 @@ def test_near_band_boundaries(amounts, fires):
     [(29_999_99, False), (30_000_00, True), (30_000_01, True)],  # total 49,999.99 / 50,000 exactly / just over
 )
 def test_the_total_must_reach_the_threshold(second, fires):
-    setting = PatternSetting(ID, True, "high", {"near_ratio": 0.3})  # near band CNY 15,000 .. 49,999.99
+    setting = Params(severity="high", near_ratio=0.3)  # near band CNY 15,000 .. 49,999.99
     hits = stream([cash(0, 20_000_00), cash(1, second, at_h=1)], setting)
     assert (hits[-1] is not None) == fires
 
 
 def test_min_count_is_a_count_of_near_threshold_transactions():
-    setting = PatternSetting(ID, True, "high", {"min_count": 3})
+    setting = Params(severity="high", min_count=3)
     assert fired_at(stream([cash(i, NEAR, at_h=i) for i in range(5)], setting)) == [2]
 
 
