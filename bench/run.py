@@ -342,12 +342,11 @@ async def iso20022_rate(data: Path, legs_limit: int, tag: str) -> dict[str, floa
     pacs.008 / camt.054 messages (50 transactions or entries per message) and pre-loaded with the
     customers' account directory; rate = messages / (adapter start to the last input offset
     committed, which follows the acknowledgement of every leg)."""
-    import dataclasses
     import tempfile
 
     from iso20022.convert import message_files, message_type_of, render_files
 
-    topics = dataclasses.replace(topics_for(tag), iso20022_pacs008=f"bench.{tag}.pacs008", iso20022_camt054=f"bench.{tag}.camt054")
+    topics = topics_for(tag).model_copy(update={"iso20022_pacs008": f"bench.{tag}.pacs008", "iso20022_camt054": f"bench.{tag}.camt054"})
     await provision(topics)
     with tempfile.TemporaryDirectory(prefix="amlstream-bench-iso-") as tmp:
         source = Path(tmp) / "legs.jsonl"

@@ -46,6 +46,7 @@ class Topics(BaseModel):
     network_detections: Annotated[str, Field(min_length=1, max_length=249)] = "aml.network-detections.v1"  # network stage output, keyed by customer_id
     iso20022_pacs008: Annotated[str, Field(min_length=1, max_length=249)] = "aml.iso20022.pacs008.v1"  # ISO 20022 input of the adapter
     iso20022_camt054: Annotated[str, Field(min_length=1, max_length=249)] = "aml.iso20022.camt054.v1"
+    case_decisions: Annotated[str, Field(min_length=1, max_length=249)] = "aml.case-decisions.v1"  # analysts' decisions (filings stage input)
 
     def by_event_kind(self) -> dict[str, str]:
         return {

@@ -4,7 +4,6 @@ field by field, bad messages dead-lettered with a reason and the XPath, offsets 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import signal
 import subprocess
 import sys
@@ -57,7 +56,7 @@ async def committed(group: str, topics: list[str], partitions: int = 4) -> dict[
 async def test_adapter_maps_messages_to_legs_and_dead_letters_bad_ones(e2e_redis, tmp_path):
     url, _ = e2e_redis
     tag = uuid.uuid4().hex[:8]
-    topics = dataclasses.replace(unique_topics(), iso20022_pacs008=f"t{tag}.iso.pacs008", iso20022_camt054=f"t{tag}.iso.camt054")
+    topics = unique_topics().model_copy(update={"iso20022_pacs008": f"t{tag}.iso.pacs008", "iso20022_camt054": f"t{tag}.iso.camt054"})
     await provision(topics)
     group = f"e2e-iso-{tag}"
     port = free_port()
