@@ -42,9 +42,7 @@ def kafka_options(settings: Settings) -> dict[str, Any]:
 def faust_credentials(settings: Settings) -> faust.types.auth.CredentialsT | ssl.SSLContext | None:
     context = ssl_context(settings)
     if settings.kafka_security_protocol.startswith("SASL_"):
-        return faust.SASLCredentials(
-            username=settings.kafka_sasl_username, password=_password(settings), ssl_context=context, mechanism=settings.kafka_sasl_mechanism
-        )
+        return faust.SASLCredentials(username=settings.kafka_sasl_username, password=_password(settings), ssl_context=context, mechanism=settings.kafka_sasl_mechanism)
     if context is not None:
         return faust.SSLCredentials(context)
     return None
