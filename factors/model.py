@@ -128,22 +128,27 @@ class DayTotals:
         return self.values[DAY_FIELDS.index(name)]
 
     def category(self, category: Category, direction: Direction) -> CategoryTotals:
-        v = dict(zip(DAY_FIELDS, self.values, strict=True))
-        d = "in" if direction == "in" else "out"
+        v = self.values
+        o = 0 if direction == "in" else 2  # positions of "out" follow those of "in" by two (DAY_FIELDS)
         if category == "C":
-            count, fen = v[f"cash_n_{d}"], v[f"cash_fen_{d}"]
+            count, fen = v[5 + o], v[4 + o]
         elif category == "X":
-            count, fen = v[f"xb_n_{d}"] - v[f"xbcash_n_{d}"], v[f"xb_fen_{d}"] - v[f"xbcash_fen_{d}"]
+            count, fen = v[9 + o] - v[14 + o], v[8 + o] - v[13 + o]
         else:
-            count = v[f"n_{d}"] - v[f"cash_n_{d}"] - (v[f"xb_n_{d}"] - v[f"xbcash_n_{d}"])
-            fen = v[f"fen_{d}"] - v[f"cash_fen_{d}"] - (v[f"xb_fen_{d}"] - v[f"xbcash_fen_{d}"])
-        prefix = category + d[0]
-        foreign = [(key[2:], e) for key, e in self.foreign.items() if key[:2] == prefix]
-        foreign_fen = sum(e[1] for _, e in foreign)
-        by_currency = {ccy: e[3] for ccy, e in foreign}
+            count = v[0 + o] - v[5 + o] - (v[9 + o] - v[14 + o])
+            fen = v[1 + o] - v[4 + o] - (v[8 + o] - v[13 + o])
+        foreign_fen = usd = 0
+        by_currency: dict[str, int] = {}
+        if self.foreign:
+            prefix = category + ("i" if direction == "in" else "o")
+            for key, e in self.foreign.items():
+                if key[:2] == prefix:
+                    foreign_fen += e[1]
+                    usd += e[2]
+                    by_currency[key[2:]] = e[3]
         if fen - foreign_fen:
             by_currency["CNY"] = (fen - foreign_fen) * 10  # fen -> thousandths of a yuan
-        return CategoryTotals(count, fen, fen - foreign_fen, sum(e[2] for _, e in foreign), tuple(sorted(by_currency.items())))
+        return CategoryTotals(count, fen, fen - foreign_fen, usd, tuple(sorted(by_currency.items())))
 
     @property
     def window_stats(self) -> WindowStats:

@@ -24,6 +24,7 @@ from factors.standard import Standard
 from factors.view import CustomerView
 
 DAY_MS = 86_400_000
+PROFILE_CACHE = 100_000  # parsed profiles kept between batches (a dict cleared when full: no clock, no LRU bookkeeping)
 
 
 def digest(*parts: str) -> str:
@@ -95,8 +96,16 @@ def _rank(standard: Standard, level: str | None) -> int:
 class Rater:
     """Rates the items of one customer against a standard; owns no I/O."""
 
-    def __init__(self, standard: Standard, peers: dict[str, PeerBaseline] | None = None, trail_horizon_ms: int = 72 * 3_600_000, trail_max: int = 256) -> None:
+    def __init__(
+        self,
+        standard: Standard,
+        peers: dict[str, PeerBaseline] | None = None,
+        trail_horizon_ms: int = 72 * 3_600_000,
+        trail_max: int = 256,
+        profiles: dict[tuple[str, Any], Profile] | None = None,
+    ) -> None:
         self.standard = standard
+        self.profiles = profiles if profiles is not None else {}
         self.peers = peers or {}
         self.trail_horizon_ms = trail_horizon_ms
         self.trail_max = trail_max
@@ -105,7 +114,7 @@ class Rater:
     def rate(self, customer_id: str, committed: dict[str, Any], trail: tuple[RecentTx, ...], items: list[RatedItem]) -> CustomerOutcome:
         state = orjson.loads(orjson.dumps(committed))  # a working copy; the committed state stays as given
         out = CustomerOutcome(customer_id, state)
-        self._profile = Profile.from_dict(state["profile"]) if state.get("profile") else None  # parsed once per customer
+        self._profile = self._parse_profile(customer_id, state.get("profile"))
         self._profile_cache: dict[str, object] = {}  # profile-only factor measurements for this profile
         seqs = [r.seq for r in trail]
         for item in items:
@@ -136,6 +145,19 @@ class Rater:
                 start += 1
             self._rate_one(customer_id, state, item, trail[start:upto], out)
         return out
+
+    def _parse_profile(self, customer_id: str, data: dict[str, Any] | None) -> Profile | None:
+        """The stored profile as a record, parsed once per customer and profile version (the
+        cache is the caller's, so it can outlive one batch)."""
+        if not data:
+            return None
+        key = (customer_id, data.get("updated_ms"))
+        parsed = self.profiles.get(key)
+        if parsed is None:
+            if len(self.profiles) >= PROFILE_CACHE:
+                self.profiles.clear()
+            parsed = self.profiles[key] = Profile.from_dict(data)
+        return parsed
 
     def _view(self, customer_id: str, state: dict[str, Any], item: RatedItem, recent: tuple[RecentTx, ...]) -> CustomerView:
         profile = self._profile

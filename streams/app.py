@@ -1,9 +1,11 @@
 """The faust app: builds only the App, its topics and the transaction agent.
 
-The agent is one small loop: take a batch, hand it to the BatchProcessor, then release the
-offsets. faust's `take_events` acknowledges a buffer when the loop moves on *or unwinds*, so
-each message gets an extra reference first, released only after the batch is durable: a batch
-that fails or is cancelled is never acknowledged and is redelivered from the committed offset.
+The agent is one small loop: take a batch, let the BatchProcessor prepare it (decode, apply,
+rate), then hand its delivery (emit, acks, commit, release of the offsets) to a task that runs
+while the next batch is prepared. faust's `take_events` acknowledges a buffer when the loop
+moves on *or unwinds*, so each message gets an extra reference first, released only after the
+batch is durable: a batch that fails or is cancelled is never acknowledged and is redelivered
+from the committed offset.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import mode
 
 from streams.checkpoints import StateBehindError, StateGuard
 from streams.connections import faust_credentials
+from streams.engine import BatchResult
+from streams.errors import StateLayoutError
 from streams.events import Source
 from streams.health import Readiness
 from streams.metrics import Metrics
@@ -30,6 +34,7 @@ from streams.settings import Settings
 log = logging.getLogger("amlstream.app")
 EXIT_INTERNAL_ERROR = 70
 EXIT_STATE_BEHIND = 3
+EXIT_CONFIG = 2
 
 
 def create_app(settings: Settings, metrics: Metrics, make_processor: Callable[[], Awaitable[BatchProcessor]], readiness: Readiness | None = None) -> faust.App:
@@ -60,7 +65,7 @@ def create_app(settings: Settings, metrics: Metrics, make_processor: Callable[[]
     # one loop in arrival order (the topics are co-partitioned by customer_id)
     inputs = app.topic(settings.topics.transactions, settings.topics.customers, key_serializer="raw", value_serializer="raw", allow_empty=True)
     within = settings.batch_window_ms / 1000
-    inflight: list = []  # [task, events] of the batch being processed
+    delivery: list = []  # [task, events] of the last batch whose outputs are on their way (its task awaits the one before)
     processors: list[BatchProcessor] = []
     guards: list[StateGuard] = []
     stopping = asyncio.Event()
@@ -68,29 +73,38 @@ def create_app(settings: Settings, metrics: Metrics, make_processor: Callable[[]
     @app.on_before_shutdown.connect
     async def drain(app: faust.App, **kwargs: object) -> None:
         """SIGTERM: faust closes the agent without waiting for it, then commits what is acked.
-        Let the batch in flight finish first (within a bound) and release it, so its offsets
-        go out with that final commit; if it does not finish it is redelivered later."""
+        Let the batch in delivery finish first (within a bound) and release it, so its offsets
+        go out with that final commit; if it does not finish it is redelivered later. A batch
+        that was only being prepared is never released: it is redelivered."""
         stopping.set()  # no new batch starts from here on; unstarted ones are redelivered
-        if inflight:
-            await _finish_inflight()
+        if delivery:
+            await _finish_delivery()
         for processor in processors:
             with contextlib.suppress(Exception):
                 await processor.close()
 
-    async def _finish_inflight() -> None:
-        task, batch = inflight
+    async def _finish_delivery() -> None:
+        task, batch = delivery
         log.info("stopping: finishing the batch in flight (%d messages)", len(batch))
         with contextlib.suppress(Exception, asyncio.CancelledError):
             await asyncio.wait_for(asyncio.shield(task), timeout=settings.drain_timeout_s)
         if task.done() and not task.cancelled() and task.exception() is None:
-            _release(app, batch)
             log.info("stopping: batch finished and released for the final commit")
         else:
             log.warning("stopping: batch not finished within %.0fs; it will be redelivered", settings.drain_timeout_s)
-        inflight.clear()
+        delivery.clear()
+
+    def _crash(what: str) -> None:
+        # A bug, not bad input (bad input is dead-lettered): stop without acknowledging anything,
+        # so the batch is redelivered after the restart and nothing is skipped.
+        log.critical("unexpected error while %s a batch; exiting for a clean redelivery", what, exc_info=True)
+        logging.shutdown()
+        os._exit(EXIT_INTERNAL_ERROR)
 
     @app.agent(inputs, concurrency=1)
     async def process_inputs(stream: faust.StreamT) -> None:
+        """Batches are prepared (decoded, applied, rated) one after another; each one's delivery
+        (emit, acks, Redis commit, release) runs while the next is prepared, in order."""
         processor = await make_processor()
         processors.append(processor)
 
@@ -98,7 +112,23 @@ def create_app(settings: Settings, metrics: Metrics, make_processor: Callable[[]
             tp = faust.types.TP(topic, partition)
             return (await app.consumer.earliest_offsets(tp)).get(tp, 0)
 
+        async def deliver(result: BatchResult, batch: list[faust.EventT], previous: asyncio.Task | None) -> None:
+            try:
+                if previous is not None:
+                    await previous  # deliveries, and so acknowledgements, keep the input order
+                await processor.deliver(result)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                _crash("delivering")
+            _release(app, batch)
+            readiness.redis_ok = processor.healthy
+            readiness.last_progress = time.monotonic()
+            _export_lag(app, metrics, batch, readiness)
+
         guards.append(StateGuard(processor.engine.store.redis, earliest))
+        last: BatchResult | None = None
+        before: asyncio.Task | None = None  # the delivery before the last one
         async for batch in stream.take_events(settings.batch_size, within=within):
             if stopping.is_set():
                 for event in batch:
@@ -113,23 +143,24 @@ def create_app(settings: Settings, metrics: Metrics, make_processor: Callable[[]
                 log.critical("refusing to continue: %s", exc)
                 logging.shutdown()
                 os._exit(EXIT_STATE_BEHIND)
-            task = asyncio.ensure_future(processor.handle(records))
-            inflight[:] = [task, batch]
             try:
-                await asyncio.shield(task)
+                # at most one batch in delivery while the next is prepared: its states, not yet
+                # committed, are the only ones the engine must hold in memory
+                if before is not None:
+                    await asyncio.shield(before)
+                previous = delivery[0] if delivery and not delivery[0].done() else None
+                result = await asyncio.shield(processor.prepare(records, last if previous is not None else None))
             except asyncio.CancelledError:
-                raise  # shutting down: the on_before_shutdown hook below drains this batch
-            except Exception:
-                # A bug, not bad input (bad input is dead-lettered): stop without acknowledging
-                # anything, so the batch is redelivered after the restart and nothing is skipped.
-                log.critical("unexpected error while processing a batch; exiting for a clean redelivery", exc_info=True)
+                raise  # shutting down: the on_before_shutdown hook drains the delivery in flight
+            except StateLayoutError as exc:
+                log.critical("refusing to continue: %s", exc)
                 logging.shutdown()
-                os._exit(EXIT_INTERNAL_ERROR)
-            inflight.clear()
-            _release(app, batch)
-            readiness.redis_ok = processor.healthy
-            readiness.last_progress = time.monotonic()
-            _export_lag(app, metrics, batch, readiness)
+                os._exit(EXIT_CONFIG)
+            except Exception:
+                _crash("preparing")
+            before = previous
+            delivery[:] = [asyncio.ensure_future(deliver(result, batch, previous)), batch]
+            last = result
 
     @app.on_partitions_revoked.connect
     async def forget_revoked(app: faust.App, revoked: set[faust.types.TP], **kwargs: object) -> None:

@@ -24,7 +24,7 @@ from streams.events import OutputEvent, Source
 from streams.model import Model
 from streams.state import CustomerCommit, StateStore, level_shard_key
 from streams.state.peers import peer_key
-from streams.state.store import Item, PeekItem, ProfileItem, TxItem, counterparty_digest, pending_id
+from streams.state.store import Item, ItemResult, PeekItem, ProfileItem, TxItem, counterparty_digest, new_token, pending_id
 
 OUTCOME_BY_STATUS = {"new": "applied", "pend": "redelivered", "done": "duplicate", "late": "dead_letter", "stale": "stale_profile", "peek": "rescored"}
 DEFAULT_MAX_SKEW_MS = 86_400_000
@@ -41,11 +41,20 @@ class BatchResult:
     stale_profiles: int = 0
     max_event_ms: int | None = None
     checkpoints: dict[tuple[str, int], int] = field(default_factory=dict)  # (topic, partition) -> last offset
+    token: str = ""  # the batch's token in the state layer (see StateStore.apply)
+    inputs: int = 0  # input messages of the batch (set by the processor)
+    started: float = 0.0  # perf_counter when its processing started (set by the processor)
 
     def dead_letter(self, source: Source, code: str, detail: str, model_version: str, customer_id: str | None = None, occurred_ms: int | None = None) -> None:
         self.events.append(events.dead_letter(source, code, detail, model_version, customer_id, occurred_ms))
         self.dead_letters[code] += 1
         self.outcomes["dead_letter"] += 1
+
+
+def _through(results: tuple[ItemResult, ...]) -> tuple[int, int] | None:
+    """(sequence, watermark) of the customer's state after the batch's last applied item."""
+    snaps = [r.snapshot for r in results if r.snapshot is not None]
+    return (max(s.seq for s in snaps), max(s.asof_ms for s in snaps)) if snaps else None
 
 
 def counterparty_identity(tx: Transaction) -> str:
@@ -88,6 +97,10 @@ class Engine:
         self.check_keys = check_keys
         self.peers = peers if peers is not None else {}
         self.max_skew_ms = max_skew_ms
+        # rating states of the batch in delivery (token -> states): the next batch may be rated
+        # while its outputs are on their way, before its states are committed to Redis
+        self._uncommitted: dict[str, tuple[str, dict]] = {}
+        self._profiles: dict = {}  # parsed profiles by (customer, version), shared by the batches' raters
 
     def _tx_item(self, tx: Transaction, model: Model) -> TxItem:
         calendar = model.calendar
@@ -128,26 +141,35 @@ class Engine:
             by_customer.setdefault(tx.customer_id, []).append(item)
         return by_customer, sources
 
-    async def process(self, records: list[Source]) -> BatchResult:
+    async def process(self, records: list[Source], delivering: BatchResult | None = None) -> BatchResult:
+        """Decode, apply and rate one batch. `delivering`: this worker's previous batch when its
+        outputs are still on their way (not committed yet); this one is rated on top of it."""
         model = self.model  # one model for the whole batch, even if a reload swaps it meanwhile
-        result = BatchResult()
+        result = BatchResult(token=new_token())
         if self.record_checkpoints:
             result.checkpoints = {tp: last for tp, (_, last) in batch_offsets(records).items()}
         by_customer, sources = self._decode(records, model, result)
         if by_customer:
-            await self._rate(by_customer, sources, model, result)
+            await self._rate(by_customer, sources, model, result, delivering)
         return result
 
     async def rescore(self, customer_ids: list[str]) -> BatchResult:
         """Re-rate customers at their current watermark (a new standard: cause `config`)."""
-        result = BatchResult()
-        await self._rate({c: [PeekItem()] for c in customer_ids}, {}, self.model, result)
+        result = BatchResult(token=new_token())
+        await self._rate({c: [PeekItem()] for c in customer_ids}, {}, self.model, result, None)
         return result
 
-    async def _rate(self, by_customer: dict[str, list[Item]], sources: dict[int, Source], model: Model, result: BatchResult) -> None:
+    def _rating_state(self, customer_id: str, committed: dict) -> dict:
+        newer = self._uncommitted.get(customer_id)
+        return newer[1] if newer is not None else committed
+
+    async def _rate(self, by_customer: dict[str, list[Item]], sources: dict[int, Source], model: Model, result: BatchResult, delivering: BatchResult | None) -> None:
         mv = model.version
-        rater = Rater(model.standard, self.peers, self.store.trail_horizon_ms, self.store.trail_max)
-        applied = await self.store.apply(by_customer)
+        rater = Rater(model.standard, self.peers, self.store.trail_horizon_ms, self.store.trail_max, self._profiles)
+        applied = await self.store.apply(by_customer, result.token, delivering.token if delivering is not None else None)
+        # every batch before the one in delivery is committed: Redis has its states
+        in_delivery = delivering.token if delivering is not None else None
+        self._uncommitted = {c: v for c, v in self._uncommitted.items() if v[0] == in_delivery}
         for customer_id, batch in applied.items():
             if batch.error is not None:
                 self._failed(customer_id, by_customer[customer_id], sources, f"the customer's state could not be updated ({batch.error})", mv, result)
@@ -166,13 +188,15 @@ class Engine:
                     event_ms = profile.updated_ms if profile else (snap.asof_ms if snap else 0)
                     day = model.calendar.business_day(snap.asof_ms if snap and snap.asof_ms else event_ms)
                     items.append(RatedItem(r.status, snap, profile=profile, business_day=day, event_ms=event_ms))
+            committed = self._rating_state(customer_id, batch.state)
             try:
-                outcome = rater.rate(customer_id, batch.state, batch.trail, items)
+                outcome = rater.rate(customer_id, committed, batch.trail, items)
             except Exception as exc:  # a defect met by one customer's data must not block the partition
                 result.outcomes.subtract(OUTCOME_BY_STATUS[r.status] for r in batch.results)
                 reason = f"rating failed ({type(exc).__name__}: {exc}); the transactions are counted in the aggregates"
                 self._failed(customer_id, by_customer[customer_id], sources, reason, mv, result)
-                result.commits.append(CustomerCommit(customer_id, tuple(pending_id(r.item) for r in batch.results if r.status in ("new", "pend")), None, batch.state))
+                pending = tuple(pending_id(r.item) for r in batch.results if r.status in ("new", "pend"))
+                result.commits.append(CustomerCommit(customer_id, pending, None, committed, _through(batch.results)))
                 continue
             for late in outcome.late:
                 assert late.tx is not None
@@ -184,12 +208,13 @@ class Engine:
             result.events.extend(events.suspicious_pattern(customer_id, alert, mv) for alert in outcome.alerts)
             result.events.extend(events.large_value_report(customer_id, report, mv) for report in outcome.reports)
             result.stale_profiles += outcome.stale_profiles
-            self._peer_statistics(customer_id, batch.state, outcome, result)
+            self._peer_statistics(customer_id, committed, outcome, result)
             if outcome.committed_items or outcome.changes:
                 ids = tuple(pending_id(r.item) for r in batch.results if r.status in ("new", "pend"))
                 profile_ms = max((r.item.updated_ms for r in batch.results if isinstance(r.item, ProfileItem) and r.status in ("new", "pend")), default=None)
-                result.commits.append(CustomerCommit(customer_id, ids, profile_ms, outcome.state))
-                old, new = batch.state.get("level"), outcome.state.get("level")
+                result.commits.append(CustomerCommit(customer_id, ids, profile_ms, outcome.state, _through(batch.results)))
+                self._uncommitted[customer_id] = (result.token, outcome.state)
+                old, new = committed.get("level"), outcome.state.get("level")
                 if new is not None and old != new:
                     result.level_moves.append((customer_id, old, new))
 

@@ -66,15 +66,23 @@ class BatchProcessor:
         await self.emitter.stop()
         await self.engine.store.redis.aclose()
 
-    async def handle(self, records: list[Source]) -> BatchResult:
-        """Process a batch completely; returns only when its effects are durable."""
-        start = time.perf_counter()
-        result = await self._retry("apply", lambda: self._timed("apply_batch", lambda: self.engine.process(records)))
+    async def prepare(self, records: list[Source], delivering: BatchResult | None = None) -> BatchResult:
+        """Decode, apply and rate a batch (retried until Redis answers). `delivering` is the
+        previous batch while its outputs are still on their way: this one is rated on top of it."""
+        started = time.perf_counter()
+        result = await self._retry("apply", lambda: self._timed("apply_batch", lambda: self.engine.process(records, delivering)))
+        result.started = started
+        result.inputs = len(records)
+        return result
+
+    async def deliver(self, result: BatchResult) -> None:
+        """Emit the batch's events, wait for every acknowledgement, commit its state; returns
+        only when its effects are durable (then its input offsets may be committed)."""
         emitted = await self._retry("emit", lambda: self.emitter.emit(result.events))
         await self._retry("commit", lambda: self._timed("commit_batch", lambda: self.engine.commit(result)))
         m = self.metrics
-        m.batch_size.observe(len(records))
-        m.batch_seconds.observe(time.perf_counter() - start)
+        m.batch_size.observe(result.inputs)
+        m.batch_seconds.observe(time.perf_counter() - result.started)
         for outcome, n in result.outcomes.items():
             m.transactions.labels(outcome).inc(n)
         for code, n in result.dead_letters.items():
@@ -86,4 +94,9 @@ class BatchProcessor:
         if result.max_event_ms is not None:
             m.event_time_lag.set(max(0.0, time.time() - result.max_event_ms / 1000))
         self.last_batch_at = time.monotonic()
+
+    async def handle(self, records: list[Source]) -> BatchResult:
+        """Process a batch completely (no pipelining); returns only when its effects are durable."""
+        result = await self.prepare(records)
+        await self.deliver(result)
         return result

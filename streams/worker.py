@@ -26,7 +26,7 @@ from streams.metrics import Metrics
 from streams.model import Model, load_model
 from streams.processor import BatchProcessor
 from streams.settings import Settings, mask_url
-from streams.state import make_store
+from streams.state import StateStore, make_store
 from streams.state.peers import load_baselines, publish_baselines
 
 log = logging.getLogger("amlstream.worker")
@@ -41,6 +41,7 @@ async def preflight(settings: Settings) -> None:
     redis = make_redis(settings, socket_connect_timeout=5, socket_timeout=5)
     try:
         await redis.ping()
+        await StateStore(redis).ensure_layout()  # another layout's state: StateLayoutError, one line, exit 2
     except (RedisError, OSError) as exc:
         raise ConfigError(f"Redis at {mask_url(settings.redis_url)} is unreachable: {exc}") from None
     finally:
@@ -130,7 +131,6 @@ def run_worker(settings: Settings, model: Model | None = None) -> int:
         emitter = KafkaEmitter(settings)
         await emitter.start()
         store = make_store(redis, settings, watcher.model)
-        await store.ensure_layout()
         engine = Engine(
             store,
             watcher.model,

@@ -50,6 +50,11 @@ def customer_tag(customer_id: str) -> str:
     return "{" + hashlib.blake2b(customer_id.encode(), digest_size=8).hexdigest() + "}"
 
 
+def new_token() -> str:
+    """A batch's token: tells its own pending items from a redelivery's."""
+    return os.urandom(6).hex()
+
+
 def state_key(customer_id: str) -> str:
     return f"{KEY_PREFIX}:{customer_tag(customer_id)}:s"
 
@@ -154,6 +159,7 @@ class CustomerCommit:
     pending_ids: tuple[str, ...]  # tx_ids and "~P<updated_ms>" of the batch's new/pending items
     profile_updated_ms: int | None
     state: dict[str, Any]
+    through: tuple[int, int] | None = None  # (sequence, watermark) the batch's items reached; None: all applied so far
 
 
 def pending_id(item: Item) -> str:
@@ -315,19 +321,23 @@ class StateStore:
             size += w
         return calls
 
-    async def apply(self, batches: dict[str, list[Item]]) -> dict[str, CustomerBatch]:
+    async def apply(self, batches: dict[str, list[Item]], token: str | None = None, delivering: str | None = None) -> dict[str, CustomerBatch]:
         """Apply each customer's items in order, in one round trip; return what re-rating needs.
 
-        A customer whose update fails for its own reasons (not an infrastructure error) comes
-        back with `error` set and no results; the other customers are unaffected."""
+        `token` names this batch (a fresh one if None); `delivering` the token of this worker's
+        previous batch while its outputs are still on their way (pipelined delivery): copies of
+        its items are duplicates, not redeliveries. A customer whose update fails for its own
+        reasons (not an infrastructure error) comes back with `error` set and no results; the
+        other customers are unaffected."""
         segments = [(c, items[i : i + self.chunk]) for c, items in batches.items() for i in range(0, len(items), self.chunk)]
         calls = self._calls(segments, len)
         sha = self._sha["apply_batch"]
-        token = os.urandom(6).hex()  # tells this batch's own pending items from a redelivery's
+        token = token or new_token()
+        tokens = f"{token},{delivering}" if delivering else token
 
         def fill(pipe: Any) -> None:
             for call in calls:
-                args: list[str] = [self.header, token]
+                args: list[str] = [self.header, tokens]
                 for customer_id, items in call:
                     # all of a customer's items in one argument: far cheaper to encode than one each
                     args += (customer_id, "\n".join(item.pack() for item in items))
@@ -394,7 +404,9 @@ class StateStore:
             for call in calls:
                 args: list[str | bytes] = [self.trail_limits]
                 for _, c in call:
-                    args += ("\t".join(c.pending_ids), "" if c.profile_updated_ms is None else str(c.profile_updated_ms), orjson.dumps(c.state))
+                    through = "" if c.through is None else f"{c.through[0]},{c.through[1]}"
+                    profile = "" if c.profile_updated_ms is None else str(c.profile_updated_ms)
+                    args += ("\t".join(c.pending_ids), profile, orjson.dumps(c.state), through)
                 pipe.evalsha(sha, len(call), *(state_key(cid) for cid, _ in call), *args)
             for key, old, new in level_moves:
                 if old is not None:

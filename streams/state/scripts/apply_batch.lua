@@ -4,8 +4,9 @@
 --   call may only touch one slot; many on a single Redis). A customer's other keys share its
 --   hash tag (a digest of its id): "<prefix>:c" counterparty sorted set, "<prefix>:t" recent-
 --   transaction trail (list), "<prefix>:x<block>" deduplication sets (a block is 30 business days).
--- ARGV: 1 "layout,retain_days,keep_days,dormant_ms", 2 batch token (every call of one batch
---   shares it), then per customer i: 2i+1 customer id, 2i+2 the items, one per line,
+-- ARGV: 1 "layout,retain_days,keep_days,dormant_ms", 2 "token[,token...]": this batch's token
+--   (every call of one batch shares it) and those of the worker's batches still in delivery,
+--   then per customer i: 2i+1 customer id, 2i+2 the items, one per line,
 --   fields separated by tabs:
 --     T tx_id dedup ts dir fen flags fine day hour cp ccy amount foreign
 --        dir i|o; flags: c cash, x cross-border, h high-risk country, r round amount;
@@ -21,9 +22,11 @@
 -- W running totals of the five windows (1h, 24h, 7d, 30d, 90d) x 8 metrics; D day buckets and
 -- F 5-minute buckets (MessagePack maps bucket -> positional metrics); r rating state (JSON, written
 -- by commit_batch); p:<id> "<batch token>#<snapshot>" of an applied item whose outputs are not
--- committed yet. A pending item met again in another batch is a redelivery ("pend": its outputs
--- are derived again from the stored snapshot); met again in its own batch it is a plain copy,
--- judged like any duplicate, so outcomes do not depend on where the stream was cut.
+-- committed yet. A pending item met again in a batch of another worker (or of this one after a
+-- restart or a retried apply) is a redelivery ("pend": its outputs are derived again from the
+-- stored snapshot); met again in its own batch, or in the next one while its own is still being
+-- delivered, it is a plain copy, judged like any duplicate, so outcomes do not depend on where
+-- the stream was cut.
 --
 -- Window totals change by the item's delta when it lands inside a window and by whole buckets
 -- when the watermark moves past them: no item rescans the buckets or the counterparties.
@@ -123,7 +126,14 @@ local function pack_map(buckets, n)
   return cmsgpack.pack(flat)
 end
 
-local TOKEN = ARGV[2]
+-- this batch's token, then the tokens of earlier batches of this worker still being delivered
+-- (applied, outputs on their way): their pending items are this worker's own, not redeliveries
+local OWN = {}
+local TOKEN
+for t in string.gmatch(ARGV[2], '[^,]+') do
+  TOKEN = TOKEN or t
+  OWN[t] = true
+end
 
 -- one customer's items, applied in order; returns {'ok', rating state, trail, results} or
 -- {'layout', found} when its state was written by another layout
@@ -289,7 +299,7 @@ local function apply_customer(K_S, customer_id, items_text)
     local p = redis.call('HGET', K_S, 'p:' .. id)
     if not p then return nil, false end
     local cut = string.find(p, '#', 1, true)
-    if string.sub(p, 1, cut - 1) == TOKEN then return nil, true end
+    if OWN[string.sub(p, 1, cut - 1)] then return nil, true end
     return string.sub(p, cut + 1), false
   end
 

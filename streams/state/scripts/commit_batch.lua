@@ -3,8 +3,10 @@
 -- store the new rating state and trim the trail to what a later redelivery can still need.
 -- KEYS: the state hash "<prefix>:s" of each customer (one on Redis Cluster, many on one Redis);
 --   the trail is "<prefix>:t".
--- ARGV: 1 "trail_max,trail_horizon_ms", then per customer i: 3i-1 pending ids joined by tabs,
---   3i committed profile updated_ms or "", 3i+1 rating state JSON
+-- ARGV: 1 "trail_max,trail_horizon_ms", then per customer i: 4i-2 pending ids joined by tabs,
+--   4i-1 committed profile updated_ms or "", 4i rating state JSON, 4i+1 "seq,watermark" the
+--   batch's items reached (or "": everything applied so far). With pipelined delivery the next
+--   batch may already be applied: only what this batch reached is committed.
 
 local function split(s, sep)
   local out, from = {}, 1
@@ -19,7 +21,7 @@ end
 local limits = split(ARGV[1], ',')
 local KEEP, HORIZON = tonumber(limits[1]), tonumber(limits[2])
 
-local function commit_customer(K_S, ids, profile_version, state)
+local function commit_customer(K_S, ids, profile_version, state, through)
   local K_TRAIL = string.sub(K_S, 1, -2) .. 't'
   if ids ~= '' then
     local fields = {}
@@ -32,9 +34,16 @@ local function commit_customer(K_S, ids, profile_version, state)
     return
   end
   local m = split(raw, ',')
-  m[5], m[6] = m[1], m[4] -- committed watermark and sequence := current ones
-  if profile_version ~= '' then m[9] = profile_version end
   local cwm, cseq = tonumber(m[1]), tonumber(m[4])
+  if through ~= '' then
+    local t = split(through, ',')
+    cseq, cwm = tonumber(t[1]), tonumber(t[2])
+  end
+  -- never backwards: a commit of an older batch cannot undo a newer one's
+  if tonumber(m[6]) and tonumber(m[6]) > cseq then cseq = tonumber(m[6]) end
+  if tonumber(m[5]) and cwm and tonumber(m[5]) > cwm then cwm = tonumber(m[5]) end
+  m[5], m[6] = cwm and string.format('%.0f', cwm) or m[5], string.format('%.0f', cseq)
+  if profile_version ~= '' then m[9] = profile_version end
   redis.call('HSET', K_S, 'm', table.concat(m, ','), 'r', state)
   if not cwm then return end
   -- the trail holds one entry per applied transaction, in sequence order: a redelivered item
@@ -54,6 +63,6 @@ local function commit_customer(K_S, ids, profile_version, state)
 end
 
 for i = 1, #KEYS do
-  commit_customer(KEYS[i], ARGV[3 * i - 1], ARGV[3 * i], ARGV[3 * i + 1])
+  commit_customer(KEYS[i], ARGV[4 * i - 2], ARGV[4 * i - 1], ARGV[4 * i], ARGV[4 * i + 1])
 end
 return #KEYS
