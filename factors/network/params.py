@@ -17,6 +17,7 @@ class RuleParams(BaseModel):
 class ConservationParams(RuleParams):
     """Rules that follow money through an account: each hop forwards most of what it received."""
 
-    min_forward_ratio: float = Field(0.8, gt=0, le=1, description="an intermediary forwards at least this share of what it received")
-    max_forward_ratio: float = Field(1.02, ge=1, le=2, description="... and at most this multiple (fees, rounding, own top-ups)")
-    max_gap_days: float = Field(4, gt=0, le=30, description="longest time between receiving and forwarding, days")
+    min_forward_ratio: float = Field(0.9, gt=0, le=1, description="an intermediary forwards at least this share of what it received")
+    max_forward_ratio: float = Field(1.01, ge=1, le=2, description="... and at most this multiple (fees, rounding, own top-ups)")
+    max_gap_days: float = Field(7, gt=0, le=30, description="longest time between receiving and forwarding, days")
+    merge_minutes: float = Field(120, ge=0, le=1440, description="transfers of one pair this close together are one flow (a split payment)")

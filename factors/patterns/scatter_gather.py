@@ -23,6 +23,7 @@ ID = "scatter_gather"
 
 
 class Params(ConservationParams):
+    window_days: float = Field(15, gt=0, le=90, description="first scatter to the last gather, days")
     min_intermediaries: int = Field(3, ge=2, le=50, description="distinct accounts between source and sink, at least")
 
 
@@ -30,14 +31,17 @@ DEFAULTS = Params()
 
 
 def detect(view: NetworkView, params: Params, severity: str = "high") -> NetworkHit | None:
-    if view.copy != "payee":
+    if view.copy != "payee" or view.of(view.anchor.payee).hub:
         return None
     sink, end = view.anchor.payee, view.end
     start = view.anchor.ts_ms - round(params.window_days * DAY_MS)
     floor = round(params.min_amount_cny * FEN_PER_YUAN)
     gap = round(params.max_gap_days * DAY_MS)
     by_source: dict[str, dict[str, list[Hop]]] = {}
-    for out_hop in view.of(sink).ins_within(start, end) + ([view.anchor] if view.anchor not in view.of(sink).ins else []):
+    into = view.of(sink).ins_within(start, end)
+    if len({h.payer for h in into}) < params.min_intermediaries:
+        return None  # cheap precondition: not enough payers to gather from
+    for out_hop in into + ([view.anchor] if view.anchor not in into else []):
         m = out_hop.payer
         if out_hop.amount_fen < floor or view.of(m).hub:
             continue

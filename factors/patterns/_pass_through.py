@@ -1,0 +1,110 @@
+"""The pass-through episode shared by gather-scatter and the small-set fans: money that arrives
+at an account from counterparties new to it and leaves, most of it, to other new counterparties.
+
+Evaluated on the payer copy of an edge u -> w (u's partition holds all of u's edges, so the rules
+read only their own partition's state). For each candidate start s (the time of a receipt from a
+counterparty first seen at or after s, within `window_days` before the anchor), the episode is:
+
+* receipts: edges into u at or after s, from counterparties first seen at or after s;
+* payments: edges out of u at or after the first receipt, to counterparties first seen at or
+  after s, the anchor among them (it must be one: the rule fires as money leaves);
+* money out between `min_forward_ratio` and `max_forward_ratio` of money in, and *flow-through*:
+  at every payment, what was paid so far is at most `max_forward_ratio` of what was received
+  before it (money is passed on after it arrived, not paid from an existing balance).
+
+The earliest start that passes is the episode. Hubs (as counterparties and as u) and transfers
+below `min_amount_cny` are left out. Why "new": a household's, landlord's, employer's or
+supplier's money moves along relationships that recur; mules' relationships are fresh. Why
+conservation: an account that keeps what it receives (a business's margin, a salary spent by
+card) is not passing money on. Parties: the episode's counterparties and u, nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import Field
+
+from factors.money import FEN_PER_YUAN
+from factors.network.graph import DAY_MS, Hop, NetworkView
+from factors.network.params import RuleParams
+
+
+class PassParams(RuleParams):
+    window_days: float = Field(45, gt=0, le=90, description="first receipt to the anchor payment, at most, days")
+    min_forward_ratio: float = Field(0.8, gt=0, le=1, description="money out at least this share of money in")
+    max_forward_ratio: float = Field(1.02, ge=1, le=2, description="money out at most this multiple of money in (and at every payment so far)")
+    min_amount_cny: float = Field(500, ge=0, description="smaller transfers are not part of the episode")
+
+
+@dataclass(frozen=True, slots=True)
+class Episode:
+    account: str
+    ins: tuple[Hop, ...]
+    outs: tuple[Hop, ...]
+    fen_in: int
+    fen_out: int
+
+    @property
+    def sources(self) -> set[str]:
+        return {h.payer for h in self.ins}
+
+    @property
+    def sinks(self) -> set[str]:
+        return {h.payee for h in self.outs}
+
+
+def episode(view: NetworkView, params: PassParams) -> Episode | None:
+    """The pass-through episode completed (so far) by the anchor payment, or None. Cached per view."""
+    key = ("pass", params.window_days, params.min_forward_ratio, params.max_forward_ratio, params.min_amount_cny)
+    if key not in view.scratch:
+        view.scratch[key] = _episode(view, params)
+    return view.scratch[key]
+
+
+def _episode(view: NetworkView, params: PassParams) -> Episode | None:
+    if view.copy != "payer":
+        return None
+    anchor, end = view.anchor, view.end
+    u = view.anchor.payer
+    a = view.of(u)
+    if a.hub or view.customer(u) is None:
+        return None  # the bank monitors its customers: an outside account is seen from its customers' side
+    start = anchor.ts_ms - round(params.window_days * DAY_MS)
+    seen = a.first_seen
+    floor = round(params.min_amount_cny * FEN_PER_YUAN)
+    if anchor.amount_fen < floor or seen.get(anchor.payee, anchor.ts_ms) < start:
+        return None  # the anchor goes to a long-standing payee: not an episode's payment
+    if view.of(anchor.payee).hub:
+        return None
+    ins = [h for h in a.ins_within(start, end) if h.amount_fen >= floor and seen.get(h.payer, h.ts_ms) >= start and not view.of(h.payer).hub]
+    if not ins:
+        return None
+    outs = [h for h in a.outs_within(ins[0].ts_ms, end) if h.amount_fen >= floor and seen.get(h.payee, h.ts_ms) >= ins[0].ts_ms and not view.of(h.payee).hub]
+    if anchor not in outs:
+        outs.append(anchor)
+    lo, hi = params.min_forward_ratio, params.max_forward_ratio
+    for s in sorted({h.ts_ms for h in ins}):
+        e_in = [h for h in ins if h.ts_ms >= s and seen.get(h.payer, h.ts_ms) >= s]
+        e_out = [h for h in outs if h.ts_ms >= s and seen.get(h.payee, h.ts_ms) >= s]
+        if anchor not in e_out or not e_in:
+            continue
+        fen_in, fen_out = sum(h.amount_fen for h in e_in), sum(h.amount_fen for h in e_out)
+        if not lo * fen_in <= fen_out <= hi * fen_in:
+            continue
+        if _flows_through(e_in, e_out, hi):
+            return Episode(u, tuple(e_in), tuple(e_out), fen_in, fen_out)
+    return None
+
+
+def _flows_through(ins: list[Hop], outs: list[Hop], hi: float) -> bool:
+    """At every payment, money paid so far <= hi x money received before it."""
+    received, paid, i = 0, 0, 0
+    for o in sorted(outs, key=Hop.order):
+        while i < len(ins) and ins[i].order() < o.order():
+            received += ins[i].amount_fen
+            i += 1
+        paid += o.amount_fen
+        if paid > hi * received:
+            return False
+    return True
