@@ -58,7 +58,7 @@ class Adjacency:
     added never change what a rule sees. `counterparties` counts stored edges per counterparty
     (both sides): its size is the account's degree over the retention."""
 
-    __slots__ = ("party", "ins", "outs", "customer_id", "peer_group", "hub", "emitted", "counterparties", "first_seen")
+    __slots__ = ("counterparties", "customer_id", "emitted", "first_seen", "hub", "known_since", "ins", "outs", "party", "peer_group")
 
     def __init__(
         self,
@@ -79,6 +79,7 @@ class Adjacency:
         self.emitted: dict[str, str] = dict(emitted or {})
         self.counterparties: dict[str, int] = {}
         self.first_seen: dict[str, int] = {}  # counterparty -> time of the first edge with it known (kept after trimming)
+        self.known_since: int | None = None  # time of the account's first edge known (its observed history starts there)
         for h in self.ins:
             self._count(h.payer, h.ts_ms)
         for h in self.outs:
@@ -88,6 +89,14 @@ class Adjacency:
         self.counterparties[other] = self.counterparties.get(other, 0) + 1
         if ts_ms < self.first_seen.get(other, 1 << 62):
             self.first_seen[other] = ts_ms
+        if self.known_since is None or ts_ms < self.known_since:
+            self.known_since = ts_ms
+
+    def new_since(self, start_ms: int, history_ms: int) -> int:
+        """Counterparties first seen at or after the returned time are *new* for a rule whose
+        window starts at `start_ms`: the window's start, but never less than `history_ms` after
+        the account's history begins (before that, a first edge says nothing about newness)."""
+        return max(start_ms, (self.known_since if self.known_since is not None else start_ms) + history_ms)
 
     @staticmethod
     def _within(side: list[Hop], start_ms: int, end: tuple[int, str]) -> list[Hop]:
@@ -313,7 +322,17 @@ def anchor_flow(view: NetworkView, merge_ms: int) -> Flow:
 
 
 def conserved_paths(
-    view: NetworkView, *, window_ms: int, max_gap_ms: int, min_ratio: float, max_ratio: float, max_hops: int, merge_ms: int, floor_fen: int, branching: int = 3, limit: int = 24
+    view: NetworkView,
+    *,
+    window_ms: int,
+    max_gap_ms: int,
+    min_ratio: float,
+    max_ratio: float,
+    max_hops: int,
+    merge_ms: int,
+    floor_fen: int,
+    branching: int = 3,
+    limit: int = 24,
 ) -> list[tuple[Flow, ...]]:
     """The backward conserved paths ending with the anchor's flow (earliest flow first): each step
     goes to the flows into the path's first payer that came before it (within `max_gap_ms`, after

@@ -12,6 +12,7 @@ class RuleParams(BaseModel):
 
     window_days: float = Field(10, gt=0, le=90, description="event-time window of the pattern, days (state keeps at most 90)")
     min_amount_cny: float = Field(500, ge=0, description="edges below this amount (CNY) are not part of the pattern")
+    min_history_days: float = Field(30, ge=0, le=90, description="a relationship is new only if it began this long after the account's first known edge")
 
 
 class ConservationParams(RuleParams):

@@ -3,7 +3,9 @@ and re-converges on one sink, each intermediary forwarding most of what it got.
 
 Anchor: the payee copy of an edge m -> v (v, the sink, owns the evaluation). Within
 `window_days`, for every payer m' of v, the edges s -> m' that m' forwarded to v (conserved, within
-`max_gap_days`, before the edge to v) are grouped by their source s; a source reaching v through
+`max_gap_days`, before the edge to v; both relationships new to m, first seen within the window:
+a firm paying its usual supplier out of its usual client's money is no relay) are grouped by
+their source s; a source reaching v through
 at least `min_intermediaries` distinct accounts, one of them the anchor's payer, is the pattern.
 Payroll and family gifts do not come back together to one payee. Source: AMLSim
 "scatter-gather"; FATF money-mule typologies. Key: source and sink. Roles: `origin`,
@@ -45,8 +47,14 @@ def detect(view: NetworkView, params: Params, severity: str = "high") -> Network
         m = out_hop.payer
         if out_hop.amount_fen < floor or view.of(m).hub:
             continue
-        for in_hop in view.of(m).ins_within(start, out_hop.order()):
+        am = view.of(m)
+        new_from = am.new_since(start, round(params.min_history_days * DAY_MS))
+        if am.first_seen.get(sink, out_hop.ts_ms) < new_from:
+            continue  # m has paid the sink for long: an ordinary relationship, not a relay
+        for in_hop in am.ins_within(start, out_hop.order()):
             if in_hop.payer in (sink, m) or in_hop.amount_fen < floor or out_hop.ts_ms - in_hop.ts_ms > gap:
+                continue
+            if am.first_seen.get(in_hop.payer, in_hop.ts_ms) < new_from:
                 continue
             if conserved(in_hop.amount_fen, out_hop.amount_fen, params.min_forward_ratio, params.max_forward_ratio):
                 hops = by_source.setdefault(in_hop.payer, {}).setdefault(m, [])

@@ -30,12 +30,15 @@ class Params(RuleParams):
     window_days: float = Field(90, gt=0, le=90, description="unused here: see history_days")
     day_hours: float = Field(24, gt=0, le=72, description="the period transfers are counted in, hours")
     min_count: int = Field(3, ge=2, le=100, description="transfers of the pair in the period, at least")
-    min_count_new_pair: int = Field(4, ge=2, le=100, description="... at least, for a pair with no earlier transfer (no habit to compare with)")
+    min_count_new_pair: int = Field(6, ge=2, le=100, description="... at least, for a pair with no earlier transfer (no habit to compare with)")
     min_total_cny: float = Field(5000, ge=0, description="their total, CNY, at least")
     min_amount_cny: float = Field(100, ge=0, description="smaller transfers are ignored")
     habit_multiple: float = Field(2.0, ge=1, description="count must exceed this multiple of the pair's busiest earlier period")
     habit_amount_multiple: float = Field(4.0, ge=1, description="total must exceed this multiple of the pair's largest earlier period total")
     history_days: float = Field(90, gt=0, le=90, description="how far back the pair's habit is read, days")
+    min_pair_share: float = Field(
+        0.5, ge=0, le=1, description="the pair's share of all the payee's receipts in the period, at least (a busy firm's client is not splitting)"
+    )
 
 
 DEFAULTS = Params()
@@ -77,9 +80,15 @@ def detect(view: NetworkView, params: Params, severity: str = "medium") -> Netwo
     recent = [h for h in recent_all if h.payer == payer and h.amount_fen >= floor]
     if len(recent) < min(params.min_count, params.min_count_new_pair):
         return None
-    earlier = [h for h in own.ins_within(view.anchor.ts_ms - round(params.history_days * DAY_MS), end) if h.payer == payer and h.amount_fen >= floor and h.ts_ms <= view.anchor.ts_ms - span]
+    earlier = [
+        h
+        for h in own.ins_within(view.anchor.ts_ms - round(params.history_days * DAY_MS), end)
+        if h.payer == payer and h.amount_fen >= floor and h.ts_ms <= view.anchor.ts_ms - span
+    ]
     habit = _busiest(earlier, span)
     if not _meets(recent, habit, params):
+        return None
+    if sum(h.amount_fen for h in recent) < params.min_pair_share * sum(h.amount_fen for h in recent_all):
         return None
     if view.anchor in recent and _meets([h for h in recent if h != view.anchor], habit, params):
         return None  # already met before this transfer: fired then (one alert per episode)
@@ -89,7 +98,13 @@ def detect(view: NetworkView, params: Params, severity: str = "medium") -> Netwo
         key=recent[0].edge_id[:16],
         window_start_ms=recent[0].ts_ms,
         window_end_ms=view.anchor.ts_ms,
-        metrics={"count": len(recent), "total_cny": yuan(total), "max_cny": yuan(max(h.amount_fen for h in recent)), "habit_busiest_count": habit[0], "habit_largest_cny": yuan(habit[1])},
+        metrics={
+            "count": len(recent),
+            "total_cny": yuan(total),
+            "max_cny": yuan(max(h.amount_fen for h in recent)),
+            "habit_busiest_count": habit[0],
+            "habit_largest_cny": yuan(habit[1]),
+        },
         thresholds={
             "min_count": params.min_count,
             "min_count_new_pair": params.min_count_new_pair,

@@ -14,18 +14,18 @@ from __future__ import annotations
 
 import csv
 import time
-from datetime import datetime
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
 import orjson
 from redis.asyncio import Redis
 
-from factors.network.edges import Edge, edge_messages, edges_for_leg
 from factors.identity import canonical_counterparty
+from factors.network.edges import Edge, edge_messages, edges_for_leg
 from factors.network.rules import load_rules
 from factors.patterns.high_risk_exposure import HIGH_LEVELS
 from factors.profile import peer_group
@@ -113,6 +113,7 @@ class NetworkReplayResult:
     flagged: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # pattern -> customers
     named: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # pattern -> party ids named in its detections
     exposures: int = 0
+    live_from_ms: int | None = None
     events: int = 0
     seconds: float = 0.0
     search_seconds: float = 0.0
@@ -172,8 +173,13 @@ async def network_replay(
     cap: int = 150,
     hub_degree: int = 40,
     risk_changes: Path | None = None,
+    warmup_days: float = 0,
 ) -> NetworkReplayResult:
+    """`warmup_days`: the first days of the input (from its first edge) only build state, as the
+    backfill a deployed stage starts from: no detection or exposure event is emitted for edges in
+    them (the rules judge new relationships against the accounts' history, which needs one)."""
     result = NetworkReplayResult()
+    live_from: list[int] = []
     store = GraphStore(redis, cap=cap, hub_degree=hub_degree)
     directory = Directory.from_profiles(customers)
     risk = {cid: "prohibited@0" for cid in sorted(directory.listed)}
@@ -188,6 +194,8 @@ async def network_replay(
     async def run(batch: list[Source]) -> None:
         out = await engine.process(batch)
         for event in out.events:
+            if live_from and event.kind == "network_detection" and parse_ms(event.value["occurred_at"]) < live_from[0]:
+                continue  # the backfill: state only
             result.events += 1
             if event.kind == "network_detection" and event.value["kind"] == "detection":
                 result.flagged[event.value["pattern"]].add(event.value["customer_id"])
@@ -207,6 +215,8 @@ async def network_replay(
         batch: list[Source] = []
         nxt = 0
         for source, ts_ms in edge_sources(transactions, customers, model, directory):
+            if not live_from and warmup_days:
+                live_from.append(ts_ms + round(warmup_days * 86_400_000))
             if nxt < len(changes) and changes[nxt][0] <= ts_ms:
                 if batch:
                     await run(batch)
@@ -224,6 +234,7 @@ async def network_replay(
         if writer is not None:
             writer.close()
     result.seconds = time.monotonic() - started
+    result.live_from_ms = live_from[0] if live_from else None
     if out_dir is not None:
         (out_dir / "network-summary.json").write_bytes(orjson.dumps(result.summary(), option=orjson.OPT_INDENT_2))
     return result
@@ -244,24 +255,36 @@ class NetworkLabels:
 
     members: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # node -> typologies (pattern ids)
     alias: dict[str, str] = field(default_factory=dict)  # canonical identity -> node
+    ignored: set[str] = field(default_factory=set)  # members of groups that started in the warm-up (not evaluated)
 
     def node(self, party_id: str) -> str:
         return self.alias.get(party_id, party_id)
 
 
-def read_network_labels(path: Path, mapping: dict[str, str] | None = None) -> NetworkLabels:
+def read_network_labels(path: Path, mapping: dict[str, str] | None = None, live_from_ms: int | None = None) -> NetworkLabels:
     """network_labels.csv (one row per member account per group) as nodes; `mapping` renames the
-    generator's typology names to pattern ids (DEFAULT_MAP unless given)."""
+    generator's typology names to pattern ids (DEFAULT_MAP unless given). Groups whose first
+    transfer is before `live_from_ms` (the warm-up) are not evaluated: their members are `ignored`."""
     mapping = DEFAULT_MAP | (mapping or {})
     out = NetworkLabels()
     with path.open(newline="", encoding="utf-8") as f:
-        for row in csv.DictReader(f):
+        rows = list(csv.DictReader(f))
+    for row in rows:
+        if live_from_ms is not None and parse_ms(row["start"]) < live_from_ms:
+            out.ignored.add(f"id:{row['customer_id']}" if row.get("customer_id") else canonical_counterparty(None, row.get("account_id"), None, None) or "")
+    for row in rows:
+        if True:
+            if live_from_ms is not None and parse_ms(row["start"]) < live_from_ms:
+                continue
             typology = mapping.get(row["typology"], row["typology"])
             if row.get("customer_id"):
                 node = f"id:{row['customer_id']}"
             else:
                 node = canonical_counterparty(None, row.get("account_id"), None, None) or f"id:{row.get('party_id')}"
-                for alias in (canonical_counterparty(row.get("party_id"), None, None, None), canonical_counterparty(None, None, row.get("party_bank"), row.get("party_name"))):
+                for alias in (
+                    canonical_counterparty(row.get("party_id"), None, None, None),
+                    canonical_counterparty(None, None, row.get("party_bank"), row.get("party_name")),
+                ):
                     if alias:
                         out.alias[alias] = node
             out.members[node].add(typology)
@@ -273,10 +296,14 @@ def read_customer_labels(path: Path | None) -> set[str]:
     if path is None or not path.exists():
         return set()
     with path.open(newline="", encoding="utf-8") as f:
-        return {f"id:{row['customer_id']}" for row in csv.DictReader(f) if row.get("customer_id") and (row.get("typology") or "").lower() not in ("", "normal", "none", "0")}
+        return {
+            f"id:{row['customer_id']}" for row in csv.DictReader(f) if row.get("customer_id") and (row.get("typology") or "").lower() not in ("", "normal", "none", "0")
+        }
 
 
-def evaluate_nodes(named: dict[str, set[str]], labels: NetworkLabels, patterns: frozenset[str], customers: set[str], customer_labelled: set[str] = frozenset()) -> dict[str, Any]:  # type: ignore[assignment]
+def evaluate_nodes(
+    named: dict[str, set[str]], labels: NetworkLabels, patterns: frozenset[str], customers: set[str], customer_labelled: set[str] = frozenset()
+) -> dict[str, Any]:  # type: ignore[assignment]
     """Node-level precision/recall per network typology and overall (see README, "Network detection",
     evaluation): per rule, the nodes its detections name (every party, not only the focal account)
     against the members of groups of that typology; overall, any network rule against any network
@@ -289,7 +316,7 @@ def evaluate_nodes(named: dict[str, set[str]], labels: NetworkLabels, patterns: 
         f1 = 2 * p * r / (p + r) if p and r else 0.0
         return {"named": len(pred), "labelled": len(actual), "true_positives": tp, "precision": _r(p), "recall": _r(r), "f1": _r(f1)}
 
-    nodes = {p: {labels.node(x) for x in xs} for p, xs in named.items()}
+    nodes = {p: {labels.node(x) for x in xs} - (labels.ignored - set(labels.members)) for p, xs in named.items()}
     member_any = set(labels.members)
     per = {}
     for p in sorted(patterns | {t for ts in labels.members.values() for t in ts if t in patterns}):
@@ -302,7 +329,7 @@ def evaluate_nodes(named: dict[str, set[str]], labels: NetworkLabels, patterns: 
         row["benign_customers_named"] = len({n for n in pred - member_any if n[3:] in customers} - customer_labelled)
         per[p] = row
     flagged_any = set().union(*nodes.values()) if nodes else set()
-    benign = {f"id:{c}" for c in customers} - member_any - set(customer_labelled)
+    benign = {f"id:{c}" for c in customers} - member_any - set(customer_labelled) - labels.ignored
     return {
         "per_pattern": per,
         "overall": prf(flagged_any, member_any),
@@ -333,6 +360,7 @@ async def run_network_replay(
     mapping: dict[str, str],
     risk_changes: Path | None = None,
     customer_labels: Path | None = None,
+    warmup_days: float = 0,
 ) -> dict[str, Any]:
     """`amlstream network-replay`: the replay on AMLSTREAM_REDIS_URL (or a throwaway redis-server),
     its summary, and with labels the node-level evaluation (written to network-evaluation.json)."""
@@ -343,7 +371,15 @@ async def run_network_replay(
     model = load_model(config or settings.model_config, settings.timezone, allow_readable=settings.allow_readable_model)
     async with redis_for_replay(settings) as redis:
         result = await network_replay(
-            redis, model, transactions, customers, out_dir, cap=settings.network_edge_cap, hub_degree=settings.network_hub_degree, risk_changes=risk_changes
+            redis,
+            model,
+            transactions,
+            customers,
+            out_dir,
+            cap=settings.network_edge_cap,
+            hub_degree=settings.network_hub_degree,
+            risk_changes=risk_changes,
+            warmup_days=warmup_days,
         )
         memory = (await redis.info("memory"))["used_memory"]
         accounts = len(await _account_count(redis))
@@ -353,7 +389,9 @@ async def run_network_replay(
         known = set(Directory.from_profiles(customers).groups) if customers else set()
         if customer_labels is None and (labels.parent / "labels.csv").exists():
             customer_labels = labels.parent / "labels.csv"
-        report["evaluation"] = evaluate_nodes(result.named, read_network_labels(labels, mapping), NETWORK_PATTERNS, known, read_customer_labels(customer_labels))
+        live = result.live_from_ms if warmup_days else None
+        report["warmup_days"] = warmup_days
+        report["evaluation"] = evaluate_nodes(result.named, read_network_labels(labels, mapping, live), NETWORK_PATTERNS, known, read_customer_labels(customer_labels))
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "network-evaluation.json").write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
     return report

@@ -27,9 +27,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Awaitable, Callable, Iterable
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -97,9 +96,7 @@ class Accounts(Mapping[str, Adjacency]):
 
 
 class GraphStore:
-    def __init__(
-        self, redis: Redis, *, retain_days: int = 90, cap: int = 150, hub_degree: int = 40, hub_window_days: int = 30, max_accounts: int = 2_000_000
-    ) -> None:
+    def __init__(self, redis: Redis, *, retain_days: int = 90, cap: int = 150, hub_degree: int = 40, hub_window_days: int = 30, max_accounts: int = 2_000_000) -> None:
         self.redis = redis
         self.retain_ms = retain_days * DAY_MS
         self.cap = cap
