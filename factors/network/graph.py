@@ -58,7 +58,7 @@ class Adjacency:
     added never change what a rule sees. `counterparties` counts stored edges per counterparty
     (both sides): its size is the account's degree over the retention."""
 
-    __slots__ = ("counterparties", "customer_id", "emitted", "first_seen", "hub", "known_since", "ins", "outs", "party", "peer_group")
+    __slots__ = ("counterparties", "customer_id", "emitted", "first_seen", "hub", "ins", "known_since", "outs", "party", "peer_group")
 
     def __init__(
         self,
@@ -331,6 +331,7 @@ def conserved_paths(
     max_hops: int,
     merge_ms: int,
     floor_fen: int,
+    history_ms: int = 0,
     branching: int = 3,
     limit: int = 24,
 ) -> list[tuple[Flow, ...]]:
@@ -339,14 +340,22 @@ def conserved_paths(
     the window's start) and that it forwarded `min_ratio`..`max_ratio` of. At most `branching`
     extensions per path (closest in amount), `limit` paths per step, `max_hops` flows; hubs and
     accounts already on the path are not entered, except the anchor's payee (a closed cycle,
-    which is kept and not extended). Cached per view and bounds."""
-    key = ("paths", window_ms, max_gap_ms, min_ratio, max_ratio, max_hops, merge_ms, floor_fen)
+    which is kept and not extended). Every flow of a path is along a *new* relationship of its
+    payee (first seen within the window and at least `history_ms` after the payee's history
+    begins, `Adjacency.new_since`): rent, salary and family money move along recurring ones.
+    Cached per view and bounds."""
+    key = ("paths", window_ms, max_gap_ms, min_ratio, max_ratio, max_hops, merge_ms, floor_fen, history_ms)
     if key in view.scratch:
         return view.scratch[key]
     start = view.anchor.ts_ms - window_ms
     first = anchor_flow(view, merge_ms)
     result: list[tuple[Flow, ...]] = []
-    frontier: list[tuple[Flow, ...]] = [(first,)] if first.amount_fen >= floor_fen else []
+
+    def new(payer: str, payee: str) -> bool:
+        b = view.of(payee)
+        return b.first_seen.get(payer, view.anchor.ts_ms) >= b.new_since(start, history_ms)
+
+    frontier: list[tuple[Flow, ...]] = [(first,)] if first.amount_fen >= floor_fen and new(first.payer, first.payee) else []
     for _ in range(max_hops - 1):
         nxt: list[tuple[Flow, ...]] = []
         for path in frontier:
@@ -359,7 +368,7 @@ def conserved_paths(
             lo = max(start, head.ts_ms - max_gap_ms)
             ins = [h for h in a.ins_within(lo, t0) if h.order() < t0 and (h.payer not in on_path or h.payer == view.anchor.payee)]
             cands = [f for f in flows_of(ins, merge_ms) if f.amount_fen >= floor_fen and conserved(f.amount_fen, head.amount_fen, min_ratio, max_ratio)]
-            cands = [f for f in cands if not view.of(f.payer).hub or f.payer == view.anchor.payee]
+            cands = [f for f in cands if (not view.of(f.payer).hub or f.payer == view.anchor.payee) and new(f.payer, head.payer)]
             cands.sort(key=lambda f: (abs(f.amount_fen - head.amount_fen), -f.ts_ms, f.first.edge_id))
             for f in cands[:branching]:
                 nxt.append((f, *path))

@@ -6,7 +6,7 @@ read only their own partition's state). For each candidate start s (the time of 
 counterparty first seen at or after s, within `window_days` before the anchor), the episode is:
 
 * receipts: edges into u in [s, o1), from counterparties first seen at or after s;
-* payments: edges out of u from o1 to the anchor, to counterparties first seen at or after s,
+* payments: edges out of u from o1 (the first such payment after s) to the anchor, to counterparties first seen at or after s,
   the anchor among them (the rule fires as money leaves): gathered first, then passed on, the
   first payment at most `max_gap_days` after the last receipt;
 * money out between `min_forward_ratio` and `max_forward_ratio` of money in; at most `max_set`
@@ -91,7 +91,7 @@ def _episode(view: NetworkView, params: PassParams) -> Episode | None:
     gap = round(params.max_gap_days * DAY_MS)
     lo, hi = params.min_forward_ratio, params.max_forward_ratio
     for s in sorted({h.ts_ms for h in ins}):
-        for o1 in sorted({h.ts_ms for h in outs if h.ts_ms > s}):
+        for o1 in sorted({h.ts_ms for h in outs if h.ts_ms > s})[:1]:  # the phases meet at the first payment after s
             e_in = [h for h in ins if s <= h.ts_ms < o1 and seen.get(h.payer, h.ts_ms) >= s]
             e_out = [h for h in outs if h.ts_ms >= o1 and seen.get(h.payee, h.ts_ms) >= s]
             if not e_in or anchor not in e_out or o1 - e_in[-1].ts_ms > gap:

@@ -46,6 +46,7 @@ def search(view: NetworkView, params: Params | object) -> list:
         max_hops=p.max_hops,  # type: ignore[attr-defined]
         merge_ms=round(p.merge_minutes * 60_000),  # type: ignore[attr-defined]
         floor_fen=round(p.min_amount_cny * FEN_PER_YUAN),  # type: ignore[attr-defined]
+        history_ms=round(p.min_history_days * DAY_MS),  # type: ignore[attr-defined]
     )
 
 

@@ -20,6 +20,7 @@ ID = "network_fan_out"
 class Params(ShapeParams):
     max_sources: int = Field(2, ge=1, le=50, description="distinct new payers of the episode, at most (more is gather-scatter)")
     min_sinks: int = Field(3, ge=2, le=50, description="distinct new payees of the account, at least")
+    max_gap_days: float = Field(40, gt=0, le=90, description="the lump's arrival to the first payment out, at most, days (a distributor pays out over weeks)")
 
 
 DEFAULTS = Params()

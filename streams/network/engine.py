@@ -142,7 +142,7 @@ class NetworkEngine:
                 view = self._view(a)
                 found.append((a, view, evaluate(view, self.rules)))
         hits_by_anchor: list[tuple[Hop, list[NetworkHit]]] = []
-        for a, view, hits in found:
+        for _, view, hits in found:
             account = view.account
             held = self.store.view.get(account)
             emitted = held.emitted if held is not None else {}
