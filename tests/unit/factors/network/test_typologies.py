@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from factors.network.graph import Quantiles
 from factors.network.rules import Rule, evaluate, load_rules
 from factors.patterns import closed_group, gather_scatter, layering_chain, network_cycle, network_fan_in, network_fan_out, scatter_gather, transfer_splitting
 from streams.model import load_model
