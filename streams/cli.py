@@ -261,8 +261,14 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("network-replay", help="transactions -> edges -> the network stage, without Kafka; with labels, node-level precision/recall")
     p.add_argument("--transactions", required=True, help="JSON Lines or CSV (transaction.v1)")
     p.add_argument("--customers", help="customer profiles (peer groups, accounts)")
-    p.add_argument("--labels", type=Path, help="labels.csv (customer_id,typology) for the node-level evaluation")
-    p.add_argument("--map", action="append", default=[], help="GEN=PATTERN: a label typology name to a network pattern id (repeatable)")
+    p.add_argument("--labels", type=Path, help="network_labels.csv (synthbank) for the node-level evaluation")
+    p.add_argument(
+        "--map", action="append", default=[], help="GEN=PATTERN: a label typology name to a network pattern id (repeatable; cycle, small_set_fan_* mapped by default)"
+    )
+    p.add_argument("--risk-changes", type=Path, help="risk-changes.jsonl of `amlstream replay` on the same input (levels for the exposure rule)")
+    p.add_argument(
+        "--warmup-days", type=float, default=0, help="the first days only build state (the backfill a deployed stage starts from); groups starting then are not evaluated"
+    )
     p.add_argument("--config", type=Path, help="scoring standard (default: AMLSTREAM_MODEL_CONFIG or the packaged one)")
     p.add_argument("--out", type=Path, required=True)
     iso_cli.add_commands(sub)
@@ -293,7 +299,11 @@ def main(argv: list[str] | None = None) -> int:
             from streams.network.replay import run_network_replay
 
             mapping = dict(m.split("=", 1) for m in args.map)
-            report = asyncio.run(run_network_replay(settings, args.transactions, args.customers, args.out, args.config, args.labels, mapping))
+            report = asyncio.run(
+                run_network_replay(
+                    settings, args.transactions, args.customers, args.out, args.config, args.labels, mapping, args.risk_changes, warmup_days=args.warmup_days
+                )
+            )
             print(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode())
             return 0
         if args.command == "create-topics":

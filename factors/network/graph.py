@@ -1,14 +1,17 @@
 """The bounded local subgraph a network rule sees for one edge, and what a rule returns.
 
-The network stage gathers, for the edge being processed (the *anchor*), the adjacency of the few
-accounts the rules need (both ends, their direct predecessors, the backward search frontier), each
-cut to the rule window and to edges no later than the anchor (event time, then `edge_id`), so a
-rule never sees the future and a redelivered edge sees what it saw the first time (for a stream in
-event-time order). Hubs (accounts with very many counterparties) are marked and not expanded.
+The network stage holds every account's adjacency it owns in memory (`Adjacency`, backed by Redis);
+a rule evaluated at the edge being processed (the *anchor*) reads the few accounts it needs (both
+ends, their direct counterparties, the backward search frontier), each cut to the rule window and
+to edges no later than the anchor (event time, then `edge_id`), so a rule never sees the future
+and a redelivered edge sees what it saw the first time (for a stream in event-time order). Hubs
+(accounts with very many counterparties) are marked and not expanded. Split payments (the same
+pair within minutes) are followed as one `Flow`.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -39,25 +42,124 @@ class Hop:
         return hash(self.edge_id)
 
 
-@dataclass(frozen=True, slots=True)
-class Adjacency:
-    """An account's stored edges (oldest first), as far as fetched. `hub`: too many counterparties
-    to expand (its edges are kept but no search goes through it). `customer_id`: the bank's
-    customer when the account is one, else None. `peer_group`: the customer's, when known."""
+def _ts(h: Hop) -> int:
+    return h.ts_ms
 
-    party: str
-    ins: tuple[Hop, ...] = ()
-    outs: tuple[Hop, ...] = ()
-    customer_id: str | None = None
-    peer_group: str | None = None
-    hub: bool = False
-    emitted: Mapping[str, str] = field(default_factory=dict)  # "k:<pattern>:<key>" -> parties digest of detections emitted
+
+class Adjacency:
+    """An account's stored edges, each side sorted by (event time, edge id), as far as known.
+
+    `hub`: too many counterparties to expand (its edges are kept but no search goes through it).
+    `customer_id`: the bank's customer when the account is one, else None. `peer_group`: the
+    customer's, when known. `emitted`: "k:<pattern>:<key>" -> parties digest of the detections
+    already emitted with this account as anchor. Mutable: the network stage keeps one per account
+    in memory and adds edges as they come (`add`, `trim`); rules only read it, always cut to the
+    anchor (`ins_within` / `outs_within` with `end` = the anchor's order), so later edges already
+    added never change what a rule sees. `counterparties` counts stored edges per counterparty
+    (both sides): its size is the account's degree over the retention."""
+
+    __slots__ = ("counterparties", "customer_id", "emitted", "first_seen", "hub", "ins", "known_since", "outs", "party", "peer_group")
+
+    def __init__(
+        self,
+        party: str,
+        ins: Iterable[Hop] = (),
+        outs: Iterable[Hop] = (),
+        customer_id: str | None = None,
+        peer_group: str | None = None,
+        hub: bool = False,
+        emitted: Mapping[str, str] | None = None,
+    ) -> None:
+        self.party = party
+        self.ins: list[Hop] = sorted(ins, key=Hop.order)
+        self.outs: list[Hop] = sorted(outs, key=Hop.order)
+        self.customer_id = customer_id
+        self.peer_group = peer_group
+        self.hub = hub
+        self.emitted: dict[str, str] = dict(emitted or {})
+        self.counterparties: dict[str, int] = {}
+        self.first_seen: dict[str, int] = {}  # counterparty -> time of the first edge with it known (kept after trimming)
+        self.known_since: int | None = None  # time of the account's first edge known (its observed history starts there)
+        for h in self.ins:
+            self._count(h.payer, h.ts_ms)
+        for h in self.outs:
+            self._count(h.payee, h.ts_ms)
+
+    def _count(self, other: str, ts_ms: int) -> None:
+        self.counterparties[other] = self.counterparties.get(other, 0) + 1
+        if ts_ms < self.first_seen.get(other, 1 << 62):
+            self.first_seen[other] = ts_ms
+        if self.known_since is None or ts_ms < self.known_since:
+            self.known_since = ts_ms
+
+    def new_since(self, start_ms: int, history_ms: int) -> int:
+        """Counterparties first seen at or after the returned time are *new* for a rule whose
+        window starts at `start_ms`: the window's start, but never less than `history_ms` after
+        the account's history begins (before that, a first edge says nothing about newness)."""
+        return max(start_ms, (self.known_since if self.known_since is not None else start_ms) + history_ms)
+
+    @staticmethod
+    def _within(side: list[Hop], start_ms: int, end: tuple[int, str]) -> list[Hop]:
+        lo = bisect_left(side, start_ms, key=_ts)
+        hi = bisect_right(side, end[0], lo=lo, key=_ts)
+        out = side[lo:hi]
+        while out and out[-1].order() > end:  # same millisecond as the anchor, later edge id
+            out.pop()
+        return out
 
     def ins_within(self, start_ms: int, end: tuple[int, str]) -> list[Hop]:
-        return [h for h in self.ins if h.ts_ms >= start_ms and h.order() <= end]
+        """Edges into the account with start_ms <= time and order <= end (a new list)."""
+        return self._within(self.ins, start_ms, end)
 
     def outs_within(self, start_ms: int, end: tuple[int, str]) -> list[Hop]:
-        return [h for h in self.outs if h.ts_ms >= start_ms and h.order() <= end]
+        return self._within(self.outs, start_ms, end)
+
+    def find(self, edge_id: str, ts_ms: int, incoming: bool) -> int | None:
+        """Index of the stored edge `edge_id` at `ts_ms` on one side, or None."""
+        side = self.ins if incoming else self.outs
+        i = bisect_left(side, ts_ms, key=_ts)
+        while i < len(side) and side[i].ts_ms == ts_ms:
+            if side[i].edge_id == edge_id:
+                return i
+            i += 1
+        return None
+
+    def add(self, hop: Hop, incoming: bool) -> bool:
+        """Store an edge (in order); an edge already stored gets the new hop's tx_ids merged. True if new."""
+        side = self.ins if incoming else self.outs
+        i = self.find(hop.edge_id, hop.ts_ms, incoming)
+        if i is not None:
+            old = side[i]
+            merged = old.tx_ids + tuple(t for t in hop.tx_ids if t not in old.tx_ids)
+            if merged != old.tx_ids:
+                side[i] = Hop(old.edge_id, old.payer, old.payee, old.ts_ms, old.amount_fen, merged)
+            return False
+        insort(side, hop, key=Hop.order)
+        self._count(hop.payer if incoming else hop.payee, hop.ts_ms)
+        return True
+
+    def trim(self, oldest_ms: int, cap: int) -> bool:
+        """Drop edges before `oldest_ms` and all but the newest `cap` per side. True if a side was capped."""
+        capped = False
+        for incoming, side in ((True, self.ins), (False, self.outs)):
+            cut = bisect_left(side, oldest_ms, key=_ts)
+            if len(side) - cut > cap:
+                cut, capped = len(side) - cap, True
+            if cut:
+                for h in side[:cut]:
+                    other = h.payer if incoming else h.payee
+                    n = self.counterparties.get(other, 0) - 1
+                    if n > 0:
+                        self.counterparties[other] = n
+                    else:
+                        self.counterparties.pop(other, None)
+                del side[:cut]
+        return capped
+
+    @property
+    def degree(self) -> int:
+        """Distinct counterparties among the stored edges."""
+        return len(self.counterparties)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,15 +178,22 @@ class Quantiles:
 @dataclass(frozen=True, slots=True)
 class NetworkView:
     """What one rule evaluation sees: the anchor edge, which copy is processed (the payer's
-    partition evaluates rules anchored at the payer, the payee's those anchored at the payee),
-    the fetched adjacency and the backward conserved paths ending with the anchor."""
+    partition evaluates rules anchored at the payer, the payee's those anchored at the payee) and
+    the accounts' adjacency (`adj`: every account the stage holds; a rule reads only what it needs,
+    each side cut to the anchor). An account a rule asks for that `adj` does not hold is recorded
+    in `missing`: the stage fetches those and evaluates again (pure rules, no I/O). `scratch`
+    caches what several rules share (the conserved paths, the pass-through episode) for this view.
+    `risk`: customer_id -> risk marker ("listed", or a level at or above suspicious) as of the
+    anchor, for the exposure rule."""
 
     anchor: Hop
     copy: Copy
     adj: Mapping[str, Adjacency]
-    paths: tuple[tuple[Hop, ...], ...] = ()
     quantiles: Quantiles | None = None
     customer_of: Mapping[str, str] = field(default_factory=dict)  # party -> customer_id, known so far
+    risk: Mapping[str, str] = field(default_factory=dict)
+    missing: set[str] = field(default_factory=set)
+    scratch: dict[Any, Any] = field(default_factory=dict)
 
     @property
     def end(self) -> tuple[int, str]:
@@ -96,7 +205,11 @@ class NetworkView:
         return self.anchor.payer if self.copy == "payer" else self.anchor.payee
 
     def of(self, party: str) -> Adjacency:
-        return self.adj.get(party) or Adjacency(party)
+        a = self.adj.get(party)
+        if a is None:
+            self.missing.add(party)
+            return Adjacency(party)
+        return a
 
     def customer(self, party: str) -> str | None:
         a = self.adj.get(party)
@@ -156,44 +269,140 @@ def conserved(received_fen: int, forwarded_fen: int, min_ratio: float, max_ratio
     return received_fen > 0 and min_ratio * received_fen <= forwarded_fen <= max_ratio * received_fen
 
 
-def extend_paths(
-    paths: Iterable[tuple[Hop, ...]],
-    adj: Mapping[str, Adjacency],
-    *,
-    start_ms: int,
-    max_gap_ms: int,
-    min_ratio: float,
-    max_ratio: float,
-    branching: int,
-    limit: int,
-) -> list[tuple[Hop, ...]]:
-    """One backward step of the conserved-path search: each path (earliest hop first) is extended
-    by the edges into its first payer that came before it (within `max_gap_ms`, after `start_ms`)
-    and that it forwarded most of (`conserved`). At most `branching` extensions per path (those
-    closest in amount) and `limit` paths in all; hubs and accounts already on the path are not
-    entered (a path closing back on the anchor's payee is kept: that is a cycle)."""
-    out: list[tuple[Hop, ...]] = []
-    for path in paths:
-        first = path[0]
-        a = adj.get(first.payer)
-        if a is None or a.hub:
-            continue
-        on_path = {h.payee for h in path} | {first.payer}
-        candidates = []
-        for h in a.ins:
-            if h.ts_ms < start_ms or h.order() >= first.order() or first.ts_ms - h.ts_ms > max_gap_ms:
-                continue
-            if h.payer in on_path and h.payer != path[-1].payee:
-                continue
-            if not conserved(h.amount_fen, first.amount_fen, min_ratio, max_ratio):
-                continue
-            candidates.append(h)
-        candidates.sort(key=lambda h: (abs(h.amount_fen - first.amount_fen), -h.ts_ms, h.edge_id))
-        for h in candidates[:branching]:
-            out.append((h, *path))
-            if len(out) >= limit:
-                return out
+@dataclass(frozen=True, slots=True)
+class Flow:
+    """Money from `payer` to `payee` in one go: one transfer, or several of the same pair within
+    `merge_ms` of each other (a payment split in two or three: the generator and real mules do).
+    `amount_fen` is their sum; `hops` the transfers, oldest first."""
+
+    payer: str
+    payee: str
+    hops: tuple[Hop, ...]
+    amount_fen: int
+
+    @property
+    def first(self) -> Hop:
+        return self.hops[0]
+
+    @property
+    def ts_ms(self) -> int:
+        return self.hops[0].ts_ms
+
+
+def flows_of(hops: list[Hop], merge_ms: int) -> list[Flow]:
+    """Group transfers (oldest first) by pair, then into runs whose gaps are at most `merge_ms`."""
+    by_pair: dict[tuple[str, str], list[Hop]] = {}
+    for h in hops:
+        by_pair.setdefault((h.payer, h.payee), []).append(h)
+    out = []
+    for (payer, payee), run in by_pair.items():
+        cur = [run[0]]
+        for h in run[1:]:
+            if h.ts_ms - cur[-1].ts_ms <= merge_ms:
+                cur.append(h)
+            else:
+                out.append(Flow(payer, payee, tuple(cur), sum(x.amount_fen for x in cur)))
+                cur = [h]
+        out.append(Flow(payer, payee, tuple(cur), sum(x.amount_fen for x in cur)))
     return out
 
 
-__all__ = ["DAY_MS", "Adjacency", "Copy", "Hop", "NetworkHit", "NetworkView", "Party", "Quantiles", "all_tx_ids", "conserved", "extend_paths", "parties_of"]
+def anchor_flow(view: NetworkView, merge_ms: int) -> Flow:
+    """The anchor with the same pair's transfers just before it (within `merge_ms`, chained)."""
+    a = view.anchor
+    owner = view.of(view.account)
+    side = owner.ins_within(a.ts_ms - 4 * merge_ms, view.end) if view.copy == "payee" else owner.outs_within(a.ts_ms - 4 * merge_ms, view.end)
+    same = [h for h in side if h.payer == a.payer and h.payee == a.payee and h != a]
+    run = [a]
+    for h in reversed(same):
+        if run[0].ts_ms - h.ts_ms > merge_ms:
+            break
+        run.insert(0, h)
+    return Flow(a.payer, a.payee, tuple(run), sum(h.amount_fen for h in run))
+
+
+def conserved_paths(
+    view: NetworkView,
+    *,
+    window_ms: int,
+    max_gap_ms: int,
+    min_ratio: float,
+    max_ratio: float,
+    max_hops: int,
+    merge_ms: int,
+    floor_fen: int,
+    history_ms: int = 0,
+    branching: int = 3,
+    limit: int = 24,
+) -> list[tuple[Flow, ...]]:
+    """The backward conserved paths ending with the anchor's flow (earliest flow first): each step
+    goes to the flows into the path's first payer that came before it (within `max_gap_ms`, after
+    the window's start) and that it forwarded `min_ratio`..`max_ratio` of. At most `branching`
+    extensions per path (closest in amount), `limit` paths per step, `max_hops` flows; hubs and
+    accounts already on the path are not entered, except the anchor's payee (a closed cycle,
+    which is kept and not extended). Every flow of a path is along a *new* relationship of its
+    payee (first seen within the window and at least `history_ms` after the payee's history
+    begins, `Adjacency.new_since`): rent, salary and family money move along recurring ones.
+    Cached per view and bounds."""
+    key = ("paths", window_ms, max_gap_ms, min_ratio, max_ratio, max_hops, merge_ms, floor_fen, history_ms)
+    if key in view.scratch:
+        return view.scratch[key]
+    start = view.anchor.ts_ms - window_ms
+    first = anchor_flow(view, merge_ms)
+    result: list[tuple[Flow, ...]] = []
+
+    def new(payer: str, payee: str) -> bool:
+        b = view.of(payee)
+        return b.first_seen.get(payer, view.anchor.ts_ms) >= b.new_since(start, history_ms)
+
+    frontier: list[tuple[Flow, ...]] = [(first,)] if first.amount_fen >= floor_fen and new(first.payer, first.payee) else []
+    for _ in range(max_hops - 1):
+        nxt: list[tuple[Flow, ...]] = []
+        for path in frontier:
+            head = path[0]
+            a = view.of(head.payer)
+            if a.hub:
+                continue
+            on_path = {f.payee for f in path} | {head.payer}
+            t0 = head.first.order()
+            lo = max(start, head.ts_ms - max_gap_ms)
+            ins = [h for h in a.ins_within(lo, t0) if h.order() < t0 and (h.payer not in on_path or h.payer == view.anchor.payee)]
+            cands = [f for f in flows_of(ins, merge_ms) if f.amount_fen >= floor_fen and conserved(f.amount_fen, head.amount_fen, min_ratio, max_ratio)]
+            cands = [f for f in cands if (not view.of(f.payer).hub or f.payer == view.anchor.payee) and new(f.payer, head.payer)]
+            cands.sort(key=lambda f: (abs(f.amount_fen - head.amount_fen), -f.ts_ms, f.first.edge_id))
+            for f in cands[:branching]:
+                nxt.append((f, *path))
+                if len(nxt) >= limit:
+                    break
+            if len(nxt) >= limit:
+                break
+        result.extend(nxt)
+        frontier = [p for p in nxt if p[0].payer != view.anchor.payee]
+        if not frontier:
+            break
+    view.scratch[key] = result
+    return result
+
+
+def flow_hops(flows: Iterable[Flow]) -> list[Hop]:
+    return [h for f in flows for h in f.hops]
+
+
+__all__ = [
+    "DAY_MS",
+    "Adjacency",
+    "Copy",
+    "Flow",
+    "Hop",
+    "NetworkHit",
+    "NetworkView",
+    "Party",
+    "Quantiles",
+    "all_tx_ids",
+    "anchor_flow",
+    "conserved",
+    "conserved_paths",
+    "flow_hops",
+    "flows_of",
+    "parties_of",
+]

@@ -9,13 +9,31 @@ from types import ModuleType
 from pydantic import BaseModel
 
 from factors.network.graph import NetworkHit, NetworkView
-from factors.patterns import closed_group, gather_scatter, layering_chain, network_cycle, network_fan_in, network_fan_out, scatter_gather, transfer_splitting
-from factors.patterns._network_fan import NetworkFan, fan_metric
+from factors.patterns import (
+    closed_group,
+    gather_scatter,
+    high_risk_exposure,
+    layering_chain,
+    network_cycle,
+    network_fan_in,
+    network_fan_out,
+    scatter_gather,
+    transfer_splitting,
+)
 from factors.standard import Standard
 
-MODULES: tuple[ModuleType, ...] = (network_cycle, layering_chain, scatter_gather, gather_scatter, closed_group, network_fan_in, network_fan_out, transfer_splitting)
+MODULES: tuple[ModuleType, ...] = (
+    network_cycle,
+    layering_chain,
+    scatter_gather,
+    gather_scatter,
+    closed_group,
+    network_fan_in,
+    network_fan_out,
+    transfer_splitting,
+    high_risk_exposure,
+)
 NETWORK_PATTERNS: frozenset[str] = frozenset(m.ID for m in MODULES)
-FANS = (NetworkFan(network_fan_in.ID, "in"), NetworkFan(network_fan_out.ID, "out"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,19 +55,9 @@ def load_rules(standard: Standard) -> tuple[Rule, ...]:
     return tuple(rules)
 
 
-def search_bounds(rules: tuple[Rule, ...]) -> dict[str, float]:
-    """What the stage must gather for these rules: longest window, hops, widest conservation band."""
-    window = max((float(r.params.window_days) for r in rules), default=10.0)  # type: ignore[attr-defined]
-    path_rules = [r.params for r in rules if r.id in (network_cycle.ID, layering_chain.ID)]
-    return {
-        "window_days": window,
-        "history_days": max((float(getattr(r.params, "history_days", 0)) for r in rules), default=0.0),
-        "max_hops": max((p.max_hops for p in path_rules), default=0),  # type: ignore[attr-defined]
-        "path_window_days": max((p.window_days for p in path_rules), default=0.0),  # type: ignore[attr-defined]
-        "max_gap_days": max((p.max_gap_days for p in path_rules), default=0.0),  # type: ignore[attr-defined]
-        "min_forward_ratio": min((p.min_forward_ratio for p in path_rules), default=1.0),  # type: ignore[attr-defined]
-        "max_forward_ratio": max((p.max_forward_ratio for p in path_rules), default=1.0),  # type: ignore[attr-defined]
-    }
+def history_days(rules: tuple[Rule, ...]) -> float:
+    """How far back (event time) any rule reads an account's edges, days."""
+    return max((float(getattr(r.params, "history_days", 0.0)) for r in rules), default=0.0) + max((float(r.params.window_days) for r in rules), default=10.0)  # type: ignore[attr-defined]
 
 
 def evaluate(view: NetworkView, rules: tuple[Rule, ...]) -> list[NetworkHit]:
@@ -62,14 +70,4 @@ def evaluate(view: NetworkView, rules: tuple[Rule, ...]) -> list[NetworkHit]:
     return hits
 
 
-def observations(view: NetworkView, rules: tuple[Rule, ...]) -> dict[str, int]:
-    """The population metrics this edge copy contributes to its peer group's quantiles."""
-    out = {}
-    for rule in rules:
-        for fan in FANS:
-            if rule.id == fan.id and view.copy == fan.copy:
-                out[fan.metric] = fan_metric(view, fan, rule.params)[0]  # type: ignore[arg-type]
-    return out
-
-
-__all__ = ["MODULES", "NETWORK_PATTERNS", "Rule", "evaluate", "load_rules", "observations", "search_bounds"]
+__all__ = ["MODULES", "NETWORK_PATTERNS", "Rule", "evaluate", "history_days", "load_rules"]

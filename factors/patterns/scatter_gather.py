@@ -3,7 +3,9 @@ and re-converges on one sink, each intermediary forwarding most of what it got.
 
 Anchor: the payee copy of an edge m -> v (v, the sink, owns the evaluation). Within
 `window_days`, for every payer m' of v, the edges s -> m' that m' forwarded to v (conserved, within
-`max_gap_days`, before the edge to v) are grouped by their source s; a source reaching v through
+`max_gap_days`, before the edge to v; both relationships new to m, first seen within the window:
+a firm paying its usual supplier out of its usual client's money is no relay) are grouped by
+their source s; a source reaching v through
 at least `min_intermediaries` distinct accounts, one of them the anchor's payer, is the pattern.
 Payroll and family gifts do not come back together to one payee. Source: AMLSim
 "scatter-gather"; FATF money-mule typologies. Key: source and sink. Roles: `origin`,
@@ -23,6 +25,7 @@ ID = "scatter_gather"
 
 
 class Params(ConservationParams):
+    window_days: float = Field(15, gt=0, le=90, description="first scatter to the last gather, days")
     min_intermediaries: int = Field(3, ge=2, le=50, description="distinct accounts between source and sink, at least")
 
 
@@ -30,19 +33,28 @@ DEFAULTS = Params()
 
 
 def detect(view: NetworkView, params: Params, severity: str = "high") -> NetworkHit | None:
-    if view.copy != "payee":
+    if view.copy != "payee" or view.of(view.anchor.payee).hub:
         return None
     sink, end = view.anchor.payee, view.end
     start = view.anchor.ts_ms - round(params.window_days * DAY_MS)
     floor = round(params.min_amount_cny * FEN_PER_YUAN)
     gap = round(params.max_gap_days * DAY_MS)
     by_source: dict[str, dict[str, list[Hop]]] = {}
-    for out_hop in view.of(sink).ins_within(start, end) + ([view.anchor] if view.anchor not in view.of(sink).ins else []):
+    into = view.of(sink).ins_within(start, end)
+    if len({h.payer for h in into}) < params.min_intermediaries:
+        return None  # cheap precondition: not enough payers to gather from
+    for out_hop in into + ([view.anchor] if view.anchor not in into else []):
         m = out_hop.payer
         if out_hop.amount_fen < floor or view.of(m).hub:
             continue
-        for in_hop in view.of(m).ins_within(start, out_hop.order()):
+        am = view.of(m)
+        new_from = am.new_since(start, round(params.min_history_days * DAY_MS))
+        if am.first_seen.get(sink, out_hop.ts_ms) < new_from:
+            continue  # m has paid the sink for long: an ordinary relationship, not a relay
+        for in_hop in am.ins_within(start, out_hop.order()):
             if in_hop.payer in (sink, m) or in_hop.amount_fen < floor or out_hop.ts_ms - in_hop.ts_ms > gap:
+                continue
+            if am.first_seen.get(in_hop.payer, in_hop.ts_ms) < new_from:
                 continue
             if conserved(in_hop.amount_fen, out_hop.amount_fen, params.min_forward_ratio, params.max_forward_ratio):
                 hops = by_source.setdefault(in_hop.payer, {}).setdefault(m, [])

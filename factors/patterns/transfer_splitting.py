@@ -8,7 +8,9 @@ more than `habit_multiple` times the pair's busiest earlier `day_hours` period w
 its own habit; a pair that never did is judged by `min_count`). Amount floors are relative by
 default (`min_total_cny` is low): there is no regulatory line for transfers between two parties
 below the large-value thresholds, so the pair's own history decides. Source: PBoC 2016 No. 3 art.
-11 (拆分交易规避监测); AMLSim "fan" splits. Key: the pair and the day's first transfer.
+11 (拆分交易规避监测); AMLSim "fan" splits. A pair with no earlier transfer needs `min_count_new_pair`; the
+total must also exceed `habit_amount_multiple` x the pair's largest earlier period total (a
+same-pair repeat of pocket money is two or three of the usual sums). Key: the day's first transfer.
 Roles: `payer`, `payee`.
 """
 
@@ -28,22 +30,41 @@ class Params(RuleParams):
     window_days: float = Field(90, gt=0, le=90, description="unused here: see history_days")
     day_hours: float = Field(24, gt=0, le=72, description="the period transfers are counted in, hours")
     min_count: int = Field(3, ge=2, le=100, description="transfers of the pair in the period, at least")
+    min_count_new_pair: int = Field(6, ge=2, le=100, description="... at least, for a pair with no earlier transfer (no habit to compare with)")
     min_total_cny: float = Field(5000, ge=0, description="their total, CNY, at least")
     min_amount_cny: float = Field(100, ge=0, description="smaller transfers are ignored")
     habit_multiple: float = Field(2.0, ge=1, description="count must exceed this multiple of the pair's busiest earlier period")
+    habit_amount_multiple: float = Field(4.0, ge=1, description="total must exceed this multiple of the pair's largest earlier period total")
     history_days: float = Field(90, gt=0, le=90, description="how far back the pair's habit is read, days")
+    min_pair_share: float = Field(
+        0.5, ge=0, le=1, description="the pair's share of all the payee's receipts in the period, at least (a busy firm's client is not splitting)"
+    )
 
 
 DEFAULTS = Params()
 
 
-def _busiest(times: list[int], span_ms: int) -> int:
-    best, lo = 0, 0
-    for hi, t in enumerate(times):
-        while t - times[lo] >= span_ms:
+def _busiest(hops: list, span_ms: int) -> tuple[int, int]:
+    """(most transfers, largest total) in any period of span_ms among hops (oldest first)."""
+    best, most, lo, total = 0, 0, 0, 0
+    for hi, h in enumerate(hops):
+        total += h.amount_fen
+        while h.ts_ms - hops[lo].ts_ms >= span_ms:
+            total -= hops[lo].amount_fen
             lo += 1
-        best = max(best, hi - lo + 1)
-    return best
+        best, most = max(best, hi - lo + 1), max(most, total)
+    return best, most
+
+
+def _meets(recent: list, habit: tuple[int, int], params: Params) -> bool:
+    count, total = len(recent), sum(h.amount_fen for h in recent)
+    need = params.min_count if habit[0] else params.min_count_new_pair
+    return (
+        count >= need
+        and total >= round(params.min_total_cny * FEN_PER_YUAN)
+        and count > params.habit_multiple * habit[0]
+        and total > params.habit_amount_multiple * habit[1]
+    )
 
 
 def detect(view: NetworkView, params: Params, severity: str = "medium") -> NetworkHit | None:
@@ -52,29 +73,46 @@ def detect(view: NetworkView, params: Params, severity: str = "medium") -> Netwo
     payer, payee, end = view.anchor.payer, view.anchor.payee, view.end
     floor = round(params.min_amount_cny * FEN_PER_YUAN)
     span = round(params.day_hours * HOUR_MS)
-    pair = [h for h in view.of(payee).ins_within(view.anchor.ts_ms - round(params.history_days * DAY_MS), end) if h.payer == payer and h.amount_fen >= floor]
-    if view.anchor not in pair and view.anchor.amount_fen >= floor:
-        pair.append(view.anchor)
-    recent = [h for h in pair if h.ts_ms > view.anchor.ts_ms - span]
-    earlier = [h.ts_ms for h in pair if h.ts_ms <= view.anchor.ts_ms - span]
-    total = sum(h.amount_fen for h in recent)
+    own = view.of(payee)
+    if own.hub or own.counterparties.get(payer, 0) < 2:
+        return None  # a single transfer of the pair: nothing to count (cheap precondition)
+    recent_all = own.ins_within(view.anchor.ts_ms - span + 1, end)
+    recent = [h for h in recent_all if h.payer == payer and h.amount_fen >= floor]
+    if len(recent) < min(params.min_count, params.min_count_new_pair):
+        return None
+    earlier = [
+        h
+        for h in own.ins_within(view.anchor.ts_ms - round(params.history_days * DAY_MS), end)
+        if h.payer == payer and h.amount_fen >= floor and h.ts_ms <= view.anchor.ts_ms - span
+    ]
     habit = _busiest(earlier, span)
-    if len(recent) < params.min_count or total < round(params.min_total_cny * FEN_PER_YUAN) or len(recent) <= params.habit_multiple * habit:
+    if not _meets(recent, habit, params):
         return None
-    # fire once per episode: when the count first reaches the bar, not on every later transfer
-    if (
-        len(recent) - 1 >= params.min_count
-        and len(recent) - 1 > params.habit_multiple * habit
-        and total - view.anchor.amount_fen >= round(params.min_total_cny * FEN_PER_YUAN)
-    ):
+    if sum(h.amount_fen for h in recent) < params.min_pair_share * sum(h.amount_fen for h in recent_all):
         return None
+    if view.anchor in recent and _meets([h for h in recent if h != view.anchor], habit, params):
+        return None  # already met before this transfer: fired then (one alert per episode)
+    total = sum(h.amount_fen for h in recent)
     return NetworkHit(
         pattern=ID,
         key=recent[0].edge_id[:16],
         window_start_ms=recent[0].ts_ms,
         window_end_ms=view.anchor.ts_ms,
-        metrics={"count": len(recent), "total_cny": yuan(total), "max_cny": yuan(max(h.amount_fen for h in recent)), "habit_busiest_count": habit},
-        thresholds={"min_count": params.min_count, "min_total_cny": params.min_total_cny, "habit_multiple": params.habit_multiple, "day_hours": params.day_hours},
+        metrics={
+            "count": len(recent),
+            "total_cny": yuan(total),
+            "max_cny": yuan(max(h.amount_fen for h in recent)),
+            "habit_busiest_count": habit[0],
+            "habit_largest_cny": yuan(habit[1]),
+        },
+        thresholds={
+            "min_count": params.min_count,
+            "min_count_new_pair": params.min_count_new_pair,
+            "min_total_cny": params.min_total_cny,
+            "habit_multiple": params.habit_multiple,
+            "habit_amount_multiple": params.habit_amount_multiple,
+            "day_hours": params.day_hours,
+        },
         parties=parties_of(view, recent, {payer: "payer", payee: "payee"}),
         tx_ids=all_tx_ids(recent),
         severity=severity,

@@ -4,6 +4,7 @@ the bank among a detection's parties, each with its own role (see docs/events.md
 from __future__ import annotations
 
 from factors.identity import digest
+from factors.network.exposure import Exposure
 from factors.network.graph import Hop, NetworkHit
 from streams.events import OutputEvent, _base, identify, iso, key_digest
 
@@ -48,3 +49,19 @@ def detection_events(hit: NetworkHit, anchor: Hop, model_version: str) -> list[O
         )
         out.append(OutputEvent(KIND, customer_id, identify(value)))
     return out
+
+
+def exposure_event(exposure: Exposure, anchor: Hop, model_version: str) -> OutputEvent:
+    """A `network_detection` event of `kind: "exposure"` for the exposed customer: the measurement
+    the customer stage's exposure factor scores (see docs/events.md). Content-addressed id."""
+    m = exposure.measurement
+    value = _base(KIND, exposure.customer_id, anchor.ts_ms, model_version)
+    value.update(
+        kind="exposure",
+        pattern="high_risk_counterparty_exposure",
+        exposure={"measured_at": iso(m.measured_ms), "exposure_cny": m.exposure_fen / 100, "counterparties": m.counterparties, "window_days": m.window_days},
+        parties=[{"party_id": p, "customer_id": c, "role": "high_risk_party", "tx_ids": []} for p, c in exposure.counterparties],
+        tx_ids=list(exposure.tx_ids),
+        cause={"kind": "edge", "ref": anchor.edge_id},
+    )
+    return OutputEvent(KIND, exposure.customer_id, identify(value))

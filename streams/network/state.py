@@ -11,15 +11,24 @@ slot per account; party ids may hold any character, so they are never put in a k
 
 Each edge copy is applied by one atomic script on its own account's keys (no multi-key
 operation across accounts). Edges older than `retain_days` before the account's watermark are
-dropped; at most `cap` edges per direction are kept (the oldest go first). Reads of other
-accounts (the search) are plain script calls, pipelined per search step.
+dropped; at most `cap` edges per direction are kept (the oldest go first).
+
+Redis is the durable state; the worker also holds the adjacency of the accounts it *owns* (those
+whose copies it applied: one partition of the edge topic owns an account's in- and out-edges) in
+memory (`GraphStore.accounts`, least recently used evicted beyond `max_accounts`), written
+through on every apply, so the search reads memory, not Redis. An owned account not in memory
+(after a restart or an eviction) is read once from Redis before its copy is applied. Accounts the
+search needs that another worker owns are read from Redis for the current batch only
+(`borrow`), so they are never stale by more than a batch. On a rebalance the worker drops what it
+holds (`forget`): an account whose partition moved is owned by another worker now.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Awaitable, Callable, Iterable
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,16 +72,54 @@ class _Concurrent:
         self.pending.append(self.redis.hincrby(*args))
 
 
+class Accounts(Mapping[str, Adjacency]):
+    """What a rule's view reads: owned accounts first, then the batch's borrowed ones."""
+
+    def __init__(self, owned: Mapping[str, Adjacency], borrowed: Mapping[str, Adjacency]) -> None:
+        self.owned, self.borrowed = owned, borrowed
+
+    def get(self, party: str, default: Adjacency | None = None) -> Adjacency | None:  # type: ignore[override]
+        return self.owned.get(party) or self.borrowed.get(party) or default
+
+    def __getitem__(self, party: str) -> Adjacency:
+        found = self.get(party)
+        if found is None:
+            raise KeyError(party)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self.owned
+        yield from (p for p in self.borrowed if p not in self.owned)
+
+    def __len__(self) -> int:
+        return len(self.owned) + sum(1 for p in self.borrowed if p not in self.owned)
+
+
 class GraphStore:
-    def __init__(self, redis: Redis, *, retain_days: int = 90, cap: int = 150, hub_degree: int = 40, hub_window_days: int = 30) -> None:
+    def __init__(self, redis: Redis, *, retain_days: int = 90, cap: int = 150, hub_degree: int = 40, hub_window_days: int = 30, max_accounts: int = 2_000_000) -> None:
         self.redis = redis
         self.retain_ms = retain_days * DAY_MS
         self.cap = cap
         self.hub_degree = hub_degree
-        self.hub_window_ms = hub_window_days * DAY_MS
+        self.hub_window_ms = hub_window_days * DAY_MS  # kept for the settings' meaning; the degree is counted over the retention
+        self.max_accounts = max_accounts
         self._scripts = {name: (SCRIPTS / f"{name}.lua").read_text() for name in ("net_apply", "net_read", "net_commit")}
         self._sha = {name: hashlib.sha1(text.encode()).hexdigest() for name, text in self._scripts.items()}
-        self.reads = 0  # accounts read (search cost), for metrics
+        self.accounts: OrderedDict[str, Adjacency] = OrderedDict()  # owned, in memory
+        self.borrowed: dict[str, Adjacency] = {}  # read for the current batch
+        self.customers: dict[str, str] = {}  # party -> customer_id, from every edge seen
+        self.view = Accounts(self.accounts, self.borrowed)
+        self.reads = 0  # accounts read from Redis (cold or borrowed), for metrics
+
+    def forget(self) -> None:
+        """Drop everything held in memory (a rebalance: ownership may have moved)."""
+        self.accounts.clear()
+        self.borrowed.clear()
+
+    def end_batch(self) -> None:
+        self.borrowed.clear()
+        while len(self.accounts) > self.max_accounts:
+            self.accounts.popitem(last=False)
 
     async def _execute(self, fill: Callable[[Any], None]) -> list[Any]:
         """One pipelined round trip (concurrent calls on Redis Cluster); NOSCRIPT loads and retries."""
@@ -92,9 +139,29 @@ class GraphStore:
                     await self.redis.script_load(text)
         raise AssertionError("unreachable")
 
+    async def own(self, parties: Iterable[str]) -> None:
+        """Make sure the accounts whose copies are about to be applied are held (cold ones read from Redis)."""
+        missing = [p for p in dict.fromkeys(parties) if p not in self.accounts]
+        for party in missing:
+            found = self.borrowed.pop(party, None)
+            if found is not None:
+                self.accounts[party] = found
+        missing = [p for p in missing if p not in self.accounts]
+        if missing:
+            self.accounts.update(await self.read(missing, 0, 2**53))
+
+    async def borrow(self, parties: Iterable[str]) -> None:
+        """Read accounts the search needs that are not held, for the current batch."""
+        missing = [p for p in dict.fromkeys(parties) if p not in self.accounts and p not in self.borrowed]
+        if missing:
+            self.borrowed.update(await self.read(missing, 0, 2**53))
+
     async def apply(self, copies: list[tuple[Edge, str]]) -> list[Applied]:
         """Store each edge copy on its owning account (payer copy: out-edges of the payer; payee
-        copy: in-edges of the payee), in input order, in one round trip."""
+        copy: in-edges of the payee), in input order, in one round trip; then in memory."""
+        if not copies:
+            return []
+        await self.own(edge.payer if copy == "payer" else edge.payee for edge, copy in copies)
         sha = self._sha["net_apply"]
 
         def fill(pipe: Any) -> None:
@@ -106,14 +173,34 @@ class GraphStore:
                 member = f"{edge.edge_id[:16]}|{edge.amount_fen}|{other}"
                 pipe.evalsha(sha, 3, o if copy == "payer" else i, x, m, edge.ts_ms, member, edge.edge_id[:16], edge.tx_id, cid, group, self.retain_ms, self.cap)
 
-        if not copies:
-            return []
         replies = await self._execute(fill)
         out = []
         for (edge, copy), (status, legs) in zip(copies, replies, strict=True):
             kind = {1: "new", 0: "stored", -1: "late"}[int(status)]
             out.append(Applied(edge, copy, kind, bool(legs) and legs[:2] == b"d|"))
+            for party, cid in ((edge.payer, edge.payer_customer_id), (edge.payee, edge.payee_customer_id)):
+                if cid:
+                    self.customers[party] = cid
+            if kind != "late":
+                self._remember(edge, copy)
         return out
+
+    def _remember(self, edge: Edge, copy: str) -> None:
+        own = edge.payer if copy == "payer" else edge.payee
+        a = self.accounts.get(own)
+        if a is None:  # evicted within the batch (tiny max_accounts): hold it again
+            a = self.accounts[own] = Adjacency(own)
+        else:
+            self.accounts.move_to_end(own)
+        cid = edge.payer_customer_id if copy == "payer" else edge.payee_customer_id
+        if cid:
+            a.customer_id = cid
+            if cid == edge.leg_customer_id and edge.peer_group:
+                a.peer_group = edge.peer_group
+        a.add(Hop(edge.edge_id[:16], edge.payer, edge.payee, edge.ts_ms, edge.amount_fen, (edge.tx_id,)), incoming=copy == "payee")
+        newest = max(a.ins[-1].ts_ms if a.ins else 0, a.outs[-1].ts_ms if a.outs else 0)
+        capped = a.trim(newest - self.retain_ms, self.cap)
+        a.hub = a.hub or capped or a.degree >= self.hub_degree
 
     async def read(self, parties: Iterable[str], start_ms: int, end_ms: int) -> dict[str, Adjacency]:
         """The adjacency of each account within [start_ms, end_ms], in one round trip."""
@@ -128,21 +215,22 @@ class GraphStore:
 
         replies = await self._execute(fill)
         self.reads += len(order)
-        return {party: self._adjacency(party, reply, end_ms) for party, reply in zip(order, replies, strict=True)}
+        return {party: self._adjacency(party, reply) for party, reply in zip(order, replies, strict=True)}
 
-    def _adjacency(self, party: str, reply: list[Any], end_ms: int) -> Adjacency:
+    def _adjacency(self, party: str, reply: list[Any]) -> Adjacency:
         raw_in, raw_out, raw_meta = reply
         ins = _hops(party, raw_in, incoming=True)
         outs = _hops(party, raw_out, incoming=False)
         meta = {raw_meta[i].decode(): raw_meta[i + 1].decode() for i in range(0, len(raw_meta), 2)}
-        recent = end_ms - self.hub_window_ms
-        degree = len({h.payer for h in ins if h.ts_ms >= recent} | {h.payee for h in outs if h.ts_ms >= recent})
-        hub = degree >= self.hub_degree or len(ins) >= self.cap or len(outs) >= self.cap
-        return Adjacency(party, ins, outs, meta.get("c") or None, meta.get("g") or None, hub, {k: v for k, v in meta.items() if k.startswith("k:")})
+        a = Adjacency(party, ins, outs, meta.get("c") or None, meta.get("g") or None, False, {k: v for k, v in meta.items() if k.startswith("k:")})
+        a.hub = "capped" in meta or a.degree >= self.hub_degree
+        if a.customer_id:
+            self.customers[party] = a.customer_id
+        return a
 
-    async def commit(self, done: dict[str, list[str]], detections: dict[str, dict[str, str]], increments: dict[tuple[str, str], int]) -> None:
-        """After the outputs are acknowledged: mark the copies committed, record the detections
-        emitted per anchor account, add the batch's quantile observations."""
+    async def commit(self, done: dict[str, list[str]], detections: dict[str, dict[str, str]], increments: dict[tuple[str, str], int] | None = None) -> None:
+        """After the outputs are acknowledged: mark the copies committed and record the detections
+        emitted per anchor account (in Redis, then in memory)."""
         sha = self._sha["net_commit"]
         parties = sorted(set(done) | set(detections))
 
@@ -152,11 +240,15 @@ class GraphStore:
                 eids = done.get(party, [])
                 pairs = [v for kv in sorted(detections.get(party, {}).items()) for v in kv]
                 pipe.evalsha(sha, 2, x, m, len(eids), *eids, *pairs)
-            for (key, name), amount in sorted(increments.items()):
+            for (key, name), amount in sorted((increments or {}).items()):
                 pipe.hincrby(key, name, amount)
 
         if parties or increments:
             await self._execute(fill)
+        for party, fields in detections.items():
+            a = self.accounts.get(party) or self.borrowed.get(party)
+            if a is not None:
+                a.emitted.update(fields)
 
 
 def _hops(party: str, raw: list[Any], incoming: bool) -> tuple[Hop, ...]:

@@ -34,6 +34,8 @@ def copies(tx_id, customer, direction, cp, fen, ts):
 
 def cycle_stream():
     out = []
+    for c in ("C1", "C2", "C3"):  # 40 days of history before: the rules judge new relationships against it
+        out += copies(f"h{c}", c, "in", "EMPLOYER", 800_000, T0 - 40 * DAY)
     out += copies("a1", "C1", "out", "C2", 2_000_000, T0)
     out += copies("b1", "C2", "in", "C1", 2_000_000, T0)  # the other leg of the same book transfer
     out += copies("b2", "C2", "out", "C3", 1_950_000, T0 + DAY)
@@ -52,9 +54,9 @@ async def test_both_legs_stored_once_and_a_cycle_found_once(redis):
     engine = NetworkEngine(GraphStore(redis), load_rules(model.standard), model.version)
     batch = await engine.process(cycle_stream())
     await engine.commit(batch)
-    assert batch.outcomes["applied"] == 6 and batch.outcomes["pending"] == 2
+    assert batch.outcomes["applied"] == 12 and batch.outcomes["pending"] == 2  # 6 history copies, 6 cycle copies, 2 second legs
     i, _, x, _ = account_keys("id:C2")
-    assert await redis.zcard(i) == 1
+    assert await redis.zcard(i) == 2  # the salary and the cycle's edge from C1, stored once for both legs
     legs = await redis.hvals(x)
     assert sorted(legs[0].decode()[2:].split(",")) == ["a1", "b1"] or any(set(v.decode()[2:].split(",")) == {"a1", "b1"} for v in legs)
     detections = [e.value for e in batch.events if e.kind == "network_detection" and e.value["pattern"] == "network_cycle"]
@@ -62,7 +64,7 @@ async def test_both_legs_stored_once_and_a_cycle_found_once(redis):
     assert len({d["detection_key"] for d in detections}) == 1
     # at-least-once: the same input again after the commit changes nothing and emits nothing
     again = await engine.process(cycle_stream())
-    assert again.outcomes["duplicate"] == 8 and not [e for e in again.events if e.kind == "network_detection"]
+    assert again.outcomes["duplicate"] == 14 and not [e for e in again.events if e.kind == "network_detection"]
 
 
 async def test_redelivery_before_the_commit_gives_the_same_event_ids(redis):

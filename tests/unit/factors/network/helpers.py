@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from factors.network.graph import DAY_MS, Adjacency, Hop, NetworkView, Quantiles, extend_paths
-from factors.network.rules import search_bounds
+from factors.network.graph import Adjacency, Hop, NetworkView, Quantiles
 
 T0 = 1_795_000_000_000
 H = 3_600_000
@@ -25,7 +24,7 @@ class Graph:
 
     def adjacency(self, hub: set[str] | frozenset[str] = frozenset()) -> dict[str, Adjacency]:
         parties = {p for h in self.hops for p in (h.payer, h.payee)}
-        return {
+        adj = {
             p: Adjacency(
                 p,
                 tuple(sorted((h for h in self.hops if h.payee == p), key=Hop.order)),
@@ -36,24 +35,10 @@ class Graph:
             )
             for p in parties
         }
+        for a in adj.values():  # every account has been observed for 60 days before the first edge here
+            a.known_since = T0 - 60 * 24 * H
+        return adj
 
-    def view(self, anchor: Hop, copy: str, rules=(), hub=frozenset(), quantiles: Quantiles | None = None) -> NetworkView:
-        adj = self.adjacency(hub)
-        paths: list = []
-        if copy == "payee" and rules:
-            b = search_bounds(rules)
-            frontier = [(anchor,)]
-            for _ in range(int(b["max_hops"]) - 1):
-                frontier = extend_paths(
-                    frontier,
-                    adj,
-                    start_ms=anchor.ts_ms - round(b["path_window_days"] * DAY_MS),
-                    max_gap_ms=round(b["max_gap_days"] * DAY_MS),
-                    min_ratio=b["min_forward_ratio"],
-                    max_ratio=b["max_forward_ratio"],
-                    branching=3,
-                    limit=24,
-                )
-                paths.extend(frontier)
-                frontier = [p for p in frontier if p[0].payer != anchor.payee]
-        return NetworkView(anchor, copy, adj, tuple(paths), quantiles, {})  # type: ignore[arg-type]
+    def view(self, anchor: Hop, copy: str, rules=(), hub=frozenset(), quantiles: Quantiles | None = None, risk=None) -> NetworkView:
+        """What a rule sees at `anchor` (the rules run their own bounded search over `adj`)."""
+        return NetworkView(anchor, copy, self.adjacency(hub), quantiles, {}, risk or {})  # type: ignore[arg-type]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from factors.network.graph import Quantiles
 from factors.network.rules import Rule, evaluate, load_rules
 from factors.patterns import closed_group, gather_scatter, layering_chain, network_cycle, network_fan_in, network_fan_out, scatter_gather, transfer_splitting
 from streams.model import load_model
@@ -65,6 +64,8 @@ def test_layering_chain_of_four_conserved_hops():
 
 def test_salary_paid_on_as_rent_is_no_chain():
     g = Graph()
+    g.pay("id:C1", "id:LANDLORD", 3500, -24 * 40)  # earlier rent: recurring relationships
+    g.pay("id:LANDLORD", "id:C9", 3400, -24 * 39)
     g.pay("id:EMPLOYER", "id:C1", 12000, 0)
     g.pay("id:C1", "id:LANDLORD", 3500, 24)
     g.pay("id:LANDLORD", "id:C9", 3400, 48)
@@ -107,12 +108,24 @@ def test_gather_scatter_through_one_account():
 
 
 def test_a_shop_paying_suppliers_keeps_its_margin():
+    """Its clients and suppliers recur (last month too): no new relationships, no episode."""
     g = Graph()
-    for i in range(6):
-        g.pay(f"id:CLIENT{i}", "id:C1", 5000, i)
-    g.pay("id:C1", "id:SUP0", 6000, 40)
-    g.pay("id:C1", "id:SUP1", 6000, 41)
-    last = g.pay("id:C1", "id:SUP2", 5000, 42)
+    for month in (-24 * 35, 0):
+        for i in range(6):
+            g.pay(f"id:CLIENT{i}", "id:C1", 5000, month + i)
+        g.pay("id:C1", "id:SUP0", 6000, month + 40)
+        g.pay("id:C1", "id:SUP1", 6000, month + 41)
+        last = g.pay("id:C1", "id:SUP2", 5000, month + 42)
+    assert fired(g.view(last, "payer"), gather_scatter) == []
+
+
+def test_gather_scatter_keeping_most_of_the_money_is_none():
+    g = Graph()
+    for i in range(3):
+        g.pay(f"id:S{i}", "id:C1", 5000, i)
+    g.pay("id:C1", "id:K0", 2000, 30)
+    g.pay("id:C1", "id:K1", 2000, 31)
+    last = g.pay("id:C1", "id:K2", 2000, 32)  # 6,000 of 15,000 passed on
     assert fired(g.view(last, "payer"), gather_scatter) == []
 
 
@@ -126,14 +139,32 @@ def test_an_outside_account_is_not_an_anchor_of_account_rules():
     assert fired(g.view(last, "payer"), gather_scatter) == []
 
 
-def test_closed_group_of_three_paying_each_other():
+def test_closed_group_of_four_paying_each_other_names_members_and_shared_party():
     g = Graph()
-    g.pay("id:C1", "id:C2", 6000, 0)
-    g.pay("id:C2", "id:C3", 6000, 24)
-    g.pay("id:C3", "id:C1", 6000, 48)
-    last = g.pay("id:C2", "id:C1", 5000, 72)
+    members = ["id:C1", "id:C2", "id:C3", "id:C4"]
+    t = 0
+    for i, m in enumerate(members):
+        for j in (1, 2):
+            g.pay(m, members[(i + j) % 4], 3000 + 100 * i, t)
+            t += 5
+    g.pay("id:C1", "id:X9", 4000, t)
+    g.pay("id:C3", "id:X9", 4000, t + 1)
+    last = g.pay("id:C4", "id:C1", 2500, t + 2)
     hits = fired(g.view(last, "payee"), closed_group)
-    assert len(hits) == 1 and {p.party_id for p in hits[0].parties} == {"id:C1", "id:C2", "id:C3"}
+    assert len(hits) == 1
+    roles = {p.party_id: p.role for p in hits[0].parties}
+    assert roles == {**dict.fromkeys(members, "member"), "id:X9": "shared_counterparty"}
+
+
+def test_household_paying_each_other_for_years_is_no_group():
+    g = Graph()
+    members = ["id:C1", "id:C2", "id:C3", "id:C4"]
+    last = None
+    for month in (-24 * 50, 0):  # the same relationships, long-standing
+        for i, m in enumerate(members):
+            for j in (1, 2):
+                last = g.pay(m, members[(i + j) % 4], 800, month + 10 * i + j)
+    assert fired(g.view(last, "payee"), closed_group) == []
 
 
 def test_household_sharing_a_landlord_is_no_group():
@@ -146,49 +177,57 @@ def test_household_sharing_a_landlord_is_no_group():
     assert fired(g.view(last, "payee"), closed_group) == []
 
 
-def test_network_fan_in_of_new_payers_against_the_population():
+def test_network_fan_in_collects_from_new_payers_and_passes_it_on():
     g = Graph()
-    last = None
     for i in range(4):
-        last = g.pay(f"id:P{i}", "id:C1", 1500, i * 30)
-    q = Quantiles("individual:unknown", "nq-1-abc", 500, {"new_payers": {"p99": 3.0}})
-    hits = fired(g.view(last, "payee", quantiles=q), network_fan_in)
-    assert len(hits) == 1
-    assert hits[0].thresholds["bar"] == 4 and hits[0].thresholds["quantiles_version"] == "nq-1-abc"
-    # a peer group where five new payers in ten days are ordinary: no alert
-    busy = Quantiles("entity:retail", "nq-1-def", 500, {"new_payers": {"p99": 12.0}})
-    assert fired(g.view(last, "payee", quantiles=busy), network_fan_in) == []
+        g.pay(f"id:P{i}", "id:C1", 1500, i * 30)
+    last = g.pay("id:C1", "id:B", 5400, 150)
+    hits = fired(g.view(last, "payer"), network_fan_in)
+    assert len(hits) == 1 and hits[0].metrics["sources"] == 4 and hits[0].metrics["sinks"] == 1
+    roles = {p.party_id: p.role for p in hits[0].parties}
+    assert roles["id:C1"] == "collector" and roles["id:B"] == "beneficiary" and roles["id:P0"] == "payer"
+    assert fired(g.view(last, "payer"), gather_scatter) == []  # one sink: not gather-scatter
 
 
 def test_network_fan_in_needs_new_payers_not_regular_clients():
     g = Graph()
-    for i in range(6):
-        g.pay(f"id:P{i}", "id:C1", 1500, i)  # known for months
-    last = None
-    for i in range(6):
-        last = g.pay(f"id:P{i}", "id:C1", 1500, 24 * 60 + i)
-    q = Quantiles("g", "v", 500, {"new_payers": {"p99": 2.0}})
-    assert fired(g.view(last, "payee", quantiles=q), network_fan_in) == []
+    for i in range(4):
+        g.pay(f"id:P{i}", "id:C1", 1500, -24 * 40 + i)  # known for long
+    for i in range(4):
+        g.pay(f"id:P{i}", "id:C1", 1500, i * 30)
+    last = g.pay("id:C1", "id:B", 5400, 150)
+    assert fired(g.view(last, "payer"), network_fan_in) == []
 
 
-def test_network_fan_out_fires_once_when_the_bar_is_reached():
+def test_network_fan_out_fires_when_most_of_the_lump_is_paid_out():
     g = Graph()
-    views = []
-    for i in range(6):
-        hop = g.pay("id:C1", f"id:R{i}", 2000, i * 20)
-        views.append(hop)
-    q = Quantiles("g", "v", 500, {"new_payees": {"p99": 3.0}})
-    fires = [len(fired(g.view(h, "payer", quantiles=q), network_fan_out)) for h in views]
-    assert fires == [0, 0, 0, 1, 0, 0]
+    g.pay("id:ORIGIN", "id:C1", 10000, 0)
+    fires = []
+    for i in range(5):
+        hop = g.pay("id:C1", f"id:R{i}", 2300, 24 * (3 + 5 * i))
+        fires.append(len(fired(g.view(hop, "payer"), network_fan_out)))
+    assert fires == [0, 0, 0, 1, 0]  # 9,200 of 10,000 at the fourth; the fifth overdraws the lump
 
 
 def test_transfer_splitting_against_the_pairs_habit():
     g = Graph()
+    g.pay("id:C1", "id:C2", 500, -24 * 20)  # the pair's habit: one small transfer now and then
     hits = []
     for i in range(3):
         hop = g.pay("id:C1", "id:C2", 4000, 100 + i * 3)
         hits.append(len(fired(g.view(hop, "payee"), transfer_splitting)))
     assert hits == [0, 0, 1]
+
+
+def test_a_busy_firms_client_paying_several_invoices_is_no_splitting():
+    g = Graph()
+    g.pay("id:C1", "id:F", 500, -24 * 20)
+    for k in range(8):
+        g.pay(f"id:CLIENT{k}", "id:F", 6000, 99 + k * 0.1)  # the firm's other receipts that day
+    last = None
+    for i in range(3):
+        last = g.pay("id:C1", "id:F", 4000, 100 + i)
+    assert fired(g.view(last, "payee"), transfer_splitting) == []
 
 
 def test_a_pair_that_always_pays_several_times_a_day_is_its_own_habit():
