@@ -9,30 +9,10 @@ from types import ModuleType
 from pydantic import BaseModel
 
 from factors.network.graph import NetworkHit, NetworkView
-from factors.patterns import (
-    closed_group,
-    gather_scatter,
-    high_risk_exposure,
-    layering_chain,
-    network_cycle,
-    network_fan_in,
-    network_fan_out,
-    scatter_gather,
-    transfer_splitting,
-)
+from factors.patterns import NETWORK_MODULES
 from factors.standard import Standard
 
-MODULES: tuple[ModuleType, ...] = (
-    network_cycle,
-    layering_chain,
-    scatter_gather,
-    gather_scatter,
-    closed_group,
-    network_fan_in,
-    network_fan_out,
-    transfer_splitting,
-    high_risk_exposure,
-)
+MODULES: tuple[ModuleType, ...] = NETWORK_MODULES  # the registry lives with the others (factors.patterns)
 NETWORK_PATTERNS: frozenset[str] = frozenset(m.ID for m in MODULES)
 
 

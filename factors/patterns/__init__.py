@@ -18,6 +18,7 @@ from factors.patterns import (
     fan_out,
     frequent_one_off,
     gather_scatter,
+    high_risk_exposure,
     high_risk_jurisdiction,
     layering_chain,
     network_cycle,
@@ -58,7 +59,17 @@ MODULES = (
 )
 # Network typologies: their detect runs in the network stage over a graph view
 # (factors.network.rules); their parameters live in the same [patterns.<id>] tables.
-NETWORK_MODULES = (network_cycle, layering_chain, scatter_gather, gather_scatter, closed_group, network_fan_in, network_fan_out, transfer_splitting)
+NETWORK_MODULES = (
+    network_cycle,
+    layering_chain,
+    scatter_gather,
+    gather_scatter,
+    closed_group,
+    network_fan_in,
+    network_fan_out,
+    transfer_splitting,
+    high_risk_exposure,
+)
 PATTERNS: dict[str, Detect] = {m.ID: m.detect for m in MODULES}
 PARAMS: dict[str, type[PatternParams]] = {m.ID: m.Params for m in (*MODULES, *NETWORK_MODULES)}
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from factors.patterns import PARAMS
 from factors.standard import DEFAULT_STANDARD_PATH
 from streams import cli
 from tests.standard_mutations import MUTATIONS, Mutation, mutated
@@ -122,7 +123,7 @@ def test_check_standard_accepts_the_default_with_a_one_line_summary():
     result = amlstream("check-standard", str(DEFAULT_STANDARD_PATH))
     assert result.returncode == 0, result.stderr
     [line] = result.stdout.splitlines()
-    assert line.startswith(f"{DEFAULT_STANDARD_PATH}: valid, default-2026.11+") and "26 factors, 21 pattern rules (21 enabled), 0 warnings" in line
+    assert line.startswith(f"{DEFAULT_STANDARD_PATH}: valid, default-2026.11+") and f"26 factors, {len(PARAMS)} pattern rules ({len(PARAMS)} enabled), 0 warnings" in line
 
 
 def test_check_standard_lists_every_problem_and_no_value(tmp_path):
