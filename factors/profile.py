@@ -57,6 +57,7 @@ class Profile:
     declared_annual_income_fen: int | None = None
     declared_annual_turnover_fen: int | None = None
     onboarded_ms: int | None = None
+    accounts: tuple[str, ...] = ()  # the customer's own account ids: transfers between them are not flows
 
     @property
     def declared_annual_fen(self) -> int | None:
@@ -68,6 +69,7 @@ class Profile:
     def to_dict(self) -> dict[str, Any]:
         out = {f.name: getattr(self, f.name) for f in fields(self)}
         out["products"] = list(self.products)
+        out["accounts"] = list(self.accounts)
         return out
 
     @classmethod
@@ -75,6 +77,7 @@ class Profile:
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
         values["products"] = tuple(values.get("products") or ())
+        values["accounts"] = tuple(values.get("accounts") or ())
         return cls(**values)
 
 

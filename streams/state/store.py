@@ -27,6 +27,7 @@ import orjson
 from redis.asyncio import Redis, RedisCluster
 from redis.exceptions import ConnectionError, NoScriptError, ResponseError
 
+from factors.identity import normalise_account
 from factors.model import DAY_FIELDS, WINDOWS, DayTotals, RecentTx, Snapshot, Transaction, WindowStats
 from streams.errors import StateLayoutError
 
@@ -37,7 +38,7 @@ LAYOUT_KEY = f"{KEY_PREFIX}:layout"
 LEVEL_SHARDS = 16
 CHUNK = 200  # a busy customer's items per script segment (its chunks follow each other in order)
 CALL_ITEMS = 600  # items per script call on a single Redis: bounds how long one call holds it
-NW = 8  # metrics per window total
+NW = 10  # metrics per window total
 NB = len(DAY_FIELDS)
 WINDOW_DAYS = 90  # the longest window: day accumulators are kept at least this long
 # Redis errors that mean "the server cannot do it now", not "this customer's data is bad"
@@ -71,6 +72,12 @@ def dedup_member(tx_id: str) -> str:
     return str(int.from_bytes(hashlib.blake2b(tx_id.encode(), digest_size=8).digest(), "big") >> 2)
 
 
+def account_digest(account: str | None) -> str:
+    """8 URL-safe characters for an account number (normalised: NFKC, case, spaces, punctuation);
+    "" for none. The customer's own accounts and its legs' counterparty accounts meet as these."""
+    return counterparty_digest(normalise_account(account)) if account else ""
+
+
 def counterparty_digest(identity: str) -> str:
     """8 URL-safe characters (48 bits) for a counterparty identity; "" for none."""
     if not identity:
@@ -92,9 +99,10 @@ class TxItem:
     fine: int
     day: int
     hour: int
-    flags: str  # c cash, x cross-border, h high-risk country, r round amount
+    flags: str  # c cash, x cross-border, h high-risk country, r round amount, t a return
     counterparty: str  # counterparty_digest(...) or ""
     foreign: str = ""  # "" for CNY, else "<usd cents>:<original amount in thousandths>"
+    counterparty_account: str = ""  # account_digest(...) of the counterparty's account, or ""
 
     def pack(self) -> str:
         t = self.tx
@@ -113,6 +121,64 @@ class TxItem:
             t.currency,
             t.amount,
             self.foreign,
+            self.counterparty_account,
+        )
+        return "\t".join(fields)
+
+
+@dataclass(frozen=True, slots=True)
+class OtherItem:
+    """A leg that is no flow of the customer's relationship: `kind` own (between the customer's
+    own accounts) or bank (fees, interest). Deduplicated and counted, nothing else."""
+
+    tx: Transaction
+    kind: str
+    day: int
+
+    def pack(self) -> str:
+        return f"O\t{self.tx.tx_id}\t{dedup_member(self.tx.tx_id)}\t{self.kind}\t{self.day}"
+
+
+@dataclass(frozen=True, slots=True)
+class ReversalItem:
+    """A reversal or correction of an earlier leg (`tx.original_tx_id`): the original's effect is
+    removed everywhere it counted (a correction's amount put in its place). `original_day` and
+    `original_fine` come from `tx.original_ts_ms` when the posting system gives it; `source`
+    (the input's coordinates, base64 JSON) is kept with the item while its original is unknown."""
+
+    tx: Transaction
+    fine: int
+    day: int
+    hour: int
+    flags: str
+    foreign: str
+    original_day: int | None
+    original_fine: int | None
+    source: str
+
+    def pack(self) -> str:
+        t = self.tx
+        assert t.original_tx_id is not None
+        fields = (
+            "V",
+            t.tx_id,
+            dedup_member(t.tx_id),
+            str(t.ts_ms),
+            "i" if t.direction == "in" else "o",
+            str(t.amount_fen),
+            self.flags,
+            str(self.fine),
+            str(self.day),
+            str(self.hour),
+            t.currency,
+            t.amount,
+            self.foreign,
+            t.tx_type,
+            t.original_tx_id,
+            dedup_member(t.original_tx_id),
+            "" if self.original_day is None else str(self.original_day),
+            "" if self.original_fine is None else str(self.original_fine),
+            self.source,
         )
         return "\t".join(fields)
 
@@ -123,7 +189,18 @@ class ProfileItem:
     updated_ms: int
 
     def pack(self) -> str:
-        return f"P\t{self.updated_ms}"
+        accounts = ",".join(sorted({account_digest(a) for a in getattr(self.profile, "accounts", ()) or ()}))
+        return f"P\t{self.updated_ms}\t{accounts}"
+
+
+@dataclass(frozen=True, slots=True)
+class DeletionItem:
+    """A tombstone on the customers topic: the profile is deleted."""
+
+    customer_id: str
+
+    def pack(self) -> str:
+        return "D"
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,14 +211,15 @@ class PeekItem:
         return "Q"
 
 
-Item = TxItem | ProfileItem | PeekItem
+Item = TxItem | OtherItem | ReversalItem | ProfileItem | DeletionItem | PeekItem
 
 
 @dataclass(frozen=True, slots=True)
 class ItemResult:
     item: Item
-    status: str  # new | pend | done | late | stale | peek
+    status: str  # new newc pend done late stale peek | own bank reversed | orphan twice unmatched
     snapshot: Snapshot | None
+    corrected: tuple[int, str] | None = None  # newc: (fen, amount) a correction that came first put in the leg's place
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +229,7 @@ class CustomerBatch:
     trail: tuple[RecentTx, ...]
     results: tuple[ItemResult, ...]
     error: str | None = None  # a per-customer failure (not an infrastructure one): its items are dead-lettered
+    expired: tuple[str, ...] = ()  # reversals whose original never came within the late-arrival window (their stored records)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +242,14 @@ class CustomerCommit:
 
 
 def pending_id(item: Item) -> str:
-    return item.tx.tx_id if isinstance(item, TxItem) else f"~P{item.updated_ms}" if isinstance(item, ProfileItem) else ""
+    """The id of an item's pending snapshot (dropped when its batch commits)."""
+    if isinstance(item, TxItem | ReversalItem):
+        return item.tx.tx_id
+    if isinstance(item, ProfileItem):
+        return f"~P{item.updated_ms}"
+    if isinstance(item, DeletionItem):
+        return "~D"
+    return ""
 
 
 def parse_snapshot(text: str) -> Snapshot:
@@ -173,7 +259,7 @@ def parse_snapshot(text: str) -> Snapshot:
     cps = 2 + len(WINDOWS) * NW
     for i, name in enumerate(WINDOWS):
         w = v[2 + i * NW : 2 + (i + 1) * NW]
-        windows[name] = WindowStats(*w, counterparties_in=v[cps + i], counterparties_out=v[cps + len(WINDOWS) + i])
+        windows[name] = WindowStats(*w[:8], counterparties_in=v[cps + i], counterparties_out=v[cps + len(WINDOWS) + i], returns=w[8], returns_fen=w[9])
     base = cps + 2 * len(WINDOWS)
     active, prev, since = v[base : base + 3]
     foreign: dict[str, tuple[int, int, int, int]] = {}
@@ -195,9 +281,12 @@ def parse_snapshot(text: str) -> Snapshot:
 
 
 def parse_trail(entries: list[bytes]) -> tuple[RecentTx, ...]:
+    """Trail entries: seq ts dir fen flags day hour cp ccy amount tx_id foreign ref (tab-separated;
+    flags v/k/t mark reversals, corrections and returns, `ref` the leg a reversal undoes)."""
     trail = []
     for raw in entries:
-        seq, ts, direction, fen, flags, day, hour, cp, ccy, amount, tx_id = raw.decode().split("|", 10)
+        seq, ts, direction, fen, flags, day, hour, cp, ccy, amount, tx_id, _, ref = raw.decode().split("\t")
+        kind = "v" if "v" in flags else "k" if "k" in flags else "t" if "t" in flags else ""
         trail.append(
             RecentTx(
                 int(seq),
@@ -214,6 +303,8 @@ def parse_trail(entries: list[bytes]) -> tuple[RecentTx, ...]:
                 cp,
                 ccy,
                 amount,
+                kind,
+                ref,
             )
         )
     return tuple(trail)
@@ -348,6 +439,7 @@ class StateStore:
         states: dict[str, dict[str, Any]] = {}
         trails: dict[str, tuple[RecentTx, ...]] = {}
         errors: dict[str, str] = {}
+        expired: dict[str, list[str]] = {}
         for call, reply in zip(calls, replies, strict=True):
             per_customer = [reply] * len(call) if isinstance(reply, Exception) else reply
             for (customer_id, items), one in zip(call, per_customer, strict=True):
@@ -365,20 +457,27 @@ class StateStore:
                         raise ConnectionError(f"Redis refused a state update: {message}")  # retried with the batch
                     errors[customer_id] = message[:300]
                     continue
-                _, state_raw, trail_raw, results = one
+                _, state_raw, trail_raw, results, expired_raw = one
+                expired.setdefault(customer_id, []).extend(e.decode() for e in expired_raw)
                 if customer_id not in states:  # the committed state as the first chunk found it
                     states[customer_id] = orjson.loads(state_raw) if state_raw else {}
                 trails[customer_id] = parse_trail(trail_raw)  # the last chunk's trail holds every entry
                 out = parsed.setdefault(customer_id, [])
                 for item, result in zip(items, results, strict=True):
                     status, _, snap = result.decode().partition("|")
-                    out.append(ItemResult(item, status, parse_snapshot(snap) if snap else None))
+                    corrected = None
+                    if status == "newc":
+                        fen, amount, snap = snap.split("\t", 2)
+                        status, corrected = "new", (int(fen), amount)
+                    out.append(ItemResult(item, status, parse_snapshot(snap) if snap else None, corrected))
         batches_out = {}
         for customer_id in batches:
             if customer_id in errors:
                 batches_out[customer_id] = CustomerBatch(customer_id, {}, (), (), errors[customer_id])
             else:
-                batches_out[customer_id] = CustomerBatch(customer_id, states[customer_id], trails[customer_id], tuple(parsed[customer_id]))
+                batches_out[customer_id] = CustomerBatch(
+                    customer_id, states[customer_id], trails[customer_id], tuple(parsed[customer_id]), None, tuple(expired.get(customer_id, ()))
+                )
         return batches_out
 
     async def commit(

@@ -51,13 +51,13 @@ local function commit_customer(K_S, ids, profile_version, state, through)
   -- before the watermark it saw (>= cwm), so older entries can go
   local head = redis.call('LINDEX', K_TRAIL, 0)
   if not head then return end
-  local first = tonumber(string.match(head, '^(%d+)|'))
+  local first = tonumber(string.match(head, '^(%d+)\t'))
   local drop = (cseq - KEEP + 1) - first
   if drop > 0 then redis.call('LTRIM', K_TRAIL, drop, -1) end
   for _ = 1, 1000 do
     head = redis.call('LINDEX', K_TRAIL, 0)
     if not head then break end
-    local s, ts = string.match(head, '^(%d+)|(%d+)|')
+    local s, ts = string.match(head, '^(%d+)\t(%d+)\t')
     if tonumber(s) <= cseq and tonumber(ts) < cwm - HORIZON then redis.call('LPOP', K_TRAIL) else break end
   end
 end
