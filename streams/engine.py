@@ -15,6 +15,7 @@ from decimal import Decimal
 import orjson
 
 from factors.calendar import fine_bucket
+from factors.identity import canonical_counterparty
 from factors.large_value import foreign_amounts
 from factors.model import Transaction
 from factors.profile import PeerBaseline, peer_group
@@ -92,15 +93,15 @@ def _through(results: tuple[ItemResult, ...]) -> tuple[int, int] | None:
 
 
 def counterparty_identity(tx: Transaction) -> str:
-    """Who the counterparty is, for counting distinct counterparties; "" when unknown.
+    """Who the counterparty is, for counting distinct counterparties; "" when unknown. The
+    canonical identity (factors.identity: account, then id, then the normalised name and bank),
+    so that one payer written ten ways is one counterparty.
 
     Card payments have none: a shop is not a relationship, and counting every merchant would
     make ordinary card spending look like fan-out or frequent one-off business."""
     if tx.method == "card":
         return ""
-    if tx.counterparty_id:
-        return tx.counterparty_id
-    return f"{tx.counterparty_name}|{tx.counterparty_bank or ''}" if tx.counterparty_name else ""
+    return canonical_counterparty(tx.counterparty_id, tx.counterparty_account, tx.counterparty_bank, tx.counterparty_name) or ""
 
 
 class Engine:

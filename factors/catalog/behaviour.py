@@ -187,6 +187,17 @@ def recent_detections(view: CustomerView, params: RecentDetectionsParams, standa
     return Measurement(round(total, 2), {"patterns": detail, "decay_days": params.decay_days})
 
 
+def returns_30d(view: CustomerView, params: FactorParams, standard: Standard) -> Measurement | None:
+    """Payments returned (退汇) within 30 days, either way: many returns are themselves a mule
+    indicator (accounts that receive from strangers and send it back, or pay to accounts that
+    reject it). Returns count apart from the flows, so they never feed turnover or the
+    pass-through and fan rules; this factor is where they weigh."""
+    window = view.snapshot.windows["30d"]
+    if not window.returns:
+        return None
+    return Measurement(float(window.returns), {"returns_30d": window.returns, "returned_cny": yuan(window.returns_fen)})
+
+
 def _share(part: int, whole: int) -> float:
     return round(part / whole, 4) if whole else 0.0
 
@@ -205,4 +216,5 @@ FACTORS = (
     FactorDef("refused_cdd", GROUP, "Refused requested information or documents (拒绝提供信息)", _flag("refused_cdd"), "flag"),
     FactorDef("false_documents", GROUP, "Used false documents (虚假证件)", _flag("false_documents"), "flag"),
     FactorDef("recent_detections", GROUP, "Suspicious patterns recently detected (decaying)", recent_detections, "points", RecentDetectionsParams),
+    FactorDef("returns_30d", GROUP, "Payments returned within 30 days (退汇: a mule indicator)", returns_30d, "count"),
 )

@@ -235,3 +235,22 @@ async def test_a_profile_tombstone_deletes_the_profile(run_case):
     state = out["final-states"]["PG"]
     assert "profile" not in state
     assert state["score"] == 0.0 and state["level"] == "watch" and "pending_down" in state  # PEP's 25 points gone, the downgrade cooling
+
+
+async def test_one_payer_written_ten_ways_is_one_source(run_case, tmp_path):
+    """C-N1 receives ten transfers from one buyer whose name is spelt ten ways, then pays one
+    supplier: one source and one sink, exactly as when the name is written the same way each time."""
+    out = await run_case("counterparty-name-variants")
+    assert not [a for a in out["suspicious-patterns"] if a["pattern"] in ("fan_in", "frequent_one_off")]
+    legs = [orjson.loads(line) for line in (CASES / "counterparty-name-variants" / "transactions.jsonl").read_bytes().splitlines()]
+    for leg in legs:
+        if leg["direction"] == "in":
+            leg["counterparty_name"] = "SHANGHAI HENGTONG TRADING CO., LTD."
+    same = tmp_path / "same-name.jsonl"
+    same.write_bytes(b"\n".join(orjson.dumps(leg) for leg in legs) + b"\n")
+    uniform = await run_case("counterparty-name-variants", transactions=same)
+
+    def essentials(outputs):
+        return [(e["event_type"], e.get("current"), e.get("pattern"), e.get("metrics")) for kind in ("risk-changes", "suspicious-patterns") for e in outputs[kind]]
+
+    assert essentials(out) == essentials(uniform)
