@@ -265,3 +265,14 @@ class PatternHit:
     thresholds: dict[str, Any]
     tx_ids: tuple[str, ...]
     severity: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExposureMeasurement:
+    """What the network stage measured for one customer at one edge: money exchanged within
+    `window_days` with counterparties whose level is at least suspicious or who are listed."""
+
+    measured_ms: int
+    exposure_fen: int
+    counterparties: int
+    window_days: int = 90

@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from factors.large_value import ReportUpdate, forget_before, manual_reports, reports, revise, rules_from
-from factors.model import Assessment, PatternHit, RecentTx, Snapshot, Transaction
+from factors.model import Assessment, ExposureMeasurement, PatternHit, RecentTx, Snapshot, Transaction
 from factors.patterns import detect_all
 from factors.profile import PeerBaseline, Profile, peer_group
 from factors.scoring import assess
@@ -47,13 +47,19 @@ class RiskChange:
 
 @dataclass(frozen=True, slots=True)
 class Alert:
-    """A pattern hit after consolidation: a new alert, or a further occurrence of an open one."""
+    """A pattern hit after consolidation: a new alert, or a further occurrence of an open one.
+    A network detection has no transaction of the customer's: `tx` is None, `occurred_ms` and
+    `cause` say when and what, and `parties`/`role` name everyone in the pattern."""
 
     hit: PatternHit
-    tx: Transaction
+    tx: Transaction | None
     alert_key: str
     occurrence: int
     first_ms: int
+    occurred_ms: int = 0
+    cause: Cause | None = None
+    parties: tuple[dict[str, Any], ...] = ()
+    role: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +94,7 @@ class RatedItem:
     event_ms: int = 0
     source: int = 0  # the shell's handle on the input message (opaque to the core)
     deletion: bool = False  # a profile deletion (tombstone)
+    network: dict[str, Any] | None = None  # a network-stage event (aml.network-detections.v1) about this customer
 
 
 @dataclass(slots=True)
@@ -195,6 +202,7 @@ class Rater:
             dict(state.get("detections", {})),
             len(state.get("raised", [])),
             item.event_ms,
+            ExposureMeasurement(**state["exposure"]) if state.get("exposure") else None,
         )
 
     def _rate_one(self, customer_id: str, state: dict[str, Any], item: RatedItem, recent: tuple[RecentTx, ...], out: CustomerOutcome) -> None:
@@ -205,7 +213,15 @@ class Rater:
         cause = self._cause(customer_id, item)
         final = before
         posting = item.tx.tx_type if item.tx is not None else ""
-        if posting in ("reversal", "correction"):
+        if item.network is not None:
+            alerts = self._network(customer_id, state, item.network)
+            out.alerts.extend(alerts)
+            if alerts or item.network.get("kind") == "exposure":
+                view = self._view(customer_id, state, item, recent)  # the detection (or exposure) now counts
+                final = assess(view, standard, self._profile_cache)
+                if alerts and final.level != before.level:
+                    cause = Cause("pattern", alerts[-1].alert_key)
+        elif posting in ("reversal", "correction"):
             assert item.tx is not None
             self._undo(customer_id, state, view, item.tx, out)
         elif item.tx is not None and posting in ("payment", ""):
@@ -227,6 +243,8 @@ class Rater:
             return Cause("profile", f"{customer_id}@{item.profile.updated_ms}")
         if item.deletion:
             return Cause("profile_deleted", f"{customer_id}@{item.event_ms}")
+        if item.network is not None:
+            return Cause("network", str(item.network.get("detection_key") or item.network.get("event_id")))
         return Cause("config", "")
 
     def _apply_level(self, state: dict[str, Any], assessment: Assessment, cause: Cause, event_ms: int, out: CustomerOutcome) -> None:
@@ -285,6 +303,38 @@ class Rater:
         horizon = tx.ts_ms - int(self.standard.hard_rules.repeated_within_days * DAY_MS)
         state["raised"] = [t for t in raised if t >= horizon]
         return alerts
+
+    def _network(self, customer_id: str, state: dict[str, Any], event: dict[str, Any]) -> list[Alert]:
+        """A network-stage event about this customer. An exposure measurement is kept for the
+        exposure factor; a detection becomes this customer's alert (its own role, every party
+        named), consolidated like any alert within the monitoring period, and feeds the score."""
+        occurred = event["occurred_ms"]
+        if event.get("kind") == "exposure":
+            e = event["exposure"]
+            fen = round(e["exposure_cny"] * 100)
+            state["exposure"] = {"measured_ms": occurred, "exposure_fen": fen, "counterparties": e["counterparties"], "window_days": e["window_days"]}
+            return []
+        window = (event["window_start_ms"], event["window_end_ms"])
+        hit = PatternHit(event["pattern"], event["detection_key"], *window, event["metrics"], event["thresholds"], tuple(event["tx_ids"]), event["severity"])
+        cause = Cause("network", event["detection_key"])
+        open_alerts: dict[str, Any] = state.setdefault("alerts", {})
+        detections: dict[str, int] = state.setdefault("detections", {})
+        settings = self.standard.alerts
+        current = open_alerts.get(hit.pattern)
+        consolidates = "*" in settings.consolidate or hit.pattern in settings.consolidate
+        if current and consolidates and occurred - current["first"] < int(settings.monitoring_days * DAY_MS):
+            current["n"] += 1
+            current["last"] = occurred
+            current["tx"] = None
+            alert = Alert(hit, None, current["key"], current["n"], current["first"], occurred, cause, tuple(event["parties"]), event.get("role"))
+        else:
+            key = digest("alert", customer_id, hit.pattern, hit.key)
+            open_alerts[hit.pattern] = {"key": key, "first": occurred, "last": occurred, "n": 1, "tx": None, "severity": hit.severity}
+            if hit.severity in ("high", "critical"):
+                state.setdefault("raised", []).append(occurred)
+            alert = Alert(hit, None, key, 1, occurred, occurred, cause, tuple(event["parties"]), event.get("role"))
+        detections[hit.pattern] = max(detections.get(hit.pattern, 0), occurred)
+        return [alert]
 
     def _undo(self, customer_id: str, state: dict[str, Any], view: CustomerView, tx: Transaction, out: CustomerOutcome) -> None:
         """A reversal or correction: the reports of the original's day are revised (or withdrawn

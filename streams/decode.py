@@ -240,3 +240,42 @@ def decode_profile(key: bytes | None, value: bytes | None, max_bytes: int) -> Pr
         accounts=tuple(dict.fromkeys(accounts)),
         **flags,
     )
+
+
+def _event_ms(doc: dict[str, Any], field: str, customer_id: str) -> int:
+    value = doc.get(field)
+    if value is None:
+        raise DecodeError("missing_field", f"'{field}' is required", customer_id)
+    return parse_timestamp(value, field, customer_id)
+
+
+def decode_network_event(key: bytes | None, value: bytes | None, max_bytes: int) -> dict[str, Any]:
+    """A raw `aml.network-detections.v1` message (the network stage's detection or exposure
+    event about one customer) -> its fields with event times as epoch ms, or DecodeError. The
+    event is the network stage's own output: checked for what the customer stage relies on."""
+    doc = parse_json(value, max_bytes)
+    customer_id = _id(doc, "customer_id", required=True)
+    assert customer_id is not None
+    if key is not None and key != customer_id.encode():
+        raise DecodeError("key_mismatch", "message key differs from customer_id", customer_id)
+    event_id = _id(doc, "event_id", required=True, customer_id=customer_id)
+    kind = _choice(doc, "kind", frozenset(("detection", "exposure")), "detection", customer_id)
+    out = {**doc, "customer_id": customer_id, "event_id": event_id, "kind": kind, "occurred_ms": _event_ms(doc, "occurred_at", customer_id)}
+    if kind == "exposure":
+        exposure = doc.get("exposure")
+        if not isinstance(exposure, dict) or not isinstance(exposure.get("exposure_cny"), (int, float)) or not isinstance(exposure.get("counterparties"), int):
+            raise DecodeError("invalid_value", "'exposure' must hold exposure_cny and counterparties", customer_id)
+        out["exposure"] = {"exposure_cny": exposure["exposure_cny"], "counterparties": exposure["counterparties"], "window_days": int(exposure.get("window_days", 90))}
+        return out
+    for name in ("pattern", "detection_key", "severity"):
+        if not isinstance(doc.get(name), str) or not doc[name]:
+            raise DecodeError("missing_field", f"'{name}' is required", customer_id)
+    window = doc.get("window")
+    if not isinstance(window, dict):
+        raise DecodeError("missing_field", "'window' is required", customer_id)
+    out["window_start_ms"] = _event_ms(window, "start", customer_id)
+    out["window_end_ms"] = _event_ms(window, "end", customer_id)
+    for name, kind_ in (("metrics", dict), ("thresholds", dict), ("tx_ids", list), ("parties", list)):
+        if not isinstance(doc.get(name), kind_):
+            raise DecodeError("invalid_type", f"'{name}' must be a {kind_.__name__}", customer_id)
+    return out

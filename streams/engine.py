@@ -18,11 +18,12 @@ from factors.calendar import fine_bucket
 from factors.identity import canonical_counterparty
 from factors.large_value import foreign_amounts
 from factors.model import Transaction
+from factors.network.edges import edge_messages, edges_for_leg
 from factors.profile import PeerBaseline, peer_group
 from factors.rating import CustomerOutcome, RatedItem, Rater
 from streams import events
 from streams.checkpoints import batch_offsets, checkpoint_key
-from streams.decode import decode_profile, decode_transaction
+from streams.decode import decode_network_event, decode_profile, decode_transaction
 from streams.errors import DecodeError
 from streams.events import OutputEvent, Source
 from streams.model import Model
@@ -32,6 +33,7 @@ from streams.state.store import (
     DeletionItem,
     Item,
     ItemResult,
+    NetworkItem,
     OtherItem,
     PeekItem,
     ProfileItem,
@@ -123,6 +125,8 @@ class Engine:
         peers: dict[str, PeerBaseline] | None = None,
         record_checkpoints: bool = True,
         max_skew_ms: int = DEFAULT_MAX_SKEW_MS,
+        detections_topic: str | None = None,
+        emit_edges: bool = False,
     ) -> None:
         self.record_checkpoints = record_checkpoints
         self.store = store
@@ -132,6 +136,8 @@ class Engine:
         self.check_keys = check_keys
         self.peers = peers if peers is not None else {}
         self.max_skew_ms = max_skew_ms
+        self.detections_topic = detections_topic  # the network stage's events about customers (an input)
+        self.emit_edges = emit_edges  # every committed payment leg with a counterparty becomes a payment edge (aml.edges.v1)
         # rating states of the batch in delivery (token -> states): the next batch may be rated
         # while its outputs are on their way, before its states are committed to Redis
         self._uncommitted: dict[str, tuple[str, dict]] = {}
@@ -193,6 +199,10 @@ class Engine:
                         continue
                     profile = decode_profile(key, src.value, self.max_message_bytes)
                     by_customer.setdefault(profile.customer_id, []).append(ProfileItem(profile, profile.updated_ms))
+                    continue
+                if src.topic == self.detections_topic:
+                    event = decode_network_event(key, src.value, self.max_message_bytes)
+                    by_customer.setdefault(event["customer_id"], []).append(NetworkItem(event, model.calendar.business_day(event["occurred_ms"])))
                     continue
                 tx = decode_transaction(key, src.value, model.standard.fx, self.max_message_bytes)
             except DecodeError as err:
@@ -261,6 +271,8 @@ class Engine:
             result.events.extend(events.large_value_report(customer_id, report, mv) for report in outcome.reports)
             result.stale_profiles += outcome.stale_profiles
             self._peer_statistics(customer_id, committed, outcome, result)
+            if self.emit_edges:
+                self._edges(customer_id, outcome, result)
             if outcome.committed_items or outcome.changes:
                 ids = tuple(pending_id(r.item) for r in batch.results if r.status in ("new", "pend"))
                 profile_ms = max((r.item.updated_ms for r in batch.results if isinstance(r.item, ProfileItem) and r.status in ("new", "pend")), default=None)
@@ -323,6 +335,34 @@ class Engine:
             if isinstance(item, TxItem):
                 source = sources[id(item)]
                 result.dead_letter(source, "processing_error", reason, model_version, customer_id, item.tx.ts_ms)
+
+    @staticmethod
+    def _edges(customer_id: str, outcome: CustomerOutcome, result: BatchResult) -> None:
+        """The payment edges of the batch's committed legs (two copies each: keyed by the payer's
+        and by the payee's party, so the network stage that owns either account sees it). A
+        redelivered leg gives the same edge again (same edge_id): the network stage keeps it once."""
+        profile = outcome.state.get("profile") or {}
+        group = peer_group(profile.get("kind"), profile.get("industry"))
+        for item in outcome.committed_items:
+            tx = item.tx
+            if tx is None or tx.tx_type != "payment":
+                continue
+            edge = edges_for_leg(
+                tx_id=tx.tx_id,
+                customer_id=customer_id,
+                ts_ms=tx.ts_ms,
+                direction=tx.direction,
+                amount_fen=tx.amount_fen,
+                method=tx.method,
+                counterparty_id=tx.counterparty_id,
+                counterparty_account=tx.counterparty_account,
+                counterparty_bank=tx.counterparty_bank,
+                counterparty_name=tx.counterparty_name,
+                tx_type=tx.tx_type,
+                peer_group=group,
+            )
+            if edge is not None:
+                result.events.extend(OutputEvent("edge", key, value) for key, value in edge_messages(edge, events.iso(tx.ts_ms)))
 
     @staticmethod
     def _peer_statistics(customer_id: str, before: dict, outcome: CustomerOutcome, result: BatchResult) -> None:

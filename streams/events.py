@@ -94,7 +94,9 @@ def risk_change(customer_id: str, change: RiskChange, model_version: str) -> Out
 
 def suspicious_pattern(customer_id: str, alert: Alert, model_version: str) -> OutputEvent:
     hit, tx = alert.hit, alert.tx
-    value = _base("suspicious_pattern", customer_id, tx.ts_ms, model_version)
+    occurred = tx.ts_ms if tx is not None else alert.occurred_ms
+    cause = {"kind": "transaction", "ref": tx.tx_id} if tx is not None else {"kind": alert.cause.kind, "ref": alert.cause.ref} if alert.cause else None
+    value = _base("suspicious_pattern", customer_id, occurred, model_version)
     value.update(
         pattern=hit.pattern,
         alert_key=alert.alert_key,
@@ -106,9 +108,9 @@ def suspicious_pattern(customer_id: str, alert: Alert, model_version: str) -> Ou
         thresholds=hit.thresholds,
         tx_ids=list(hit.tx_ids[-100:]),
         severity=hit.severity,
-        cause={"kind": "transaction", "ref": tx.tx_id},
-        parties=[],
-        role=None,
+        cause=cause,
+        parties=list(alert.parties),
+        role=alert.role,
     )
     return OutputEvent("suspicious_pattern", customer_id, identify(value))
 

@@ -41,6 +41,7 @@ OUTPUT_FILES = {
     "suspicious_pattern": "suspicious-patterns.jsonl",
     "large_value_report": "large-value-reports.jsonl",
     "dead_letter": "dead-letter.jsonl",
+    "edge": "edges.jsonl",
 }
 BOOLEAN_COLUMNS = frozenset(("cross_border", *FLAGS))
 
@@ -246,6 +247,7 @@ async def replay(
                 check_keys=False,
                 record_checkpoints=False,
                 max_skew_ms=max_skew_ms,
+                emit_edges=settings.network,
             )
             batch: list[Source] = []
 

@@ -102,6 +102,7 @@ class Settings(BaseSettings):
     kafka_ssl_cafile: str | None = None
     kafka_ssl_certfile: str | None = None  # client certificate (mutual TLS)
     kafka_ssl_keyfile: str | None = None
+    network: bool = True  # the customer stage emits payment edges and consumes the network stage's detections
     network_group_id: Annotated[str, Field(min_length=1)] = "amlstream-network"  # the network stage's consumer group (and faust app id)
     network_metrics_port: Annotated[int, Field(ge=1, le=65_535)] = 9466
     network_edge_cap: Annotated[int, Field(ge=1, le=100_000)] = 150  # edges kept per account and direction (the oldest go first)

@@ -59,7 +59,8 @@ async def preflight(settings: Settings) -> None:
         await admin.close()
         kafka_log.setLevel(level)
     t = settings.topics
-    missing = [name for name in (t.transactions, t.customers, t.risk_changes, t.patterns, t.large_value, t.dead_letter) if name not in existing]
+    needed = (t.transactions, t.customers, t.risk_changes, t.patterns, t.large_value, t.dead_letter, *((t.edges, t.network_detections) if settings.network else ()))
+    missing = [name for name in needed if name not in existing]
     if missing:
         raise ConfigError(f"Kafka topic(s) {', '.join(missing)} missing at {settings.bootstrap_servers} (create them: amlstream create-topics)")
 
@@ -138,6 +139,8 @@ def run_worker(settings: Settings, model: Model | None = None) -> int:
             max_message_bytes=settings.max_message_bytes,
             peers=peers,
             max_skew_ms=int(settings.max_clock_skew_s * 1000),
+            detections_topic=settings.topics.network_detections if settings.network else None,
+            emit_edges=settings.network,
         )
         engines.append(engine)
         asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, watcher.check, True)

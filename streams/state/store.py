@@ -194,6 +194,19 @@ class ProfileItem:
 
 
 @dataclass(frozen=True, slots=True)
+class NetworkItem:
+    """A network-stage event about this customer (a detection it is a party of, or an exposure
+    measurement): deduplicated by its event_id, then rated."""
+
+    event: dict[str, Any]
+    day: int
+
+    def pack(self) -> str:
+        event_id = self.event["event_id"]
+        return f"N\t~N{event_id}\t{dedup_member('~N' + event_id)}\t{self.day}"
+
+
+@dataclass(frozen=True, slots=True)
 class DeletionItem:
     """A tombstone on the customers topic: the profile is deleted."""
 
@@ -211,7 +224,7 @@ class PeekItem:
         return "Q"
 
 
-Item = TxItem | OtherItem | ReversalItem | ProfileItem | DeletionItem | PeekItem
+Item = TxItem | OtherItem | ReversalItem | NetworkItem | ProfileItem | DeletionItem | PeekItem
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,6 +262,8 @@ def pending_id(item: Item) -> str:
         return f"~P{item.updated_ms}"
     if isinstance(item, DeletionItem):
         return "~D"
+    if isinstance(item, NetworkItem):
+        return "~N" + item.event["event_id"]
     return ""
 
 

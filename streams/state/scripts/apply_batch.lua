@@ -21,6 +21,8 @@
 --                                        original's effect is removed (a correction's amount put
 --                                        in its place); orig_day "" when unknown; source: the
 --                                        input's coordinates, kept if the original is not found
+--     N id dedup day                     a network-stage detection or exposure measurement for the
+--                                        customer (content in Python): deduplicated, rated
 --     P updated_ms accounts              a profile update (content in Python; accounts: digests)
 --     D                                  a profile deletion (tombstone)
 --     Q                                  a read-only snapshot (re-rating on demand)
@@ -495,6 +497,17 @@ local function apply_customer(K_S, customer_id, items_text)
           mark(tx_id, snap)
           results[#results + 1] = 'new|' .. snap
         end
+      end
+    elseif kind == 'N' then
+      local id, member, didx = f[2], f[3], tonumber(f[4])
+      local verdict = triage(id, member, didx)
+      if verdict then
+        results[#results + 1] = verdict
+      else
+        record(member, didx)
+        local snap = snapshot(wd, wm)
+        mark(id, snap)
+        results[#results + 1] = 'new|' .. snap
       end
     elseif kind == 'P' then
       local updated = tonumber(f[2])

@@ -61,6 +61,7 @@ def test_each_variable_is_read(tmp_path):
         "AMLSTREAM_TRAIL_HORIZON_HOURS": ("96", "trail_horizon_hours", 96),
         "AMLSTREAM_TRAIL_MAX": ("64", "trail_max", 64),
         "AMLSTREAM_MAX_CLOCK_SKEW_S": ("3600", "max_clock_skew_s", 3600.0),
+        "AMLSTREAM_NETWORK": ("0", "network", False),
         "AMLSTREAM_NETWORK_GROUP_ID": ("net", "network_group_id", "net"),
         "AMLSTREAM_NETWORK_METRICS_PORT": ("9700", "network_metrics_port", 9700),
         "AMLSTREAM_NETWORK_EDGE_CAP": ("20", "network_edge_cap", 20),
