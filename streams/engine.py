@@ -307,6 +307,9 @@ class Engine:
                         tx = replace(tx, amount_fen=r.corrected[0], amount=r.corrected[1])
                     day = item.original_day if isinstance(item, ReversalItem) and item.original_day is not None else item.day
                     items.append(RatedItem(r.status, r.snapshot, tx=tx, business_day=day, event_ms=tx.ts_ms, source=id(item)))
+            elif isinstance(item, NetworkItem):
+                if r.status in ("new", "pend"):
+                    items.append(RatedItem(r.status, r.snapshot, business_day=item.day, event_ms=item.event["occurred_ms"], network=item.event))
             else:
                 snap = r.snapshot
                 profile = item.profile if isinstance(item, ProfileItem) else None
