@@ -67,9 +67,13 @@ class Profile:
         return self.declared_annual_income_fen or self.declared_annual_turnover_fen
 
     def to_dict(self) -> dict[str, Any]:
-        out = {f.name: getattr(self, f.name) for f in fields(self)}
-        out["products"] = list(self.products)
-        out["accounts"] = list(self.accounts)
+        """Every field that differs from its default (compact: it is stored with every customer's
+        rating state); `from_dict` restores the rest."""
+        out: dict[str, Any] = {"customer_id": self.customer_id, "kind": self.kind, "updated_ms": self.updated_ms}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name not in out and value not in (None, False, ()):
+                out[f.name] = list(value) if isinstance(value, tuple) else value
         return out
 
     @classmethod

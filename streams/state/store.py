@@ -7,8 +7,9 @@ one more runs `commit_batch` per customer (new rating state, pending snapshots d
 trimmed).
 
 Keys of a customer share a hash tag made from a digest of its id, so any valid id works on
-Redis Cluster (the readable id is kept in the state hash): `aml:{<16 hex>}:s` state hash,
-`:c` counterparties (last-seen times), `:t` recent-transaction trail, `:x<block>` dedup sets.
+Redis Cluster (the readable id is kept in the state hash): `aml:{<16 hex>}:s` state hash (with
+the recent-transaction trail in its field T), `:c` counterparties (last-seen times), `:x<block>`
+dedup sets.
 """
 
 from __future__ import annotations
@@ -60,16 +61,32 @@ def state_key(customer_id: str) -> str:
     return f"{KEY_PREFIX}:{customer_tag(customer_id)}:s"
 
 
+def dedup_key(customer_id: str, block: str | int) -> str:
+    """The set of a busy 30-day block's dedup digests (ordinary blocks keep theirs packed in S)."""
+    return f"{KEY_PREFIX}:{customer_tag(customer_id)}:x{block}"
+
+
+INSPECT = """
+local raw = redis.call('HGET', KEYS[1], 'S')
+if not raw then return false end
+local S = cmsgpack.unpack(raw)
+return {S[2], S[3], S[4], S[5], S[7], S[8], S[10], S[9]}
+"""
+
+
 def customer_keys(customer_id: str) -> list[str]:
-    """State hash, counterparty set and trail of a customer (one Redis Cluster slot)."""
+    """State hash and counterparty set of a customer (one Redis Cluster slot; its dedup sets share it)."""
     tag = customer_tag(customer_id)
-    return [f"{KEY_PREFIX}:{tag}:{suffix}" for suffix in ("s", "c", "t")]
+    return [f"{KEY_PREFIX}:{tag}:{suffix}" for suffix in ("s", "c")]
 
 
 def dedup_member(tx_id: str) -> str:
-    """The transaction's member in its customer's dedup sets: a 62-bit digest of the tx_id, as a
-    decimal integer, so Redis keeps small sets as compact intsets (8 bytes a member)."""
-    return str(int.from_bytes(hashlib.blake2b(tx_id.encode(), digest_size=8).digest(), "big") >> 2)
+    """A transaction's dedup digest as the script takes it: "<12 hex>:<decimal>" — the first 48
+    bits, packed 6 bytes a digest in the state hash for ordinary blocks, and a 62-bit integer for
+    the set of a busy block (collisions: under 1e-9 a block at the packed sizes, under 1e-6 for a
+    block of 1.5 million digests)."""
+    digest = hashlib.blake2b(tx_id.encode(), digest_size=8).digest()
+    return f"{digest[:6].hex()}:{int.from_bytes(digest, 'big') >> 2}"
 
 
 def account_digest(account: str | None) -> str:
@@ -254,6 +271,11 @@ class CustomerCommit:
     through: tuple[int, int] | None = None  # (sequence, watermark) the batch's items reached; None: all applied so far
 
 
+def compact_state(state: dict[str, Any]) -> bytes:
+    """The rating state as stored: JSON without empty entries (one copy per customer in Redis)."""
+    return orjson.dumps({k: v for k, v in state.items() if v not in ({}, [], None)})
+
+
 def pending_id(item: Item) -> str:
     """The id of an item's pending snapshot (dropped when its batch commits)."""
     if isinstance(item, TxItem | ReversalItem):
@@ -295,12 +317,13 @@ def parse_snapshot(text: str) -> Snapshot:
     )
 
 
-def parse_trail(entries: list[bytes]) -> tuple[RecentTx, ...]:
-    """Trail entries: seq ts dir fen flags day hour cp ccy amount tx_id foreign ref (tab-separated;
-    flags v/k/t mark reversals, corrections and returns, `ref` the leg a reversal undoes)."""
+def parse_trail(text: bytes) -> tuple[RecentTx, ...]:
+    """The trail, one entry a line: seq ts dir fen flags day hour cp ccy amount tx_id foreign ref
+    (tab-separated; flags v/k/t mark reversals, corrections and returns, `ref` the leg a reversal
+    undoes)."""
     trail = []
-    for raw in entries:
-        seq, ts, direction, fen, flags, day, hour, cp, ccy, amount, tx_id, _, ref = raw.decode().split("\t")
+    for raw in text.decode().split("\n") if text else ():
+        seq, ts, direction, fen, flags, day, hour, cp, ccy, amount, tx_id, _, ref = raw.split("\t")
         kind = "v" if "v" in flags else "k" if "k" in flags else "t" if "t" in flags else ""
         trail.append(
             RecentTx(
@@ -317,7 +340,7 @@ def parse_trail(entries: list[bytes]) -> tuple[RecentTx, ...]:
                 "r" in flags,
                 cp,
                 ccy,
-                amount,
+                amount or (f"{int(fen) / 100:.2f}" if ccy == "CNY" else ""),  # CNY amounts are not stored twice
                 kind,
                 ref,
             )
@@ -520,7 +543,7 @@ class StateStore:
                 for _, c in call:
                     through = "" if c.through is None else f"{c.through[0]},{c.through[1]}"
                     profile = "" if c.profile_updated_ms is None else str(c.profile_updated_ms)
-                    args += ("\t".join(c.pending_ids), profile, orjson.dumps(c.state), through)
+                    args += ("\t".join(c.pending_ids), profile, compact_state(c.state), through)
                 pipe.evalsha(sha, len(call), *(state_key(cid) for cid, _ in call), *args)
             for key, old, new in level_moves:
                 if old is not None:
@@ -555,29 +578,36 @@ class StateStore:
 
         return {c: orjson.loads(raw) for c, raw in zip(customer_ids, await self._execute(fill), strict=True) if raw}
 
+    async def inspect(self, customer_id: str) -> dict[str, bytes]:
+        """The parts of a customer's aggregates array, by name (for tests, audits and rebuild
+        checks): m meta, W window totals, D day buckets, F 5-minute buckets, A own accounts,
+        rv reversed legs, X dedup digests (MessagePack where packed), T trail; {} if none."""
+        reply = await self.redis.eval(INSPECT, 1, state_key(customer_id))
+        return dict(zip(("m", "W", "D", "F", "A", "rv", "X", "T"), reply, strict=True)) if reply else {}
+
     async def aggregates(self, customer_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """A customer's aggregates as stored, without what depends on when batches were committed
         (pending snapshots, the rating state, commit markers, the trail): two runs over the same
-        input, however cut and crashed, must give equal values. Keys: the state hash's fields,
-        `cp` the counterparty last-seen times, `dedup` the dedup sets' members."""
+        input, however cut and crashed, must give equal values. Keys: the aggregates array's
+        parts, `cp` the counterparty last-seen times, `dedup` the sets of busy dedup blocks."""
         out: dict[str, dict[str, Any]] = {}
         for c in customer_ids:
-            keys = customer_keys(c)
-            fields = {k.decode(): v for k, v in (await self.redis.hgetall(keys[0])).items() if not k.startswith((b"p:", b"r"))}
+            fields: dict[str, Any] = await self.inspect(c)
+            fields.pop("T", None)
             if "m" in fields:
                 meta = fields["m"].decode().split(",")
                 meta[4] = meta[5] = meta[8] = ""  # cwm, cseq, pcu: when the last commit happened
                 fields["m"] = ",".join(meta)
-            fields["cp"] = await self.redis.zrange(keys[1], 0, -1, withscores=True)
-            blocks = [b for b in (fields.get("m", "").split(",") + [""] * 10)[9].split(";") if b]
-            fields["dedup"] = {b: sorted(await self.redis.smembers(keys[0][:-1] + f"x{b}")) for b in blocks}
+            fields["cp"] = await self.redis.zrange(customer_keys(c)[1], 0, -1, withscores=True)
+            blocks = [b for b in (fields.get("m", "").split(",") + [""] * 10)[9].split(";") if b.endswith("!")]
+            fields["dedup"] = {b: sorted(await self.redis.smembers(dedup_key(c, b[:-1]))) for b in blocks}
             out[c] = fields
         return out
 
     async def applied_count(self, customer_id: str) -> int:
         """How many transactions of the customer have been applied (its sequence number)."""
-        raw = await self.redis.hget(customer_keys(customer_id)[0], "m")
-        return int(raw.decode().split(",")[3]) if raw else 0
+        meta = (await self.inspect(customer_id)).get("m")
+        return int(meta.decode().split(",")[3]) if meta else 0
 
     async def customers(self, count: int = 1000):  # type: ignore[no-untyped-def]
         """Every customer id that has state (SCAN; works per node on a cluster)."""

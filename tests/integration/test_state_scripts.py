@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from factors.calendar import fine_bucket
-from streams.state import CustomerCommit, customer_keys
-from streams.state.store import PeekItem, ProfileItem, TxItem
+from streams.state import CustomerCommit
+from streams.state.store import PeekItem, ProfileItem, TxItem, dedup_key
 from tests.unit.factors.helpers import tx
 
 DAY_MS = 86_400_000
@@ -15,10 +15,10 @@ DAY_MS = 86_400_000
 BUCKET_KEYS = "local t, ks = cmsgpack.unpack(ARGV[1]), {} for i = 1, #t, 2 do ks[#ks + 1] = t[i] end return ks"
 
 
-async def bucket_keys(redis, key: str, field: str) -> list[int]:
-    """The bucket numbers in one of the state's MessagePack maps, read with Redis' own Lua library."""
-    raw = await redis.hget(key, field)
-    return [] if raw is None else list(await redis.eval(BUCKET_KEYS, 0, raw))
+async def bucket_keys(store, field: str) -> list[int]:
+    """The bucket numbers in one of the aggregates' MessagePack maps, read with Redis' own Lua library."""
+    raw = (await store.inspect("c1")).get(field)
+    return [] if not raw else list(await store.redis.eval(BUCKET_KEYS, 0, raw))
 
 
 def ms(text: str) -> int:
@@ -74,12 +74,11 @@ async def test_expired_buckets_are_removed_by_event_time(store, model, redis):
     batch = await apply(store, model, tx("new", ts_ms=start + 95 * DAY_MS, fen=2_00))
     w = batch.results[0].snapshot.windows
     assert (w["90d"].count, w["90d"].sum_fen) == (1, 2_00)
-    state_key = customer_keys("c1")[0]
-    assert await bucket_keys(redis, state_key, "D") == [model.calendar.business_day(start + 95 * DAY_MS)]
-    assert len(await bucket_keys(redis, state_key, "F")) == 1  # only the new 5-minute bucket survives
-    # the dedup set of the old day's block left with the late-arrival window
-    old_block = model.calendar.business_day(start) // 30
-    assert not await redis.exists(state_key[:-1] + f"x{old_block}")
+    assert await bucket_keys(store, "D") == [model.calendar.business_day(start + 95 * DAY_MS)]
+    assert len(await bucket_keys(store, "F")) == 1  # only the new 5-minute bucket survives
+    # the dedup digests of the old day's block left with the late-arrival window
+    new_block = model.calendar.business_day(start + 95 * DAY_MS) // 30
+    assert await bucket_keys(store, "X") == [new_block]
 
 
 async def test_late_event_within_the_window_lands_in_its_own_bucket(store, model):
@@ -113,6 +112,22 @@ async def test_duplicate_tx_ids_are_never_counted_twice(store, model):
     assert [a.status for a in done.results] == ["done", "new"]
     assert done.results[1].snapshot.windows["90d"].count == 2
     assert done.state == {"level": "normal"}
+
+
+async def test_a_busy_block_keeps_its_first_digests_packed_and_the_rest_in_a_set(store, model, redis):
+    """Dedup digests: 6 bytes each in the state hash, up to 340 per 30-day block; beyond, a set."""
+    base = ms("2026-11-27T12:00:00+08:00")
+    legs = [tx(f"b{i}", ts_ms=base + i) for i in range(400)]
+    first = await apply(store, model, *legs)
+    assert [r.status for r in first.results] == ["new"] * 400
+    block = model.calendar.business_day(base) // 30
+    assert len((await store.inspect("c1"))["X"]) > 340 * 6  # msgpack framing around 2,040 bytes of digests
+    assert await redis.scard(dedup_key("c1", block)) == 60
+    again = await apply(store, model, legs[0], legs[399], tx("b400", ts_ms=base + 400))
+    assert [r.status for r in again.results] == ["pend", "pend", "new"]  # redelivered (uncommitted), then new
+    await store.commit([CustomerCommit("c1", tuple(f"b{i}" for i in range(401)), None, {})])
+    done = await apply(store, model, legs[0], legs[399])
+    assert [r.status for r in done.results] == ["done", "done"]  # found packed, and in the set
 
 
 async def test_distinct_counterparties_per_direction(store, model):

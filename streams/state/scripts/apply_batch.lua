@@ -2,8 +2,8 @@
 --
 -- KEYS: the state hash "<prefix>:s" of each customer in the call (one on Redis Cluster, where a
 --   call may only touch one slot; many on a single Redis). A customer's other keys share its
---   hash tag (a digest of its id): "<prefix>:c" counterparty sorted set, "<prefix>:t" recent-
---   transaction trail (list), "<prefix>:x<block>" deduplication sets (a block is 30 business days).
+--   hash tag (a digest of its id): "<prefix>:c" counterparty sorted set, "<prefix>:x<block>"
+--   deduplication sets (a block is 30 business days).
 -- ARGV: 1 "layout,retain_days,keep_days,dormant_ms", 2 "token[,token...]": this batch's token
 --   (every call of one batch shares it) and those of the worker's batches still in delivery,
 --   then per customer i: 2i+1 customer id, 2i+2 the items, one per line,
@@ -31,7 +31,8 @@
 -- blocks,pd,orphans" (watermark ts/fine bucket/business day, applied count, the same at the last
 -- commit, start of activity after a dormancy, applied/committed profile version, live dedup
 -- blocks "b1;b2", profile version a tombstone deleted, orphaned reversals "dedup:day;...");
--- A the customer's own accounts (digests); rv reversed legs "dedup:day;...";
+-- A the customer's own accounts (digests); rv reversed legs "dedup:day;..."; T the recent-
+-- transaction trail, one entry a line;
 -- o:<dedup> a reversal waiting for its original;
 -- W running totals of the five windows (1h, 24h, 7d, 30d, 90d) x 10 metrics; D day buckets and
 -- F 5-minute buckets (MessagePack maps bucket -> positional metrics); r rating state (JSON, written
@@ -59,14 +60,34 @@ end
 local H = split(ARGV[1], ',')
 local LAYOUT, RETAIN, KEEP, DORMANT_MS = H[1], tonumber(H[2]), tonumber(H[3]), tonumber(H[4])
 local FINE_HOUR, FINE_DAY, BLOCK_DAYS = 12, 288, 30
+local PACKED_MAX = 340 -- digests a block keeps packed in the state hash before its further ones go to a set
 local DAY_MS = 86400000
 local CP_OFF = 4398046511104 -- 2^42: scores of counterparties paid ("out") live above this
 local CP_SPAN = {3600000, DAY_MS, 7 * DAY_MS, 30 * DAY_MS, 90 * DAY_MS}
 local DAY_SPAN = {7, 30, 90} -- windows 3..5
 local NB = 19 -- positional day-bucket metrics (factors/model.py DAY_FIELDS)
+local S_FIELDS = 10 -- elements of the aggregates array S (see apply_customer)
 local NWM = 10 -- metrics per window and 5-minute bucket: count, in, out, cash in/out, xb in/out, high-risk, returns, return fen
 
 local function fmt(n) return string.format('%.0f', n) end
+
+-- the 6 bytes of a dedup digest given as 12 hex characters
+local function bin6(hex)
+  local out = {}
+  for k = 1, 12, 2 do out[#out + 1] = string.char(tonumber(string.sub(hex, k, k + 1), 16)) end
+  return table.concat(out)
+end
+
+-- whether a string of 6-byte digests holds this one (at a digest boundary)
+local function packed_has(packed, digest)
+  local from = 1
+  while true do
+    local at = string.find(packed, digest, from, true)
+    if not at then return false end
+    if (at - 1) % 6 == 0 then return true end
+    from = at + 1
+  end
+end
 local function num(s) if s == nil or s == '' or s == '-' then return nil end return tonumber(s) end
 local function opt(n) if n == nil then return '-' end return fmt(n) end
 
@@ -155,9 +176,18 @@ end
 -- {'layout', found} when its state was written by another layout
 local function apply_customer(K_S, customer_id, items_text)
   local prefix = string.sub(K_S, 1, -2)
-  local K_CP, K_TRAIL, X_PREFIX = prefix .. 'c', prefix .. 't', prefix .. 'x'
-  local st = redis.call('HMGET', K_S, 'v', 'm', 'W', 'D', 'F', 'r', 'A', 'rv')
+  local K_CP, X_PREFIX = prefix .. 'c', prefix .. 'x'
+  local raw = redis.call('HMGET', K_S, 'S', 'r', 'v')
+  if raw[3] then return {'layout', raw[3]} end -- layout 1 kept its version in a field of its own
+  -- S: the aggregates, one MessagePack array (one field, so a customer costs one hash entry):
+  -- 1 layout, 2 meta, 3 window totals, 4 day buckets, 5 5-minute buckets, 7 own accounts,
+  -- 8 reversed legs, 9 trail, 10 dedup digests ("" for none; 6 is unused)
+  local st = raw[1] and cmsgpack.unpack(raw[1]) or {}
+  for i = 1, S_FIELDS do
+    if st[i] == '' then st[i] = nil end
+  end
   if st[1] and st[1] ~= LAYOUT then return {'layout', st[1]} end
+  local rating = raw[2]
 
   local wm, wf, wd, seq, cwm, cseq, as, pu, pcu, pd
   local blocks, orphans = {}, {}
@@ -173,7 +203,9 @@ local function apply_customer(K_S, customer_id, items_text)
     local m = split(st[2], ',')
     wm, wf, wd, seq, cwm, cseq, as, pu, pcu = num(m[1]), num(m[2]), num(m[3]), num(m[4]), num(m[5]), num(m[6]), num(m[7]), num(m[8]), num(m[9])
     if m[10] and m[10] ~= '' then
-      for _, b in ipairs(split(m[10], ';')) do blocks[tonumber(b)] = true end
+      for _, b in ipairs(split(m[10], ';')) do
+        if string.sub(b, -1) == '!' then blocks[tonumber(string.sub(b, 1, -2))] = 'spilled' else blocks[tonumber(b)] = 'packed' end
+      end
     end
     pd = num(m[11])
     day_list(m[12], orphans)
@@ -185,13 +217,18 @@ local function apply_customer(K_S, customer_id, items_text)
   day_list(st[8], reversed)
   local W = {}
   do
-    local w = st[3] and split(st[3], ',') or {}
+    local w = st[3] and cmsgpack.unpack(st[3]) or {} -- 50 integers, MessagePack
     for i = 1, 5 do
       W[i] = {}
       for m = 1, NWM do W[i][m] = tonumber(w[(i - 1) * NWM + m]) or 0 end
     end
   end
   local D = unpack_map(st[4], NB + 1)
+  -- dedup digests: per block of 30 business days, 6-byte digests packed in one field (X); a busy
+  -- block keeps its first PACKED_MAX there and puts the rest in a set of 62-bit integers (intset
+  -- while small), the key "<prefix>:x<block>"
+  local X = unpack_map(st[10])
+  local x_dirty = false
   local F = unpack_map(st[5])
   local d_dirty, f_dirty, changed, extra_dirty = false, false, false, false
   local expired = {} -- orphaned reversals that waited past the late-arrival window: their sources
@@ -241,9 +278,10 @@ local function apply_customer(K_S, customer_id, items_text)
         end
         if d <= didx - KEEP then D[d] = nil; d_dirty = true end
       end
-      for b, _ in pairs(blocks) do
+      for b, how in pairs(blocks) do
         if (b + 1) * BLOCK_DAYS - 1 <= didx - RETAIN then
-          redis.call('UNLINK', X_PREFIX .. fmt(b)); blocks[b] = nil
+          if how == 'spilled' then redis.call('UNLINK', X_PREFIX .. fmt(b)) end
+          blocks[b] = nil; X[b] = nil; x_dirty = true
         end
       end
       for k, d in pairs(orphans) do
@@ -336,10 +374,14 @@ local function apply_customer(K_S, customer_id, items_text)
     if new_day or sign < 0 then count_active() end
   end
 
-  -- a tx_id is a duplicate if any live block holds it, whatever day the copy claims
+  -- a tx_id is a duplicate if any live block holds it, whatever day the copy claims; `member` is
+  -- "<12 hex>:<62-bit decimal>" (the packed digest, and the set member of a busy block)
   local function seen(member)
-    for b, _ in pairs(blocks) do
-      if redis.call('SISMEMBER', X_PREFIX .. fmt(b), member) == 1 then return true end
+    local hex, dec = string.match(member, '^(%x+):(%d+)$')
+    local digest = bin6(hex)
+    for b, how in pairs(blocks) do
+      if X[b] and packed_has(X[b], digest) then return true end
+      if how == 'spilled' and redis.call('SISMEMBER', X_PREFIX .. fmt(b), dec) == 1 then return true end
     end
     return false
   end
@@ -364,7 +406,7 @@ local function apply_customer(K_S, customer_id, items_text)
 
   -- the original of a reversal among the recent legs: {ts, dir, fen, flags, day, fine-less} or nil
   local function in_trail(orig_tx_id)
-    if not trail_old then trail_old = redis.call('LRANGE', K_TRAIL, 0, -1) end
+    if not trail_old then trail_old = st[9] and split(st[9], '\n') or {} end
     for _, list in ipairs({trail_new, trail_old}) do
       for i = #list, 1, -1 do
         local e = split(list[i], '\t')
@@ -382,8 +424,14 @@ local function apply_customer(K_S, customer_id, items_text)
   -- record a leg as seen (the dedup set of its day's block)
   local function record(member, didx)
     local block = math.floor(didx / BLOCK_DAYS)
-    redis.call('SADD', X_PREFIX .. fmt(block), member)
-    blocks[block] = true
+    local hex, dec = string.match(member, '^(%x+):(%d+)$')
+    if blocks[block] == 'spilled' then
+      redis.call('SADD', X_PREFIX .. fmt(block), dec)
+    else
+      X[block] = (X[block] or '') .. bin6(hex)
+      blocks[block] = (#X[block] >= 6 * PACKED_MAX) and 'spilled' or 'packed'
+      x_dirty = true
+    end
     changed = true
   end
 
@@ -407,7 +455,7 @@ local function apply_customer(K_S, customer_id, items_text)
       local score = (dir == 'i') and ts or (CP_OFF + ts)
       if redis.call('ZADD', K_CP, 'GT', 'CH', score, dir .. cp) > 0 then cp_counts = nil end
     end
-    trail_new[#trail_new + 1] = trail_entry(ts, dir, fen, flags, didx, hour, cp, ccy, amount, tx_id, foreign, '')
+    trail_new[#trail_new + 1] = trail_entry(ts, dir, fen, flags, didx, hour, cp, ccy, (ccy == 'CNY') and '' or amount, tx_id, foreign, '')
     return snapshot(didx, prev)
   end
 
@@ -492,7 +540,7 @@ local function apply_customer(K_S, customer_id, items_text)
           if what == 'correction' then add_tx(o[1], fen, o[3], o[5], o[4], ccy, foreign, 1) end
           reversed[orig_member] = o[4]; extra_dirty = true
           local mark_flag = (what == 'correction') and 'k' or 'v'
-          trail_new[#trail_new + 1] = trail_entry(ts, dir, fen, flags .. mark_flag, didx, hour, '', ccy, amount, tx_id, foreign, orig_tx_id)
+          trail_new[#trail_new + 1] = trail_entry(ts, dir, fen, flags .. mark_flag, didx, hour, '', ccy, (ccy == 'CNY') and '' or amount, tx_id, foreign, orig_tx_id)
           local snap = snapshot(o[4], prev)
           mark(tx_id, snap)
           results[#results + 1] = 'new|' .. snap
@@ -550,32 +598,35 @@ local function apply_customer(K_S, customer_id, items_text)
   if changed then
     local wparts = {}
     for i = 1, 5 do
-      for m = 1, NWM do wparts[#wparts + 1] = fmt(W[i][m]) end
+      for m = 1, NWM do wparts[#wparts + 1] = W[i][m] end
     end
     local live = {}
-    for b, _ in pairs(blocks) do live[#live + 1] = fmt(b) end
-    table.sort(live)
+    for _, b in ipairs(sorted_keys(blocks)) do live[#live + 1] = fmt(b) .. ((blocks[b] == 'spilled') and '!' or '') end
     local function days_text(t)
       local parts = {}
       for _, k in ipairs(sorted_keys(t)) do parts[#parts + 1] = k .. ':' .. fmt(t[k]) end
       return table.concat(parts, ';')
     end
     local meta = table.concat({opt(wm), opt(wf), opt(wd), fmt(seq), opt(cwm), opt(cseq), opt(as), opt(pu), opt(pcu), table.concat(live, ';'), opt(pd), days_text(orphans)}, ',')
-    if extra_dirty then
-      local accts = sorted_keys(own_accounts)
-      writes[#writes + 1] = 'A'; writes[#writes + 1] = table.concat(accts, ';')
-      writes[#writes + 1] = 'rv'; writes[#writes + 1] = days_text(reversed)
+    if #trail_new > 0 then
+      local added = table.concat(trail_new, '\n')
+      st[9] = st[9] and (st[9] .. '\n' .. added) or added
     end
-    writes[#writes + 1] = 'v'; writes[#writes + 1] = LAYOUT
+    if d_dirty then st[4] = pack_map(D, NB) end
+    if f_dirty then st[5] = pack_map(F, NWM) end
+    if x_dirty then
+      local flat = {}
+      for _, b in ipairs(sorted_keys(X)) do flat[#flat + 1] = b; flat[#flat + 1] = X[b] end
+      st[10] = cmsgpack.pack(flat)
+    end
+    local S = {LAYOUT, meta, cmsgpack.pack(wparts), st[4] or '', st[5] or '', '', table.concat(sorted_keys(own_accounts), ';'), days_text(reversed), st[9] or '', st[10] or ''}
+    writes[#writes + 1] = 'S'; writes[#writes + 1] = cmsgpack.pack(S)
     writes[#writes + 1] = 'id'; writes[#writes + 1] = customer_id
-    writes[#writes + 1] = 'm'; writes[#writes + 1] = meta
-    writes[#writes + 1] = 'W'; writes[#writes + 1] = table.concat(wparts, ',')
-    if d_dirty then writes[#writes + 1] = 'D'; writes[#writes + 1] = pack_map(D, NB) end
-    if f_dirty then writes[#writes + 1] = 'F'; writes[#writes + 1] = pack_map(F, NWM) end
     redis.call('HSET', K_S, unpack(writes))
-    if #trail_new > 0 then redis.call('RPUSH', K_TRAIL, unpack(trail_new)) end
+  elseif #writes > 0 then
+    redis.call('HSET', K_S, unpack(writes))
   end
-  return {'ok', st[6] or false, redis.call('LRANGE', K_TRAIL, 0, -1), results, expired}
+  return {'ok', rating or false, st[9] or '', results, expired}
 end
 
 -- a failure of one customer's data (not of Redis) is that customer's reply, not the whole call's
