@@ -79,6 +79,7 @@ class BatchResult:
     max_event_ms: int | None = None
     checkpoints: dict[tuple[str, int], int] = field(default_factory=dict)  # (topic, partition) -> last offset
     token: str = ""  # the batch's token in the state layer (see StateStore.apply)
+    event_times: dict[int, int] = field(default_factory=dict)  # input partition -> latest transaction event time
     inputs: int = 0  # input messages of the batch (set by the processor)
     started: float = 0.0  # perf_counter when its processing started (set by the processor)
 
@@ -127,6 +128,7 @@ class Engine:
         max_skew_ms: int = DEFAULT_MAX_SKEW_MS,
         detections_topic: str | None = None,
         emit_edges: bool = False,
+        transactions_topic: str = "aml.transactions.v1",
     ) -> None:
         self.record_checkpoints = record_checkpoints
         self.store = store
@@ -138,6 +140,7 @@ class Engine:
         self.max_skew_ms = max_skew_ms
         self.detections_topic = detections_topic  # the network stage's events about customers (an input)
         self.emit_edges = emit_edges  # every committed payment leg with a counterparty becomes a payment edge (aml.edges.v1)
+        self.transactions_topic = transactions_topic  # whose partitions' event times the sweep follows
         # rating states of the batch in delivery (token -> states): the next batch may be rated
         # while its outputs are on their way, before its states are committed to Redis
         self._uncommitted: dict[str, tuple[str, dict]] = {}
@@ -213,6 +216,8 @@ class Engine:
                 detail = f"event time {events.iso(tx.ts_ms)} is {ahead_h:,.1f} h ahead of the reference clock {events.iso(src.reference_ms)} (allowed: {allowed_h:g} h)"
                 result.dead_letter(src, "future_timestamp", detail, model.version, tx.customer_id, tx.ts_ms)
                 continue
+            if tx.ts_ms > result.event_times.get(src.partition, 0):
+                result.event_times[src.partition] = tx.ts_ms
             item = self._item(tx, model, src)
             sources[id(item)] = src
             by_customer.setdefault(tx.customer_id, []).append(item)
@@ -398,3 +403,13 @@ class Engine:
             summed[(key, name)] += amount  # one HINCRBY per counter per batch, not per transaction
         checkpoints = [(checkpoint_key(topic), str(partition), offset) for (topic, partition), offset in result.checkpoints.items()]
         await self.store.commit(result.commits, moves, [(k, f, n) for (k, f), n in summed.items() if n], checkpoints)
+        if result.event_times and self.record_checkpoints:
+            await self.store.record_event_times(self.transactions_topic, result.event_times)
+
+    async def sweep(self) -> int:
+        """Let go of the aggregates of customers inactive past the longest window (StateStore.sweep),
+        at the event time of the slowest input partition."""
+        now = await self.store.deployment_event_time(self.transactions_topic)
+        if now is None:
+            return 0
+        return await self.store.sweep(now, self.model.calendar.business_day(now), fine_bucket(now))

@@ -66,6 +66,18 @@ def dedup_key(customer_id: str, block: str | int) -> str:
     return f"{KEY_PREFIX}:{customer_tag(customer_id)}:x{block}"
 
 
+def event_time_key(topic: str) -> str:
+    return f"{KEY_PREFIX}:eventtime:{{{topic}}}"
+
+
+RAISE = """
+for i = 1, #ARGV, 2 do
+  local old = tonumber(redis.call('HGET', KEYS[1], ARGV[i]) or '0')
+  if tonumber(ARGV[i + 1]) > old then redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+end
+return 0
+"""
+
 INSPECT = """
 local raw = redis.call('HGET', KEYS[1], 'S')
 if not raw then return false end
@@ -391,7 +403,7 @@ class StateStore:
         self.trail_max = trail_max
         self.header = f"{LAYOUT},{retain_days},{max(retain_days, WINDOW_DAYS)},{dormant_days * 86_400_000}"
         self.trail_limits = f"{trail_max},{trail_horizon_ms}"
-        self._scripts = {name: (SCRIPTS / f"{name}.lua").read_text() for name in ("apply_batch", "commit_batch")}
+        self._scripts = {name: (SCRIPTS / f"{name}.lua").read_text() for name in ("apply_batch", "commit_batch", "sweep")}
         self._sha = {name: hashlib.sha1(text.encode()).hexdigest() for name, text in self._scripts.items()}
 
     async def _execute(self, fill: Callable[[Any], None]) -> list[Any]:
@@ -557,6 +569,42 @@ class StateStore:
         for reply in await self._execute(fill):
             if isinstance(reply, Exception):
                 raise reply  # a commit that fails for one customer is a bug: stop, redeliver
+
+    async def record_event_times(self, topic: str, latest: dict[int, int]) -> None:
+        """Each input partition's event-time high-water mark (kept, never moved back)."""
+        if latest:
+            await self.redis.eval(RAISE, 1, event_time_key(topic), *(x for p, ms in sorted(latest.items()) for x in (str(p), str(ms))))
+
+    async def deployment_event_time(self, topic: str) -> int | None:
+        """The slowest input partition's event-time high-water mark: no customer's own events are
+        ahead of it. None before every partition has one."""
+        marks = await self.redis.hgetall(event_time_key(topic))
+        return min(int(v) for v in marks.values()) if marks else None
+
+    async def sweep(self, now_ms: int, now_day: int, now_fine: int, *, page: int = 500) -> int:
+        """Let go of the aggregates of customers inactive for longer than the longest window
+        before `now_ms` (their rating state stays); returns how many were swept. Event time only."""
+        sha, swept = self._sha["sweep"], 0
+        header = f"{LAYOUT},{max(self.retain_days, WINDOW_DAYS)}"
+        keys: list[bytes] = []
+
+        async def run(batch: list[bytes]) -> int:
+            groups = [[k] for k in batch] if self.cluster else [batch]
+
+            def fill(pipe: Any) -> None:
+                for group in groups:
+                    pipe.evalsha(sha, len(group), *group, header, str(now_ms), str(now_day), str(now_fine))
+
+            return sum(int(r) for r in await self._execute(fill))
+
+        async for key in self.redis.scan_iter(match=f"{KEY_PREFIX}:{{*}}:s", count=page):
+            keys.append(key)
+            if len(keys) >= page:
+                swept += await run(keys)
+                keys = []
+        if keys:
+            swept += await run(keys)
+        return swept
 
     async def level_counts(self) -> dict[str, int]:
         """Customers per current level, summed over the counter shards."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from factors.calendar import fine_bucket
-from streams.state import CustomerCommit
+from streams.state import CustomerCommit, StateStore, customer_keys
 from streams.state.store import PeekItem, ProfileItem, TxItem, dedup_key
 from tests.unit.factors.helpers import tx
 
@@ -163,3 +163,62 @@ async def test_profile_items_are_ordered_by_updated_at_and_never_applied_twice(s
     assert [r.status for r in (await store.apply({"c1": [p2]}))["c1"].results] == ["pend"]
     await store.commit([CustomerCommit("c1", ("~P2000",), 2000, {"level": "normal"})])
     assert [r.status for r in (await store.apply({"c1": [p2, PeekItem()]}))["c1"].results] == ["done", "peek"]
+
+
+async def test_a_sweep_lets_inactive_customers_aggregates_go_and_keeps_their_rating(store, model, redis):
+    base = ms("2026-06-01T12:00:00+08:00")
+    await apply(store, model, tx("old", ts_ms=base, fen=5_00, counterparty_id="X"), cp="X-digest")
+    await store.commit([CustomerCommit("c1", ("old",), None, {"level": "watch"})])
+    active = (await store.apply({"c2": [item(model, tx("now", ts_ms=base + 100 * DAY_MS, customer_id="c2"))]}))["c2"]
+    assert active.results[0].status == "new"
+    now = base + 100 * DAY_MS
+    # not yet: 60 days after the last event nothing has left every window
+    assert await store.sweep(base + 60 * DAY_MS, model.calendar.business_day(base + 60 * DAY_MS), fine_bucket(base + 60 * DAY_MS)) == 0
+    assert await store.sweep(now, model.calendar.business_day(now), fine_bucket(now)) == 1  # c1 only
+    left = await store.inspect("c1")
+    assert left["D"] == b"" and left["X"] == b"" and left["T"] == b""
+    assert not await redis.exists(customer_keys("c1")[1])  # counterparties
+    assert (await store.states(["c1"]))["c1"] == {"level": "watch"}
+    # its clock follows the deployment's; a later event starts from empty windows, and the long
+    # silence still counts as one (dormancy is measured from its own latest event)
+    woke = (await apply(store, model, tx("back", ts_ms=now + DAY_MS, fen=7_00))).results[0].snapshot
+    assert woke.windows["90d"].count == 1 and woke.prev_event_ms == base
+
+
+async def test_one_customers_broken_state_dead_letters_its_items_only(redis, model):
+    """A failure of one customer's data (here: its aggregates overwritten with garbage) is that
+    customer's: its items are dead-lettered with the reason, every other customer goes on, and
+    nothing blocks the partition."""
+    import orjson
+
+    from streams.engine import Engine
+    from streams.events import Source
+
+    engine = Engine(StateStore(redis), model, check_keys=False, record_checkpoints=False)
+
+    def leg(n: int, customer: str) -> Source:
+        doc = {"tx_id": f"k{n}", "customer_id": customer, "ts": "2026-11-02T09:00:00+08:00", "direction": "in", "amount": "60000", "currency": "CNY", "method": "cash"}
+        return Source("t", 0, n, None, orjson.dumps(doc))
+
+    await engine.commit(await engine.process([leg(1, "good"), leg(2, "broken")]))
+    await redis.hset(customer_keys("broken")[0], "S", b"\xc1 not MessagePack")
+    result = await engine.process([leg(3, "broken"), leg(4, "good"), leg(5, "broken")])
+    dead = [e.value for e in result.events if e.kind == "dead_letter"]
+    assert [(d["source"]["offset"], d["error_code"]) for d in dead] == [(3, "processing_error"), (5, "processing_error")]
+    assert "could not be updated" in dead[0]["error_detail"]
+    assert [e.value["customer_id"] for e in result.events if e.kind == "large_value_report"] == ["good"]
+    await engine.commit(result)
+
+
+async def test_windows_keep_their_meaning_whatever_the_late_arrival_window(redis, model):
+    """AMLSTREAM_RETAIN_DAYS=365 lets a posting 200 days late in (its day's accumulators are kept
+    that long), but the window named 90d still covers 90 days."""
+    store = StateStore(redis, retain_days=365)
+    now = ms("2026-11-27T12:00:00+08:00")
+    await store.apply({"c1": [item(model, tx("now", ts_ms=now, fen=1_00))]})
+    late = (await store.apply({"c1": [item(model, tx("late", ts_ms=now - 200 * DAY_MS, fen=40_00, method="cash"))]}))["c1"].results[0]
+    assert late.status == "new"
+    assert late.snapshot.day.get("cash_fen_in") == 40_00  # its own day counts it (a large-value report could revise)
+    assert late.snapshot.windows["90d"].count == 1 and late.snapshot.windows["90d"].sum_fen == 1_00
+    ancient = (await store.apply({"c1": [item(model, tx("ancient", ts_ms=now - 400 * DAY_MS))]}))["c1"].results[0]
+    assert ancient.status == "late"

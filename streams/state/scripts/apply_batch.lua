@@ -30,7 +30,8 @@
 -- State hash fields: v layout; id the readable customer id; m "wm,wf,wd,seq,cwm,cseq,as,pu,pcu,
 -- blocks,pd,orphans" (watermark ts/fine bucket/business day, applied count, the same at the last
 -- commit, start of activity after a dormancy, applied/committed profile version, live dedup
--- blocks "b1;b2", profile version a tombstone deleted, orphaned reversals "dedup:day;...");
+-- blocks "b1;b2", profile version a tombstone deleted, orphaned reversals "dedup:day;...",
+-- the customer's own latest event: its watermark unless the sweep moved that on);
 -- A the customer's own accounts (digests); rv reversed legs "dedup:day;..."; T the recent-
 -- transaction trail, one entry a line;
 -- o:<dedup> a reversal waiting for its original;
@@ -189,7 +190,7 @@ local function apply_customer(K_S, customer_id, items_text)
   if st[1] and st[1] ~= LAYOUT then return {'layout', st[1]} end
   local rating = raw[2]
 
-  local wm, wf, wd, seq, cwm, cseq, as, pu, pcu, pd
+  local wm, wf, wd, seq, cwm, cseq, as, pu, pcu, pd, lr
   local blocks, orphans = {}, {}
   local function day_list(text, into)
     if text and text ~= '' then
@@ -208,6 +209,7 @@ local function apply_customer(K_S, customer_id, items_text)
       end
     end
     pd = num(m[11])
+    lr = num(m[13]) or wm -- the customer's own latest event (its watermark, unless a sweep moved that on)
     day_list(m[12], orphans)
   end
   seq = seq or 0
@@ -261,7 +263,6 @@ local function apply_customer(K_S, customer_id, items_text)
   -- counterparties that leave the longest window (and dedup blocks past the late-arrival bound) go
   local function advance(ts, fidx, didx)
     if wm and ts <= wm then return end
-    if wm and ts - wm >= DORMANT_MS then as = ts end
     if wf and fidx > wf then
       for idx, b in pairs(F) do
         if idx > wf - FINE_HOUR and idx <= fidx - FINE_HOUR then add8(W[1], b, -1) end
@@ -396,6 +397,13 @@ local function apply_customer(K_S, customer_id, items_text)
     return string.sub(p, cut + 1), false
   end
 
+  -- the customer's own clock: a silence of the dormancy period before this event starts a new
+  -- run of activity (measured from its own latest event, whatever moved its watermark)
+  local function woke(ts)
+    if lr and ts - lr >= DORMANT_MS then as = ts end
+    if not lr or ts > lr then lr = ts end
+  end
+
   local results, writes, trail_new = {}, {}, {}
   local trail_old -- the stored trail, read only when a reversal looks for its original
 
@@ -448,7 +456,8 @@ local function apply_customer(K_S, customer_id, items_text)
   local function apply_leg(tx_id, member, ts, dir, fen, flags, fidx, didx, hour, cp, ccy, amount, foreign)
     record(member, didx)
     seq = seq + 1
-    local prev = wm
+    local prev = lr
+    woke(ts)
     advance(ts, fidx, didx)
     add_tx(dir, fen, flags, fidx, didx, ccy, foreign, 1)
     if cp ~= '' and not string.find(flags, 't', 1, true) then
@@ -534,7 +543,8 @@ local function apply_customer(K_S, customer_id, items_text)
         else
           record(member, didx)
           seq = seq + 1
-          local prev = wm
+          local prev = lr
+          woke(ts)
           advance(ts, fidx, didx)
           add_tx(o[1], o[2], o[3], o[5], o[4], o[6], o[7], -1)
           if what == 'correction' then add_tx(o[1], fen, o[3], o[5], o[4], ccy, foreign, 1) end
@@ -607,7 +617,7 @@ local function apply_customer(K_S, customer_id, items_text)
       for _, k in ipairs(sorted_keys(t)) do parts[#parts + 1] = k .. ':' .. fmt(t[k]) end
       return table.concat(parts, ';')
     end
-    local meta = table.concat({opt(wm), opt(wf), opt(wd), fmt(seq), opt(cwm), opt(cseq), opt(as), opt(pu), opt(pcu), table.concat(live, ';'), opt(pd), days_text(orphans)}, ',')
+    local meta = table.concat({opt(wm), opt(wf), opt(wd), fmt(seq), opt(cwm), opt(cseq), opt(as), opt(pu), opt(pcu), table.concat(live, ';'), opt(pd), days_text(orphans), opt(lr)}, ',')
     if #trail_new > 0 then
       local added = table.concat(trail_new, '\n')
       st[9] = st[9] and (st[9] .. '\n' .. added) or added

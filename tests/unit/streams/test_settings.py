@@ -73,6 +73,7 @@ def test_each_variable_is_read(tmp_path):
         "AMLSTREAM_PEER_PUBLISH_INTERVAL_S": ("0", "peer_publish_interval_s", 0.0),
         "AMLSTREAM_MODEL_WATCH_INTERVAL_S": ("0.5", "model_watch_interval_s", 0.5),
         "AMLSTREAM_DRAIN_TIMEOUT_S": ("5", "drain_timeout_s", 5.0),
+        "AMLSTREAM_SWEEP_INTERVAL_S": ("0", "sweep_interval_s", 0.0),
         "AMLSTREAM_REDIS_CLUSTER": ("1", "redis_cluster", True),
         "AMLSTREAM_REDIS_CA_FILE": (str(ca), "redis_ca_file", str(ca)),
         "AMLSTREAM_KAFKA_SECURITY_PROTOCOL": ("ssl", "kafka_security_protocol", "SSL"),
