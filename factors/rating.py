@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
 
 from factors.large_value import ReportUpdate, forget_before, manual_reports, reports, revise, rules_from
-from factors.model import Assessment, ExposureMeasurement, PatternHit, RecentTx, Snapshot, Transaction
+from factors.model import Assessment, ExposureMeasurement, PatternHit, RecentTx, Snapshot, Transaction, Undid
 from factors.patterns import detect_all
+from factors.postings import undone
 from factors.profile import PeerBaseline, Profile, peer_group
 from factors.scoring import assess
 from factors.standard import Standard
@@ -95,6 +96,7 @@ class RatedItem:
     source: int = 0  # the shell's handle on the input message (opaque to the core)
     deletion: bool = False  # a profile deletion (tombstone)
     network: dict[str, Any] | None = None  # a network-stage event (aml.network-detections.v1) about this customer
+    undid: Undid | None = None  # a reversal's or correction's: the leg it undid, as the state found it
 
 
 @dataclass(slots=True)
@@ -223,7 +225,7 @@ class Rater:
                     cause = Cause("pattern", alerts[-1].alert_key)
         elif posting in ("reversal", "correction"):
             assert item.tx is not None
-            self._undo(customer_id, state, view, item.tx, out)
+            self._undo(customer_id, state, view, item.tx, item.undid, out)
         elif item.tx is not None and posting in ("payment", ""):
             self._large_value(customer_id, state, view, item.tx, out)
             alerts = self._alerts(customer_id, state, view, item.tx)
@@ -336,23 +338,25 @@ class Rater:
         detections[hit.pattern] = max(detections.get(hit.pattern, 0), occurred)
         return [alert]
 
-    def _undo(self, customer_id: str, state: dict[str, Any], view: CustomerView, tx: Transaction, out: CustomerOutcome) -> None:
+    def _undo(self, customer_id: str, state: dict[str, Any], view: CustomerView, tx: Transaction, undid: Undid | None, out: CustomerOutcome) -> None:
         """A reversal or correction: the reports of the original's day are revised (or withdrawn
         when the day fell below the line), and the alerts the original triggered no longer stand."""
         assert tx.original_tx_id is not None
-        original = next((r for r in reversed(self._seen) if r.tx_id == tx.original_tx_id and not r.kind), None)
-        direction = original.direction if original else ("out" if tx.direction == "in" else "in")
-        is_cash = original.is_cash if original else tx.is_cash
-        cross_border = original.cross_border if original else tx.cross_border
+        original = self._root(tx.original_tx_id)
+        if undid is None:  # not said by the state (a test's item): the trail's, else the contract's convention
+            opposite = "out" if tx.direction == "in" else "in"
+            undid = Undid(original.direction, original.is_cash, original.cross_border) if original else Undid(opposite, tx.is_cash, tx.cross_border)
+        direction, is_cash, cross_border = undid.direction, undid.is_cash, undid.cross_border
         revisions = state.setdefault("lv", {})
         for update in revise(revisions, direction, is_cash, cross_border, self._kind(), view.business_day, view.snapshot.day, view.recent, self.lv_rules):
             out.reports.append(Report(tx, update, report_key(customer_id, update)))
         open_alerts: dict[str, Any] = state.get("alerts", {})
         detections: dict[str, int] = state.get("detections", {})
+        undone = {tx.original_tx_id, original.tx_id if original else tx.original_tx_id}
         for pattern, current in list(open_alerts.items()):
-            if current.get("tx") != tx.original_tx_id:
+            if current.get("tx") not in undone:
                 continue
-            out.withdrawals.append(Withdrawal(pattern, current["key"], current["n"], current.get("severity", "medium"), tx.original_tx_id, tx, current["first"]))
+            out.withdrawals.append(Withdrawal(pattern, current["key"], current["n"], current.get("severity", "medium"), current["tx"], tx, current["first"]))
             if current["n"] <= 1:
                 del open_alerts[pattern]
                 detections.pop(pattern, None)  # the detection no longer feeds the score
@@ -363,6 +367,16 @@ class Rater:
             else:
                 current["n"] -= 1
                 current["tx"] = None
+
+    def _root(self, tx_id: str) -> RecentTx | None:
+        """The leg `tx_id` undoes, from the trail: itself when a flow or a return, the root of a
+        chain of corrections (each correcting the one before) when a correction; None if absent."""
+        for _ in range(16):
+            entry = next((r for r in reversed(self._seen) if r.tx_id == tx_id), None)
+            if entry is None or entry.kind != "k":
+                return entry if entry is not None and entry.kind in ("", "t") else None
+            tx_id = entry.ref
+        return None
 
     def _kind(self) -> str:
         """The customer's kind for large-value rules: a customer without a profile is a natural person unless configured."""
@@ -381,12 +395,20 @@ class Rater:
 
 
 def behaviour(window: tuple[RecentTx, ...], seen: tuple[RecentTx, ...]) -> tuple[RecentTx, ...]:
-    """The legs of a trail window that are the customer's behaviour: no returns, reversals or
-    corrections, and no leg reversed or corrected by an entry up to the window's end (`seen`)."""
+    """The legs of a trail window that are the customer's behaviour, as they stand after the
+    entries up to the window's end (`seen`): no returns, reversals or corrections; a reversed leg
+    gone, a corrected one with the amount of the correction in force (factors.postings.undone)."""
     if not any(r.kind for r in seen):
         return window
-    undone = {r.ref for r in seen if r.kind in ("v", "k")}
-    return tuple(r for r in window if not r.kind and r.tx_id not in undone)
+    reversed_ids, in_force = undone((r.tx_id, "reversal" if r.kind == "v" else "correction", r.ref) for r in seen if r.kind in ("v", "k"))
+    fixes = {r.tx_id: r for r in seen if r.kind == "k"}
+    out = []
+    for r in window:
+        if r.kind or r.tx_id in reversed_ids:
+            continue
+        fix = fixes.get(in_force.get(r.tx_id, ""))
+        out.append(replace(r, amount_fen=fix.amount_fen, amount=fix.amount, currency=fix.currency, round_amount=fix.round_amount) if fix else r)
+    return tuple(out)
 
 
 def report_key(customer_id: str, update: ReportUpdate) -> str:

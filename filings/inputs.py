@@ -56,6 +56,7 @@ class Inputs:
             "industry": profile.industry,
             "updated_ms": profile.updated_ms,
             "onboarded_ms": profile.onboarded_ms,
+            "accounts": list(profile.accounts),  # own-account moves are not listed in reports
             "identity": None,
         }
         try:

@@ -9,10 +9,12 @@ the customer stage read them), payment postings only (`filings.model.reportable_
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
 
 from factors.large_value import DEFAULT_RULES, LargeValueRule, applies
+from factors.postings import effective
 from filings.model import Leg, ReportEvent, reportable_posting
 
 RULES: dict[str, LargeValueRule] = {r.code: r for r in DEFAULT_RULES}
@@ -26,15 +28,18 @@ class Selection:
     problem: str | None  # None: the legs equal the event's count and totals exactly
 
 
-def select(report: ReportEvent, day_legs: list[Leg], cause_seq: int) -> Selection:
-    """The report's legs among `day_legs` (the customer's legs of that business day), checked."""
+def select(report: ReportEvent, day_legs: list[Leg], cause_seq: int, undoings: list[Leg] = (), own_accounts: Collection[str] = ()) -> Selection:  # type: ignore[assignment]
+    """The report's legs among `day_legs` (the customer's legs of that business day), as they stand
+    after the reversals and corrections among `undoings` (the customer's archived legs up to the
+    cause, any day), checked against the event."""
     rule = RULES[report.rule_code]
     kind = KIND_OF_RULE[report.rule_code]
+    undone = sorted((u for u in undoings if u.seq <= cause_seq and u.tx_type in ("reversal", "correction")), key=lambda u: u.seq)
     chosen = sorted(
         (
             leg
-            for leg in day_legs
-            if leg.seq <= cause_seq and leg.direction == report.direction and reportable_posting(leg) and applies(rule, leg.is_cash, leg.cross_border, kind)
+            for leg in effective(day_legs, undone)
+            if leg.seq <= cause_seq and leg.direction == report.direction and reportable_posting(leg, own_accounts) and applies(rule, leg.is_cash, leg.cross_border, kind)
         ),
         key=lambda leg: leg.seq,
     )

@@ -3,6 +3,7 @@ alert and an analyst's case decision (contract: case-decision.v1 schema, docs/ev
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -11,6 +12,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
 from factors.model import Transaction
+from factors.postings import posting
 from filings.errors import InvalidInput
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^\S(.*\S)?$")]
@@ -41,8 +43,9 @@ class Leg:
     counterparty_name: str | None = None
     counterparty_bank: str | None = None
     counterparty_country: str | None = None
-    counterparty_account: str | None = None  # contract v1.1 draft
-    tx_type: str | None = None  # contract v1.1 draft: payment (default) | reversal | correction | return | fee | interest
+    counterparty_account: str | None = None  # contract v1.1
+    tx_type: str | None = None  # contract v1.1: payment (default) | reversal | correction | return | fee | interest
+    original_tx_id: str | None = None  # contract v1.1: the leg a reversal, correction or return refers to
 
     @property
     def is_cash(self) -> bool:
@@ -79,15 +82,15 @@ class Leg:
             counterparty_country=tx.counterparty_country,
             counterparty_account=account if isinstance(account, str) and 0 < len(account) <= 128 else None,
             tx_type=tx_type if isinstance(tx_type, str) else None,
+            original_tx_id=tx.original_tx_id,
         )
 
 
-def reportable_posting(leg: Leg) -> bool:
-    """HOOK (contract v1.1): reversals, corrections, returns, fees and interest are not listed in
-    a large-value report; the customer stage excludes them. The lead is exposing that
-    classification (including own-account transfers) as a pure function in `factors/`; until then
-    only payment legs (no `tx_type`, or `payment`) are reportable."""
-    return leg.tx_type in (None, "payment")
+def reportable_posting(leg: Leg, own_accounts: Collection[str] = ()) -> bool:
+    """Whether a leg can be listed in a large-value report: a payment of the customer's (the
+    customer stage's own rule, factors.postings) — not a reversal, correction, return, fee,
+    interest or own-account move."""
+    return posting(leg.tx_type, leg.customer_id, leg.counterparty_id, leg.counterparty_account, own_accounts) == "payment"
 
 
 class _Model(BaseModel):

@@ -167,11 +167,18 @@ class Filer:
             return await self._write_large_value(filing, "D", filing["event"], [Leg(**leg) for leg in filing["legs"]], file_date, source, due_ms)
         day = _epoch_day(event.business_date)  # business days are local dates counted from 1970-01-01
         day_legs = await self.store.legs_of_day(event.customer_id, day)
-        cause = next((leg for leg in day_legs if leg.tx_id == event.cause_tx), None)
+        # a reversal or correction that revised this day may be posted on a later day
+        later: list[Leg] = []
+        if event.occurred_at is not None:
+            cause_day = self.business.business_day(int(datetime.fromisoformat(event.occurred_at).timestamp() * 1000))
+            for other in range(day + 1, min(cause_day, day + self.archive_days) + 1):
+                later += await self.store.legs_of_day(event.customer_id, other)
+        cause = next((leg for leg in (*day_legs, *later) if leg.tx_id == event.cause_tx), None)
         if cause is None:
             await self._set(filing, "waiting_transactions", f"the leg archive does not hold {event.cause_tx} yet", due_ms)
             return False
-        selection = select(event, day_legs, cause.seq)
+        profile = await self.store.profile(event.customer_id) or {}
+        selection = select(event, day_legs, cause.seq, [*day_legs, *later], profile.get("accounts") or ())
         if selection.problem:
             self.outcome.dead_letters.append(
                 DeadLetter("filing_leg_mismatch", f"report {event.report_key} revision {event.revision}: {selection.problem}", event.customer_id, source)

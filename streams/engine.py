@@ -19,6 +19,7 @@ from factors.identity import canonical_counterparty
 from factors.large_value import foreign_amounts
 from factors.model import Transaction
 from factors.network.edges import edge_messages, edges_for_leg
+from factors.postings import posting
 from factors.profile import PeerBaseline, peer_group
 from factors.rating import CustomerOutcome, RatedItem, Rater
 from streams import events
@@ -58,11 +59,19 @@ OUTCOME_BY_STATUS = {
     "orphan": "awaiting_original",  # a reversal kept until its original arrives
     "twice": "dead_letter",  # a reversal of a leg already reversed
     "unmatched": "dead_letter",  # a reversal that cannot be matched exactly
+    "differs": "dead_letter",  # a reversal of another amount than its original's
+    "chain": "dead_letter",  # a reversal or correction of a reversal
+    "nosuch": "dead_letter",  # a reversal dated by original_ts whose day holds no such leg
 }
+DIFFERS = "its amount or currency is not the original's (a reversal undoes the whole leg; post a partial one as a correction)"
 UNMATCHED = {
-    "twice": "the leg it reverses or corrects was already reversed or corrected",
+    "twice": "the leg it reverses or corrects was already reversed or corrected (or another reversal or correction of it waits for it)",
     "unmatched": "its original is older than the recent-transaction trail and it gives no original_ts (a correction needs its original in the trail: "
     "post a reversal with original_ts and a new leg instead)",
+    "differs": DIFFERS,
+    "chain": "it names a reversal, which cannot itself be undone: post the leg again as a new payment",
+    "nosuch": "its original is older than the recent-transaction trail, and the day of its original_ts holds no leg it could undo "
+    "(such a reversal is posted against the original's direction, with its amount and method)",
 }
 DEFAULT_MAX_SKEW_MS = 86_400_000
 
@@ -154,10 +163,9 @@ class Engine:
         apart from the flows; everything else is a payment."""
         calendar = model.calendar
         day = calendar.business_day(tx.ts_ms)
-        if tx.tx_type in ("fee", "interest"):
-            return OtherItem(tx, "bank", day)
-        if tx.counterparty_id is not None and tx.counterparty_id == tx.customer_id:
-            return OtherItem(tx, "own", day)
+        kind = posting(tx.tx_type, tx.customer_id, tx.counterparty_id, None)  # own accounts by number: the script knows them
+        if kind in ("bank", "own"):
+            return OtherItem(tx, kind, day)
         flags = ("c" if tx.is_cash else "") + ("x" if tx.cross_border else "")
         if tx.counterparty_country in model.high_risk_countries:
             flags += "h"
@@ -310,8 +318,10 @@ class Engine:
                 elif r.status in ("new", "pend", "late"):
                     if r.corrected is not None:  # its correction came first: the corrected amount stands
                         tx = replace(tx, amount_fen=r.corrected[0], amount=r.corrected[1])
-                    day = item.original_day if isinstance(item, ReversalItem) and item.original_day is not None else item.day
-                    items.append(RatedItem(r.status, r.snapshot, tx=tx, business_day=day, event_ms=tx.ts_ms, source=id(item)))
+                    day = item.day
+                    if isinstance(item, ReversalItem):  # the day it undid, as the state found it (trail or original_ts)
+                        day = r.snapshot.day.business_day if r.snapshot is not None and r.snapshot.day.business_day is not None else item.original_day or item.day
+                    items.append(RatedItem(r.status, r.snapshot, tx=tx, business_day=day, event_ms=tx.ts_ms, source=id(item), undid=r.undid))
             elif isinstance(item, NetworkItem):
                 if r.status in ("new", "pend"):
                     items.append(RatedItem(r.status, r.snapshot, business_day=item.day, event_ms=item.event["occurred_ms"], network=item.event))
@@ -322,11 +332,14 @@ class Engine:
                 day = model.calendar.business_day(snap.asof_ms if snap and snap.asof_ms else event_ms)
                 items.append(RatedItem(r.status, snap, profile=profile, business_day=day, event_ms=event_ms, deletion=isinstance(item, DeletionItem)))
         for record in batch.expired:
-            what, tx_id, *_, packed = record.split("\t")
+            why, what, tx_id, *_, packed = record.split("\t")
             src = orjson.loads(base64.b64decode(packed)) if packed else {}
             value = base64.b64decode(src.get("value", ""))
             source = Source(src.get("topic", ""), src.get("partition", 0), src.get("offset", -1), (src.get("key") or "").encode() or None, value)
-            detail = f"{what} {tx_id}: its original never arrived within the late-arrival window ({self.store.retain_days} days)"
+            if why == "differs":
+                detail = f"{what} {tx_id}: {DIFFERS}"
+            else:
+                detail = f"{what} {tx_id}: its original never arrived within the late-arrival window ({self.store.retain_days} days)"
             result.dead_letter(source, "reversal_unmatched", detail, mv, customer_id)
         return items
 

@@ -18,11 +18,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections import Counter, deque
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import orjson
 from redis.asyncio import Redis
@@ -35,6 +35,8 @@ from streams.model import Model
 from streams.settings import Settings
 from streams.state import make_store
 from streams.state.peers import publish_baselines
+
+T = TypeVar("T")
 
 OUTPUT_FILES = {
     "risk_change": "risk-changes.jsonl",
@@ -87,19 +89,44 @@ def _event_ms(raw: bytes, field_name: str) -> int | None:
 
 
 class StreamClock:
-    """Replay's reference clock for event times: the high-water mark of the transactions read so
-    far that were not themselves too far ahead of it (the first one has no reference). Files
-    carry no Kafka timestamps; the stream's own progress is the deterministic stand-in."""
+    """Replay's reference clock for event times. Files carry no Kafka record timestamps, so the
+    stream's own progress stands in, deterministically: the high-water mark of the transactions
+    read so far. A transaction more than the allowed skew ahead of it is a bad clock unless the
+    stream follows it there — at least half of the next `LOOKAHEAD` transactions no more than the
+    skew behind it — which is a gap in the input (a quiet weekend, a sparse test file), not a
+    clock fault. The first transaction has no reference."""
+
+    LOOKAHEAD = 8
 
     def __init__(self, max_skew_ms: int) -> None:
         self.max_skew_ms = max_skew_ms
         self.high_water: int | None = None
 
-    def reference(self, ts: int | None) -> int | None:
+    def reference(self, ts: int | None, following: Iterable[int | None] = ()) -> int | None:
+        """The reference for a transaction at `ts` (ms), given the event times of the ones after it."""
         ref = self.high_water
-        if ts is not None and (ref is None or ts <= ref + self.max_skew_ms):
-            self.high_water = ts if ref is None else max(ref, ts)
+        if ts is None:
+            return ref
+        if ref is not None and ts > ref + self.max_skew_ms:
+            later = [t for t in following if t is not None]
+            if not later or 2 * sum(t >= ts - self.max_skew_ms for t in later) < len(later):
+                return ref  # ahead of the stream, and the stream does not follow: set aside
+            ref = ts  # the stream moved on: a gap, not a bad clock
+        self.high_water = ts if self.high_water is None else max(self.high_water, ts)
         return ref
+
+
+def _lookahead(items: Iterator[T], n: int) -> Iterator[tuple[T, list[T]]]:
+    """Each item with the (up to) `n` items after it."""
+    window: deque[T] = deque()
+    for item in items:
+        window.append(item)
+        if len(window) > n:
+            head = window.popleft()
+            yield head, list(window)
+    while window:
+        head = window.popleft()
+        yield head, list(window)
 
 
 def merged_sources(transactions: str, customers: str | None, topics: Any, clock: StreamClock | None = None) -> Iterator[tuple[Source, int | None]]:
@@ -112,30 +139,47 @@ def merged_sources(transactions: str, customers: str | None, topics: Any, clock:
             profiles.append((_event_ms(raw, "updated_at") or 0, i, raw))
         profiles.sort()
     p = 0
-    for offset, raw in enumerate(read_records(transactions)):
-        ts = _event_ms(raw, "ts")
+    legs = ((offset, raw, _event_ms(raw, "ts")) for offset, raw in enumerate(read_records(transactions)))
+    for (offset, raw, ts), after in _lookahead(legs, StreamClock.LOOKAHEAD):
         while p < len(profiles) and (ts is None or profiles[p][0] < ts):
             yield Source(topics.customers, 0, profiles[p][1], None, profiles[p][2]), profiles[p][0]
             p += 1
-        yield Source(topics.transactions, 0, offset, None, raw, clock.reference(ts) if clock else None), ts
+        reference = clock.reference(ts, (t for _, _, t in after)) if clock else None
+        yield Source(topics.transactions, 0, offset, None, raw, reference), ts
     for updated, i, raw in profiles[p:]:
         yield Source(topics.customers, 0, i, None, raw), updated
 
 
 def message_sources(messages: str, topics: Any, clock: StreamClock | None = None) -> Iterator[tuple[Source, int | None]]:
     """Both input topics interleaved in arrival order, one JSON object per line:
-    `{"topic": "transactions" | "customers" (or the topic's name), "key": "...", "value": {...} | null}`
-    — a null value on the customers topic is a tombstone (the profile is deleted)."""
+    `{"topic": "transactions" | "customers" (or the topic's name), "key": "...", "value": {...} | null,
+    "timestamp": ...}` — a null value on the customers topic is a tombstone (the profile is
+    deleted); `timestamp` (optional; epoch ms or ISO 8601) is the Kafka record timestamp, the
+    reference clock the worker checks event times against (without it, `clock` stands in)."""
+    from streams.decode import parse_timestamp
+
     names = {"transactions": topics.transactions, "customers": topics.customers, topics.transactions: topics.transactions, topics.customers: topics.customers}
-    for offset, raw in enumerate(read_records(messages)):
-        doc = orjson.loads(raw)
-        topic = names.get(doc.get("topic"), str(doc.get("topic")))
-        key = doc.get("key")
-        value = doc.get("value")
-        body = None if value is None else orjson.dumps(value)
-        field_name = "ts" if topic == topics.transactions else "updated_at"
-        event_ms = _event_ms(body, field_name) if body is not None else None
-        reference = clock.reference(event_ms) if clock is not None and topic == topics.transactions else None
+
+    def parsed() -> Iterator[tuple[int, str, Any, bytes | None, int | None, int | None]]:
+        for offset, raw in enumerate(read_records(messages)):
+            doc = orjson.loads(raw)
+            topic = names.get(doc.get("topic"), str(doc.get("topic")))
+            value = doc.get("value")
+            body = None if value is None else orjson.dumps(value)
+            field_name = "ts" if topic == topics.transactions else "updated_at"
+            event_ms = _event_ms(body, field_name) if body is not None else None
+            stamp = doc.get("timestamp")
+            # a malformed timestamp is the operator's file at fault: DecodeError names the line
+            record_ms = None if stamp is None else stamp if type(stamp) is int else parse_timestamp(stamp, f"timestamp (line {offset + 1})")
+            yield offset, topic, doc.get("key"), body, event_ms, record_ms
+
+    for (offset, topic, key, body, event_ms, record_ms), after in _lookahead(parsed(), StreamClock.LOOKAHEAD):
+        reference = None
+        if topic == topics.transactions:
+            if record_ms is not None:
+                reference = record_ms
+            elif clock is not None:
+                reference = clock.reference(event_ms, (a[4] for a in after if a[1] == topics.transactions))
         yield Source(topic, 0, offset, key.encode() if isinstance(key, str) else None, body, reference), event_ms
 
 

@@ -29,7 +29,7 @@ from redis.asyncio import Redis, RedisCluster
 from redis.exceptions import ConnectionError, NoScriptError, ResponseError
 
 from factors.identity import normalise_account
-from factors.model import DAY_FIELDS, WINDOWS, DayTotals, RecentTx, Snapshot, Transaction, WindowStats
+from factors.model import DAY_FIELDS, WINDOWS, DayTotals, RecentTx, Snapshot, Transaction, Undid, WindowStats
 from streams.errors import StateLayoutError
 
 SCRIPTS = Path(__file__).parent / "scripts"
@@ -259,9 +259,10 @@ Item = TxItem | OtherItem | ReversalItem | NetworkItem | ProfileItem | DeletionI
 @dataclass(frozen=True, slots=True)
 class ItemResult:
     item: Item
-    status: str  # new newc pend done late stale peek | own bank reversed | orphan twice unmatched
+    status: str  # new newc pend done late stale peek | own bank reversed | orphan twice unmatched differs
     snapshot: Snapshot | None
     corrected: tuple[int, str] | None = None  # newc: (fen, amount) a correction that came first put in the leg's place
+    undid: Undid | None = None  # a reversal's or correction's: the leg it undid, as the state found it
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,7 +272,7 @@ class CustomerBatch:
     trail: tuple[RecentTx, ...]
     results: tuple[ItemResult, ...]
     error: str | None = None  # a per-customer failure (not an infrastructure one): its items are dead-lettered
-    expired: tuple[str, ...] = ()  # reversals whose original never came within the late-arrival window (their stored records)
+    expired: tuple[str, ...] = ()  # set-aside waiting reversals, "why\trecord": never (no original within the late-arrival window) or differs (another amount)
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,7 +317,8 @@ def parse_snapshot(text: str) -> Snapshot:
         for entry in foreign_text.split(";"):
             key, n, fen, usd, milli = entry.split(":")
             foreign[key] = (int(n), int(fen), int(usd), int(milli))
-    day = DayTotals(tuple(v[base + 3 : base + 3 + NB]), foreign)
+    which = v[base + 3 + NB] if len(v) > base + 3 + NB else -1  # the day of these totals (an undoing's: its original's day); -1 none
+    day = DayTotals(tuple(v[base + 3 : base + 3 + NB]), foreign, which if which >= 0 else None)
     return Snapshot(
         seq=v[0],
         asof_ms=v[1],
@@ -401,7 +403,7 @@ class StateStore:
         self.retain_days = retain_days
         self.trail_horizon_ms = trail_horizon_ms
         self.trail_max = trail_max
-        self.header = f"{LAYOUT},{retain_days},{max(retain_days, WINDOW_DAYS)},{dormant_days * 86_400_000}"
+        self.header = f"{LAYOUT},{retain_days},{max(retain_days, WINDOW_DAYS)},{dormant_days * 86_400_000},{trail_max},{trail_horizon_ms}"
         self.trail_limits = f"{trail_max},{trail_horizon_ms}"
         self._scripts = {name: (SCRIPTS / f"{name}.lua").read_text() for name in ("apply_batch", "commit_batch", "sweep")}
         self._sha = {name: hashlib.sha1(text.encode()).hexdigest() for name, text in self._scripts.items()}
@@ -519,7 +521,12 @@ class StateStore:
                     if status == "newc":
                         fen, amount, snap = snap.split("\t", 2)
                         status, corrected = "new", (int(fen), amount)
-                    out.append(ItemResult(item, status, parse_snapshot(snap) if snap else None, corrected))
+                    undid = None
+                    if snap.count("|") == 2:  # an undoing's snapshot names the leg it undid: direction and flags
+                        snap, _, undone = snap.rpartition("|")
+                        direction, flags = undone.split(",")
+                        undid = Undid("in" if direction == "i" else "out", "c" in flags, "x" in flags)
+                    out.append(ItemResult(item, status, parse_snapshot(snap) if snap else None, corrected, undid))
         batches_out = {}
         for customer_id in batches:
             if customer_id in errors:

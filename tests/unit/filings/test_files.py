@@ -208,6 +208,21 @@ def test_leg_selection_is_exact_or_says_why() -> None:
     assert "counts 1" in select(_event(["T-2"], 25000.5, {"CNY": 25000.5}), day, 2).problem
 
 
+def test_selection_lists_the_legs_as_they_stand_after_reversals_corrections_and_own_moves() -> None:
+    own = Leg(5, "T-OWN", "C-1", 1793590000000, 20759, "in", "8000.00", "CNY", 800000, "cash", "counter", False, counterparty_account="6222 0000-1111")
+    reversal = Leg(6, "T-R1", "C-1", 1793677000000, 20760, "in", "-30000.00", "CNY", -3000000, "cash", "counter", False, tx_type="reversal", original_tx_id="T-1")
+    correction = Leg(7, "T-C2", "C-1", 1793677100000, 20760, "in", "45000.00", "CNY", 4500000, "cash", "atm", False, tx_type="correction", original_tx_id="T-2")
+    day = [*LEGS, own]
+    # before the undoing legs (cause 5): both payments, not the own-account deposit
+    before = select(_event(["T-1", "T-2"], 55000.5, {"CNY": 55000.5}), day, 5, day, ["62220000 1111"])
+    assert before.problem is None and [leg.tx_id for leg in before.legs] == ["T-1", "T-2"]
+    # after them (cause 7, posted on the next day): T-1 is gone, T-2 carries the corrected amount
+    after = select(_event(["T-2"], 45000.0, {"CNY": 45000.0}), day, 7, [*day, reversal, correction], ["62220000 1111"])
+    assert after.problem is None and [(leg.tx_id, leg.amount_fen) for leg in after.legs] == [("T-2", 4500000)]
+    # without the profile's accounts the deposit from the customer's own account would be listed
+    assert "counts 2" in select(_event(["T-1", "T-2"], 55000.5, {"CNY": 55000.5}), day, 5, day).problem
+
+
 def test_the_json_schemas_and_the_models_agree_on_the_scenario() -> None:
     import json
 

@@ -1,0 +1,87 @@
+"""What a posting is to the customer's relationship (contract v1.1): one rule, used by the
+customer stage (which counts and rates) and by the filing stage (which lists legs in a report), so
+the two can never disagree about which legs a large-value report holds.
+
+- fees and interest are the bank's postings, not the customer's behaviour;
+- a leg to the customer itself (its own id as the counterparty, or one of its own accounts) is an
+  own-account move: PBoC Order 2016 No. 3 art. 10 exempts same-name transfers from large-value
+  reporting, and they are no flow in or out of the relationship;
+- reversals and corrections undo (or amend) an earlier leg; returns are payments sent back (退汇),
+  counted apart from the flows;
+- everything else is a payment: a flow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from dataclasses import replace
+from typing import Literal, Protocol, TypeVar
+
+from factors.identity import normalise_account
+
+Posting = Literal["payment", "own", "bank", "reversal", "correction", "return"]
+
+
+def posting(tx_type: str | None, customer_id: str, counterparty_id: str | None, counterparty_account: str | None, own_accounts: Collection[str] = ()) -> Posting:
+    """The kind of a leg. `own_accounts`: the customer's own account ids as the profile lists them
+    (compared after normalisation: NFKC, case, spaces and punctuation)."""
+    kind = tx_type or "payment"
+    if kind in ("fee", "interest"):
+        return "bank"
+    if kind == "payment":
+        if counterparty_id is not None and counterparty_id == customer_id:
+            return "own"
+        if counterparty_account and own_accounts and normalise_account(counterparty_account) in {normalise_account(a) for a in own_accounts}:
+            return "own"
+    return kind  # type: ignore[return-value]
+
+
+class LegLike(Protocol):
+    tx_id: str
+    tx_type: str | None
+    amount: str
+    amount_fen: int
+
+
+L = TypeVar("L", bound=LegLike)
+
+
+def undone(undoings: Iterable[tuple[str, str, str]]) -> tuple[set[str], dict[str, str]]:
+    """What reversals and corrections did, given as (tx_id, "reversal" | "correction", the tx_id
+    it names) in posting order: the ids of the legs reversed, and for each corrected leg the id
+    of the correction in force. A correction may correct an earlier correction and a reversal may
+    reverse one: both reach back along the chain to the leg at its root."""
+    corrects: dict[str, str] = {}  # a correction's tx_id -> the tx_id it corrects
+    reversed_ids: set[str] = set()
+    in_force: dict[str, str] = {}
+
+    def root(tx_id: str) -> str:
+        for _ in range(16):  # chains are short; a cycle cannot be posted (ids are unique)
+            if tx_id not in corrects:
+                break
+            tx_id = corrects[tx_id]
+        return tx_id
+
+    for tx_id, kind, original in undoings:
+        if kind == "reversal":
+            reversed_ids.add(root(original))
+        elif kind == "correction":
+            in_force[root(original)] = tx_id
+            corrects[tx_id] = original
+    return reversed_ids, in_force
+
+
+def effective(legs: Iterable[L], undoings: Iterable[L]) -> list[L]:
+    """`legs` as they stand after the reversals and corrections among `undoings` (each with an
+    `original_tx_id`, in posting order): a reversed leg is gone, a corrected one carries the
+    amount of the correction in force (see `undone`)."""
+    undoings = [u for u in undoings if getattr(u, "original_tx_id", None) is not None and u.tx_type in ("reversal", "correction")]
+    by_id = {u.tx_id: u for u in undoings}
+    reversed_ids, in_force = undone((u.tx_id, u.tx_type, u.original_tx_id) for u in undoings)  # type: ignore[misc,attr-defined]
+    out = []
+    for leg in legs:
+        if leg.tx_id in reversed_ids:
+            continue
+        fix = by_id.get(in_force.get(leg.tx_id, ""))
+        out.append(replace(leg, amount=fix.amount, amount_fen=fix.amount_fen) if fix is not None else leg)  # type: ignore[type-var]
+    return out

@@ -1,0 +1,54 @@
+"""The posting classification shared by the customer and filing stages (factors.postings)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from factors.postings import effective, posting
+
+
+@pytest.mark.parametrize(
+    ("tx_type", "counterparty_id", "account", "own", "expected"),
+    [
+        (None, "K-1", None, (), "payment"),
+        ("payment", "C-1", None, (), "own"),  # to itself by customer id
+        (None, "K-1", "ＡＣ-12 34", ["ac1234"], "own"),  # by account number, normalised (NFKC, case, punctuation)
+        (None, "K-1", "AC-12 35", ["ac1234"], "payment"),
+        ("fee", "C-1", None, (), "bank"),  # the bank's posting wins over an own-account id
+        ("interest", None, None, (), "bank"),
+        ("reversal", "C-1", None, (), "reversal"),  # undoing an own move is still an undoing
+        ("correction", None, None, (), "correction"),
+        ("return", None, None, (), "return"),
+    ],
+)
+def test_posting_kind(tx_type: str | None, counterparty_id: str | None, account: str | None, own: list[str], expected: str) -> None:
+    assert posting(tx_type, "C-1", counterparty_id, account, own) == expected
+
+
+@dataclass(frozen=True)
+class _Leg:
+    tx_id: str
+    amount: str
+    amount_fen: int
+    tx_type: str | None = None
+    original_tx_id: str | None = None
+
+
+def test_effective_drops_reversed_legs_and_amends_corrected_ones() -> None:
+    legs = [_Leg("A", "10.00", 1000), _Leg("B", "20.00", 2000), _Leg("C", "30.00", 3000)]
+    undoings = [_Leg("R", "-10.00", -1000, "reversal", "A"), _Leg("X", "25.50", 2550, "correction", "B"), _Leg("P", "5.00", 500, "payment", "C")]
+    assert [(leg.tx_id, leg.amount, leg.amount_fen) for leg in effective(legs, undoings)] == [("B", "25.50", 2550), ("C", "30.00", 3000)]
+    assert effective(legs, []) == legs
+
+
+def test_effective_follows_chains_of_corrections() -> None:
+    legs = [_Leg("K", "60000.00", 6000000), _Leg("M", "60000.00", 6000000)]
+    undoings = [
+        _Leg("K-C1", "6000.00", 600000, "correction", "K"),
+        _Leg("K-C2", "60500.00", 6050000, "correction", "K-C1"),  # corrects the correction
+        _Leg("M-C1", "70000.00", 7000000, "correction", "M"),
+        _Leg("M-R", "70000.00", 7000000, "reversal", "M-C1"),  # reverses the corrected leg
+    ]
+    assert [(leg.tx_id, leg.amount_fen) for leg in effective(legs, undoings)] == [("K", 6050000)]
