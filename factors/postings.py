@@ -3,9 +3,12 @@ customer stage (which counts and rates) and by the filing stage (which lists leg
 the two can never disagree about which legs a large-value report holds.
 
 - fees and interest are the bank's postings, not the customer's behaviour;
-- a leg to the customer itself (its own id as the counterparty, or one of its own accounts) is an
-  own-account move: PBoC Order 2016 No. 3 art. 10 exempts same-name transfers from large-value
-  reporting, and they are no flow in or out of the relationship;
+- a transfer between two accounts of the customer's at this bank (its own id as the
+  counterparty, or one of the profile's own accounts with `counterparty_bank` absent or naming
+  this bank) is an own-account move: no flow in or out of the relationship, and not reportable
+  (PBoC Order 2016 No. 3 art. 10 (1): moves between accounts of the same name at the same
+  institution). Cash and cross-border legs never are: cash crosses the counter whoever's account
+  it lands in, and a cross-border leg is another institution;
 - reversals and corrections undo (or amend) an earlier leg; returns are payments sent back (退汇),
   counted apart from the flows;
 - everything else is a payment: a flow.
@@ -22,18 +25,56 @@ from factors.identity import normalise_account
 Posting = Literal["payment", "own", "bank", "reversal", "correction", "return"]
 
 
-def posting(tx_type: str | None, customer_id: str, counterparty_id: str | None, counterparty_account: str | None, own_accounts: Collection[str] = ()) -> Posting:
-    """The kind of a leg. `own_accounts`: the customer's own account ids as the profile lists them
-    (compared after normalisation: NFKC, case, spaces and punctuation)."""
-    kind = tx_type or "payment"
+class Posted(Protocol):
+    """What `posting` reads of a leg (factors.model.Transaction and filings.model.Leg have it)."""
+
+    @property
+    def tx_type(self) -> str | None: ...
+    @property
+    def customer_id(self) -> str: ...
+    @property
+    def counterparty_id(self) -> str | None: ...
+    @property
+    def counterparty_account(self) -> str | None: ...
+    @property
+    def counterparty_bank(self) -> str | None: ...
+    @property
+    def is_cash(self) -> bool: ...
+    @property
+    def cross_border(self) -> bool: ...
+
+
+def posting(leg: Posted, own_accounts: Collection[str] = (), own_bank: Collection[str] = ()) -> Posting:
+    """The kind of a leg. `own_accounts`: the customer's own account ids as the profile lists
+    them; `own_bank`: this bank's names as `counterparty_bank` may give them (the standard's
+    `large_value.own_bank`). Accounts and bank names compare after normalisation (NFKC, case,
+    spaces and punctuation)."""
+    kind = leg.tx_type or "payment"
     if kind in ("fee", "interest"):
         return "bank"
-    if kind == "payment":
-        if counterparty_id is not None and counterparty_id == customer_id:
-            return "own"
-        if counterparty_account and own_accounts and normalise_account(counterparty_account) in {normalise_account(a) for a in own_accounts}:
+    if kind == "payment" and not leg.is_cash and not leg.cross_border:
+        if leg.counterparty_id is not None and leg.counterparty_id == leg.customer_id:
+            return "own"  # the bank's own customer id: at this bank by construction
+        if own_account(leg, own_accounts, own_bank):
             return "own"
     return kind  # type: ignore[return-value]
+
+
+def own_account(leg: Posted, own_accounts: Collection[str], own_bank: Collection[str]) -> bool:
+    """Whether the leg's counterparty account is one of the customer's own at this bank (see `posting`)."""
+    if not leg.counterparty_account or not own_accounts:
+        return False
+    if leg.counterparty_bank and normalise_account(leg.counterparty_bank) not in {normalise_account(b) for b in own_bank}:
+        return False  # the same number at another bank is another account
+    return normalise_account(leg.counterparty_account) in {normalise_account(a) for a in own_accounts}
+
+
+def may_be_own(leg: Posted, own_bank: Collection[str]) -> bool:
+    """Whether the leg could be an own-account move by its account number (the customer stage's
+    state knows the profile's accounts; it is asked only about these legs)."""
+    if (leg.tx_type or "payment") != "payment" or leg.is_cash or leg.cross_border or not leg.counterparty_account:
+        return False
+    return not leg.counterparty_bank or normalise_account(leg.counterparty_bank) in {normalise_account(b) for b in own_bank}
 
 
 class LegLike(Protocol):

@@ -94,6 +94,11 @@ class LargeValue(Strict):
     """Customers without a profile are treated as this kind."""
     rules: dict[Literal["0501", "0502", "0503", "0504"], LargeValueThresholds] = Field(default_factory=dict)
     """Overrides of the PBoC thresholds per report code, e.g. `rules.0501 = { cny = 50000, usd = 10000 }`."""
+    own_bank: tuple[Annotated[str, Field(min_length=1, max_length=512)], ...] = ()
+    """This bank as transactions' `counterparty_bank` may name it (BIC, CNAPS code, name). A leg to
+    an account the profile lists as the customer's own is an own-account move (not reported:
+    Order 2016 No. 3 art. 10 (1), another account of the same name at the same institution)
+    only when `counterparty_bank` is absent or one of these; compared after normalisation."""
 
 
 class Peer(Strict):

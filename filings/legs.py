@@ -28,7 +28,14 @@ class Selection:
     problem: str | None  # None: the legs equal the event's count and totals exactly
 
 
-def select(report: ReportEvent, day_legs: list[Leg], cause_seq: int, undoings: list[Leg] = (), own_accounts: Collection[str] = ()) -> Selection:  # type: ignore[assignment]
+def select(
+    report: ReportEvent,
+    day_legs: list[Leg],
+    cause_seq: int,
+    undoings: list[Leg] = (),
+    own_accounts: Collection[str] = (),
+    own_bank: Collection[str] = (),  # type: ignore[assignment]
+) -> Selection:
     """The report's legs among `day_legs` (the customer's legs of that business day), as they stand
     after the reversals and corrections among `undoings` (the customer's archived legs up to the
     cause, any day), checked against the event."""
@@ -39,7 +46,10 @@ def select(report: ReportEvent, day_legs: list[Leg], cause_seq: int, undoings: l
         (
             leg
             for leg in effective(day_legs, undone)
-            if leg.seq <= cause_seq and leg.direction == report.direction and reportable_posting(leg, own_accounts) and applies(rule, leg.is_cash, leg.cross_border, kind)
+            if leg.seq <= cause_seq
+            and leg.direction == report.direction
+            and reportable_posting(leg, own_accounts, own_bank)
+            and applies(rule, leg.is_cash, leg.cross_border, kind)
         ),
         key=lambda leg: leg.seq,
     )

@@ -86,11 +86,11 @@ class Leg:
         )
 
 
-def reportable_posting(leg: Leg, own_accounts: Collection[str] = ()) -> bool:
+def reportable_posting(leg: Leg, own_accounts: Collection[str] = (), own_bank: Collection[str] = ()) -> bool:
     """Whether a leg can be listed in a large-value report: a payment of the customer's (the
     customer stage's own rule, factors.postings) — not a reversal, correction, return, fee,
     interest or own-account move."""
-    return posting(leg.tx_type, leg.customer_id, leg.counterparty_id, leg.counterparty_account, own_accounts) == "payment"
+    return posting(leg, own_accounts, own_bank) == "payment"
 
 
 class _Model(BaseModel):

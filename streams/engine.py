@@ -19,9 +19,9 @@ from factors.identity import canonical_counterparty
 from factors.large_value import foreign_amounts
 from factors.model import Transaction
 from factors.network.edges import edge_messages, edges_for_leg
-from factors.postings import posting
+from factors.postings import may_be_own, posting
 from factors.profile import PeerBaseline, peer_group
-from factors.rating import CustomerOutcome, RatedItem, Rater
+from factors.rating import CustomerOutcome, RatedItem, Rater, Withdrawal
 from streams import events
 from streams.checkpoints import batch_offsets, checkpoint_key
 from streams.decode import decode_network_event, decode_profile, decode_transaction
@@ -163,7 +163,7 @@ class Engine:
         apart from the flows; everything else is a payment."""
         calendar = model.calendar
         day = calendar.business_day(tx.ts_ms)
-        kind = posting(tx.tx_type, tx.customer_id, tx.counterparty_id, None)  # own accounts by number: the script knows them
+        kind = posting(tx)  # own accounts by number: the state knows them (the account's digest, when it may be one)
         if kind in ("bank", "own"):
             return OtherItem(tx, kind, day)
         flags = ("c" if tx.is_cash else "") + ("x" if tx.cross_border else "")
@@ -191,7 +191,8 @@ class Engine:
             )
         if tx.tx_type == "return":
             flags += "t"
-        return TxItem(tx, fine, day, hour, flags, counterparty_digest(counterparty_identity(tx)), foreign, account_digest(tx.counterparty_account))
+        own = account_digest(tx.counterparty_account) if may_be_own(tx, model.standard.large_value.own_bank) else ""
+        return TxItem(tx, fine, day, hour, flags, counterparty_digest(counterparty_identity(tx)), foreign, own)
 
     def _decode(self, records: list[Source], model: Model, result: BatchResult) -> tuple[dict[str, list[Item]], dict[int, Source]]:
         """Items per customer in arrival order, and the source of each item (by identity: two
@@ -206,7 +207,7 @@ class Engine:
                         customer = (src.key or b"").decode("utf-8", "replace")
                         if not customer:
                             raise DecodeError("missing_field", "a tombstone (null value) needs the customer_id as its message key")
-                        by_customer.setdefault(customer, []).append(DeletionItem(customer))
+                        by_customer.setdefault(customer, []).append(DeletionItem(customer, src.reference_ms))
                         continue
                     profile = decode_profile(key, src.value, self.max_message_bytes)
                     by_customer.setdefault(profile.customer_id, []).append(ProfileItem(profile, profile.updated_ms))
@@ -279,8 +280,9 @@ class Engine:
                 assert late.tx is not None
                 self._too_late(sources[late.source], late.tx, customer_id, mv, result)
             result.events.extend(events.risk_change(customer_id, change, mv) for change in outcome.changes)
-            result.events.extend(events.suspicious_pattern(customer_id, alert, mv) for alert in outcome.alerts)
-            result.events.extend(events.alert_withdrawn(customer_id, withdrawal, mv) for withdrawal in outcome.withdrawals)
+            result.events.extend(
+                events.alert_withdrawn(customer_id, e, mv) if isinstance(e, Withdrawal) else events.suspicious_pattern(customer_id, e, mv) for e in outcome.pattern_events
+            )
             result.events.extend(events.large_value_report(customer_id, report, mv) for report in outcome.reports)
             result.stale_profiles += outcome.stale_profiles
             self._peer_statistics(customer_id, committed, outcome, result)
@@ -329,6 +331,8 @@ class Engine:
                 snap = r.snapshot
                 profile = item.profile if isinstance(item, ProfileItem) else None
                 event_ms = profile.updated_ms if profile else (snap.asof_ms if snap else 0)
+                if isinstance(item, DeletionItem) and item.at_ms is not None:
+                    event_ms = max(event_ms, item.at_ms)  # dated no earlier than its record
                 day = model.calendar.business_day(snap.asof_ms if snap and snap.asof_ms else event_ms)
                 items.append(RatedItem(r.status, snap, profile=profile, business_day=day, event_ms=event_ms, deletion=isinstance(item, DeletionItem)))
         for record in batch.expired:
@@ -345,7 +349,13 @@ class Engine:
 
     def _too_late(self, source: Source, tx: Transaction, customer_id: str, model_version: str, result: BatchResult) -> None:
         window = f"{self.store.retain_days} days"
-        detail = f"event time {events.iso(tx.ts_ms)} is older than the late-arrival window ({window}) before the customer's latest event"
+        if tx.tx_type == "reversal" and tx.original_ts_ms is not None:
+            detail = (
+                f"its original (original_ts {events.iso(tx.original_ts_ms)}) is older than the late-arrival window ({window}) before the customer's "
+                "latest event: that day's reports need a manual revision (a manual large_value_report names them)"
+            )
+        else:
+            detail = f"event time {events.iso(tx.ts_ms)} is older than the late-arrival window ({window}) before the customer's latest event"
         result.events.append(events.dead_letter(source, "too_late", detail, model_version, customer_id, tx.ts_ms))
         result.dead_letters["too_late"] += 1
 

@@ -94,7 +94,8 @@ class StreamClock:
     read so far. A transaction more than the allowed skew ahead of it is a bad clock unless the
     stream follows it there — at least half of the next `LOOKAHEAD` transactions no more than the
     skew behind it — which is a gap in the input (a quiet weekend, a sparse test file), not a
-    clock fault. The first transaction has no reference."""
+    clock fault. The first transaction is checked against the ones after it alone, given at least
+    half the lookahead (a few late legs after a current one are late, not a bad clock before them)."""
 
     LOOKAHEAD = 8
 
@@ -107,9 +108,13 @@ class StreamClock:
         ref = self.high_water
         if ts is None:
             return ref
+        later = [t for t in following if t is not None]
+        followed = 2 * sum(t >= ts - self.max_skew_ms for t in later) >= len(later)
+        if ref is None and len(later) >= self.LOOKAHEAD // 2 and not followed:
+            # the first leg, far ahead of (enough of) what follows: their median is its reference
+            return sorted(later)[len(later) // 2]
         if ref is not None and ts > ref + self.max_skew_ms:
-            later = [t for t in following if t is not None]
-            if not later or 2 * sum(t >= ts - self.max_skew_ms for t in later) < len(later):
+            if not later or not followed:
                 return ref  # ahead of the stream, and the stream does not follow: set aside
             ref = ts  # the stream moved on: a gap, not a bad clock
         self.high_water = ts if self.high_water is None else max(self.high_water, ts)
@@ -180,6 +185,8 @@ def message_sources(messages: str, topics: Any, clock: StreamClock | None = None
                 reference = record_ms
             elif clock is not None:
                 reference = clock.reference(event_ms, (a[4] for a in after if a[1] == topics.transactions))
+        elif body is None:  # a tombstone: dated by its record, else by where the stream stands
+            reference = record_ms if record_ms is not None else clock.high_water if clock is not None else None
         yield Source(topic, 0, offset, key.encode() if isinstance(key, str) else None, body, reference), event_ms
 
 

@@ -237,9 +237,12 @@ class NetworkItem:
 
 @dataclass(frozen=True, slots=True)
 class DeletionItem:
-    """A tombstone on the customers topic: the profile is deleted."""
+    """A tombstone on the customers topic: the profile is deleted. A tombstone has no event time
+    of its own: `at_ms` is its record's timestamp (the worker) or the stream's progress where it
+    stands (replay), None when unknown."""
 
     customer_id: str
+    at_ms: int | None = None
 
     def pack(self) -> str:
         return "D"

@@ -339,15 +339,33 @@ local function apply_customer(K_S, customer_id, items_text)
 
   -- whether a day's totals hold a leg of this direction, amount and kind (a reversal of a leg
   -- older than the trail must not take out what was never there)
-  local function holds(dir, fen, flags, didx)
+  local function holds(dir, fen, flags, didx, ccy)
     local b = D[didx]
     if not b then return false end
     local o = (dir == 'i') and 0 or 2
-    local function at_least(count_at, fen_at) return (b[count_at] or 0) >= 1 and (b[fen_at] or 0) >= fen end
-    if not at_least(1 + o, 2 + o) then return false end
-    if string.find(flags, 'c', 1, true) and not at_least(6 + o, 5 + o) then return false end
-    if string.find(flags, 'x', 1, true) and not at_least(10 + o, 9 + o) then return false end
-    return true
+    local function v(at) return b[at] or 0 end
+    local function at_least(count, total) return count >= 1 and total >= fen end
+    if not at_least(v(1 + o), v(2 + o)) then return false end
+    -- its kind: cash or not, cross-border or not (the "not" parts are the total less the kind)
+    local cash, xb = string.find(flags, 'c', 1, true), string.find(flags, 'x', 1, true)
+    if cash then
+      if not at_least(v(6 + o), v(5 + o)) then return false end
+    elseif not at_least(v(1 + o) - v(6 + o), v(2 + o) - v(5 + o)) then return false end
+    if xb then
+      if not at_least(v(10 + o), v(9 + o)) then return false end
+    elseif not at_least(v(1 + o) - v(10 + o), v(2 + o) - v(9 + o)) then return false end
+    -- and in its currency: a foreign one's own entry, CNY what the foreign entries leave
+    local fx = b[NB + 1] or {}
+    local cat = cash and 'C' or (xb and 'X' or 'D')
+    if ccy ~= 'CNY' then
+      local e = fx[cat .. dir .. ccy]
+      return e ~= nil and e[1] >= 1 and e[2] >= fen
+    end
+    local n, f = b[1 + o] or 0, b[2 + o] or 0
+    for key, e in pairs(fx) do
+      if string.sub(key, 2, 2) == dir then n = n - e[1]; f = f - e[2] end
+    end
+    return n >= 1 and f >= fen
   end
 
   -- add a leg to its day and 5-minute buckets and to the windows that hold them (sign -1: take
@@ -586,7 +604,7 @@ local function apply_customer(K_S, customer_id, items_text)
           -- older than the trail: the reversal states the original's amount and method, and is
           -- posted against its direction; its day must hold such a leg
           o = {(dir == 'i') and 'o' or 'i', fen, flags, orig_day, orig_fine, ccy, foreign}
-          if not (wd and o[4] <= wd - RETAIN) and not holds(o[1], fen, flags, orig_day) then o = nil; no_such = true end
+          if not (wd and o[4] <= wd - RETAIN) and not holds(o[1], fen, flags, orig_day, ccy) then o = nil; no_such = true end
         end
         if of_reversal then
           record(member, didx)
@@ -599,6 +617,8 @@ local function apply_customer(K_S, customer_id, items_text)
         elseif e and what == 'reversal' and not same_amount(o[6], (o[6] == 'CNY') and fmt_fen(o[2]) or (cur or e)[10], ccy, amount) then
           record(member, didx)
           results[#results + 1] = 'differs' -- a partial reversal is a correction
+        elseif not o and orig_day and wd and orig_day <= wd - RETAIN then
+          results[#results + 1] = 'late' -- its original's day has expired: a manual revision is needed
         elseif not o and seen(orig_member) then
           record(member, didx)
           results[#results + 1] = 'unmatched' -- seen, but neither in the trail nor dated: cannot be undone exactly
@@ -639,8 +659,10 @@ local function apply_customer(K_S, customer_id, items_text)
     elseif kind == 'P' then
       local updated = tonumber(f[2])
       local id = '~P' .. f[2]
+      -- deleted at its current version: the same version published again re-creates the profile
+      local recreate = pd and pu and pd == pu and updated == pu and not redelivered(id)
       if pu and updated < pu then results[#results + 1] = 'stale'
-      elseif pu and updated == pu then
+      elseif pu and updated == pu and not recreate then
         local pending, own = redelivered(id)
         if pending then results[#results + 1] = 'pend|' .. pending
         elseif own or (pcu and pcu >= updated) then results[#results + 1] = 'done'
@@ -648,6 +670,7 @@ local function apply_customer(K_S, customer_id, items_text)
       else
         changed = true
         pu = updated
+        pd = nil -- whatever was deleted, a profile exists again
         own_accounts = {}
         for a in string.gmatch(f[3] or '', '[^,]+') do own_accounts[a] = true end
         extra_dirty = true

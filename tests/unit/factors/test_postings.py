@@ -9,22 +9,37 @@ import pytest
 from factors.postings import effective, posting
 
 
+@dataclass(frozen=True)
+class _Posted:
+    tx_type: str | None = None
+    counterparty_id: str | None = "K-1"
+    counterparty_account: str | None = None
+    counterparty_bank: str | None = None
+    is_cash: bool = False
+    cross_border: bool = False
+    customer_id: str = "C-1"
+
+
 @pytest.mark.parametrize(
-    ("tx_type", "counterparty_id", "account", "own", "expected"),
+    ("leg", "own", "expected"),
     [
-        (None, "K-1", None, (), "payment"),
-        ("payment", "C-1", None, (), "own"),  # to itself by customer id
-        (None, "K-1", "ＡＣ-12 34", ["ac1234"], "own"),  # by account number, normalised (NFKC, case, punctuation)
-        (None, "K-1", "AC-12 35", ["ac1234"], "payment"),
-        ("fee", "C-1", None, (), "bank"),  # the bank's posting wins over an own-account id
-        ("interest", None, None, (), "bank"),
-        ("reversal", "C-1", None, (), "reversal"),  # undoing an own move is still an undoing
-        ("correction", None, None, (), "correction"),
-        ("return", None, None, (), "return"),
+        (_Posted(), (), "payment"),
+        (_Posted("payment", "C-1"), (), "own"),  # to itself by customer id
+        (_Posted(counterparty_account="ＡＣ-12 34"), ["ac1234"], "own"),  # by account number, normalised (NFKC, case, punctuation)
+        (_Posted(counterparty_account="AC-12 35"), ["ac1234"], "payment"),
+        (_Posted(counterparty_account="AC1234", counterparty_bank="this bank"), ["ac1234"], "own"),  # the bank names itself
+        (_Posted(counterparty_account="AC1234", counterparty_bank="OTHER BANK"), ["ac1234"], "payment"),  # the same number elsewhere
+        (_Posted(counterparty_id="C-1", is_cash=True), (), "payment"),  # cash is never an own-account move
+        (_Posted(counterparty_account="AC1234", cross_border=True), ["ac1234"], "payment"),  # nor is a cross-border leg
+        (_Posted("fee", "C-1"), (), "bank"),  # the bank's posting wins over an own-account id
+        (_Posted("interest", None), (), "bank"),
+        (_Posted("reversal", "C-1"), (), "reversal"),  # undoing an own move is still an undoing
+        (_Posted("correction", None), (), "correction"),
+        (_Posted("return", None), (), "return"),
     ],
 )
-def test_posting_kind(tx_type: str | None, counterparty_id: str | None, account: str | None, own: list[str], expected: str) -> None:
-    assert posting(tx_type, "C-1", counterparty_id, account, own) == expected
+def test_posting_kind(leg: _Posted, own: list[str], expected: str) -> None:
+    assert posting(leg, own, own_bank=["THIS BANK"]) == expected
 
 
 @dataclass(frozen=True)

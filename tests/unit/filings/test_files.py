@@ -208,19 +208,30 @@ def test_leg_selection_is_exact_or_says_why() -> None:
     assert "counts 1" in select(_event(["T-2"], 25000.5, {"CNY": 25000.5}), day, 2).problem
 
 
-def test_selection_lists_the_legs_as_they_stand_after_reversals_corrections_and_own_moves() -> None:
-    own = Leg(5, "T-OWN", "C-1", 1793590000000, 20759, "in", "8000.00", "CNY", 800000, "cash", "counter", False, counterparty_account="6222 0000-1111")
-    reversal = Leg(6, "T-R1", "C-1", 1793677000000, 20760, "in", "-30000.00", "CNY", -3000000, "cash", "counter", False, tx_type="reversal", original_tx_id="T-1")
+def test_selection_lists_the_legs_as_they_stand_after_reversals_and_corrections() -> None:
+    reversal = Leg(6, "T-R1", "C-1", 1793677000000, 20760, "in", "30000.00", "CNY", 3000000, "cash", "counter", False, tx_type="reversal", original_tx_id="T-1")
     correction = Leg(7, "T-C2", "C-1", 1793677100000, 20760, "in", "45000.00", "CNY", 4500000, "cash", "atm", False, tx_type="correction", original_tx_id="T-2")
-    day = [*LEGS, own]
-    # before the undoing legs (cause 5): both payments, not the own-account deposit
-    before = select(_event(["T-1", "T-2"], 55000.5, {"CNY": 55000.5}), day, 5, day, ["62220000 1111"])
+    # before the undoing legs (cause 2): both payments
+    before = select(_event(["T-1", "T-2"], 55000.5, {"CNY": 55000.5}), LEGS, 2, LEGS)
     assert before.problem is None and [leg.tx_id for leg in before.legs] == ["T-1", "T-2"]
     # after them (cause 7, posted on the next day): T-1 is gone, T-2 carries the corrected amount
-    after = select(_event(["T-2"], 45000.0, {"CNY": 45000.0}), day, 7, [*day, reversal, correction], ["62220000 1111"])
+    after = select(_event(["T-2"], 45000.0, {"CNY": 45000.0}), LEGS, 7, [*LEGS, reversal, correction])
     assert after.problem is None and [(leg.tx_id, leg.amount_fen) for leg in after.legs] == [("T-2", 4500000)]
-    # without the profile's accounts the deposit from the customer's own account would be listed
-    assert "counts 2" in select(_event(["T-1", "T-2"], 55000.5, {"CNY": 55000.5}), day, 5, day).problem
+
+
+def test_selection_leaves_out_own_account_moves_at_this_bank_only() -> None:
+    def transfer(seq: int, tx_id: str, account: str, bank: str | None) -> Leg:
+        ts = 1793590000000 + seq
+        return Leg(seq, tx_id, "C-1", ts, 20759, "in", "300000.00", "CNY", 30000000, "transfer", "online", False, counterparty_account=account, counterparty_bank=bank)
+
+    day = [transfer(1, "T-A", "6222 0000-1111", "THIS BANK"), transfer(2, "T-B", "62220000 1111", "OTHER BANK"), transfer(3, "T-C", "9999", None)]
+    event = ReportEvent.model_validate(
+        {"event_id": "a" * 32, "customer_id": "C-1", "report_key": "b" * 32, "revision": 1, "rule_code": "0503", "direction": "in", "business_date": "2026-11-02",
+         "total_cny": 600000.0, "totals_by_currency": {"CNY": 600000.0}, "tx_ids": ["T-B", "T-C"], "tx_count": 2, "cause": {"kind": "transaction", "ref": "T-C"}}
+    )  # fmt: skip
+    chosen = select(event, day, 3, day, ["62220000 1111"], ["this-bank"])
+    assert chosen.problem is None and [leg.tx_id for leg in chosen.legs] == ["T-B", "T-C"]  # T-A is the customer's own account here
+    assert "counts 2" in select(event, day, 3, day).problem  # without the profile's accounts T-A is listed too
 
 
 def test_the_json_schemas_and_the_models_agree_on_the_scenario() -> None:

@@ -53,3 +53,9 @@ def test_a_message_line_may_carry_the_kafka_record_timestamp(tmp_path) -> None:
     path.write_bytes(b"\n".join(orjson.dumps(line) for line in lines))
     sources = [source for source, _ in message_sources(str(path), Settings().topics, StreamClock(SKEW))]
     assert [s.reference_ms for s in sources] == [1_793_000_000_000, 1_793_581_201_000, None]
+
+
+def test_a_first_leg_far_ahead_of_the_ones_after_it_is_set_aside() -> None:
+    assert future([100 * 365 * DAY, 0, 1, 2, 3]) == [0]
+    assert future([200 * DAY, 0, 1]) == []  # two legs after it are too few to tell: they may be late
+    assert future([5, 0, 1, 2, 3]) == []  # a first leg slightly ahead is no fault
