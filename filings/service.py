@@ -68,6 +68,9 @@ class Filer:
         self.outbox = outbox
         self.archive_days = archive_days
         self.outcome = Outcome()
+        # first ratings are counted only where risk changes are read (the worker; `render` with
+        # --risk-changes): without them no one can tell whether a customer was rated
+        self.track_first_ratings = True
 
     def drain(self) -> Outcome:
         out, self.outcome = self.outcome, Outcome()
@@ -99,7 +102,7 @@ class Filer:
             return
         onboarded = profile.get("onboarded_ms")
         since = self.config.deadlines.first_rating_tracked_since
-        if onboarded is not None and not await self.store.rated(customer_id):
+        if self.track_first_ratings and onboarded is not None and not await self.store.rated(customer_id):
             start = local_date(onboarded, self.config.timezone)
             if since is None or start >= since:
                 due_ms, _ = self.due_ms(start, self.config.deadlines.first_rating_working_days)
@@ -326,7 +329,7 @@ class Filer:
     async def deadline_counts(self, now_ms: int) -> dict[str, tuple[int, int]]:
         """(open and not yet due, overdue) per kind, against `now_ms` (wall clock, operational)."""
         out = {}
-        for kind in KINDS:
+        for kind in KINDS if self.track_first_ratings else KINDS[:2]:
             items = await self.store.open_items(kind)
             overdue = sum(1 for _, due in items if due <= now_ms)
             out[kind] = (len(items) - overdue, overdue)
