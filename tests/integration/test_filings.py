@@ -307,3 +307,19 @@ async def test_revisions_by_reversals_and_corrections_are_filed_as_the_customer_
     assert statuses[("MN-1", True)][0] == "manual_required", "the late leg needs a manual report"
     assert statuses[("MN-1", False)][0] == "packed", "the filed report of that day keeps its status"
     assert second.deadlines["large_value"] == (0, 1)  # the manual report, due long ago
+
+
+async def test_first_ratings_are_not_counted_without_risk_changes(settings: Settings, tmp_path: Path) -> None:
+    """Finding: `filings render` without --risk-changes reported customers onboarded in 2018 as overdue
+    for their first rating; without risk changes no one can tell, so they are not counted (one note)."""
+    from datetime import datetime
+
+    old = {**PROFILES[0], "customer_id": "OLD-1", "onboarded_at": "2018-01-10T10:00:00+08:00"}
+    (tmp_path / "customers.jsonl").write_bytes(jsonl([old]))
+    (tmp_path / "risk.jsonl").write_bytes(jsonl([{"event_type": "risk_change", "customer_id": "X-9", "occurred_at": "2026-10-01T02:00:00.000Z"}]))
+    asof = datetime.fromisoformat("2026-11-30T12:00:00+08:00")
+    files = {"transactions": None, "reports": None, "decisions": None, "customers": tmp_path / "customers.jsonl", "asof": asof, "file_date": "20261130"}
+    without = await render(settings, tmp_path / "a", **files)
+    assert "first_rating" not in without.deadlines and without.notes == ["first_rating: not counted (no --risk-changes given: whether a customer was rated is unknown)"]
+    with_them = await render(settings, tmp_path / "b", risk_changes=tmp_path / "risk.jsonl", **files)
+    assert with_them.deadlines["first_rating"] == (0, 1) and with_them.notes == [], "with risk changes, OLD-1 was never rated: overdue"
