@@ -1,6 +1,10 @@
 """The filing stage's durable state in Redis: the leg archive, customer identities, alerts, filing
 statuses with their history, deadlines, file sequence numbers and pending work.
 
+Leg archive keys (hash tag: the customer): `legs:{cid}:{day}` tx_id -> leg, `txix:{cid}` tx_id ->
+day, `days:{cid}` the days held, `undo:{cid}` tx_id -> JSON list of the reversals and corrections
+that name it (whatever their day), pruned with the undoing legs.
+
 Single writer: one filing worker per reporting institution holds a lease (`acquire_lease`),
 so plain commands and MULTI blocks suffice; every write is idempotent (keyed by what it records),
 so a redelivered input changes nothing the first delivery did not.
