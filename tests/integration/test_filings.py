@@ -58,6 +58,26 @@ async def test_the_leg_archive_keeps_the_first_copy_and_prunes_by_event_time(red
     assert set(await store.legs("C-1", ["T-1", "T-2", "T-3"])) == {"T-2", "T-3"}
 
 
+async def test_undoings_are_found_by_the_leg_they_name_on_any_day_and_pruned_with_their_day(redis) -> None:
+    store = FilingStore(redis, "t:")
+    await store.add_leg(_leg("T-1", 100, 1), keep_days=10)
+    await store.add_leg(
+        Leg(2, "T-1-C", "C-1", 101 * 86_400_000, 101, "in", "2.00", "CNY", 200, "cash", "counter", False, tx_type="correction", original_tx_id="T-1"), keep_days=10
+    )
+    await store.add_leg(
+        Leg(3, "T-1-CR", "C-1", 103 * 86_400_000, 103, "out", "2.00", "CNY", 200, "cash", "counter", False, tx_type="reversal", original_tx_id="T-1-C"), keep_days=10
+    )
+    await store.add_leg(
+        Leg(4, "T-1-R2", "C-1", 103 * 86_400_000, 103, "out", "1.00", "CNY", 100, "cash", "counter", False, tx_type="reversal", original_tx_id="T-1"), keep_days=10
+    )
+    assert [leg.tx_id for leg in await store.undoings("C-1", ["T-1"])] == ["T-1-C", "T-1-CR", "T-1-R2"], "on later days, and along the chain"
+    await store.add_leg(_leg("T-9", 112, 5), keep_days=10)  # days 100 and 101 go
+    assert [leg.tx_id for leg in await store.undoings("C-1", ["T-1"])] == ["T-1-R2"]
+    assert await redis.hget("t:undo:{C-1}", "T-1-C") is not None  # day 103's reversal of the correction stays indexed
+    await store.add_leg(_leg("T-10", 114, 6), keep_days=10)  # day 103 goes
+    assert await redis.hgetall("t:undo:{C-1}") == {}, "nothing is left behind"
+
+
 @pytest.fixture
 def settings(redis) -> Settings:
     url = f"redis://{redis.connection_pool.connection_kwargs['host']}:{redis.connection_pool.connection_kwargs['port']}/15"

@@ -348,3 +348,11 @@ def test_own_account_moves_are_not_listed_in_either_form(form: str) -> None:
     )  # fmt: skip
     chosen = select(event, legs, 3, own_accounts=["6222 0000 1111"])
     assert chosen.problem is None and [leg.tx_id for leg in chosen.legs] == ["T-1", "T-2"]
+
+
+def test_a_reversal_that_came_before_its_original_leaves_the_original_uncounted() -> None:
+    """The customer stage keeps such a reversal until its original arrives, which then counts for nothing."""
+    rev = _cash(1, "A-REV", "60000.00", tx_type="reversal", original_tx_id="A")
+    a, b, c = _cash(2, "A", "60000.00"), _cash(3, "B", "30000.00"), _cash(4, "C", "25000.00")
+    chosen = select(_lv(["B", "C"], 55000.0, {"CNY": 55000.0}, "C"), [rev, a, b, c], 4, [rev])
+    assert chosen.problem is None and [leg.tx_id for leg in chosen.legs] == ["B", "C"]
