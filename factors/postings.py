@@ -81,6 +81,7 @@ class LegLike(Protocol):
     tx_id: str
     tx_type: str | None
     amount: str
+    currency: str
     amount_fen: int
 
 
@@ -115,7 +116,7 @@ def undone(undoings: Iterable[tuple[str, str, str]]) -> tuple[set[str], dict[str
 def effective(legs: Iterable[L], undoings: Iterable[L]) -> list[L]:
     """`legs` as they stand after the reversals and corrections among `undoings` (each with an
     `original_tx_id`, in posting order): a reversed leg is gone, a corrected one carries the
-    amount of the correction in force (see `undone`)."""
+    amount and currency of the correction in force (see `undone`), as `factors.rating.behaviour` has it."""
     undoings = [u for u in undoings if getattr(u, "original_tx_id", None) is not None and u.tx_type in ("reversal", "correction")]
     by_id = {u.tx_id: u for u in undoings}
     reversed_ids, in_force = undone((u.tx_id, u.tx_type, u.original_tx_id) for u in undoings)  # type: ignore[misc,attr-defined]
@@ -124,5 +125,5 @@ def effective(legs: Iterable[L], undoings: Iterable[L]) -> list[L]:
         if leg.tx_id in reversed_ids:
             continue
         fix = by_id.get(in_force.get(leg.tx_id, ""))
-        out.append(replace(leg, amount=fix.amount, amount_fen=fix.amount_fen) if fix is not None else leg)  # type: ignore[type-var]
+        out.append(replace(leg, amount=fix.amount, amount_fen=fix.amount_fen, currency=fix.currency) if fix is not None else leg)  # type: ignore[type-var]
     return out

@@ -100,6 +100,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"wrote {len(result.written)} report files in {len(result.packages)} packages to {args.out} ({len(result.dead_letters)} dead letters)")
         for kind, (due, overdue) in result.deadlines.items():
             print(f"  {kind}: {due} open, {overdue} overdue")
+        for note in result.notes:
+            print(f"  {note}")
         return 0
     if cmd == "create-topics":
         return asyncio.run(_create_topic(settings, fsettings.decisions_topic, args.partitions, args.replication))

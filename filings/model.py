@@ -112,6 +112,7 @@ class ReportEvent(_Model):
     total_cny: float = 0.0
     totals_by_currency: dict[str, float] = Field(default_factory=dict)
     tx_ids: tuple[str, ...] = ()
+    tx_ids_truncated: bool = False  # contract v1.1: `tx_ids` lists only some of the legs (at most 100, or the trail lacked some)
     tx_count: int = Field(default=0, ge=0)
     cause: dict[str, Any] = Field(default_factory=dict)
 
@@ -129,8 +130,15 @@ class ReportEvent(_Model):
 
     @property
     def cause_tx(self) -> str | None:
+        """The tx_id of the leg that made this revision: a payment (`cause.kind` transaction) or
+        the reversal or correction that revised it (`cause.kind` reversal, streams.events)."""
         ref = self.cause.get("ref")
-        return ref if self.cause.get("kind") == "transaction" and isinstance(ref, str) else None
+        return ref if self.cause.get("kind") in ("transaction", "reversal") and isinstance(ref, str) else None
+
+    @property
+    def tx_ids_complete(self) -> bool:
+        """Whether `tx_ids` names every leg of the report (v1.0 events lack `tx_ids_truncated`)."""
+        return not self.tx_ids_truncated and len(self.tx_ids) == self.tx_count
 
 
 class AlertEvent(_Model):

@@ -31,6 +31,7 @@ class RenderResult:
     packages: list[str] = field(default_factory=list)
     dead_letters: list[dict[str, object]] = field(default_factory=list)
     deadlines: dict[str, tuple[int, int]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
 
 def _lines(path: Path | None) -> Iterator[tuple[int, bytes | None, bytes]]:
@@ -67,6 +68,9 @@ async def render(
     async with redis_for_replay(settings) as redis:
         filer, model = build_filer(settings, fsettings, redis)
         inputs = Inputs(filer, model.standard.fx, model.calendar, settings.max_message_bytes)
+        filer.track_first_ratings = risk_changes is not None
+        if risk_changes is None:
+            result.notes.append("first_rating: not counted (no --risk-changes given: whether a customer was rated is unknown)")
         for kind, path in (
             ("profile", customers),
             ("transaction", transactions),

@@ -53,7 +53,7 @@ def build_filer(settings: Settings, fsettings: FilingSettings, redis: Any) -> tu
         log.warning("filings config %s: code tables not reviewed by the bank yet (codes_reviewed = false): check them against the specification", config.config_version)
     calendar = WorkingCalendar.load(config.deadlines.calendar_override)
     store = FilingStore(redis, prefix=f"aml:filings:{config.institution.code}:")
-    filer = Filer(store, config, model.standard.fx, model.calendar, calendar, Outbox(fsettings.outbox), fsettings.archive_days)
+    filer = Filer(store, config, model.standard.fx, model.calendar, calendar, Outbox(fsettings.outbox), fsettings.archive_days, model.standard.large_value.own_bank)
     return filer, model
 
 

@@ -27,6 +27,7 @@ def _topics_for_provisioning(settings: Settings, partitions: int) -> list[NewTop
     topics += [NewTopic(name, partitions, 1) for name in outputs]
     topics += [NewTopic(t.edges, partitions, 1), NewTopic(t.network_detections, partitions, 1)]  # the network stage's
     topics += [NewTopic(name, partitions, 1) for name in (t.iso20022_pacs008, t.iso20022_camt054)]  # ISO 20022 input (iso20022/adapter.py)
+    topics += [NewTopic(t.case_decisions, partitions, 1)]  # analysts' decisions, the filing stage's input (filings/)
     return topics
 
 

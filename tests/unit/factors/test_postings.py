@@ -49,6 +49,7 @@ class _Leg:
     amount_fen: int
     tx_type: str | None = None
     original_tx_id: str | None = None
+    currency: str = "CNY"
 
 
 def test_effective_drops_reversed_legs_and_amends_corrected_ones() -> None:
@@ -67,3 +68,9 @@ def test_effective_follows_chains_of_corrections() -> None:
         _Leg("M-R", "70000.00", 7000000, "reversal", "M-C1"),  # reverses the corrected leg
     ]
     assert [(leg.tx_id, leg.amount_fen) for leg in effective(legs, undoings)] == [("K", 6050000)]
+
+
+def test_effective_carries_the_currency_of_the_correction_as_the_customer_stage_does() -> None:
+    legs = [_Leg("U", "10000.00", 7100000, currency="USD")]
+    fixed = effective(legs, [_Leg("U-C", "71000.00", 7100000, "correction", "U", "CNY")])
+    assert [(leg.tx_id, leg.amount, leg.currency) for leg in fixed] == [("U", "71000.00", "CNY")]
