@@ -74,6 +74,8 @@ def _walk(loc: tuple[str | int, ...], data: Any) -> tuple[list[str | int], bool]
             node = node[part]
         elif isinstance(node, dict) and node.get("id") == part:
             continue  # the tag of a discriminated union (a factor entry chosen by its id)
+        elif isinstance(part, str) and part.startswith("~"):
+            continue  # the tag of a number-or-table union (factors.thresholds)
         else:
             parts.append(part)
             node = None
@@ -93,7 +95,9 @@ def _resolve(schema: dict[str, Any], node: dict[str, Any] | None) -> dict[str, A
     return node
 
 
-def _step(schema: dict[str, Any], node: dict[str, Any] | None, part: str | int, datum: Any) -> dict[str, Any] | None:
+def _branch(schema: dict[str, Any], node: dict[str, Any] | None, datum: Any) -> dict[str, Any] | None:
+    """The branch of a union that `datum` took: a factor entry by its id, a number-or-table by
+    whether it is a table, X | None the non-null one."""
     node = _resolve(schema, node)
     if node is None:
         return None
@@ -101,13 +105,23 @@ def _step(schema: dict[str, Any], node: dict[str, Any] | None, part: str | int, 
         if branch.get("type") != "null":
             node = _resolve(schema, branch)
             break
+    if node is not None and "oneOf" in node:
+        mapping = node.get("discriminator", {}).get("mapping")
+        if mapping is not None:  # a factor entry: the branch of its id
+            ref = mapping.get(datum.get("id")) if isinstance(datum, dict) else None
+            return _resolve(schema, {"$ref": ref}) if ref else node
+        branches = [_resolve(schema, b) or {} for b in node["oneOf"]]
+        tables = [b for b in branches if b.get("type") == "object"]
+        others = [b for b in branches if b.get("type") != "object"]
+        pick = tables if isinstance(datum, dict) else others
+        return pick[0] if pick else node
+    return node
+
+
+def _step(schema: dict[str, Any], node: dict[str, Any] | None, part: str | int, datum: Any) -> dict[str, Any] | None:
+    node = _branch(schema, node, datum)
     if node is None:
         return None
-    if "oneOf" in node and isinstance(datum, dict):  # a factor entry: the branch of its id
-        ref = node.get("discriminator", {}).get("mapping", {}).get(datum.get("id"))
-        node = _resolve(schema, {"$ref": ref}) if ref else None
-        if node is None:
-            return None
     if isinstance(part, int):
         return node.get("items")
     if part in node.get("properties", {}):
@@ -128,15 +142,7 @@ def _schema_at(schema: dict[str, Any], parts: list[str | int], data: Any) -> dic
             datum = datum[part] if isinstance(datum, list) and 0 <= part < len(datum) else None
         else:
             datum = datum.get(part) if isinstance(datum, dict) else None
-    node = _resolve(schema, node)
-    for branch in (node or {}).get("anyOf", ()):
-        if branch.get("type") != "null":
-            node = _resolve(schema, branch)
-            break
-    if node and "oneOf" in node and isinstance(datum, dict):  # a factor entry: the branch of its id
-        ref = node.get("discriminator", {}).get("mapping", {}).get(datum.get("id"))
-        node = _resolve(schema, {"$ref": ref}) if ref else node
-    return node
+    return _branch(schema, node, datum)
 
 
 def _number(n: float) -> str:
@@ -151,6 +157,18 @@ def _range(leaf: dict[str, Any] | None, kind: str) -> str:
     if "minimum" in leaf and "maximum" in leaf:
         return f"{kind} from {_number(leaf['minimum'])} to {_number(leaf['maximum'])}"
     return " ".join(filter(None, (kind, " and ".join(filter(None, (low, high))))))
+
+
+def _or_table(schema: dict[str, Any], parts: list[str | int], data: Any) -> str:
+    """', or a table { ... }' when the entry also takes a table (a relative threshold)."""
+    if not parts or isinstance(parts[-1], int):
+        return ""
+    parent = _schema_at(schema, parts[:-1], data)
+    entry = _resolve(schema, (parent or {}).get("properties", {}).get(parts[-1]))
+    tables = [b for b in (_resolve(schema, x) or {} for x in (entry or {}).get("oneOf", ())) if b.get("type") == "object"]
+    if not tables or (entry or {}).get("discriminator"):
+        return ""
+    return ", or a table { " + ", ".join(tables[0].get("properties", {})) + " }"
 
 
 def _keys_at(schema: dict[str, Any], parts: list[str | int], data: Any) -> list[str]:
@@ -184,7 +202,7 @@ def _message(error: dict[str, Any], parts: list[str | int], is_key: bool, data: 
     prefix = "key: expected" if is_key else "expected"
     if kind in NUMBER_ERRORS:
         integer = (leaf or {}).get("type") == "integer" or kind.startswith("int")
-        return f"{prefix} " + _range(leaf, "an integer" if integer else "a number")
+        return f"{prefix} " + _range(leaf, "an integer" if integer else "a number") + _or_table(schema, parts, data)
     if kind in TYPE_WORDS:
         return f"{prefix} {TYPE_WORDS[kind]}"
     if kind in ("literal_error", "enum"):

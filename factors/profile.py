@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
+from factors.distribution import Distribution
+
 CustomerKind = Literal["individual", "entity"]
 
 PRODUCTS: frozenset[str] = frozenset(
@@ -87,7 +89,9 @@ class Profile:
 
 @dataclass(frozen=True, slots=True)
 class PeerBaseline:
-    """Published averages of a peer group (same customer kind x industry) over 30 days.
+    """Published averages of a peer group (same customer kind x industry) over 30 days, and the
+    distributions of its customer-level figures (`factors.distribution`: metric -> histogram of
+    the group's customer-days) that relative thresholds take quantiles of.
 
     Baselines are published at discrete moments and carry a version, so a score that used one
     names exactly which figures it was compared with.
@@ -99,6 +103,7 @@ class PeerBaseline:
     avg_cash_fen_30d: float
     avg_count_30d: float
     extra: dict[str, Any] = field(default_factory=dict)
+    distributions: dict[str, Distribution] = field(default_factory=dict)
 
 
 def peer_group(kind: str | None, industry: str | None) -> str:

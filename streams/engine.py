@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import orjson
 
-from factors.calendar import fine_bucket
+from factors.calendar import BusinessCalendar, fine_bucket
 from factors.identity import canonical_counterparty
 from factors.large_value import foreign_amounts
 from factors.model import Transaction
@@ -29,7 +29,7 @@ from streams.errors import DecodeError
 from streams.events import OutputEvent, Source
 from streams.model import Model
 from streams.state import CustomerBatch, CustomerCommit, StateStore, level_shard_key
-from streams.state.peers import peer_key
+from streams.state.peers import peer_key, sample_moves
 from streams.state.store import (
     DeletionItem,
     Item,
@@ -285,7 +285,7 @@ class Engine:
             )
             result.events.extend(events.large_value_report(customer_id, report, mv) for report in outcome.reports)
             result.stale_profiles += outcome.stale_profiles
-            self._peer_statistics(customer_id, committed, outcome, result)
+            self._peer_statistics(customer_id, committed, outcome, result, model.calendar)
             if self.emit_edges:
                 self._edges(customer_id, outcome, result)
             if outcome.committed_items or outcome.changes:
@@ -396,8 +396,9 @@ class Engine:
                 result.events.extend(OutputEvent("edge", key, value) for key, value in edge_messages(edge, events.iso(tx.ts_ms)))
 
     @staticmethod
-    def _peer_statistics(customer_id: str, before: dict, outcome: CustomerOutcome, result: BatchResult) -> None:
-        """Counter increments of the customer's peer group for the batch's committed items."""
+    def _peer_statistics(customer_id: str, before: dict, outcome: CustomerOutcome, result: BatchResult, calendar: BusinessCalendar | None = None) -> None:
+        """Counter increments of the customer's peer group for the batch's committed items, and
+        of its sample in the group's distributions (streams.state.peers.sample_moves)."""
         group_before = before.get("peer_group")
         profile = outcome.state.get("profile") or {}
         group = peer_group(profile.get("kind"), profile.get("industry"))
@@ -417,6 +418,11 @@ class Engine:
             result.peer_increments.append((key, f"{item.business_day}:n", sign))
             if tx.is_cash:
                 result.peer_increments.append((key, f"{item.business_day}:c", sign * tx.amount_fen))
+        flows = [i.snapshot for i in outcome.committed_items if i.tx is not None and i.snapshot is not None]
+        if flows and calendar is not None:
+            snap = max(flows, key=lambda s: s.seq)
+            moves, outcome.state["peer_sample"] = sample_moves(outcome.state.get("peer_sample"), group, calendar.business_day(snap.asof_ms), snap)
+            result.peer_increments.extend(moves)
 
     async def commit(self, result: BatchResult) -> None:
         """Store the batch's new rating states once its events are acknowledged downstream."""

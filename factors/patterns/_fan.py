@@ -11,8 +11,9 @@ from pydantic import Field, model_validator
 from factors.calendar import iso_date
 from factors.config import PatternParams
 from factors.model import PatternHit, Transaction
-from factors.money import FEN_PER_YUAN, yuan
+from factors.money import yuan
 from factors.numbers import ratio
+from factors.thresholds import Line, resolve, thresholds
 from factors.view import CustomerView
 
 MAX_TX_IDS = 100
@@ -20,6 +21,9 @@ WINDOW = "7d"
 WINDOW_DAYS = 7
 DAY_MS = 86_400_000
 NOUN = {"in": "sources", "out": "sinks"}
+# the published distributions relative thresholds compare with (factors.distribution)
+COUNT_METRIC = {"in": "payers_7d", "out": "payees_7d"}
+AMOUNT_METRIC = {"in": "in_7d", "out": "out_7d"}
 
 MaxCount = Annotated[int, Field(ge=0, le=1_000_000)]
 Balance = Annotated[float, Field(gt=0, le=100)]
@@ -78,9 +82,10 @@ def detect_fan(fan: Fan, view: CustomerView, params: FanParams) -> PatternHit | 
     if tx is None:
         return None
     many_noun, few_noun = NOUN[fan.many], NOUN[fan.few]
-    min_many: int = getattr(params, f"min_{many_noun}")
+    many_line: Line = resolve(getattr(params, f"min_{many_noun}"), COUNT_METRIC[fan.many], view)
+    amount_line: Line = resolve(getattr(params, f"min_{fan.many}_cny"), AMOUNT_METRIC[fan.many], view)
+    min_many, min_fen = many_line.minimum, amount_line.minimum
     max_few: int = getattr(params, f"max_{few_noun}")
-    min_fen = round(getattr(params, f"min_{fan.many}_cny") * FEN_PER_YUAN)
     low, high = ratio(params.balance_low), ratio(params.balance_high)
     # exact bounds in integers: low <= other / many <= high
     low_n, low_d, high_n, high_d = low.numerator, low.denominator, high.numerator, high.denominator
@@ -120,13 +125,11 @@ def detect_fan(fan: Fan, view: CustomerView, params: FanParams) -> PatternHit | 
             f"{fan.few}_{fan.many}_ratio": round(fen[fan.few] / fen[fan.many], 4),
             "tx_count": w.count,
         },
-        thresholds={
-            f"min_{many_noun}": min_many,
-            f"max_{few_noun}": max_few,
-            f"min_{fan.many}_cny": yuan(min_fen),
-            "balance_low": float(low),
-            "balance_high": float(high),
-        },
+        thresholds=thresholds(
+            {f"min_{many_noun}": (many_line, "count"), f"max_{few_noun}": max_few, f"min_{fan.many}_cny": (amount_line, "cny")},
+            balance_low=float(low),
+            balance_high=float(high),
+        ),
         tx_ids=tuple(r.tx_id for r in evidence[-MAX_TX_IDS:]),
         severity=params.severity,
     )

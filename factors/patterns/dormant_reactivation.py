@@ -31,12 +31,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from factors.calendar import iso_date
-from factors.config import Cny, Count, PatternParams
+from factors.config import Count, PatternParams
 from factors.model import PatternHit
-from factors.money import FEN_PER_YUAN, yuan
+from factors.money import yuan
+from factors.thresholds import CnyThreshold, Relative, resolve, thresholds
 from factors.view import CustomerView
 
 ID = "dormant_reactivation"
@@ -51,10 +52,17 @@ class Params(PatternParams):
     """Silence, in days, that makes an account dormant (applied by the Redis script when it marks a reactivation)."""
     min_count: Count = 5
     """Transactions since the reactivation, at least (either this ..."""
-    min_amount_cny: Cny = 100_000.0
-    """... or this much money, in and out together, CNY)."""
+    min_amount_cny: CnyThreshold = 100_000.0
+    """... or this much money, in and out together, CNY); relative: a quantile of the group's 7-day turnover (`sum_7d`), no own multiple."""
     burst_days: Annotated[float, Field(gt=0, le=90)] = 7.0
     """Only activity reached within this many days of the reactivation counts."""
+
+    @field_validator("min_amount_cny")
+    @classmethod
+    def _no_own_history(cls, value: float | Relative) -> float | Relative:
+        if isinstance(value, Relative) and value.own_multiple is not None:
+            raise ValueError("own_multiple is not available here: a dormant account has no recent history of its own (use quantile)")
+        return value
 
 
 def detect(view: CustomerView, params: Params) -> PatternHit | None:
@@ -63,13 +71,14 @@ def detect(view: CustomerView, params: Params) -> PatternHit | None:
     if tx is None or since is None:
         return None
     min_count = params.min_count
-    min_amount_fen = round(params.min_amount_cny * FEN_PER_YUAN)
     burst_ms = round(params.burst_days * DAY_MS)
     if not since <= tx.ts_ms < since + burst_ms:
         return None
     last = view.detections.get(ID)
     if last is not None and last >= since:
         return None  # already detected during this run of activity
+    amount_line = resolve(params.min_amount_cny, "sum_7d", view)
+    min_amount_fen = amount_line.minimum
 
     run = [r for r in view.recent if r.ts_ms >= since and r.tx_id != tx.tx_id]
     own_in = tx.amount_fen if tx.direction == "in" else 0
@@ -104,7 +113,7 @@ def detect(view: CustomerView, params: Params) -> PatternHit | None:
             "in_cny": yuan(in_fen),
             "out_cny": yuan(amount - in_fen),
         },
-        thresholds={"min_count": min_count, "min_amount_cny": yuan(min_amount_fen), "burst_days": burst_ms / DAY_MS},
+        thresholds=thresholds({"min_count": min_count, "min_amount_cny": (amount_line, "cny")}, burst_days=burst_ms / DAY_MS),
         tx_ids=tuple(e[2] for e in evidence[-MAX_TX_IDS:]),
         severity=params.severity,
     )

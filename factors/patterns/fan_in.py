@@ -24,20 +24,20 @@ business date. Evidence: the window's transactions still in the trail.
 
 from __future__ import annotations
 
-from factors.config import Cny, Count
 from factors.model import PatternHit
 from factors.patterns._fan import Fan, FanParams, MaxCount, detect_fan
+from factors.thresholds import CnyThreshold, DistinctThreshold
 from factors.view import CustomerView
 
 ID = "fan_in"
 
 
 class Params(FanParams):
-    min_sources: Count = 10
+    min_sources: DistinctThreshold = 10
     """Distinct payers in the window, at least."""
     max_sinks: MaxCount = 2
     """Distinct payees in the window, at most."""
-    min_in_cny: Cny = 100_000.0
+    min_in_cny: CnyThreshold = 100_000.0
     """Money in over the window, CNY, at least (balance: out / in within [balance_low, balance_high]: the money has left)."""
 
 

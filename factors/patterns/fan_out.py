@@ -25,20 +25,20 @@ business date. Evidence: the window's transactions still in the trail.
 
 from __future__ import annotations
 
-from factors.config import Cny, Count
 from factors.model import PatternHit
 from factors.patterns._fan import Fan, FanParams, MaxCount, detect_fan
+from factors.thresholds import CnyThreshold, DistinctThreshold
 from factors.view import CustomerView
 
 ID = "fan_out"
 
 
 class Params(FanParams):
-    min_sinks: Count = 10
+    min_sinks: DistinctThreshold = 10
     """Distinct payees in the window, at least."""
     max_sources: MaxCount = 2
     """Distinct payers in the window, at most."""
-    min_out_cny: Cny = 100_000.0
+    min_out_cny: CnyThreshold = 100_000.0
     """Money out over the window, CNY, at least (balance: in / out within [balance_low, balance_high]: the money paid out had come in)."""
 
 

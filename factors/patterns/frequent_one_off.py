@@ -31,24 +31,34 @@ from __future__ import annotations
 from collections import Counter
 from typing import Literal
 
+from pydantic import model_validator
+
 from factors.calendar import iso_date
-from factors.config import Count, PatternParams, Share
+from factors.config import PatternParams, Share
 from factors.model import PatternHit
 from factors.money import yuan
+from factors.thresholds import CountThreshold, Relative, resolve, thresholds
 from factors.view import CustomerView
 
 ID = "frequent_one_off"
 MAX_TX_IDS = 100
+RELATIVE_WINDOW = "30d"
 WINDOW_MS = {"1h": 3_600_000, "24h": 86_400_000, "7d": 7 * 86_400_000, "30d": 30 * 86_400_000, "90d": 90 * 86_400_000}
 
 
 class Params(PatternParams):
     window: Literal["1h", "24h", "7d", "30d", "90d"] = "30d"
     """The snapshot window counted."""
-    min_count: Count = 20
-    """At least this many transactions in the window."""
+    min_count: CountThreshold = 20
+    """At least this many transactions in the window; relative (window "30d" only): against the group's 30-day count (`count_30d`) and the customer's own."""
     distinct_ratio: Share = 0.8
     """(distinct counterparties in + out) / transactions in the window, at least."""
+
+    @model_validator(mode="after")
+    def _relative_needs_30d(self) -> Params:
+        if isinstance(self.min_count, Relative) and self.window != RELATIVE_WINDOW:
+            raise ValueError(f'a relative min_count needs window = "{RELATIVE_WINDOW}" (the published distribution is of 30-day counts)')
+        return self
 
 
 def detect(view: CustomerView, params: Params) -> PatternHit | None:
@@ -56,7 +66,8 @@ def detect(view: CustomerView, params: Params) -> PatternHit | None:
     if tx is None:
         return None
     window_name = params.window
-    min_count = params.min_count
+    count_line = resolve(params.min_count, "count_30d", view)
+    min_count = count_line.minimum
     distinct_ratio = params.distinct_ratio
     window = view.snapshot.windows[window_name]
     if window.count <= 0 or window.count < min_count:
@@ -84,7 +95,7 @@ def detect(view: CustomerView, params: Params) -> PatternHit | None:
             "turnover_cny": yuan(window.sum_fen),
             "recent_one_off_count": len(one_off),
         },
-        thresholds={"window": window_name, "min_count": min_count, "distinct_ratio": distinct_ratio},
+        thresholds=thresholds({"window": window_name, "min_count": (count_line, "count"), "distinct_ratio": distinct_ratio}),
         tx_ids=tuple(r.tx_id for r in one_off[-MAX_TX_IDS:]),
         severity=params.severity,
     )

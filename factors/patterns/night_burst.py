@@ -35,9 +35,10 @@ from typing import Annotated
 from pydantic import Field
 
 from factors.calendar import iso_date
-from factors.config import Cny, Count, Hours, PatternParams
+from factors.config import Count, Hours, PatternParams
 from factors.model import PatternHit, RecentTx
-from factors.money import FEN_PER_YUAN, yuan
+from factors.money import yuan
+from factors.thresholds import CnyThreshold, resolve, thresholds
 from factors.view import CustomerView
 
 ID = "night_burst"
@@ -53,8 +54,8 @@ class Params(PatternParams):
     """End of the night, local hour, exclusive; below night_start the night wraps midnight; equal to it: no night hours."""
     min_count: Count = 5
     """At least this many night transactions in the window ..."""
-    min_amount_cny: Cny = 10_000.0
-    """... totalling at least this, CNY (in + out)."""
+    min_amount_cny: CnyThreshold = 10_000.0
+    """... totalling at least this, CNY (in + out); relative: against the group's daily turnover (`sum_24h`) and the customer's own turnover per day."""
 
 
 def is_night(hour: int, start: int, end: int) -> bool:
@@ -72,7 +73,8 @@ def detect(view: CustomerView, params: Params) -> PatternHit | None:
     start = params.night_start
     end = params.night_end
     min_count = params.min_count
-    min_amount_fen = round(params.min_amount_cny * FEN_PER_YUAN)
+    amount_line = resolve(params.min_amount_cny, "sum_24h", view, span_days=params.window_hours / 24)
+    min_amount_fen = amount_line.minimum
     current = view.recent[-1]
     night = _night(view.recent, current.ts_ms, window_ms, start, end)
     if not _holds(night, min_count, min_amount_fen):
@@ -92,13 +94,7 @@ def detect(view: CustomerView, params: Params) -> PatternHit | None:
             "night_out_cny": yuan(sum(r.amount_fen for r in night if r.direction == "out")),
             "local_hours": sorted({r.local_hour for r in night}),
         },
-        thresholds={
-            "min_count": min_count,
-            "min_amount_cny": yuan(min_amount_fen),
-            "window_hours": window_ms / 3_600_000,
-            "night_start": start,
-            "night_end": end,
-        },
+        thresholds=thresholds({"min_count": min_count, "min_amount_cny": (amount_line, "cny")}, window_hours=window_ms / 3_600_000, night_start=start, night_end=end),
         tx_ids=tuple(r.tx_id for r in night[-MAX_TX_IDS:]),
         severity=params.severity,
     )

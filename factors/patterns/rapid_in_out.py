@@ -24,10 +24,11 @@ money through the account is a new episode. The evidence comes from the trail (a
 
 from __future__ import annotations
 
-from factors.config import Cny, Hours, PatternParams, Share
+from factors.config import Hours, PatternParams, Share
 from factors.model import PatternHit
-from factors.money import FEN_PER_YUAN, yuan
+from factors.money import yuan
 from factors.numbers import ratio
+from factors.thresholds import CnyThreshold, resolve, thresholds
 from factors.view import CustomerView
 
 ID = "rapid_in_out"
@@ -38,8 +39,8 @@ HOUR_MS = 3_600_000
 class Params(PatternParams):
     window_hours: Hours = 48.0
     """Inflows and outflows within this many hours up to the outflow (at most the trail horizon, 72 by default)."""
-    min_in_cny: Cny = 50_000.0
-    """The money that came in must total at least this much, CNY."""
+    min_in_cny: CnyThreshold = 50_000.0
+    """The money that came in must total at least this much, CNY; relative: against the group's daily inflow (`in_24h`) and the customer's own inflow per window."""
     out_ratio: Share = 0.8
     """Fires when the outflows paid from it reach this share of it."""
 
@@ -70,7 +71,8 @@ def detect(view: CustomerView, params: Params) -> PatternHit | None:
     if tx is None or tx.direction != "out":
         return None
     window_ms = round(params.window_hours * HOUR_MS)
-    min_in_fen = round(params.min_in_cny * FEN_PER_YUAN)
+    in_line = resolve(params.min_in_cny, "in_24h", view, span_days=params.window_hours / 24)
+    min_in_fen = in_line.minimum
     out_ratio = ratio(params.out_ratio)
 
     before = sorted((r.ts_ms, r.seq, r.direction, r.amount_fen, r.tx_id) for r in view.recent if r.tx_id != tx.tx_id and tx.ts_ms - window_ms < r.ts_ms <= tx.ts_ms)
@@ -97,7 +99,7 @@ def detect(view: CustomerView, params: Params) -> PatternHit | None:
             "out_count": sum(1 for leg in used if leg[2] == "out"),
             "span_hours": round((used[-1][0] - used[0][0]) / HOUR_MS, 2),
         },
-        thresholds={"min_in_cny": yuan(min_in_fen), "out_ratio": float(out_ratio), "window_hours": window_ms / HOUR_MS},
+        thresholds=thresholds({"min_in_cny": (in_line, "cny")}, out_ratio=float(out_ratio), window_hours=window_ms / HOUR_MS),
         tx_ids=tuple(leg[4] for leg in used[-MAX_TX_IDS:]),
         severity=params.severity,
     )

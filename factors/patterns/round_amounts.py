@@ -29,9 +29,10 @@ min_amount_cny 20,000 (keeps round household transfers of a few hundred yuan out
 from __future__ import annotations
 
 from factors.calendar import iso_date
-from factors.config import Cny, Count, Hours, PatternParams, Share
+from factors.config import Count, Hours, PatternParams, Share
 from factors.model import PatternHit, RecentTx
-from factors.money import FEN_PER_YUAN, yuan
+from factors.money import yuan
+from factors.thresholds import CnyThreshold, resolve, thresholds
 from factors.view import CustomerView
 
 ID = "round_amounts"
@@ -45,8 +46,8 @@ class Params(PatternParams):
     """At least this many round-amount transactions in the window ..."""
     min_share: Share = 0.8
     """... and at least this share of all transactions in the window ..."""
-    min_amount_cny: Cny = 20_000.0
-    """... and the round-amount transactions totalling at least this, CNY."""
+    min_amount_cny: CnyThreshold = 20_000.0
+    """... and the round-amount transactions totalling at least this, CNY; relative: against the group's daily turnover (`sum_24h`) and its own per window."""
 
 
 def detect(view: CustomerView, params: Params) -> PatternHit | None:
@@ -56,7 +57,8 @@ def detect(view: CustomerView, params: Params) -> PatternHit | None:
     window_ms = round(params.window_hours * 3_600_000)
     min_count = params.min_count
     min_share = params.min_share
-    min_amount_fen = round(params.min_amount_cny * FEN_PER_YUAN)
+    amount_line = resolve(params.min_amount_cny, "sum_24h", view, span_days=params.window_hours / 24)
+    min_amount_fen = amount_line.minimum
     current = view.recent[-1]
     entries = _window(view.recent, current.ts_ms, window_ms)
     if not _holds(entries, min_count, min_share, min_amount_fen):
@@ -77,7 +79,7 @@ def detect(view: CustomerView, params: Params) -> PatternHit | None:
             "round_total_cny": yuan(sum(r.amount_fen for r in rounds)),
             "window_hours": window_ms / 3_600_000,
         },
-        thresholds={"min_count": min_count, "min_share": min_share, "min_amount_cny": yuan(min_amount_fen), "window_hours": window_ms / 3_600_000},
+        thresholds=thresholds({"min_count": min_count, "min_share": min_share, "min_amount_cny": (amount_line, "cny")}, window_hours=window_ms / 3_600_000),
         tx_ids=tuple(r.tx_id for r in rounds[-MAX_TX_IDS:]),
         severity=params.severity,
     )

@@ -4,6 +4,16 @@ Every committed transaction adds its cash and count to its peer group's per-busi
 counters, in one of several shards per group chosen by customer, so no single key serialises
 the workers. Baselines (30-day averages per customer) are *published* at discrete moments with
 a version; scoring reads only published baselines, so every figure that used one names it.
+
+Distributions (what relative thresholds take quantiles of, `factors.distribution`): each
+customer-day of a group is one sample per metric, the customer's figures after its last committed
+transaction of that day (windows ending at its watermark). A batch moves the customer's sample of
+its watermark's day from the buckets it had to the ones it has now (-1, +1; nothing when the
+bucket stays), or adds a new one on a new day; the sample's group, day and buckets are kept in the
+customer's rating state (`peer_sample`), so the counters always hold each customer-day once,
+whatever the batching. Keys: `aml:peerq:{<group>|<metric>}` (a hash of `<day>:<bucket>` ->
+samples), one slot each on Redis Cluster; fields of days that left the 30-day window are deleted
+when publishing, so a key holds at most 30 days x the buckets used (a few dozen a day).
 """
 
 from __future__ import annotations
@@ -15,19 +25,70 @@ from zlib import crc32
 import orjson
 from redis.asyncio import Redis
 
+from factors.distribution import METRIC_NAMES, METRICS, Distribution, sample
+from factors.model import Snapshot
 from factors.profile import PeerBaseline
 
 PEER_SHARDS = 8
 PUBLISHED_KEY = "aml:peer:published"
 WINDOW_DAYS = 30
+DISTRIBUTION_PREFIX = "aml:peerq:"
 
 
 def peer_key(group: str, customer_id: str) -> str:
     return f"aml:peer:{{{group}|{crc32(customer_id.encode()) % PEER_SHARDS}}}"
 
 
+def distribution_key(group: str, metric: str) -> str:
+    return f"{DISTRIBUTION_PREFIX}{{{group}|{metric}}}"
+
+
+def sample_moves(record: list | None, group: str, day: int, snapshot: Snapshot) -> tuple[list[tuple[str, str, int]], list]:
+    """The counter increments that make the customer's sample of `day` (its watermark's business
+    day) the figures of `snapshot`, and the record to keep in its rating state.
+
+    `record` is the kept [group, day, buckets] of its latest sample (None before the first): on
+    the same day it is taken out where it was (the batch's increments are summed per counter, so
+    a bucket that stays costs nothing), on a later day it stays as the final sample of its day.
+    """
+    buckets = sample(snapshot)
+    moves = [(distribution_key(group, m), f"{day}:{b}", 1) for m, b in zip(METRIC_NAMES, buckets, strict=True)]
+    if record and record[1] == day:
+        moves += [(distribution_key(record[0], m), f"{day}:{b}", -1) for m, b in zip(METRIC_NAMES, record[2], strict=False)]
+    return moves, [group, day, list(buckets)]
+
+
+async def _distributions(redis: Redis) -> dict[str, dict[str, Distribution]]:
+    """group -> metric -> histogram of the customer-days of the last 30 business days (by the
+    newest day any group has a sample of); older fields are deleted."""
+    raw: dict[bytes, dict[bytes, bytes]] = {}
+    async for key in redis.scan_iter(match=f"{DISTRIBUTION_PREFIX}{{*}}", count=1000):
+        raw[key] = await redis.hgetall(key)
+    newest = max((int(f.split(b":", 1)[0]) for fields in raw.values() for f in fields), default=None)
+    out: dict[str, dict[str, Distribution]] = {}
+    if newest is None:
+        return out
+    for key in sorted(raw):
+        group, metric = key.decode()[len(DISTRIBUTION_PREFIX) + 1 : -1].rsplit("|", 1)
+        counts: dict[int, int] = defaultdict(int)
+        old = []
+        for f, v in raw[key].items():
+            day, bucket = f.split(b":", 1)
+            if int(day) <= newest - WINDOW_DAYS:
+                old.append(f)
+            else:
+                counts[int(bucket)] += int(v)
+        if old:
+            await redis.hdel(key, *old)
+        dist = Distribution.from_counts(counts)
+        if dist.total and metric in METRICS:
+            out.setdefault(group, {})[metric] = dist
+    return out
+
+
 async def publish_baselines(redis: Redis, min_customers: int = 1) -> dict[str, PeerBaseline]:
-    """Aggregate the shards of every group over the last 30 business days and publish."""
+    """Aggregate the shards of every group over the last 30 business days and publish, with the
+    distributions of the group's customer-level figures."""
     totals: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     shards: dict[bytes, list[str]] = {}
     async for key in redis.scan_iter(match="aml:peer:{*}", count=1000):
@@ -42,6 +103,7 @@ async def publish_baselines(redis: Redis, min_customers: int = 1) -> dict[str, P
             old = [f for f in fs if f[0].isdigit() and int(f.split(":", 1)[0]) <= newest - WINDOW_DAYS]
             if old:
                 await redis.hdel(key, *old)
+    distributions = await _distributions(redis)
     published: dict[str, PeerBaseline] = {}
     for group, fields in sorted(totals.items()):
         members = fields.get("members", 0)
@@ -51,18 +113,32 @@ async def publish_baselines(redis: Redis, min_customers: int = 1) -> dict[str, P
         last = days[-1]
         cash = sum(v for f, v in fields.items() if f.endswith(":c") and int(f.split(":", 1)[0]) > last - WINDOW_DAYS)
         count = sum(v for f, v in fields.items() if f.endswith(":n") and int(f.split(":", 1)[0]) > last - WINDOW_DAYS)
-        figures = f"{group}|{members}|{cash}|{count}|{last}"
+        dists = distributions.get(group, {})
+        figures = f"{group}|{members}|{cash}|{count}|{last}" + "".join(f"|{m}:{d.counts()}" for m, d in sorted(dists.items()))
         version = f"pb-{last}-{hashlib.sha256(figures.encode()).hexdigest()[:8]}"
-        published[group] = PeerBaseline(group, version, members, cash / members, count / members, {"as_of_day": last})
+        published[group] = PeerBaseline(group, version, members, cash / members, count / members, {"as_of_day": last}, dists)
     if published:
         await redis.hset(PUBLISHED_KEY, mapping={g: orjson.dumps(_to_dict(b)) for g, b in published.items()})
     return published
 
 
 def _to_dict(b: PeerBaseline) -> dict[str, object]:
-    return {"group": b.group, "version": b.version, "customers": b.customers, "avg_cash_fen_30d": b.avg_cash_fen_30d, "avg_count_30d": b.avg_count_30d, "extra": b.extra}
+    return {
+        "group": b.group,
+        "version": b.version,
+        "customers": b.customers,
+        "avg_cash_fen_30d": b.avg_cash_fen_30d,
+        "avg_count_30d": b.avg_count_30d,
+        "extra": b.extra,
+        "distributions": {m: d.counts() for m, d in b.distributions.items()},
+    }
+
+
+def _from_dict(data: dict) -> PeerBaseline:
+    dists = {m: Distribution.from_counts(tuple(pair) for pair in counts) for m, counts in (data.pop("distributions", None) or {}).items()}
+    return PeerBaseline(**data, distributions=dists)
 
 
 async def load_baselines(redis: Redis) -> dict[str, PeerBaseline]:
     raw = await redis.hgetall(PUBLISHED_KEY)
-    return {g.decode(): PeerBaseline(**orjson.loads(v)) for g, v in raw.items()}
+    return {g.decode(): _from_dict(orjson.loads(v)) for g, v in raw.items()}
