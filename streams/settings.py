@@ -104,8 +104,8 @@ class Settings(BaseSettings):
     kafka_ssl_keyfile: str | None = None
     network_group_id: Annotated[str, Field(min_length=1)] = "amlstream-network"  # the network stage's consumer group (and faust app id)
     network_metrics_port: Annotated[int, Field(ge=1, le=65_535)] = 9466
-    network_edge_cap: Annotated[int, Field(ge=1, le=100_000)] = 150  # edges kept per account and direction (the oldest go first)
-    network_hub_degree: Annotated[int, Field(ge=1, le=1_000_000)] = 40  # distinct counterparties in 30 days that make an account a hub
+    network_edge_cap: Annotated[int, Field(ge=1, le=100_000)] = 500  # edges kept per account and direction (the oldest go first)
+    network_hub_degree: Annotated[int, Field(ge=1, le=1_000_000)] = 100  # distinct counterparties among its stored edges (90 days) that make an account a hub
 
     @classmethod
     def settings_customise_sources(

@@ -92,11 +92,16 @@ class Adjacency:
         if self.known_since is None or ts_ms < self.known_since:
             self.known_since = ts_ms
 
-    def new_since(self, start_ms: int, history_ms: int) -> int:
+    def new_since(self, start_ms: int, history_ms: int, origin_ms: int | None = None) -> int:
         """Counterparties first seen at or after the returned time are *new* for a rule whose
         window starts at `start_ms`: the window's start, but never less than `history_ms` after
-        the account's history begins (before that, a first edge says nothing about newness)."""
-        return max(start_ms, (self.known_since if self.known_since is not None else start_ms) + history_ms)
+        the observed history begins (before that, a first edge says nothing about newness).
+        The history begins at `origin_ms`, the stage's first edge (its backfill's start), when
+        given: an account first seen later has no earlier relationship at all, so all of its
+        relationships are new (a fresh mule account, an outside account nobody here paid before);
+        without it, at the account's own first known edge."""
+        origin = origin_ms if origin_ms is not None else self.known_since
+        return max(start_ms, (origin if origin is not None else start_ms) + history_ms)
 
     @staticmethod
     def _within(side: list[Hop], start_ms: int, end: tuple[int, str]) -> list[Hop]:
@@ -194,6 +199,7 @@ class NetworkView:
     risk: Mapping[str, str] = field(default_factory=dict)
     missing: set[str] = field(default_factory=set)
     scratch: dict[Any, Any] = field(default_factory=dict)
+    origin_ms: int | None = None  # event time of the stage's first edge (where the observed history begins)
 
     @property
     def end(self) -> tuple[int, str]:
@@ -232,7 +238,11 @@ class Party:
 @dataclass(frozen=True, slots=True)
 class NetworkHit:
     """A network pattern found at one edge. `key` identifies the episode (the same structure found
-    again at a later edge has the same key, so it updates the alert instead of raising a new one)."""
+    again at a later edge has the same key, so it updates the alert instead of raising a new one).
+    `case`: the family of patterns an episode moves through as it grows ("path": a layering chain
+    that closes into a cycle; "pass_through": a fan-in that pays a third sink and is a
+    gather-scatter); episodes of one family with one key are one case (one `detection_key`), whose
+    latest event gives its classification. Empty: the pattern is its own family."""
 
     pattern: str
     key: str
@@ -243,6 +253,7 @@ class NetworkHit:
     parties: tuple[Party, ...]
     tx_ids: tuple[str, ...]
     severity: str
+    case: str = ""
 
 
 def parties_of(view: NetworkView, hops: Iterable[Hop], roles: Mapping[str, str]) -> tuple[Party, ...]:
@@ -353,7 +364,7 @@ def conserved_paths(
 
     def new(payer: str, payee: str) -> bool:
         b = view.of(payee)
-        return b.first_seen.get(payer, view.anchor.ts_ms) >= b.new_since(start, history_ms)
+        return b.first_seen.get(payer, view.anchor.ts_ms) >= b.new_since(start, history_ms, view.origin_ms)
 
     frontier: list[tuple[Flow, ...]] = [(first,)] if first.amount_fen >= floor_fen and new(first.payer, first.payee) else []
     for _ in range(max_hops - 1):

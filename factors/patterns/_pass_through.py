@@ -75,7 +75,7 @@ def _episode(view: NetworkView, params: PassParams) -> Episode | None:
     a = view.of(u)
     if a.hub or view.customer(u) is None:
         return None  # the bank monitors its customers: an outside account is seen from its customers' side
-    start = a.new_since(anchor.ts_ms - round(params.window_days * DAY_MS), round(params.min_history_days * DAY_MS))
+    start = a.new_since(anchor.ts_ms - round(params.window_days * DAY_MS), round(params.min_history_days * DAY_MS), view.origin_ms)
     seen = a.first_seen
     floor = round(params.min_amount_cny * FEN_PER_YUAN)
     if anchor.amount_fen < floor or seen.get(anchor.payee, anchor.ts_ms) < start or view.of(anchor.payee).hub:

@@ -48,7 +48,7 @@ def detect(view: NetworkView, params: Params, severity: str = "high") -> Network
         if out_hop.amount_fen < floor or view.of(m).hub:
             continue
         am = view.of(m)
-        new_from = am.new_since(start, round(params.min_history_days * DAY_MS))
+        new_from = am.new_since(start, round(params.min_history_days * DAY_MS), view.origin_ms)
         if am.first_seen.get(sink, out_hop.ts_ms) < new_from:
             continue  # m has paid the sink for long: an ordinary relationship, not a relay
         for in_hop in am.ins_within(start, out_hop.order()):

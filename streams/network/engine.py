@@ -113,7 +113,15 @@ class NetworkEngine:
         account = e.payer if a.copy == "payer" else e.payee
         held = self.store.view.get(account)
         group = held.peer_group if held else None
-        return NetworkView(hop, a.copy, self.store.view, self.quantiles.get(group) if group else None, self.store.customers, self.risk)  # type: ignore[arg-type]
+        return NetworkView(
+            hop,
+            a.copy,
+            self.store.view,
+            self.quantiles.get(group) if group else None,
+            self.store.customers,
+            self.risk,
+            origin_ms=self.store.origin_ms,  # type: ignore[arg-type]
+        )
 
     async def _detect(self, todo: list[Applied], batch: NetworkBatch) -> None:
         found: list[tuple[Applied, NetworkView, list[NetworkHit]]] = []
