@@ -214,9 +214,23 @@ def test_transfer_splitting_against_the_pairs_habit():
     g.pay("id:C1", "id:C2", 500, -24 * 20)  # the pair's habit: one small transfer now and then
     hits = []
     for i in range(3):
-        hop = g.pay("id:C1", "id:C2", 4000, 100 + i * 3)
+        hop = g.pay("id:C1", "id:C2", 8000, 100 + i * 3)
         hits.append(len(fired(g.view(hop, "payee"), transfer_splitting)))
     assert hits == [0, 0, 1]
+
+
+def test_a_few_ordinary_payments_in_a_row_are_no_splitting():
+    g = Graph()
+    g.pay("id:C1", "id:C2", 500, -24 * 20)
+    for i in range(3):  # 12,000 in a day against a habit of 500: below the floor of sums worth splitting
+        last = g.pay("id:C1", "id:C2", 4000, 100 + i)
+    assert fired(g.view(last, "payee"), transfer_splitting) == []
+    g = Graph()
+    g.pay("id:C1", "id:C2", 9000, -24 * 40)  # the pair has moved 9,000 at once before
+    g.pay("id:C1", "id:C2", 2000, -24 * 20)
+    for i in range(3):  # three of its usual sums, none larger than its largest earlier transfer
+        last = g.pay("id:C1", "id:C2", 8500, 100 + i)
+    assert fired(g.view(last, "payee"), transfer_splitting) == []
 
 
 def test_a_busy_firms_client_paying_several_invoices_is_no_splitting():
