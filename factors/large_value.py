@@ -160,9 +160,40 @@ def reports(
         if not reaches(rule, totals):
             continue
         key = f"{business_day}:{rule.code}:{tx.direction}"
-        revisions[key] = revisions.get(key, 0) + 1
+        revisions[key] = abs(revisions.get(key, 0)) + 1  # a withdrawn report (negative) comes back at its next revision
         tx_ids, truncated = _evidence(rule, kind, business_day, tx.direction, trail, totals.count)
         updates.append(ReportUpdate(rule, tx.direction, business_day, revisions[key], totals, tx_ids, truncated))
+    return updates
+
+
+def revise(
+    revisions: dict[str, int],
+    direction: str,
+    is_cash: bool,
+    cross_border: bool,
+    kind: str,
+    business_day: int,
+    day: DayTotals,
+    trail: tuple[RecentTx, ...],
+    rules: tuple[LargeValueRule, ...],
+) -> list[ReportUpdate]:
+    """After a reversal or correction of a leg of `business_day`: every report that leg counted in
+    gets its next revision — `withdraw` when the day fell below the line, `report` when it still
+    reaches it; a day a correction lifted over the line gets its first report."""
+    updates = []
+    for rule in rules:
+        if not applies(rule, is_cash, cross_border, kind):
+            continue
+        key = f"{business_day}:{rule.code}:{direction}"
+        totals = rule_totals(rule, day, direction)
+        over = reaches(rule, totals)
+        last = revisions.get(key, 0)
+        if not over and last <= 0:
+            continue  # never reported, or withdrawn already
+        revision = abs(last) + 1
+        revisions[key] = revision if over else -revision  # negative: withdrawn at that revision
+        tx_ids, truncated = _evidence(rule, kind, business_day, direction, trail, totals.count)
+        updates.append(ReportUpdate(rule, direction, business_day, revision, totals, tx_ids, truncated, "report" if over else "withdraw"))
     return updates
 
 

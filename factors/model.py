@@ -9,7 +9,10 @@ Direction = Literal["in", "out"]
 Method = Literal["cash", "transfer", "card", "cheque", "remittance", "other"]
 Channel = Literal["counter", "atm", "online", "mobile", "pos", "agent", "other"]
 
+TxType = Literal["payment", "reversal", "correction", "return", "fee", "interest"]
+
 METHODS: frozenset[str] = frozenset(("cash", "transfer", "card", "cheque", "remittance", "other"))
+TX_TYPES: frozenset[str] = frozenset(("payment", "reversal", "correction", "return", "fee", "interest"))
 CHANNELS: frozenset[str] = frozenset(("counter", "atm", "online", "mobile", "pos", "agent", "other"))
 
 
@@ -36,6 +39,10 @@ class Transaction:
     counterparty_name: str | None = None
     counterparty_bank: str | None = None
     counterparty_country: str | None = None
+    counterparty_account: str | None = None
+    tx_type: TxType = "payment"
+    original_tx_id: str | None = None  # the leg a reversal, correction or return refers to
+    original_ts_ms: int | None = None  # that leg's event time, when the posting system gives it
 
     @property
     def is_cash(self) -> bool:
@@ -60,6 +67,8 @@ class WindowStats:
     hr_fen: int = 0  # flows with counterparties in high-risk jurisdictions, both directions
     counterparties_in: int = 0
     counterparties_out: int = 0
+    returns: int = 0  # returned payments (counted apart from the flows above)
+    returns_fen: int = 0
 
     @property
     def sum_fen(self) -> int:
@@ -85,6 +94,7 @@ DAY_FIELDS: tuple[str, ...] = (
     "xb_fen_in", "xb_n_in", "xb_fen_out", "xb_n_out",
     "hr_fen",
     "xbcash_fen_in", "xbcash_n_in", "xbcash_fen_out", "xbcash_n_out",
+    "ret_n", "ret_fen",
 )  # fmt: skip
 Category = Literal["C", "D", "X"]  # large-value kinds of leg: cash, domestic non-cash, cross-border non-cash
 
@@ -153,7 +163,7 @@ class DayTotals:
     @property
     def window_stats(self) -> WindowStats:
         v = self.values
-        return WindowStats(v[0] + v[2], v[1], v[3], v[4], v[6], v[8], v[10], v[12])
+        return WindowStats(v[0] + v[2], v[1], v[3], v[4], v[6], v[8], v[10], v[12], returns=v[17], returns_fen=v[18])
 
 
 EMPTY_DAY = DayTotals()
@@ -202,6 +212,8 @@ class RecentTx:
     counterparty: str = ""
     currency: str = "CNY"
     amount: str = ""  # the original amount in `currency` (evidence and per-currency report totals)
+    kind: str = ""  # "" a flow; "t" a return; "v" a reversal and "k" a correction of the leg `ref`
+    ref: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,3 +265,14 @@ class PatternHit:
     thresholds: dict[str, Any]
     tx_ids: tuple[str, ...]
     severity: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExposureMeasurement:
+    """What the network stage measured for one customer at one edge: money exchanged within
+    `window_days` with counterparties whose level is at least suspicious or who are listed."""
+
+    measured_ms: int
+    exposure_fen: int
+    counterparties: int
+    window_days: int = 90

@@ -57,6 +57,7 @@ class Profile:
     declared_annual_income_fen: int | None = None
     declared_annual_turnover_fen: int | None = None
     onboarded_ms: int | None = None
+    accounts: tuple[str, ...] = ()  # the customer's own account ids: transfers between them are not flows
 
     @property
     def declared_annual_fen(self) -> int | None:
@@ -66,8 +67,13 @@ class Profile:
         return self.declared_annual_income_fen or self.declared_annual_turnover_fen
 
     def to_dict(self) -> dict[str, Any]:
-        out = {f.name: getattr(self, f.name) for f in fields(self)}
-        out["products"] = list(self.products)
+        """Every field that differs from its default (compact: it is stored with every customer's
+        rating state); `from_dict` restores the rest."""
+        out: dict[str, Any] = {"customer_id": self.customer_id, "kind": self.kind, "updated_ms": self.updated_ms}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name not in out and value not in (None, False, ()):
+                out[f.name] = list(value) if isinstance(value, tuple) else value
         return out
 
     @classmethod
@@ -75,6 +81,7 @@ class Profile:
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
         values["products"] = tuple(values.get("products") or ())
+        values["accounts"] = tuple(values.get("accounts") or ())
         return cls(**values)
 
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import orjson
 
-from factors.large_value import ReportUpdate, forget_before, manual_reports, reports, rules_from
-from factors.model import Assessment, PatternHit, RecentTx, Snapshot, Transaction
+from factors.large_value import ReportUpdate, forget_before, manual_reports, reports, revise, rules_from
+from factors.model import Assessment, ExposureMeasurement, PatternHit, RecentTx, Snapshot, Transaction
 from factors.patterns import detect_all
 from factors.profile import PeerBaseline, Profile, peer_group
 from factors.scoring import assess
@@ -47,13 +47,32 @@ class RiskChange:
 
 @dataclass(frozen=True, slots=True)
 class Alert:
-    """A pattern hit after consolidation: a new alert, or a further occurrence of an open one."""
+    """A pattern hit after consolidation: a new alert, or a further occurrence of an open one.
+    A network detection has no transaction of the customer's: `tx` is None, `occurred_ms` and
+    `cause` say when and what, and `parties`/`role` name everyone in the pattern."""
 
     hit: PatternHit
-    tx: Transaction
+    tx: Transaction | None
     alert_key: str
     occurrence: int
     first_ms: int
+    occurred_ms: int = 0
+    cause: Cause | None = None
+    parties: tuple[dict[str, Any], ...] = ()
+    role: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Withdrawal:
+    """An alert whose triggering leg was reversed: its latest occurrence no longer stands."""
+
+    pattern: str
+    alert_key: str
+    occurrence: int
+    severity: str
+    original_tx_id: str
+    tx: Transaction  # the reversal
+    first_ms: int  # when the alert was first detected
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +93,8 @@ class RatedItem:
     business_day: int = 0
     event_ms: int = 0
     source: int = 0  # the shell's handle on the input message (opaque to the core)
+    deletion: bool = False  # a profile deletion (tombstone)
+    network: dict[str, Any] | None = None  # a network-stage event (aml.network-detections.v1) about this customer
 
 
 @dataclass(slots=True)
@@ -82,6 +103,7 @@ class CustomerOutcome:
     state: dict[str, Any]
     changes: list[RiskChange] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
+    withdrawals: list[Withdrawal] = field(default_factory=list)
     reports: list[Report] = field(default_factory=list)
     late: list[RatedItem] = field(default_factory=list)
     stale_profiles: int = 0
@@ -123,7 +145,8 @@ class Rater:
             if item.status == "late":
                 assert item.tx is not None
                 out.late.append(item)
-                out.reports.extend(self._manual(customer_id, state, item))
+                if item.tx.tx_type == "payment":
+                    out.reports.extend(self._manual(customer_id, state, item))
                 continue
             if item.status == "stale":
                 out.stale_profiles += 1
@@ -135,6 +158,10 @@ class Rater:
                 state["profile"] = item.profile.to_dict()
                 self._profile = item.profile
                 self._profile_cache = {}
+            if item.deletion:
+                state.pop("profile", None)
+                self._profile = None
+                self._profile_cache = {}
             # what this item sees of the trail depends on its own place in the sequence only: at
             # most trail_max entries up to it, none older than the horizon before its watermark
             # (the store may hold more or fewer, depending on when it was last trimmed)
@@ -143,7 +170,8 @@ class Rater:
             since = item.snapshot.asof_ms - self.trail_horizon_ms
             while start < upto and trail[start].ts_ms < since:
                 start += 1
-            self._rate_one(customer_id, state, item, trail[start:upto], out)
+            self._seen = trail[:upto]  # every entry up to this item: a reversal finds its original here
+            self._rate_one(customer_id, state, item, behaviour(trail[start:upto], self._seen), out)
         return out
 
     def _parse_profile(self, customer_id: str, data: dict[str, Any] | None) -> Profile | None:
@@ -174,6 +202,7 @@ class Rater:
             dict(state.get("detections", {})),
             len(state.get("raised", [])),
             item.event_ms,
+            ExposureMeasurement(**state["exposure"]) if state.get("exposure") else None,
         )
 
     def _rate_one(self, customer_id: str, state: dict[str, Any], item: RatedItem, recent: tuple[RecentTx, ...], out: CustomerOutcome) -> None:
@@ -183,7 +212,19 @@ class Rater:
         out.rescored += 1
         cause = self._cause(customer_id, item)
         final = before
-        if item.tx is not None:
+        posting = item.tx.tx_type if item.tx is not None else ""
+        if item.network is not None:
+            alerts = self._network(customer_id, state, item.network)
+            out.alerts.extend(alerts)
+            if alerts or item.network.get("kind") == "exposure":
+                view = self._view(customer_id, state, item, recent)  # the detection (or exposure) now counts
+                final = assess(view, standard, self._profile_cache)
+                if alerts and final.level != before.level:
+                    cause = Cause("pattern", alerts[-1].alert_key)
+        elif posting in ("reversal", "correction"):
+            assert item.tx is not None
+            self._undo(customer_id, state, view, item.tx, out)
+        elif item.tx is not None and posting in ("payment", ""):
             self._large_value(customer_id, state, view, item.tx, out)
             alerts = self._alerts(customer_id, state, view, item.tx)
             out.alerts.extend(alerts)
@@ -197,9 +238,13 @@ class Rater:
     @staticmethod
     def _cause(customer_id: str, item: RatedItem) -> Cause:
         if item.tx is not None:
-            return Cause("transaction", item.tx.tx_id)
+            return Cause("reversal" if item.tx.tx_type in ("reversal", "correction") else "transaction", item.tx.tx_id)
         if item.profile is not None:
             return Cause("profile", f"{customer_id}@{item.profile.updated_ms}")
+        if item.deletion:
+            return Cause("profile_deleted", f"{customer_id}@{item.event_ms}")
+        if item.network is not None:
+            return Cause("network", str(item.network.get("detection_key") or item.network.get("event_id")))
         return Cause("config", "")
 
     def _apply_level(self, state: dict[str, Any], assessment: Assessment, cause: Cause, event_ms: int, out: CustomerOutcome) -> None:
@@ -246,10 +291,11 @@ class Rater:
             if current and consolidates and tx.ts_ms - current["first"] < period_ms:
                 current["n"] += 1
                 current["last"] = tx.ts_ms
+                current["tx"] = tx.tx_id
                 alerts.append(Alert(hit, tx, current["key"], current["n"], current["first"]))
             else:
                 key = digest("alert", customer_id, hit.pattern, hit.key)
-                open_alerts[hit.pattern] = {"key": key, "first": tx.ts_ms, "last": tx.ts_ms, "n": 1}
+                open_alerts[hit.pattern] = {"key": key, "first": tx.ts_ms, "last": tx.ts_ms, "n": 1, "tx": tx.tx_id, "severity": hit.severity}
                 if hit.severity in ("high", "critical"):
                     raised.append(tx.ts_ms)  # counts towards the repeated-reports hard rule
                 alerts.append(Alert(hit, tx, key, 1, tx.ts_ms))
@@ -257,6 +303,66 @@ class Rater:
         horizon = tx.ts_ms - int(self.standard.hard_rules.repeated_within_days * DAY_MS)
         state["raised"] = [t for t in raised if t >= horizon]
         return alerts
+
+    def _network(self, customer_id: str, state: dict[str, Any], event: dict[str, Any]) -> list[Alert]:
+        """A network-stage event about this customer. An exposure measurement is kept for the
+        exposure factor; a detection becomes this customer's alert (its own role, every party
+        named), consolidated like any alert within the monitoring period, and feeds the score."""
+        occurred = event["occurred_ms"]
+        if event.get("kind") == "exposure":
+            e = event["exposure"]
+            fen = round(e["exposure_cny"] * 100)
+            state["exposure"] = {"measured_ms": occurred, "exposure_fen": fen, "counterparties": e["counterparties"], "window_days": e["window_days"]}
+            return []
+        window = (event["window_start_ms"], event["window_end_ms"])
+        hit = PatternHit(event["pattern"], event["detection_key"], *window, event["metrics"], event["thresholds"], tuple(event["tx_ids"]), event["severity"])
+        cause = Cause("network", event["detection_key"])
+        open_alerts: dict[str, Any] = state.setdefault("alerts", {})
+        detections: dict[str, int] = state.setdefault("detections", {})
+        settings = self.standard.alerts
+        current = open_alerts.get(hit.pattern)
+        consolidates = "*" in settings.consolidate or hit.pattern in settings.consolidate
+        if current and consolidates and occurred - current["first"] < int(settings.monitoring_days * DAY_MS):
+            current["n"] += 1
+            current["last"] = occurred
+            current["tx"] = None
+            alert = Alert(hit, None, current["key"], current["n"], current["first"], occurred, cause, tuple(event["parties"]), event.get("role"))
+        else:
+            key = digest("alert", customer_id, hit.pattern, hit.key)
+            open_alerts[hit.pattern] = {"key": key, "first": occurred, "last": occurred, "n": 1, "tx": None, "severity": hit.severity}
+            if hit.severity in ("high", "critical"):
+                state.setdefault("raised", []).append(occurred)
+            alert = Alert(hit, None, key, 1, occurred, occurred, cause, tuple(event["parties"]), event.get("role"))
+        detections[hit.pattern] = max(detections.get(hit.pattern, 0), occurred)
+        return [alert]
+
+    def _undo(self, customer_id: str, state: dict[str, Any], view: CustomerView, tx: Transaction, out: CustomerOutcome) -> None:
+        """A reversal or correction: the reports of the original's day are revised (or withdrawn
+        when the day fell below the line), and the alerts the original triggered no longer stand."""
+        assert tx.original_tx_id is not None
+        original = next((r for r in reversed(self._seen) if r.tx_id == tx.original_tx_id and not r.kind), None)
+        direction = original.direction if original else ("out" if tx.direction == "in" else "in")
+        is_cash = original.is_cash if original else tx.is_cash
+        cross_border = original.cross_border if original else tx.cross_border
+        revisions = state.setdefault("lv", {})
+        for update in revise(revisions, direction, is_cash, cross_border, self._kind(), view.business_day, view.snapshot.day, view.recent, self.lv_rules):
+            out.reports.append(Report(tx, update, report_key(customer_id, update)))
+        open_alerts: dict[str, Any] = state.get("alerts", {})
+        detections: dict[str, int] = state.get("detections", {})
+        for pattern, current in list(open_alerts.items()):
+            if current.get("tx") != tx.original_tx_id:
+                continue
+            out.withdrawals.append(Withdrawal(pattern, current["key"], current["n"], current.get("severity", "medium"), tx.original_tx_id, tx, current["first"]))
+            if current["n"] <= 1:
+                del open_alerts[pattern]
+                detections.pop(pattern, None)  # the detection no longer feeds the score
+                if current.get("severity") in ("high", "critical"):
+                    raised = state.get("raised", [])
+                    if current["first"] in raised:
+                        raised.remove(current["first"])
+            else:
+                current["n"] -= 1
+                current["tx"] = None
 
     def _kind(self) -> str:
         """The customer's kind for large-value rules: a customer without a profile is a natural person unless configured."""
@@ -272,6 +378,15 @@ class Rater:
         assert item.tx is not None
         updates = manual_reports(state.get("lv", {}), item.tx, self._kind(), item.business_day, self.lv_rules, self.standard.fx)
         return [Report(item.tx, update, report_key(customer_id, update)) for update in updates]
+
+
+def behaviour(window: tuple[RecentTx, ...], seen: tuple[RecentTx, ...]) -> tuple[RecentTx, ...]:
+    """The legs of a trail window that are the customer's behaviour: no returns, reversals or
+    corrections, and no leg reversed or corrected by an entry up to the window's end (`seen`)."""
+    if not any(r.kind for r in seen):
+        return window
+    undone = {r.ref for r in seen if r.kind in ("v", "k")}
+    return tuple(r for r in window if not r.kind and r.tx_id not in undone)
 
 
 def report_key(customer_id: str, update: ReportUpdate) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from factors.model import RecentTx, Snapshot, Transaction
+from factors.model import ExposureMeasurement, RecentTx, Snapshot, Transaction
 from factors.profile import PeerBaseline, Profile
 
 
@@ -29,6 +29,7 @@ class CustomerView:
     detections: dict[str, int] = field(default_factory=dict)  # pattern -> event time of its last detection
     alerts_in_period: int = 0  # new alerts raised within the repeated-reports period
     rated_at_ms: int | None = None  # event time of what is rated when it is not a transaction
+    exposure: ExposureMeasurement | None = None  # the network stage's latest exposure measurement (high-risk counterparties)
 
     @property
     def event_ms(self) -> int:

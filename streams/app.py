@@ -63,7 +63,10 @@ def create_app(settings: Settings, metrics: Metrics, make_processor: Callable[[]
     )
     # one agent reads both inputs, so a customer's transactions and profile updates are rated by
     # one loop in arrival order (the topics are co-partitioned by customer_id)
-    inputs = app.topic(settings.topics.transactions, settings.topics.customers, key_serializer="raw", value_serializer="raw", allow_empty=True)
+    # with the network stage on, its detections about customers are a third input (keyed and
+    # co-partitioned by customer_id like the other two)
+    names = (settings.topics.transactions, settings.topics.customers, *((settings.topics.network_detections,) if settings.network else ()))
+    inputs = app.topic(*names, key_serializer="raw", value_serializer="raw", allow_empty=True)
     within = settings.batch_window_ms / 1000
     delivery: list = []  # [task, events] of the last batch whose outputs are on their way (its task awaits the one before)
     processors: list[BatchProcessor] = []

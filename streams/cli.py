@@ -239,7 +239,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rate", type=float, help="messages per second (default: as fast as possible)")
     p.add_argument("--limit", type=int)
     p = sub.add_parser("replay", help="run the engine over files, without Kafka, writing what the topics would receive")
-    p.add_argument("--transactions", required=True, help="JSON Lines or CSV file, or - for standard input")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--transactions", help="JSON Lines or CSV file, or - for standard input")
+    source.add_argument("--messages", help='both input topics in arrival order, one {"topic", "key", "value"} per line (null value: a tombstone)')
     p.add_argument("--customers", help="customer profiles, JSON Lines or CSV")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--config", type=Path, help="scoring standard (default: AMLSTREAM_MODEL_CONFIG or the packaged one)")
@@ -347,7 +349,16 @@ def main(argv: list[str] | None = None) -> int:
             model = load_model(args.config or settings.model_config_file, settings.timezone, allow_readable=settings.allow_readable_model)
             transactions = iso_cli.replay_input(args, settings, model) if args.format == "iso20022" else args.transactions
             result = asyncio.run(
-                replay(settings, model, transactions, args.customers, args.out, progress=sys.stderr.isatty(), publish_peers=args.peer_baselines == "daily")
+                replay(
+                    settings,
+                    model,
+                    transactions,
+                    args.customers,
+                    args.out,
+                    progress=sys.stderr.isatty(),
+                    publish_peers=args.peer_baselines == "daily",
+                    messages=args.messages,
+                )
             )
             print(orjson.dumps(result.summary(model.version), option=orjson.OPT_INDENT_2).decode())
         elif args.command == "backtest":

@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from factors.model import CHANNELS, METHODS, Transaction
+from factors.model import CHANNELS, METHODS, TX_TYPES, Transaction
 from factors.money import FxTable
 from factors.profile import FLAGS, Profile
 from streams.errors import DecodeError
@@ -22,6 +22,7 @@ from streams.errors import DecodeError
 MAX_AMOUNT = Decimal("1e13")
 MIN_YEAR, MAX_YEAR = 1990, 2100
 ID_MAX = 128
+MAX_ACCOUNTS = 1_000
 
 
 def parse_json(value: bytes | None, max_bytes: int) -> dict[str, Any]:
@@ -139,6 +140,11 @@ def decode_transaction(key: bytes | None, value: bytes | None, fx: FxTable, max_
     country = doc.get("counterparty_country")
     if country is not None and not (isinstance(country, str) and len(country) == 2 and country.isascii() and country.isupper()):
         raise DecodeError("invalid_value", "'counterparty_country' must be an ISO 3166-1 alpha-2 code", customer_id)
+    tx_type = _choice(doc, "tx_type", TX_TYPES, "payment", customer_id)
+    original_tx_id = _id(doc, "original_tx_id", required=tx_type in ("reversal", "correction", "return"), customer_id=customer_id)
+    if original_tx_id is not None and original_tx_id == tx_id:
+        raise DecodeError("invalid_value", "'original_tx_id' must name another leg than the message's own tx_id", customer_id)
+    original_ts = doc.get("original_ts")
     return Transaction(
         tx_id=tx_id,  # type: ignore[arg-type]
         customer_id=customer_id,
@@ -155,6 +161,10 @@ def decode_transaction(key: bytes | None, value: bytes | None, fx: FxTable, max_
         counterparty_name=_text(doc, "counterparty_name", customer_id),
         counterparty_bank=_text(doc, "counterparty_bank", customer_id),
         counterparty_country=country,
+        counterparty_account=_id(doc, "counterparty_account", required=False, customer_id=customer_id),
+        tx_type=tx_type,  # type: ignore[arg-type]
+        original_tx_id=original_tx_id,
+        original_ts_ms=parse_timestamp(original_ts, "original_ts", customer_id) if original_ts is not None else None,
     )
 
 
@@ -212,6 +222,9 @@ def decode_profile(key: bytes | None, value: bytes | None, max_bytes: int) -> Pr
     if not isinstance(products, list) or not all(isinstance(p, str) and 1 <= len(p) <= 64 for p in products):
         raise DecodeError("invalid_type", "'products' must be a list of product codes", customer_id)
     onboarded = doc.get("onboarded_at")
+    accounts = doc.get("accounts") or []
+    if not isinstance(accounts, list) or len(accounts) > MAX_ACCOUNTS or not all(isinstance(a, str) and 1 <= len(a) <= ID_MAX and a.isprintable() for a in accounts):
+        raise DecodeError("invalid_type", f"'accounts' must be a list of at most {MAX_ACCOUNTS} account ids", customer_id)
     return Profile(
         customer_id=customer_id,
         kind=kind,  # type: ignore[arg-type]
@@ -224,5 +237,45 @@ def decode_profile(key: bytes | None, value: bytes | None, max_bytes: int) -> Pr
         declared_annual_income_fen=_money_fen(doc, "declared_annual_income", customer_id),
         declared_annual_turnover_fen=_money_fen(doc, "declared_annual_turnover", customer_id),
         onboarded_ms=parse_timestamp(onboarded, "onboarded_at", customer_id) if onboarded is not None else None,
+        accounts=tuple(dict.fromkeys(accounts)),
         **flags,
     )
+
+
+def _event_ms(doc: dict[str, Any], field: str, customer_id: str) -> int:
+    value = doc.get(field)
+    if value is None:
+        raise DecodeError("missing_field", f"'{field}' is required", customer_id)
+    return parse_timestamp(value, field, customer_id)
+
+
+def decode_network_event(key: bytes | None, value: bytes | None, max_bytes: int) -> dict[str, Any]:
+    """A raw `aml.network-detections.v1` message (the network stage's detection or exposure
+    event about one customer) -> its fields with event times as epoch ms, or DecodeError. The
+    event is the network stage's own output: checked for what the customer stage relies on."""
+    doc = parse_json(value, max_bytes)
+    customer_id = _id(doc, "customer_id", required=True)
+    assert customer_id is not None
+    if key is not None and key != customer_id.encode():
+        raise DecodeError("key_mismatch", "message key differs from customer_id", customer_id)
+    event_id = _id(doc, "event_id", required=True, customer_id=customer_id)
+    kind = _choice(doc, "kind", frozenset(("detection", "exposure")), "detection", customer_id)
+    out = {**doc, "customer_id": customer_id, "event_id": event_id, "kind": kind, "occurred_ms": _event_ms(doc, "occurred_at", customer_id)}
+    if kind == "exposure":
+        exposure = doc.get("exposure")
+        if not isinstance(exposure, dict) or not isinstance(exposure.get("exposure_cny"), (int, float)) or not isinstance(exposure.get("counterparties"), int):
+            raise DecodeError("invalid_value", "'exposure' must hold exposure_cny and counterparties", customer_id)
+        out["exposure"] = {"exposure_cny": exposure["exposure_cny"], "counterparties": exposure["counterparties"], "window_days": int(exposure.get("window_days", 90))}
+        return out
+    for name in ("pattern", "detection_key", "severity"):
+        if not isinstance(doc.get(name), str) or not doc[name]:
+            raise DecodeError("missing_field", f"'{name}' is required", customer_id)
+    window = doc.get("window")
+    if not isinstance(window, dict):
+        raise DecodeError("missing_field", "'window' is required", customer_id)
+    out["window_start_ms"] = _event_ms(window, "start", customer_id)
+    out["window_end_ms"] = _event_ms(window, "end", customer_id)
+    for name, kind_ in (("metrics", dict), ("thresholds", dict), ("tx_ids", list), ("parties", list)):
+        if not isinstance(doc.get(name), kind_):
+            raise DecodeError("invalid_type", f"'{name}' must be a {kind_.__name__}", customer_id)
+    return out

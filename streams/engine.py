@@ -7,26 +7,63 @@ for the acks, then `commit(result)`, then commit the input offsets.
 
 from __future__ import annotations
 
+import base64
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
+import orjson
+
 from factors.calendar import fine_bucket
+from factors.identity import canonical_counterparty
 from factors.large_value import foreign_amounts
 from factors.model import Transaction
+from factors.network.edges import edge_messages, edges_for_leg
 from factors.profile import PeerBaseline, peer_group
 from factors.rating import CustomerOutcome, RatedItem, Rater
 from streams import events
 from streams.checkpoints import batch_offsets, checkpoint_key
-from streams.decode import decode_profile, decode_transaction
+from streams.decode import decode_network_event, decode_profile, decode_transaction
 from streams.errors import DecodeError
 from streams.events import OutputEvent, Source
 from streams.model import Model
-from streams.state import CustomerCommit, StateStore, level_shard_key
+from streams.state import CustomerBatch, CustomerCommit, StateStore, level_shard_key
 from streams.state.peers import peer_key
-from streams.state.store import Item, ItemResult, PeekItem, ProfileItem, TxItem, counterparty_digest, new_token, pending_id
+from streams.state.store import (
+    DeletionItem,
+    Item,
+    ItemResult,
+    NetworkItem,
+    OtherItem,
+    PeekItem,
+    ProfileItem,
+    ReversalItem,
+    TxItem,
+    account_digest,
+    counterparty_digest,
+    new_token,
+    pending_id,
+)
 
-OUTCOME_BY_STATUS = {"new": "applied", "pend": "redelivered", "done": "duplicate", "late": "dead_letter", "stale": "stale_profile", "peek": "rescored"}
+OUTCOME_BY_STATUS = {
+    "new": "applied",
+    "pend": "redelivered",
+    "done": "duplicate",
+    "late": "dead_letter",
+    "stale": "stale_profile",
+    "peek": "rescored",
+    "own": "own_account",  # a move between the customer's own accounts: no flow
+    "bank": "bank_posting",  # fees and interest: the bank's, not the customer's behaviour
+    "reversed": "reversed_on_arrival",  # its reversal came first
+    "orphan": "awaiting_original",  # a reversal kept until its original arrives
+    "twice": "dead_letter",  # a reversal of a leg already reversed
+    "unmatched": "dead_letter",  # a reversal that cannot be matched exactly
+}
+UNMATCHED = {
+    "twice": "the leg it reverses or corrects was already reversed or corrected",
+    "unmatched": "its original is older than the recent-transaction trail and it gives no original_ts (a correction needs its original in the trail: "
+    "post a reversal with original_ts and a new leg instead)",
+}
 DEFAULT_MAX_SKEW_MS = 86_400_000
 
 
@@ -42,6 +79,7 @@ class BatchResult:
     max_event_ms: int | None = None
     checkpoints: dict[tuple[str, int], int] = field(default_factory=dict)  # (topic, partition) -> last offset
     token: str = ""  # the batch's token in the state layer (see StateStore.apply)
+    event_times: dict[int, int] = field(default_factory=dict)  # input partition -> latest transaction event time
     inputs: int = 0  # input messages of the batch (set by the processor)
     started: float = 0.0  # perf_counter when its processing started (set by the processor)
 
@@ -58,15 +96,15 @@ def _through(results: tuple[ItemResult, ...]) -> tuple[int, int] | None:
 
 
 def counterparty_identity(tx: Transaction) -> str:
-    """Who the counterparty is, for counting distinct counterparties; "" when unknown.
+    """Who the counterparty is, for counting distinct counterparties; "" when unknown. The
+    canonical identity (factors.identity: account, then id, then the normalised name and bank),
+    so that one payer written ten ways is one counterparty.
 
     Card payments have none: a shop is not a relationship, and counting every merchant would
     make ordinary card spending look like fan-out or frequent one-off business."""
     if tx.method == "card":
         return ""
-    if tx.counterparty_id:
-        return tx.counterparty_id
-    return f"{tx.counterparty_name}|{tx.counterparty_bank or ''}" if tx.counterparty_name else ""
+    return canonical_counterparty(tx.counterparty_id, tx.counterparty_account, tx.counterparty_bank, tx.counterparty_name) or ""
 
 
 class Engine:
@@ -88,6 +126,9 @@ class Engine:
         peers: dict[str, PeerBaseline] | None = None,
         record_checkpoints: bool = True,
         max_skew_ms: int = DEFAULT_MAX_SKEW_MS,
+        detections_topic: str | None = None,
+        emit_edges: bool = False,
+        transactions_topic: str = "aml.transactions.v1",
     ) -> None:
         self.record_checkpoints = record_checkpoints
         self.store = store
@@ -97,13 +138,26 @@ class Engine:
         self.check_keys = check_keys
         self.peers = peers if peers is not None else {}
         self.max_skew_ms = max_skew_ms
+        self.detections_topic = detections_topic  # the network stage's events about customers (an input)
+        self.emit_edges = emit_edges  # every committed payment leg with a counterparty becomes a payment edge (aml.edges.v1)
+        self.transactions_topic = transactions_topic  # whose partitions' event times the sweep follows
         # rating states of the batch in delivery (token -> states): the next batch may be rated
         # while its outputs are on their way, before its states are committed to Redis
         self._uncommitted: dict[str, tuple[str, dict]] = {}
         self._profiles: dict = {}  # parsed profiles by (customer, version), shared by the batches' raters
 
-    def _tx_item(self, tx: Transaction, model: Model) -> TxItem:
+    def _item(self, tx: Transaction, model: Model, src: Source) -> Item:
+        """The state layer's item for a leg, by what it is (contract v1.1 `tx_type`): fees and
+        interest are the bank's, and a leg to the customer itself is an own-account move: neither
+        is a flow of the customer's (the script also recognises a counterparty account among the
+        profile's own accounts); reversals and corrections undo an earlier leg; returns count
+        apart from the flows; everything else is a payment."""
         calendar = model.calendar
+        day = calendar.business_day(tx.ts_ms)
+        if tx.tx_type in ("fee", "interest"):
+            return OtherItem(tx, "bank", day)
+        if tx.counterparty_id is not None and tx.counterparty_id == tx.customer_id:
+            return OtherItem(tx, "own", day)
         flags = ("c" if tx.is_cash else "") + ("x" if tx.cross_border else "")
         if tx.counterparty_country in model.high_risk_countries:
             flags += "h"
@@ -111,9 +165,25 @@ class Engine:
             flags += "r"  # a round amount in the original currency
         usd, milli = foreign_amounts(tx, model.standard.fx)
         foreign = f"{usd}:{milli}" if tx.currency != "CNY" else ""
-        return TxItem(
-            tx, fine_bucket(tx.ts_ms), calendar.business_day(tx.ts_ms), calendar.local_hour(tx.ts_ms), flags, counterparty_digest(counterparty_identity(tx)), foreign
-        )
+        fine, hour = fine_bucket(tx.ts_ms), calendar.local_hour(tx.ts_ms)
+        if tx.tx_type in ("reversal", "correction"):
+            original = tx.original_ts_ms
+            coordinates = {"topic": src.topic, "partition": src.partition, "offset": src.offset, "key": (src.key or b"").decode("utf-8", "replace")}
+            source = base64.b64encode(orjson.dumps({**coordinates, "value": base64.b64encode((src.value or b"")[:8192]).decode()})).decode()
+            return ReversalItem(
+                tx,
+                fine,
+                day,
+                hour,
+                flags,
+                foreign,
+                calendar.business_day(original) if original is not None else None,
+                fine_bucket(original) if original is not None else None,
+                source,
+            )
+        if tx.tx_type == "return":
+            flags += "t"
+        return TxItem(tx, fine, day, hour, flags, counterparty_digest(counterparty_identity(tx)), foreign, account_digest(tx.counterparty_account))
 
     def _decode(self, records: list[Source], model: Model, result: BatchResult) -> tuple[dict[str, list[Item]], dict[int, Source]]:
         """Items per customer in arrival order, and the source of each item (by identity: two
@@ -124,8 +194,18 @@ class Engine:
             key = (src.key or b"") if self.check_keys else None
             try:
                 if src.topic == self.profile_topic:
+                    if src.value is None:  # a tombstone on the compacted topic: the profile is deleted
+                        customer = (src.key or b"").decode("utf-8", "replace")
+                        if not customer:
+                            raise DecodeError("missing_field", "a tombstone (null value) needs the customer_id as its message key")
+                        by_customer.setdefault(customer, []).append(DeletionItem(customer))
+                        continue
                     profile = decode_profile(key, src.value, self.max_message_bytes)
                     by_customer.setdefault(profile.customer_id, []).append(ProfileItem(profile, profile.updated_ms))
+                    continue
+                if src.topic == self.detections_topic:
+                    event = decode_network_event(key, src.value, self.max_message_bytes)
+                    by_customer.setdefault(event["customer_id"], []).append(NetworkItem(event, model.calendar.business_day(event["occurred_ms"])))
                     continue
                 tx = decode_transaction(key, src.value, model.standard.fx, self.max_message_bytes)
             except DecodeError as err:
@@ -136,7 +216,9 @@ class Engine:
                 detail = f"event time {events.iso(tx.ts_ms)} is {ahead_h:,.1f} h ahead of the reference clock {events.iso(src.reference_ms)} (allowed: {allowed_h:g} h)"
                 result.dead_letter(src, "future_timestamp", detail, model.version, tx.customer_id, tx.ts_ms)
                 continue
-            item = self._tx_item(tx, model)
+            if tx.ts_ms > result.event_times.get(src.partition, 0):
+                result.event_times[src.partition] = tx.ts_ms
+            item = self._item(tx, model, src)
             sources[id(item)] = src
             by_customer.setdefault(tx.customer_id, []).append(item)
         return by_customer, sources
@@ -174,20 +256,7 @@ class Engine:
             if batch.error is not None:
                 self._failed(customer_id, by_customer[customer_id], sources, f"the customer's state could not be updated ({batch.error})", mv, result)
                 continue
-            items = []
-            for r in batch.results:
-                result.outcomes[OUTCOME_BY_STATUS[r.status]] += 1
-                item = r.item
-                if isinstance(item, TxItem):
-                    items.append(RatedItem(r.status, r.snapshot, tx=item.tx, business_day=item.day, event_ms=item.tx.ts_ms, source=id(item)))
-                    if result.max_event_ms is None or item.tx.ts_ms > result.max_event_ms:
-                        result.max_event_ms = item.tx.ts_ms
-                else:
-                    snap = r.snapshot
-                    profile = item.profile if isinstance(item, ProfileItem) else None
-                    event_ms = profile.updated_ms if profile else (snap.asof_ms if snap else 0)
-                    day = model.calendar.business_day(snap.asof_ms if snap and snap.asof_ms else event_ms)
-                    items.append(RatedItem(r.status, snap, profile=profile, business_day=day, event_ms=event_ms))
+            items = self._rated_items(customer_id, batch, sources, model, result)
             committed = self._rating_state(customer_id, batch.state)
             try:
                 outcome = rater.rate(customer_id, committed, batch.trail, items)
@@ -200,15 +269,15 @@ class Engine:
                 continue
             for late in outcome.late:
                 assert late.tx is not None
-                window = f"{self.store.retain_days} days"
-                detail = f"event time {events.iso(late.tx.ts_ms)} is older than the late-arrival window ({window}) before the customer's latest event"
-                result.events.append(events.dead_letter(sources[late.source], "too_late", detail, mv, customer_id, late.tx.ts_ms))
-                result.dead_letters["too_late"] += 1
+                self._too_late(sources[late.source], late.tx, customer_id, mv, result)
             result.events.extend(events.risk_change(customer_id, change, mv) for change in outcome.changes)
             result.events.extend(events.suspicious_pattern(customer_id, alert, mv) for alert in outcome.alerts)
+            result.events.extend(events.alert_withdrawn(customer_id, withdrawal, mv) for withdrawal in outcome.withdrawals)
             result.events.extend(events.large_value_report(customer_id, report, mv) for report in outcome.reports)
             result.stale_profiles += outcome.stale_profiles
             self._peer_statistics(customer_id, committed, outcome, result)
+            if self.emit_edges:
+                self._edges(customer_id, outcome, result)
             if outcome.committed_items or outcome.changes:
                 ids = tuple(pending_id(r.item) for r in batch.results if r.status in ("new", "pend"))
                 profile_ms = max((r.item.updated_ms for r in batch.results if isinstance(r.item, ProfileItem) and r.status in ("new", "pend")), default=None)
@@ -218,6 +287,55 @@ class Engine:
                 if new is not None and old != new:
                     result.level_moves.append((customer_id, old, new))
 
+    def _rated_items(self, customer_id: str, batch: CustomerBatch, sources: dict[int, Source], model: Model, result: BatchResult) -> list[RatedItem]:
+        """What the rater sees of a customer's applied items; the items that are not the
+        customer's behaviour (own-account moves, bank postings, reversals kept or refused) are
+        counted, and dead-lettered where they must be, here."""
+        mv = model.version
+        items = []
+        for r in batch.results:
+            result.outcomes[OUTCOME_BY_STATUS[r.status]] += 1
+            item = r.item
+            if isinstance(item, TxItem | ReversalItem | OtherItem):
+                tx = item.tx
+                if result.max_event_ms is None or tx.ts_ms > result.max_event_ms:
+                    result.max_event_ms = tx.ts_ms
+                if r.status in UNMATCHED:
+                    source = sources[id(item)]
+                    result.dead_letter(source, "reversal_unmatched", f"{tx.tx_type} of {tx.original_tx_id}: {UNMATCHED[r.status]}", mv, customer_id, tx.ts_ms)
+                    result.outcomes["dead_letter"] -= 1  # counted once, by dead_letter()
+                elif isinstance(item, OtherItem):
+                    if r.status == "late":
+                        self._too_late(sources[id(item)], tx, customer_id, mv, result)
+                elif r.status in ("new", "pend", "late"):
+                    if r.corrected is not None:  # its correction came first: the corrected amount stands
+                        tx = replace(tx, amount_fen=r.corrected[0], amount=r.corrected[1])
+                    day = item.original_day if isinstance(item, ReversalItem) and item.original_day is not None else item.day
+                    items.append(RatedItem(r.status, r.snapshot, tx=tx, business_day=day, event_ms=tx.ts_ms, source=id(item)))
+            elif isinstance(item, NetworkItem):
+                if r.status in ("new", "pend"):
+                    items.append(RatedItem(r.status, r.snapshot, business_day=item.day, event_ms=item.event["occurred_ms"], network=item.event))
+            else:
+                snap = r.snapshot
+                profile = item.profile if isinstance(item, ProfileItem) else None
+                event_ms = profile.updated_ms if profile else (snap.asof_ms if snap else 0)
+                day = model.calendar.business_day(snap.asof_ms if snap and snap.asof_ms else event_ms)
+                items.append(RatedItem(r.status, snap, profile=profile, business_day=day, event_ms=event_ms, deletion=isinstance(item, DeletionItem)))
+        for record in batch.expired:
+            what, tx_id, *_, packed = record.split("\t")
+            src = orjson.loads(base64.b64decode(packed)) if packed else {}
+            value = base64.b64decode(src.get("value", ""))
+            source = Source(src.get("topic", ""), src.get("partition", 0), src.get("offset", -1), (src.get("key") or "").encode() or None, value)
+            detail = f"{what} {tx_id}: its original never arrived within the late-arrival window ({self.store.retain_days} days)"
+            result.dead_letter(source, "reversal_unmatched", detail, mv, customer_id)
+        return items
+
+    def _too_late(self, source: Source, tx: Transaction, customer_id: str, model_version: str, result: BatchResult) -> None:
+        window = f"{self.store.retain_days} days"
+        detail = f"event time {events.iso(tx.ts_ms)} is older than the late-arrival window ({window}) before the customer's latest event"
+        result.events.append(events.dead_letter(source, "too_late", detail, model_version, customer_id, tx.ts_ms))
+        result.dead_letters["too_late"] += 1
+
     @staticmethod
     def _failed(customer_id: str, items: list[Item], sources: dict[int, Source], reason: str, model_version: str, result: BatchResult) -> None:
         """Dead-letter every input item of one customer (code `processing_error`); others go on."""
@@ -225,6 +343,34 @@ class Engine:
             if isinstance(item, TxItem):
                 source = sources[id(item)]
                 result.dead_letter(source, "processing_error", reason, model_version, customer_id, item.tx.ts_ms)
+
+    @staticmethod
+    def _edges(customer_id: str, outcome: CustomerOutcome, result: BatchResult) -> None:
+        """The payment edges of the batch's committed legs (two copies each: keyed by the payer's
+        and by the payee's party, so the network stage that owns either account sees it). A
+        redelivered leg gives the same edge again (same edge_id): the network stage keeps it once."""
+        profile = outcome.state.get("profile") or {}
+        group = peer_group(profile.get("kind"), profile.get("industry"))
+        for item in outcome.committed_items:
+            tx = item.tx
+            if tx is None or tx.tx_type != "payment":
+                continue
+            edge = edges_for_leg(
+                tx_id=tx.tx_id,
+                customer_id=customer_id,
+                ts_ms=tx.ts_ms,
+                direction=tx.direction,
+                amount_fen=tx.amount_fen,
+                method=tx.method,
+                counterparty_id=tx.counterparty_id,
+                counterparty_account=tx.counterparty_account,
+                counterparty_bank=tx.counterparty_bank,
+                counterparty_name=tx.counterparty_name,
+                tx_type=tx.tx_type,
+                peer_group=group,
+            )
+            if edge is not None:
+                result.events.extend(OutputEvent("edge", key, value) for key, value in edge_messages(edge, events.iso(tx.ts_ms)))
 
     @staticmethod
     def _peer_statistics(customer_id: str, before: dict, outcome: CustomerOutcome, result: BatchResult) -> None:
@@ -240,11 +386,14 @@ class Engine:
             if group_before:
                 result.peer_increments.append((peer_key(group_before, customer_id), "members", -1))
         for item in outcome.committed_items:
-            if item.tx is not None:
-                key = peer_key(group, customer_id)
-                result.peer_increments.append((key, f"{item.business_day}:n", 1))
-                if item.tx.is_cash:
-                    result.peer_increments.append((key, f"{item.business_day}:c", item.tx.amount_fen))
+            tx = item.tx
+            if tx is None or tx.tx_type not in ("payment", "reversal"):
+                continue  # returns and corrections: not a flow of their own (a correction's difference is left out)
+            sign = -1 if tx.tx_type == "reversal" else 1  # a reversal takes its original out of its day
+            key = peer_key(group, customer_id)
+            result.peer_increments.append((key, f"{item.business_day}:n", sign))
+            if tx.is_cash:
+                result.peer_increments.append((key, f"{item.business_day}:c", sign * tx.amount_fen))
 
     async def commit(self, result: BatchResult) -> None:
         """Store the batch's new rating states once its events are acknowledged downstream."""
@@ -254,3 +403,13 @@ class Engine:
             summed[(key, name)] += amount  # one HINCRBY per counter per batch, not per transaction
         checkpoints = [(checkpoint_key(topic), str(partition), offset) for (topic, partition), offset in result.checkpoints.items()]
         await self.store.commit(result.commits, moves, [(k, f, n) for (k, f), n in summed.items() if n], checkpoints)
+        if result.event_times and self.record_checkpoints:
+            await self.store.record_event_times(self.transactions_topic, result.event_times)
+
+    async def sweep(self) -> int:
+        """Let go of the aggregates of customers inactive past the longest window (StateStore.sweep),
+        at the event time of the slowest input partition."""
+        now = await self.store.deployment_event_time(self.transactions_topic)
+        if now is None:
+            return 0
+        return await self.store.sweep(now, self.model.calendar.business_day(now), fine_bucket(now))

@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from factors.calendar import iso_date
-from factors.rating import Alert, Report, RiskChange
+from factors.rating import Alert, Report, RiskChange, Withdrawal
 
 SCHEMA_VERSION = 1
 PAYLOAD_CAP = 64 * 1024
@@ -94,10 +94,13 @@ def risk_change(customer_id: str, change: RiskChange, model_version: str) -> Out
 
 def suspicious_pattern(customer_id: str, alert: Alert, model_version: str) -> OutputEvent:
     hit, tx = alert.hit, alert.tx
-    value = _base("suspicious_pattern", customer_id, tx.ts_ms, model_version)
+    occurred = tx.ts_ms if tx is not None else alert.occurred_ms
+    cause = {"kind": "transaction", "ref": tx.tx_id} if tx is not None else {"kind": alert.cause.kind, "ref": alert.cause.ref} if alert.cause else None
+    value = _base("suspicious_pattern", customer_id, occurred, model_version)
     value.update(
         pattern=hit.pattern,
         alert_key=alert.alert_key,
+        status="open",
         occurrence=alert.occurrence,
         first_detected_at=iso(alert.first_ms),
         window={"start": iso(hit.window_start_ms), "end": iso(hit.window_end_ms)},
@@ -105,7 +108,31 @@ def suspicious_pattern(customer_id: str, alert: Alert, model_version: str) -> Ou
         thresholds=hit.thresholds,
         tx_ids=list(hit.tx_ids[-100:]),
         severity=hit.severity,
-        cause={"kind": "transaction", "ref": tx.tx_id},
+        cause=cause,
+        parties=list(alert.parties),
+        role=alert.role,
+    )
+    return OutputEvent("suspicious_pattern", customer_id, identify(value))
+
+
+def alert_withdrawn(customer_id: str, withdrawal: Withdrawal, model_version: str) -> OutputEvent:
+    """The latest occurrence of an alert no longer stands: the leg that triggered it was reversed."""
+    tx = withdrawal.tx
+    value = _base("suspicious_pattern", customer_id, tx.ts_ms, model_version)
+    value.update(
+        pattern=withdrawal.pattern,
+        alert_key=withdrawal.alert_key,
+        status="withdrawn",
+        occurrence=withdrawal.occurrence,
+        first_detected_at=iso(withdrawal.first_ms),
+        window={"start": iso(tx.ts_ms), "end": iso(tx.ts_ms)},
+        metrics={"reversed_tx_id": withdrawal.original_tx_id, "reversal": tx.tx_type},
+        thresholds={},
+        tx_ids=[withdrawal.original_tx_id, tx.tx_id],
+        severity=withdrawal.severity,
+        cause={"kind": "reversal", "ref": tx.tx_id},
+        parties=[],
+        role=None,
     )
     return OutputEvent("suspicious_pattern", customer_id, identify(value))
 
@@ -128,7 +155,7 @@ def large_value_report(customer_id: str, report: Report, model_version: str) -> 
         tx_ids_truncated=u.tx_ids_truncated,
         tx_count=t.count,
         thresholds={"cny": u.rule.cny, "usd": u.rule.usd},
-        cause={"kind": "transaction", "ref": report.tx.tx_id},
+        cause={"kind": "reversal" if report.tx.tx_type in ("reversal", "correction") else "transaction", "ref": report.tx.tx_id},
     )
     return OutputEvent("large_value_report", customer_id, identify(value))
 

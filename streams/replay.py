@@ -41,6 +41,7 @@ OUTPUT_FILES = {
     "suspicious_pattern": "suspicious-patterns.jsonl",
     "large_value_report": "large-value-reports.jsonl",
     "dead_letter": "dead-letter.jsonl",
+    "edge": "edges.jsonl",
 }
 BOOLEAN_COLUMNS = frozenset(("cross_border", *FLAGS))
 
@@ -121,6 +122,23 @@ def merged_sources(transactions: str, customers: str | None, topics: Any, clock:
         yield Source(topics.customers, 0, i, None, raw), updated
 
 
+def message_sources(messages: str, topics: Any, clock: StreamClock | None = None) -> Iterator[tuple[Source, int | None]]:
+    """Both input topics interleaved in arrival order, one JSON object per line:
+    `{"topic": "transactions" | "customers" (or the topic's name), "key": "...", "value": {...} | null}`
+    — a null value on the customers topic is a tombstone (the profile is deleted)."""
+    names = {"transactions": topics.transactions, "customers": topics.customers, topics.transactions: topics.transactions, topics.customers: topics.customers}
+    for offset, raw in enumerate(read_records(messages)):
+        doc = orjson.loads(raw)
+        topic = names.get(doc.get("topic"), str(doc.get("topic")))
+        key = doc.get("key")
+        value = doc.get("value")
+        body = None if value is None else orjson.dumps(value)
+        field_name = "ts" if topic == topics.transactions else "updated_at"
+        event_ms = _event_ms(body, field_name) if body is not None else None
+        reference = clock.reference(event_ms) if clock is not None and topic == topics.transactions else None
+        yield Source(topic, 0, offset, key.encode() if isinstance(key, str) else None, body, reference), event_ms
+
+
 @contextlib.asynccontextmanager
 async def redis_for_replay(settings: Settings) -> AsyncIterator[Redis]:
     """AMLSTREAM_REDIS_URL if set (its database is used as it is), else a throwaway local redis-server."""
@@ -198,14 +216,17 @@ class Progress:
 async def replay(
     settings: Settings,
     model: Model,
-    transactions: str,
+    transactions: str | None,
     customers: str | None,
     out_dir: Path | None,
     *,
     batch_size: int = 500,
     progress: bool = False,
     publish_peers: bool = True,
+    messages: str | None = None,
 ) -> ReplayResult:
+    """`transactions` and `customers` files merged by event time, or `messages`: both topics
+    interleaved in arrival order (see message_sources)."""
     result = ReplayResult()
     writers: dict[str, IO[bytes]] = {}
     if out_dir is not None:
@@ -226,6 +247,7 @@ async def replay(
                 check_keys=False,
                 record_checkpoints=False,
                 max_skew_ms=max_skew_ms,
+                emit_edges=settings.network,
             )
             batch: list[Source] = []
 
@@ -241,7 +263,13 @@ async def replay(
             # batch cut there, so a backtest sees them exactly as the data allow, whatever the batch size
             min_peers = model.standard.peer.min_customers
             day: int | None = None
-            for source, event_ms in merged_sources(transactions, customers, settings.topics, StreamClock(max_skew_ms)):
+            clock = StreamClock(max_skew_ms)
+            if messages is not None:
+                inputs = message_sources(messages, settings.topics, clock)
+            else:
+                assert transactions is not None
+                inputs = merged_sources(transactions, customers, settings.topics, clock)
+            for source, event_ms in inputs:
                 if event_ms is not None and publish_peers:
                     event_day = model.calendar.business_day(event_ms)
                     if day is not None and event_day > day:

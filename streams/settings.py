@@ -92,6 +92,7 @@ class Settings(BaseSettings):
     peer_publish_interval_s: Annotated[float, Field(ge=0, le=86_400 * 7)] = 3600.0  # 0: this worker never publishes peer baselines
     model_watch_interval_s: Seconds = 5.0
     drain_timeout_s: Seconds = 20.0  # on SIGTERM, how long the batch in flight may take to finish
+    sweep_interval_s: Annotated[float, Field(ge=0, le=86_400 * 7)] = 3600.0  # how often inactive customers' aggregates are let go (0: never)
     redis_url_given: bool = False  # AMLSTREAM_REDIS_URL was set (replay uses it, else a throwaway server)
     redis_cluster: bool = False
     redis_ca_file: str | None = None  # CA bundle for rediss:// (TLS)
@@ -102,6 +103,7 @@ class Settings(BaseSettings):
     kafka_ssl_cafile: str | None = None
     kafka_ssl_certfile: str | None = None  # client certificate (mutual TLS)
     kafka_ssl_keyfile: str | None = None
+    network: bool = True  # the customer stage emits payment edges and consumes the network stage's detections
     network_group_id: Annotated[str, Field(min_length=1)] = "amlstream-network"  # the network stage's consumer group (and faust app id)
     network_metrics_port: Annotated[int, Field(ge=1, le=65_535)] = 9466
     network_edge_cap: Annotated[int, Field(ge=1, le=100_000)] = 500  # edges kept per account and direction (the oldest go first)

@@ -59,7 +59,8 @@ async def preflight(settings: Settings) -> None:
         await admin.close()
         kafka_log.setLevel(level)
     t = settings.topics
-    missing = [name for name in (t.transactions, t.customers, t.risk_changes, t.patterns, t.large_value, t.dead_letter) if name not in existing]
+    needed = (t.transactions, t.customers, t.risk_changes, t.patterns, t.large_value, t.dead_letter, *((t.edges, t.network_detections) if settings.network else ()))
+    missing = [name for name in needed if name not in existing]
     if missing:
         raise ConfigError(f"Kafka topic(s) {', '.join(missing)} missing at {settings.bootstrap_servers} (create them: amlstream create-topics)")
 
@@ -138,6 +139,9 @@ def run_worker(settings: Settings, model: Model | None = None) -> int:
             max_message_bytes=settings.max_message_bytes,
             peers=peers,
             max_skew_ms=int(settings.max_clock_skew_s * 1000),
+            detections_topic=settings.topics.network_detections if settings.network else None,
+            emit_edges=settings.network,
+            transactions_topic=settings.topics.transactions,
         )
         engines.append(engine)
         asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, watcher.check, True)
@@ -185,6 +189,19 @@ def run_worker(settings: Settings, model: Model | None = None) -> int:
             metrics.reviews_due.set(due)
 
         await with_redis(count)
+
+    if settings.sweep_interval_s > 0:
+
+        @app.timer(interval=settings.sweep_interval_s)
+        async def sweep_inactive() -> None:
+            """Customers inactive past the longest window keep their rating, not their aggregates."""
+
+            async def sweep(redis: Redis) -> None:
+                if engines:
+                    engine = Engine(make_store(redis, settings, watcher.model), watcher.model, transactions_topic=settings.topics.transactions)
+                    metrics.state_swept.inc(await engine.sweep())
+
+            await with_redis(sweep)
 
     @app.timer(interval=settings.model_watch_interval_s)
     async def watch_model() -> None:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field, field_validator
 
+from factors.catalog import exposure
 from factors.catalog.base import FactorDef
 from factors.catalog.customer import _flag
 from factors.config import Cny, Count, Days, FactorParams, Points
@@ -153,11 +154,11 @@ class RecentDetectionsParams(FactorParams):
     @field_validator("points")
     @classmethod
     def _pattern_ids(cls, points: dict[str, float]) -> dict[str, float]:
-        from factors.patterns import PATTERNS  # the catalogue is imported by the patterns' standard, not the other way
+        from factors.patterns import PARAMS  # the catalogue is imported by the patterns' standard, not the other way (network rules included)
 
-        unknown = sorted(set(points) - {"default", *PATTERNS})
+        unknown = sorted(set(points) - {"default", *PARAMS})
         if unknown:
-            raise ValueError(f"keys must be pattern ids or default; unknown: {', '.join(unknown)} (known: {', '.join(sorted(PATTERNS))})")
+            raise ValueError(f"keys must be pattern ids or default; unknown: {', '.join(unknown)} (known: {', '.join(sorted(PARAMS))})")
         return points
 
     @property
@@ -187,6 +188,25 @@ def recent_detections(view: CustomerView, params: RecentDetectionsParams, standa
     return Measurement(round(total, 2), {"patterns": detail, "decay_days": params.decay_days})
 
 
+def returns_30d(view: CustomerView, params: FactorParams, standard: Standard) -> Measurement | None:
+    """Payments returned (退汇) within 30 days, either way: many returns are themselves a mule
+    indicator (accounts that receive from strangers and send it back, or pay to accounts that
+    reject it). Returns count apart from the flows, so they never feed turnover or the
+    pass-through and fan rules; this factor is where they weigh."""
+    window = view.snapshot.windows["30d"]
+    if not window.returns:
+        return None
+    return Measurement(float(window.returns), {"returns_30d": window.returns, "returned_cny": yuan(window.returns_fen)})
+
+
+def high_risk_counterparty_exposure(view: CustomerView, params: FactorParams, standard: Standard) -> Measurement | None:
+    """Close dealings with high-risk customers (与高风险客户密切往来, seed factor b3): 90-day CNY
+    exchanged with counterparties whose own level is suspicious or above, or who are listed, as
+    the network stage last measured it (factors.catalog.exposure)."""
+    value, evidence = exposure.measure(view.exposure, view.snapshot.asof_ms)
+    return Measurement(value, evidence) if value > 0 else None
+
+
 def _share(part: int, whole: int) -> float:
     return round(part / whole, 4) if whole else 0.0
 
@@ -205,4 +225,6 @@ FACTORS = (
     FactorDef("refused_cdd", GROUP, "Refused requested information or documents (拒绝提供信息)", _flag("refused_cdd"), "flag"),
     FactorDef("false_documents", GROUP, "Used false documents (虚假证件)", _flag("false_documents"), "flag"),
     FactorDef("recent_detections", GROUP, "Suspicious patterns recently detected (decaying)", recent_detections, "points", RecentDetectionsParams),
+    FactorDef("returns_30d", GROUP, "Payments returned within 30 days (退汇: a mule indicator)", returns_30d, "count"),
+    FactorDef(exposure.ID, GROUP, "Close dealings with high-risk customers (与高风险客户密切往来)", high_risk_counterparty_exposure, "CNY"),
 )

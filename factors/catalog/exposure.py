@@ -15,23 +15,13 @@ Bands in the standard turn the value into points, as for every measured factor.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
+
+from factors.model import ExposureMeasurement
 
 DAY_MS = 86_400_000
 ID = "high_risk_counterparty_exposure"
 GROUP = "behaviour"
-
-
-@dataclass(frozen=True, slots=True)
-class ExposureMeasurement:
-    """What the network stage measured for one customer at one edge: money exchanged within
-    `window_days` with counterparties whose level is at least suspicious or who are listed."""
-
-    measured_ms: int
-    exposure_fen: int
-    counterparties: int
-    window_days: int = 90
 
 
 def measure(latest: ExposureMeasurement | None, asof_ms: int, max_age_days: int = 90) -> tuple[float, dict[str, Any]]:

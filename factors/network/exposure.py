@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from factors.catalog.exposure import ExposureMeasurement
+from factors.model import ExposureMeasurement
 from factors.network.graph import DAY_MS, NetworkView
 from factors.patterns.high_risk_exposure import risk_since
 

@@ -7,8 +7,9 @@ one more runs `commit_batch` per customer (new rating state, pending snapshots d
 trimmed).
 
 Keys of a customer share a hash tag made from a digest of its id, so any valid id works on
-Redis Cluster (the readable id is kept in the state hash): `aml:{<16 hex>}:s` state hash,
-`:c` counterparties (last-seen times), `:t` recent-transaction trail, `:x<block>` dedup sets.
+Redis Cluster (the readable id is kept in the state hash): `aml:{<16 hex>}:s` state hash (with
+the recent-transaction trail in its field T), `:c` counterparties (last-seen times), `:x<block>`
+dedup sets.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import orjson
 from redis.asyncio import Redis, RedisCluster
 from redis.exceptions import ConnectionError, NoScriptError, ResponseError
 
+from factors.identity import normalise_account
 from factors.model import DAY_FIELDS, WINDOWS, DayTotals, RecentTx, Snapshot, Transaction, WindowStats
 from streams.errors import StateLayoutError
 
@@ -37,7 +39,7 @@ LAYOUT_KEY = f"{KEY_PREFIX}:layout"
 LEVEL_SHARDS = 16
 CHUNK = 200  # a busy customer's items per script segment (its chunks follow each other in order)
 CALL_ITEMS = 600  # items per script call on a single Redis: bounds how long one call holds it
-NW = 8  # metrics per window total
+NW = 10  # metrics per window total
 NB = len(DAY_FIELDS)
 WINDOW_DAYS = 90  # the longest window: day accumulators are kept at least this long
 # Redis errors that mean "the server cannot do it now", not "this customer's data is bad"
@@ -59,16 +61,50 @@ def state_key(customer_id: str) -> str:
     return f"{KEY_PREFIX}:{customer_tag(customer_id)}:s"
 
 
+def dedup_key(customer_id: str, block: str | int) -> str:
+    """The set of a busy 30-day block's dedup digests (ordinary blocks keep theirs packed in S)."""
+    return f"{KEY_PREFIX}:{customer_tag(customer_id)}:x{block}"
+
+
+def event_time_key(topic: str) -> str:
+    return f"{KEY_PREFIX}:eventtime:{{{topic}}}"
+
+
+RAISE = """
+for i = 1, #ARGV, 2 do
+  local old = tonumber(redis.call('HGET', KEYS[1], ARGV[i]) or '0')
+  if tonumber(ARGV[i + 1]) > old then redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+end
+return 0
+"""
+
+INSPECT = """
+local raw = redis.call('HGET', KEYS[1], 'S')
+if not raw then return false end
+local S = cmsgpack.unpack(raw)
+return {S[2], S[3], S[4], S[5], S[7], S[8], S[10], S[9]}
+"""
+
+
 def customer_keys(customer_id: str) -> list[str]:
-    """State hash, counterparty set and trail of a customer (one Redis Cluster slot)."""
+    """State hash and counterparty set of a customer (one Redis Cluster slot; its dedup sets share it)."""
     tag = customer_tag(customer_id)
-    return [f"{KEY_PREFIX}:{tag}:{suffix}" for suffix in ("s", "c", "t")]
+    return [f"{KEY_PREFIX}:{tag}:{suffix}" for suffix in ("s", "c")]
 
 
 def dedup_member(tx_id: str) -> str:
-    """The transaction's member in its customer's dedup sets: a 62-bit digest of the tx_id, as a
-    decimal integer, so Redis keeps small sets as compact intsets (8 bytes a member)."""
-    return str(int.from_bytes(hashlib.blake2b(tx_id.encode(), digest_size=8).digest(), "big") >> 2)
+    """A transaction's dedup digest as the script takes it: "<12 hex>:<decimal>" — the first 48
+    bits, packed 6 bytes a digest in the state hash for ordinary blocks, and a 62-bit integer for
+    the set of a busy block (collisions: under 1e-9 a block at the packed sizes, under 1e-6 for a
+    block of 1.5 million digests)."""
+    digest = hashlib.blake2b(tx_id.encode(), digest_size=8).digest()
+    return f"{digest[:6].hex()}:{int.from_bytes(digest, 'big') >> 2}"
+
+
+def account_digest(account: str | None) -> str:
+    """8 URL-safe characters for an account number (normalised: NFKC, case, spaces, punctuation);
+    "" for none. The customer's own accounts and its legs' counterparty accounts meet as these."""
+    return counterparty_digest(normalise_account(account)) if account else ""
 
 
 def counterparty_digest(identity: str) -> str:
@@ -92,9 +128,10 @@ class TxItem:
     fine: int
     day: int
     hour: int
-    flags: str  # c cash, x cross-border, h high-risk country, r round amount
+    flags: str  # c cash, x cross-border, h high-risk country, r round amount, t a return
     counterparty: str  # counterparty_digest(...) or ""
     foreign: str = ""  # "" for CNY, else "<usd cents>:<original amount in thousandths>"
+    counterparty_account: str = ""  # account_digest(...) of the counterparty's account, or ""
 
     def pack(self) -> str:
         t = self.tx
@@ -113,6 +150,64 @@ class TxItem:
             t.currency,
             t.amount,
             self.foreign,
+            self.counterparty_account,
+        )
+        return "\t".join(fields)
+
+
+@dataclass(frozen=True, slots=True)
+class OtherItem:
+    """A leg that is no flow of the customer's relationship: `kind` own (between the customer's
+    own accounts) or bank (fees, interest). Deduplicated and counted, nothing else."""
+
+    tx: Transaction
+    kind: str
+    day: int
+
+    def pack(self) -> str:
+        return f"O\t{self.tx.tx_id}\t{dedup_member(self.tx.tx_id)}\t{self.kind}\t{self.day}"
+
+
+@dataclass(frozen=True, slots=True)
+class ReversalItem:
+    """A reversal or correction of an earlier leg (`tx.original_tx_id`): the original's effect is
+    removed everywhere it counted (a correction's amount put in its place). `original_day` and
+    `original_fine` come from `tx.original_ts_ms` when the posting system gives it; `source`
+    (the input's coordinates, base64 JSON) is kept with the item while its original is unknown."""
+
+    tx: Transaction
+    fine: int
+    day: int
+    hour: int
+    flags: str
+    foreign: str
+    original_day: int | None
+    original_fine: int | None
+    source: str
+
+    def pack(self) -> str:
+        t = self.tx
+        assert t.original_tx_id is not None
+        fields = (
+            "V",
+            t.tx_id,
+            dedup_member(t.tx_id),
+            str(t.ts_ms),
+            "i" if t.direction == "in" else "o",
+            str(t.amount_fen),
+            self.flags,
+            str(self.fine),
+            str(self.day),
+            str(self.hour),
+            t.currency,
+            t.amount,
+            self.foreign,
+            t.tx_type,
+            t.original_tx_id,
+            dedup_member(t.original_tx_id),
+            "" if self.original_day is None else str(self.original_day),
+            "" if self.original_fine is None else str(self.original_fine),
+            self.source,
         )
         return "\t".join(fields)
 
@@ -123,7 +218,31 @@ class ProfileItem:
     updated_ms: int
 
     def pack(self) -> str:
-        return f"P\t{self.updated_ms}"
+        accounts = ",".join(sorted({account_digest(a) for a in getattr(self.profile, "accounts", ()) or ()}))
+        return f"P\t{self.updated_ms}\t{accounts}"
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkItem:
+    """A network-stage event about this customer (a detection it is a party of, or an exposure
+    measurement): deduplicated by its event_id, then rated."""
+
+    event: dict[str, Any]
+    day: int
+
+    def pack(self) -> str:
+        event_id = self.event["event_id"]
+        return f"N\t~N{event_id}\t{dedup_member('~N' + event_id)}\t{self.day}"
+
+
+@dataclass(frozen=True, slots=True)
+class DeletionItem:
+    """A tombstone on the customers topic: the profile is deleted."""
+
+    customer_id: str
+
+    def pack(self) -> str:
+        return "D"
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,14 +253,15 @@ class PeekItem:
         return "Q"
 
 
-Item = TxItem | ProfileItem | PeekItem
+Item = TxItem | OtherItem | ReversalItem | NetworkItem | ProfileItem | DeletionItem | PeekItem
 
 
 @dataclass(frozen=True, slots=True)
 class ItemResult:
     item: Item
-    status: str  # new | pend | done | late | stale | peek
+    status: str  # new newc pend done late stale peek | own bank reversed | orphan twice unmatched
     snapshot: Snapshot | None
+    corrected: tuple[int, str] | None = None  # newc: (fen, amount) a correction that came first put in the leg's place
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +271,7 @@ class CustomerBatch:
     trail: tuple[RecentTx, ...]
     results: tuple[ItemResult, ...]
     error: str | None = None  # a per-customer failure (not an infrastructure one): its items are dead-lettered
+    expired: tuple[str, ...] = ()  # reversals whose original never came within the late-arrival window (their stored records)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,8 +283,22 @@ class CustomerCommit:
     through: tuple[int, int] | None = None  # (sequence, watermark) the batch's items reached; None: all applied so far
 
 
+def compact_state(state: dict[str, Any]) -> bytes:
+    """The rating state as stored: JSON without empty entries (one copy per customer in Redis)."""
+    return orjson.dumps({k: v for k, v in state.items() if v not in ({}, [], None)})
+
+
 def pending_id(item: Item) -> str:
-    return item.tx.tx_id if isinstance(item, TxItem) else f"~P{item.updated_ms}" if isinstance(item, ProfileItem) else ""
+    """The id of an item's pending snapshot (dropped when its batch commits)."""
+    if isinstance(item, TxItem | ReversalItem):
+        return item.tx.tx_id
+    if isinstance(item, ProfileItem):
+        return f"~P{item.updated_ms}"
+    if isinstance(item, DeletionItem):
+        return "~D"
+    if isinstance(item, NetworkItem):
+        return "~N" + item.event["event_id"]
+    return ""
 
 
 def parse_snapshot(text: str) -> Snapshot:
@@ -173,7 +308,7 @@ def parse_snapshot(text: str) -> Snapshot:
     cps = 2 + len(WINDOWS) * NW
     for i, name in enumerate(WINDOWS):
         w = v[2 + i * NW : 2 + (i + 1) * NW]
-        windows[name] = WindowStats(*w, counterparties_in=v[cps + i], counterparties_out=v[cps + len(WINDOWS) + i])
+        windows[name] = WindowStats(*w[:8], counterparties_in=v[cps + i], counterparties_out=v[cps + len(WINDOWS) + i], returns=w[8], returns_fen=w[9])
     base = cps + 2 * len(WINDOWS)
     active, prev, since = v[base : base + 3]
     foreign: dict[str, tuple[int, int, int, int]] = {}
@@ -194,10 +329,14 @@ def parse_snapshot(text: str) -> Snapshot:
     )
 
 
-def parse_trail(entries: list[bytes]) -> tuple[RecentTx, ...]:
+def parse_trail(text: bytes) -> tuple[RecentTx, ...]:
+    """The trail, one entry a line: seq ts dir fen flags day hour cp ccy amount tx_id foreign ref
+    (tab-separated; flags v/k/t mark reversals, corrections and returns, `ref` the leg a reversal
+    undoes)."""
     trail = []
-    for raw in entries:
-        seq, ts, direction, fen, flags, day, hour, cp, ccy, amount, tx_id = raw.decode().split("|", 10)
+    for raw in text.decode().split("\n") if text else ():
+        seq, ts, direction, fen, flags, day, hour, cp, ccy, amount, tx_id, _, ref = raw.split("\t")
+        kind = "v" if "v" in flags else "k" if "k" in flags else "t" if "t" in flags else ""
         trail.append(
             RecentTx(
                 int(seq),
@@ -213,7 +352,9 @@ def parse_trail(entries: list[bytes]) -> tuple[RecentTx, ...]:
                 "r" in flags,
                 cp,
                 ccy,
-                amount,
+                amount or (f"{int(fen) / 100:.2f}" if ccy == "CNY" else ""),  # CNY amounts are not stored twice
+                kind,
+                ref,
             )
         )
     return tuple(trail)
@@ -262,7 +403,7 @@ class StateStore:
         self.trail_max = trail_max
         self.header = f"{LAYOUT},{retain_days},{max(retain_days, WINDOW_DAYS)},{dormant_days * 86_400_000}"
         self.trail_limits = f"{trail_max},{trail_horizon_ms}"
-        self._scripts = {name: (SCRIPTS / f"{name}.lua").read_text() for name in ("apply_batch", "commit_batch")}
+        self._scripts = {name: (SCRIPTS / f"{name}.lua").read_text() for name in ("apply_batch", "commit_batch", "sweep")}
         self._sha = {name: hashlib.sha1(text.encode()).hexdigest() for name, text in self._scripts.items()}
 
     async def _execute(self, fill: Callable[[Any], None]) -> list[Any]:
@@ -348,6 +489,7 @@ class StateStore:
         states: dict[str, dict[str, Any]] = {}
         trails: dict[str, tuple[RecentTx, ...]] = {}
         errors: dict[str, str] = {}
+        expired: dict[str, list[str]] = {}
         for call, reply in zip(calls, replies, strict=True):
             per_customer = [reply] * len(call) if isinstance(reply, Exception) else reply
             for (customer_id, items), one in zip(call, per_customer, strict=True):
@@ -365,20 +507,27 @@ class StateStore:
                         raise ConnectionError(f"Redis refused a state update: {message}")  # retried with the batch
                     errors[customer_id] = message[:300]
                     continue
-                _, state_raw, trail_raw, results = one
+                _, state_raw, trail_raw, results, expired_raw = one
+                expired.setdefault(customer_id, []).extend(e.decode() for e in expired_raw)
                 if customer_id not in states:  # the committed state as the first chunk found it
                     states[customer_id] = orjson.loads(state_raw) if state_raw else {}
                 trails[customer_id] = parse_trail(trail_raw)  # the last chunk's trail holds every entry
                 out = parsed.setdefault(customer_id, [])
                 for item, result in zip(items, results, strict=True):
                     status, _, snap = result.decode().partition("|")
-                    out.append(ItemResult(item, status, parse_snapshot(snap) if snap else None))
+                    corrected = None
+                    if status == "newc":
+                        fen, amount, snap = snap.split("\t", 2)
+                        status, corrected = "new", (int(fen), amount)
+                    out.append(ItemResult(item, status, parse_snapshot(snap) if snap else None, corrected))
         batches_out = {}
         for customer_id in batches:
             if customer_id in errors:
                 batches_out[customer_id] = CustomerBatch(customer_id, {}, (), (), errors[customer_id])
             else:
-                batches_out[customer_id] = CustomerBatch(customer_id, states[customer_id], trails[customer_id], tuple(parsed[customer_id]))
+                batches_out[customer_id] = CustomerBatch(
+                    customer_id, states[customer_id], trails[customer_id], tuple(parsed[customer_id]), None, tuple(expired.get(customer_id, ()))
+                )
         return batches_out
 
     async def commit(
@@ -406,7 +555,7 @@ class StateStore:
                 for _, c in call:
                     through = "" if c.through is None else f"{c.through[0]},{c.through[1]}"
                     profile = "" if c.profile_updated_ms is None else str(c.profile_updated_ms)
-                    args += ("\t".join(c.pending_ids), profile, orjson.dumps(c.state), through)
+                    args += ("\t".join(c.pending_ids), profile, compact_state(c.state), through)
                 pipe.evalsha(sha, len(call), *(state_key(cid) for cid, _ in call), *args)
             for key, old, new in level_moves:
                 if old is not None:
@@ -420,6 +569,42 @@ class StateStore:
         for reply in await self._execute(fill):
             if isinstance(reply, Exception):
                 raise reply  # a commit that fails for one customer is a bug: stop, redeliver
+
+    async def record_event_times(self, topic: str, latest: dict[int, int]) -> None:
+        """Each input partition's event-time high-water mark (kept, never moved back)."""
+        if latest:
+            await self.redis.eval(RAISE, 1, event_time_key(topic), *(x for p, ms in sorted(latest.items()) for x in (str(p), str(ms))))
+
+    async def deployment_event_time(self, topic: str) -> int | None:
+        """The slowest input partition's event-time high-water mark: no customer's own events are
+        ahead of it. None before every partition has one."""
+        marks = await self.redis.hgetall(event_time_key(topic))
+        return min(int(v) for v in marks.values()) if marks else None
+
+    async def sweep(self, now_ms: int, now_day: int, now_fine: int, *, page: int = 500) -> int:
+        """Let go of the aggregates of customers inactive for longer than the longest window
+        before `now_ms` (their rating state stays); returns how many were swept. Event time only."""
+        sha, swept = self._sha["sweep"], 0
+        header = f"{LAYOUT},{max(self.retain_days, WINDOW_DAYS)}"
+        keys: list[bytes] = []
+
+        async def run(batch: list[bytes]) -> int:
+            groups = [[k] for k in batch] if self.cluster else [batch]
+
+            def fill(pipe: Any) -> None:
+                for group in groups:
+                    pipe.evalsha(sha, len(group), *group, header, str(now_ms), str(now_day), str(now_fine))
+
+            return sum(int(r) for r in await self._execute(fill))
+
+        async for key in self.redis.scan_iter(match=f"{KEY_PREFIX}:{{*}}:s", count=page):
+            keys.append(key)
+            if len(keys) >= page:
+                swept += await run(keys)
+                keys = []
+        if keys:
+            swept += await run(keys)
+        return swept
 
     async def level_counts(self) -> dict[str, int]:
         """Customers per current level, summed over the counter shards."""
@@ -441,29 +626,36 @@ class StateStore:
 
         return {c: orjson.loads(raw) for c, raw in zip(customer_ids, await self._execute(fill), strict=True) if raw}
 
+    async def inspect(self, customer_id: str) -> dict[str, bytes]:
+        """The parts of a customer's aggregates array, by name (for tests, audits and rebuild
+        checks): m meta, W window totals, D day buckets, F 5-minute buckets, A own accounts,
+        rv reversed legs, X dedup digests (MessagePack where packed), T trail; {} if none."""
+        reply = await self.redis.eval(INSPECT, 1, state_key(customer_id))
+        return dict(zip(("m", "W", "D", "F", "A", "rv", "X", "T"), reply, strict=True)) if reply else {}
+
     async def aggregates(self, customer_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """A customer's aggregates as stored, without what depends on when batches were committed
         (pending snapshots, the rating state, commit markers, the trail): two runs over the same
-        input, however cut and crashed, must give equal values. Keys: the state hash's fields,
-        `cp` the counterparty last-seen times, `dedup` the dedup sets' members."""
+        input, however cut and crashed, must give equal values. Keys: the aggregates array's
+        parts, `cp` the counterparty last-seen times, `dedup` the sets of busy dedup blocks."""
         out: dict[str, dict[str, Any]] = {}
         for c in customer_ids:
-            keys = customer_keys(c)
-            fields = {k.decode(): v for k, v in (await self.redis.hgetall(keys[0])).items() if not k.startswith((b"p:", b"r"))}
+            fields: dict[str, Any] = await self.inspect(c)
+            fields.pop("T", None)
             if "m" in fields:
                 meta = fields["m"].decode().split(",")
                 meta[4] = meta[5] = meta[8] = ""  # cwm, cseq, pcu: when the last commit happened
                 fields["m"] = ",".join(meta)
-            fields["cp"] = await self.redis.zrange(keys[1], 0, -1, withscores=True)
-            blocks = [b for b in (fields.get("m", "").split(",") + [""] * 10)[9].split(";") if b]
-            fields["dedup"] = {b: sorted(await self.redis.smembers(keys[0][:-1] + f"x{b}")) for b in blocks}
+            fields["cp"] = await self.redis.zrange(customer_keys(c)[1], 0, -1, withscores=True)
+            blocks = [b for b in (fields.get("m", "").split(",") + [""] * 10)[9].split(";") if b.endswith("!")]
+            fields["dedup"] = {b: sorted(await self.redis.smembers(dedup_key(c, b[:-1]))) for b in blocks}
             out[c] = fields
         return out
 
     async def applied_count(self, customer_id: str) -> int:
         """How many transactions of the customer have been applied (its sequence number)."""
-        raw = await self.redis.hget(customer_keys(customer_id)[0], "m")
-        return int(raw.decode().split(",")[3]) if raw else 0
+        meta = (await self.inspect(customer_id)).get("m")
+        return int(meta.decode().split(",")[3]) if meta else 0
 
     async def customers(self, count: int = 1000):  # type: ignore[no-untyped-def]
         """Every customer id that has state (SCAN; works per node on a cluster)."""

@@ -25,15 +25,9 @@ BOOTSTRAP = SERVICES_BOOTSTRAP
 
 
 def unique_topics() -> Topics:
+    """Every topic of the deployment under a name of this test's own."""
     tag = uuid.uuid4().hex[:8]
-    return Topics(
-        transactions=f"t{tag}.transactions",
-        customers=f"t{tag}.customers",
-        risk_changes=f"t{tag}.risk-changes",
-        patterns=f"t{tag}.patterns",
-        large_value=f"t{tag}.large-value",
-        dead_letter=f"t{tag}.dead-letter",
-    )
+    return Topics(**{name: f"t{tag}.{name.replace('_', '-')}" for name in Topics.model_fields})
 
 
 def env_for(topics: Topics, redis_url: str, group: str, metrics_port: int, **extra: str) -> dict[str, str]:
@@ -43,15 +37,10 @@ def env_for(topics: Topics, redis_url: str, group: str, metrics_port: int, **ext
         AMLSTREAM_REDIS_URL=redis_url,
         AMLSTREAM_GROUP_ID=group,
         AMLSTREAM_METRICS_PORT=str(metrics_port),
-        AMLSTREAM_TOPIC_TRANSACTIONS=topics.transactions,
-        AMLSTREAM_TOPIC_CUSTOMERS=topics.customers,
-        AMLSTREAM_TOPIC_RISK_CHANGES=topics.risk_changes,
-        AMLSTREAM_TOPIC_PATTERNS=topics.patterns,
-        AMLSTREAM_TOPIC_LARGE_VALUE=topics.large_value,
-        AMLSTREAM_TOPIC_DEAD_LETTER=topics.dead_letter,
         AMLSTREAM_LOG_LEVEL="warning",
         AMLSTREAM_PEER_PUBLISH_INTERVAL_S="0",  # tests that need peer baselines publish them explicitly
     )
+    env.update({f"AMLSTREAM_TOPIC_{name.upper()}": getattr(topics, name) for name in Topics.model_fields})
     env.update(extra)
     return env
 

@@ -44,6 +44,22 @@ def test_worker_refuses_to_start_with_one_line_naming_the_problem(local_services
     assert "s3cret" not in result.stderr
 
 
+@pytest.mark.parametrize("written_by", ["marker", "checkpoints"])
+async def test_state_of_another_layout_is_refused_with_one_line(e2e_redis, written_by):
+    """Redis holding state of layout 1 (marked, or recognised by its checkpoints): the worker
+    says so in one line and exits 2, touching nothing."""
+    url, client = e2e_redis
+    if written_by == "marker":
+        await client.set("aml:layout", "1")
+    else:
+        await client.hset("aml:checkpoints:{aml.transactions.v1}", "0", "41")
+    result = run_cli({"AMLSTREAM_REDIS_URL": url})
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "layout 1" in lines[0] and "Rebuild the state" in lines[0], result.stderr
+    assert await client.get("aml:layout") == (b"1" if written_by == "marker" else None)
+
+
 def tx_messages(start: int, count: int) -> list[tuple[bytes, bytes]]:
     out = []
     for i in range(start, start + count):

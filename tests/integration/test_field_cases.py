@@ -26,10 +26,13 @@ def read(path: Path) -> list[dict]:
 
 @pytest.fixture
 def run_case(local_services, tmp_path):
-    """run_case(name, batch_size=500, skew_s=None, transactions=None) -> outputs by kind, in order."""
+    """run_case(name, batch_size=500, skew_s=None, transactions=None, customers=None, messages=False)
+    -> outputs by kind, in order, and the customers' final rating states ("final-states")."""
     from redis.asyncio import Redis
 
-    async def run(name: str, *, batch_size: int = 500, skew_s: float | None = None, transactions: Path | None = None) -> dict[str, list[dict]]:
+    async def run(
+        name: str, *, batch_size: int = 500, skew_s: float | None = None, transactions: Path | None = None, customers: Path | None = None, messages: bool = False
+    ) -> dict[str, list[dict]]:
         client = Redis.from_url(redis_url(CASE_DB))
         await client.flushdb()
         await client.aclose()
@@ -38,10 +41,19 @@ def run_case(local_services, tmp_path):
             env["AMLSTREAM_MAX_CLOCK_SKEW_S"] = str(skew_s)
         settings = load_settings(env)
         case = CASES / name
-        customers = case / "customers.jsonl"
-        out = tmp_path / f"{name}-{batch_size}-{skew_s}"
-        await replay(settings, load_model(), str(transactions or case / "transactions.jsonl"), str(customers) if customers.exists() else None, out, batch_size=batch_size)
-        return {kind: read(out / f"{kind}.jsonl") for kind in ("risk-changes", "suspicious-patterns", "large-value-reports", "dead-letter")}
+        customers = customers or case / "customers.jsonl"
+        out = tmp_path / f"{name}-{batch_size}-{skew_s}-{len(list(tmp_path.iterdir()))}"
+        result = await replay(
+            settings,
+            load_model(),
+            None if messages else str(transactions or case / "transactions.jsonl"),
+            str(customers) if customers.exists() and not messages else None,
+            out,
+            batch_size=batch_size,
+            messages=str(case / "messages.jsonl") if messages else None,
+        )
+        outputs = {kind: read(out / f"{kind}.jsonl") for kind in ("risk-changes", "suspicious-patterns", "large-value-reports", "dead-letter")}
+        return {**outputs, "final-states": result.final}  # type: ignore[dict-item]
 
     return run
 
@@ -61,7 +73,9 @@ def last_by_date(reports: list[dict]) -> dict[str, dict]:
 def assert_ids_identify_content(outputs: dict[str, list[dict]]) -> None:
     """No two events that say different things share an event_id."""
     by_id: dict[str, bytes] = {}
-    for events in outputs.values():
+    for kind, events in outputs.items():
+        if kind == "final-states":
+            continue
         for e in events:
             content = orjson.dumps({k: v for k, v in e.items() if k != "emitted_at"}, option=orjson.OPT_SORT_KEYS)
             assert by_id.setdefault(e["event_id"], content) == content
@@ -144,7 +158,7 @@ async def test_outputs_do_not_depend_on_batching(run_case):
     runs = [await run_case("busy-merchant-daily-total", batch_size=size) for size in (500, 7, 1)]
 
     def strip(outputs):
-        return {k: [{f: v for f, v in e.items() if f != "emitted_at"} for e in events] for k, events in outputs.items()}
+        return {k: [{f: v for f, v in e.items() if f != "emitted_at"} for e in events] for k, events in outputs.items() if k != "final-states"}
 
     assert strip(runs[0]) == strip(runs[1]) == strip(runs[2])
 
@@ -156,3 +170,87 @@ async def test_report_revisions_are_strictly_increasing_per_key(run_case):
         if r["action"] != "manual":
             revisions[r["report_key"]].append(r["revision"])
     assert all(v == list(range(1, len(v) + 1)) for v in revisions.values())
+
+
+async def test_own_account_moves_are_no_flows(run_case):
+    """Four legs between C-O1's current account and its own time deposit (counterparty = itself):
+    no large-value report, no pattern, turnover unchanged, the level the profile alone gives."""
+    out = await run_case("own-account-transfers")
+    assert out["large-value-reports"] == [] and out["suspicious-patterns"] == [] and out["dead-letter"] == []
+    [first] = out["risk-changes"]
+    assert first["cause"]["kind"] == "profile" and first["current"]["level"] == "normal"
+    assert not any(c["factor"] in ("turnover_vs_declared", "activity_vs_baseline") for c in first["contributions"])
+
+
+async def test_own_account_by_the_profiles_account_list(run_case, tmp_path):
+    """The same moves named by account (counterparty_account in the profile's `accounts`), not by id."""
+    case = CASES / "own-account-transfers"
+    profile = orjson.loads((case / "customers.jsonl").read_bytes())
+    profile["accounts"] = ["A-CURRENT", "A-TIMEDEP"]
+    legs = [orjson.loads(line) for line in (case / "transactions.jsonl").read_bytes().splitlines()]
+    for leg in legs:
+        leg.pop("counterparty_id")
+        leg["counterparty_account"] = "A-TIMEDEP" if leg["account_id"] == "A-CURRENT" else "a-current"  # written differently
+    (tmp_path / "customers.jsonl").write_bytes(orjson.dumps(profile) + b"\n")
+    tx_file = tmp_path / "transactions.jsonl"
+    tx_file.write_bytes(b"\n".join(orjson.dumps(leg) for leg in legs) + b"\n")
+    out = await run_case("own-account-transfers", transactions=tx_file, customers=tmp_path / "customers.jsonl")
+    assert out["large-value-reports"] == [] and out["suspicious-patterns"] == []
+
+
+async def test_reversal_withdraws_what_its_original_raised_and_a_return_is_no_pass_through(run_case):
+    out = await run_case("reversal-and-return")
+    r1 = reports_of(out, "C-R1")
+    # E-2 took the day's cash to 60,000 before its reversal arrived: the report is withdrawn
+    assert [(r["revision"], r["action"], r["total_cny"], r["tx_count"]) for r in r1] == [(1, "report", 60_000.0, 2), (2, "withdraw", 30_000.0, 1)]
+    cash_alerts = [a for a in out["suspicious-patterns"] if a["customer_id"] == "C-R1" and a["pattern"] == "same_day_cash"]
+    assert [a["status"] for a in cash_alerts] == ["open", "withdrawn"]
+    assert cash_alerts[1]["alert_key"] == cash_alerts[0]["alert_key"] and cash_alerts[1]["cause"] == {"kind": "reversal", "ref": "E-2-REV"}
+    # the return of R-1 is not a pass-through
+    assert not [a for a in out["suspicious-patterns"] if a["customer_id"] == "C-R2"]
+    levels = [c["current"]["level"] for c in out["risk-changes"] if c["customer_id"] == "C-R2"]
+    assert levels == ["normal"]
+    assert out["dead-letter"] == []
+
+
+async def test_a_reversal_that_comes_first_waits_for_its_original(run_case, tmp_path):
+    """Out of order: the reversal of E-2 arrives before E-2; E-2 then counts for nothing."""
+    legs = (CASES / "reversal-and-return" / "transactions.jsonl").read_bytes().splitlines()
+    reordered = [legs[0], legs[2], legs[1]]
+    tx_file = tmp_path / "transactions.jsonl"
+    tx_file.write_bytes(b"\n".join(reordered) + b"\n")
+    out = await run_case("reversal-and-return", transactions=tx_file)
+    assert reports_of(out, "C-R1") == [] and not [a for a in out["suspicious-patterns"] if a["customer_id"] == "C-R1"]
+    assert out["dead-letter"] == []
+
+
+async def test_a_profile_tombstone_deletes_the_profile(run_case):
+    out = await run_case("profile-tombstone", messages=True)
+    assert out["dead-letter"] == []
+    changes = [c for c in out["risk-changes"] if c["customer_id"] == "PG"]
+    first = changes[0]
+    assert first["current"]["level"] == "watch" and {"rule": "pep", "min_level": "watch"} in first["hard_rules"]
+    # after the tombstone PG is rated with no profile: the PEP floor is gone; the level comes
+    # down after the standard's cooling period only, so the deletion shows in the state
+    state = out["final-states"]["PG"]
+    assert "profile" not in state
+    assert state["score"] == 0.0 and state["level"] == "watch" and "pending_down" in state  # PEP's 25 points gone, the downgrade cooling
+
+
+async def test_one_payer_written_ten_ways_is_one_source(run_case, tmp_path):
+    """C-N1 receives ten transfers from one buyer whose name is spelt ten ways, then pays one
+    supplier: one source and one sink, exactly as when the name is written the same way each time."""
+    out = await run_case("counterparty-name-variants")
+    assert not [a for a in out["suspicious-patterns"] if a["pattern"] in ("fan_in", "frequent_one_off")]
+    legs = [orjson.loads(line) for line in (CASES / "counterparty-name-variants" / "transactions.jsonl").read_bytes().splitlines()]
+    for leg in legs:
+        if leg["direction"] == "in":
+            leg["counterparty_name"] = "SHANGHAI HENGTONG TRADING CO., LTD."
+    same = tmp_path / "same-name.jsonl"
+    same.write_bytes(b"\n".join(orjson.dumps(leg) for leg in legs) + b"\n")
+    uniform = await run_case("counterparty-name-variants", transactions=same)
+
+    def essentials(outputs):
+        return [(e["event_type"], e.get("current"), e.get("pattern"), e.get("metrics")) for kind in ("risk-changes", "suspicious-patterns") for e in outputs[kind]]
+
+    assert essentials(out) == essentials(uniform)

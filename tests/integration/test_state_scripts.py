@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from factors.calendar import fine_bucket
-from streams.state import CustomerCommit, customer_keys
-from streams.state.store import PeekItem, ProfileItem, TxItem
+from streams.state import CustomerCommit, StateStore, customer_keys
+from streams.state.store import PeekItem, ProfileItem, TxItem, dedup_key
 from tests.unit.factors.helpers import tx
 
 DAY_MS = 86_400_000
@@ -15,10 +15,10 @@ DAY_MS = 86_400_000
 BUCKET_KEYS = "local t, ks = cmsgpack.unpack(ARGV[1]), {} for i = 1, #t, 2 do ks[#ks + 1] = t[i] end return ks"
 
 
-async def bucket_keys(redis, key: str, field: str) -> list[int]:
-    """The bucket numbers in one of the state's MessagePack maps, read with Redis' own Lua library."""
-    raw = await redis.hget(key, field)
-    return [] if raw is None else list(await redis.eval(BUCKET_KEYS, 0, raw))
+async def bucket_keys(store, field: str) -> list[int]:
+    """The bucket numbers in one of the aggregates' MessagePack maps, read with Redis' own Lua library."""
+    raw = (await store.inspect("c1")).get(field)
+    return [] if not raw else list(await store.redis.eval(BUCKET_KEYS, 0, raw))
 
 
 def ms(text: str) -> int:
@@ -74,12 +74,11 @@ async def test_expired_buckets_are_removed_by_event_time(store, model, redis):
     batch = await apply(store, model, tx("new", ts_ms=start + 95 * DAY_MS, fen=2_00))
     w = batch.results[0].snapshot.windows
     assert (w["90d"].count, w["90d"].sum_fen) == (1, 2_00)
-    state_key = customer_keys("c1")[0]
-    assert await bucket_keys(redis, state_key, "D") == [model.calendar.business_day(start + 95 * DAY_MS)]
-    assert len(await bucket_keys(redis, state_key, "F")) == 1  # only the new 5-minute bucket survives
-    # the dedup set of the old day's block left with the late-arrival window
-    old_block = model.calendar.business_day(start) // 30
-    assert not await redis.exists(state_key[:-1] + f"x{old_block}")
+    assert await bucket_keys(store, "D") == [model.calendar.business_day(start + 95 * DAY_MS)]
+    assert len(await bucket_keys(store, "F")) == 1  # only the new 5-minute bucket survives
+    # the dedup digests of the old day's block left with the late-arrival window
+    new_block = model.calendar.business_day(start + 95 * DAY_MS) // 30
+    assert await bucket_keys(store, "X") == [new_block]
 
 
 async def test_late_event_within_the_window_lands_in_its_own_bucket(store, model):
@@ -115,6 +114,22 @@ async def test_duplicate_tx_ids_are_never_counted_twice(store, model):
     assert done.state == {"level": "normal"}
 
 
+async def test_a_busy_block_keeps_its_first_digests_packed_and_the_rest_in_a_set(store, model, redis):
+    """Dedup digests: 6 bytes each in the state hash, up to 340 per 30-day block; beyond, a set."""
+    base = ms("2026-11-27T12:00:00+08:00")
+    legs = [tx(f"b{i}", ts_ms=base + i) for i in range(400)]
+    first = await apply(store, model, *legs)
+    assert [r.status for r in first.results] == ["new"] * 400
+    block = model.calendar.business_day(base) // 30
+    assert len((await store.inspect("c1"))["X"]) > 340 * 6  # msgpack framing around 2,040 bytes of digests
+    assert await redis.scard(dedup_key("c1", block)) == 60
+    again = await apply(store, model, legs[0], legs[399], tx("b400", ts_ms=base + 400))
+    assert [r.status for r in again.results] == ["pend", "pend", "new"]  # redelivered (uncommitted), then new
+    await store.commit([CustomerCommit("c1", tuple(f"b{i}" for i in range(401)), None, {})])
+    done = await apply(store, model, legs[0], legs[399])
+    assert [r.status for r in done.results] == ["done", "done"]  # found packed, and in the set
+
+
 async def test_distinct_counterparties_per_direction(store, model):
     base = ms("2026-11-27T12:00:00+08:00")
     prepared = [item(model, tx(f"t{i}", ts_ms=base + i), f"cp{i % 3}") for i in range(6)]
@@ -148,3 +163,62 @@ async def test_profile_items_are_ordered_by_updated_at_and_never_applied_twice(s
     assert [r.status for r in (await store.apply({"c1": [p2]}))["c1"].results] == ["pend"]
     await store.commit([CustomerCommit("c1", ("~P2000",), 2000, {"level": "normal"})])
     assert [r.status for r in (await store.apply({"c1": [p2, PeekItem()]}))["c1"].results] == ["done", "peek"]
+
+
+async def test_a_sweep_lets_inactive_customers_aggregates_go_and_keeps_their_rating(store, model, redis):
+    base = ms("2026-06-01T12:00:00+08:00")
+    await apply(store, model, tx("old", ts_ms=base, fen=5_00, counterparty_id="X"), cp="X-digest")
+    await store.commit([CustomerCommit("c1", ("old",), None, {"level": "watch"})])
+    active = (await store.apply({"c2": [item(model, tx("now", ts_ms=base + 100 * DAY_MS, customer_id="c2"))]}))["c2"]
+    assert active.results[0].status == "new"
+    now = base + 100 * DAY_MS
+    # not yet: 60 days after the last event nothing has left every window
+    assert await store.sweep(base + 60 * DAY_MS, model.calendar.business_day(base + 60 * DAY_MS), fine_bucket(base + 60 * DAY_MS)) == 0
+    assert await store.sweep(now, model.calendar.business_day(now), fine_bucket(now)) == 1  # c1 only
+    left = await store.inspect("c1")
+    assert left["D"] == b"" and left["X"] == b"" and left["T"] == b""
+    assert not await redis.exists(customer_keys("c1")[1])  # counterparties
+    assert (await store.states(["c1"]))["c1"] == {"level": "watch"}
+    # its clock follows the deployment's; a later event starts from empty windows, and the long
+    # silence still counts as one (dormancy is measured from its own latest event)
+    woke = (await apply(store, model, tx("back", ts_ms=now + DAY_MS, fen=7_00))).results[0].snapshot
+    assert woke.windows["90d"].count == 1 and woke.prev_event_ms == base
+
+
+async def test_one_customers_broken_state_dead_letters_its_items_only(redis, model):
+    """A failure of one customer's data (here: its aggregates overwritten with garbage) is that
+    customer's: its items are dead-lettered with the reason, every other customer goes on, and
+    nothing blocks the partition."""
+    import orjson
+
+    from streams.engine import Engine
+    from streams.events import Source
+
+    engine = Engine(StateStore(redis), model, check_keys=False, record_checkpoints=False)
+
+    def leg(n: int, customer: str) -> Source:
+        doc = {"tx_id": f"k{n}", "customer_id": customer, "ts": "2026-11-02T09:00:00+08:00", "direction": "in", "amount": "60000", "currency": "CNY", "method": "cash"}
+        return Source("t", 0, n, None, orjson.dumps(doc))
+
+    await engine.commit(await engine.process([leg(1, "good"), leg(2, "broken")]))
+    await redis.hset(customer_keys("broken")[0], "S", b"\xc1 not MessagePack")
+    result = await engine.process([leg(3, "broken"), leg(4, "good"), leg(5, "broken")])
+    dead = [e.value for e in result.events if e.kind == "dead_letter"]
+    assert [(d["source"]["offset"], d["error_code"]) for d in dead] == [(3, "processing_error"), (5, "processing_error")]
+    assert "could not be updated" in dead[0]["error_detail"]
+    assert [e.value["customer_id"] for e in result.events if e.kind == "large_value_report"] == ["good"]
+    await engine.commit(result)
+
+
+async def test_windows_keep_their_meaning_whatever_the_late_arrival_window(redis, model):
+    """AMLSTREAM_RETAIN_DAYS=365 lets a posting 200 days late in (its day's accumulators are kept
+    that long), but the window named 90d still covers 90 days."""
+    store = StateStore(redis, retain_days=365)
+    now = ms("2026-11-27T12:00:00+08:00")
+    await store.apply({"c1": [item(model, tx("now", ts_ms=now, fen=1_00))]})
+    late = (await store.apply({"c1": [item(model, tx("late", ts_ms=now - 200 * DAY_MS, fen=40_00, method="cash"))]}))["c1"].results[0]
+    assert late.status == "new"
+    assert late.snapshot.day.get("cash_fen_in") == 40_00  # its own day counts it (a large-value report could revise)
+    assert late.snapshot.windows["90d"].count == 1 and late.snapshot.windows["90d"].sum_fen == 1_00
+    ancient = (await store.apply({"c1": [item(model, tx("ancient", ts_ms=now - 400 * DAY_MS))]}))["c1"].results[0]
+    assert ancient.status == "late"

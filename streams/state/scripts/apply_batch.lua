@@ -2,24 +2,40 @@
 --
 -- KEYS: the state hash "<prefix>:s" of each customer in the call (one on Redis Cluster, where a
 --   call may only touch one slot; many on a single Redis). A customer's other keys share its
---   hash tag (a digest of its id): "<prefix>:c" counterparty sorted set, "<prefix>:t" recent-
---   transaction trail (list), "<prefix>:x<block>" deduplication sets (a block is 30 business days).
+--   hash tag (a digest of its id): "<prefix>:c" counterparty sorted set, "<prefix>:x<block>"
+--   deduplication sets (a block is 30 business days).
 -- ARGV: 1 "layout,retain_days,keep_days,dormant_ms", 2 "token[,token...]": this batch's token
 --   (every call of one batch shares it) and those of the worker's batches still in delivery,
 --   then per customer i: 2i+1 customer id, 2i+2 the items, one per line,
 --   fields separated by tabs:
---     T tx_id dedup ts dir fen flags fine day hour cp ccy amount foreign
---        dir i|o; flags: c cash, x cross-border, h high-risk country, r round amount;
---        dedup: a digest of the tx_id (decimal); cp: counterparty
---        digest or ""; foreign: "" for CNY, else "usd_cents:milli" (USD equivalent, original
---        amount in thousandths)
---     P updated_ms     a profile update (its content stays in Python)
---     Q                a read-only snapshot (re-rating on demand)
+--     T tx_id dedup ts dir fen flags fine day hour cp ccy amount foreign cpacct
+--        a leg: dir i|o; flags: c cash, x cross-border, h high-risk country, r round amount,
+--        t a return (counted apart from the flows); dedup: a digest of the tx_id (decimal); cp:
+--        counterparty digest or ""; foreign: "" for CNY, else "usd_cents:milli" (USD
+--        equivalent, original amount in thousandths); cpacct: digest of the counterparty's
+--        account ("" if none): one of the customer's own accounts makes it an own-account move
+--     O tx_id dedup kind day             a leg that is no flow of the customer's (own, bank):
+--                                        deduplicated and counted, nothing else
+--     V tx_id dedup ts dir fen flags fine day hour ccy amount foreign kind orig_tx_id orig_dedup
+--       orig_day orig_fine source        a reversal or correction (kind) of orig_tx_id: the
+--                                        original's effect is removed (a correction's amount put
+--                                        in its place); orig_day "" when unknown; source: the
+--                                        input's coordinates, kept if the original is not found
+--     N id dedup day                     a network-stage detection or exposure measurement for the
+--                                        customer (content in Python): deduplicated, rated
+--     P updated_ms accounts              a profile update (content in Python; accounts: digests)
+--     D                                  a profile deletion (tombstone)
+--     Q                                  a read-only snapshot (re-rating on demand)
 --
--- State hash fields: v layout; id the readable customer id; m "wm,wf,wd,seq,cwm,cseq,as,pu,pcu,blocks"
--- (watermark ts/fine bucket/business day, applied count, the same at the last commit, start of
--- activity after a dormancy, applied/committed profile version, live dedup blocks "b1;b2");
--- W running totals of the five windows (1h, 24h, 7d, 30d, 90d) x 8 metrics; D day buckets and
+-- State hash fields: v layout; id the readable customer id; m "wm,wf,wd,seq,cwm,cseq,as,pu,pcu,
+-- blocks,pd,orphans" (watermark ts/fine bucket/business day, applied count, the same at the last
+-- commit, start of activity after a dormancy, applied/committed profile version, live dedup
+-- blocks "b1;b2", profile version a tombstone deleted, orphaned reversals "dedup:day;...",
+-- the customer's own latest event: its watermark unless the sweep moved that on);
+-- A the customer's own accounts (digests); rv reversed legs "dedup:day;..."; T the recent-
+-- transaction trail, one entry a line;
+-- o:<dedup> a reversal waiting for its original;
+-- W running totals of the five windows (1h, 24h, 7d, 30d, 90d) x 10 metrics; D day buckets and
 -- F 5-minute buckets (MessagePack maps bucket -> positional metrics); r rating state (JSON, written
 -- by commit_batch); p:<id> "<batch token>#<snapshot>" of an applied item whose outputs are not
 -- committed yet. A pending item met again in a batch of another worker (or of this one after a
@@ -45,13 +61,34 @@ end
 local H = split(ARGV[1], ',')
 local LAYOUT, RETAIN, KEEP, DORMANT_MS = H[1], tonumber(H[2]), tonumber(H[3]), tonumber(H[4])
 local FINE_HOUR, FINE_DAY, BLOCK_DAYS = 12, 288, 30
+local PACKED_MAX = 340 -- digests a block keeps packed in the state hash before its further ones go to a set
 local DAY_MS = 86400000
 local CP_OFF = 4398046511104 -- 2^42: scores of counterparties paid ("out") live above this
 local CP_SPAN = {3600000, DAY_MS, 7 * DAY_MS, 30 * DAY_MS, 90 * DAY_MS}
 local DAY_SPAN = {7, 30, 90} -- windows 3..5
-local NB = 17 -- positional day-bucket metrics (factors/model.py DAY_FIELDS)
+local NB = 19 -- positional day-bucket metrics (factors/model.py DAY_FIELDS)
+local S_FIELDS = 10 -- elements of the aggregates array S (see apply_customer)
+local NWM = 10 -- metrics per window and 5-minute bucket: count, in, out, cash in/out, xb in/out, high-risk, returns, return fen
 
 local function fmt(n) return string.format('%.0f', n) end
+
+-- the 6 bytes of a dedup digest given as 12 hex characters
+local function bin6(hex)
+  local out = {}
+  for k = 1, 12, 2 do out[#out + 1] = string.char(tonumber(string.sub(hex, k, k + 1), 16)) end
+  return table.concat(out)
+end
+
+-- whether a string of 6-byte digests holds this one (at a digest boundary)
+local function packed_has(packed, digest)
+  local from = 1
+  while true do
+    local at = string.find(packed, digest, from, true)
+    if not at then return false end
+    if (at - 1) % 6 == 0 then return true end
+    from = at + 1
+  end
+end
 local function num(s) if s == nil or s == '' or s == '-' then return nil end return tonumber(s) end
 local function opt(n) if n == nil then return '-' end return fmt(n) end
 
@@ -73,13 +110,14 @@ local function unpack_map(raw, nested)
   return map
 end
 
--- the 8 window metrics of a day bucket: count, in, out, cash in, cash out, xb in, xb out, high-risk
+-- the window metrics of a day bucket: count, in, out, cash in, cash out, xb in, xb out, high-risk,
+-- returns, return fen
 local function day8(b)
-  return {(b[1] or 0) + (b[3] or 0), b[2] or 0, b[4] or 0, b[5] or 0, b[7] or 0, b[9] or 0, b[11] or 0, b[13] or 0}
+  return {(b[1] or 0) + (b[3] or 0), b[2] or 0, b[4] or 0, b[5] or 0, b[7] or 0, b[9] or 0, b[11] or 0, b[13] or 0, b[18] or 0, b[19] or 0}
 end
 
 local function add8(t, d, sign)
-  for m = 1, 8 do t[m] = (t[m] or 0) + sign * (d[m] or 0) end
+  for m = 1, NWM do t[m] = (t[m] or 0) + sign * (d[m] or 0) end
 end
 
 local function bucket_str(b)
@@ -139,31 +177,63 @@ end
 -- {'layout', found} when its state was written by another layout
 local function apply_customer(K_S, customer_id, items_text)
   local prefix = string.sub(K_S, 1, -2)
-  local K_CP, K_TRAIL, X_PREFIX = prefix .. 'c', prefix .. 't', prefix .. 'x'
-  local st = redis.call('HMGET', K_S, 'v', 'm', 'W', 'D', 'F', 'r')
+  local K_CP, X_PREFIX = prefix .. 'c', prefix .. 'x'
+  local raw = redis.call('HMGET', K_S, 'S', 'r', 'v')
+  if raw[3] then return {'layout', raw[3]} end -- layout 1 kept its version in a field of its own
+  -- S: the aggregates, one MessagePack array (one field, so a customer costs one hash entry):
+  -- 1 layout, 2 meta, 3 window totals, 4 day buckets, 5 5-minute buckets, 7 own accounts,
+  -- 8 reversed legs, 9 trail, 10 dedup digests ("" for none; 6 is unused)
+  local st = raw[1] and cmsgpack.unpack(raw[1]) or {}
+  for i = 1, S_FIELDS do
+    if st[i] == '' then st[i] = nil end
+  end
   if st[1] and st[1] ~= LAYOUT then return {'layout', st[1]} end
+  local rating = raw[2]
 
-  local wm, wf, wd, seq, cwm, cseq, as, pu, pcu
-  local blocks = {}
+  local wm, wf, wd, seq, cwm, cseq, as, pu, pcu, pd, lr
+  local blocks, orphans = {}, {}
+  local function day_list(text, into)
+    if text and text ~= '' then
+      for _, e in ipairs(split(text, ';')) do
+        local k, d = string.match(e, '^(%d+):(%d+)$')
+        into[k] = tonumber(d)
+      end
+    end
+  end
   if st[2] then
     local m = split(st[2], ',')
     wm, wf, wd, seq, cwm, cseq, as, pu, pcu = num(m[1]), num(m[2]), num(m[3]), num(m[4]), num(m[5]), num(m[6]), num(m[7]), num(m[8]), num(m[9])
     if m[10] and m[10] ~= '' then
-      for _, b in ipairs(split(m[10], ';')) do blocks[tonumber(b)] = true end
+      for _, b in ipairs(split(m[10], ';')) do
+        if string.sub(b, -1) == '!' then blocks[tonumber(string.sub(b, 1, -2))] = 'spilled' else blocks[tonumber(b)] = 'packed' end
+      end
     end
+    pd = num(m[11])
+    lr = num(m[13]) or wm -- the customer's own latest event (its watermark, unless a sweep moved that on)
+    day_list(m[12], orphans)
   end
   seq = seq or 0
+  local own_accounts = {}
+  if st[7] then for a in string.gmatch(st[7], '[^;]+') do own_accounts[a] = true end end
+  local reversed = {}
+  day_list(st[8], reversed)
   local W = {}
   do
-    local w = st[3] and split(st[3], ',') or {}
+    local w = st[3] and cmsgpack.unpack(st[3]) or {} -- 50 integers, MessagePack
     for i = 1, 5 do
       W[i] = {}
-      for m = 1, 8 do W[i][m] = tonumber(w[(i - 1) * 8 + m]) or 0 end
+      for m = 1, NWM do W[i][m] = tonumber(w[(i - 1) * NWM + m]) or 0 end
     end
   end
-  local D = unpack_map(st[4], 18)
+  local D = unpack_map(st[4], NB + 1)
+  -- dedup digests: per block of 30 business days, 6-byte digests packed in one field (X); a busy
+  -- block keeps its first PACKED_MAX there and puts the rest in a set of 62-bit integers (intset
+  -- while small), the key "<prefix>:x<block>"
+  local X = unpack_map(st[10])
+  local x_dirty = false
   local F = unpack_map(st[5])
-  local d_dirty, f_dirty, changed = false, false, false
+  local d_dirty, f_dirty, changed, extra_dirty = false, false, false, false
+  local expired = {} -- orphaned reversals that waited past the late-arrival window: their sources
 
 
   local active -- business days with activity in the 90-day window, recomputed when days move
@@ -193,7 +263,6 @@ local function apply_customer(K_S, customer_id, items_text)
   -- counterparties that leave the longest window (and dedup blocks past the late-arrival bound) go
   local function advance(ts, fidx, didx)
     if wm and ts <= wm then return end
-    if wm and ts - wm >= DORMANT_MS then as = ts end
     if wf and fidx > wf then
       for idx, b in pairs(F) do
         if idx > wf - FINE_HOUR and idx <= fidx - FINE_HOUR then add8(W[1], b, -1) end
@@ -210,10 +279,20 @@ local function apply_customer(K_S, customer_id, items_text)
         end
         if d <= didx - KEEP then D[d] = nil; d_dirty = true end
       end
-      for b, _ in pairs(blocks) do
+      for b, how in pairs(blocks) do
         if (b + 1) * BLOCK_DAYS - 1 <= didx - RETAIN then
-          redis.call('UNLINK', X_PREFIX .. fmt(b)); blocks[b] = nil
+          if how == 'spilled' then redis.call('UNLINK', X_PREFIX .. fmt(b)) end
+          blocks[b] = nil; X[b] = nil; x_dirty = true
         end
+      end
+      for k, d in pairs(orphans) do
+        if d <= didx - RETAIN then
+          expired[#expired + 1] = redis.call('HGET', K_S, 'o:' .. k) or ''
+          redis.call('HDEL', K_S, 'o:' .. k); orphans[k] = nil; extra_dirty = true
+        end
+      end
+      for k, d in pairs(reversed) do
+        if d <= didx - RETAIN then reversed[k] = nil; extra_dirty = true end
       end
     end
     local moved_day = (not wd) or didx > wd
@@ -226,13 +305,13 @@ local function apply_customer(K_S, customer_id, items_text)
 
 
 
-  -- seq, asof, 5 windows x 8 metrics, 10 counterparty counts, active days, previous watermark,
-  -- activity start, the item's day bucket (17 metrics), then "|" and the day's foreign-currency sums
+  -- seq, asof, 5 windows x 10 metrics, 10 counterparty counts, active days, previous watermark,
+  -- activity start, the item's day bucket (19 metrics), then "|" and the day's foreign-currency sums
   local function snapshot(item_day, prev_wm)
     if not cp_counts then count_cps() end
     local out = {fmt(seq), fmt(wm or 0)}
     for i = 1, 5 do
-      for m = 1, 8 do out[#out + 1] = fmt(W[i][m]) end
+      for m = 1, NWM do out[#out + 1] = fmt(W[i][m]) end
     end
     for i = 1, 10 do out[#out + 1] = fmt(cp_counts[i]) end
     out[#out + 1] = fmt(active)
@@ -243,52 +322,67 @@ local function apply_customer(K_S, customer_id, items_text)
     return table.concat(out, ',') .. '|' .. foreign_str(b)
   end
 
-  local function add_tx(dir, fen, flags, fidx, didx, ccy, foreign)
+  -- add a leg to its day and 5-minute buckets and to the windows that hold them (sign -1: take
+  -- it out again, for a reversal); a return counts apart from the flows
+  local function add_tx(dir, fen, flags, fidx, didx, ccy, foreign, sign)
     local cash = string.find(flags, 'c', 1, true) ~= nil
     local xb = string.find(flags, 'x', 1, true) ~= nil
     local hr = string.find(flags, 'h', 1, true) ~= nil
+    local ret = string.find(flags, 't', 1, true) ~= nil
     local o = (dir == 'i') and 0 or 2 -- offset of the direction in the positional bucket
     local b = D[didx]
     local new_day = b == nil
     if new_day then b = {}; D[didx] = b end
     for m = 1, NB do b[m] = b[m] or 0 end
-    b[1 + o] = b[1 + o] + 1
-    b[2 + o] = b[2 + o] + fen
-    if cash then b[5 + o] = b[5 + o] + fen; b[6 + o] = b[6 + o] + 1 end
-    if xb then b[9 + o] = b[9 + o] + fen; b[10 + o] = b[10 + o] + 1 end
-    if hr then b[13] = b[13] + fen end
-    if cash and xb then b[14 + o] = b[14 + o] + fen; b[15 + o] = b[15 + o] + 1 end
-    if foreign ~= '' then
-      local usd, milli = string.match(foreign, '^(%d+):(%d+)$')
-      local cat = cash and 'C' or (xb and 'X' or 'D')
-      local key = cat .. dir .. ccy
-      b[NB + 1] = b[NB + 1] or {}
-      local e = b[NB + 1][key] or {0, 0, 0, 0}
-      e[1] = e[1] + 1; e[2] = e[2] + fen; e[3] = e[3] + tonumber(usd); e[4] = e[4] + tonumber(milli)
-      b[NB + 1][key] = e
+    local delta = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+    if ret then
+      b[18] = b[18] + sign; b[19] = b[19] + sign * fen
+      delta[9], delta[10] = sign, sign * fen
+    else
+      b[1 + o] = b[1 + o] + sign
+      b[2 + o] = b[2 + o] + sign * fen
+      if cash then b[5 + o] = b[5 + o] + sign * fen; b[6 + o] = b[6 + o] + sign end
+      if xb then b[9 + o] = b[9 + o] + sign * fen; b[10 + o] = b[10 + o] + sign end
+      if hr then b[13] = b[13] + sign * fen end
+      if cash and xb then b[14 + o] = b[14 + o] + sign * fen; b[15 + o] = b[15 + o] + sign end
+      if foreign ~= '' then
+        local usd, milli = string.match(foreign, '^(%d+):(%d+)$')
+        local cat = cash and 'C' or (xb and 'X' or 'D')
+        local key = cat .. dir .. ccy
+        b[NB + 1] = b[NB + 1] or {}
+        local e = b[NB + 1][key] or {0, 0, 0, 0}
+        e[1] = e[1] + sign; e[2] = e[2] + sign * fen; e[3] = e[3] + sign * tonumber(usd); e[4] = e[4] + sign * tonumber(milli)
+        if e[1] == 0 then e = nil end
+        b[NB + 1][key] = e
+        if next(b[NB + 1]) == nil then b[NB + 1] = nil end
+      end
+      delta[1] = sign
+      if o == 0 then delta[2] = sign * fen else delta[3] = sign * fen end
+      if cash then delta[4 + o / 2] = sign * fen end
+      if xb then delta[6 + o / 2] = sign * fen end
+      if hr then delta[8] = sign * fen end
     end
     d_dirty = true
-    local delta = {1, 0, 0, 0, 0, 0, 0, 0}
-    if o == 0 then delta[2] = fen else delta[3] = fen end
-    if cash then delta[4 + o / 2] = fen end
-    if xb then delta[6 + o / 2] = fen end
-    if hr then delta[8] = fen end
     for s = 1, 3 do
       if didx > wd - DAY_SPAN[s] then add8(W[2 + s], delta, 1) end
     end
     if fidx > wf - FINE_DAY then
-      F[fidx] = F[fidx] or {0, 0, 0, 0, 0, 0, 0, 0}
+      F[fidx] = F[fidx] or {0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
       add8(F[fidx], delta, 1); f_dirty = true
       add8(W[2], delta, 1)
       if fidx > wf - FINE_HOUR then add8(W[1], delta, 1) end
     end
-    if new_day then count_active() end
+    if new_day or sign < 0 then count_active() end
   end
 
-  -- a tx_id is a duplicate if any live block holds it, whatever day the copy claims
+  -- a tx_id is a duplicate if any live block holds it, whatever day the copy claims; `member` is
+  -- "<12 hex>:<62-bit decimal>" (the packed digest, and the set member of a busy block)
   local function seen(member)
-    for b, _ in pairs(blocks) do
-      if redis.call('SISMEMBER', X_PREFIX .. fmt(b), member) == 1 then return true end
+    local hex, dec = string.match(member, '^(%x+):(%d+)$')
+    local digest = bin6(hex)
+    for b, how in pairs(blocks) do
+      if X[b] and packed_has(X[b], digest) then return true end
+      if how == 'spilled' and redis.call('SISMEMBER', X_PREFIX .. fmt(b), dec) == 1 then return true end
     end
     return false
   end
@@ -303,37 +397,174 @@ local function apply_customer(K_S, customer_id, items_text)
     return string.sub(p, cut + 1), false
   end
 
+  -- the customer's own clock: a silence of the dormancy period before this event starts a new
+  -- run of activity (measured from its own latest event, whatever moved its watermark)
+  local function woke(ts)
+    if lr and ts - lr >= DORMANT_MS then as = ts end
+    if not lr or ts > lr then lr = ts end
+  end
+
   local results, writes, trail_new = {}, {}, {}
+  local trail_old -- the stored trail, read only when a reversal looks for its original
+
+  -- a trail entry: seq ts dir fen flags day hour cp ccy amount tx_id foreign ref (tab-separated)
+  local function trail_entry(ts, dir, fen, flags, didx, hour, cp, ccy, amount, tx_id, foreign, ref)
+    return table.concat({fmt(seq), fmt(ts), dir, fmt(fen), flags, fmt(didx), hour, cp, ccy, amount, tx_id, foreign, ref}, '\t')
+  end
+
+  -- the original of a reversal among the recent legs: {ts, dir, fen, flags, day, fine-less} or nil
+  local function in_trail(orig_tx_id)
+    if not trail_old then trail_old = st[9] and split(st[9], '\n') or {} end
+    for _, list in ipairs({trail_new, trail_old}) do
+      for i = #list, 1, -1 do
+        local e = split(list[i], '\t')
+        if e[11] == orig_tx_id and not string.find(e[5], '[vkt]') then return e end
+      end
+    end
+    return nil
+  end
+
+  local function mark(id, snap)
+    writes[#writes + 1] = 'p:' .. id
+    writes[#writes + 1] = TOKEN .. '#' .. snap
+  end
+
+  -- record a leg as seen (the dedup set of its day's block)
+  local function record(member, didx)
+    local block = math.floor(didx / BLOCK_DAYS)
+    local hex, dec = string.match(member, '^(%x+):(%d+)$')
+    if blocks[block] == 'spilled' then
+      redis.call('SADD', X_PREFIX .. fmt(block), dec)
+    else
+      X[block] = (X[block] or '') .. bin6(hex)
+      blocks[block] = (#X[block] >= 6 * PACKED_MAX) and 'spilled' or 'packed'
+      x_dirty = true
+    end
+    changed = true
+  end
+
+  -- the common start of every leg: a redelivery, a duplicate, too late, or new
+  local function triage(tx_id, member, didx)
+    local pending = redelivered(tx_id)
+    if pending then return 'pend|' .. pending end
+    if seen(member) then return 'done' end
+    if wd and didx <= wd - RETAIN then return 'late' end
+    return nil
+  end
+
+  -- apply a new leg (T) and return its snapshot
+  local function apply_leg(tx_id, member, ts, dir, fen, flags, fidx, didx, hour, cp, ccy, amount, foreign)
+    record(member, didx)
+    seq = seq + 1
+    local prev = lr
+    woke(ts)
+    advance(ts, fidx, didx)
+    add_tx(dir, fen, flags, fidx, didx, ccy, foreign, 1)
+    if cp ~= '' and not string.find(flags, 't', 1, true) then
+      local score = (dir == 'i') and ts or (CP_OFF + ts)
+      if redis.call('ZADD', K_CP, 'GT', 'CH', score, dir .. cp) > 0 then cp_counts = nil end
+    end
+    trail_new[#trail_new + 1] = trail_entry(ts, dir, fen, flags, didx, hour, cp, ccy, (ccy == 'CNY') and '' or amount, tx_id, foreign, '')
+    return snapshot(didx, prev)
+  end
+
   for _, line in ipairs(split(items_text, '\n')) do
     local f = split(line, '\t')
     local kind = f[1]
     if kind == 'T' then
       local tx_id, member, ts, dir, fen, flags = f[2], f[3], tonumber(f[4]), f[5], tonumber(f[6]), f[7]
-      local fidx, didx, hour, cp, ccy, amount, foreign = tonumber(f[8]), tonumber(f[9]), f[10], f[11], f[12], f[13], f[14]
-      local block = math.floor(didx / BLOCK_DAYS)
-      local pending = redelivered(tx_id)
-      if pending then
-        results[#results + 1] = 'pend|' .. pending
-      elseif seen(member) then
-        results[#results + 1] = 'done'
-      elseif wd and didx <= wd - RETAIN then
-        results[#results + 1] = 'late'
-      else
-        changed = true
-        redis.call('SADD', X_PREFIX .. fmt(block), member)
-        blocks[block] = true
-        seq = seq + 1
-        local prev = wm
-        advance(ts, fidx, didx)
-        add_tx(dir, fen, flags, fidx, didx, ccy, foreign)
-        if cp ~= '' then
-          local score = (dir == 'i') and ts or (CP_OFF + ts)
-          if redis.call('ZADD', K_CP, 'GT', 'CH', score, dir .. cp) > 0 then cp_counts = nil end
+      local fidx, didx, hour, cp, ccy, amount, foreign, cpacct = tonumber(f[8]), tonumber(f[9]), f[10], f[11], f[12], f[13], f[14], f[15]
+      local verdict = triage(tx_id, member, didx)
+      if verdict then
+        results[#results + 1] = verdict
+      elseif cpacct ~= '' and own_accounts[cpacct] then
+        record(member, didx) -- between two of the customer's own accounts: no flow
+        results[#results + 1] = 'own'
+      elseif orphans[member] then
+        -- its reversal (or correction) came first: the leg is seen, its effect is already undone
+        local rec = redis.call('HGET', K_S, 'o:' .. member) or ''
+        redis.call('HDEL', K_S, 'o:' .. member); orphans[member] = nil; extra_dirty = true
+        local r = split(rec, '\t')
+        if r[1] == 'correction' then
+          -- the correction's amount takes the leg's place
+          local snap = apply_leg(tx_id, member, ts, dir, tonumber(r[3]), flags, fidx, didx, hour, cp, ccy, r[4], r[5])
+          mark(tx_id, snap)
+          results[#results + 1] = 'newc|' .. r[3] .. '\t' .. r[4] .. '\t' .. snap
+        else
+          record(member, didx)
+          reversed[member] = didx
+          results[#results + 1] = 'reversed'
         end
-        trail_new[#trail_new + 1] = table.concat({fmt(seq), fmt(ts), dir, fmt(fen), flags, fmt(didx), hour, cp, ccy, amount, tx_id}, '|')
-        local snap = snapshot(didx, prev)
-        writes[#writes + 1] = 'p:' .. tx_id
-        writes[#writes + 1] = TOKEN .. '#' .. snap
+      else
+        local snap = apply_leg(tx_id, member, ts, dir, fen, flags, fidx, didx, hour, cp, ccy, amount, foreign)
+        mark(tx_id, snap)
+        results[#results + 1] = 'new|' .. snap
+      end
+    elseif kind == 'O' then
+      local tx_id, member, what, didx = f[2], f[3], f[4], tonumber(f[5])
+      local pending = redelivered(tx_id)
+      if pending or seen(member) then results[#results + 1] = 'done'
+      elseif wd and didx <= wd - RETAIN then results[#results + 1] = 'late'
+      else
+        record(member, didx)
+        results[#results + 1] = what
+      end
+    elseif kind == 'V' then
+      local tx_id, member, ts, dir, fen, flags = f[2], f[3], tonumber(f[4]), f[5], tonumber(f[6]), f[7]
+      local fidx, didx, hour, ccy, amount, foreign = tonumber(f[8]), tonumber(f[9]), f[10], f[11], f[12], f[13]
+      local what, orig_tx_id, orig_member, orig_day, orig_fine, source = f[14], f[15], f[16], num(f[17]), num(f[18]), f[19]
+      local verdict = triage(tx_id, member, didx)
+      if verdict then
+        results[#results + 1] = verdict
+      elseif reversed[orig_member] then
+        record(member, didx)
+        results[#results + 1] = 'twice'
+      else
+        local e = in_trail(orig_tx_id)
+        local o -- the original: dir, fen, flags, day, fine, ccy, foreign
+        if e then
+          o = {e[3], tonumber(e[4]), e[5], tonumber(e[6]), math.floor(tonumber(e[2]) / 300000), e[9], e[12]}
+        elseif what == 'reversal' and orig_day and seen(orig_member) then
+          -- older than the trail: the reversal states the original's amount and kind
+          o = {(dir == 'i') and 'o' or 'i', fen, flags, orig_day, orig_fine, ccy, foreign}
+        end
+        if o and wd and o[4] <= wd - RETAIN then
+          results[#results + 1] = 'late'
+        elseif not o and seen(orig_member) then
+          record(member, didx)
+          results[#results + 1] = 'unmatched' -- seen, but neither in the trail nor dated: cannot be undone exactly
+        elseif not o then
+          -- kept until its original arrives, or dead-lettered once the late-arrival window is past
+          record(member, didx)
+          local pday = orig_day or didx
+          orphans[orig_member] = pday; extra_dirty = true
+          redis.call('HSET', K_S, 'o:' .. orig_member, table.concat({what, tx_id, fmt(fen), amount, foreign, source}, '\t'))
+          results[#results + 1] = 'orphan'
+        else
+          record(member, didx)
+          seq = seq + 1
+          local prev = lr
+          woke(ts)
+          advance(ts, fidx, didx)
+          add_tx(o[1], o[2], o[3], o[5], o[4], o[6], o[7], -1)
+          if what == 'correction' then add_tx(o[1], fen, o[3], o[5], o[4], ccy, foreign, 1) end
+          reversed[orig_member] = o[4]; extra_dirty = true
+          local mark_flag = (what == 'correction') and 'k' or 'v'
+          trail_new[#trail_new + 1] = trail_entry(ts, dir, fen, flags .. mark_flag, didx, hour, '', ccy, (ccy == 'CNY') and '' or amount, tx_id, foreign, orig_tx_id)
+          local snap = snapshot(o[4], prev)
+          mark(tx_id, snap)
+          results[#results + 1] = 'new|' .. snap
+        end
+      end
+    elseif kind == 'N' then
+      local id, member, didx = f[2], f[3], tonumber(f[4])
+      local verdict = triage(id, member, didx)
+      if verdict then
+        results[#results + 1] = verdict
+      else
+        record(member, didx)
+        local snap = snapshot(wd, wm)
+        mark(id, snap)
         results[#results + 1] = 'new|' .. snap
       end
     elseif kind == 'P' then
@@ -348,9 +579,25 @@ local function apply_customer(K_S, customer_id, items_text)
       else
         changed = true
         pu = updated
+        own_accounts = {}
+        for a in string.gmatch(f[3] or '', '[^,]+') do own_accounts[a] = true end
+        extra_dirty = true
         local snap = snapshot(wd, wm)
-        writes[#writes + 1] = 'p:' .. id
-        writes[#writes + 1] = TOKEN .. '#' .. snap
+        mark(id, snap)
+        results[#results + 1] = 'new|' .. snap
+      end
+    elseif kind == 'D' then
+      local id = '~D' -- one deletion at a time: committed, it is the profile version pd records
+      local pending, own = redelivered(id)
+      if pending then results[#results + 1] = 'pend|' .. pending
+      elseif own or (pd and pd == (pu or 0)) then results[#results + 1] = 'done'
+      else
+        changed = true
+        pd = pu or 0
+        own_accounts = {}
+        extra_dirty = true
+        local snap = snapshot(wd, wm)
+        mark(id, snap)
         results[#results + 1] = 'new|' .. snap
       end
     else -- 'Q'
@@ -358,27 +605,38 @@ local function apply_customer(K_S, customer_id, items_text)
     end
   end
 
-
-
   if changed then
     local wparts = {}
     for i = 1, 5 do
-      for m = 1, 8 do wparts[#wparts + 1] = fmt(W[i][m]) end
+      for m = 1, NWM do wparts[#wparts + 1] = W[i][m] end
     end
     local live = {}
-    for b, _ in pairs(blocks) do live[#live + 1] = fmt(b) end
-    table.sort(live)
-    local meta = table.concat({opt(wm), opt(wf), opt(wd), fmt(seq), opt(cwm), opt(cseq), opt(as), opt(pu), opt(pcu), table.concat(live, ';')}, ',')
-    writes[#writes + 1] = 'v'; writes[#writes + 1] = LAYOUT
+    for _, b in ipairs(sorted_keys(blocks)) do live[#live + 1] = fmt(b) .. ((blocks[b] == 'spilled') and '!' or '') end
+    local function days_text(t)
+      local parts = {}
+      for _, k in ipairs(sorted_keys(t)) do parts[#parts + 1] = k .. ':' .. fmt(t[k]) end
+      return table.concat(parts, ';')
+    end
+    local meta = table.concat({opt(wm), opt(wf), opt(wd), fmt(seq), opt(cwm), opt(cseq), opt(as), opt(pu), opt(pcu), table.concat(live, ';'), opt(pd), days_text(orphans), opt(lr)}, ',')
+    if #trail_new > 0 then
+      local added = table.concat(trail_new, '\n')
+      st[9] = st[9] and (st[9] .. '\n' .. added) or added
+    end
+    if d_dirty then st[4] = pack_map(D, NB) end
+    if f_dirty then st[5] = pack_map(F, NWM) end
+    if x_dirty then
+      local flat = {}
+      for _, b in ipairs(sorted_keys(X)) do flat[#flat + 1] = b; flat[#flat + 1] = X[b] end
+      st[10] = cmsgpack.pack(flat)
+    end
+    local S = {LAYOUT, meta, cmsgpack.pack(wparts), st[4] or '', st[5] or '', '', table.concat(sorted_keys(own_accounts), ';'), days_text(reversed), st[9] or '', st[10] or ''}
+    writes[#writes + 1] = 'S'; writes[#writes + 1] = cmsgpack.pack(S)
     writes[#writes + 1] = 'id'; writes[#writes + 1] = customer_id
-    writes[#writes + 1] = 'm'; writes[#writes + 1] = meta
-    writes[#writes + 1] = 'W'; writes[#writes + 1] = table.concat(wparts, ',')
-    if d_dirty then writes[#writes + 1] = 'D'; writes[#writes + 1] = pack_map(D, NB) end
-    if f_dirty then writes[#writes + 1] = 'F'; writes[#writes + 1] = pack_map(F, 8) end
     redis.call('HSET', K_S, unpack(writes))
-    if #trail_new > 0 then redis.call('RPUSH', K_TRAIL, unpack(trail_new)) end
+  elseif #writes > 0 then
+    redis.call('HSET', K_S, unpack(writes))
   end
-  return {'ok', st[6] or false, redis.call('LRANGE', K_TRAIL, 0, -1), results}
+  return {'ok', rating or false, st[9] or '', results, expired}
 end
 
 -- a failure of one customer's data (not of Redis) is that customer's reply, not the whole call's

@@ -1,8 +1,8 @@
 -- State layout 2: commit customers' batches after their output events were acknowledged by Kafka:
 -- drop the pending snapshots, record the committed watermark, sequence and profile version,
 -- store the new rating state and trim the trail to what a later redelivery can still need.
--- KEYS: the state hash "<prefix>:s" of each customer (one on Redis Cluster, many on one Redis);
---   the trail is "<prefix>:t".
+-- KEYS: the state hash "<prefix>:s" of each customer (one on Redis Cluster, many on one Redis):
+--   its aggregates array S (meta, trail) and its rating state r.
 -- ARGV: 1 "trail_max,trail_horizon_ms", then per customer i: 4i-2 pending ids joined by tabs,
 --   4i-1 committed profile updated_ms or "", 4i rating state JSON, 4i+1 "seq,watermark" the
 --   batch's items reached (or "": everything applied so far). With pipelined delivery the next
@@ -22,18 +22,18 @@ local limits = split(ARGV[1], ',')
 local KEEP, HORIZON = tonumber(limits[1]), tonumber(limits[2])
 
 local function commit_customer(K_S, ids, profile_version, state, through)
-  local K_TRAIL = string.sub(K_S, 1, -2) .. 't'
   if ids ~= '' then
     local fields = {}
     for _, id in ipairs(split(ids, '\t')) do fields[#fields + 1] = 'p:' .. id end
     redis.call('HDEL', K_S, unpack(fields))
   end
-  local raw = redis.call('HGET', K_S, 'm')
-  if not raw then
+  local packed = redis.call('HGET', K_S, 'S')
+  if not packed then
     redis.call('HSET', K_S, 'r', state)
     return
   end
-  local m = split(raw, ',')
+  local S = cmsgpack.unpack(packed) -- the aggregates array (apply_batch.lua): 2 meta, 9 trail
+  local m = split(S[2], ',')
   local cwm, cseq = tonumber(m[1]), tonumber(m[4])
   if through ~= '' then
     local t = split(through, ',')
@@ -44,22 +44,21 @@ local function commit_customer(K_S, ids, profile_version, state, through)
   if tonumber(m[5]) and cwm and tonumber(m[5]) > cwm then cwm = tonumber(m[5]) end
   m[5], m[6] = cwm and string.format('%.0f', cwm) or m[5], string.format('%.0f', cseq)
   if profile_version ~= '' then m[9] = profile_version end
-  redis.call('HSET', K_S, 'm', table.concat(m, ','), 'r', state)
-  if not cwm then return end
+  S[2] = table.concat(m, ',')
   -- the trail holds one entry per applied transaction, in sequence order: a redelivered item
   -- with sequence s > cseq sees at most KEEP entries up to s and none older than the horizon
   -- before the watermark it saw (>= cwm), so older entries can go
-  local head = redis.call('LINDEX', K_TRAIL, 0)
-  if not head then return end
-  local first = tonumber(string.match(head, '^(%d+)|'))
-  local drop = (cseq - KEEP + 1) - first
-  if drop > 0 then redis.call('LTRIM', K_TRAIL, drop, -1) end
-  for _ = 1, 1000 do
-    head = redis.call('LINDEX', K_TRAIL, 0)
-    if not head then break end
-    local s, ts = string.match(head, '^(%d+)|(%d+)|')
-    if tonumber(s) <= cseq and tonumber(ts) < cwm - HORIZON then redis.call('LPOP', K_TRAIL) else break end
+  if cwm and S[9] ~= '' then
+    local entries = split(S[9], '\n')
+    local first = tonumber(string.match(entries[1], '^(%d+)\t'))
+    local cut = math.max(0, (cseq - KEEP + 1) - first)
+    while cut < #entries do
+      local s, ts = string.match(entries[cut + 1], '^(%d+)\t(%d+)\t')
+      if tonumber(s) <= cseq and tonumber(ts) < cwm - HORIZON then cut = cut + 1 else break end
+    end
+    if cut > 0 then S[9] = table.concat(entries, '\n', cut + 1) end
   end
+  redis.call('HSET', K_S, 'S', cmsgpack.pack(S), 'r', state)
 end
 
 for i = 1, #KEYS do

@@ -1,4 +1,5 @@
-from factors.catalog.exposure import DAY_MS, ExposureMeasurement, measure
+from factors.catalog.exposure import DAY_MS, measure
+from factors.model import ExposureMeasurement
 
 T = 1_795_000_000_000
 
