@@ -16,7 +16,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from factors.identity import digest
+
 DAY_MS = 86_400_000
+NAME_ONLY = "name:"  # the canonical identity of a party known by its name only (factors.identity)
 Copy = Literal["payer", "payee"]
 
 
@@ -42,6 +45,11 @@ class Hop:
         return hash(self.edge_id)
 
 
+def alias_key(name_id: str) -> str:
+    """The stored key of a counterparty's name identity (16 hex: names can be long)."""
+    return digest(name_id, 8)
+
+
 def _ts(h: Hop) -> int:
     return h.ts_ms
 
@@ -58,7 +66,7 @@ class Adjacency:
     added never change what a rule sees. `counterparties` counts stored edges per counterparty
     (both sides): its size is the account's degree over the retention."""
 
-    __slots__ = ("counterparties", "customer_id", "emitted", "first_seen", "hub", "ins", "known_since", "outs", "party", "peer_group")
+    __slots__ = ("aliases", "counterparties", "customer_id", "emitted", "first_seen", "hub", "ins", "known_since", "outs", "party", "peer_group")
 
     def __init__(
         self,
@@ -80,6 +88,7 @@ class Adjacency:
         self.counterparties: dict[str, int] = {}
         self.first_seen: dict[str, int] = {}  # counterparty -> time of the first edge with it known (kept after trimming)
         self.known_since: int | None = None  # time of the account's first edge known (its observed history starts there)
+        self.aliases: dict[str, str] = {}  # alias_key(a counterparty's name identity) -> its party ("" when two parties share the name)
         for h in self.ins:
             self._count(h.payer, h.ts_ms)
         for h in self.outs:
@@ -91,6 +100,34 @@ class Adjacency:
             self.first_seen[other] = ts_ms
         if self.known_since is None or ts_ms < self.known_since:
             self.known_since = ts_ms
+
+    def set_alias(self, key: str, party: str) -> None:
+        """The counterparty named by the name identity with `alias_key` `key` is `party` ("":
+        ambiguous, two parties used that name). Edges already held with that name-only party are
+        rebound to `party`, so what is held equals what a read from storage gives."""
+        self.aliases[key] = party
+        if not party:
+            return
+        for other in [p for p in self.counterparties if p.startswith(NAME_ONLY) and alias_key(p) == key]:
+            for side, incoming in ((self.ins, True), (self.outs, False)):
+                for i, h in enumerate(side):
+                    if (h.payer if incoming else h.payee) == other:
+                        side[i] = Hop(h.edge_id, party if incoming else h.payer, h.payee if incoming else party, h.ts_ms, h.amount_fen, h.tx_ids)
+            self.counterparties[party] = self.counterparties.get(party, 0) + self.counterparties.pop(other)
+            seen = self.first_seen.pop(other, None)
+            if seen is not None and seen < self.first_seen.get(party, 1 << 62):
+                self.first_seen[party] = seen
+
+    def resolve(self, party: str) -> str:
+        """The party a counterparty known only by a name (``name:…``) is, when the account has
+        dealt with it under its account or id and that name before; otherwise `party` itself."""
+        if not self.aliases or not party.startswith(NAME_ONLY):
+            return party
+        return self.aliases.get(alias_key(party)) or party
+
+    def met(self, other: str, default_ms: int) -> int:
+        """When the account first dealt with `other` (`default_ms` if never, as far as known)."""
+        return self.first_seen.get(other, default_ms)
 
     def new_since(self, start_ms: int, history_ms: int, origin_ms: int | None = None) -> int:
         """Counterparties first seen at or after the returned time are *new* for a rule whose
@@ -364,7 +401,7 @@ def conserved_paths(
 
     def new(payer: str, payee: str) -> bool:
         b = view.of(payee)
-        return b.first_seen.get(payer, view.anchor.ts_ms) >= b.new_since(start, history_ms, view.origin_ms)
+        return b.met(payer, view.anchor.ts_ms) >= b.new_since(start, history_ms, view.origin_ms)
 
     frontier: list[tuple[Flow, ...]] = [(first,)] if first.amount_fen >= floor_fen and new(first.payer, first.payee) else []
     for _ in range(max_hops - 1):

@@ -76,14 +76,13 @@ def _episode(view: NetworkView, params: PassParams) -> Episode | None:
     if a.hub or view.customer(u) is None:
         return None  # the bank monitors its customers: an outside account is seen from its customers' side
     start = a.new_since(anchor.ts_ms - round(params.window_days * DAY_MS), round(params.min_history_days * DAY_MS), view.origin_ms)
-    seen = a.first_seen
     floor = round(params.min_amount_cny * FEN_PER_YUAN)
-    if anchor.amount_fen < floor or seen.get(anchor.payee, anchor.ts_ms) < start or view.of(anchor.payee).hub:
+    if anchor.amount_fen < floor or a.met(anchor.payee, anchor.ts_ms) < start or view.of(anchor.payee).hub:
         return None  # the anchor goes to a long-standing payee (or a hub): not an episode's payment
     all_ins = [h for h in a.ins_within(start, end) if h.amount_fen >= floor and not view.of(h.payer).hub]
     all_outs = [h for h in a.outs_within(start, end) if h.amount_fen >= floor and not view.of(h.payee).hub]
-    ins = [h for h in all_ins if seen.get(h.payer, h.ts_ms) >= start]
-    outs = [h for h in all_outs if seen.get(h.payee, h.ts_ms) >= start]
+    ins = [h for h in all_ins if a.met(h.payer, h.ts_ms) >= start]
+    outs = [h for h in all_outs if a.met(h.payee, h.ts_ms) >= start]
     if anchor not in outs:
         outs.append(anchor)
     if not ins:
@@ -92,8 +91,8 @@ def _episode(view: NetworkView, params: PassParams) -> Episode | None:
     lo, hi = params.min_forward_ratio, params.max_forward_ratio
     for s in sorted({h.ts_ms for h in ins}):
         for o1 in sorted({h.ts_ms for h in outs if h.ts_ms > s})[:1]:  # the phases meet at the first payment after s
-            e_in = [h for h in ins if s <= h.ts_ms < o1 and seen.get(h.payer, h.ts_ms) >= s]
-            e_out = [h for h in outs if h.ts_ms >= o1 and seen.get(h.payee, h.ts_ms) >= s]
+            e_in = [h for h in ins if s <= h.ts_ms < o1 and a.met(h.payer, h.ts_ms) >= s]
+            e_out = [h for h in outs if h.ts_ms >= o1 and a.met(h.payee, h.ts_ms) >= s]
             if not e_in or anchor not in e_out or o1 - e_in[-1].ts_ms > gap:
                 continue
             if len({h.payer for h in e_in}) > params.max_set or len({h.payee for h in e_out}) > params.max_set:

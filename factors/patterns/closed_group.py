@@ -49,7 +49,7 @@ def detect(view: NetworkView, params: Params, severity: str = "high") -> Network
     start = view.anchor.ts_ms - round(params.window_days * DAY_MS)
     av = view.of(v)
     history = round(params.min_history_days * DAY_MS)
-    if av.hub or av.first_seen.get(u, view.anchor.ts_ms) < av.new_since(start, history, view.origin_ms) or view.of(u).hub:
+    if av.hub or av.met(u, view.anchor.ts_ms) < av.new_since(start, history, view.origin_ms) or view.of(u).hub:
         return None
     floor = round(params.min_amount_cny * FEN_PER_YUAN)
     cache: dict[str, list[Hop]] = {}
@@ -58,9 +58,9 @@ def detect(view: NetworkView, params: Params, severity: str = "high") -> Network
         """The party's edges in the window with counterparties it first dealt with in the window."""
         if party not in cache:
             a = view.of(party)
-            seen, new_from = a.first_seen, a.new_since(start, history, view.origin_ms)
-            hops = [h for h in a.ins_within(start, end) if h.amount_fen >= floor and seen.get(h.payer, h.ts_ms) >= new_from]
-            hops += [h for h in a.outs_within(start, end) if h.amount_fen >= floor and seen.get(h.payee, h.ts_ms) >= new_from]
+            new_from = a.new_since(start, history, view.origin_ms)
+            hops = [h for h in a.ins_within(start, end) if h.amount_fen >= floor and a.met(h.payer, h.ts_ms) >= new_from]
+            hops += [h for h in a.outs_within(start, end) if h.amount_fen >= floor and a.met(h.payee, h.ts_ms) >= new_from]
             cache[party] = hops
         return cache[party]
 

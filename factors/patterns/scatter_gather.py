@@ -49,12 +49,12 @@ def detect(view: NetworkView, params: Params, severity: str = "high") -> Network
             continue
         am = view.of(m)
         new_from = am.new_since(start, round(params.min_history_days * DAY_MS), view.origin_ms)
-        if am.first_seen.get(sink, out_hop.ts_ms) < new_from:
+        if am.met(sink, out_hop.ts_ms) < new_from:
             continue  # m has paid the sink for long: an ordinary relationship, not a relay
         for in_hop in am.ins_within(start, out_hop.order()):
             if in_hop.payer in (sink, m) or in_hop.amount_fen < floor or out_hop.ts_ms - in_hop.ts_ms > gap:
                 continue
-            if am.first_seen.get(in_hop.payer, in_hop.ts_ms) < new_from:
+            if am.met(in_hop.payer, in_hop.ts_ms) < new_from:
                 continue
             if conserved(in_hop.amount_fen, out_hop.amount_fen, params.min_forward_ratio, params.max_forward_ratio):
                 hops = by_source.setdefault(in_hop.payer, {}).setdefault(m, [])

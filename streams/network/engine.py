@@ -109,7 +109,7 @@ class NetworkEngine:
 
     def _view(self, a: Applied) -> NetworkView:
         e = a.edge
-        hop = Hop(e.edge_id[:16], e.payer, e.payee, e.ts_ms, e.amount_fen, (e.tx_id,))
+        hop = Hop(e.edge_id[:16], a.payer, a.payee, e.ts_ms, e.amount_fen, (e.tx_id,))  # the counterparty as the account knows it
         account = e.payer if a.copy == "payer" else e.payee
         held = self.store.view.get(account)
         group = held.peer_group if held else None

@@ -41,7 +41,7 @@ from redis.exceptions import NoScriptError
 
 from factors.identity import digest
 from factors.network.edges import Edge
-from factors.network.graph import Adjacency, Hop
+from factors.network.graph import NAME_ONLY, Adjacency, Hop, alias_key
 
 SCRIPTS = Path(__file__).parent / "scripts"
 DAY_MS = 86_400_000
@@ -62,6 +62,15 @@ class Applied:
     copy: str
     status: str
     done: bool
+    counterparty: str = ""  # the copy's counterparty as the owning account knows it (a name-only party resolved, see Adjacency.resolve)
+
+    @property
+    def payer(self) -> str:
+        return self.counterparty if self.copy == "payee" and self.counterparty else self.edge.payer
+
+    @property
+    def payee(self) -> str:
+        return self.counterparty if self.copy == "payer" and self.counterparty else self.edge.payee
 
 
 class _Concurrent:
@@ -189,15 +198,19 @@ class GraphStore:
             await self._origin(min(edge.ts_ms for edge, _ in copies))
         sha = self._sha["net_apply"]
 
+        aliases = {own: self._alias_writes(own, [copies[n] for n in indices]) for own, indices in by_account.items()}
+
         def packed(own: str) -> list[tuple[Any, ...]]:
             rows = []
-            for n in by_account[own]:
+            for j, n in enumerate(by_account[own]):
                 edge, copy = copies[n]
                 payer = copy == "payer"
                 cid = (edge.payer_customer_id if payer else edge.payee_customer_id) or ""
                 group = (edge.peer_group or "") if cid and cid == edge.leg_customer_id else ""
                 eid = edge.edge_id[:16]
-                rows.append(("o" if payer else "i", edge.ts_ms, f"{eid}|{edge.amount_fen}|{edge.payee if payer else edge.payer}", eid, edge.tx_id, cid, group))
+                key, value = aliases[own].get(j, ("", ""))
+                member = f"{eid}|{edge.amount_fen}|{edge.payee if payer else edge.payer}"
+                rows.append(("o" if payer else "i", edge.ts_ms, member, eid, edge.tx_id, cid, group, key, value))
             return rows
 
         chunks = self._chunks(list(by_account))
@@ -209,21 +222,42 @@ class GraphStore:
 
         replies = [r for reply in await self._execute(fill) for r in reply]
         status: list[tuple[int, bytes]] = [(0, b"")] * len(copies)
-        for indices, reply in zip(by_account.values(), replies, strict=True):
+        learned: dict[int, tuple[str, str]] = {}
+        for (own, indices), reply in zip(by_account.items(), replies, strict=True):
             for j, n in enumerate(indices):
                 status[n] = (int(reply[2 * j]), reply[2 * j + 1])
+                if j in aliases[own]:
+                    learned[n] = aliases[own][j]
         out = []
-        for (edge, copy), (code, legs) in zip(copies, status, strict=True):
+        for n, ((edge, copy), (code, legs)) in enumerate(zip(copies, status, strict=True)):
             kind = {1: "new", 0: "stored", -1: "late"}[code]
-            out.append(Applied(edge, copy, kind, bool(legs) and legs[:2] == b"d|"))
             for party, cid in ((edge.payer, edge.payer_customer_id), (edge.payee, edge.payee_customer_id)):
                 if cid:
                     self.customers[party] = cid
-            if kind != "late":
-                self._remember(edge, copy)
+            counterparty = self._remember(edge, copy, learned.get(n)) if kind != "late" else ""
+            out.append(Applied(edge, copy, kind, bool(legs) and legs[:2] == b"d|", counterparty))
         return out
 
-    def _remember(self, edge: Edge, copy: str) -> None:
+    def _alias_writes(self, own: str, copies: list[tuple[Edge, str]]) -> dict[int, tuple[str, str]]:
+        """The name aliases the account's copies teach it (by position among them): a leg of the
+        account's own customer that names an identified counterparty (see Edge.counterparty_name_id)."""
+        held = self.accounts.get(own)
+        local: dict[str, str] = {}
+        writes: dict[int, tuple[str, str]] = {}
+        for j, (edge, copy) in enumerate(copies):
+            if not edge.counterparty_name_id or own != f"id:{edge.leg_customer_id}":
+                continue
+            other = edge.payee if copy == "payer" else edge.payer
+            key = alias_key(edge.counterparty_name_id)
+            known = local.get(key, held.aliases.get(key) if held is not None else None)
+            value = other if known is None or known == other else ""
+            if value != known:
+                local[key] = value
+                writes[j] = (key, value)
+        return writes
+
+    def _remember(self, edge: Edge, copy: str, alias: tuple[str, str] | None = None) -> str:
+        """Hold the applied copy in memory; returns its counterparty as the account knows it."""
         own = edge.payer if copy == "payer" else edge.payee
         a = self.accounts.get(own)
         if a is None:  # evicted within the batch (tiny max_accounts): hold it again
@@ -235,10 +269,15 @@ class GraphStore:
             a.customer_id = cid
             if cid == edge.leg_customer_id and edge.peer_group:
                 a.peer_group = edge.peer_group
-        a.add(Hop(edge.edge_id[:16], edge.payer, edge.payee, edge.ts_ms, edge.amount_fen, (edge.tx_id,)), incoming=copy == "payee")
+        if alias is not None:
+            a.set_alias(*alias)
+        payer = copy == "payer"
+        other = a.resolve(edge.payee if payer else edge.payer)
+        a.add(Hop(edge.edge_id[:16], own if payer else other, other if payer else own, edge.ts_ms, edge.amount_fen, (edge.tx_id,)), incoming=not payer)
         newest = max(a.ins[-1].ts_ms if a.ins else 0, a.outs[-1].ts_ms if a.outs else 0)
         a.trim(newest - self.retain_ms, self.cap)
         a.hub = a.degree >= self.hub_degree  # a full cap only bounds memory: a busy firm with few counterparties is searched
+        return other
 
     async def read(self, parties: Iterable[str], start_ms: int, end_ms: int) -> dict[str, Adjacency]:
         """The adjacency of each account within [start_ms, end_ms], in one round trip."""
@@ -259,11 +298,13 @@ class GraphStore:
 
     def _adjacency(self, party: str, reply: list[Any]) -> Adjacency:
         raw_in, raw_out, raw_meta = reply
-        ins = _hops(party, raw_in, incoming=True)
-        outs = _hops(party, raw_out, incoming=False)
         meta = {raw_meta[i].decode(): raw_meta[i + 1].decode() for i in range(0, len(raw_meta), 2)}
+        aliases = {k[2:]: v for k, v in meta.items() if k.startswith("a:")}
+        ins = _hops(party, raw_in, incoming=True, aliases=aliases)
+        outs = _hops(party, raw_out, incoming=False, aliases=aliases)
         a = Adjacency(party, ins, outs, meta.get("c") or None, meta.get("g") or None, False, {k: v for k, v in meta.items() if k.startswith("k:")})
         a.hub = a.degree >= self.hub_degree
+        a.aliases = aliases
         if a.customer_id:
             self.customers[party] = a.customer_id
         return a
@@ -290,10 +331,12 @@ class GraphStore:
                 a.emitted.update(fields)
 
 
-def _hops(party: str, raw: list[Any], incoming: bool) -> tuple[Hop, ...]:
+def _hops(party: str, raw: list[Any], incoming: bool, aliases: dict[str, str]) -> tuple[Hop, ...]:
     hops = []
     for i in range(0, len(raw), 3):
         eid, fen, other = raw[i].decode().split("|", 2)
+        if aliases and other.startswith(NAME_ONLY):
+            other = aliases.get(alias_key(other)) or other
         legs = raw[i + 2].decode() if raw[i + 2] else ""
         tx_ids = tuple(legs[2:].split(",")) if legs else ()
         payer, payee = (other, party) if incoming else (party, other)

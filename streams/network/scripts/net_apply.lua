@@ -2,7 +2,8 @@
 -- KEYS: per account, 4 keys sharing its hash tag: in zset (:i), out zset (:o), legs hash (:x), meta hash (:m)
 -- ARGV: retain_ms, cap, a JSON array with one entry per account (KEYS order): the array of its
 --       copies [side ("i"|"o"), ts_ms, member ("eid|fen|other"), eid, tx_id, customer_id ("" unknown),
---       peer_group ("" unknown)]
+--       peer_group ("" unknown), alias key ("" none), alias party ("" ambiguous)]
+--       (an alias: the digest of the counterparty's name identity -> its party; meta field "a:<key>")
 -- Returns per account {status, legs, status, legs, ...}, one pair per copy: status 1 new, 0 already
 -- stored (the other leg of a book transfer, or a redelivery), -1 older than the retention before
 -- the account's watermark (not stored). legs: "p|tx1[,tx2]" (outputs pending) or "d|..." (committed).
@@ -27,6 +28,7 @@ local function apply(ki, ko, kx, km, copies)
     else
       if c[6] ~= '' then cid = c[6] end
       if c[7] ~= '' then group = c[7] end
+      if c[8] and c[8] ~= '' then redis.call('HSET', km, 'a:' .. c[8], c[9]) end
       local added = redis.call('ZADD', key, 'NX', ts, c[3])
       local legs = redis.call('HGET', kx, c[4])
       if not legs then
