@@ -436,6 +436,22 @@ def flow_hops(flows: Iterable[Flow]) -> list[Hop]:
     return [h for f in flows for h in f.hops]
 
 
+def meshed_path(view: NetworkView, path: tuple[Flow, ...]) -> bool:
+    """Whether two accounts of the path paid each other other than along the path itself (from
+    its first flow to the anchor): a layering path runs one way through accounts that do not
+    otherwise deal with each other; accounts that pay each other in several directions are a
+    mesh (a closed group, a family), in which a conserved chain can appear by coincidence."""
+    accounts = {path[0].payer, *(f.payee for f in path)}
+    own = {h.edge_id for f in path for h in f.hops}
+    start = path[0].ts_ms
+    for p in sorted(accounts):
+        b = view.of(p)
+        for h in b.outs_within(start, view.end):
+            if h.payee in accounts and h.edge_id not in own:
+                return True
+    return False
+
+
 __all__ = [
     "DAY_MS",
     "Adjacency",
@@ -452,5 +468,6 @@ __all__ = [
     "conserved_paths",
     "flow_hops",
     "flows_of",
+    "meshed_path",
     "parties_of",
 ]

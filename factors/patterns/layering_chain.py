@@ -18,7 +18,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from factors.money import yuan
-from factors.network.graph import DAY_MS, NetworkHit, NetworkView, all_tx_ids, flow_hops, parties_of
+from factors.network.graph import DAY_MS, NetworkHit, NetworkView, all_tx_ids, flow_hops, meshed_path, parties_of
 from factors.network.params import ConservationParams
 from factors.patterns.network_cycle import search
 
@@ -45,7 +45,7 @@ def detect(view: NetworkView, params: Params, severity: str = "high") -> Network
         if len(path) < params.min_hops or len(path) > params.max_hops:
             continue
         accounts = {path[0].payer, *(f.payee for f in path)}
-        if len(accounts) != len(path) + 1:
+        if len(accounts) != len(path) + 1 or meshed_path(view, path):
             continue
         if best is None or (-len(path), path[0].first.order()) < (-len(best), best[0].first.order()):
             best = path

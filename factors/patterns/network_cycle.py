@@ -18,7 +18,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from factors.money import FEN_PER_YUAN, yuan
-from factors.network.graph import DAY_MS, NetworkHit, NetworkView, all_tx_ids, conserved_paths, flow_hops, parties_of
+from factors.network.graph import DAY_MS, NetworkHit, NetworkView, all_tx_ids, conserved_paths, flow_hops, meshed_path, parties_of
 from factors.network.params import ConservationParams
 
 ID = "network_cycle"
@@ -54,7 +54,7 @@ def detect(view: NetworkView, params: Params, severity: str = "high") -> Network
         return None
     best = None
     for path in search(view, params):
-        if path[0].payer != view.anchor.payee or not params.min_hops <= len(path) <= params.max_hops:
+        if path[0].payer != view.anchor.payee or not params.min_hops <= len(path) <= params.max_hops or meshed_path(view, path):
             continue
         if best is None or (len(path), path[0].first.order()) < (len(best), best[0].first.order()):
             best = path
