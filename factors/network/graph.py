@@ -184,6 +184,8 @@ class Adjacency:
         """Drop edges before `oldest_ms` and all but the newest `cap` per side. True if a side was capped."""
         capped = False
         for incoming, side in ((True, self.ins), (False, self.outs)):
+            if not side or (side[0].ts_ms >= oldest_ms and len(side) <= cap):
+                continue  # the common case: nothing to drop
             cut = bisect_left(side, oldest_ms, key=_ts)
             if len(side) - cut > cap:
                 cut, capped = len(side) - cap, True

@@ -1,9 +1,9 @@
 """Network replay: transactions -> edges (the customer stage's builder) -> the network engine,
 without Kafka, on real Redis; and the node-level evaluation against labels.
 
-Until the customer stage produces aml.edges.v1 itself, this is how the stage is fed for tests,
-the evaluation and the benchmark: each valid leg of the file goes through `edges_for_leg` exactly
-as the customer stage will call it, both copies in file order, batches of `batch_size`. Quantiles
+Each valid leg of the file goes through `edges_for_leg` as the customer stage calls it, and both
+copies go to the engine in file order, in batches of `batch_size`, already decoded (the topic's
+JSON round trip is the worker's; `edge_sources` renders the messages for tests and the benchmark).
 Risk levels (for the exposure rule and measurements) come from the profiles (a listed customer
 is `prohibited` from the start, as the customer stage's hard rule rates it) and, optionally, a
 `risk-changes.jsonl` written by `amlstream replay` on the same input, applied in event-time order
@@ -68,10 +68,9 @@ def edge_of(raw: bytes, model: Model, directory: Directory) -> Edge | None:
         tx = decode_transaction(None, raw, model.standard.fx, 1_048_576)
     except DecodeError:
         return None
-    doc = orjson.loads(raw)
-    account = doc.get("counterparty_account")
-    resolved = directory.accounts.get(account) if isinstance(account, str) else None
-    own_account = resolved == tx.customer_id or (isinstance(account, str) and account == tx.account_id)
+    account = tx.counterparty_account
+    resolved = directory.accounts.get(account) if account else None
+    own_account = resolved == tx.customer_id or (account is not None and account == tx.account_id)
     return edges_for_leg(
         tx_id=tx.tx_id,
         customer_id=tx.customer_id,
@@ -80,14 +79,22 @@ def edge_of(raw: bytes, model: Model, directory: Directory) -> Edge | None:
         amount_fen=tx.amount_fen,
         method=tx.method,
         counterparty_id=tx.counterparty_id,
-        counterparty_account=account if isinstance(account, str) else None,
+        counterparty_account=account,
         counterparty_bank=tx.counterparty_bank,
         counterparty_name=tx.counterparty_name,
         counterparty_customer_id=resolved,
-        tx_type=str(doc.get("tx_type") or "payment"),
+        tx_type=tx.tx_type,
         own_account=own_account,
         peer_group=directory.groups.get(tx.customer_id),
     )
+
+
+def edges_of(transactions: str, model: Model, directory: Directory) -> Iterator[Edge]:
+    """The edge of each leg that has one, in file order."""
+    for raw in read_records(transactions):
+        edge = edge_of(raw, model, directory)
+        if edge is not None:
+            yield edge
 
 
 def edge_sources(transactions: str, customers: str | None, model: Model, directory: Directory | None = None) -> Iterator[tuple[Source, Edge]]:
@@ -188,8 +195,8 @@ async def network_replay(
         writer = open(out_dir / "network-detections.jsonl", "wb")  # noqa: SIM115 - closed below
     started = time.monotonic()
 
-    async def run(batch: list[Source]) -> None:
-        out = await engine.process(batch)
+    async def run(batch: list[tuple[Edge, str]]) -> None:
+        out = await engine.process_copies(batch)
         for event in out.events:
             if live_from and event.kind == "network_detection" and parse_ms(event.value["occurred_at"]) < live_from[0]:
                 continue  # the backfill: state only
@@ -209,13 +216,11 @@ async def network_replay(
         result.exposures += out.exposures
 
     try:
-        batch: list[Source] = []
+        batch: list[tuple[Edge, str]] = []
         nxt = 0
-        for source, edge in edge_sources(transactions, customers, model, directory):
+        for edge in edges_of(transactions, model, directory):
             ts_ms = edge.ts_ms
-            if source.key == edge.payer.encode():
-                leg_payer = edge.leg_customer_id == edge.payer_customer_id
-                introduced.leg(edge.leg_customer_id, edge.payee if leg_payer else edge.payer, ts_ms)
+            introduced.leg(edge.leg_customer_id, edge.payee if edge.leg_customer_id == edge.payer_customer_id else edge.payer, ts_ms)
             if not live_from and warmup_days:
                 live_from.append(ts_ms + round(warmup_days * 86_400_000))
             if nxt < len(changes) and changes[nxt][0] <= ts_ms:
@@ -225,7 +230,7 @@ async def network_replay(
                 while nxt < len(changes) and changes[nxt][0] <= ts_ms:
                     apply_risk(risk, changes[nxt][1], changes[nxt][2], changes[nxt][0])
                     nxt += 1
-            batch.append(source)
+            batch += ((edge, "payer"), (edge, "payee"))  # the two copies, as the customer stage produces them
             if len(batch) >= batch_size:
                 await run(batch)
                 batch = []

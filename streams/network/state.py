@@ -92,7 +92,10 @@ class Accounts(Mapping[str, Adjacency]):
         self.owned, self.borrowed = owned, borrowed
 
     def get(self, party: str, default: Adjacency | None = None) -> Adjacency | None:  # type: ignore[override]
-        return self.owned.get(party) or self.borrowed.get(party) or default
+        found = self.owned.get(party)
+        if found is not None:
+            return found
+        return self.borrowed.get(party, default) if self.borrowed else default
 
     def __getitem__(self, party: str) -> Adjacency:
         found = self.get(party)
