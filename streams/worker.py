@@ -23,17 +23,13 @@ from streams.errors import ConfigError
 from streams.health import Readiness, serve
 from streams.logs import logging_config
 from streams.metrics import Metrics
-from streams.model import Model, load_model
+from streams.model import Model, open_model
 from streams.processor import BatchProcessor
 from streams.settings import Settings, mask_url
 from streams.state import StateStore, make_store
 from streams.state.peers import load_baselines, publish_baselines
 
 log = logging.getLogger("amlstream.worker")
-
-
-def open_model(settings: Settings) -> Model:
-    return load_model(settings.model_config_file, settings.timezone, allow_readable=settings.allow_readable_model)
 
 
 async def preflight(settings: Settings) -> None:
