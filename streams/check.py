@@ -44,7 +44,7 @@ def check_standard(path: Path, trail_horizon_hours: float | None = None, env: Ma
         lines = [f"error: {problem}" for problem in exc.problems]
         return CheckResult(2, [*lines, f"{path}: refused, {len(lines)} problem{'s' if len(lines) != 1 else ''}"])
     horizon = settings.trail_horizon_hours if trail_horizon_hours is None else trail_horizon_hours
-    warnings = [f"warning: {w}" for w in lint(standard, trail_horizon_hours=horizon)]
+    warnings = [f"warning: {w}" for w in lint(standard, trail_horizon_hours=horizon, timezone_override=settings.timezone)]
     if readable_by_others(source) and source.resolve() != DEFAULT_STANDARD_PATH.resolve():
         warnings.append("warning: the file is readable by other users: a worker refuses it (chmod 600, or AMLSTREAM_ALLOW_READABLE_MODEL=1)")
     patterns = standard.patterns.configured()
