@@ -37,7 +37,7 @@ async def preflight(settings: Settings) -> None:
     redis = make_redis(settings, socket_connect_timeout=5, socket_timeout=5)
     try:
         await redis.ping()
-        await StateStore(redis).ensure_layout()  # another layout's state: StateLayoutError, one line, exit 2
+        await StateStore(redis, retain_days=settings.retain_days).ensure_layout()  # another layout's state or a wider window: StateLayoutError, one line, exit 2
     except (RedisError, OSError) as exc:
         raise ConfigError(f"Redis at {mask_url(settings.redis_url)} is unreachable: {exc}") from None
     finally:
