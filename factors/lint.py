@@ -20,7 +20,8 @@ Each warning is a `Problem` (TOML path, what is suspicious), never a value. They
   legal, since a bank may lower one deliberately (a test, a stricter policy), but a lower line
   reports days the regulation does not ask for and a higher one misses days it does;
 - a structuring threshold above the cash large-value line (0501): structuring is staying under
-  the line, and legs near such a threshold reach it and are reported anyway;
+  the line, and legs near such a threshold reach it and are reported anyway; a same_day_cash
+  threshold above it: a day whose cash reaches the line raises no alert;
 - a timezone other than Beijing time: the PBoC's business day (当日) is the calendar day in
   Asia/Shanghai, so reports and same-day totals would fall on other days.
 """
@@ -163,6 +164,10 @@ def _rules(standard: Standard, trail_horizon_hours: float) -> list[Problem]:
                     "above the cash large-value line (large_value 0501, CNY): structuring is staying under the line, and legs near this threshold "
                     "reach it and are reported anyway (set it to the line)",
                 )
+            )
+        if pattern_id == "same_day_cash" and p.threshold_cny > cash_line_cny(standard):  # type: ignore[attr-defined]
+            warnings.append(
+                Problem(f"{where}.threshold_cny", "above the cash large-value line (large_value 0501, CNY): a day whose cash reaches the line raises no alert")
             )
         if pattern_id in TRAIL_RULES and p.window_hours > trail_horizon_hours:  # type: ignore[attr-defined]
             warnings.append(Problem(f"{where}.window_hours", "longer than the trail horizon (AMLSTREAM_TRAIL_HORIZON_HOURS): the rule sees only what the trail keeps"))

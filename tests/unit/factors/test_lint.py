@@ -118,6 +118,13 @@ def test_a_structuring_threshold_above_the_cash_line_is_a_warning(structuring, l
     assert not warnings or "above the cash large-value line" in warnings[0]
 
 
+@pytest.mark.parametrize(("threshold", "warned"), [(5_000_000, True), (50_001, True), (50_000, False), (20_000, False)])
+def test_a_same_day_cash_threshold_above_the_cash_line_is_a_warning(threshold, warned):
+    edit = ('severity = "medium"\nthreshold_cny = 50000', f'severity = "medium"\nthreshold_cny = {threshold}')
+    expected = ["patterns.same_day_cash.threshold_cny: above the cash large-value line (large_value 0501, CNY): a day whose cash reaches the line raises no alert"]
+    assert warnings_for(edit) == (expected if warned else [])
+
+
 def test_a_disabled_structuring_rule_is_not_warned_about():
     assert warnings_for((STRUCTURING, 'severity = "high"\nenabled = false\nthreshold_cny = 5000000\nnear_ratio')) == []
 

@@ -45,11 +45,13 @@ def test_the_findings_legal_values_each_draw_a_warning(tmp_path, capsys):
         tmp_path,
         capsys,
         (RULES, "rules.0501 = { cny = 5000 }"),
+        ('severity = "medium"\nthreshold_cny = 50000', 'severity = "medium"\nthreshold_cny = 5000000'),  # the finding's file: same_day_cash
         ('severity = "high"\nthreshold_cny = 50000\nnear_ratio', 'severity = "high"\nthreshold_cny = 5000000\nnear_ratio'),
         ('timezone = "Asia/Shanghai"', 'timezone = "UTC"'),
     )
-    assert code == 0 and lines[0].endswith("3 warnings"), lines
-    assert [line.split(": ", 2)[1] for line in lines[1:]] == ["timezone", "large_value.rules.0501.cny", "patterns.structuring.threshold_cny"]
+    assert code == 0 and lines[0].endswith("4 warnings"), lines
+    paths = ["timezone", "large_value.rules.0501.cny", "patterns.same_day_cash.threshold_cny", "patterns.structuring.threshold_cny"]
+    assert [line.split(": ", 2)[1] for line in lines[1:]] == paths
     assert all(line.startswith("warning: ") for line in lines[1:])
     assert "5,000" not in "\n".join(lines) and "5000000" not in "\n".join(lines)  # the bank's figures are never printed
 
