@@ -22,7 +22,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer
 
 from filings.calendar import WorkingCalendar
-from filings.config import load_config
+from filings.config import FilingConfig, load_config
 from filings.errors import FilingConfigError, InvalidFiling
 from filings.inputs import Inputs
 from filings.metrics import FilingMetrics
@@ -44,11 +44,21 @@ EXIT_LEASE = 4
 PRIORITY = ("profile", "transaction", "risk_change", "alert", "report", "decision")
 
 
+def check_timezone(config: FilingConfig, settings: Settings, model: Any) -> None:
+    """The filing stage's business day must be the customer stage's: reports are dated, and their
+    deadlines counted, in one timezone. FilingConfigError (one line, exit 2) when they differ."""
+    if config.timezone != model.calendar.timezone:
+        source = "AMLSTREAM_TIMEZONE" if settings.timezone else f"the scoring standard's timezone ({model.path.name})"
+        raise FilingConfigError(
+            f"the filings config's timezone {config.timezone} differs from the business-day timezone {model.calendar.timezone} of {source}: "
+            "set both to the bank's (reports would be dated and their deadlines counted on other days than the customer stage's)"
+        )
+
+
 def build_filer(settings: Settings, fsettings: FilingSettings, redis: Any) -> tuple[Filer, Any]:
     model = open_model(settings)
     config = load_config(fsettings.config)
-    if config.timezone != model.calendar.timezone:
-        raise FilingConfigError(f"the filings config's timezone {config.timezone} differs from the scoring standard's {model.calendar.timezone}")
+    check_timezone(config, settings, model)
     if not config.codes_reviewed:
         log.warning("filings config %s: code tables not reviewed by the bank yet (codes_reviewed = false): check them against the specification", config.config_version)
     calendar = WorkingCalendar.load(config.deadlines.calendar_override)

@@ -256,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, required=True)
     p = sub.add_parser("check-standard", help="validate and lint a scoring standard (exit 0: valid, 2: refused); prints paths, never values")
     p.add_argument("file", type=Path)
-    p.add_argument("--trail-horizon-hours", type=float, default=72, help="the workers' AMLSTREAM_TRAIL_HORIZON_HOURS, for the rule-window warnings")
+    p.add_argument("--trail-horizon-hours", type=float, help="the workers' trail horizon for the rule-window warnings (default: AMLSTREAM_TRAIL_HORIZON_HOURS, 72)")
     from filings.cli import add_parser as add_filings  # regulatory filing (its own package, not on the data path)
 
     add_filings(sub)
@@ -277,10 +277,12 @@ def main(argv: list[str] | None = None) -> int:
     iso_cli.add_commands(sub)
     args = parser.parse_args(argv)
 
-    if args.command == "check-standard":  # needs no settings: a linter for the change process
+    if args.command == "check-standard":  # a linter for the change process: reads only the settings in model_version
+        import os
+
         from streams.check import check_standard
 
-        result = check_standard(args.file, args.trail_horizon_hours)
+        result = check_standard(args.file, args.trail_horizon_hours, os.environ)
         print("\n".join(result.lines))
         return result.exit_code
     try:
@@ -344,10 +346,10 @@ def main(argv: list[str] | None = None) -> int:
             n = asyncio.run(produce_generated(settings, args.source, args.rate, args.limit))
             print(f"produced {n} messages")
         elif args.command == "replay":
-            from streams.model import load_model
+            from streams.model import open_model
             from streams.replay import replay
 
-            model = load_model(args.config or settings.model_config_file, settings.timezone, allow_readable=settings.allow_readable_model)
+            model = open_model(settings, args.config)
             transactions = iso_cli.replay_input(args, settings, model) if args.format == "iso20022" else args.transactions
             result = asyncio.run(
                 replay(
@@ -364,11 +366,11 @@ def main(argv: list[str] | None = None) -> int:
             print(orjson.dumps(result.summary(model.version), option=orjson.OPT_INDENT_2).decode())
         elif args.command == "backtest":
             from streams.backtest import backtest, render
-            from streams.model import load_model
+            from streams.model import open_model
 
             if len(args.config) != 2:
                 parser.error("backtest needs --config twice (A and B)")
-            models = tuple(load_model(c, settings.timezone, allow_readable=settings.allow_readable_model) for c in args.config)
+            models = tuple(open_model(settings, c) for c in args.config)
             args.out.mkdir(parents=True, exist_ok=True)
             report = asyncio.run(backtest(settings, models, args.transactions, args.customers, args.out, args.labels, progress=sys.stderr.isatty()))  # type: ignore[arg-type]
             print(render(report), end="")

@@ -46,6 +46,7 @@ OUTPUT_FILES = {
     "edge": "edges.jsonl",
 }
 BOOLEAN_COLUMNS = frozenset(("cross_border", *FLAGS))
+REPORT_FIELDS = ("customer_id", "rule_code", "direction", "business_date", "action", "revision", "total_cny", "totals_by_currency", "usd_equivalent", "tx_count")
 
 
 def _open(path: str) -> IO[bytes]:
@@ -233,6 +234,8 @@ class ReplayResult:
     levels: dict[str, int] = field(default_factory=dict)
     final: dict[str, dict[str, Any]] = field(default_factory=dict)  # customer -> rating state
     alerts_by_pattern: dict[str, set[str]] = field(default_factory=dict)  # pattern -> customers
+    reports: dict[str, dict[str, Any]] = field(default_factory=dict)  # report_key -> its latest report or withdrawal event
+    manual_reports: dict[str, dict[str, Any]] = field(default_factory=dict)  # report_key -> its latest manual event
     inputs: int = 0
     seconds: float = 0.0
 
@@ -355,5 +358,8 @@ def _record(events: list[OutputEvent], result: ReplayResult, writers: dict[str, 
         result.counts[event.kind] += 1
         if event.kind == "suspicious_pattern":
             result.alerts_by_pattern.setdefault(event.value["pattern"], set()).add(event.value["customer_id"])
+        elif event.kind == "large_value_report":
+            v = event.value
+            (result.manual_reports if v["action"] == "manual" else result.reports)[v["report_key"]] = {k: v[k] for k in REPORT_FIELDS}
         if writers:
             writers[event.kind].write(event.encode() + b"\n")
