@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Annotated
 
@@ -9,6 +10,7 @@ from pydantic import Field, field_validator
 from pydantic.dataclasses import dataclass
 
 from factors.config import STRICT
+from factors.iso_codes import minor_unit
 
 FEN_PER_YUAN = 100
 
@@ -36,6 +38,10 @@ class FxTable:
             raise ValueError("CNY must be present with rate 1")
         if "USD" not in rates:
             raise ValueError("USD is required (USD-denominated thresholds)")
+        # an amount is checked against its currency's minor unit: a code without one cannot be read exactly
+        unknown = sorted(c for c in rates if minor_unit(c) is None)
+        if unknown:
+            raise ValueError(f"{', '.join(unknown)}: not an ISO 4217 currency with a minor unit (gold, SDR and test codes have none)")
         return rates
 
     def __contains__(self, currency: str) -> bool:
@@ -49,6 +55,42 @@ class FxTable:
     def usd_fen_to_cny_fen(self, usd_fen: int) -> int:
         """CNY fen equivalent of an amount given in US cents (for USD-denominated thresholds)."""
         return int((Decimal(usd_fen) * self.cny_per_unit["USD"]).to_integral_value(rounding=ROUND_HALF_EVEN))
+
+
+PLAIN_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")
+"""An amount as a string: digits, optionally a point and more digits (no sign, exponent, spaces,
+separators or underscores; the transaction schema's pattern)."""
+
+
+def decimal_places(amount: str | int | float) -> int:
+    """Digits after the point: of a string as written ("100.50" has 2), of a JSON number by its value
+    (a parser keeps no trailing zeros: 100.50 is 100.5, 1 place; 100.0 is integral, 0)."""
+    if isinstance(amount, str):
+        point = amount.find(".")
+        return 0 if point < 0 else len(amount) - point - 1
+    value = Decimal(amount) if isinstance(amount, int) else Decimal(repr(amount))
+    if value == value.to_integral_value():
+        return 0
+    exponent = value.normalize().as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+
+
+def minor_unit_problem(amount: str | int | float, currency: str) -> str | None:
+    """Why `amount` cannot be an amount of `currency` exactly, or None: more decimal places than
+    the currency's ISO 4217 minor unit (CNY 25000.005, JPY 100.5) would have to be rounded away,
+    and a currency without a minor unit cannot be checked. Shared by the decoder and the ISO 20022
+    adapter, so both inputs take the same amounts."""
+    places = minor_unit(currency)
+    if places is None:
+        return f"{currency[:8]!r} is not an ISO 4217 currency with a minor unit"
+    written = decimal_places(amount)
+    if written > places:
+        return f"{str(amount)[:40]} {currency} has {_places(written)}; {currency} has {_places(places)} (ISO 4217 minor unit): it would have to be rounded"
+    return None
+
+
+def _places(n: int) -> str:
+    return "no decimal places" if n == 0 else f"{n} decimal place{'s' if n > 1 else ''}"
 
 
 def yuan(fen: int) -> float:
