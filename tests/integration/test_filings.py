@@ -90,6 +90,7 @@ async def test_render_the_scenario(settings: Settings, tmp_path: Path) -> None:
     # before filing, N1 held (no identity); the first suspicious report, D-2 consolidating
     assert sorted(n[:3] for n in result.written) == ["NBH"] * 4 + ["NBS"]
     assert [(d["error_code"], d["customer_id"]) for d in result.dead_letters] == [("invalid_identity", "F-BAD")]
+    assert_dead_letters(result.dead_letters, tmp_path / "out" / "dead-letter.jsonl")
     packages = sorted((tmp_path / "out" / "zip").glob("*.ZIP"))
     assert [p.name for p in packages] == ["NBHA0000000000001-20261130-00000001.ZIP", "NBSA0000000000001-20261130-00000001.ZIP"]
     for package in packages:
@@ -157,3 +158,20 @@ async def test_a_crash_between_file_and_status_rewrites_the_same_file(redis, set
     crashed = await run(tmp_path / "crashed", 1)
     assert crashed == clean
     assert sorted(Name.parse(n).seq for n in crashed) == list(range(1, len(clean) + 1))
+
+
+def assert_dead_letters(dead_letters: list[dict], path) -> None:
+    """`filings render` writes the worker's dead_letter events: the contract's shape, valid against its schema."""
+    import json
+
+    from jsonschema import Draft202012Validator
+
+    from streams.events import SCHEMA_VERSION
+
+    schema = json.loads((Path(__file__).resolve().parents[2] / "streams" / "schemas" / "dead_letter.v1.schema.json").read_text(encoding="utf-8"))
+    validator = Draft202012Validator(schema)
+    written = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert written == dead_letters and written
+    for event in written:
+        assert not list(validator.iter_errors(event)), list(validator.iter_errors(event))
+        assert (event["event_type"], event["schema_version"]) == ("dead_letter", SCHEMA_VERSION) and event["error_detail"]
