@@ -214,3 +214,29 @@ def test_the_schemas_country_list_is_the_decoders() -> None:
     for name in ("transaction.v1", "customer-profile.v1"):
         listed = json.loads((SCHEMAS / f"{name}.schema.json").read_text(encoding="utf-8"))["$defs"]["country_code"]["enum"]
         assert listed == [*decoder, None], name
+
+
+def test_a_standard_naming_an_unassigned_country_is_refused(tmp_path) -> None:
+    from factors.standard import DEFAULT_STANDARD_PATH
+    from streams.check import check_standard
+
+    text = DEFAULT_STANDARD_PATH.read_text(encoding="utf-8")
+    assert 'countries = ["KP", "IR", "MM"]' in text
+    bad = tmp_path / "standard.toml"
+    bad.write_text(text.replace('countries = ["KP", "IR", "MM"]', 'countries = ["KP", "ZZ", "MM"]'), encoding="utf-8")
+    bad.chmod(0o600)
+    result = check_standard(bad, 72)
+    assert result.exit_code == 2
+    assert any("countries[1]: not an assigned ISO 3166-1 alpha-2 country code" in line for line in result.lines), result.lines
+
+
+# ---- CSV cells ----------------------------------------------------------------------------------
+
+
+def test_csv_cells_become_the_json_the_decoder_expects() -> None:
+    from streams.replay import _csv_value
+
+    assert [_csv_value("cross_border", v) for v in ("true", "TRUE", "1", "false", "False", "0")] == [True, True, True, False, False, False]
+    assert [_csv_value("pep", v) for v in ("Y", "yes", "maybe", " true")] == ["Y", "yes", "maybe", " true"]  # the decoder refuses them
+    assert _csv_value("cross_border", "") is None and _csv_value("amount", "") is None
+    assert _csv_value("accounts", "A-1;A-2;") == ["A-1", "A-2"] and _csv_value("amount", " 50000 ") == " 50000 "
