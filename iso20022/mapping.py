@@ -13,12 +13,12 @@ from datetime import date, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
-from factors.iso_codes import minor_unit
+from factors.iso_codes import is_country, minor_unit
 from factors.model import CHANNELS, METHODS
 from factors.money import minor_unit_problem
 from iso20022.codes import derive
 from iso20022.errors import INVALID_VALUE, IsoError
-from iso20022.model import USER_ASSIGNED_COUNTRIES, Agent, Camt054, CreditTransfer, Declared, EntryLeg, LegHint, Pacs008, Party
+from iso20022.model import Agent, Camt054, CreditTransfer, Declared, EntryLeg, LegHint, Pacs008, Party
 from iso20022.parse import Message
 from iso20022.read import read
 
@@ -145,10 +145,12 @@ def _check_hints(hints: tuple[LegHint, ...], sided: bool) -> dict[str | None, Le
 
 
 def _counterparty_country(party: Party | None, agent: Agent | None, cross_border: bool) -> str | None:
-    if party is not None and party.country and party.country not in USER_ASSIGNED_COUNTRIES:
+    """Only a code the customer stage takes (an assigned ISO 3166-1 code, or XK): a user-assigned
+    one (AA, QM-QZ, XA-XZ, ZZ: an unknown country) or an unassigned one (EU, UK) is no country."""
+    if party is not None and party.country and is_country(party.country):
         return party.country
     country = agent.country if agent is not None else None
-    return country if cross_border and country and country not in USER_ASSIGNED_COUNTRIES else None
+    return country if cross_border and country and is_country(country) else None
 
 
 def _leg(**values: Any) -> dict[str, Any]:

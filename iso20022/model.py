@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# ISO 3166-1 user-assigned codes (AA, QM-QZ, XA-XZ, ZZ): a country that is not known. Such a
-# code can make a transfer cross-border, but never becomes a counterparty_country.
-USER_ASSIGNED_COUNTRIES = frozenset({"AA", "ZZ"} | {f"Q{c}" for c in "MNOPQRSTUVWXYZ"} | {f"X{c}" for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"})
+# An agent's country code may make a transfer cross-border whatever it is; only an assigned
+# ISO 3166-1 code (or XK) becomes a counterparty_country (iso20022.mapping._counterparty_country).
 
 
 def bic_country(bic: str | None) -> str | None:

@@ -210,3 +210,11 @@ def test_a_notification_counting_other_entries_dead_letters_the_message():
     with pytest.raises(IsoError) as caught:
         mapped(with_count(entries + 6))
     assert caught.value.code == INVALID_VALUE and caught.value.xpath == "/Document/BkToCstmrDbtCdtNtfctn/Ntfctn[1]/TxsSummry/TtlNtries/NbOfNtries"
+
+
+@pytest.mark.parametrize(("country", "kept"), [("EU", None), ("UK", None), ("ZZ", None), ("XA", None), ("XK", "XK"), ("DE", "DE")])
+def test_only_a_country_the_customer_stage_takes_becomes_counterparty_country(country, kept):
+    """The creditor's leg names the debtor's country: a code the decoder would refuse must not cost the leg."""
+    raw = pacs008().replace(b"<Dbtr><Nm>Zhang San</Nm><PstlAdr><Ctry>CN</Ctry>", f"<Dbtr><Nm>Zhang San</Nm><PstlAdr><Ctry>{country}</Ctry>".encode())
+    leg = next(leg for leg in mapped(raw).legs if leg["direction"] == "in" and leg.get("counterparty_name") == "Zhang San")
+    assert leg.get("counterparty_country") == kept
