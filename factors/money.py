@@ -6,7 +6,7 @@ import re
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import BeforeValidator, Field, field_validator
 from pydantic.dataclasses import dataclass
 
 from factors.config import STRICT
@@ -14,7 +14,26 @@ from factors.iso_codes import minor_unit
 
 FEN_PER_YUAN = 100
 
-Rate = Annotated[Decimal, Field(gt=0, le=10_000, allow_inf_nan=False)]
+PLAIN_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")
+"""An amount as a string: digits, optionally a point and more digits (no sign, exponent, spaces,
+separators or underscores; the transaction schema's pattern)."""
+
+
+def _plain_rate(value: object) -> object:
+    # Decimal itself reads "7_10" as 710 and " 7.10 ", "+7.1", "1e1" or full-width digits too: a rate
+    # written as a string must be a plain decimal, as an amount must
+    if isinstance(value, str):
+        if not PLAIN_DECIMAL.fullmatch(value.removeprefix("-")):  # a negative one is told it must be above 0
+            raise ValueError('expected a plain decimal string such as "7.10" (digits and one point: no sign, exponent, spaces or underscores)')
+        return Decimal(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)
+    if isinstance(value, float):
+        return Decimal(repr(value))  # the shortest decimal that reads back as the same float ("7.1", not 7.0999...)
+    return value
+
+
+Rate = Annotated[Decimal, Field(gt=0, le=10_000, allow_inf_nan=False), BeforeValidator(_plain_rate)]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="an ISO 4217 currency code (three capital letters)")]
 
 
@@ -22,7 +41,7 @@ Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="an ISO 4217 
 class FxTable:
     """Units of CNY per one unit of each currency, as of a date (the config records it).
 
-    `[fx]` of the standard: rates are decimal strings ("7.10") or numbers, positive and at most
+    `[fx]` of the standard: rates are plain decimal strings ("7.10"; not "7_10" or " 7.10 ") or numbers, positive and at most
     10,000; CNY must be present with rate 1 and USD is required (USD-denominated thresholds).
     """
 
@@ -55,11 +74,6 @@ class FxTable:
     def usd_fen_to_cny_fen(self, usd_fen: int) -> int:
         """CNY fen equivalent of an amount given in US cents (for USD-denominated thresholds)."""
         return int((Decimal(usd_fen) * self.cny_per_unit["USD"]).to_integral_value(rounding=ROUND_HALF_EVEN))
-
-
-PLAIN_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")
-"""An amount as a string: digits, optionally a point and more digits (no sign, exponent, spaces,
-separators or underscores; the transaction schema's pattern)."""
 
 
 def decimal_places(amount: str | int | float) -> int:

@@ -240,3 +240,19 @@ def test_csv_cells_become_the_json_the_decoder_expects() -> None:
     assert [_csv_value("pep", v) for v in ("Y", "yes", "maybe", " true")] == ["Y", "yes", "maybe", " true"]  # the decoder refuses them
     assert _csv_value("cross_border", "") is None and _csv_value("amount", "") is None
     assert _csv_value("accounts", "A-1;A-2;") == ["A-1", "A-2"] and _csv_value("amount", " 50000 ") == " 50000 "
+
+
+def test_fx_rates_written_as_strings_must_be_plain_decimals_too(tmp_path) -> None:
+    """Decimal reads "7_10" as 710: a slipped underscore must not multiply a rate by a hundred."""
+    from factors.standard import DEFAULT_STANDARD_PATH
+    from streams.check import check_standard
+
+    text = DEFAULT_STANDARD_PATH.read_text(encoding="utf-8")
+    for rate, valid in (('"7_10"', False), ('" 7.10 "', False), ('"+7.10"', False), ('"7.1e0"', False), ('"7.10"', True), ("7.1", True), ("7", True)):
+        path = tmp_path / "standard.toml"
+        path.write_text(text.replace('USD = "7.10"', f"USD = {rate}"), encoding="utf-8")
+        path.chmod(0o600)
+        result = check_standard(path, 72)
+        assert (result.exit_code == 0) is valid, (rate, result.lines)
+        if not valid:
+            assert any(line.startswith("error: fx.cny_per_unit.USD: expected a plain decimal string") for line in result.lines), result.lines
