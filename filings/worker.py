@@ -28,13 +28,13 @@ from filings.inputs import Inputs
 from filings.metrics import FilingMetrics
 from filings.outbox import Outbox
 from filings.receipts import read_receipt
-from filings.service import Filer, Outcome, package_date
+from filings.service import DeadLetter, Filer, Outcome, package_date
 from filings.settings import FilingSettings
 from filings.store import FilingStore
 from filings.suspicious import process_decisions
 from streams.connections import kafka_options, make_redis
 from streams.emit import KafkaEmitter
-from streams.events import Source, dead_letter
+from streams.events import OutputEvent, Source, dead_letter
 from streams.health import Readiness, serve
 from streams.settings import Settings
 from streams.worker import open_model
@@ -161,9 +161,7 @@ async def run(settings: Settings, fsettings: FilingSettings) -> int:
                 metrics.packages.inc(len(packages))
                 last_pack = time.monotonic()
             outcome = filer.drain()
-            events = [
-                dead_letter(_source(dl.source), dl.code, dl.detail, filer.config.config_version, dl.customer_id) for dl in outcome.dead_letters if dl.source is not None
-            ]
+            events = dead_letter_events(outcome.dead_letters, filer.config.config_version)
             for dl in outcome.dead_letters:
                 log.warning("dead letter %s: %s", dl.code, dl.detail)
             await emitter.emit(events)
@@ -187,6 +185,13 @@ async def run(settings: Settings, fsettings: FilingSettings) -> int:
 
 def _text(raw: bytes | None) -> str | None:
     return raw.decode("utf-8", "replace") if raw is not None else None
+
+
+def dead_letter_events(dead_letters: list[DeadLetter], version: str) -> list[OutputEvent]:
+    """The filing stage's dead letters as dead_letter events (the contract's shape, docs/events.md):
+    the worker produces them, `filings render` writes them. One without a source (no input to
+    point at) is only logged by the worker."""
+    return [dead_letter(_source(dl.source), dl.code, dl.detail, version, dl.customer_id) for dl in dead_letters if dl.source is not None]
 
 
 def _source(src: dict[str, Any]) -> Source:
