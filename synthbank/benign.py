@@ -202,7 +202,7 @@ def stream(plan: Plan) -> Iterator[dict]:
                     cid,
                     acct,
                     "out" if r() < xb[1] else "in",
-                    money(int(cny / xb[3])),
+                    foreign_money(int(cny / xb[3]), xb[2]),
                     xb[2],
                     "remittance",
                     "online" if r() < 0.7 else "counter",
