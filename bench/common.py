@@ -189,7 +189,7 @@ def worker_env(bench: Bench, topics: Topics, group: str, port: int, batch: int =
 
 def start(cmd: list[str], env: dict[str, str]) -> subprocess.Popen:
     # stderr to a file, not a pipe: a chatty process must never block on a full pipe
-    err = tempfile.TemporaryFile()
+    err = tempfile.TemporaryFile()  # noqa: SIM115 - closed with the process (garbage-collected)
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err)
     proc.err = err  # type: ignore[attr-defined]
     return proc
@@ -214,19 +214,21 @@ def stop(procs: list[subprocess.Popen]) -> None:
 
 
 async def run_until_committed(
-    processes: list[tuple[list[str], dict[str, str]]], topics: list[str], group: str, expected: int, timeout_s: float, on_start: Any = None
+    processes: list[tuple[list[str], dict[str, str]]], topics: list[str], group: str, expected: int, timeout_s: float, seen: dict[str, Any] | None = None
 ) -> float:
     """Start the processes, wait until the group committed every input offset; rate = inputs /
-    (time from start to the last commit), so start-up and group join count against the rate."""
+    (time from start to the last commit), so start-up and group join count against the rate.
+    `seen`, if given, receives the processes' CPU seconds and the elapsed seconds."""
     started = time.monotonic()
     procs = [start(cmd, env) for cmd, env in processes]
     try:
-        if on_start is not None:
-            on_start(procs)
         while True:
             done = await committed_total(topics, group)
             if done >= expected:
-                return expected / (time.monotonic() - started)
+                elapsed = time.monotonic() - started
+                if seen is not None:
+                    seen.update(seconds=round(elapsed, 2), process_cpu_s=[round(cpu_seconds(p.pid), 2) for p in procs])
+                return expected / elapsed
             for p in procs:
                 if p.poll() is not None:
                     raise RuntimeError(f"{p.args} exited {p.returncode}: {stderr_tail(p)}")
@@ -235,6 +237,35 @@ async def run_until_committed(
             await asyncio.sleep(0.5)
     finally:
         stop(procs)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a live process has used (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def redis_counters(redis: Redis) -> dict[str, float]:
+    """Server CPU seconds and per-command totals, to diff around a run."""
+    cpu = await redis.info("cpu")
+    stats = await redis.info("commandstats")
+    out = {"cpu_s": float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"])}
+    for name, value in stats.items():
+        out[f"{name.removeprefix('cmdstat_')}.calls"] = float(value["calls"])
+        out[f"{name.removeprefix('cmdstat_')}.usec"] = float(value["usec"])
+    return out
+
+
+def redis_delta(before: dict[str, float], after: dict[str, float], seconds: float) -> dict[str, Any]:
+    """What Redis did during a run: CPU seconds and share of the run, and the script calls."""
+    d = {k: after.get(k, 0.0) - before.get(k, 0.0) for k in after}
+    out: dict[str, Any] = {"cpu_s": round(d["cpu_s"], 2), "busy_share": round(d["cpu_s"] / seconds, 3) if seconds else None}
+    # commands run inside the scripts are counted too (commandstats counts redis.call)
+    names = sorted({k.rsplit(".", 1)[0] for k in d if k.endswith(".calls") and d[k]}, key=lambda c: -d[f"{c}.usec"])
+    out["commands"] = {
+        c: {"calls": int(d[f"{c}.calls"]), "usec_per_call": round(d[f"{c}.usec"] / d[f"{c}.calls"], 1), "seconds": round(d[f"{c}.usec"] / 1e6, 2)} for c in names[:12]
+    }
+    return out
 
 
 def percentiles(samples: list[float]) -> dict[str, float | None]:
