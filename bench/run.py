@@ -16,6 +16,7 @@ their last results, each with the date it was measured):
   network     the network stage alone (replay engine)
   iso20022    the ISO 20022 adapter alone
   profile     py-spy of one worker under load (top functions by own and total time)
+  scripts     server-side cost of one state-script call: ordinary customers vs a busy one
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ import orjson
 
 from bench.common import RESULTS, ROOT, Bench, bench_redis, generated, lines, log, merge_results, new_tag
 
-SECTIONS = ("throughput", "scale-out", "latency", "busy", "memory", "scaling", "network", "iso20022", "profile")
-DEFAULT = tuple(s for s in SECTIONS if s != "profile")  # the profile is for diagnosis, not a figure
+SECTIONS = ("throughput", "scale-out", "latency", "busy", "memory", "scaling", "network", "iso20022", "profile", "scripts")
+DEFAULT = tuple(s for s in SECTIONS if s not in ("profile", "scripts"))  # those two are for diagnosis, not figures
 
 
 def _last(section: str) -> dict[str, Any]:
@@ -86,6 +87,10 @@ async def run_section(name: str, bench: Bench, args: argparse.Namespace, done: d
 
         data = generated(customers, 30, seed=7)
         return await run_profile(bench, lines(data / "transactions.jsonl", min(args.transactions, 200_000)), args.profile_seconds)
+    if name == "scripts":
+        from bench.scripts import run_scripts
+
+        return await run_scripts(bench)
     raise SystemExit(f"unknown section {name}")
 
 
@@ -101,7 +106,10 @@ async def main() -> None:
     parser.add_argument("--scale-customers", type=int, default=100_000, help="memory: customers of the run extrapolated to 1 M")
     parser.add_argument("--scale-days", type=int, default=30)
     parser.add_argument("--profile-seconds", type=int, default=60)
+    parser.add_argument("--iso20022-only", action="store_true", help=argparse.SUPPRESS)  # the earlier spelling of --only iso20022
     args = parser.parse_args()
+    if args.iso20022_only:
+        args.only = ["iso20022"]
     if args.quick:
         args.transactions = min(args.transactions, 100_000)
         args.busy_receipts, args.busy_payers = min(args.busy_receipts, 12_000), min(args.busy_payers, 5_000)
