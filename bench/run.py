@@ -48,7 +48,7 @@ async def run_section(name: str, bench: Bench, args: argparse.Namespace, done: d
         from bench.throughput import run_throughput
 
         data = generated(customers, 30, seed=7)
-        return await run_throughput(bench, lines(data / "transactions.jsonl", args.transactions))
+        return await run_throughput(bench, lines(data / "transactions.jsonl", args.transactions), args.repeat)
     if name == "scale-out":
         from bench.throughput import run_scale_out
 
@@ -106,6 +106,7 @@ async def main() -> None:
     parser.add_argument("--scale-customers", type=int, default=100_000, help="memory: customers of the run extrapolated to 1 M")
     parser.add_argument("--scale-days", type=int, default=30)
     parser.add_argument("--profile-seconds", type=int, default=60)
+    parser.add_argument("--repeat", type=int, default=1, help="throughput: pass-through and worker runs, alternately (medians reported)")
     parser.add_argument("--iso20022-only", action="store_true", help=argparse.SUPPRESS)  # the earlier spelling of --only iso20022
     args = parser.parse_args()
     if args.iso20022_only:
