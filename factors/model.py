@@ -133,6 +133,7 @@ class DayTotals:
 
     values: tuple[int, ...] = (0,) * len(DAY_FIELDS)
     foreign: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
+    business_day: int | None = field(default=None, compare=False)  # which day, when the state says (days since 1970-01-01, local)
 
     def get(self, name: str) -> int:
         return self.values[DAY_FIELDS.index(name)]
@@ -214,6 +215,16 @@ class RecentTx:
     amount: str = ""  # the original amount in `currency` (evidence and per-currency report totals)
     kind: str = ""  # "" a flow; "t" a return; "v" a reversal and "k" a correction of the leg `ref`
     ref: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Undid:
+    """The leg a reversal or correction undid, as the customer's state found it: the large-value
+    reports of its day are revised for its direction and kind."""
+
+    direction: Direction
+    is_cash: bool
+    cross_border: bool
 
 
 @dataclass(frozen=True, slots=True)

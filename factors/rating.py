@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
 
 from factors.large_value import ReportUpdate, forget_before, manual_reports, reports, revise, rules_from
-from factors.model import Assessment, ExposureMeasurement, PatternHit, RecentTx, Snapshot, Transaction
+from factors.model import Assessment, ExposureMeasurement, PatternHit, RecentTx, Snapshot, Transaction, Undid
 from factors.patterns import detect_all
+from factors.postings import undone
 from factors.profile import PeerBaseline, Profile, peer_group
 from factors.scoring import assess
 from factors.standard import Standard
@@ -95,6 +96,7 @@ class RatedItem:
     source: int = 0  # the shell's handle on the input message (opaque to the core)
     deletion: bool = False  # a profile deletion (tombstone)
     network: dict[str, Any] | None = None  # a network-stage event (aml.network-detections.v1) about this customer
+    undid: Undid | None = None  # a reversal's or correction's: the leg it undid, as the state found it
 
 
 @dataclass(slots=True)
@@ -104,6 +106,7 @@ class CustomerOutcome:
     changes: list[RiskChange] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
     withdrawals: list[Withdrawal] = field(default_factory=list)
+    pattern_events: list[Alert | Withdrawal] = field(default_factory=list)  # both, in the order they happened (one topic)
     reports: list[Report] = field(default_factory=list)
     late: list[RatedItem] = field(default_factory=list)
     stale_profiles: int = 0
@@ -145,7 +148,7 @@ class Rater:
             if item.status == "late":
                 assert item.tx is not None
                 out.late.append(item)
-                if item.tx.tx_type == "payment":
+                if item.tx.tx_type in ("payment", "reversal"):
                     out.reports.extend(self._manual(customer_id, state, item))
                 continue
             if item.status == "stale":
@@ -159,6 +162,11 @@ class Rater:
                 self._profile = item.profile
                 self._profile_cache = {}
             if item.deletion:
+                # a tombstone carries no time: it is no earlier than the profile it deletes (a
+                # customer without transactions has no watermark to date it by)
+                deleted = (state.get("profile") or {}).get("updated_ms") or 0
+                if deleted > item.event_ms:
+                    item = replace(item, event_ms=deleted)
                 state.pop("profile", None)
                 self._profile = None
                 self._profile_cache = {}
@@ -170,7 +178,8 @@ class Rater:
             since = item.snapshot.asof_ms - self.trail_horizon_ms
             while start < upto and trail[start].ts_ms < since:
                 start += 1
-            self._seen = trail[:upto]  # every entry up to this item: a reversal finds its original here
+            self._seen = trail[:upto]  # every entry up to this item: what reversals and corrections undid
+            self._visible = trail[start:upto]  # where a reversal finds its original (as the state's script does)
             self._rate_one(customer_id, state, item, behaviour(trail[start:upto], self._seen), out)
         return out
 
@@ -216,18 +225,34 @@ class Rater:
         if item.network is not None:
             alerts = self._network(customer_id, state, item.network)
             out.alerts.extend(alerts)
+            out.pattern_events.extend(alerts)
             if alerts or item.network.get("kind") == "exposure":
                 view = self._view(customer_id, state, item, recent)  # the detection (or exposure) now counts
                 final = assess(view, standard, self._profile_cache)
                 if alerts and final.level != before.level:
                     cause = Cause("pattern", alerts[-1].alert_key)
-        elif posting in ("reversal", "correction"):
+        elif posting == "reversal":
             assert item.tx is not None
-            self._undo(customer_id, state, view, item.tx, out)
+            self._undo(customer_id, state, view, item.tx, item.undid, out)
+        elif posting == "correction":
+            # the corrected leg, as if it had arrived with its amount now: the original's alerts
+            # that it no longer brings about are withdrawn, and the ones it now does are raised
+            assert item.tx is not None
+            hits = detect_all(view, standard)
+            self._undo(customer_id, state, view, item.tx, item.undid, out, frozenset(h.pattern for h in hits))
+            alerts = self._alerts(customer_id, state, view, item.tx, [h for h in hits if h.pattern not in state.get("alerts", {})])
+            out.alerts.extend(alerts)
+            out.pattern_events.extend(alerts)
+            if alerts:
+                view = self._view(customer_id, state, item, recent)
+                final = assess(view, standard, self._profile_cache)
+                if final.level != before.level:
+                    cause = Cause("pattern", alerts[-1].alert_key)
         elif item.tx is not None and posting in ("payment", ""):
             self._large_value(customer_id, state, view, item.tx, out)
             alerts = self._alerts(customer_id, state, view, item.tx)
             out.alerts.extend(alerts)
+            out.pattern_events.extend(alerts)
             if alerts:
                 view = self._view(customer_id, state, item, recent)  # detections now include these hits
                 final = assess(view, standard, self._profile_cache)
@@ -277,7 +302,7 @@ class Rater:
         state["mv"] = standard.model_version
         state["rated"] = event_ms
 
-    def _alerts(self, customer_id: str, state: dict[str, Any], view: CustomerView, tx: Transaction) -> list[Alert]:
+    def _alerts(self, customer_id: str, state: dict[str, Any], view: CustomerView, tx: Transaction, hits: list[PatternHit] | None = None) -> list[Alert]:
         settings = self.standard.alerts
         period_ms = int(settings.monitoring_days * DAY_MS)
         consolidate = settings.consolidate
@@ -285,7 +310,7 @@ class Rater:
         detections: dict[str, int] = state.setdefault("detections", {})
         raised: list[int] = state.setdefault("raised", [])
         alerts = []
-        for hit in detect_all(view, self.standard):
+        for hit in detect_all(view, self.standard) if hits is None else hits:
             current = open_alerts.get(hit.pattern)
             consolidates = "*" in consolidate or hit.pattern in consolidate
             if current and consolidates and tx.ts_ms - current["first"] < period_ms:
@@ -336,23 +361,29 @@ class Rater:
         detections[hit.pattern] = max(detections.get(hit.pattern, 0), occurred)
         return [alert]
 
-    def _undo(self, customer_id: str, state: dict[str, Any], view: CustomerView, tx: Transaction, out: CustomerOutcome) -> None:
+    def _undo(
+        self, customer_id: str, state: dict[str, Any], view: CustomerView, tx: Transaction, undid: Undid | None, out: CustomerOutcome, still: frozenset[str] = frozenset()
+    ) -> None:
         """A reversal or correction: the reports of the original's day are revised (or withdrawn
         when the day fell below the line), and the alerts the original triggered no longer stand."""
         assert tx.original_tx_id is not None
-        original = next((r for r in reversed(self._seen) if r.tx_id == tx.original_tx_id and not r.kind), None)
-        direction = original.direction if original else ("out" if tx.direction == "in" else "in")
-        is_cash = original.is_cash if original else tx.is_cash
-        cross_border = original.cross_border if original else tx.cross_border
+        original = self._root(tx.original_tx_id)
+        if undid is None:  # not said by the state (a test's item): the trail's, else the contract's convention
+            opposite = "out" if tx.direction == "in" else "in"
+            undid = Undid(original.direction, original.is_cash, original.cross_border) if original else Undid(opposite, tx.is_cash, tx.cross_border)
+        direction, is_cash, cross_border = undid.direction, undid.is_cash, undid.cross_border
         revisions = state.setdefault("lv", {})
         for update in revise(revisions, direction, is_cash, cross_border, self._kind(), view.business_day, view.snapshot.day, view.recent, self.lv_rules):
             out.reports.append(Report(tx, update, report_key(customer_id, update)))
         open_alerts: dict[str, Any] = state.get("alerts", {})
         detections: dict[str, int] = state.get("detections", {})
+        undone = {tx.original_tx_id, original.tx_id if original else tx.original_tx_id}
         for pattern, current in list(open_alerts.items()):
-            if current.get("tx") != tx.original_tx_id:
+            if current.get("tx") not in undone or pattern in still:  # `still`: patterns the corrected leg brings about too
                 continue
-            out.withdrawals.append(Withdrawal(pattern, current["key"], current["n"], current.get("severity", "medium"), tx.original_tx_id, tx, current["first"]))
+            withdrawal = Withdrawal(pattern, current["key"], current["n"], current.get("severity", "medium"), current["tx"], tx, current["first"])
+            out.withdrawals.append(withdrawal)
+            out.pattern_events.append(withdrawal)
             if current["n"] <= 1:
                 del open_alerts[pattern]
                 detections.pop(pattern, None)  # the detection no longer feeds the score
@@ -363,6 +394,16 @@ class Rater:
             else:
                 current["n"] -= 1
                 current["tx"] = None
+
+    def _root(self, tx_id: str) -> RecentTx | None:
+        """The leg `tx_id` undoes, from the trail: itself when a flow or a return, the root of a
+        chain of corrections (each correcting the one before) when a correction; None if absent."""
+        for _ in range(16):
+            entry = next((r for r in reversed(self._visible) if r.tx_id == tx_id), None)
+            if entry is None or entry.kind != "k":
+                return entry if entry is not None and entry.kind in ("", "t") else None
+            tx_id = entry.ref
+        return None
 
     def _kind(self) -> str:
         """The customer's kind for large-value rules: a customer without a profile is a natural person unless configured."""
@@ -375,18 +416,32 @@ class Rater:
         forget_before(revisions, view.business_day)
 
     def _manual(self, customer_id: str, state: dict[str, Any], item: RatedItem) -> list[Report]:
+        """Manual reports for a leg older than the late-arrival window, or for a reversal of one
+        (dated by its original_ts: the report of the original's day and direction is to be revised
+        by hand, the reversal posted against the original's direction)."""
         assert item.tx is not None
-        updates = manual_reports(state.get("lv", {}), item.tx, self._kind(), item.business_day, self.lv_rules, self.standard.fx)
+        leg = item.tx
+        if leg.tx_type == "reversal":
+            leg = replace(leg, direction="out" if leg.direction == "in" else "in")
+        updates = manual_reports(state.get("lv", {}), leg, self._kind(), item.business_day, self.lv_rules, self.standard.fx)
         return [Report(item.tx, update, report_key(customer_id, update)) for update in updates]
 
 
 def behaviour(window: tuple[RecentTx, ...], seen: tuple[RecentTx, ...]) -> tuple[RecentTx, ...]:
-    """The legs of a trail window that are the customer's behaviour: no returns, reversals or
-    corrections, and no leg reversed or corrected by an entry up to the window's end (`seen`)."""
+    """The legs of a trail window that are the customer's behaviour, as they stand after the
+    entries up to the window's end (`seen`): no returns, reversals or corrections; a reversed leg
+    gone, a corrected one with the amount of the correction in force (factors.postings.undone)."""
     if not any(r.kind for r in seen):
         return window
-    undone = {r.ref for r in seen if r.kind in ("v", "k")}
-    return tuple(r for r in window if not r.kind and r.tx_id not in undone)
+    reversed_ids, in_force = undone((r.tx_id, "reversal" if r.kind == "v" else "correction", r.ref) for r in seen if r.kind in ("v", "k"))
+    fixes = {r.tx_id: r for r in seen if r.kind == "k"}
+    out = []
+    for r in window:
+        if r.kind or r.tx_id in reversed_ids:
+            continue
+        fix = fixes.get(in_force.get(r.tx_id, ""))
+        out.append(replace(r, amount_fen=fix.amount_fen, amount=fix.amount, currency=fix.currency, round_amount=fix.round_amount) if fix else r)
+    return tuple(out)
 
 
 def report_key(customer_id: str, update: ReportUpdate) -> str:

@@ -3,6 +3,7 @@ alert and an analyst's case decision (contract: case-decision.v1 schema, docs/ev
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -11,7 +12,9 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
 from factors.model import Transaction
+from factors.postings import posting
 from filings.errors import InvalidInput
+from streams.decode import RFC3339
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^\S(.*\S)?$")]
 
@@ -41,8 +44,9 @@ class Leg:
     counterparty_name: str | None = None
     counterparty_bank: str | None = None
     counterparty_country: str | None = None
-    counterparty_account: str | None = None  # contract v1.1 draft
-    tx_type: str | None = None  # contract v1.1 draft: payment (default) | reversal | correction | return | fee | interest
+    counterparty_account: str | None = None  # contract v1.1
+    tx_type: str | None = None  # contract v1.1: payment (default) | reversal | correction | return | fee | interest
+    original_tx_id: str | None = None  # contract v1.1: the leg a reversal, correction or return refers to
 
     @property
     def is_cash(self) -> bool:
@@ -79,15 +83,15 @@ class Leg:
             counterparty_country=tx.counterparty_country,
             counterparty_account=account if isinstance(account, str) and 0 < len(account) <= 128 else None,
             tx_type=tx_type if isinstance(tx_type, str) else None,
+            original_tx_id=tx.original_tx_id,
         )
 
 
-def reportable_posting(leg: Leg) -> bool:
-    """HOOK (contract v1.1): reversals, corrections, returns, fees and interest are not listed in
-    a large-value report; the customer stage excludes them. The lead is exposing that
-    classification (including own-account transfers) as a pure function in `factors/`; until then
-    only payment legs (no `tx_type`, or `payment`) are reportable."""
-    return leg.tx_type in (None, "payment")
+def reportable_posting(leg: Leg, own_accounts: Collection[str] = (), own_bank: Collection[str] = ()) -> bool:
+    """Whether a leg can be listed in a large-value report: a payment of the customer's (the
+    customer stage's own rule, factors.postings) — not a reversal, correction, return, fee,
+    interest or own-account move."""
+    return posting(leg, own_accounts, own_bank) == "payment"
 
 
 class _Model(BaseModel):
@@ -109,6 +113,7 @@ class ReportEvent(_Model):
     total_cny: float = 0.0
     totals_by_currency: dict[str, float] = Field(default_factory=dict)
     tx_ids: tuple[str, ...] = ()
+    tx_ids_truncated: bool = False  # contract v1.1: `tx_ids` lists only some of the legs (at most 100, or the trail lacked some)
     tx_count: int = Field(default=0, ge=0)
     cause: dict[str, Any] = Field(default_factory=dict)
 
@@ -126,8 +131,15 @@ class ReportEvent(_Model):
 
     @property
     def cause_tx(self) -> str | None:
+        """The tx_id of the leg that made this revision: a payment (`cause.kind` transaction) or
+        the reversal or correction that revised it (`cause.kind` reversal, streams.events)."""
         ref = self.cause.get("ref")
-        return ref if self.cause.get("kind") == "transaction" and isinstance(ref, str) else None
+        return ref if self.cause.get("kind") in ("transaction", "reversal") and isinstance(ref, str) else None
+
+    @property
+    def tx_ids_complete(self) -> bool:
+        """Whether `tx_ids` names every leg of the report (v1.0 events lack `tx_ids_truncated`)."""
+        return not self.tx_ids_truncated and len(self.tx_ids) == self.tx_count
 
 
 class AlertEvent(_Model):
@@ -159,6 +171,16 @@ class Decision(_Model):
     characteristic_codes: tuple[Annotated[str, StringConstraints(pattern=r"^[0-9A-Z]{2,8}$")], ...] = Field(default=(), max_length=20)
     urgent: bool = False
     measures: Annotated[str, StringConstraints(min_length=1, max_length=512)] | None = None
+
+    @field_validator("decided_at", mode="before")
+    @classmethod
+    def _rfc3339(cls, v: Any) -> Any:
+        # the same strict RFC 3339 as every input timestamp (pydantic alone also reads a space for 'T' or epoch numbers)
+        if isinstance(v, datetime):
+            return v
+        if not isinstance(v, str) or not RFC3339.fullmatch(v):
+            raise ValueError("expected an RFC 3339 date-time with an offset, e.g. 2026-11-11T10:00:00+08:00")
+        return v.upper()
 
     @field_validator("decided_at")
     @classmethod

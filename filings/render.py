@@ -20,7 +20,7 @@ from filings.inputs import Inputs
 from filings.service import Outcome, package_date
 from filings.settings import FilingSettings
 from filings.suspicious import process_decisions
-from filings.worker import build_filer, ingest_receipts
+from filings.worker import build_filer, dead_letter_events, ingest_receipts
 from streams.replay import redis_for_replay
 from streams.settings import Settings
 
@@ -31,6 +31,7 @@ class RenderResult:
     packages: list[str] = field(default_factory=list)
     dead_letters: list[dict[str, object]] = field(default_factory=list)
     deadlines: dict[str, tuple[int, int]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
 
 def _lines(path: Path | None) -> Iterator[tuple[int, bytes | None, bytes]]:
@@ -67,6 +68,9 @@ async def render(
     async with redis_for_replay(settings) as redis:
         filer, model = build_filer(settings, fsettings, redis)
         inputs = Inputs(filer, model.standard.fx, model.calendar, settings.max_message_bytes)
+        filer.track_first_ratings = risk_changes is not None
+        if risk_changes is None:
+            result.notes.append("first_rating: not counted (no --risk-changes given: whether a customer was rated is unknown)")
         for kind, path in (
             ("profile", customers),
             ("transaction", transactions),
@@ -89,7 +93,7 @@ async def render(
         outcome: Outcome = filer.drain()
         result.written = outcome.written
         result.packages = [p for p, _ in packages]
-        result.dead_letters = [{"error_code": d.code, "detail": d.detail, "customer_id": d.customer_id, "source": d.source} for d in outcome.dead_letters]
+        result.dead_letters = [event.value for event in dead_letter_events(outcome.dead_letters, filer.config.config_version)]  # the worker's events
         result.deadlines = await filer.deadline_counts(now_ms)
         (out / "dead-letter.jsonl").write_bytes(b"".join(orjson.dumps(d) + b"\n" for d in result.dead_letters))
     return result

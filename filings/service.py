@@ -58,8 +58,17 @@ class Outcome:
 
 class Filer:
     def __init__(
-        self, store: FilingStore, config: FilingConfig, fx: FxTable, business: BusinessCalendar, calendar: WorkingCalendar, outbox: Outbox, archive_days: int = 100
+        self,
+        store: FilingStore,
+        config: FilingConfig,
+        fx: FxTable,
+        business: BusinessCalendar,
+        calendar: WorkingCalendar,
+        outbox: Outbox,
+        archive_days: int = 100,
+        own_bank: tuple[str, ...] = (),
     ) -> None:
+        self.own_bank = own_bank  # the standard's large_value.own_bank: own-account moves are at this bank only
         self.store = store
         self.config = config
         self.fx = fx
@@ -68,6 +77,9 @@ class Filer:
         self.outbox = outbox
         self.archive_days = archive_days
         self.outcome = Outcome()
+        # first ratings are counted only where risk changes are read (the worker; `render` with
+        # --risk-changes): without them no one can tell whether a customer was rated
+        self.track_first_ratings = True
 
     def drain(self) -> Outcome:
         out, self.outcome = self.outcome, Outcome()
@@ -99,7 +111,7 @@ class Filer:
             return
         onboarded = profile.get("onboarded_ms")
         since = self.config.deadlines.first_rating_tracked_since
-        if onboarded is not None and not await self.store.rated(customer_id):
+        if self.track_first_ratings and onboarded is not None and not await self.store.rated(customer_id):
             start = local_date(onboarded, self.config.timezone)
             if since is None or start >= since:
                 due_ms, _ = self.due_ms(start, self.config.deadlines.first_rating_working_days)
@@ -124,9 +136,16 @@ class Filer:
 
     async def process_reports(self, file_date: str) -> None:
         by_key: dict[str, list[tuple[str, ReportEvent, Any]]] = {}
+        manual: list[tuple[str, ReportEvent, Any]] = []
         for item_id, doc in (await self.store.pending("reports")).items():
             event = ReportEvent.model_validate(doc["event"])
-            by_key.setdefault(event.report_key, []).append((item_id, event, doc.get("source")))
+            if event.action == "manual":  # an obligation of its own: never superseded by a revision
+                manual.append((item_id, event, doc.get("source")))
+            else:
+                by_key.setdefault(event.report_key, []).append((item_id, event, doc.get("source")))
+        for item_id, event, _ in sorted(manual, key=lambda i: (i[1].business_date, i[1].customer_id, i[1].report_key, i[0])):
+            await self._manual(event)
+            await self.store.unpend("reports", item_id)
         # a stable order (not the hash's), so the same inputs always get the same numbers
         for _, items in sorted(by_key.items(), key=lambda kv: (kv[1][0][1].business_date, kv[1][0][1].customer_id, kv[1][0][1].rule_code, kv[1][0][1].direction, kv[0])):
             items.sort(key=lambda i: (i[1].revision, i[1].action != "report"))
@@ -136,42 +155,52 @@ class Filer:
             if await self._report(event, source, file_date):
                 await self.store.unpend("reports", item_id)
 
+    async def _manual(self, event: ReportEvent) -> None:
+        """`action: manual`: a leg older than the customer stage's state changed a day it can no
+        longer count, so a person completes the report. Kept apart from the day's filed report
+        (`lv:{report_key}:manual`, its status untouched), each late leg named once."""
+        fid = f"lv:{event.report_key}:manual"
+        filing = await self.store.filing(fid) or _new_report(fid, event, late_tx_ids=[])
+        late = list(dict.fromkeys([*filing["late_tx_ids"], *event.tx_ids]))
+        if filing.get("status") == "manual_required" and late == filing["late_tx_ids"]:
+            return  # a redelivery
+        filing["late_tx_ids"] = late
+        due_ms, filing["due"] = self.due_ms(date.fromisoformat(event.business_date), self.config.deadlines.large_value_working_days)
+        filed = await self.store.filing(f"lv:{event.report_key}")
+        about = f"; the day's report is {filed['status']} ({filed.get('file') or 'no file'})" if filed else ""
+        note = f"leg(s) {', '.join(late)} arrived older than the customer stage's state: a manual {event.rule_code} report for {event.business_date} is needed{about}"
+        await self._set(filing, "manual_required", note, due_ms)
+
     async def _report(self, event: ReportEvent, source: Any, file_date: str) -> bool:
         """Handle one report event; True when it is done with (filed, or parked in a final status)."""
         fid = f"lv:{event.report_key}"
-        filing = await self.store.filing(fid) or {
-            "id": fid,
-            "kind": "large_value",
-            "customer_id": event.customer_id,
-            "report_key": event.report_key,
-            "rule_code": event.rule_code,
-            "direction": event.direction,
-            "business_date": event.business_date,
-            "revision": 0,
-            "file": None,
-            "last_action": None,
-        }
-        if event.action != "manual" and filing["revision"] >= event.revision and filing["status"] not in OPEN - {"needs_correction"}:
+        filing = await self.store.filing(fid) or _new_report(fid, event, last_action=None)
+        if filing["revision"] >= event.revision and filing["status"] not in OPEN - {"needs_correction"}:
             return True  # this revision or a later one is handled already (redelivery)
         due_ms, due = self.due_ms(date.fromisoformat(event.business_date), self.config.deadlines.large_value_working_days)
         filing["due"] = due
         filed = filing.get("last_action") in ("N", "C")
-        if event.action == "manual":
-            await self._set(filing, "manual_required", "a leg older than the customer stage's state arrived: a manual report is needed", due_ms)
-            return True
         if event.action == "withdraw":
             filing["revision"] = event.revision
             if not filed:
                 await self._set(filing, "withdrawn_unfiled", "withdrawn before any file was written", None)
                 return True
+            # D: the filed report deleted, under the date and number of its N file, with the content it was filed with
             return await self._write_large_value(filing, "D", filing["event"], [Leg(**leg) for leg in filing["legs"]], file_date, source, due_ms)
-        day = _epoch_day(event.business_date)  # business days are local dates counted from 1970-01-01
-        day_legs = await self.store.legs_of_day(event.customer_id, day)
-        cause = next((leg for leg in day_legs if leg.tx_id == event.cause_tx), None)
+        if event.cause_tx is None:
+            detail = f"report {event.report_key} revision {event.revision}: its cause {event.cause} names no transaction, so its legs cannot be selected"
+            self.outcome.dead_letters.append(DeadLetter("invalid_report", detail, event.customer_id, source))
+            await self._set(filing, "invalid", detail, due_ms)
+            return True
+        found = await self.store.legs(event.customer_id, [event.cause_tx])  # a reversal or correction may be posted on another day
+        cause = found.get(event.cause_tx)
         if cause is None:
             await self._set(filing, "waiting_transactions", f"the leg archive does not hold {event.cause_tx} yet", due_ms)
             return False
-        selection = select(event, day_legs, cause.seq)
+        day_legs = await self.store.legs_of_day(event.customer_id, _epoch_day(event.business_date))  # business days are local dates counted from 1970-01-01
+        undoings = await self.store.undoings(event.customer_id, [leg.tx_id for leg in day_legs])
+        profile = await self.store.profile(event.customer_id) or {}
+        selection = select(event, day_legs, cause.seq, undoings, profile.get("accounts") or (), self.fx, self.own_bank)
         if selection.problem:
             self.outcome.dead_letters.append(
                 DeadLetter("filing_leg_mismatch", f"report {event.report_key} revision {event.revision}: {selection.problem}", event.customer_id, source)
@@ -181,7 +210,10 @@ class Filer:
         if await self.customer(event.customer_id) is None:
             await self._set(filing, "missing_identity", "the customer profile has no identity: no file is written with invented data", due_ms)
             return False
+        if selection.set_aside:
+            log.info("report %s revision %s: undoing(s) %s set aside, the event does not count them", event.report_key, event.revision, ", ".join(selection.set_aside))
         filing["revision"] = event.revision
+        filing["set_aside"] = list(selection.set_aside)  # reversals or corrections the customer stage refused: the audit trail says which
         return await self._write_large_value(filing, "C" if filed else "N", event.model_dump(), list(selection.legs), file_date, source, due_ms)
 
     async def _write_large_value(self, filing: dict[str, Any], action: str, event: dict[str, Any], legs: list[Leg], file_date: str, source: Any, due_ms: int) -> bool:
@@ -201,7 +233,8 @@ class Filer:
         await self.store.set_owner(name.key, filing["id"])
         filing.update(file=name.xml, key=name.key, last_action=action, event=event, legs=[_leg_dict(leg) for leg in legs])
         self.outcome.written.append(name.xml)
-        await self._set(filing, "written", f"{action} file written: {len(legs)} transaction(s)", None)
+        aside = f"; undoing(s) the customer stage refused, not applied: {', '.join(filing['set_aside'])}" if action != "D" and filing.get("set_aside") else ""
+        await self._set(filing, "written", f"{action} file written: {len(legs)} transaction(s){aside}", None)
         return True
 
     async def _name(self, filing: dict[str, Any], action: str, kind: str, purpose: str, file_date: str) -> Name:
@@ -283,7 +316,7 @@ class Filer:
     async def deadline_counts(self, now_ms: int) -> dict[str, tuple[int, int]]:
         """(open and not yet due, overdue) per kind, against `now_ms` (wall clock, operational)."""
         out = {}
-        for kind in KINDS:
+        for kind in KINDS if self.track_first_ratings else KINDS[:2]:
             items = await self.store.open_items(kind)
             overdue = sum(1 for _, due in items if due <= now_ms)
             out[kind] = (len(items) - overdue, overdue)
@@ -313,3 +346,19 @@ def package_date(now: datetime | None = None, timezone: str = "Asia/Shanghai") -
 
 
 __all__ = ["DeadLetter", "Filer", "Outcome", "package_date"]
+
+
+def _new_report(fid: str, event: ReportEvent, **more: Any) -> dict[str, Any]:
+    """A large-value filing record before anything was filed for it."""
+    return {
+        "id": fid,
+        "kind": "large_value",
+        "customer_id": event.customer_id,
+        "report_key": event.report_key,
+        "rule_code": event.rule_code,
+        "direction": event.direction,
+        "business_date": event.business_date,
+        "revision": 0,
+        "file": None,
+        **more,
+    }

@@ -28,19 +28,24 @@ class FilingSettings:
     lease_ttl_s: float = 30.0
 
 
+# the variables read, AMLSTREAM_FILINGS_<NAME>, and their types (the case-decisions topic is the
+# worker's AMLSTREAM_TOPIC_CASE_DECISIONS)
+VARIABLES: tuple[tuple[str, type], ...] = (
+    ("CONFIG", Path),
+    ("OUTBOX", Path),
+    ("INBOX", Path),
+    ("GROUP_ID", str),
+    ("METRICS_PORT", int),
+    ("ARCHIVE_DAYS", int),
+    ("PACK_INTERVAL_S", float),
+    ("LEASE_TTL_S", float),
+)
+
+
 def load_filing_settings(env: Mapping[str, str] | None = None) -> FilingSettings:
     env = os.environ if env is None else env
     values: dict[str, object] = {}
-    for name, conv in (
-        ("CONFIG", Path),
-        ("OUTBOX", Path),
-        ("INBOX", Path),
-        ("GROUP_ID", str),
-        ("METRICS_PORT", int),
-        ("ARCHIVE_DAYS", int),
-        ("PACK_INTERVAL_S", float),
-        ("LEASE_TTL_S", float),
-    ):
+    for name, conv in VARIABLES:
         raw = env.get(PREFIX + name, "").strip()
         if raw:
             try:

@@ -1,6 +1,10 @@
 """The filing stage's durable state in Redis: the leg archive, customer identities, alerts, filing
 statuses with their history, deadlines, file sequence numbers and pending work.
 
+Leg archive keys (hash tag: the customer): `legs:{cid}:{day}` tx_id -> leg, `txix:{cid}` tx_id ->
+day, `days:{cid}` the days held, `undo:{cid}` tx_id -> JSON list of the reversals and corrections
+that name it (whatever their day), pruned with the undoing legs.
+
 Single writer: one filing worker per reporting institution holds a lease (`acquire_lease`),
 so plain commands and MULTI blocks suffice; every write is idempotent (keyed by what it records),
 so a redelivered input changes nothing the first delivery did not.
@@ -55,10 +59,16 @@ class FilingStore:
         cid = leg.customer_id
         if await self.redis.hexists(self.p + f"txix:{{{cid}}}", leg.tx_id):
             return False
+        undo = None
+        if leg.original_tx_id is not None:  # index the undoing under the leg it names, whatever the days of the two
+            known = await self.redis.hget(self.p + f"undo:{{{cid}}}", leg.original_tx_id)
+            undo = orjson.dumps([*(orjson.loads(known) if known else []), leg.tx_id])
         pipe = self.redis.pipeline(transaction=True)
         pipe.hset(self.p + f"legs:{{{cid}}}:{leg.business_day}", leg.tx_id, leg.encode())
         pipe.hset(self.p + f"txix:{{{cid}}}", leg.tx_id, leg.business_day)
         pipe.zadd(self.p + f"days:{{{cid}}}", {str(leg.business_day): leg.business_day})
+        if undo is not None:
+            pipe.hset(self.p + f"undo:{{{cid}}}", leg.original_tx_id, undo)
         await pipe.execute()
         await self._prune(cid, leg.business_day - keep_days)
         return True
@@ -68,16 +78,40 @@ class FilingStore:
         for raw in old:
             day = int(raw)
             key = self.p + f"legs:{{{cid}}}:{day}"
-            ids = await self.redis.hkeys(key)
+            legs = [Leg.decode(v) for v in (await self.redis.hgetall(key)).values()]
+            undo_key = self.p + f"undo:{{{cid}}}"
+            gone = {leg.tx_id for leg in legs}
+            originals = sorted({leg.original_tx_id for leg in legs if leg.original_tx_id is not None})
+            kept = dict(zip(originals, await self.redis.hmget(undo_key, originals), strict=True)) if originals else {}
             pipe = self.redis.pipeline(transaction=True)
-            if ids:
-                pipe.hdel(self.p + f"txix:{{{cid}}}", *ids)
+            if gone:
+                pipe.hdel(self.p + f"txix:{{{cid}}}", *gone)
+            for original, raw_ids in kept.items():
+                rest = [i for i in (orjson.loads(raw_ids) if raw_ids else []) if i not in gone]
+                if rest:
+                    pipe.hset(undo_key, original, orjson.dumps(rest))
+                else:
+                    pipe.hdel(undo_key, original)
             pipe.delete(key)
             pipe.zrem(self.p + f"days:{{{cid}}}", raw)
             await pipe.execute()
 
     async def legs_of_day(self, cid: str, day: int) -> list[Leg]:
         return sorted((Leg.decode(v) for v in (await self.redis.hgetall(self.p + f"legs:{{{cid}}}:{day}")).values()), key=lambda leg: leg.seq)
+
+    async def undoings(self, cid: str, tx_ids: list[str]) -> list[Leg]:
+        """The archived reversals and corrections that name one of `tx_ids`, and those that name
+        them in turn (a reversal or correction of a correction), on any day, in archive order."""
+        found: dict[str, Leg] = {}
+        ask = list(dict.fromkeys(tx_ids))
+        for _ in range(16):  # chains are short
+            if not ask:
+                break
+            ids = [i for raw in await self.redis.hmget(self.p + f"undo:{{{cid}}}", ask) if raw for i in orjson.loads(raw) if i not in found]
+            new = await self.legs(cid, list(dict.fromkeys(ids)))
+            found.update(new)
+            ask = list(new)
+        return sorted(found.values(), key=lambda leg: leg.seq)
 
     async def legs(self, cid: str, tx_ids: list[str]) -> dict[str, Leg]:
         if not tx_ids:

@@ -19,8 +19,9 @@ from factors.identity import canonical_counterparty
 from factors.large_value import foreign_amounts
 from factors.model import Transaction
 from factors.network.edges import edge_messages, edges_for_leg
+from factors.postings import may_be_own, posting
 from factors.profile import PeerBaseline, peer_group
-from factors.rating import CustomerOutcome, RatedItem, Rater
+from factors.rating import CustomerOutcome, RatedItem, Rater, Withdrawal
 from streams import events
 from streams.checkpoints import batch_offsets, checkpoint_key
 from streams.decode import decode_network_event, decode_profile, decode_transaction
@@ -58,11 +59,19 @@ OUTCOME_BY_STATUS = {
     "orphan": "awaiting_original",  # a reversal kept until its original arrives
     "twice": "dead_letter",  # a reversal of a leg already reversed
     "unmatched": "dead_letter",  # a reversal that cannot be matched exactly
+    "differs": "dead_letter",  # a reversal of another amount than its original's
+    "chain": "dead_letter",  # a reversal or correction of a reversal
+    "nosuch": "dead_letter",  # a reversal dated by original_ts whose day holds no such leg
 }
+DIFFERS = "its amount or currency is not the original's (a reversal undoes the whole leg; post a partial one as a correction)"
 UNMATCHED = {
-    "twice": "the leg it reverses or corrects was already reversed or corrected",
+    "twice": "the leg it reverses or corrects was already reversed or corrected (or another reversal or correction of it waits for it)",
     "unmatched": "its original is older than the recent-transaction trail and it gives no original_ts (a correction needs its original in the trail: "
     "post a reversal with original_ts and a new leg instead)",
+    "differs": DIFFERS,
+    "chain": "it names a reversal, which cannot itself be undone: post the leg again as a new payment",
+    "nosuch": "its original is older than the recent-transaction trail, and the day of its original_ts holds no leg it could undo "
+    "(such a reversal is posted against the original's direction, with its amount and method)",
 }
 DEFAULT_MAX_SKEW_MS = 86_400_000
 
@@ -154,10 +163,9 @@ class Engine:
         apart from the flows; everything else is a payment."""
         calendar = model.calendar
         day = calendar.business_day(tx.ts_ms)
-        if tx.tx_type in ("fee", "interest"):
-            return OtherItem(tx, "bank", day)
-        if tx.counterparty_id is not None and tx.counterparty_id == tx.customer_id:
-            return OtherItem(tx, "own", day)
+        kind = posting(tx)  # own accounts by number: the state knows them (the account's digest, when it may be one)
+        if kind in ("bank", "own"):
+            return OtherItem(tx, kind, day)
         flags = ("c" if tx.is_cash else "") + ("x" if tx.cross_border else "")
         if tx.counterparty_country in model.high_risk_countries:
             flags += "h"
@@ -183,7 +191,8 @@ class Engine:
             )
         if tx.tx_type == "return":
             flags += "t"
-        return TxItem(tx, fine, day, hour, flags, counterparty_digest(counterparty_identity(tx)), foreign, account_digest(tx.counterparty_account))
+        own = account_digest(tx.counterparty_account) if may_be_own(tx, model.standard.large_value.own_bank) else ""
+        return TxItem(tx, fine, day, hour, flags, counterparty_digest(counterparty_identity(tx)), foreign, own)
 
     def _decode(self, records: list[Source], model: Model, result: BatchResult) -> tuple[dict[str, list[Item]], dict[int, Source]]:
         """Items per customer in arrival order, and the source of each item (by identity: two
@@ -198,14 +207,20 @@ class Engine:
                         customer = (src.key or b"").decode("utf-8", "replace")
                         if not customer:
                             raise DecodeError("missing_field", "a tombstone (null value) needs the customer_id as its message key")
-                        by_customer.setdefault(customer, []).append(DeletionItem(customer))
+                        deletion = DeletionItem(customer, src.reference_ms)
+                        sources[id(deletion)] = src
+                        by_customer.setdefault(customer, []).append(deletion)
                         continue
                     profile = decode_profile(key, src.value, self.max_message_bytes)
-                    by_customer.setdefault(profile.customer_id, []).append(ProfileItem(profile, profile.updated_ms))
+                    update = ProfileItem(profile, profile.updated_ms)
+                    sources[id(update)] = src
+                    by_customer.setdefault(profile.customer_id, []).append(update)
                     continue
                 if src.topic == self.detections_topic:
                     event = decode_network_event(key, src.value, self.max_message_bytes)
-                    by_customer.setdefault(event["customer_id"], []).append(NetworkItem(event, model.calendar.business_day(event["occurred_ms"])))
+                    detection = NetworkItem(event, model.calendar.business_day(event["occurred_ms"]))
+                    sources[id(detection)] = src
+                    by_customer.setdefault(event["customer_id"], []).append(detection)
                     continue
                 tx = decode_transaction(key, src.value, model.standard.fx, self.max_message_bytes)
             except DecodeError as err:
@@ -271,8 +286,9 @@ class Engine:
                 assert late.tx is not None
                 self._too_late(sources[late.source], late.tx, customer_id, mv, result)
             result.events.extend(events.risk_change(customer_id, change, mv) for change in outcome.changes)
-            result.events.extend(events.suspicious_pattern(customer_id, alert, mv) for alert in outcome.alerts)
-            result.events.extend(events.alert_withdrawn(customer_id, withdrawal, mv) for withdrawal in outcome.withdrawals)
+            result.events.extend(
+                events.alert_withdrawn(customer_id, e, mv) if isinstance(e, Withdrawal) else events.suspicious_pattern(customer_id, e, mv) for e in outcome.pattern_events
+            )
             result.events.extend(events.large_value_report(customer_id, report, mv) for report in outcome.reports)
             result.stale_profiles += outcome.stale_profiles
             self._peer_statistics(customer_id, committed, outcome, result)
@@ -310,8 +326,10 @@ class Engine:
                 elif r.status in ("new", "pend", "late"):
                     if r.corrected is not None:  # its correction came first: the corrected amount stands
                         tx = replace(tx, amount_fen=r.corrected[0], amount=r.corrected[1])
-                    day = item.original_day if isinstance(item, ReversalItem) and item.original_day is not None else item.day
-                    items.append(RatedItem(r.status, r.snapshot, tx=tx, business_day=day, event_ms=tx.ts_ms, source=id(item)))
+                    day = item.day
+                    if isinstance(item, ReversalItem):  # the day it undid, as the state found it (trail or original_ts)
+                        day = r.snapshot.day.business_day if r.snapshot is not None and r.snapshot.day.business_day is not None else item.original_day or item.day
+                    items.append(RatedItem(r.status, r.snapshot, tx=tx, business_day=day, event_ms=tx.ts_ms, source=id(item), undid=r.undid))
             elif isinstance(item, NetworkItem):
                 if r.status in ("new", "pend"):
                     items.append(RatedItem(r.status, r.snapshot, business_day=item.day, event_ms=item.event["occurred_ms"], network=item.event))
@@ -319,30 +337,44 @@ class Engine:
                 snap = r.snapshot
                 profile = item.profile if isinstance(item, ProfileItem) else None
                 event_ms = profile.updated_ms if profile else (snap.asof_ms if snap else 0)
+                if isinstance(item, DeletionItem) and item.at_ms is not None:
+                    event_ms = max(event_ms, item.at_ms)  # dated no earlier than its record
                 day = model.calendar.business_day(snap.asof_ms if snap and snap.asof_ms else event_ms)
                 items.append(RatedItem(r.status, snap, profile=profile, business_day=day, event_ms=event_ms, deletion=isinstance(item, DeletionItem)))
         for record in batch.expired:
-            what, tx_id, *_, packed = record.split("\t")
+            why, what, tx_id, *_, packed = record.split("\t")
             src = orjson.loads(base64.b64decode(packed)) if packed else {}
             value = base64.b64decode(src.get("value", ""))
             source = Source(src.get("topic", ""), src.get("partition", 0), src.get("offset", -1), (src.get("key") or "").encode() or None, value)
-            detail = f"{what} {tx_id}: its original never arrived within the late-arrival window ({self.store.retain_days} days)"
+            if why == "differs":
+                detail = f"{what} {tx_id}: {DIFFERS}"
+            else:
+                detail = f"{what} {tx_id}: its original never arrived within the late-arrival window ({self.store.retain_days} days)"
             result.dead_letter(source, "reversal_unmatched", detail, mv, customer_id)
         return items
 
     def _too_late(self, source: Source, tx: Transaction, customer_id: str, model_version: str, result: BatchResult) -> None:
         window = f"{self.store.retain_days} days"
-        detail = f"event time {events.iso(tx.ts_ms)} is older than the late-arrival window ({window}) before the customer's latest event"
+        if tx.tx_type == "reversal" and tx.original_ts_ms is not None:
+            detail = (
+                f"its original (original_ts {events.iso(tx.original_ts_ms)}) is older than the late-arrival window ({window}) before the customer's "
+                "latest event: that day's reports need a manual revision (a manual large_value_report names them)"
+            )
+        else:
+            detail = f"event time {events.iso(tx.ts_ms)} is older than the late-arrival window ({window}) before the customer's latest event"
         result.events.append(events.dead_letter(source, "too_late", detail, model_version, customer_id, tx.ts_ms))
         result.dead_letters["too_late"] += 1
 
     @staticmethod
     def _failed(customer_id: str, items: list[Item], sources: dict[int, Source], reason: str, model_version: str, result: BatchResult) -> None:
-        """Dead-letter every input item of one customer (code `processing_error`); others go on."""
+        """Dead-letter every input item of one customer (code `processing_error`: legs of every
+        posting kind, profile updates and deletions, network detections); others go on."""
         for item in items:
-            if isinstance(item, TxItem):
-                source = sources[id(item)]
-                result.dead_letter(source, "processing_error", reason, model_version, customer_id, item.tx.ts_ms)
+            source = sources.get(id(item))
+            if source is None:  # a re-rating without input (config change): nothing to set aside
+                continue
+            event_ms = item.tx.ts_ms if isinstance(item, TxItem | OtherItem | ReversalItem) else None
+            result.dead_letter(source, "processing_error", reason, model_version, customer_id, event_ms)
 
     @staticmethod
     def _edges(customer_id: str, outcome: CustomerOutcome, result: BatchResult) -> None:

@@ -36,7 +36,8 @@ class OutputEvent:
 class Source:
     """Where an input message came from (topic, partition, offset), its raw bytes, and the
     reference clock its event time is checked against (the Kafka record timestamp; in replay,
-    the stream's high-water mark), epoch ms or None for no check."""
+    the line's timestamp or the stream's high-water mark, streams.replay.StreamClock), epoch ms or
+    None for no check."""
 
     topic: str
     partition: int

@@ -18,11 +18,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections import Counter, deque
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import orjson
 from redis.asyncio import Redis
@@ -30,11 +30,14 @@ from redis.asyncio import Redis
 from factors.profile import FLAGS
 from streams.connections import make_redis
 from streams.engine import Engine
+from streams.errors import ConfigError, DecodeError, InputFileError, RuntimeFailure
 from streams.events import OutputEvent, Source
 from streams.model import Model
-from streams.settings import Settings
+from streams.settings import Settings, did_you_mean
 from streams.state import make_store
 from streams.state.peers import publish_baselines
+
+T = TypeVar("T")
 
 OUTPUT_FILES = {
     "risk_change": "risk-changes.jsonl",
@@ -44,18 +47,26 @@ OUTPUT_FILES = {
     "edge": "edges.jsonl",
 }
 BOOLEAN_COLUMNS = frozenset(("cross_border", *FLAGS))
+REPORT_FIELDS = ("customer_id", "rule_code", "direction", "business_date", "action", "revision", "total_cny", "totals_by_currency", "usd_equivalent", "tx_count")
 
 
 def _open(path: str) -> IO[bytes]:
     return sys.stdin.buffer if path == "-" else open(path, "rb")
 
 
+LIST_COLUMNS = frozenset(("products", "accounts"))  # a profile's lists, ';'-separated in a CSV cell
+CSV_BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
+
+
 def _csv_value(column: str, value: str) -> Any:
+    """A CSV cell as the JSON value the decoder expects: empty is absent; a boolean column's
+    true/false/1/0 (any case) a boolean, and anything else ("Y", "maybe") the text as it is, so
+    the decoder dead-letters it exactly as it would the same JSON (never a silent false)."""
     if value == "":
         return None
     if column in BOOLEAN_COLUMNS:
-        return value.strip().lower() in ("true", "1", "yes")
-    if column == "products":
+        return CSV_BOOLEANS.get(value.lower(), value)
+    if column in LIST_COLUMNS:
         return [p for p in value.split(";") if p]
     return value
 
@@ -66,7 +77,8 @@ def read_records(path: str) -> Iterator[bytes]:
     try:
         if path.endswith(".csv"):
             for row in csv.DictReader(io.TextIOWrapper(stream, encoding="utf-8")):
-                yield orjson.dumps({k: _csv_value(k, v) for k, v in row.items() if k})
+                values = {k: _csv_value(k, v) for k, v in row.items() if k and v is not None}
+                yield orjson.dumps({k: v for k, v in values.items() if v is not None})  # an empty cell is an absent field, not null
         else:
             for line in stream:
                 line = line.strip()
@@ -87,19 +99,49 @@ def _event_ms(raw: bytes, field_name: str) -> int | None:
 
 
 class StreamClock:
-    """Replay's reference clock for event times: the high-water mark of the transactions read so
-    far that were not themselves too far ahead of it (the first one has no reference). Files
-    carry no Kafka timestamps; the stream's own progress is the deterministic stand-in."""
+    """Replay's reference clock for event times. Files carry no Kafka record timestamps, so the
+    stream's own progress stands in, deterministically: the high-water mark of the transactions
+    read so far. A transaction more than the allowed skew ahead of it is a bad clock unless the
+    stream follows it there — at least half of the next `LOOKAHEAD` transactions no more than the
+    skew behind it — which is a gap in the input (a quiet weekend, a sparse test file), not a
+    clock fault. The first transaction is checked against the ones after it alone, given at least
+    half the lookahead (a few late legs after a current one are late, not a bad clock before them)."""
+
+    LOOKAHEAD = 8
 
     def __init__(self, max_skew_ms: int) -> None:
         self.max_skew_ms = max_skew_ms
         self.high_water: int | None = None
 
-    def reference(self, ts: int | None) -> int | None:
+    def reference(self, ts: int | None, following: Iterable[int | None] = ()) -> int | None:
+        """The reference for a transaction at `ts` (ms), given the event times of the ones after it."""
         ref = self.high_water
-        if ts is not None and (ref is None or ts <= ref + self.max_skew_ms):
-            self.high_water = ts if ref is None else max(ref, ts)
+        if ts is None:
+            return ref
+        later = [t for t in following if t is not None]
+        followed = 2 * sum(t >= ts - self.max_skew_ms for t in later) >= len(later)
+        if ref is None and len(later) >= self.LOOKAHEAD // 2 and not followed:
+            # the first leg, far ahead of (enough of) what follows: their median is its reference
+            return sorted(later)[len(later) // 2]
+        if ref is not None and ts > ref + self.max_skew_ms:
+            if not later or not followed:
+                return ref  # ahead of the stream, and the stream does not follow: set aside
+            ref = ts  # the stream moved on: a gap, not a bad clock
+        self.high_water = ts if self.high_water is None else max(self.high_water, ts)
         return ref
+
+
+def _lookahead(items: Iterator[T], n: int) -> Iterator[tuple[T, list[T]]]:
+    """Each item with the (up to) `n` items after it."""
+    window: deque[T] = deque()
+    for item in items:
+        window.append(item)
+        if len(window) > n:
+            head = window.popleft()
+            yield head, list(window)
+    while window:
+        head = window.popleft()
+        yield head, list(window)
 
 
 def merged_sources(transactions: str, customers: str | None, topics: Any, clock: StreamClock | None = None) -> Iterator[tuple[Source, int | None]]:
@@ -112,30 +154,114 @@ def merged_sources(transactions: str, customers: str | None, topics: Any, clock:
             profiles.append((_event_ms(raw, "updated_at") or 0, i, raw))
         profiles.sort()
     p = 0
-    for offset, raw in enumerate(read_records(transactions)):
-        ts = _event_ms(raw, "ts")
+    legs = ((offset, raw, _event_ms(raw, "ts")) for offset, raw in enumerate(read_records(transactions)))
+    for (offset, raw, ts), after in _lookahead(legs, StreamClock.LOOKAHEAD):
         while p < len(profiles) and (ts is None or profiles[p][0] < ts):
             yield Source(topics.customers, 0, profiles[p][1], None, profiles[p][2]), profiles[p][0]
             p += 1
-        yield Source(topics.transactions, 0, offset, None, raw, clock.reference(ts) if clock else None), ts
+        reference = clock.reference(ts, (t for _, _, t in after)) if clock else None
+        yield Source(topics.transactions, 0, offset, None, raw, reference), ts
     for updated, i, raw in profiles[p:]:
         yield Source(topics.customers, 0, i, None, raw), updated
 
 
+MESSAGE_FIELDS = frozenset(("topic", "key", "value", "timestamp"))
+
+
+def _message_lines(messages: str) -> Iterator[tuple[int, bytes]]:
+    """(line number, line) of each non-blank line of a messages file."""
+    stream = _open(messages)
+    try:
+        for number, line in enumerate(stream, 1):
+            line = line.strip()
+            if line:
+                yield number, line
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+
+
+def _envelope(number: int, line: bytes, names: dict[str, str]) -> tuple[str, str | None, Any, int | None]:
+    """(topic, key, value, record timestamp ms) of one line of a messages file, or InputFileError.
+    The line is the Kafka record, not its payload: a line that is no record (not JSON, no known
+    topic, a key that is not a string, a bad timestamp) is the file's fault, not a message a worker
+    could receive. Whatever `value` holds reaches the decoder as the record's value would."""
+    from streams.decode import parse_timestamp
+
+    def bad(problem: str) -> InputFileError:
+        return InputFileError(f"line {number}: {problem}")
+
+    try:
+        doc = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        raise bad(f"not a JSON object ({exc}): {line[:60].decode('utf-8', 'replace')!r}") from None
+    if not isinstance(doc, dict):
+        raise bad(f"not a JSON object but {type(doc).__name__}")
+    unknown = sorted(set(doc) - MESSAGE_FIELDS)
+    if unknown:
+        raise bad(f"unknown field {unknown[0]!r}{did_you_mean(unknown[0], MESSAGE_FIELDS)}; a line is {{topic, key, value, timestamp}}")
+    topic = doc.get("topic")
+    if not isinstance(topic, str) or topic not in names:
+        shown = repr(topic) if topic is not None else "none"
+        raise bad(f"topic {shown} is not an input topic{did_you_mean(str(topic), names) if topic is not None else ''}; expected one of {', '.join(sorted(names))}")
+    key = doc.get("key")
+    if key is not None and not isinstance(key, str):
+        raise bad(f"key must be a string or null (the message key, customer_id), got {type(key).__name__}")
+    stamp = doc.get("timestamp")
+    record_ms = None
+    if stamp is not None:
+        if type(stamp) is int:
+            record_ms = stamp
+        else:
+            try:
+                record_ms = parse_timestamp(stamp, "timestamp")
+            except DecodeError as exc:
+                raise bad(f"{exc.detail} (epoch milliseconds or RFC 3339)") from None
+    return names[topic], key, doc.get("value"), record_ms
+
+
+def check_messages(messages: str, topics: Any) -> int:
+    """Check every line of a messages file before anything is replayed (InputFileError naming the
+    first bad line), so a bad file stops replay before it writes anything; the number of lines."""
+    names = _topic_names(topics)
+    count = 0
+    for number, line in _message_lines(messages):
+        _envelope(number, line, names)
+        count += 1
+    return count
+
+
+def _topic_names(topics: Any) -> dict[str, str]:
+    return {"transactions": topics.transactions, "customers": topics.customers, topics.transactions: topics.transactions, topics.customers: topics.customers}
+
+
 def message_sources(messages: str, topics: Any, clock: StreamClock | None = None) -> Iterator[tuple[Source, int | None]]:
     """Both input topics interleaved in arrival order, one JSON object per line:
-    `{"topic": "transactions" | "customers" (or the topic's name), "key": "...", "value": {...} | null}`
-    — a null value on the customers topic is a tombstone (the profile is deleted)."""
-    names = {"transactions": topics.transactions, "customers": topics.customers, topics.transactions: topics.transactions, topics.customers: topics.customers}
-    for offset, raw in enumerate(read_records(messages)):
-        doc = orjson.loads(raw)
-        topic = names.get(doc.get("topic"), str(doc.get("topic")))
-        key = doc.get("key")
-        value = doc.get("value")
-        body = None if value is None else orjson.dumps(value)
-        field_name = "ts" if topic == topics.transactions else "updated_at"
-        event_ms = _event_ms(body, field_name) if body is not None else None
-        reference = clock.reference(event_ms) if clock is not None and topic == topics.transactions else None
+    `{"topic": "transactions" | "customers" (or the topic's name), "key": "...", "value": {...} | null,
+    "timestamp": ...}` — a null value on the customers topic is a tombstone (the profile is
+    deleted); `key` is the message key, checked against the value's `customer_id` as the worker
+    does (missing or different: `key_mismatch`); `timestamp` (optional; epoch ms or RFC 3339) is
+    the Kafka record timestamp, the reference clock the worker checks event times against
+    (without it, `clock` stands in). A line that is no such record is InputFileError."""
+    names = _topic_names(topics)
+
+    def parsed() -> Iterator[tuple[int, str, Any, bytes | None, int | None, int | None]]:
+        for offset, (number, line) in enumerate(_message_lines(messages)):
+            topic, key, value, record_ms = _envelope(number, line, names)
+            body = None if value is None else orjson.dumps(value)
+            field_name = "ts" if topic == topics.transactions else "updated_at"
+            event_ms = _event_ms(body, field_name) if body is not None else None
+            yield offset, topic, key, body, event_ms, record_ms
+
+    for (offset, topic, key, body, event_ms, record_ms), after in _lookahead(parsed(), StreamClock.LOOKAHEAD):
+        reference = None
+        if topic == topics.transactions:
+            if record_ms is not None:
+                reference = record_ms
+            elif clock is not None:
+                reference = clock.reference(event_ms, (a[4] for a in after if a[1] == topics.transactions))
+        elif body is None:  # a tombstone: dated by its record, else by where the stream stands
+            reference = record_ms if record_ms is not None else clock.high_water if clock is not None else None
         yield Source(topic, 0, offset, key.encode() if isinstance(key, str) else None, body, reference), event_ms
 
 
@@ -150,7 +276,7 @@ async def redis_for_replay(settings: Settings) -> AsyncIterator[Redis]:
             await client.aclose()
         return
     if shutil.which("redis-server") is None:
-        raise RuntimeError("replay needs redis-server on PATH (apt-get install redis-server) or AMLSTREAM_REDIS_URL")
+        raise ConfigError("no redis-server on PATH: install it (apt-get install redis-server) or set AMLSTREAM_REDIS_URL to a Redis to use")
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -167,6 +293,8 @@ async def redis_for_replay(settings: Settings) -> AsyncIterator[Redis]:
                 await client.ping()
                 break
             await asyncio.sleep(0.05)
+        else:
+            raise RuntimeFailure(f"the throwaway redis-server on port {port} did not answer within 5 s (exit status {proc.poll()})")
         yield client
     finally:
         await client.aclose()
@@ -182,6 +310,8 @@ class ReplayResult:
     levels: dict[str, int] = field(default_factory=dict)
     final: dict[str, dict[str, Any]] = field(default_factory=dict)  # customer -> rating state
     alerts_by_pattern: dict[str, set[str]] = field(default_factory=dict)  # pattern -> customers
+    reports: dict[str, dict[str, Any]] = field(default_factory=dict)  # report_key -> its latest report or withdrawal event
+    manual_reports: dict[str, dict[str, Any]] = field(default_factory=dict)  # report_key -> its latest manual event
     inputs: int = 0
     seconds: float = 0.0
 
@@ -229,6 +359,8 @@ async def replay(
     interleaved in arrival order (see message_sources)."""
     result = ReplayResult()
     writers: dict[str, IO[bytes]] = {}
+    if messages is not None and messages != "-":
+        check_messages(messages, settings.topics)  # a bad line stops replay before it writes anything
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         writers = {kind: open(out_dir / name, "wb") for kind, name in OUTPUT_FILES.items()}  # noqa: SIM115 - closed below
@@ -244,7 +376,7 @@ async def replay(
                 model,
                 profile_topic=settings.topics.customers,
                 max_message_bytes=settings.max_message_bytes,
-                check_keys=False,
+                check_keys=messages is not None,  # message lines carry keys: checked as the worker checks them
                 record_checkpoints=False,
                 max_skew_ms=max_skew_ms,
                 emit_edges=settings.network,
@@ -304,5 +436,8 @@ def _record(events: list[OutputEvent], result: ReplayResult, writers: dict[str, 
         result.counts[event.kind] += 1
         if event.kind == "suspicious_pattern":
             result.alerts_by_pattern.setdefault(event.value["pattern"], set()).add(event.value["customer_id"])
+        elif event.kind == "large_value_report":
+            v = event.value
+            (result.manual_reports if v["action"] == "manual" else result.reports)[v["report_key"]] = {k: v[k] for k in REPORT_FIELDS}
         if writers:
             writers[event.kind].write(event.encode() + b"\n")

@@ -267,10 +267,10 @@ async def run_network_replay(
     """`amlstream network-replay`: the replay on AMLSTREAM_REDIS_URL (or a throwaway redis-server),
     its summary, and with labels the node-level evaluation (written to network-evaluation.json)."""
     from factors.network.rules import NETWORK_PATTERNS
-    from streams.model import load_model
+    from streams.model import open_model
     from streams.replay import redis_for_replay
 
-    model = load_model(config or settings.model_config_file, settings.timezone, allow_readable=settings.allow_readable_model)
+    model = open_model(settings, config)
     if customer_labels is None and labels is not None and (labels.parent / "labels.csv").exists():
         customer_labels = labels.parent / "labels.csv"
     spans = read_customer_labels(customer_labels)

@@ -29,13 +29,15 @@ from redis.asyncio import Redis, RedisCluster
 from redis.exceptions import ConnectionError, NoScriptError, ResponseError
 
 from factors.identity import normalise_account
-from factors.model import DAY_FIELDS, WINDOWS, DayTotals, RecentTx, Snapshot, Transaction, WindowStats
+from factors.model import DAY_FIELDS, WINDOWS, DayTotals, RecentTx, Snapshot, Transaction, Undid, WindowStats
 from streams.errors import StateLayoutError
 
 SCRIPTS = Path(__file__).parent / "scripts"
 KEY_PREFIX = "aml"
 LAYOUT = "2"
 LAYOUT_KEY = f"{KEY_PREFIX}:layout"
+RETAIN_KEY = f"{LAYOUT_KEY}:retain_days"  # the late-arrival window (days) the state was built with
+UNRECORDED_RETAIN_DAYS = 90  # what state written before RETAIN_KEY existed counts as built with (the default)
 LEVEL_SHARDS = 16
 CHUNK = 200  # a busy customer's items per script segment (its chunks follow each other in order)
 CALL_ITEMS = 600  # items per script call on a single Redis: bounds how long one call holds it
@@ -75,6 +77,15 @@ for i = 1, #ARGV, 2 do
   local old = tonumber(redis.call('HGET', KEYS[1], ARGV[i]) or '0')
   if tonumber(ARGV[i + 1]) > old then redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 end
+return 0
+"""
+
+# Record the retention a worker starts with unless it is larger than the recorded one (returned
+# then, nothing written). ARGV: the worker's retention, the one to assume when none is recorded.
+RECORD_RETAIN = """
+local recorded = tonumber(redis.call('GET', KEYS[1]) or ARGV[2])
+if tonumber(ARGV[1]) > recorded then return recorded end
+redis.call('SET', KEYS[1], ARGV[1])
 return 0
 """
 
@@ -237,9 +248,12 @@ class NetworkItem:
 
 @dataclass(frozen=True, slots=True)
 class DeletionItem:
-    """A tombstone on the customers topic: the profile is deleted."""
+    """A tombstone on the customers topic: the profile is deleted. A tombstone has no event time
+    of its own: `at_ms` is its record's timestamp (the worker) or the stream's progress where it
+    stands (replay), None when unknown."""
 
     customer_id: str
+    at_ms: int | None = None
 
     def pack(self) -> str:
         return "D"
@@ -259,9 +273,10 @@ Item = TxItem | OtherItem | ReversalItem | NetworkItem | ProfileItem | DeletionI
 @dataclass(frozen=True, slots=True)
 class ItemResult:
     item: Item
-    status: str  # new newc pend done late stale peek | own bank reversed | orphan twice unmatched
+    status: str  # new newc pend done late stale peek | own bank reversed | orphan twice unmatched differs
     snapshot: Snapshot | None
     corrected: tuple[int, str] | None = None  # newc: (fen, amount) a correction that came first put in the leg's place
+    undid: Undid | None = None  # a reversal's or correction's: the leg it undid, as the state found it
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,7 +286,7 @@ class CustomerBatch:
     trail: tuple[RecentTx, ...]
     results: tuple[ItemResult, ...]
     error: str | None = None  # a per-customer failure (not an infrastructure one): its items are dead-lettered
-    expired: tuple[str, ...] = ()  # reversals whose original never came within the late-arrival window (their stored records)
+    expired: tuple[str, ...] = ()  # set-aside waiting reversals, "why\trecord": never (no original within the late-arrival window) or differs (another amount)
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,7 +331,8 @@ def parse_snapshot(text: str) -> Snapshot:
         for entry in foreign_text.split(";"):
             key, n, fen, usd, milli = entry.split(":")
             foreign[key] = (int(n), int(fen), int(usd), int(milli))
-    day = DayTotals(tuple(v[base + 3 : base + 3 + NB]), foreign)
+    which = v[base + 3 + NB] if len(v) > base + 3 + NB else -1  # the day of these totals (an undoing's: its original's day); -1 none
+    day = DayTotals(tuple(v[base + 3 : base + 3 + NB]), foreign, which if which >= 0 else None)
     return Snapshot(
         seq=v[0],
         asof_ms=v[1],
@@ -401,7 +417,7 @@ class StateStore:
         self.retain_days = retain_days
         self.trail_horizon_ms = trail_horizon_ms
         self.trail_max = trail_max
-        self.header = f"{LAYOUT},{retain_days},{max(retain_days, WINDOW_DAYS)},{dormant_days * 86_400_000}"
+        self.header = f"{LAYOUT},{retain_days},{max(retain_days, WINDOW_DAYS)},{dormant_days * 86_400_000},{trail_max},{trail_horizon_ms}"
         self.trail_limits = f"{trail_max},{trail_horizon_ms}"
         self._scripts = {name: (SCRIPTS / f"{name}.lua").read_text() for name in ("apply_batch", "commit_batch", "sweep")}
         self._sha = {name: hashlib.sha1(text.encode()).hexdigest() for name, text in self._scripts.items()}
@@ -444,6 +460,19 @@ class StateStore:
             await self.redis.set(LAYOUT_KEY, LAYOUT, nx=True)
         elif found.decode() != LAYOUT:
             raise StateLayoutError(_layout_message(found.decode()))
+        await self.ensure_retention(fresh=found is None)
+
+    async def ensure_retention(self, *, fresh: bool = False) -> None:
+        """Refuse (StateLayoutError, one line, exit 2) a late-arrival window larger than the one
+        the state was built with: the dedup digests and day buckets beyond the old window are
+        gone, so a resend of a leg counted then would count again and a late leg would revise its
+        day to a partial total. A smaller or equal one is recorded (what lies beyond it goes as
+        days move). `fresh`: no state yet, any window is the first. State written before the
+        record existed counts as built with UNRECORDED_RETAIN_DAYS."""
+        assumed = self.retain_days if fresh else UNRECORDED_RETAIN_DAYS
+        recorded = int(await self.redis.eval(RECORD_RETAIN, 1, RETAIN_KEY, str(self.retain_days), str(assumed)))
+        if recorded:
+            raise StateLayoutError(_retention_message(recorded, self.retain_days))
 
     def _calls(self, segments: list[tuple[str, Any]], weight: Callable[[Any], int]) -> list[list[tuple[str, Any]]]:
         """Group per-customer segments into script calls: one customer per call on Redis Cluster
@@ -519,7 +548,12 @@ class StateStore:
                     if status == "newc":
                         fen, amount, snap = snap.split("\t", 2)
                         status, corrected = "new", (int(fen), amount)
-                    out.append(ItemResult(item, status, parse_snapshot(snap) if snap else None, corrected))
+                    undid = None
+                    if snap.count("|") == 2:  # an undoing's snapshot names the leg it undid: direction and flags
+                        snap, _, undone = snap.rpartition("|")
+                        direction, flags = undone.split(",")
+                        undid = Undid("in" if direction == "i" else "out", "c" in flags, "x" in flags)
+                    out.append(ItemResult(item, status, parse_snapshot(snap) if snap else None, corrected, undid))
         batches_out = {}
         for customer_id in batches:
             if customer_id in errors:
@@ -678,6 +712,14 @@ class StateStore:
                 pipe.hget(key, "id")
 
         return [raw.decode() for raw in await self._execute(fill) if raw]
+
+
+def _retention_message(recorded: int, wanted: int) -> str:
+    return (
+        f"Redis holds amlstream state built with AMLSTREAM_RETAIN_DAYS={recorded}; this process has {wanted}: raising the late-arrival window "
+        "on live state counts resends again and revises older days to partial totals (their dedup digests and day totals are gone). "
+        f"Keep {recorded}, or rebuild the state from the input topic with {wanted} (README: changing the late-arrival window)"
+    )
 
 
 def _layout_message(found: str) -> str:

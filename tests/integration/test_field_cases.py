@@ -26,12 +26,19 @@ def read(path: Path) -> list[dict]:
 
 @pytest.fixture
 def run_case(local_services, tmp_path):
-    """run_case(name, batch_size=500, skew_s=None, transactions=None, customers=None, messages=False)
+    """run_case(name, batch_size=500, skew_s=None, transactions=None, customers=None, messages=False | True | a file, config=None)
     -> outputs by kind, in order, and the customers' final rating states ("final-states")."""
     from redis.asyncio import Redis
 
     async def run(
-        name: str, *, batch_size: int = 500, skew_s: float | None = None, transactions: Path | None = None, customers: Path | None = None, messages: bool = False
+        name: str,
+        *,
+        batch_size: int = 500,
+        skew_s: float | None = None,
+        transactions: Path | None = None,
+        customers: Path | None = None,
+        messages: bool | Path = False,
+        config: Path | None = None,
     ) -> dict[str, list[dict]]:
         client = Redis.from_url(redis_url(CASE_DB))
         await client.flushdb()
@@ -45,12 +52,12 @@ def run_case(local_services, tmp_path):
         out = tmp_path / f"{name}-{batch_size}-{skew_s}-{len(list(tmp_path.iterdir()))}"
         result = await replay(
             settings,
-            load_model(),
+            load_model(config),
             None if messages else str(transactions or case / "transactions.jsonl"),
             str(customers) if customers.exists() and not messages else None,
             out,
             batch_size=batch_size,
-            messages=str(case / "messages.jsonl") if messages else None,
+            messages=str(messages if isinstance(messages, Path) else case / "messages.jsonl") if messages else None,
         )
         outputs = {kind: read(out / f"{kind}.jsonl") for kind in ("risk-changes", "suspicious-patterns", "large-value-reports", "dead-letter")}
         return {**outputs, "final-states": result.final}  # type: ignore[dict-item]
@@ -194,7 +201,14 @@ async def test_own_account_by_the_profiles_account_list(run_case, tmp_path):
     (tmp_path / "customers.jsonl").write_bytes(orjson.dumps(profile) + b"\n")
     tx_file = tmp_path / "transactions.jsonl"
     tx_file.write_bytes(b"\n".join(orjson.dumps(leg) for leg in legs) + b"\n")
+    # the legs name their bank "THIS BANK": an own account only once the standard knows the name
     out = await run_case("own-account-transfers", transactions=tx_file, customers=tmp_path / "customers.jsonl")
+    assert {(r["rule_code"], r["direction"], r["total_cny"]) for r in out["large-value-reports"]} >= {("0503", "out", 1_200_000.0), ("0503", "in", 1_200_000.0)}
+    config = tmp_path / "standard.toml"
+    default = (Path(__file__).parents[2] / "factors" / "standards" / "default.toml").read_text()
+    config.write_text(default.replace("own_bank = []", 'own_bank = ["This Bank"]'))
+    config.chmod(0o600)  # the scoring standard is confidential
+    out = await run_case("own-account-transfers", transactions=tx_file, customers=tmp_path / "customers.jsonl", config=config)
     assert out["large-value-reports"] == [] and out["suspicious-patterns"] == []
 
 

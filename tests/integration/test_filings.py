@@ -10,6 +10,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+from redis.asyncio import Redis
 
 from filings.model import Leg
 from filings.naming import Name
@@ -57,6 +58,26 @@ async def test_the_leg_archive_keeps_the_first_copy_and_prunes_by_event_time(red
     assert set(await store.legs("C-1", ["T-1", "T-2", "T-3"])) == {"T-2", "T-3"}
 
 
+async def test_undoings_are_found_by_the_leg_they_name_on_any_day_and_pruned_with_their_day(redis) -> None:
+    store = FilingStore(redis, "t:")
+    await store.add_leg(_leg("T-1", 100, 1), keep_days=10)
+    await store.add_leg(
+        Leg(2, "T-1-C", "C-1", 101 * 86_400_000, 101, "in", "2.00", "CNY", 200, "cash", "counter", False, tx_type="correction", original_tx_id="T-1"), keep_days=10
+    )
+    await store.add_leg(
+        Leg(3, "T-1-CR", "C-1", 103 * 86_400_000, 103, "out", "2.00", "CNY", 200, "cash", "counter", False, tx_type="reversal", original_tx_id="T-1-C"), keep_days=10
+    )
+    await store.add_leg(
+        Leg(4, "T-1-R2", "C-1", 103 * 86_400_000, 103, "out", "1.00", "CNY", 100, "cash", "counter", False, tx_type="reversal", original_tx_id="T-1"), keep_days=10
+    )
+    assert [leg.tx_id for leg in await store.undoings("C-1", ["T-1"])] == ["T-1-C", "T-1-CR", "T-1-R2"], "on later days, and along the chain"
+    await store.add_leg(_leg("T-9", 112, 5), keep_days=10)  # days 100 and 101 go
+    assert [leg.tx_id for leg in await store.undoings("C-1", ["T-1"])] == ["T-1-R2"]
+    assert await redis.hget("t:undo:{C-1}", "T-1-C") is not None  # day 103's reversal of the correction stays indexed
+    await store.add_leg(_leg("T-10", 114, 6), keep_days=10)  # day 103 goes
+    assert await redis.hgetall("t:undo:{C-1}") == {}, "nothing is left behind"
+
+
 @pytest.fixture
 def settings(redis) -> Settings:
     url = f"redis://{redis.connection_pool.connection_kwargs['host']}:{redis.connection_pool.connection_kwargs['port']}/15"
@@ -90,6 +111,7 @@ async def test_render_the_scenario(settings: Settings, tmp_path: Path) -> None:
     # before filing, N1 held (no identity); the first suspicious report, D-2 consolidating
     assert sorted(n[:3] for n in result.written) == ["NBH"] * 4 + ["NBS"]
     assert [(d["error_code"], d["customer_id"]) for d in result.dead_letters] == [("invalid_identity", "F-BAD")]
+    assert_dead_letters(result.dead_letters, tmp_path / "out" / "dead-letter.jsonl")
     packages = sorted((tmp_path / "out" / "zip").glob("*.ZIP"))
     assert [p.name for p in packages] == ["NBHA0000000000001-20261130-00000001.ZIP", "NBSA0000000000001-20261130-00000001.ZIP"]
     for package in packages:
@@ -157,3 +179,185 @@ async def test_a_crash_between_file_and_status_rewrites_the_same_file(redis, set
     crashed = await run(tmp_path / "crashed", 1)
     assert crashed == clean
     assert sorted(Name.parse(n).seq for n in crashed) == list(range(1, len(clean) + 1))
+
+
+# --- reversals, corrections, withdrawals and manual reports: the customer stage, then the filing stage
+
+
+def _cash_in(tx_id: str, cid: str, ts: str, amount: str, **extra: object) -> dict[str, object]:
+    return {
+        "tx_id": tx_id,
+        "customer_id": cid,
+        "account_id": f"A-{cid}",
+        "ts": ts,
+        "direction": "in",
+        "amount": amount,
+        "currency": "CNY",
+        "method": "cash",
+        "channel": "counter",
+        **extra,
+    }
+
+
+def _transfer_out(tx_id: str, cid: str, ts: str, amount: str, **extra: object) -> dict[str, object]:
+    return {
+        "tx_id": tx_id,
+        "customer_id": cid,
+        "account_id": f"A-{cid}",
+        "ts": ts,
+        "direction": "out",
+        "amount": amount,
+        "currency": "CNY",
+        "method": "transfer",
+        "channel": "online",
+        **extra,
+    }
+
+
+def _undo(kind: str, tx_id: str, original: str, cid: str, ts: str, amount: str) -> dict[str, object]:
+    return _cash_in(tx_id, cid, ts, amount, tx_type=kind, original_tx_id=original) | ({"direction": "out"} if kind == "reversal" else {})
+
+
+UNDO_CUSTOMERS = ("MN-1", "RV-1", "CR-1", "WD-1", "RJ-1", "OW-1")
+UNDO_PART_1 = [
+    _cash_in("M-1", "MN-1", "2026-07-01T10:00:00+08:00", "60000.00"),
+    _cash_in("RV1-A", "RV-1", "2026-11-03T10:00:00+08:00", "60000.00"),
+    _cash_in("RV1-B", "RV-1", "2026-11-03T10:05:00+08:00", "20000.00"),
+    _cash_in("CR1-A", "CR-1", "2026-11-03T10:00:00+08:00", "60000.00"),
+    _cash_in("WD1-A", "WD-1", "2026-11-03T10:00:00+08:00", "30000.00"),
+    _cash_in("WD1-B", "WD-1", "2026-11-03T10:05:00+08:00", "25000.00"),
+    _cash_in("RJ1-A", "RJ-1", "2026-11-03T10:00:00+08:00", "60000.00"),
+    # own-account moves in both forms (its own id; one of the profile's accounts) are no flow: 0503 lists OW1-1 and OW1-4 only
+    _transfer_out("OW1-1", "OW-1", "2026-11-03T10:00:00+08:00", "300000.00", counterparty_id="K-9", counterparty_name="某某公司"),
+    _transfer_out("OW1-2", "OW-1", "2026-11-03T10:10:00+08:00", "400000.00", counterparty_id="OW-1"),
+    _transfer_out("OW1-3", "OW-1", "2026-11-03T10:20:00+08:00", "300000.00", counterparty_account="6222 0001"),
+    _transfer_out("OW1-4", "OW-1", "2026-11-03T10:30:00+08:00", "250000.00", counterparty_id="K-8", counterparty_name="某某个人"),
+]
+UNDO_PART_2 = [
+    _undo("correction", "CR1-A-COR", "CR1-A", "CR-1", "2026-11-03T15:00:00+08:00", "65000.00"),
+    _undo("correction", "CR1-A-COR2", "CR1-A", "CR-1", "2026-11-03T15:10:00+08:00", "70000.00"),  # refused: CR1-A was corrected already
+    _cash_in("CR1-D", "CR-1", "2026-11-03T15:20:00+08:00", "1000.00"),
+    _undo("reversal", "WD1-B-REV", "WD1-B", "WD-1", "2026-11-03T16:00:00+08:00", "25000.00"),  # the day falls below the line: withdraw
+    _undo("reversal", "RJ1-A-REV", "RJ1-A", "RJ-1", "2026-11-03T16:00:00+08:00", "50000.00"),  # refused: another amount than the original's
+    _cash_in("RJ1-C", "RJ-1", "2026-11-03T16:10:00+08:00", "5000.00"),
+    _undo("reversal", "RV1-B-REV", "RV1-B", "RV-1", "2026-11-04T09:00:00+08:00", "20000.00"),  # posted the next day
+    _cash_in("M-2", "MN-1", "2026-11-04T09:30:00+08:00", "100.00"),
+    _cash_in("M-LATE", "MN-1", "2026-07-01T15:00:00+08:00", "50000.00"),  # older than the customer stage's state: manual
+]
+
+
+def _undo_profiles() -> list[dict[str, object]]:
+    out = []
+    for i, cid in enumerate(UNDO_CUSTOMERS):
+        profile = {**PROFILES[0], "customer_id": cid, "identity": {**PROFILES[0]["identity"], "id_number": f"11010119900101{1000 + i}"}}
+        if cid == "OW-1":
+            profile["accounts"] = ["A-OW-1", "6222-0001"]
+        out.append(profile)
+    return out
+
+
+def _replay(tmp: Path, name: str, transactions: list[dict[str, object]], customers: Path) -> tuple[Path, Path, list[dict[str, object]]]:
+    env = {"PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin"}
+    (tmp / f"{name}.jsonl").write_bytes(jsonl(transactions))
+    out = tmp / f"replay-{name}"
+    subprocess.run(
+        [sys.executable, "-m", "streams.cli", "replay", "--transactions", str(tmp / f"{name}.jsonl"), "--customers", str(customers), "--out", str(out)],
+        check=True, cwd=ROOT, env=env, capture_output=True,
+    )  # fmt: skip
+    dead = [orjson.loads(line) for line in (out / "dead-letter.jsonl").read_bytes().splitlines()]
+    return tmp / f"{name}.jsonl", out / "large-value-reports.jsonl", dead
+
+
+def _hvtr(path: Path) -> tuple[str, list[tuple[str, str]]]:
+    doc = validate(path.read_bytes(), "HVTR")
+    return doc.findtext(".//TTNM"), [(s.findtext("TSIF/TICD"), s.findtext("TSIF/CRAT")) for s in doc.iterfind(".//TSDT")]
+
+
+async def test_revisions_by_reversals_and_corrections_are_filed_as_the_customer_stage_counted(settings: Settings, tmp_path: Path) -> None:
+    """Finding: a revision caused by a reversal or correction waited forever for the leg `None`.
+    Two passes, as a bank catches up: the customer stage (replay) over the first legs, the filing
+    stage files N; then over all legs (reversals, corrections, refused ones, a late leg), and the
+    filing stage files C and D under the N files' dates and numbers, with the customer stage's figures."""
+    from datetime import datetime
+
+    customers = tmp_path / "customers.jsonl"
+    customers.write_bytes(jsonl(_undo_profiles()))
+    run = {"customers": customers, "decisions": None, "alerts": None, "risk_changes": None}
+    tx1, reports1, _ = _replay(tmp_path, "part1", UNDO_PART_1, customers)
+    first = await render(
+        settings, tmp_path / "out", transactions=tx1, reports=reports1, asof=datetime.fromisoformat("2026-11-04T12:00:00+08:00"), file_date="20261104", **run
+    )
+    assert first.dead_letters == []
+    assert sorted(n[:3] for n in first.written) == ["NBH"] * 6
+    archive = tmp_path / "out" / "archive"
+    n_files = {validate((archive / n).read_bytes(), "HVTR").findtext(".//CSNM"): n for n in first.written}
+    assert _hvtr(archive / n_files["OW-1"]) == ("2", [("OW1-1", "300000.000"), ("OW1-4", "250000.000")])
+    assert _hvtr(archive / n_files["RV-1"]) == ("2", [("RV1-A", "60000.000"), ("RV1-B", "20000.000")])
+
+    tx2, reports2, dead = _replay(tmp_path, "all", UNDO_PART_1 + UNDO_PART_2, customers)
+    assert sorted((d["error_code"], d["customer_id"]) for d in dead) == [("reversal_unmatched", "CR-1"), ("reversal_unmatched", "RJ-1"), ("too_late", "MN-1")]
+    events = [orjson.loads(line) for line in reports2.read_bytes().splitlines()]
+    assert {(e["customer_id"], e["action"], e["cause"]["kind"]) for e in events} >= {
+        ("RV-1", "report", "reversal"),
+        ("CR-1", "report", "reversal"),
+        ("WD-1", "withdraw", "reversal"),
+        ("MN-1", "manual", "transaction"),
+    }
+    second = await render(
+        settings, tmp_path / "out", transactions=tx2, reports=reports2, asof=datetime.fromisoformat("2026-11-05T12:00:00+08:00"), file_date="20261105", **run
+    )
+    assert second.dead_letters == []
+    written = {validate((archive / n).read_bytes(), "HVTR").findtext(".//CSNM"): n for n in second.written}
+    assert sorted(written) == ["CR-1", "RJ-1", "RV-1", "WD-1"], "no second N for a redelivered revision; nothing for OW-1 or the manual report"
+    for cid, name in written.items():
+        assert Name.parse(name).key == Name.parse(n_files[cid]).key, f"{cid}: C and D keep the date and number of the N file"
+        assert name[0] == ("D" if cid == "WD-1" else "C")
+    assert _hvtr(archive / written["RV-1"]) == ("1", [("RV1-A", "60000.000")])  # the reversed leg is gone
+    assert _hvtr(archive / written["CR-1"]) == ("2", [("CR1-A", "65000.000"), ("CR1-D", "1000.000")])  # corrected once; the refused second correction not applied
+    assert _hvtr(archive / written["RJ-1"]) == ("2", [("RJ1-A", "60000.000"), ("RJ1-C", "5000.000")])  # the refused reversal not applied
+    assert (archive / written["WD-1"]).read_bytes() == (archive / n_files["WD-1"]).read_bytes(), "D deletes the report as it was filed"
+    store = FilingStore(Redis.from_url(settings.redis_url), "aml:filings:A0000000000001:")
+    try:
+        statuses = {}
+        for fid in await store.all_filings():
+            filing = await store.filing(fid)
+            statuses[(filing["customer_id"], fid.endswith(":manual"))] = (filing["status"], filing.get("set_aside"))
+    finally:
+        await store.redis.aclose()
+    assert statuses[("CR-1", False)] == ("packed", ["CR1-A-COR2"]) and statuses[("RJ-1", False)] == ("packed", ["RJ1-A-REV"])
+    assert statuses[("MN-1", True)][0] == "manual_required", "the late leg needs a manual report"
+    assert statuses[("MN-1", False)][0] == "packed", "the filed report of that day keeps its status"
+    assert second.deadlines["large_value"] == (0, 1)  # the manual report, due long ago
+
+
+async def test_first_ratings_are_not_counted_without_risk_changes(settings: Settings, tmp_path: Path) -> None:
+    """Finding: `filings render` without --risk-changes reported customers onboarded in 2018 as overdue
+    for their first rating; without risk changes no one can tell, so they are not counted (one note)."""
+    from datetime import datetime
+
+    old = {**PROFILES[0], "customer_id": "OLD-1", "onboarded_at": "2018-01-10T10:00:00+08:00"}
+    (tmp_path / "customers.jsonl").write_bytes(jsonl([old]))
+    (tmp_path / "risk.jsonl").write_bytes(jsonl([{"event_type": "risk_change", "customer_id": "X-9", "occurred_at": "2026-10-01T02:00:00.000Z"}]))
+    asof = datetime.fromisoformat("2026-11-30T12:00:00+08:00")
+    files = {"transactions": None, "reports": None, "decisions": None, "customers": tmp_path / "customers.jsonl", "asof": asof, "file_date": "20261130"}
+    without = await render(settings, tmp_path / "a", **files)
+    assert "first_rating" not in without.deadlines and without.notes == ["first_rating: not counted (no --risk-changes given: whether a customer was rated is unknown)"]
+    with_them = await render(settings, tmp_path / "b", risk_changes=tmp_path / "risk.jsonl", **files)
+    assert with_them.deadlines["first_rating"] == (0, 1) and with_them.notes == [], "with risk changes, OLD-1 was never rated: overdue"
+
+
+def assert_dead_letters(dead_letters: list[dict], path) -> None:
+    """`filings render` writes the worker's dead_letter events: the contract's shape, valid against its schema."""
+    import json
+
+    from jsonschema import Draft202012Validator
+
+    from streams.events import SCHEMA_VERSION
+
+    schema = json.loads((Path(__file__).resolve().parents[2] / "streams" / "schemas" / "dead_letter.v1.schema.json").read_text(encoding="utf-8"))
+    validator = Draft202012Validator(schema)
+    written = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert written == dead_letters and written
+    for event in written:
+        assert not list(validator.iter_errors(event)), list(validator.iter_errors(event))
+        assert (event["event_type"], event["schema_version"]) == ("dead_letter", SCHEMA_VERSION) and event["error_detail"]

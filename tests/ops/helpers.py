@@ -22,6 +22,10 @@ import pytest
 import yaml
 from prometheus_client.metrics import MetricWrapperBase
 
+from filings.errors import FilingConfigError
+from filings.settings import PREFIX as FILINGS_PREFIX
+from filings.settings import VARIABLES as FILING_VARIABLES
+from filings.settings import FilingSettings, load_filing_settings
 from streams import cli
 from streams.errors import ConfigError
 from streams.metrics import Metrics
@@ -75,11 +79,23 @@ def setting_names() -> frozenset[str]:
 
 
 def check_settings(env: Mapping[str, object], where: str) -> Settings:
-    """The AMLSTREAM_* part of `env` must be known names that load_settings accepts."""
-    ours = {k: str(v) for k, v in env.items() if k.startswith(PREFIX)}
+    """The AMLSTREAM_* part of `env` must be known names that load_settings accepts (the filing
+    stage's AMLSTREAM_FILINGS_* ones are checked by check_filing_settings)."""
+    ours = {k: str(v) for k, v in env.items() if k.startswith(PREFIX) and not k.startswith(FILINGS_PREFIX)}
     unknown = sorted(set(ours) - setting_names())
     assert not unknown, f"{where}: {unknown} are not settings of streams.settings (load_settings would ignore them)"
     return load_settings(ours)
+
+
+def check_filing_settings(env: Mapping[str, object], where: str) -> FilingSettings:
+    """The AMLSTREAM_FILINGS_* part of `env` must be variables filings.settings reads, with values it accepts."""
+    ours = {k: str(v) for k, v in env.items() if k.startswith(FILINGS_PREFIX)}
+    unknown = sorted(set(ours) - {FILINGS_PREFIX + name for name, _ in FILING_VARIABLES})
+    assert not unknown, f"{where}: {unknown} are not settings of filings.settings (load_filing_settings would ignore them)"
+    try:
+        return load_filing_settings({**ours, **{k: str(v) for k, v in env.items() if k == "AMLSTREAM_TOPIC_CASE_DECISIONS"}})
+    except FilingConfigError as exc:
+        pytest.fail(f"{where}: {exc}")
 
 
 # --- the amlstream CLI ---------------------------------------------------------------------------

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from tests.ops.helpers import COMPOSE, DOCKERFILE, IMAGE_ENTRYPOINT, PROMETHEUS, ROOT, amlstream_calls, check_cli, check_settings, load_yaml
+from tests.ops.helpers import COMPOSE, DOCKERFILE, IMAGE_ENTRYPOINT, PROMETHEUS, ROOT, amlstream_calls, check_cli, check_filing_settings, check_settings, load_yaml
 
-LONG_RUNNING = ("kafka", "redis", "worker-1", "worker-2", "prometheus", "grafana")
+LONG_RUNNING = ("kafka", "redis", "worker-1", "worker-2", "filings", "prometheus", "grafana")
 WORKERS = ("worker-1", "worker-2")
 
 
@@ -87,7 +87,7 @@ def bind_mounts(service: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def test_every_expected_service_is_there(services: dict[str, dict[str, Any]]) -> None:
-    assert set(services) >= {"kafka", "redis", "topics", *WORKERS, "generator", "prometheus", "grafana"}
+    assert set(services) >= {"kafka", "redis", "topics", *WORKERS, "filings", "generator", "prometheus", "grafana"}
 
 
 def test_every_service_has_an_image_and_app_services_build_the_worker_dockerfile(services: dict[str, dict[str, Any]]) -> None:
@@ -266,3 +266,45 @@ def test_the_build_context_filter_keeps_the_sources() -> None:
     copied = [source for kw, rest in dockerfile_instructions() if kw == "COPY" and "--from" not in rest for source in rest.split()[:-1]]
     for source in copied:
         assert f"!{source}" in patterns or f"!{source}/" in patterns, f"COPY {source}: excluded from the build context"
+
+
+# --- the filing stage ------------------------------------------------------------------------------
+
+
+def test_the_filing_worker_has_its_own_group_metrics_port_and_durable_outbox(compose: dict[str, Any], services: dict[str, dict[str, Any]]) -> None:
+    filings = services["filings"]
+    assert command_line(filings) == ["amlstream", "filings", "worker"]
+    env = env_of(filings)
+    settings = check_settings(env, "filings")
+    fsettings = check_filing_settings(env, "filings")
+    worker = check_settings(env_of(services["worker-1"]), "worker-1")
+    assert (settings.bootstrap_servers, settings.redis_url) == (worker.bootstrap_servers, worker.redis_url), "the filing worker reads the workers' Kafka and Redis"
+    assert fsettings.group_id != worker.group_id, "its own consumer group: it reads the same topics as the customer stage"
+    assert fsettings.metrics_port != settings.metrics_port
+    assert f"http://localhost:{fsettings.metrics_port}/healthz" in " ".join(argv(filings["healthcheck"]["test"]) or [])
+    depends = filings["depends_on"]
+    assert depends["kafka"]["condition"] == depends["redis"]["condition"] == "service_healthy"
+    assert depends["topics"]["condition"] == "service_completed_successfully"
+    named = {target: source for source, target in bind_mounts(filings) if not source.startswith(".")}
+    for path in (fsettings.outbox, fsettings.inbox):
+        assert any(PurePosixPath(str(path)).is_relative_to(target) for target in named), f"{path}: files to submit must outlive the container (a named volume)"
+    assert (filings.get("deploy") or {}).get("replicas", 1) == 1 and "scale" not in filings, "one filing writer per institution"
+
+
+def test_the_topics_one_shot_creates_the_filing_stage_input() -> None:
+    from streams.cli import _topics_for_provisioning
+    from streams.settings import load_settings
+
+    settings = load_settings({})
+    assert settings.topics.case_decisions in {topic.name for topic in _topics_for_provisioning(settings, 6)}
+
+
+def test_the_image_holds_every_package_and_a_writable_filings_directory(services: dict[str, dict[str, Any]]) -> None:
+    include = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"]["find"]["include"]
+    copied = {rest.split()[0] for kw, rest in dockerfile_instructions() if kw == "COPY" and "--from" not in rest}
+    for pattern in include:
+        package = pattern.rstrip("*")
+        assert package in copied, f"the image does not copy {package}/: `amlstream` imports it (pyproject includes {pattern})"
+    runs = " ".join(rest for kw, rest in dockerfile_instructions() if kw == "RUN")
+    (_, target), *_ = bind_mounts(services["filings"])
+    assert re.search(rf"install -d -o amlstream -g amlstream {re.escape(target)}\b", runs), f"{target}: a new named volume takes its owner from the image"

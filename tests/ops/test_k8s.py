@@ -10,15 +10,18 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.ops.helpers import COMPOSE, DOCKERFILE, K8S, check_cli, check_settings, load_yaml
+from tests.ops.helpers import COMPOSE, DOCKERFILE, K8S, check_cli, check_filing_settings, check_settings, load_yaml
 
 KINDS = {"ConfigMap", "Secret", "StatefulSet", "Service", "PodDisruptionBudget"}
+FILINGS_FILE = "filings.yaml"  # the filing worker's objects, checked apart (tests at the end)
 
 
 @pytest.fixture(scope="module")
 def objects() -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     for path in sorted(K8S.glob("*.yaml")):
+        if path.name == FILINGS_FILE:
+            continue
         for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
             if doc is None or doc.get("kind") == "Kustomization":
                 continue
@@ -82,7 +85,7 @@ def test_all_kinds_are_present_and_namespace_free(objects: dict[str, dict[str, A
 def test_kustomization_lists_everything_but_the_secret_placeholder(objects: dict[str, dict[str, Any]]) -> None:
     kustomization = load_yaml(K8S / "kustomization.yaml")
     files = {obj["_file"] for obj in objects.values()}
-    assert set(kustomization["resources"]) == files - {objects["Secret"]["_file"]}
+    assert set(kustomization["resources"]) == files - {objects["Secret"]["_file"]} | {FILINGS_FILE}
     assert "namespace" not in kustomization
 
 
@@ -205,3 +208,73 @@ def test_every_label_is_a_valid_kubernetes_label(objects: dict[str, dict[str, An
         for key, value in obj["metadata"].get("labels", {}).items():
             assert re.fullmatch(r"([a-z0-9.-]+/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?", key), f"{kind}: label {key}"
             assert re.fullmatch(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?", value), f"{kind}: label value {value}"
+
+
+# --- the filing worker (filings.yaml) ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def filings() -> dict[str, dict[str, Any]]:
+    docs = [doc for doc in yaml.safe_load_all((K8S / FILINGS_FILE).read_text(encoding="utf-8")) if doc]
+    assert sorted(doc["kind"] for doc in docs) == ["Service", "StatefulSet"]
+    return {doc["kind"]: doc for doc in docs}
+
+
+@pytest.fixture(scope="module")
+def filings_container(filings: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    (container,) = filings["StatefulSet"]["spec"]["template"]["spec"]["containers"]
+    return container
+
+
+def test_the_filing_worker_is_one_writer_with_its_own_group_and_port(
+    objects: dict[str, dict[str, Any]], filings: dict[str, dict[str, Any]], filings_container: dict[str, Any]
+) -> None:
+    sts = filings["StatefulSet"]
+    assert sts["spec"]["replicas"] == 1, "one filing writer per institution (a Redis lease)"
+    assert "namespace" not in sts["metadata"] and "namespace" not in filings["Service"]["metadata"]
+    args = filings_container["args"]
+    assert "command" not in filings_container and check_cli(args, "filings container") and args == ["filings", "worker"]
+    env = container_env(objects, filings_container)
+    settings = check_settings(env, "filings container")
+    fsettings = check_filing_settings(env, "filings container")
+    assert fsettings.group_id != settings.group_id, "its own consumer group"
+    assert named_port(filings_container, "metrics") == fsettings.metrics_port != settings.metrics_port
+    for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+        assert named_port(filings_container, filings_container[probe]["httpGet"]["port"]) == fsettings.metrics_port, probe
+    assert filings_container["readinessProbe"]["httpGet"]["path"] == "/readyz" and filings_container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    annotations = sts["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/port"] == str(fsettings.metrics_port)
+
+
+def test_the_filing_worker_keeps_its_files_on_a_volume_and_reads_the_standard(
+    objects: dict[str, dict[str, Any]], filings: dict[str, dict[str, Any]], filings_container: dict[str, Any]
+) -> None:
+    spec = filings["StatefulSet"]["spec"]
+    fsettings = check_filing_settings(container_env(objects, filings_container), "filings container")
+    claims = {claim["metadata"]["name"] for claim in spec.get("volumeClaimTemplates", [])}
+    durable = [m["mountPath"] for m in filings_container["volumeMounts"] if m["name"] in claims]
+    for path in (fsettings.outbox, fsettings.inbox):
+        assert any(PurePosixPath(str(path)).is_relative_to(mount) for mount in durable), f"{path}: files to submit must survive a restart"
+    pod = spec["template"]["spec"]
+    (volume,) = [v for v in pod["volumes"] if v.get("secret", {}).get("secretName") == objects["Secret"]["metadata"]["name"]]
+    (mount,) = [m for m in filings_container["volumeMounts"] if m["name"] == volume["name"]]
+    settings = check_settings(container_env(objects, filings_container), "filings container")
+    assert PurePosixPath(str(settings.model_config_file)) == PurePosixPath(mount["mountPath"]) / "standard.toml", "the FX table and calendar come from the standard"
+    assert pod["securityContext"] == objects["StatefulSet"]["spec"]["template"]["spec"]["securityContext"], "the workers' user and fsGroup (reads the 0400 Secret)"
+    assert filings_container["securityContext"]["readOnlyRootFilesystem"] is True
+    for kind in ("requests", "limits"):
+        assert {"cpu", "memory"} <= set(filings_container["resources"][kind]), kind
+
+
+def test_selectors_keep_the_filing_worker_and_the_workers_apart(objects: dict[str, dict[str, Any]], filings: dict[str, dict[str, Any]]) -> None:
+    filing_labels = filings["StatefulSet"]["spec"]["template"]["metadata"]["labels"]
+    worker_labels = objects["StatefulSet"]["spec"]["template"]["metadata"]["labels"]
+    assert selects(filings["StatefulSet"]["spec"]["selector"]["matchLabels"], filing_labels)
+    assert selects(filings["Service"]["spec"]["selector"], filing_labels) and not selects(filings["Service"]["spec"]["selector"], worker_labels)
+    assert filings["Service"]["spec"]["clusterIP"] == "None" and filings["StatefulSet"]["spec"]["serviceName"] == filings["Service"]["metadata"]["name"]
+    for kind in ("Service", "PodDisruptionBudget"):
+        selector = objects[kind]["spec"]["selector"]
+        assert not selects(selector.get("matchLabels", selector), filing_labels), f"the workers' {kind} must not select the filing worker"
+    for obj in filings.values():
+        for key, value in obj["metadata"].get("labels", {}).items():
+            assert re.fullmatch(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?", value), f"{obj['kind']}: label {key}={value}"

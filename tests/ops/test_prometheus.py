@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.ops.helpers import COMPOSE, PROMETHEUS, amlstream_metrics_in, check_settings, exported_series, load_yaml, promtool
+from tests.ops.helpers import COMPOSE, PROMETHEUS, amlstream_metrics_in, check_filing_settings, check_settings, exported_series, load_yaml, promtool
 
 EXPECTED_ALERTS = {
     "AmlstreamWorkerDown",
@@ -17,6 +17,7 @@ EXPECTED_ALERTS = {
     "AmlstreamDeadLettersHigh",
     "AmlstreamRedisErrors",
     "AmlstreamScoringStandardRefused",
+    "AmlstreamFilingWorkerDown",
     "AmlstreamFilingOverdue",
     "AmlstreamFirstRatingOverdue",
     "AmlstreamFilingDeadLetters",
@@ -102,3 +103,14 @@ def test_the_scrape_config_covers_the_compose_workers() -> None:
     expected = {f"{name}:{check_settings(service['environment'], name).metrics_port}" for name, service in workers.items()}
     assert targets == expected
     assert job.get("metrics_path", "/metrics") == "/metrics"
+
+
+def test_the_scrape_config_covers_the_filing_worker_in_its_own_job(rules: list[dict[str, Any]]) -> None:
+    config = load_yaml(PROMETHEUS / "prometheus.yml")
+    job = next(job for job in config["scrape_configs"] if job["job_name"] == "amlstream-filings")
+    targets = {target for static in job["static_configs"] for target in static["targets"]}
+    service = load_yaml(COMPOSE)["services"]["filings"]
+    assert service["command"] == ["filings", "worker"]
+    assert targets == {f"filings:{check_filing_settings(service['environment'], 'filings').metrics_port}"}
+    down = next(rule for rule in rules if rule.get("alert") == "AmlstreamFilingWorkerDown")
+    assert down["expr"] == 'up{job="amlstream-filings"} == 0', "the alert must select the job that scrapes the filing worker"

@@ -60,6 +60,7 @@ end
 
 local H = split(ARGV[1], ',')
 local LAYOUT, RETAIN, KEEP, DORMANT_MS = H[1], tonumber(H[2]), tonumber(H[3]), tonumber(H[4])
+local TRAIL_MAX, TRAIL_HORIZON = tonumber(H[5]), tonumber(H[6]) -- the trail an item sees (commit_batch.lua keeps no more)
 local FINE_HOUR, FINE_DAY, BLOCK_DAYS = 12, 288, 30
 local PACKED_MAX = 340 -- digests a block keeps packed in the state hash before its further ones go to a set
 local DAY_MS = 86400000
@@ -173,6 +174,16 @@ for t in string.gmatch(ARGV[2], '[^,]+') do
   OWN[t] = true
 end
 
+-- a reversal carries its original's amount and currency (contract v1.1); amounts compare as numbers
+local function same_amount(ccy1, amount1, ccy2, amount2)
+  return ccy1 == ccy2 and tonumber(amount1) ~= nil and tonumber(amount1) == tonumber(amount2)
+end
+
+local function fmt_fen(fen)
+  local n = tonumber(fen)
+  return string.format('%d.%02d', math.floor(n / 100), n % 100)
+end
+
 -- one customer's items, applied in order; returns {'ok', rating state, trail, results} or
 -- {'layout', found} when its state was written by another layout
 local function apply_customer(K_S, customer_id, items_text)
@@ -195,7 +206,7 @@ local function apply_customer(K_S, customer_id, items_text)
   local function day_list(text, into)
     if text and text ~= '' then
       for _, e in ipairs(split(text, ';')) do
-        local k, d = string.match(e, '^(%d+):(%d+)$')
+        local k, d = string.match(e, '^(.+):(%d+)$')
         into[k] = tonumber(d)
       end
     end
@@ -233,7 +244,8 @@ local function apply_customer(K_S, customer_id, items_text)
   local x_dirty = false
   local F = unpack_map(st[5])
   local d_dirty, f_dirty, changed, extra_dirty = false, false, false, false
-  local expired = {} -- orphaned reversals that waited past the late-arrival window: their sources
+  local expired = {} -- set-aside reversals, 'why<TAB>orphan record': never (its original did not come within
+  -- the late-arrival window) or differs (not the original's amount)
 
 
   local active -- business days with activity in the 90-day window, recomputed when days move
@@ -287,7 +299,7 @@ local function apply_customer(K_S, customer_id, items_text)
       end
       for k, d in pairs(orphans) do
         if d <= didx - RETAIN then
-          expired[#expired + 1] = redis.call('HGET', K_S, 'o:' .. k) or ''
+          expired[#expired + 1] = 'never\t' .. (redis.call('HGET', K_S, 'o:' .. k) or '')
           redis.call('HDEL', K_S, 'o:' .. k); orphans[k] = nil; extra_dirty = true
         end
       end
@@ -307,7 +319,7 @@ local function apply_customer(K_S, customer_id, items_text)
 
   -- seq, asof, 5 windows x 10 metrics, 10 counterparty counts, active days, previous watermark,
   -- activity start, the item's day bucket (19 metrics), then "|" and the day's foreign-currency sums
-  local function snapshot(item_day, prev_wm)
+  local function snapshot(item_day, prev_wm, undid)
     if not cp_counts then count_cps() end
     local out = {fmt(seq), fmt(wm or 0)}
     for i = 1, 5 do
@@ -319,7 +331,41 @@ local function apply_customer(K_S, customer_id, items_text)
     out[#out + 1] = fmt(as or 0)
     local b = (item_day and D[item_day]) or {}
     out[#out + 1] = bucket_str(b)
-    return table.concat(out, ',') .. '|' .. foreign_str(b)
+    out[#out + 1] = item_day and fmt(item_day) or '-1'
+    local text = table.concat(out, ',') .. '|' .. foreign_str(b)
+    if undid then text = text .. '|' .. undid end -- an undoing: the undone leg's direction and flags
+    return text
+  end
+
+  -- whether a day's totals hold a leg of this direction, amount and kind (a reversal of a leg
+  -- older than the trail must not take out what was never there)
+  local function holds(dir, fen, flags, didx, ccy)
+    local b = D[didx]
+    if not b then return false end
+    local o = (dir == 'i') and 0 or 2
+    local function v(at) return b[at] or 0 end
+    local function at_least(count, total) return count >= 1 and total >= fen end
+    if not at_least(v(1 + o), v(2 + o)) then return false end
+    -- its kind: cash or not, cross-border or not (the "not" parts are the total less the kind)
+    local cash, xb = string.find(flags, 'c', 1, true), string.find(flags, 'x', 1, true)
+    if cash then
+      if not at_least(v(6 + o), v(5 + o)) then return false end
+    elseif not at_least(v(1 + o) - v(6 + o), v(2 + o) - v(5 + o)) then return false end
+    if xb then
+      if not at_least(v(10 + o), v(9 + o)) then return false end
+    elseif not at_least(v(1 + o) - v(10 + o), v(2 + o) - v(9 + o)) then return false end
+    -- and in its currency: a foreign one's own entry, CNY what the foreign entries leave
+    local fx = b[NB + 1] or {}
+    local cat = cash and 'C' or (xb and 'X' or 'D')
+    if ccy ~= 'CNY' then
+      local e = fx[cat .. dir .. ccy]
+      return e ~= nil and e[1] >= 1 and e[2] >= fen
+    end
+    local n, f = b[1 + o] or 0, b[2 + o] or 0
+    for key, e in pairs(fx) do
+      if string.sub(key, 2, 2) == dir then n = n - e[1]; f = f - e[2] end
+    end
+    return n >= 1 and f >= fen
   end
 
   -- add a leg to its day and 5-minute buckets and to the windows that hold them (sign -1: take
@@ -412,14 +458,36 @@ local function apply_customer(K_S, customer_id, items_text)
     return table.concat({fmt(seq), fmt(ts), dir, fmt(fen), flags, fmt(didx), hour, cp, ccy, amount, tx_id, foreign, ref}, '\t')
   end
 
-  -- the original of a reversal among the recent legs: {ts, dir, fen, flags, day, fine-less} or nil
+  -- the leg a reversal or correction undoes, among the recent legs: {root, current} — the root leg's
+  -- trail entry (a flow or a return), and the correction in force when `orig_tx_id` is one (a
+  -- chain of corrections is followed back to its root); nil when not there, and nil, nil, true
+  -- when it is a reversal (a reversal is not undone: the leg is posted again)
   local function in_trail(orig_tx_id)
     if not trail_old then trail_old = st[9] and split(st[9], '\n') or {} end
-    for _, list in ipairs({trail_new, trail_old}) do
-      for i = #list, 1, -1 do
-        local e = split(list[i], '\t')
-        if e[11] == orig_tx_id and not string.find(e[5], '[vkt]') then return e end
+    -- only what a commit after the previous item would have kept, so the answer does not
+    -- depend on where batches were cut
+    local oldest_seq, oldest_ts = seq - TRAIL_MAX, wm and (wm - TRAIL_HORIZON)
+    local function find(id)
+      for _, list in ipairs({trail_new, trail_old}) do
+        for i = #list, 1, -1 do
+          local e = split(list[i], '\t')
+          if e[11] == id then
+            if tonumber(e[1]) <= oldest_seq or (oldest_ts and tonumber(e[2]) < oldest_ts) then return nil end
+            return e
+          end
+        end
       end
+      return nil
+    end
+    local current
+    local id = orig_tx_id
+    for _ = 1, 16 do
+      local e = find(id)
+      if not e then return nil end
+      if string.find(e[5], 'v', 1, true) then return nil, nil, true end
+      if not string.find(e[5], 'k', 1, true) then return e, current end
+      current = current or e
+      id = e[13]
     end
     return nil
   end
@@ -485,7 +553,13 @@ local function apply_customer(K_S, customer_id, items_text)
         local rec = redis.call('HGET', K_S, 'o:' .. member) or ''
         redis.call('HDEL', K_S, 'o:' .. member); orphans[member] = nil; extra_dirty = true
         local r = split(rec, '\t')
-        if r[1] == 'correction' then
+        if r[1] == 'reversal' and not same_amount(r[6], r[4], ccy, amount) then
+          -- a reversal undoes the whole leg: one of another amount is set aside, the leg counts
+          expired[#expired + 1] = 'differs\t' .. rec
+          local snap = apply_leg(tx_id, member, ts, dir, fen, flags, fidx, didx, hour, cp, ccy, amount, foreign)
+          mark(tx_id, snap)
+          results[#results + 1] = 'new|' .. snap
+        elseif r[1] == 'correction' then
           -- the correction's amount takes the leg's place
           local snap = apply_leg(tx_id, member, ts, dir, tonumber(r[3]), flags, fidx, didx, hour, cp, ccy, r[4], r[5])
           mark(tx_id, snap)
@@ -516,20 +590,35 @@ local function apply_customer(K_S, customer_id, items_text)
       local verdict = triage(tx_id, member, didx)
       if verdict then
         results[#results + 1] = verdict
-      elseif reversed[orig_member] then
-        record(member, didx)
+      elseif reversed[orig_member] or orphans[orig_member] then
+        record(member, didx) -- already undone, or another undoing of it waits for it
         results[#results + 1] = 'twice'
       else
-        local e = in_trail(orig_tx_id)
-        local o -- the original: dir, fen, flags, day, fine, ccy, foreign
+        local e, cur, of_reversal = in_trail(orig_tx_id)
+        local no_such
+        local o -- the original: dir, fen, flags, day, fine, ccy, foreign (a corrected one's amount in force)
         if e then
-          o = {e[3], tonumber(e[4]), e[5], tonumber(e[6]), math.floor(tonumber(e[2]) / 300000), e[9], e[12]}
+          local now = cur or e
+          o = {e[3], tonumber(now[4]), e[5], tonumber(e[6]), math.floor(tonumber(e[2]) / 300000), now[9], now[12]}
         elseif what == 'reversal' and orig_day and seen(orig_member) then
-          -- older than the trail: the reversal states the original's amount and kind
+          -- older than the trail: the reversal states the original's amount and method, and is
+          -- posted against its direction; its day must hold such a leg
           o = {(dir == 'i') and 'o' or 'i', fen, flags, orig_day, orig_fine, ccy, foreign}
+          if not (wd and o[4] <= wd - RETAIN) and not holds(o[1], fen, flags, orig_day, ccy) then o = nil; no_such = true end
         end
-        if o and wd and o[4] <= wd - RETAIN then
+        if of_reversal then
+          record(member, didx)
+          results[#results + 1] = 'chain'
+        elseif no_such then
+          record(member, didx)
+          results[#results + 1] = 'nosuch'
+        elseif o and wd and o[4] <= wd - RETAIN then
           results[#results + 1] = 'late'
+        elseif e and what == 'reversal' and not same_amount(o[6], (o[6] == 'CNY') and fmt_fen(o[2]) or (cur or e)[10], ccy, amount) then
+          record(member, didx)
+          results[#results + 1] = 'differs' -- a partial reversal is a correction
+        elseif not o and orig_day and wd and orig_day <= wd - RETAIN then
+          results[#results + 1] = 'late' -- its original's day has expired: a manual revision is needed
         elseif not o and seen(orig_member) then
           record(member, didx)
           results[#results + 1] = 'unmatched' -- seen, but neither in the trail nor dated: cannot be undone exactly
@@ -538,7 +627,7 @@ local function apply_customer(K_S, customer_id, items_text)
           record(member, didx)
           local pday = orig_day or didx
           orphans[orig_member] = pday; extra_dirty = true
-          redis.call('HSET', K_S, 'o:' .. orig_member, table.concat({what, tx_id, fmt(fen), amount, foreign, source}, '\t'))
+          redis.call('HSET', K_S, 'o:' .. orig_member, table.concat({what, tx_id, fmt(fen), amount, foreign, ccy, source}, '\t'))
           results[#results + 1] = 'orphan'
         else
           record(member, didx)
@@ -551,7 +640,7 @@ local function apply_customer(K_S, customer_id, items_text)
           reversed[orig_member] = o[4]; extra_dirty = true
           local mark_flag = (what == 'correction') and 'k' or 'v'
           trail_new[#trail_new + 1] = trail_entry(ts, dir, fen, flags .. mark_flag, didx, hour, '', ccy, (ccy == 'CNY') and '' or amount, tx_id, foreign, orig_tx_id)
-          local snap = snapshot(o[4], prev)
+          local snap = snapshot(o[4], prev, o[1] .. ',' .. o[3])
           mark(tx_id, snap)
           results[#results + 1] = 'new|' .. snap
         end
@@ -570,8 +659,10 @@ local function apply_customer(K_S, customer_id, items_text)
     elseif kind == 'P' then
       local updated = tonumber(f[2])
       local id = '~P' .. f[2]
+      -- deleted at its current version: the same version published again re-creates the profile
+      local recreate = pd and pu and pd == pu and updated == pu and not redelivered(id)
       if pu and updated < pu then results[#results + 1] = 'stale'
-      elseif pu and updated == pu then
+      elseif pu and updated == pu and not recreate then
         local pending, own = redelivered(id)
         if pending then results[#results + 1] = 'pend|' .. pending
         elseif own or (pcu and pcu >= updated) then results[#results + 1] = 'done'
@@ -579,6 +670,7 @@ local function apply_customer(K_S, customer_id, items_text)
       else
         changed = true
         pu = updated
+        pd = nil -- whatever was deleted, a profile exists again
         own_accounts = {}
         for a in string.gmatch(f[3] or '', '[^,]+') do own_accounts[a] = true end
         extra_dirty = true
