@@ -15,5 +15,5 @@ services-stop:
 lint:
 	.venv/bin/ruff check factors streams filings synthbank iso20022 tests bench && .venv/bin/ruff format --check factors streams filings synthbank iso20022 tests bench
 
-bench:         ## the performance benchmark (bench/results/latest.json)
-	bash deploy/local/setup.sh && .venv/bin/python -m bench.run
+bench:         ## the performance benchmark (bench/results/latest.json); BENCH_ARGS="--only busy" etc.
+	bash deploy/local/setup.sh && .venv/bin/python -m bench.run $(BENCH_ARGS)

@@ -21,7 +21,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from factors.iso_codes import is_country
 
 STRICT = ConfigDict(strict=True, extra="forbid", frozen=True, allow_inf_nan=False, use_attribute_docstrings=True)
 
@@ -33,7 +35,15 @@ Multiple = Annotated[float, Field(gt=0, le=1_000)]
 Hours = Annotated[float, Field(gt=0, le=2_160)]
 Days = Annotated[float, Field(gt=0, le=3_650)]
 Count = Annotated[int, Field(ge=0, le=1_000_000)]
-Alpha2 = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="an ISO 3166-1 alpha-2 country code (two capital letters)")]
+
+
+def _assigned_country(code: str) -> str:
+    if not is_country(code):
+        raise ValueError("not an assigned ISO 3166-1 alpha-2 country code (the decoder refuses it in a transaction, so it would never match)")
+    return code
+
+
+Alpha2 = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="an ISO 3166-1 alpha-2 country code (two capital letters)"), AfterValidator(_assigned_country)]
 Code = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 Severity = Literal["low", "medium", "high", "critical"]
 

@@ -80,11 +80,21 @@ class Alerts(Strict):
     """Patterns that consolidate ("*" = all)."""
 
 
+# Bounds of a large-value threshold: below one fen (cent) it is finer than any amount counted
+# (amounts are whole fen, USD equivalents whole cents), so it can only be a unit slip; above 500
+# times the largest line of PBoC Order [2016] No. 3 art. 5 (CNY 2,000,000 / USD 200,000) no
+# customer's day is a report any more: a digit too many, not a policy. Between them, a threshold
+# other than the PBoC's is legal and check-standard warns (factors.lint).
+LARGE_VALUE_MIN = 0.01
+LARGE_VALUE_MAX_CNY = 1e9
+LARGE_VALUE_MAX_USD = 1e8
+
+
 class LargeValueThresholds(Strict):
-    cny: Annotated[float, Field(gt=0, le=1e12)] | None = None
-    """Threshold for CNY amounts, CNY (the PBoC figure when not given)."""
-    usd: Annotated[float, Field(gt=0, le=1e12)] | None = None
-    """Threshold for foreign-currency amounts, USD equivalent (the PBoC figure when not given)."""
+    cny: Annotated[float, Field(ge=LARGE_VALUE_MIN, le=LARGE_VALUE_MAX_CNY)] | None = None
+    """Threshold for CNY amounts, CNY, 0.01 to 1e9 (the PBoC figure when not given; another one draws a check-standard warning)."""
+    usd: Annotated[float, Field(ge=LARGE_VALUE_MIN, le=LARGE_VALUE_MAX_USD)] | None = None
+    """Threshold for foreign-currency amounts, USD equivalent, 0.01 to 1e8 (the PBoC figure when not given; another one draws a check-standard warning)."""
 
 
 class LargeValue(Strict):

@@ -2,8 +2,9 @@
 
 The file is the bank's confidential scoring standard: factor parameters, points, weights,
 level cut-offs, FX rates, timezone and pattern thresholds. `model_version` (its declared
-version plus a digest of its bytes) goes into every event so an auditor can tell exactly
-which standard produced a figure, without the standard itself ever leaving the worker.
+version plus a digest of its bytes and of the deployment settings that change outputs, see
+`version_digest`) goes into every event so an auditor can tell exactly which standard, under
+which settings, produced a figure, without the standard itself ever leaving the worker.
 
 Every table is a strict model (`factors.config`): wrong types, units in strings, unknown keys
 or sections, out-of-range numbers and quoted booleans are errors, each reported with its TOML
@@ -274,13 +275,28 @@ def as_json(raw: dict[str, Any]) -> str:
     return json.dumps(raw, default=str, ensure_ascii=False)
 
 
-def parse_standard(data: bytes) -> Standard:
+def version_digest(data: bytes, inputs: Mapping[str, Any] | None = None) -> str:
+    """12 hex characters of the SHA-256 of the file's bytes and, when given, of `inputs` (the
+    deployment's settings that change outputs, as canonical JSON: sorted keys, no spaces)."""
+    digest = hashlib.sha256(data)
+    if inputs:
+        digest.update(b"\0" + json.dumps(dict(inputs), sort_keys=True, separators=(",", ":"), default=str).encode())
+    return digest.hexdigest()[:12]
+
+
+def parse_standard(data: bytes, inputs: Mapping[str, Any] | None = None) -> Standard:
     """Parse and validate a standard from the bytes of its TOML file.
+
+    `inputs`: the deployment settings that change outputs (`streams.model.MODEL_SETTINGS`), folded
+    into `model_version`'s digest with the file; a `timezone` of None there stands for the file's
+    own, so an override equal to it gives the same version.
 
     Raises StandardError listing every problem of the file (TOML path and what was expected).
     """
     raw = read_toml(data)
-    digest = hashlib.sha256(data).hexdigest()[:12]
+    if inputs is not None and "timezone" in inputs and inputs["timezone"] is None:
+        inputs = {**inputs, "timezone": raw.get("timezone")}
+    digest = version_digest(data, inputs)
     levels = raw.get("levels")
     names = [c["level"] for c in levels if isinstance(c, dict) and isinstance(c.get("level"), str)] if isinstance(levels, list) else []
     try:
@@ -312,4 +328,5 @@ __all__ = [
     "parse_standard",
     "read_toml",
     "standard_schema",
+    "version_digest",
 ]

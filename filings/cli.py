@@ -68,8 +68,11 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if cmd == "check-config":
         config = load_config(args.file or fsettings.config)
         from filings.calendar import WorkingCalendar
+        from filings.worker import check_timezone
+        from streams.model import open_model
 
         WorkingCalendar.load(config.deadlines.calendar_override)
+        check_timezone(config, settings, open_model(settings))
         print(f"ok: {config.config_version}, institution {config.institution.code}, {len(config.codes.countries)} countries, codes reviewed: {config.codes_reviewed}")
         return 0
     if cmd == "worker":

@@ -17,6 +17,8 @@ from streams.errors import DecodeError
 
 MAX_BYTES = 1_048_576
 INPUTS = ("transaction", "profile", "risk_change", "alert", "report", "decision")
+# inputs only this stage reads: one that cannot be decoded is dead-lettered here with its own code
+INVALID_INPUT = {"decision": "invalid_decision", "report": "invalid_report", "alert": "invalid_alert"}
 
 
 class Inputs:
@@ -34,8 +36,8 @@ class Inputs:
         except InvalidInput as bad:
             self.filer.outcome.dead_letters.append(DeadLetter(bad.code, bad.detail, bad.customer_id, source))
         except DecodeError as bad:
-            if kind in ("decision", "report", "alert"):
-                self.filer.outcome.dead_letters.append(DeadLetter(f"invalid_{kind}", f"{bad.code}: {bad.detail}", bad.customer_id, source))
+            if kind in INVALID_INPUT:
+                self.filer.outcome.dead_letters.append(DeadLetter(INVALID_INPUT[kind], f"{bad.code}: {bad.detail}", bad.customer_id, source))
 
     async def _transaction(self, key: bytes | None, value: bytes | None, seq: int, source: Any) -> None:
         tx = decode_transaction(key, value, self.fx, self.max_bytes)

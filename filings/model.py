@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from factors.model import Transaction
 from factors.postings import posting
 from filings.errors import InvalidInput
+from streams.decode import RFC3339
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^\S(.*\S)?$")]
 
@@ -170,6 +171,16 @@ class Decision(_Model):
     characteristic_codes: tuple[Annotated[str, StringConstraints(pattern=r"^[0-9A-Z]{2,8}$")], ...] = Field(default=(), max_length=20)
     urgent: bool = False
     measures: Annotated[str, StringConstraints(min_length=1, max_length=512)] | None = None
+
+    @field_validator("decided_at", mode="before")
+    @classmethod
+    def _rfc3339(cls, v: Any) -> Any:
+        # the same strict RFC 3339 as every input timestamp (pydantic alone also reads a space for 'T' or epoch numbers)
+        if isinstance(v, datetime):
+            return v
+        if not isinstance(v, str) or not RFC3339.fullmatch(v):
+            raise ValueError("expected an RFC 3339 date-time with an offset, e.g. 2026-11-11T10:00:00+08:00")
+        return v.upper()
 
     @field_validator("decided_at")
     @classmethod

@@ -20,7 +20,7 @@ from filings.inputs import Inputs
 from filings.service import Outcome, package_date
 from filings.settings import FilingSettings
 from filings.suspicious import process_decisions
-from filings.worker import build_filer, ingest_receipts
+from filings.worker import build_filer, dead_letter_events, ingest_receipts
 from streams.replay import redis_for_replay
 from streams.settings import Settings
 
@@ -93,7 +93,7 @@ async def render(
         outcome: Outcome = filer.drain()
         result.written = outcome.written
         result.packages = [p for p, _ in packages]
-        result.dead_letters = [{"error_code": d.code, "detail": d.detail, "customer_id": d.customer_id, "source": d.source} for d in outcome.dead_letters]
+        result.dead_letters = [event.value for event in dead_letter_events(outcome.dead_letters, filer.config.config_version)]  # the worker's events
         result.deadlines = await filer.deadline_counts(now_ms)
         (out / "dead-letter.jsonl").write_bytes(b"".join(orjson.dumps(d) + b"\n" for d in result.dead_letters))
     return result

@@ -160,18 +160,7 @@ class Filer:
         longer count, so a person completes the report. Kept apart from the day's filed report
         (`lv:{report_key}:manual`, its status untouched), each late leg named once."""
         fid = f"lv:{event.report_key}:manual"
-        filing = await self.store.filing(fid) or {
-            "id": fid,
-            "kind": "large_value",
-            "customer_id": event.customer_id,
-            "report_key": event.report_key,
-            "rule_code": event.rule_code,
-            "direction": event.direction,
-            "business_date": event.business_date,
-            "revision": 0,
-            "file": None,
-            "late_tx_ids": [],
-        }
+        filing = await self.store.filing(fid) or _new_report(fid, event, late_tx_ids=[])
         late = list(dict.fromkeys([*filing["late_tx_ids"], *event.tx_ids]))
         if filing.get("status") == "manual_required" and late == filing["late_tx_ids"]:
             return  # a redelivery
@@ -185,18 +174,7 @@ class Filer:
     async def _report(self, event: ReportEvent, source: Any, file_date: str) -> bool:
         """Handle one report event; True when it is done with (filed, or parked in a final status)."""
         fid = f"lv:{event.report_key}"
-        filing = await self.store.filing(fid) or {
-            "id": fid,
-            "kind": "large_value",
-            "customer_id": event.customer_id,
-            "report_key": event.report_key,
-            "rule_code": event.rule_code,
-            "direction": event.direction,
-            "business_date": event.business_date,
-            "revision": 0,
-            "file": None,
-            "last_action": None,
-        }
+        filing = await self.store.filing(fid) or _new_report(fid, event, last_action=None)
         if filing["revision"] >= event.revision and filing["status"] not in OPEN - {"needs_correction"}:
             return True  # this revision or a later one is handled already (redelivery)
         due_ms, due = self.due_ms(date.fromisoformat(event.business_date), self.config.deadlines.large_value_working_days)
@@ -368,3 +346,19 @@ def package_date(now: datetime | None = None, timezone: str = "Asia/Shanghai") -
 
 
 __all__ = ["DeadLetter", "Filer", "Outcome", "package_date"]
+
+
+def _new_report(fid: str, event: ReportEvent, **more: Any) -> dict[str, Any]:
+    """A large-value filing record before anything was filed for it."""
+    return {
+        "id": fid,
+        "kind": "large_value",
+        "customer_id": event.customer_id,
+        "report_key": event.report_key,
+        "rule_code": event.rule_code,
+        "direction": event.direction,
+        "business_date": event.business_date,
+        "revision": 0,
+        "file": None,
+        **more,
+    }

@@ -22,19 +22,19 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer
 
 from filings.calendar import WorkingCalendar
-from filings.config import load_config
+from filings.config import FilingConfig, load_config
 from filings.errors import FilingConfigError, InvalidFiling
 from filings.inputs import Inputs
 from filings.metrics import FilingMetrics
 from filings.outbox import Outbox
 from filings.receipts import read_receipt
-from filings.service import Filer, Outcome, package_date
+from filings.service import DeadLetter, Filer, Outcome, package_date
 from filings.settings import FilingSettings
 from filings.store import FilingStore
 from filings.suspicious import process_decisions
 from streams.connections import kafka_options, make_redis
 from streams.emit import KafkaEmitter
-from streams.events import Source, dead_letter
+from streams.events import OutputEvent, Source, dead_letter
 from streams.health import Readiness, serve
 from streams.settings import Settings
 from streams.worker import open_model
@@ -44,11 +44,21 @@ EXIT_LEASE = 4
 PRIORITY = ("profile", "transaction", "risk_change", "alert", "report", "decision")
 
 
+def check_timezone(config: FilingConfig, settings: Settings, model: Any) -> None:
+    """The filing stage's business day must be the customer stage's: reports are dated, and their
+    deadlines counted, in one timezone. FilingConfigError (one line, exit 2) when they differ."""
+    if config.timezone != model.calendar.timezone:
+        source = "AMLSTREAM_TIMEZONE" if settings.timezone else f"the scoring standard's timezone ({model.path.name})"
+        raise FilingConfigError(
+            f"the filings config's timezone {config.timezone} differs from the business-day timezone {model.calendar.timezone} of {source}: "
+            "set both to the bank's (reports would be dated and their deadlines counted on other days than the customer stage's)"
+        )
+
+
 def build_filer(settings: Settings, fsettings: FilingSettings, redis: Any) -> tuple[Filer, Any]:
     model = open_model(settings)
     config = load_config(fsettings.config)
-    if config.timezone != model.calendar.timezone:
-        raise FilingConfigError(f"the filings config's timezone {config.timezone} differs from the scoring standard's {model.calendar.timezone}")
+    check_timezone(config, settings, model)
     if not config.codes_reviewed:
         log.warning("filings config %s: code tables not reviewed by the bank yet (codes_reviewed = false): check them against the specification", config.config_version)
     calendar = WorkingCalendar.load(config.deadlines.calendar_override)
@@ -151,9 +161,7 @@ async def run(settings: Settings, fsettings: FilingSettings) -> int:
                 metrics.packages.inc(len(packages))
                 last_pack = time.monotonic()
             outcome = filer.drain()
-            events = [
-                dead_letter(_source(dl.source), dl.code, dl.detail, filer.config.config_version, dl.customer_id) for dl in outcome.dead_letters if dl.source is not None
-            ]
+            events = dead_letter_events(outcome.dead_letters, filer.config.config_version)
             for dl in outcome.dead_letters:
                 log.warning("dead letter %s: %s", dl.code, dl.detail)
             await emitter.emit(events)
@@ -177,6 +185,13 @@ async def run(settings: Settings, fsettings: FilingSettings) -> int:
 
 def _text(raw: bytes | None) -> str | None:
     return raw.decode("utf-8", "replace") if raw is not None else None
+
+
+def dead_letter_events(dead_letters: list[DeadLetter], version: str) -> list[OutputEvent]:
+    """The filing stage's dead letters as dead_letter events (the contract's shape, docs/events.md):
+    the worker produces them, `filings render` writes them. One without a source (no input to
+    point at) is only logged by the worker."""
+    return [dead_letter(_source(dl.source), dl.code, dl.detail, version, dl.customer_id) for dl in dead_letters if dl.source is not None]
 
 
 def _source(src: dict[str, Any]) -> Source:

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# ISO 3166-1 user-assigned codes (AA, QM-QZ, XA-XZ, ZZ): a country that is not known. Such a
-# code can make a transfer cross-border, but never becomes a counterparty_country.
-USER_ASSIGNED_COUNTRIES = frozenset({"AA", "ZZ"} | {f"Q{c}" for c in "MNOPQRSTUVWXYZ"} | {f"X{c}" for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"})
+# An agent's country code may make a transfer cross-border whatever it is; only an assigned
+# ISO 3166-1 code (or XK) becomes a counterparty_country (iso20022.mapping._counterparty_country).
 
 
 def bic_country(bic: str | None) -> str | None:
@@ -103,12 +102,26 @@ class CreditTransfer:
 
 
 @dataclass(frozen=True, slots=True)
+class Declared:
+    """A count or sum a header declares and what the message holds: pacs.008 GrpHdr/NbOfTxs (the
+    number of CdtTrfTxInf) and GrpHdr/CtrlSum (the sum of their IntrBkSttlmAmt), camt.054
+    Ntfctn/TxsSummry/TtlNtries/NbOfNtries (the number of Ntry). They must agree: a message that
+    says it holds 7 transactions and holds 1 was cut or built wrong."""
+
+    xpath: str
+    what: str  # "transactions", "the sum of the settlement amounts", "entries"
+    declared: str
+    actual: str
+
+
+@dataclass(frozen=True, slots=True)
 class Pacs008:
     message_id: str  # pacs.008.001.NN
     msg_id: str  # GrpHdr/MsgId
     created: str  # GrpHdr/CreDtTm
     created_xpath: str
     transactions: tuple[CreditTransfer, ...]
+    declared: tuple[Declared, ...] = field(default=())
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,3 +167,4 @@ class Camt054:
     msg_id: str
     created: str
     legs: tuple[EntryLeg, ...]
+    declared: tuple[Declared, ...] = field(default=())

@@ -3,11 +3,14 @@ supported version (pacs.008.001.08-13, camt.054.001.08-14); only the namespace d
 
 from __future__ import annotations
 
+import contextlib
 import functools
+from collections.abc import Iterable
+from decimal import Decimal, InvalidOperation
 
 from lxml import etree
 
-from iso20022.model import Agent, BankTransactionCode, Camt054, CreditTransfer, EntryLeg, LegHint, Pacs008, Party, Side
+from iso20022.model import Agent, BankTransactionCode, Camt054, CreditTransfer, Declared, EntryLeg, LegHint, Pacs008, Party, Side
 from iso20022.parse import PACS008, Message
 
 # the amlstream supplementary-data envelope (SplmtryData/Envlp): <Legs xmlns=ENVELOPE_NS><Leg side= ref= channel= method= orig=/></Legs>
@@ -131,7 +134,20 @@ def read_pacs008(message: Message) -> Pacs008:
                 hints=hints(r, tx, path),
             )
         )
-    return Pacs008(message.message_id, r.text(header, "MsgId") or "", r.text(header, "CreDtTm") or "", "/Document/FIToFICstmrCdtTrf/GrpHdr/CreDtTm", tuple(transactions))
+    header_path = "/Document/FIToFICstmrCdtTrf/GrpHdr"
+    declared = [Declared(f"{header_path}/NbOfTxs", "transactions", r.text(header, "NbOfTxs") or "", str(len(elements)))]
+    control_sum = r.text(header, "CtrlSum")
+    if control_sum is not None:
+        declared.append(Declared(f"{header_path}/CtrlSum", "as the sum of the settlement amounts", control_sum, str(_sum(t.amount for t in transactions))))
+    return Pacs008(message.message_id, r.text(header, "MsgId") or "", r.text(header, "CreDtTm") or "", f"{header_path}/CreDtTm", tuple(transactions), tuple(declared))
+
+
+def _sum(amounts: Iterable[str]) -> Decimal:
+    total = Decimal(0)
+    for amount in amounts:
+        with contextlib.suppress(InvalidOperation):  # the schema has checked each; the mapping names a bad one
+            total += Decimal(amount)
+    return total
 
 
 def _btc(r: _Reader, node: etree._Element | None) -> BankTransactionCode:
@@ -149,6 +165,7 @@ def read_camt054(message: Message) -> Camt054:
     header = r.el(body, "GrpHdr")
     created = r.text(header, "CreDtTm") or ""
     legs = []
+    declared: list[Declared] = []
     notifications = r.all(body, "Ntfctn")
     for j, notification in enumerate(notifications, start=1):
         notification_path = f"/Document/BkToCstmrDbtCdtNtfctn/{_nth('Ntfctn', j, len(notifications))}"
@@ -157,6 +174,9 @@ def read_camt054(message: Message) -> Camt054:
         servicer = r.agent(r.el(account_el, "Svcr"))
         notification_created = r.text(notification, "CreDtTm") or created
         entries = r.all(notification, "Ntry")
+        entry_count = r.text(notification, "TxsSummry/TtlNtries/NbOfNtries")
+        if entry_count is not None:
+            declared.append(Declared(f"{notification_path}/TxsSummry/TtlNtries/NbOfNtries", "entries", entry_count, str(len(entries))))
         for e, entry in enumerate(entries, start=1):
             entry_path = f"{notification_path}/{_nth('Ntry', e, len(entries))}"
             blocks = r.all(entry, "NtryDtls")
@@ -228,7 +248,7 @@ def read_camt054(message: Message) -> Camt054:
                         **common,
                     )
                 )
-    return Camt054(message.message_id, r.text(header, "MsgId") or "", created, tuple(legs))
+    return Camt054(message.message_id, r.text(header, "MsgId") or "", created, tuple(legs), tuple(declared))
 
 
 def read(message: Message) -> Pacs008 | Camt054:

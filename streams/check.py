@@ -8,6 +8,7 @@ confidential and the output goes to change tickets and CI logs.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,7 +16,8 @@ from factors.errors import StandardError
 from factors.lint import lint
 from factors.standard import DEFAULT_STANDARD_PATH, SCHEMA_PATH, parse_standard, standard_schema
 from streams.errors import ConfigError
-from streams.model import read_standard, readable_by_others
+from streams.model import MODEL_VARIABLES, changed_inputs, model_inputs, read_standard, readable_by_others
+from streams.settings import load_settings
 
 
 @dataclass
@@ -24,18 +26,25 @@ class CheckResult:
     lines: list[str] = field(default_factory=list)
 
 
-def check_standard(path: Path, trail_horizon_hours: float = 72) -> CheckResult:
+def check_standard(path: Path, trail_horizon_hours: float | None = None, env: Mapping[str, str] | None = None) -> CheckResult:
     """Exit 0 with a summary line (and `warning:` lines) for a valid standard, 2 with one
-    `error:` line per problem otherwise."""
+    `error:` line per problem otherwise.
+
+    The summary's model_version is the one a worker with the environment `env` carries: of the
+    environment only the settings that go into it are read (`streams.model.MODEL_SETTINGS`); a
+    `note:` line names those that differ from their defaults. `trail_horizon_hours` defaults to
+    the environment's AMLSTREAM_TRAIL_HORIZON_HOURS."""
     try:
+        settings = load_settings({k: v for k, v in (env or {}).items() if k.upper() in MODEL_VARIABLES})
         source, data = read_standard(path)
-        standard = parse_standard(data)
+        standard = parse_standard(data, model_inputs(settings))
     except ConfigError as exc:
         return CheckResult(2, [f"error: {line}" for line in exc.lines])
     except StandardError as exc:
         lines = [f"error: {problem}" for problem in exc.problems]
         return CheckResult(2, [*lines, f"{path}: refused, {len(lines)} problem{'s' if len(lines) != 1 else ''}"])
-    warnings = [f"warning: {w}" for w in lint(standard, trail_horizon_hours=trail_horizon_hours)]
+    horizon = settings.trail_horizon_hours if trail_horizon_hours is None else trail_horizon_hours
+    warnings = [f"warning: {w}" for w in lint(standard, trail_horizon_hours=horizon, timezone_override=settings.timezone)]
     if readable_by_others(source) and source.resolve() != DEFAULT_STANDARD_PATH.resolve():
         warnings.append("warning: the file is readable by other users: a worker refuses it (chmod 600, or AMLSTREAM_ALLOW_READABLE_MODEL=1)")
     patterns = standard.patterns.configured()
@@ -43,7 +52,9 @@ def check_standard(path: Path, trail_horizon_hours: float = 72) -> CheckResult:
         f"{path}: valid, {standard.model_version}: {len(standard.levels)} levels, {len(standard.factors)} factors, "
         f"{len(patterns)} pattern rules ({sum(1 for p in patterns.values() if p.enabled)} enabled), {len(warnings)} warning{'s' if len(warnings) != 1 else ''}"
     )
-    return CheckResult(0, [summary, *warnings])
+    changed = changed_inputs(settings, standard.timezone)
+    notes = [f"note: model_version also covers {', '.join(f'{k}={v}' for k, v in changed.items())} (not the default)"] if changed else []
+    return CheckResult(0, [summary, *notes, *warnings])
 
 
 def schema_text() -> str:

@@ -7,17 +7,20 @@ import asyncio
 import logging
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from redis.exceptions import RedisError
 
 from iso20022 import cli as iso_cli
 from streams.connections import kafka_options, make_redis
-from streams.errors import AmlStreamError
-from streams.settings import Settings, load_settings
+from streams.errors import AmlStreamError, RuntimeFailure
+from streams.settings import Settings, load_settings, mask_url
 
 
 def _topics_for_provisioning(settings: Settings, partitions: int) -> list[NewTopic]:
@@ -211,38 +214,93 @@ def _summary(topic: str, event: dict) -> str:
     return f"[{topic}] {orjson.dumps(event).decode()[:200]}"
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with a usage mistake said in one line (exit 2), not the usage block and the error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse type: an integer of at least `minimum`."""
+
+    def integer(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected an integer of at least {minimum}, got {value}")
+        return value
+
+    return integer
+
+
+def _positive(text: str) -> float:
+    """An argparse type: a number above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text}")
+    return value
+
+
+def _named(exc: BaseException) -> str:
+    text = str(exc)
+    return text if text.startswith(type(exc).__name__) else f"{type(exc).__name__}: {text}"
+
+
+def _say(*lines: str) -> None:
+    for line in lines or ("",):
+        print(f"amlstream: {line}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="amlstream", description="Real-time AML transaction monitoring")
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        _say("interrupted")
+        return 130
+
+
+def _main(argv: list[str] | None = None) -> int:
+    parser = _Parser(prog="amlstream", description="Real-time AML transaction monitoring")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("worker", help="run a stream worker (settings from AMLSTREAM_* variables)")
     p = sub.add_parser("create-topics", help="create the input and output topics if missing")
-    p.add_argument("--partitions", type=int, default=4)
-    p.add_argument("--replication", type=int, default=1)
+    p.add_argument("--partitions", type=_at_least(1), default=4)
+    p.add_argument("--replication", type=_at_least(1), default=1)
     p = sub.add_parser("produce-sample", help="produce a small deterministic sample stream to the input topic")
-    p.add_argument("--customers", type=int, default=50)
-    p.add_argument("--days", type=int, default=3)
+    p.add_argument("--customers", type=_at_least(1), default=50)
+    p.add_argument("--days", type=_at_least(1), default=3)
     p.add_argument("--seed", type=int, default=7)
     p = sub.add_parser("tail", help="print the output events (from the beginning) until the topics go idle")
-    p.add_argument("--idle-seconds", type=float, default=8.0)
-    p.add_argument("--max-wait", type=float, default=120.0)
-    p.add_argument("--show", type=int, default=15, help="events to print per topic")
+    p.add_argument("--idle-seconds", type=_positive, default=8.0)
+    p.add_argument("--max-wait", type=_positive, default=120.0)
+    p.add_argument("--show", type=_at_least(0), default=15, help="events to print per topic")
     sub.add_parser("rescore-all", help="re-rate every customer under the current scoring standard (cause: config)")
     p = sub.add_parser("reviews-due", help="list customers whose periodic risk review is due")
     p.add_argument("--asof", help="RFC 3339 time to check against (default: now)")
     sub.add_parser("peer-baselines", help="publish peer-group baselines from the rolling peer statistics")
     p = sub.add_parser("generate", help="write a synthetic bank population and stream with ground-truth labels")
-    p.add_argument("--customers", type=int, required=True)
-    p.add_argument("--days", type=int, required=True)
+    p.add_argument("--customers", type=_at_least(1), required=True)
+    p.add_argument("--days", type=_at_least(1), required=True, help="at most until the end of 2100 (the pipeline's last year)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--out", type=Path, required=True)
     p = sub.add_parser("produce", help="produce customers.jsonl and transactions.jsonl of a directory to the input topics")
     p.add_argument("--from", dest="source", type=Path, required=True, help="a directory written by `amlstream generate`")
-    p.add_argument("--rate", type=float, help="messages per second (default: as fast as possible)")
-    p.add_argument("--limit", type=int)
+    p.add_argument("--rate", type=_positive, help="messages per second (default: as fast as possible)")
+    p.add_argument("--limit", type=_at_least(0))
     p = sub.add_parser("replay", help="run the engine over files, without Kafka, writing what the topics would receive")
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--transactions", help="JSON Lines or CSV file, or - for standard input")
-    source.add_argument("--messages", help='both input topics in arrival order, one {"topic", "key", "value"} per line (null value: a tombstone)')
+    source.add_argument(
+        "--messages",
+        help='both input topics in arrival order, one {"topic", "key", "value"[, "timestamp"]} per line (null value: a tombstone); '
+        "a line that is not such a record stops replay (exit 2, naming the line)",
+    )
     p.add_argument("--customers", help="customer profiles, JSON Lines or CSV")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--config", type=Path, help="scoring standard (default: AMLSTREAM_MODEL_CONFIG or the packaged one)")
@@ -256,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, required=True)
     p = sub.add_parser("check-standard", help="validate and lint a scoring standard (exit 0: valid, 2: refused); prints paths, never values")
     p.add_argument("file", type=Path)
-    p.add_argument("--trail-horizon-hours", type=float, default=72, help="the workers' AMLSTREAM_TRAIL_HORIZON_HOURS, for the rule-window warnings")
+    p.add_argument("--trail-horizon-hours", type=float, help="the workers' trail horizon for the rule-window warnings (default: AMLSTREAM_TRAIL_HORIZON_HOURS, 72)")
     from filings.cli import add_parser as add_filings  # regulatory filing (its own package, not on the data path)
 
     add_filings(sub)
@@ -277,10 +335,12 @@ def main(argv: list[str] | None = None) -> int:
     iso_cli.add_commands(sub)
     args = parser.parse_args(argv)
 
-    if args.command == "check-standard":  # needs no settings: a linter for the change process
+    if args.command == "check-standard":  # a linter for the change process: reads only the settings in model_version
+        import os
+
         from streams.check import check_standard
 
-        result = check_standard(args.file, args.trail_horizon_hours)
+        result = check_standard(args.file, args.trail_horizon_hours, os.environ)
         print("\n".join(result.lines))
         return result.exit_code
     try:
@@ -344,10 +404,10 @@ def main(argv: list[str] | None = None) -> int:
             n = asyncio.run(produce_generated(settings, args.source, args.rate, args.limit))
             print(f"produced {n} messages")
         elif args.command == "replay":
-            from streams.model import load_model
+            from streams.model import open_model
             from streams.replay import replay
 
-            model = load_model(args.config or settings.model_config_file, settings.timezone, allow_readable=settings.allow_readable_model)
+            model = open_model(settings, args.config)
             transactions = iso_cli.replay_input(args, settings, model) if args.format == "iso20022" else args.transactions
             result = asyncio.run(
                 replay(
@@ -364,23 +424,46 @@ def main(argv: list[str] | None = None) -> int:
             print(orjson.dumps(result.summary(model.version), option=orjson.OPT_INDENT_2).decode())
         elif args.command == "backtest":
             from streams.backtest import backtest, render
-            from streams.model import load_model
+            from streams.model import open_model
 
             if len(args.config) != 2:
                 parser.error("backtest needs --config twice (A and B)")
-            models = tuple(load_model(c, settings.timezone, allow_readable=settings.allow_readable_model) for c in args.config)
+            models = tuple(open_model(settings, c) for c in args.config)
             args.out.mkdir(parents=True, exist_ok=True)
             report = asyncio.run(backtest(settings, models, args.transactions, args.customers, args.out, args.labels, progress=sys.stderr.isatty()))  # type: ignore[arg-type]
             print(render(report), end="")
         elif args.command == "iso20022":
             return iso_cli.run(args, settings)
+    except RuntimeFailure as exc:
+        _say(*str(exc).splitlines())
+        return 1
     except AmlStreamError as exc:
-        for line in str(exc).splitlines() or [""]:
-            print(f"amlstream: {line}", file=sys.stderr)
+        _say(*str(exc).splitlines())
         return 2
     except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:  # a file named on the command line
-        print(f"amlstream: {exc.filename}: {exc.strerror}", file=sys.stderr)
+        _say(f"{exc.filename}: {exc.strerror}")
         return 2
+    except (FileExistsError, NotADirectoryError) as exc:  # --out naming a file, or a path through one
+        _say(f"{exc.filename}: {exc.strerror} (a directory is expected here)")
+        return 2
+    except ValueError as exc:
+        if args.command != "generate":
+            raise
+        _say(str(exc))  # the generator's argument checks
+        return 2
+    except RedisError as exc:
+        _say(f"Redis at {mask_url(settings.redis_url)}: {_named(exc)}")
+        return 1
+    except KafkaError as exc:
+        _say(f"Kafka at {settings.bootstrap_servers}: {_named(exc)}")
+        return 1
+    except OSError as exc:
+        _say(f"{args.command}: {exc}")
+        return 1
+    except Exception as exc:  # a defect: one line for the operator, the traceback for the developer
+        logging.getLogger("amlstream").debug("%s failed", args.command, exc_info=True)
+        _say(f"{args.command} failed: {_named(exc)} (AMLSTREAM_LOG_LEVEL=debug shows the traceback)")
+        return 1
     return 0
 
 

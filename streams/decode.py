@@ -8,14 +8,16 @@ invalid_timestamp, key_mismatch.
 from __future__ import annotations
 
 import math
+import re
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import orjson
 
+from factors.iso_codes import is_country
 from factors.model import CHANNELS, METHODS, TX_TYPES, Transaction
-from factors.money import FxTable
+from factors.money import PLAIN_DECIMAL, FxTable, minor_unit_problem
 from factors.profile import FLAGS, Profile
 from streams.errors import DecodeError
 
@@ -65,41 +67,57 @@ def _text(doc: dict[str, Any], field: str, customer_id: str) -> str | None:
     return value
 
 
+# RFC 3339 section 5.6 date-time: 'T' (or 't'), seconds, an optional fraction, 'Z' (or 'z') or ±hh:mm.
+# Python's fromisoformat alone also reads ISO 8601 forms RFC 3339 excludes (a space for 'T', the basic
+# format 20261102T110000+0800, week dates, offsets with seconds or without minutes).
+RFC3339 = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})")
+
+
 def parse_timestamp(value: Any, field: str, customer_id: str | None = None) -> int:
-    """RFC 3339 timestamp with an explicit UTC offset -> epoch milliseconds."""
+    """RFC 3339 date-time with a UTC offset ('Z' or ±hh:mm), year 1990-2100 -> epoch milliseconds."""
     if value is None:
         raise DecodeError("missing_field", f"'{field}' is required", customer_id)
     if not isinstance(value, str):
         raise DecodeError("invalid_timestamp", f"'{field}' must be an RFC 3339 string", customer_id)
+    if not RFC3339.fullmatch(value):
+        if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?", value):
+            raise DecodeError("invalid_timestamp", f"'{field}' has no UTC offset: {value[:64]!r}", customer_id)
+        raise DecodeError("invalid_timestamp", f"'{field}' is not an RFC 3339 timestamp (YYYY-MM-DDThh:mm:ss[.fff] then Z or ±hh:mm): {value[:64]!r}", customer_id)
     try:
-        moment = datetime.fromisoformat(value)
+        moment = datetime.fromisoformat(value.upper())  # 't' and 'z' are RFC 3339's too
     except ValueError:
-        raise DecodeError("invalid_timestamp", f"'{field}' is not an RFC 3339 timestamp: {value[:64]!r}", customer_id) from None
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise DecodeError("invalid_timestamp", f"'{field}' has no UTC offset: {value[:64]!r}", customer_id)
+        raise DecodeError("invalid_timestamp", f"'{field}' is not a valid date and time: {value[:64]!r}", customer_id) from None
     if not MIN_YEAR <= moment.year <= MAX_YEAR:
         raise DecodeError("invalid_timestamp", f"'{field}' year {moment.year} outside {MIN_YEAR}-{MAX_YEAR}", customer_id)
     return int(moment.timestamp() * 1000)
 
 
 def parse_amount(value: Any, customer_id: str) -> Decimal:
+    """`amount` as it may be written: a JSON number, or a plain decimal string (digits, optionally a
+    point and digits: no sign, exponent, spaces, separators or underscores); > 0 and <= 1e13.
+    Its decimal places are checked against the currency afterwards (check_minor_unit)."""
     if value is None:
         raise DecodeError("missing_field", "'amount' is required", customer_id)
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise DecodeError("invalid_amount", f"'amount' must be a number or decimal string, got {type(value).__name__}", customer_id)
     if isinstance(value, float) and not math.isfinite(value):
         raise DecodeError("invalid_amount", "'amount' must be finite", customer_id)
-    try:
-        amount = Decimal(value) if isinstance(value, (int, str)) else Decimal(repr(value))
-    except InvalidOperation:
-        raise DecodeError("invalid_amount", f"'amount' is not a decimal number: {str(value)[:64]!r}", customer_id) from None
-    if not amount.is_finite():
-        raise DecodeError("invalid_amount", "'amount' must be finite", customer_id)
+    if isinstance(value, str) and (len(value) > 64 or not PLAIN_DECIMAL.fullmatch(value)):
+        raise DecodeError("invalid_amount", f"'amount' must be a plain decimal string such as \"50000.00\" (digits and one point), got {value[:64]!r}", customer_id)
+    amount = Decimal(value) if isinstance(value, (int, str)) else Decimal(repr(value))
     if amount <= 0:
         raise DecodeError("invalid_amount", f"'amount' must be > 0, got {amount}", customer_id)
     if amount > MAX_AMOUNT:
         raise DecodeError("invalid_amount", f"'amount' {amount:.6g} exceeds the limit 1e13", customer_id)
     return amount
+
+
+def check_minor_unit(value: Any, currency: str, customer_id: str) -> None:
+    """An amount with more decimal places than its currency's minor unit (CNY "25000.005", JPY
+    "100.5") is refused, never rounded: rounding could move a total across a reporting line."""
+    problem = minor_unit_problem(value, currency)
+    if problem is not None:
+        raise DecodeError("invalid_amount", f"'amount' {problem}", customer_id)
 
 
 def _choice(doc: dict[str, Any], field: str, allowed: frozenset[str], default: str | None, customer_id: str) -> str:
@@ -131,15 +149,14 @@ def decode_transaction(key: bytes | None, value: bytes | None, fx: FxTable, max_
         raise DecodeError("invalid_type", "'currency' must be a string", customer_id)
     if currency not in fx:
         raise DecodeError("unknown_currency", f"currency {currency[:8]!r} is not in the FX table (as of {fx.as_of})", customer_id)
+    check_minor_unit(doc["amount"], currency, customer_id)
     amount_fen = fx.to_fen(amount, currency)
     if amount_fen <= 0:
         raise DecodeError("invalid_amount", f"'amount' {amount} {currency} is less than one fen", customer_id)
     cross_border = doc.get("cross_border", False)
     if not isinstance(cross_border, bool):
         raise DecodeError("invalid_type", "'cross_border' must be a boolean", customer_id)
-    country = doc.get("counterparty_country")
-    if country is not None and not (isinstance(country, str) and len(country) == 2 and country.isascii() and country.isupper()):
-        raise DecodeError("invalid_value", "'counterparty_country' must be an ISO 3166-1 alpha-2 code", customer_id)
+    country = _country(doc, "counterparty_country", customer_id)
     tx_type = _choice(doc, "tx_type", TX_TYPES, "payment", customer_id)
     original_tx_id = _id(doc, "original_tx_id", required=tx_type in ("reversal", "correction", "return"), customer_id=customer_id)
     if original_tx_id is not None and original_tx_id == tx_id:
@@ -172,8 +189,8 @@ def _country(doc: dict[str, Any], field: str, customer_id: str) -> str | None:
     value = doc.get(field)
     if value is None:
         return None
-    if not (isinstance(value, str) and len(value) == 2 and value.isascii() and value.isupper()):
-        raise DecodeError("invalid_value", f"'{field}' must be an ISO 3166-1 alpha-2 code", customer_id)
+    if not isinstance(value, str) or not is_country(value):
+        raise DecodeError("invalid_value", f"'{field}' must be an assigned ISO 3166-1 alpha-2 code (upper case, e.g. CN), got {str(value)[:8]!r}", customer_id)
     return value
 
 
@@ -192,6 +209,8 @@ def _money_fen(doc: dict[str, Any], field: str, customer_id: str) -> int | None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise DecodeError("invalid_type", f"'{field}' must be a number (CNY)", customer_id)
+    if isinstance(value, str) and (len(value) > 64 or not PLAIN_DECIMAL.fullmatch(value)):
+        raise DecodeError("invalid_value", f"'{field}' must be a number or a plain decimal string, got {value[:64]!r}", customer_id)
     try:
         amount = Decimal(value) if isinstance(value, (int, str)) else Decimal(repr(value))
     except InvalidOperation:

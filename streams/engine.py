@@ -207,14 +207,20 @@ class Engine:
                         customer = (src.key or b"").decode("utf-8", "replace")
                         if not customer:
                             raise DecodeError("missing_field", "a tombstone (null value) needs the customer_id as its message key")
-                        by_customer.setdefault(customer, []).append(DeletionItem(customer, src.reference_ms))
+                        deletion = DeletionItem(customer, src.reference_ms)
+                        sources[id(deletion)] = src
+                        by_customer.setdefault(customer, []).append(deletion)
                         continue
                     profile = decode_profile(key, src.value, self.max_message_bytes)
-                    by_customer.setdefault(profile.customer_id, []).append(ProfileItem(profile, profile.updated_ms))
+                    update = ProfileItem(profile, profile.updated_ms)
+                    sources[id(update)] = src
+                    by_customer.setdefault(profile.customer_id, []).append(update)
                     continue
                 if src.topic == self.detections_topic:
                     event = decode_network_event(key, src.value, self.max_message_bytes)
-                    by_customer.setdefault(event["customer_id"], []).append(NetworkItem(event, model.calendar.business_day(event["occurred_ms"])))
+                    detection = NetworkItem(event, model.calendar.business_day(event["occurred_ms"]))
+                    sources[id(detection)] = src
+                    by_customer.setdefault(event["customer_id"], []).append(detection)
                     continue
                 tx = decode_transaction(key, src.value, model.standard.fx, self.max_message_bytes)
             except DecodeError as err:
@@ -361,11 +367,14 @@ class Engine:
 
     @staticmethod
     def _failed(customer_id: str, items: list[Item], sources: dict[int, Source], reason: str, model_version: str, result: BatchResult) -> None:
-        """Dead-letter every input item of one customer (code `processing_error`); others go on."""
+        """Dead-letter every input item of one customer (code `processing_error`: legs of every
+        posting kind, profile updates and deletions, network detections); others go on."""
         for item in items:
-            if isinstance(item, TxItem):
-                source = sources[id(item)]
-                result.dead_letter(source, "processing_error", reason, model_version, customer_id, item.tx.ts_ms)
+            source = sources.get(id(item))
+            if source is None:  # a re-rating without input (config change): nothing to set aside
+                continue
+            event_ms = item.tx.ts_ms if isinstance(item, TxItem | OtherItem | ReversalItem) else None
+            result.dead_letter(source, "processing_error", reason, model_version, customer_id, event_ms)
 
     @staticmethod
     def _edges(customer_id: str, outcome: CustomerOutcome, result: BatchResult) -> None:

@@ -27,3 +27,14 @@ class DecodeError(AmlStreamError):
 
 class StateLayoutError(ConfigError):
     """Redis holds amlstream state written in another layout; the worker refuses to touch it."""
+
+
+class InputFileError(AmlStreamError):
+    """A file named on the command line is not what it must be (a messages file line that is no
+    Kafka record): the operator's to fix. The CLI prints it as one line naming the file's line
+    and exits 2."""
+
+
+class RuntimeFailure(AmlStreamError):
+    """A command could not do its work for a reason outside its input and settings (Redis or Kafka
+    unreachable, a service that did not start): the CLI prints one line and exits 1."""

@@ -30,9 +30,10 @@ from redis.asyncio import Redis
 from factors.profile import FLAGS
 from streams.connections import make_redis
 from streams.engine import Engine
+from streams.errors import ConfigError, DecodeError, InputFileError, RuntimeFailure
 from streams.events import OutputEvent, Source
 from streams.model import Model
-from streams.settings import Settings
+from streams.settings import Settings, did_you_mean
 from streams.state import make_store
 from streams.state.peers import publish_baselines
 
@@ -46,18 +47,26 @@ OUTPUT_FILES = {
     "edge": "edges.jsonl",
 }
 BOOLEAN_COLUMNS = frozenset(("cross_border", *FLAGS))
+REPORT_FIELDS = ("customer_id", "rule_code", "direction", "business_date", "action", "revision", "total_cny", "totals_by_currency", "usd_equivalent", "tx_count")
 
 
 def _open(path: str) -> IO[bytes]:
     return sys.stdin.buffer if path == "-" else open(path, "rb")
 
 
+LIST_COLUMNS = frozenset(("products", "accounts"))  # a profile's lists, ';'-separated in a CSV cell
+CSV_BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
+
+
 def _csv_value(column: str, value: str) -> Any:
+    """A CSV cell as the JSON value the decoder expects: empty is absent; a boolean column's
+    true/false/1/0 (any case) a boolean, and anything else ("Y", "maybe") the text as it is, so
+    the decoder dead-letters it exactly as it would the same JSON (never a silent false)."""
     if value == "":
         return None
     if column in BOOLEAN_COLUMNS:
-        return value.strip().lower() in ("true", "1", "yes")
-    if column == "products":
+        return CSV_BOOLEANS.get(value.lower(), value)
+    if column in LIST_COLUMNS:
         return [p for p in value.split(";") if p]
     return value
 
@@ -68,7 +77,8 @@ def read_records(path: str) -> Iterator[bytes]:
     try:
         if path.endswith(".csv"):
             for row in csv.DictReader(io.TextIOWrapper(stream, encoding="utf-8")):
-                yield orjson.dumps({k: _csv_value(k, v) for k, v in row.items() if k})
+                values = {k: _csv_value(k, v) for k, v in row.items() if k and v is not None}
+                yield orjson.dumps({k: v for k, v in values.items() if v is not None})  # an empty cell is an absent field, not null
         else:
             for line in stream:
                 line = line.strip()
@@ -155,28 +165,93 @@ def merged_sources(transactions: str, customers: str | None, topics: Any, clock:
         yield Source(topics.customers, 0, i, None, raw), updated
 
 
+MESSAGE_FIELDS = frozenset(("topic", "key", "value", "timestamp"))
+
+
+def _message_lines(messages: str) -> Iterator[tuple[int, bytes]]:
+    """(line number, line) of each non-blank line of a messages file."""
+    stream = _open(messages)
+    try:
+        for number, line in enumerate(stream, 1):
+            line = line.strip()
+            if line:
+                yield number, line
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+
+
+def _envelope(number: int, line: bytes, names: dict[str, str]) -> tuple[str, str | None, Any, int | None]:
+    """(topic, key, value, record timestamp ms) of one line of a messages file, or InputFileError.
+    The line is the Kafka record, not its payload: a line that is no record (not JSON, no known
+    topic, a key that is not a string, a bad timestamp) is the file's fault, not a message a worker
+    could receive. Whatever `value` holds reaches the decoder as the record's value would."""
+    from streams.decode import parse_timestamp
+
+    def bad(problem: str) -> InputFileError:
+        return InputFileError(f"line {number}: {problem}")
+
+    try:
+        doc = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        raise bad(f"not a JSON object ({exc}): {line[:60].decode('utf-8', 'replace')!r}") from None
+    if not isinstance(doc, dict):
+        raise bad(f"not a JSON object but {type(doc).__name__}")
+    unknown = sorted(set(doc) - MESSAGE_FIELDS)
+    if unknown:
+        raise bad(f"unknown field {unknown[0]!r}{did_you_mean(unknown[0], MESSAGE_FIELDS)}; a line is {{topic, key, value, timestamp}}")
+    topic = doc.get("topic")
+    if not isinstance(topic, str) or topic not in names:
+        shown = repr(topic) if topic is not None else "none"
+        raise bad(f"topic {shown} is not an input topic{did_you_mean(str(topic), names) if topic is not None else ''}; expected one of {', '.join(sorted(names))}")
+    key = doc.get("key")
+    if key is not None and not isinstance(key, str):
+        raise bad(f"key must be a string or null (the message key, customer_id), got {type(key).__name__}")
+    stamp = doc.get("timestamp")
+    record_ms = None
+    if stamp is not None:
+        if type(stamp) is int:
+            record_ms = stamp
+        else:
+            try:
+                record_ms = parse_timestamp(stamp, "timestamp")
+            except DecodeError as exc:
+                raise bad(f"{exc.detail} (epoch milliseconds or RFC 3339)") from None
+    return names[topic], key, doc.get("value"), record_ms
+
+
+def check_messages(messages: str, topics: Any) -> int:
+    """Check every line of a messages file before anything is replayed (InputFileError naming the
+    first bad line), so a bad file stops replay before it writes anything; the number of lines."""
+    names = _topic_names(topics)
+    count = 0
+    for number, line in _message_lines(messages):
+        _envelope(number, line, names)
+        count += 1
+    return count
+
+
+def _topic_names(topics: Any) -> dict[str, str]:
+    return {"transactions": topics.transactions, "customers": topics.customers, topics.transactions: topics.transactions, topics.customers: topics.customers}
+
+
 def message_sources(messages: str, topics: Any, clock: StreamClock | None = None) -> Iterator[tuple[Source, int | None]]:
     """Both input topics interleaved in arrival order, one JSON object per line:
     `{"topic": "transactions" | "customers" (or the topic's name), "key": "...", "value": {...} | null,
     "timestamp": ...}` — a null value on the customers topic is a tombstone (the profile is
-    deleted); `timestamp` (optional; epoch ms or ISO 8601) is the Kafka record timestamp, the
-    reference clock the worker checks event times against (without it, `clock` stands in)."""
-    from streams.decode import parse_timestamp
-
-    names = {"transactions": topics.transactions, "customers": topics.customers, topics.transactions: topics.transactions, topics.customers: topics.customers}
+    deleted); `key` is the message key, checked against the value's `customer_id` as the worker
+    does (missing or different: `key_mismatch`); `timestamp` (optional; epoch ms or RFC 3339) is
+    the Kafka record timestamp, the reference clock the worker checks event times against
+    (without it, `clock` stands in). A line that is no such record is InputFileError."""
+    names = _topic_names(topics)
 
     def parsed() -> Iterator[tuple[int, str, Any, bytes | None, int | None, int | None]]:
-        for offset, raw in enumerate(read_records(messages)):
-            doc = orjson.loads(raw)
-            topic = names.get(doc.get("topic"), str(doc.get("topic")))
-            value = doc.get("value")
+        for offset, (number, line) in enumerate(_message_lines(messages)):
+            topic, key, value, record_ms = _envelope(number, line, names)
             body = None if value is None else orjson.dumps(value)
             field_name = "ts" if topic == topics.transactions else "updated_at"
             event_ms = _event_ms(body, field_name) if body is not None else None
-            stamp = doc.get("timestamp")
-            # a malformed timestamp is the operator's file at fault: DecodeError names the line
-            record_ms = None if stamp is None else stamp if type(stamp) is int else parse_timestamp(stamp, f"timestamp (line {offset + 1})")
-            yield offset, topic, doc.get("key"), body, event_ms, record_ms
+            yield offset, topic, key, body, event_ms, record_ms
 
     for (offset, topic, key, body, event_ms, record_ms), after in _lookahead(parsed(), StreamClock.LOOKAHEAD):
         reference = None
@@ -201,7 +276,7 @@ async def redis_for_replay(settings: Settings) -> AsyncIterator[Redis]:
             await client.aclose()
         return
     if shutil.which("redis-server") is None:
-        raise RuntimeError("replay needs redis-server on PATH (apt-get install redis-server) or AMLSTREAM_REDIS_URL")
+        raise ConfigError("no redis-server on PATH: install it (apt-get install redis-server) or set AMLSTREAM_REDIS_URL to a Redis to use")
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -218,6 +293,8 @@ async def redis_for_replay(settings: Settings) -> AsyncIterator[Redis]:
                 await client.ping()
                 break
             await asyncio.sleep(0.05)
+        else:
+            raise RuntimeFailure(f"the throwaway redis-server on port {port} did not answer within 5 s (exit status {proc.poll()})")
         yield client
     finally:
         await client.aclose()
@@ -233,6 +310,8 @@ class ReplayResult:
     levels: dict[str, int] = field(default_factory=dict)
     final: dict[str, dict[str, Any]] = field(default_factory=dict)  # customer -> rating state
     alerts_by_pattern: dict[str, set[str]] = field(default_factory=dict)  # pattern -> customers
+    reports: dict[str, dict[str, Any]] = field(default_factory=dict)  # report_key -> its latest report or withdrawal event
+    manual_reports: dict[str, dict[str, Any]] = field(default_factory=dict)  # report_key -> its latest manual event
     inputs: int = 0
     seconds: float = 0.0
 
@@ -280,6 +359,8 @@ async def replay(
     interleaved in arrival order (see message_sources)."""
     result = ReplayResult()
     writers: dict[str, IO[bytes]] = {}
+    if messages is not None and messages != "-":
+        check_messages(messages, settings.topics)  # a bad line stops replay before it writes anything
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         writers = {kind: open(out_dir / name, "wb") for kind, name in OUTPUT_FILES.items()}  # noqa: SIM115 - closed below
@@ -295,7 +376,7 @@ async def replay(
                 model,
                 profile_topic=settings.topics.customers,
                 max_message_bytes=settings.max_message_bytes,
-                check_keys=False,
+                check_keys=messages is not None,  # message lines carry keys: checked as the worker checks them
                 record_checkpoints=False,
                 max_skew_ms=max_skew_ms,
                 emit_edges=settings.network,
@@ -355,5 +436,8 @@ def _record(events: list[OutputEvent], result: ReplayResult, writers: dict[str, 
         result.counts[event.kind] += 1
         if event.kind == "suspicious_pattern":
             result.alerts_by_pattern.setdefault(event.value["pattern"], set()).add(event.value["customer_id"])
+        elif event.kind == "large_value_report":
+            v = event.value
+            (result.manual_reports if v["action"] == "manual" else result.reports)[v["report_key"]] = {k: v[k] for k in REPORT_FIELDS}
         if writers:
             writers[event.kind].write(event.encode() + b"\n")

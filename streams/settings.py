@@ -9,9 +9,10 @@ repeated. `Settings()` holds the defaults and reads no environment: `load_settin
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -30,6 +31,48 @@ NOT_VARIABLES = frozenset(("topics", "redis_url_given"))  # topics: one variable
 
 Seconds = Annotated[float, Field(gt=0, le=86_400)]
 
+# AMLSTREAM_* variables that other parts read, not settings of this object: they are allowed next to
+# the settings, and any other AMLSTREAM_* name is an error (a misspelt variable is never ignored).
+OTHER_VARIABLES = frozenset(
+    (
+        # the filing stage (filings/settings.py)
+        "AMLSTREAM_FILINGS_CONFIG",
+        "AMLSTREAM_FILINGS_OUTBOX",
+        "AMLSTREAM_FILINGS_INBOX",
+        "AMLSTREAM_FILINGS_GROUP_ID",
+        "AMLSTREAM_FILINGS_METRICS_PORT",
+        "AMLSTREAM_FILINGS_ARCHIVE_DAYS",
+        "AMLSTREAM_FILINGS_PACK_INTERVAL_S",
+        "AMLSTREAM_FILINGS_LEASE_TTL_S",
+        # the ISO 20022 adapter (iso20022/settings.py)
+        "AMLSTREAM_ISO20022_GROUP_ID",
+        "AMLSTREAM_ISO20022_BANK_IDS",
+        "AMLSTREAM_ISO20022_BANK_COUNTRY",
+        # the local services and set-up scripts (deploy/local/services.sh, deploy/local/setup.sh)
+        "AMLSTREAM_LOCAL_DIR",
+        "AMLSTREAM_PARTITIONS",
+        # the test suite (tests/services.py, tests/reliability/)
+        "AMLSTREAM_TEST_BOOTSTRAP",
+        "AMLSTREAM_TEST_REDIS_HOST",
+        "AMLSTREAM_TEST_REDIS_PORT",
+        "AMLSTREAM_TEST_SKIP_START",
+        "AMLSTREAM_TEST_KEEP_CLUSTERS",
+        "AMLSTREAM_SOAK_SECONDS",
+        "AMLSTREAM_SOAK_RATE",
+        "AMLSTREAM_SOAK_CUSTOMERS",
+        "AMLSTREAM_SOAK_INTERVAL",
+        "AMLSTREAM_SOAK_WARMUP",
+    )
+)
+# Kafka's legal topic names (kafka.common.internals.Topic): 1-249 of these characters, not "." or ".."
+TOPIC_NAME = re.compile(r"[a-zA-Z0-9._-]{1,249}")
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """The hint " (did you mean X?)" for the closest of `choices`, or "" (the scoring standard's errors say it alike)."""
+    hint = difflib.get_close_matches(word, list(choices), n=1)
+    return f" (did you mean {hint[0]}?)" if hint else ""
+
 
 class Topics(BaseModel):
     """Topic names, each from `AMLSTREAM_TOPIC_<NAME>`."""
@@ -47,6 +90,13 @@ class Topics(BaseModel):
     iso20022_pacs008: Annotated[str, Field(min_length=1, max_length=249)] = "aml.iso20022.pacs008.v1"  # ISO 20022 input of the adapter
     iso20022_camt054: Annotated[str, Field(min_length=1, max_length=249)] = "aml.iso20022.camt054.v1"
     case_decisions: Annotated[str, Field(min_length=1, max_length=249)] = "aml.case-decisions.v1"  # analysts' decisions (filings stage input)
+
+    @field_validator("*")
+    @classmethod
+    def _kafka_name(cls, name: str) -> str:
+        if not TOPIC_NAME.fullmatch(name) or name in (".", ".."):
+            raise ValueError("expected a Kafka topic name: 1-249 characters of a-z, A-Z, 0-9, '.', '_' and '-'")
+        return name
 
     def by_event_kind(self) -> dict[str, str]:
         return {
@@ -106,8 +156,8 @@ class Settings(BaseSettings):
     network: bool = True  # the customer stage emits payment edges and consumes the network stage's detections
     network_group_id: Annotated[str, Field(min_length=1)] = "amlstream-network"  # the network stage's consumer group (and faust app id)
     network_metrics_port: Annotated[int, Field(ge=1, le=65_535)] = 9466
-    network_edge_cap: Annotated[int, Field(ge=1, le=100_000)] = 150  # edges kept per account and direction (the oldest go first)
-    network_hub_degree: Annotated[int, Field(ge=1, le=1_000_000)] = 40  # distinct counterparties in 30 days that make an account a hub
+    network_edge_cap: Annotated[int, Field(ge=1, le=100_000)] = 500  # edges kept per account and direction (the oldest go first)
+    network_hub_degree: Annotated[int, Field(ge=1, le=1_000_000)] = 100  # distinct counterparties among its stored edges (90 days) that make an account a hub
 
     @classmethod
     def settings_customise_sources(
@@ -265,17 +315,43 @@ def problems(error: ValidationError, env: Mapping[str, str]) -> list[str]:
     return list(dict.fromkeys(lines))
 
 
+def variables() -> frozenset[str]:
+    """Every AMLSTREAM_* name the environment may hold: the settings' (topics included) and OTHER_VARIABLES."""
+    names = {env_name(f) for f in Settings.model_fields if f not in NOT_VARIABLES}
+    return frozenset(names | {TOPIC_PREFIX + name.upper() for name in Topics.model_fields} | OTHER_VARIABLES)
+
+
+def unknown_variables(env: Mapping[str, str]) -> list[str]:
+    """One line per AMLSTREAM_* variable that is set and is nobody's (AMLSTREAM_BATCHSIZE), with the
+    closest known name; never its value (a misspelt secret stays unprinted). Unknown topic
+    variables are reported with the topics' own list (problems)."""
+    known = variables()
+    lines = []
+    for name, value in sorted(env.items()):
+        upper = name.upper()
+        if not upper.startswith(PREFIX) or upper.startswith(TOPIC_PREFIX) or upper in known or not isinstance(value, str) or not value.strip():
+            continue
+        hint = did_you_mean(upper, known)
+        lines.append(f"{upper}: unknown variable{hint or '; README.md lists every AMLSTREAM_* variable'}")
+    return lines
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
-    """Build Settings from the environment (or `env`); ConfigError lists every bad variable, one per line."""
+    """Build Settings from the environment (or `env`); ConfigError lists every bad variable, one per
+    line, and every AMLSTREAM_* variable that is not a known one."""
     env = os.environ if env is None else env
     values: dict[str, Any] = {}
+    unknown = unknown_variables(env)
     try:
         values = _MappingSource(Settings, env)()
-        return Settings(**values)
+        settings = Settings(**values)
     except ValidationError as exc:
         lines = problems(exc, env)
         # the credentials rule runs only on otherwise valid settings: report it with the rest
         sasl = _sasl_problem(values.get("kafka_security_protocol"), values.get("kafka_sasl_username"), values.get("kafka_sasl_password"))
-        raise ConfigError(*dict.fromkeys([*lines, *([sasl] if sasl else [])])) from None
+        raise ConfigError(*dict.fromkeys([*lines, *([sasl] if sasl else []), *unknown])) from None
     except SettingsError as exc:
-        raise ConfigError(str(exc)) from None
+        raise ConfigError(str(exc), *unknown) from None
+    if unknown:
+        raise ConfigError(*unknown)
+    return settings

@@ -23,7 +23,7 @@ from streams.errors import ConfigError
 from streams.health import Readiness, serve
 from streams.logs import logging_config
 from streams.metrics import Metrics
-from streams.model import Model, load_model
+from streams.model import Model, open_model
 from streams.processor import BatchProcessor
 from streams.settings import Settings, mask_url
 from streams.state import StateStore, make_store
@@ -32,16 +32,12 @@ from streams.state.peers import load_baselines, publish_baselines
 log = logging.getLogger("amlstream.worker")
 
 
-def open_model(settings: Settings) -> Model:
-    return load_model(settings.model_config_file, settings.timezone, allow_readable=settings.allow_readable_model)
-
-
 async def preflight(settings: Settings) -> None:
     """Fail fast, with one line naming the problem, if Redis, Kafka or a topic is missing."""
     redis = make_redis(settings, socket_connect_timeout=5, socket_timeout=5)
     try:
         await redis.ping()
-        await StateStore(redis).ensure_layout()  # another layout's state: StateLayoutError, one line, exit 2
+        await StateStore(redis, retain_days=settings.retain_days).ensure_layout()  # another layout's state or a wider window: StateLayoutError, one line, exit 2
     except (RedisError, OSError) as exc:
         raise ConfigError(f"Redis at {mask_url(settings.redis_url)} is unreachable: {exc}") from None
     finally:

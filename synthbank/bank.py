@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 
 from synthbank.benign import stream
 from synthbank.population import build
-from synthbank.records import Population
+from synthbank.records import Population, local_origin
+
+LAST_DAY = date(2100, 12, 31)  # the decoder's last year (streams.decode.MAX_YEAR): a leg past it is dead-lettered
 
 
 def generate(customers: int, days: int, seed: int, start: datetime | None = None) -> tuple[Population, Iterator[dict]]:
     """Profiles (customer-profile.v1 dicts) with the labels of the injected typologies, and a lazily
     generated iterator of transaction.v1 dicts in event-time order (ts non-decreasing), so a large
     stream never sits in memory. Deterministic for (customers, days, seed, start)."""
-    if customers < 0 or days < 0:
-        raise ValueError("customers and days must be >= 0")
+    if customers < 1:
+        raise ValueError(f"--customers must be at least 1, got {customers}")
+    if days < 1:
+        raise ValueError(f"--days must be at least 1, got {days}")
+    origin = local_origin(start)
+    most = (LAST_DAY - origin).days + 1
+    if days > most:
+        raise ValueError(f"--days {days} from {origin} runs past {LAST_DAY}: the pipeline takes event times up to the year {LAST_DAY.year} (at most {most} days)")
     plan, population = build(customers, days, seed, start)
     return population, stream(plan)

@@ -47,7 +47,7 @@ from operator import itemgetter
 
 from synthbank.lookalike_days import LookalikeDays
 from synthbank.parties import NAME_VARIANT_SHARE
-from synthbank.records import Event, Firm, Person, Plan, day_clock, money
+from synthbank.records import Event, Firm, Person, Plan, day_clock, foreign_money, money
 from synthbank.tables import CARD_HOURS, HOUR, OFFICE_HOURS, ONLINE_HOURS
 
 
@@ -202,7 +202,7 @@ def stream(plan: Plan) -> Iterator[dict]:
                     cid,
                     acct,
                     "out" if r() < xb[1] else "in",
-                    money(int(cny / xb[3])),
+                    foreign_money(int(cny / xb[3]), xb[2]),
                     xb[2],
                     "remittance",
                     "online" if r() < 0.7 else "counter",
@@ -228,7 +228,7 @@ def stream(plan: Plan) -> Iterator[dict]:
                 if currency == "CNY":
                     add((t0 + 60 * i, nxt(), cid, acct, "out", money(fen), "CNY", "transfer", "online", cp, None))
                 else:
-                    add((t0 + 60 * i, nxt(), cid, acct, "out", money(int(fen / rate)), currency, "remittance", "online", cp, extra))
+                    add((t0 + 60 * i, nxt(), cid, acct, "out", foreign_money(int(fen / rate), currency), currency, "remittance", "online", cp, extra))
             if 8 <= dom <= 14:  # the monthly run: rent, utilities, payroll
                 for j, (cp, fen) in enumerate(f.monthly):
                     add((t0 + 420 + 60 * j, nxt(), cid, acct, "out", money(int(fen * (0.9 + 0.2 * r()))), "CNY", "transfer", "online", cp, None))
@@ -293,7 +293,7 @@ def stream(plan: Plan) -> Iterator[dict]:
                 if currency == "CNY":
                     add((sod, nxt(), cid, acct, "in", money(fen), "CNY", "transfer", "online", cp, None))
                 else:
-                    add((sod, nxt(), cid, acct, "in", money(int(fen / rate)), currency, "remittance", "online", cp, extra))
+                    add((sod, nxt(), cid, acct, "in", foreign_money(int(fen / rate), currency), currency, "remittance", "online", cp, extra))
 
     n_tx = 0
     for d in range(plan.days):

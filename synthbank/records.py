@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
+from factors.iso_codes import minor_unit
 from synthbank.parties import Parties, Party, customer_party
 from synthbank.tables import DEFAULT_START, TZ
 
@@ -69,6 +70,15 @@ def money(fen: int) -> str:
     if fen % 100 == 0:
         fen += 7
     return f"{fen // 100}.{fen % 100:02d}"
+
+
+def foreign_money(cents: int, currency: str) -> str:
+    """Hundredths of a foreign currency -> its decimal string, written with the currency's ISO 4217
+    minor unit (JPY in whole yen: the decoder refuses decimals a currency does not have)."""
+    if minor_unit(currency) != 0:
+        return money(cents)
+    units = max(1, round(cents / 100))
+    return str(units + 7 if units % 100 == 0 else units)  # never a round amount
 
 
 @lru_cache(maxsize=1)

@@ -43,7 +43,10 @@ class Edge:
     `payer_customer_id` / `payee_customer_id`: the bank's customer on that side when known (the
     leg's own customer always; the counterparty when the caller resolved it or it is named by a
     customer id). `tx_id`/`leg_customer_id`: the leg that produced this copy. `peer_group`: the
-    leg customer's peer group (kind x industry), for the population quantiles."""
+    leg customer's peer group (kind x industry), for the population quantiles.
+    `counterparty_name_id`: the name identity (``name:…[@bank]``) of the leg's counterparty when
+    the leg names it and identifies it otherwise too (account or id): the network stage learns
+    from it which party a later leg booked by name only (another bank's spelling) is."""
 
     edge_id: str
     payer: str
@@ -56,6 +59,7 @@ class Edge:
     payer_customer_id: str | None = None
     payee_customer_id: str | None = None
     peer_group: str | None = None
+    counterparty_name_id: str | None = None
 
 
 def customer_party(customer_id: str) -> str:
@@ -98,6 +102,7 @@ def edges_for_leg(
     if other is None or other == own:
         return None
     other_customer = counterparty_customer_id or None
+    name_id = None if other_customer or other.startswith("name:") else canonical_counterparty(None, None, counterparty_bank, counterparty_name)
     if direction == "out":
         payer, payee, payer_cid, payee_cid = own, other, customer_id, other_customer
     elif direction == "in":
@@ -116,6 +121,7 @@ def edges_for_leg(
         payer_customer_id=payer_cid,
         payee_customer_id=payee_cid,
         peer_group=peer_group,
+        counterparty_name_id=name_id,
     )
 
 
@@ -135,7 +141,7 @@ def edge_value(edge: Edge, key_role: KeyRole, occurred_at: str) -> dict[str, Any
         "leg_customer_id": edge.leg_customer_id,
         "method": edge.method,
         "peer_group": edge.peer_group,
-    }
+    } | ({"counterparty_name_id": edge.counterparty_name_id} if edge.counterparty_name_id else {})
 
 
 def edge_messages(edge: Edge, occurred_at: str) -> list[tuple[str, dict[str, Any]]]:

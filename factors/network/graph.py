@@ -16,7 +16,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from factors.identity import digest
+
 DAY_MS = 86_400_000
+NAME_ONLY = "name:"  # the canonical identity of a party known by its name only (factors.identity)
 Copy = Literal["payer", "payee"]
 
 
@@ -42,6 +45,11 @@ class Hop:
         return hash(self.edge_id)
 
 
+def alias_key(name_id: str) -> str:
+    """The stored key of a counterparty's name identity (16 hex: names can be long)."""
+    return digest(name_id, 8)
+
+
 def _ts(h: Hop) -> int:
     return h.ts_ms
 
@@ -58,7 +66,7 @@ class Adjacency:
     added never change what a rule sees. `counterparties` counts stored edges per counterparty
     (both sides): its size is the account's degree over the retention."""
 
-    __slots__ = ("counterparties", "customer_id", "emitted", "first_seen", "hub", "ins", "known_since", "outs", "party", "peer_group")
+    __slots__ = ("aliases", "counterparties", "customer_id", "emitted", "first_seen", "hub", "ins", "known_since", "outs", "party", "peer_group")
 
     def __init__(
         self,
@@ -80,6 +88,7 @@ class Adjacency:
         self.counterparties: dict[str, int] = {}
         self.first_seen: dict[str, int] = {}  # counterparty -> time of the first edge with it known (kept after trimming)
         self.known_since: int | None = None  # time of the account's first edge known (its observed history starts there)
+        self.aliases: dict[str, str] = {}  # alias_key(a counterparty's name identity) -> its party ("" when two parties share the name)
         for h in self.ins:
             self._count(h.payer, h.ts_ms)
         for h in self.outs:
@@ -92,11 +101,44 @@ class Adjacency:
         if self.known_since is None or ts_ms < self.known_since:
             self.known_since = ts_ms
 
-    def new_since(self, start_ms: int, history_ms: int) -> int:
+    def set_alias(self, key: str, party: str) -> None:
+        """The counterparty named by the name identity with `alias_key` `key` is `party` ("":
+        ambiguous, two parties used that name). Edges already held with that name-only party are
+        rebound to `party`, so what is held equals what a read from storage gives."""
+        self.aliases[key] = party
+        if not party:
+            return
+        for other in [p for p in self.counterparties if p.startswith(NAME_ONLY) and alias_key(p) == key]:
+            for side, incoming in ((self.ins, True), (self.outs, False)):
+                for i, h in enumerate(side):
+                    if (h.payer if incoming else h.payee) == other:
+                        side[i] = Hop(h.edge_id, party if incoming else h.payer, h.payee if incoming else party, h.ts_ms, h.amount_fen, h.tx_ids)
+            self.counterparties[party] = self.counterparties.get(party, 0) + self.counterparties.pop(other)
+            seen = self.first_seen.pop(other, None)
+            if seen is not None and seen < self.first_seen.get(party, 1 << 62):
+                self.first_seen[party] = seen
+
+    def resolve(self, party: str) -> str:
+        """The party a counterparty known only by a name (``name:…``) is, when the account has
+        dealt with it under its account or id and that name before; otherwise `party` itself."""
+        if not self.aliases or not party.startswith(NAME_ONLY):
+            return party
+        return self.aliases.get(alias_key(party)) or party
+
+    def met(self, other: str, default_ms: int) -> int:
+        """When the account first dealt with `other` (`default_ms` if never, as far as known)."""
+        return self.first_seen.get(other, default_ms)
+
+    def new_since(self, start_ms: int, history_ms: int, origin_ms: int | None = None) -> int:
         """Counterparties first seen at or after the returned time are *new* for a rule whose
         window starts at `start_ms`: the window's start, but never less than `history_ms` after
-        the account's history begins (before that, a first edge says nothing about newness)."""
-        return max(start_ms, (self.known_since if self.known_since is not None else start_ms) + history_ms)
+        the observed history begins (before that, a first edge says nothing about newness).
+        The history begins at `origin_ms`, the stage's first edge (its backfill's start), when
+        given: an account first seen later has no earlier relationship at all, so all of its
+        relationships are new (a fresh mule account, an outside account nobody here paid before);
+        without it, at the account's own first known edge."""
+        origin = origin_ms if origin_ms is not None else self.known_since
+        return max(start_ms, (origin if origin is not None else start_ms) + history_ms)
 
     @staticmethod
     def _within(side: list[Hop], start_ms: int, end: tuple[int, str]) -> list[Hop]:
@@ -142,6 +184,8 @@ class Adjacency:
         """Drop edges before `oldest_ms` and all but the newest `cap` per side. True if a side was capped."""
         capped = False
         for incoming, side in ((True, self.ins), (False, self.outs)):
+            if not side or (side[0].ts_ms >= oldest_ms and len(side) <= cap):
+                continue  # the common case: nothing to drop
             cut = bisect_left(side, oldest_ms, key=_ts)
             if len(side) - cut > cap:
                 cut, capped = len(side) - cap, True
@@ -194,6 +238,7 @@ class NetworkView:
     risk: Mapping[str, str] = field(default_factory=dict)
     missing: set[str] = field(default_factory=set)
     scratch: dict[Any, Any] = field(default_factory=dict)
+    origin_ms: int | None = None  # event time of the stage's first edge (where the observed history begins)
 
     @property
     def end(self) -> tuple[int, str]:
@@ -232,7 +277,11 @@ class Party:
 @dataclass(frozen=True, slots=True)
 class NetworkHit:
     """A network pattern found at one edge. `key` identifies the episode (the same structure found
-    again at a later edge has the same key, so it updates the alert instead of raising a new one)."""
+    again at a later edge has the same key, so it updates the alert instead of raising a new one).
+    `case`: the family of patterns an episode moves through as it grows ("path": a layering chain
+    that closes into a cycle; "pass_through": a fan-in that pays a third sink and is a
+    gather-scatter); episodes of one family with one key are one case (one `detection_key`), whose
+    latest event gives its classification. Empty: the pattern is its own family."""
 
     pattern: str
     key: str
@@ -243,6 +292,7 @@ class NetworkHit:
     parties: tuple[Party, ...]
     tx_ids: tuple[str, ...]
     severity: str
+    case: str = ""
 
 
 def parties_of(view: NetworkView, hops: Iterable[Hop], roles: Mapping[str, str]) -> tuple[Party, ...]:
@@ -353,7 +403,7 @@ def conserved_paths(
 
     def new(payer: str, payee: str) -> bool:
         b = view.of(payee)
-        return b.first_seen.get(payer, view.anchor.ts_ms) >= b.new_since(start, history_ms)
+        return b.met(payer, view.anchor.ts_ms) >= b.new_since(start, history_ms, view.origin_ms)
 
     frontier: list[tuple[Flow, ...]] = [(first,)] if first.amount_fen >= floor_fen and new(first.payer, first.payee) else []
     for _ in range(max_hops - 1):
@@ -388,6 +438,22 @@ def flow_hops(flows: Iterable[Flow]) -> list[Hop]:
     return [h for f in flows for h in f.hops]
 
 
+def meshed_path(view: NetworkView, path: tuple[Flow, ...]) -> bool:
+    """Whether two accounts of the path paid each other other than along the path itself (from
+    its first flow to the anchor): a layering path runs one way through accounts that do not
+    otherwise deal with each other; accounts that pay each other in several directions are a
+    mesh (a closed group, a family), in which a conserved chain can appear by coincidence."""
+    accounts = {path[0].payer, *(f.payee for f in path)}
+    own = {h.edge_id for f in path for h in f.hops}
+    start = path[0].ts_ms
+    for p in sorted(accounts):
+        b = view.of(p)
+        for h in b.outs_within(start, view.end):
+            if h.payee in accounts and h.edge_id not in own:
+                return True
+    return False
+
+
 __all__ = [
     "DAY_MS",
     "Adjacency",
@@ -404,5 +470,6 @@ __all__ = [
     "conserved_paths",
     "flow_hops",
     "flows_of",
+    "meshed_path",
     "parties_of",
 ]

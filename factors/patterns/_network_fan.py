@@ -31,7 +31,8 @@ def detect_shape(pattern: str, view: NetworkView, params: ShapeParams, severity:
     role_of = {h.payer: source_role for h in ep.ins} | {h.payee: sink_role for h in ep.outs} | {ep.account: account_role}
     return NetworkHit(
         pattern=pattern,
-        key=ep.ins[0].edge_id[:16],
+        key=ep.outs[0].edge_id[:16],  # the first payment: stays as the episode gains earlier sources and later sinks
+        case="pass_through",
         window_start_ms=ep.ins[0].ts_ms,
         window_end_ms=view.anchor.ts_ms,
         metrics={"sources": k, "sinks": m, "in_cny": yuan(ep.fen_in), "out_cny": yuan(ep.fen_out), "out_in_ratio": round(ep.fen_out / ep.fen_in, 4)},

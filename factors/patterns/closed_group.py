@@ -4,10 +4,13 @@ Anchor: the payee copy of an edge u -> v whose pair is new (v first dealt with u
 `window_days`). The group grows from u and v along *new* relationships (pairs first seen within
 the window, no hubs), at most `max_candidates` accounts; members are kept while each both pays
 and receives inside the group. Fires when the group has at least `min_members` members and its
-distinct paying pairs reach `min_pair_ratio` x its size (denser than a chain or a ring of
-payments that happened to meet). Households pay each other too, but along relationships that
-recur (pocket money, shared bills, loans repaid), in pairs or one way, and share only hubs
-(utilities, landlords with many tenants); firms with a common supplier pay it, not each other.
+distinct paying pairs reach `min_pair_ratio` x its size (each member pays two others on
+average: denser than a chain or a ring of payments that happened to meet), or
+`min_pair_ratio_shared` x its size when the group also shares a new third party. Households pay
+each other too, but sparsely (a family of four that pays within itself a few times a month shows
+about 1.5 paying pairs per member over weeks, and its relationships look new to a short history),
+along relationships that recur, and share only hubs or long-standing parties (utilities,
+landlords); firms with a common supplier pay it, not each other.
 Shared third parties (non-members, not hubs, that at least `min_shared_members` members newly
 paid or were paid by within the window) are named with role `shared_counterparty`. Source:
 AMLSim "bipartite"/"random" groups; FATF circular-payment typologies. Key: the group's first
@@ -29,7 +32,8 @@ ID = "closed_group"
 class Params(RuleParams):
     window_days: float = Field(45, gt=0, le=90, description="the group's payments all fall within this many days before the anchor")
     min_members: int = Field(4, ge=3, le=30, description="accounts in the group, at least")
-    min_pair_ratio: float = Field(1.5, ge=0.5, le=10, description="distinct paying pairs inside the group per member, at least")
+    min_pair_ratio: float = Field(2.0, ge=0.5, le=10, description="distinct paying pairs inside the group per member, at least")
+    min_pair_ratio_shared: float = Field(1.5, ge=0.5, le=10, description="... at least, when the group also shares a new third party (see min_shared_members)")
     min_amount_cny: float = Field(500, ge=0, description="smaller payments are not group payments")
     max_candidates: int = Field(16, ge=3, le=64, description="accounts examined around the anchor, at most (bounds the search)")
     min_shared_members: int = Field(2, ge=2, le=30, description="members a shared third party deals with, at least")
@@ -45,7 +49,7 @@ def detect(view: NetworkView, params: Params, severity: str = "high") -> Network
     start = view.anchor.ts_ms - round(params.window_days * DAY_MS)
     av = view.of(v)
     history = round(params.min_history_days * DAY_MS)
-    if av.hub or av.first_seen.get(u, view.anchor.ts_ms) < av.new_since(start, history) or view.of(u).hub:
+    if av.hub or av.met(u, view.anchor.ts_ms) < av.new_since(start, history, view.origin_ms) or view.of(u).hub:
         return None
     floor = round(params.min_amount_cny * FEN_PER_YUAN)
     cache: dict[str, list[Hop]] = {}
@@ -54,9 +58,9 @@ def detect(view: NetworkView, params: Params, severity: str = "high") -> Network
         """The party's edges in the window with counterparties it first dealt with in the window."""
         if party not in cache:
             a = view.of(party)
-            seen, new_from = a.first_seen, a.new_since(start, history)
-            hops = [h for h in a.ins_within(start, end) if h.amount_fen >= floor and seen.get(h.payer, h.ts_ms) >= new_from]
-            hops += [h for h in a.outs_within(start, end) if h.amount_fen >= floor and seen.get(h.payee, h.ts_ms) >= new_from]
+            new_from = a.new_since(start, history, view.origin_ms)
+            hops = [h for h in a.ins_within(start, end) if h.amount_fen >= floor and a.met(h.payer, h.ts_ms) >= new_from]
+            hops += [h for h in a.outs_within(start, end) if h.amount_fen >= floor and a.met(h.payee, h.ts_ms) >= new_from]
             cache[party] = hops
         return cache[party]
 
@@ -85,7 +89,7 @@ def detect(view: NetworkView, params: Params, severity: str = "high") -> Network
     if len(members) < params.min_members or u not in members or v not in members:
         return None
     pairs = {(h.payer, h.payee) for h in internal}
-    if len(pairs) < params.min_pair_ratio * len(members):
+    if len(pairs) < min(params.min_pair_ratio, params.min_pair_ratio_shared) * len(members):
         return None
     shared_hops: dict[str, list[Hop]] = {}
     for m in sorted(members):
@@ -94,6 +98,8 @@ def detect(view: NetworkView, params: Params, severity: str = "high") -> Network
             if other not in members and not view.of(other).hub:
                 shared_hops.setdefault(other, []).append(h)
     shared = {p: hs for p, hs in shared_hops.items() if len({h.payer if h.payee == p else h.payee for h in hs}) >= params.min_shared_members}
+    if len(pairs) < (params.min_pair_ratio_shared if shared else params.min_pair_ratio) * len(members):
+        return None
     group_hops = sorted(internal, key=Hop.order)
     hops = group_hops + [h for hs in shared.values() for h in hs]
     return NetworkHit(
@@ -111,6 +117,7 @@ def detect(view: NetworkView, params: Params, severity: str = "high") -> Network
         thresholds={
             "min_members": params.min_members,
             "min_pair_ratio": params.min_pair_ratio,
+            "min_pair_ratio_shared": params.min_pair_ratio_shared,
             "window_days": params.window_days,
             "min_amount_cny": params.min_amount_cny,
             "min_shared_members": params.min_shared_members,

@@ -6,7 +6,7 @@ counterparties new to the account, money out `min_forward_ratio`..`max_forward_r
 paid only after it arrived) with at least `min_sources` sources and `min_sinks` sinks. A business
 paying suppliers keeps its margin and pays recurring suppliers from recurring clients' money; a
 household's transfers recur; a landlord's tenants recur and the mortgage goes to a hub. Source:
-AMLSim "gather-scatter"; FATF money-mule typologies. Key: the episode's first receipt. Parties:
+AMLSim "gather-scatter"; FATF money-mule typologies. Key: the episode's first payment (family `pass_through`). Parties:
 the episode's sources (`source`), the account (`collector`) and its sinks (`sink`).
 """
 

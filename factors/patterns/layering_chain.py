@@ -7,7 +7,9 @@ forwarding `min_forward_ratio`..`max_forward_ratio` of what it received within `
 A salary paid on as rent, or a gift handed down in a family (A -> B -> C, 80-100 % within two
 days), keeps part of the money or stops after two hops; three conserved hops in a row are
 layering. Source: FATF layering typologies; AMLSim "stack" / chain. Key: the chain's first
-transfer (a longer chain found later updates the same alert). Parties: the chain's accounts
+transfer, family `path` (a longer chain found later updates the same alert; a chain that
+closes into a cycle becomes that cycle's case, and at the closing edge only the cycle is
+reported). Parties: the chain's accounts
 only. Roles: `origin` (first payer), `layer` (intermediaries), `beneficiary` (last payee).
 """
 
@@ -16,7 +18,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from factors.money import yuan
-from factors.network.graph import DAY_MS, NetworkHit, NetworkView, all_tx_ids, flow_hops, parties_of
+from factors.network.graph import DAY_MS, NetworkHit, NetworkView, all_tx_ids, flow_hops, meshed_path, parties_of
 from factors.network.params import ConservationParams
 from factors.patterns.network_cycle import search
 
@@ -35,12 +37,15 @@ DEFAULTS = Params()
 def detect(view: NetworkView, params: Params, severity: str = "high") -> NetworkHit | None:
     if view.copy != "payee" or view.of(view.anchor.payer).hub or view.of(view.anchor.payee).hub:
         return None
+    paths = search(view, params)
+    if any(path[0].payer == view.anchor.payee and len(path) >= params.min_hops for path in paths):
+        return None  # the money came back to where it started: a cycle (network_cycle), not a chain
     best = None
-    for path in search(view, params):
-        if len(path) < params.min_hops or len(path) > params.max_hops or path[0].payer == view.anchor.payee:
+    for path in paths:
+        if len(path) < params.min_hops or len(path) > params.max_hops:
             continue
         accounts = {path[0].payer, *(f.payee for f in path)}
-        if len(accounts) != len(path) + 1:
+        if len(accounts) != len(path) + 1 or meshed_path(view, path):
             continue
         if best is None or (-len(path), path[0].first.order()) < (-len(best), best[0].first.order()):
             best = path
@@ -51,6 +56,7 @@ def detect(view: NetworkView, params: Params, severity: str = "high") -> Network
     return NetworkHit(
         pattern=ID,
         key=best[0].first.edge_id[:16],
+        case="path",
         window_start_ms=best[0].ts_ms,
         window_end_ms=view.anchor.ts_ms,
         metrics={

@@ -8,8 +8,8 @@ payer is v itself is a cycle: v's money went round and came back. Each hop forwa
 receiving it, the whole cycle within `window_days`, at least `min_hops` hops (two hops, a loan
 and its repayment, is ordinary between people: households do it every few months) and every flow
 at least `min_amount_cny`. Source: FATF/Egmont typologies of round-tripping and layering;
-AMLSim's "cycle" typology. Key: the cycle's accounts (the same ring found again updates its
-alert). Parties: exactly the accounts on the cycle, with the cycle's own transfers. Roles:
+AMLSim's "cycle" typology. Key: the cycle's first transfer, family `path`: a layering chain
+that closes into this cycle is the same case (the same `detection_key`). Parties: exactly the accounts on the cycle, with the cycle's own transfers. Roles:
 `origin` (where the money started and returned), `intermediary`.
 """
 
@@ -17,9 +17,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from factors.identity import digest
 from factors.money import FEN_PER_YUAN, yuan
-from factors.network.graph import DAY_MS, NetworkHit, NetworkView, all_tx_ids, conserved_paths, flow_hops, parties_of
+from factors.network.graph import DAY_MS, NetworkHit, NetworkView, all_tx_ids, conserved_paths, flow_hops, meshed_path, parties_of
 from factors.network.params import ConservationParams
 
 ID = "network_cycle"
@@ -55,7 +54,7 @@ def detect(view: NetworkView, params: Params, severity: str = "high") -> Network
         return None
     best = None
     for path in search(view, params):
-        if path[0].payer != view.anchor.payee or not params.min_hops <= len(path) <= params.max_hops:
+        if path[0].payer != view.anchor.payee or not params.min_hops <= len(path) <= params.max_hops or meshed_path(view, path):
             continue
         if best is None or (len(path), path[0].first.order()) < (len(best), best[0].first.order()):
             best = path
@@ -66,7 +65,8 @@ def detect(view: NetworkView, params: Params, severity: str = "high") -> Network
     hops = flow_hops(best)
     return NetworkHit(
         pattern=ID,
-        key=digest("|".join(members), 16),
+        key=best[0].first.edge_id[:16],
+        case="path",
         window_start_ms=best[0].ts_ms,
         window_end_ms=view.anchor.ts_ms,
         metrics={

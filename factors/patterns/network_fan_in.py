@@ -6,7 +6,7 @@ and at most `max_sinks` new payees: the collection account of a scam or an under
 gathers retail-scale sums (a handful of payers, thousands of CNY, over days or weeks) and
 forwards them. The customer-level `fan_in` keeps its absolute lines (10 payers, CNY 100,000 in
 7 days); this one is relative: the account's own relationships (new ones only) and conservation.
-Evaluated on the payer copy of the forwarding payment. Key: the episode's first receipt.
+Evaluated on the payer copy of the forwarding payment. Key: the episode's first payment (family `pass_through`).
 Parties: the payers (`payer`), the account (`collector`), the payees (`beneficiary`).
 """
 

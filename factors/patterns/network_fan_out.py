@@ -4,7 +4,7 @@ new payees.
 The mirror of `network_fan_in`: a pass-through episode (`factors.patterns._pass_through`) with
 at most `max_sources` new payers and at least `min_sinks` new payees (a distributor that receives
 a lump and pays it out in pieces over days or weeks, keeping a cut). Key: the episode's first
-receipt. Parties: the payers (`origin`), the account (`distributor`), the payees (`payee`).
+payment (family `pass_through`). Parties: the payers (`origin`), the account (`distributor`), the payees (`payee`).
 """
 
 from __future__ import annotations

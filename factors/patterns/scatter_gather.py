@@ -32,33 +32,47 @@ class Params(ConservationParams):
 DEFAULTS = Params()
 
 
+def _relayed(view: NetworkView, params: Params, out_hop: Hop, start: int, sources: set[str] | None) -> list[Hop]:
+    """The receipts the payer of `out_hop` (m -> sink) forwarded with it: from new payers (of
+    `sources` when given), within `max_gap_days` before, conserved; none if m's relationship with
+    the sink is not new (an ordinary relationship is no relay) or m is a hub."""
+    m, sink = out_hop.payer, out_hop.payee
+    floor = round(params.min_amount_cny * FEN_PER_YUAN)
+    am = view.of(m)
+    if out_hop.amount_fen < floor or am.hub:
+        return []
+    new_from = am.new_since(start, round(params.min_history_days * DAY_MS), view.origin_ms)
+    if am.met(sink, out_hop.ts_ms) < new_from:
+        return []
+    lo = max(start, out_hop.ts_ms - round(params.max_gap_days * DAY_MS))
+    return [
+        h
+        for h in am.ins_within(lo, out_hop.order())
+        if h.payer not in (sink, m)
+        and (sources is None or h.payer in sources)
+        and h.amount_fen >= floor
+        and am.met(h.payer, h.ts_ms) >= new_from
+        and conserved(h.amount_fen, out_hop.amount_fen, params.min_forward_ratio, params.max_forward_ratio)
+    ]
+
+
 def detect(view: NetworkView, params: Params, severity: str = "high") -> NetworkHit | None:
     if view.copy != "payee" or view.of(view.anchor.payee).hub:
         return None
     sink, end = view.anchor.payee, view.end
     start = view.anchor.ts_ms - round(params.window_days * DAY_MS)
-    floor = round(params.min_amount_cny * FEN_PER_YUAN)
-    gap = round(params.max_gap_days * DAY_MS)
-    by_source: dict[str, dict[str, list[Hop]]] = {}
     into = view.of(sink).ins_within(start, end)
     if len({h.payer for h in into}) < params.min_intermediaries:
         return None  # cheap precondition: not enough payers to gather from
+    first = _relayed(view, params, view.anchor, start, None)
+    if not first:
+        return None  # cheap precondition: the anchor's payer relays money from a new payer
+    sources = {h.payer for h in first}
+    by_source: dict[str, dict[str, list[Hop]]] = {}
     for out_hop in into + ([view.anchor] if view.anchor not in into else []):
-        m = out_hop.payer
-        if out_hop.amount_fen < floor or view.of(m).hub:
-            continue
-        am = view.of(m)
-        new_from = am.new_since(start, round(params.min_history_days * DAY_MS))
-        if am.first_seen.get(sink, out_hop.ts_ms) < new_from:
-            continue  # m has paid the sink for long: an ordinary relationship, not a relay
-        for in_hop in am.ins_within(start, out_hop.order()):
-            if in_hop.payer in (sink, m) or in_hop.amount_fen < floor or out_hop.ts_ms - in_hop.ts_ms > gap:
-                continue
-            if am.first_seen.get(in_hop.payer, in_hop.ts_ms) < new_from:
-                continue
-            if conserved(in_hop.amount_fen, out_hop.amount_fen, params.min_forward_ratio, params.max_forward_ratio):
-                hops = by_source.setdefault(in_hop.payer, {}).setdefault(m, [])
-                hops.extend(h for h in (in_hop, out_hop) if h not in hops)
+        for in_hop in first if out_hop == view.anchor else _relayed(view, params, out_hop, start, sources):
+            hops = by_source.setdefault(in_hop.payer, {}).setdefault(out_hop.payer, [])
+            hops.extend(h for h in (in_hop, out_hop) if h not in hops)
     best = None
     for source, via in sorted(by_source.items()):
         if len(via) >= params.min_intermediaries and view.anchor.payer in via and (best is None or len(via) > len(best[1])):

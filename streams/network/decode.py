@@ -67,5 +67,6 @@ def decode_edge(key: bytes | None, value: bytes | None, max_bytes: int = 1_048_5
         payer_customer_id=payer_cid,
         payee_customer_id=payee_cid,
         peer_group=_text(obj, "peer_group", required=False),
+        counterparty_name_id=_text(obj, "counterparty_name_id", required=False),
     )
     return edge, copy

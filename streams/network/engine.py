@@ -22,6 +22,9 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from zlib import crc32
 
+import orjson
+
+from factors.network.edges import Edge, edge_messages
 from factors.network.exposure import measure_exposure
 from factors.network.graph import Hop, NetworkHit, NetworkView, Party, Quantiles
 from factors.network.rules import Rule, evaluate
@@ -71,6 +74,7 @@ class NetworkEngine:
         self.exposure_window_days = exposure_window_days
 
     async def process(self, records: list[Source]) -> NetworkBatch:
+        """One batch of edge messages: decode (malformed ones dead-lettered), then `process_copies`."""
         batch = NetworkBatch()
         copies, sources = [], []
         for src in records:
@@ -81,12 +85,19 @@ class NetworkEngine:
                 batch.events.append(events.dead_letter(src, err.code, err.detail, self.model_version))
                 batch.dead_letters[err.code] += 1
                 batch.outcomes["dead_letter"] += 1
+        return await self.process_copies(copies, sources, batch)
+
+    async def process_copies(self, copies: list[tuple[Edge, str]], sources: list[Source] | None = None, batch: NetworkBatch | None = None) -> NetworkBatch:
+        """Decoded edge copies (the replay builds them in process; `sources`: their messages, for
+        dead letters, rendered from the copy when not given)."""
+        batch = batch if batch is not None else NetworkBatch()
         reads_before = self.store.reads
         applied = await self.store.apply(copies)
         todo: list[Applied] = []
-        for a, src in zip(applied, sources, strict=True):
+        for n, a in enumerate(applied):
             own = a.edge.payer if a.copy == "payer" else a.edge.payee
             if a.status == "late":
+                src = sources[n] if sources is not None else _message(a.edge, a.copy)
                 detail = f"edge at {events.iso(a.edge.ts_ms)} is older than the retention before the account's latest edge"
                 batch.events.append(events.dead_letter(src, "too_late", detail, self.model_version))
                 batch.dead_letters["too_late"] += 1
@@ -109,11 +120,19 @@ class NetworkEngine:
 
     def _view(self, a: Applied) -> NetworkView:
         e = a.edge
-        hop = Hop(e.edge_id[:16], e.payer, e.payee, e.ts_ms, e.amount_fen, (e.tx_id,))
+        hop = Hop(e.edge_id[:16], a.payer, a.payee, e.ts_ms, e.amount_fen, (e.tx_id,))  # the counterparty as the account knows it
         account = e.payer if a.copy == "payer" else e.payee
         held = self.store.view.get(account)
         group = held.peer_group if held else None
-        return NetworkView(hop, a.copy, self.store.view, self.quantiles.get(group) if group else None, self.store.customers, self.risk)  # type: ignore[arg-type]
+        return NetworkView(
+            hop,
+            a.copy,
+            self.store.view,
+            self.quantiles.get(group) if group else None,
+            self.store.customers,
+            self.risk,
+            origin_ms=self.store.origin_ms,  # type: ignore[arg-type]
+        )
 
     async def _detect(self, todo: list[Applied], batch: NetworkBatch) -> None:
         found: list[tuple[Applied, NetworkView, list[NetworkHit]]] = []
@@ -178,6 +197,13 @@ class NetworkEngine:
 
     async def commit(self, batch: NetworkBatch) -> None:
         await self.store.commit(batch.done, batch.emitted)
+
+
+def _message(edge: Edge, copy: str) -> Source:
+    """The edge topic message of a copy (for a dead letter of a copy that came decoded)."""
+    (payer_key, payer_value), (payee_key, payee_value) = edge_messages(edge, events.iso(edge.ts_ms))
+    key, value = (payer_key, payer_value) if copy == "payer" else (payee_key, payee_value)
+    return Source("edges", 0, 0, key.encode(), orjson.dumps(value))
 
 
 def shard(party: str, shards: int = 8) -> int:

@@ -16,8 +16,10 @@ def parties_digest(hit: NetworkHit) -> str:
 
 
 def detection_key(hit: NetworkHit) -> str:
-    """32 hex: the episode (pattern and the rule's key), shared by every party's event."""
-    return key_digest("network_detection_key", hit.pattern, hit.key)
+    """32 hex: the episode (its pattern, or its family of patterns, and the rule's key), shared by
+    every party's event: a layering chain that closes into a cycle, or a fan-in that becomes a
+    gather-scatter, stays one case (see `NetworkHit.case`)."""
+    return key_digest("network_detection_key", hit.case or hit.pattern, hit.key)
 
 
 def detection_events(hit: NetworkHit, anchor: Hop, model_version: str) -> list[OutputEvent]:

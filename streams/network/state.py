@@ -8,9 +8,11 @@ slot per account; party ids may hold any character, so they are never put in a k
     aml:net:{d}:x  hash edge id -> "p|tx_id[,tx_id]" (outputs pending) or "d|…" (committed)
     aml:net:{d}:m  hash: wm (event-time watermark), c (customer id), g (peer group), capped,
                    k:<pattern>:<key> (detections emitted, with the parties digest)
+    aml:net:origin event time of the first edge the stage ever applied (its observed history begins there)
 
-Each edge copy is applied by one atomic script on its own account's keys (no multi-key
-operation across accounts). Edges older than `retain_days` before the account's watermark are
+A batch's edge copies are applied by one script call (`net_apply`: each account's copies in
+order, on its own keys only); on a Redis Cluster, one call per account (its keys are one slot).
+Edges older than `retain_days` before the account's watermark are
 dropped; at most `cap` edges per direction are kept (the oldest go first).
 
 Redis is the durable state; the worker also holds the adjacency of the accounts it *owns* (those
@@ -33,15 +35,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
 from redis.asyncio import Redis, RedisCluster
 from redis.exceptions import NoScriptError
 
 from factors.identity import digest
 from factors.network.edges import Edge
-from factors.network.graph import Adjacency, Hop
+from factors.network.graph import NAME_ONLY, Adjacency, Hop, alias_key
 
 SCRIPTS = Path(__file__).parent / "scripts"
 DAY_MS = 86_400_000
+ORIGIN_KEY = "aml:net:origin"
 
 
 def account_keys(party: str) -> tuple[str, str, str, str]:
@@ -58,6 +62,15 @@ class Applied:
     copy: str
     status: str
     done: bool
+    counterparty: str = ""  # the copy's counterparty as the owning account knows it (a name-only party resolved, see Adjacency.resolve)
+
+    @property
+    def payer(self) -> str:
+        return self.counterparty if self.copy == "payee" and self.counterparty else self.edge.payer
+
+    @property
+    def payee(self) -> str:
+        return self.counterparty if self.copy == "payer" and self.counterparty else self.edge.payee
 
 
 class _Concurrent:
@@ -79,7 +92,10 @@ class Accounts(Mapping[str, Adjacency]):
         self.owned, self.borrowed = owned, borrowed
 
     def get(self, party: str, default: Adjacency | None = None) -> Adjacency | None:  # type: ignore[override]
-        return self.owned.get(party) or self.borrowed.get(party) or default
+        found = self.owned.get(party)
+        if found is not None:
+            return found
+        return self.borrowed.get(party, default) if self.borrowed else default
 
     def __getitem__(self, party: str) -> Adjacency:
         found = self.get(party)
@@ -96,7 +112,7 @@ class Accounts(Mapping[str, Adjacency]):
 
 
 class GraphStore:
-    def __init__(self, redis: Redis, *, retain_days: int = 90, cap: int = 150, hub_degree: int = 40, hub_window_days: int = 30, max_accounts: int = 2_000_000) -> None:
+    def __init__(self, redis: Redis, *, retain_days: int = 90, cap: int = 500, hub_degree: int = 100, hub_window_days: int = 30, max_accounts: int = 2_000_000) -> None:
         self.redis = redis
         self.retain_ms = retain_days * DAY_MS
         self.cap = cap
@@ -110,6 +126,7 @@ class GraphStore:
         self.customers: dict[str, str] = {}  # party -> customer_id, from every edge seen
         self.view = Accounts(self.accounts, self.borrowed)
         self.reads = 0  # accounts read from Redis (cold or borrowed), for metrics
+        self.origin_ms: int | None = None  # event time of the stage's first edge ever (ORIGIN_KEY): the observed history begins there
 
     def forget(self) -> None:
         """Drop everything held in memory (a rebalance: ownership may have moved)."""
@@ -120,6 +137,13 @@ class GraphStore:
         self.borrowed.clear()
         while len(self.accounts) > self.max_accounts:
             self.accounts.popitem(last=False)
+
+    def _chunks(self, parties: list[str]) -> list[list[str]]:
+        """Accounts per script call: all in one on a single Redis (one call per batch), one per
+        call on a Cluster (a script touches one slot)."""
+        if not parties:
+            return []
+        return [[p] for p in parties] if isinstance(self.redis, RedisCluster) else [parties]
 
     async def _execute(self, fill: Callable[[Any], None]) -> list[Any]:
         """One pipelined round trip (concurrent calls on Redis Cluster); NOSCRIPT loads and retries."""
@@ -150,6 +174,13 @@ class GraphStore:
         if missing:
             self.accounts.update(await self.read(missing, 0, 2**53))
 
+    async def _origin(self, first_ms: int) -> None:
+        """Where the stage's observed history begins: the first edge it ever applied (kept in Redis,
+        so a restarted or added worker agrees; the rules judge newness of relationships from it)."""
+        await self.redis.set(ORIGIN_KEY, first_ms, nx=True)
+        stored = await self.redis.get(ORIGIN_KEY)
+        self.origin_ms = int(stored) if stored is not None else first_ms
+
     async def borrow(self, parties: Iterable[str]) -> None:
         """Read accounts the search needs that are not held, for the current batch."""
         missing = [p for p in dict.fromkeys(parties) if p not in self.accounts and p not in self.borrowed]
@@ -158,34 +189,78 @@ class GraphStore:
 
     async def apply(self, copies: list[tuple[Edge, str]]) -> list[Applied]:
         """Store each edge copy on its owning account (payer copy: out-edges of the payer; payee
-        copy: in-edges of the payee), in input order, in one round trip; then in memory."""
+        copy: in-edges of the payee), in input order per account, one script call per account
+        and one round trip for the batch; then in memory."""
         if not copies:
             return []
-        await self.own(edge.payer if copy == "payer" else edge.payee for edge, copy in copies)
+        by_account: dict[str, list[int]] = {}
+        for n, (edge, copy) in enumerate(copies):
+            by_account.setdefault(edge.payer if copy == "payer" else edge.payee, []).append(n)
+        await self.own(by_account)
+        if self.origin_ms is None:
+            await self._origin(min(edge.ts_ms for edge, _ in copies))
         sha = self._sha["net_apply"]
 
-        def fill(pipe: Any) -> None:
-            for edge, copy in copies:
-                own, other = (edge.payer, edge.payee) if copy == "payer" else (edge.payee, edge.payer)
-                i, o, x, m = account_keys(own)
-                cid = (edge.payer_customer_id if copy == "payer" else edge.payee_customer_id) or ""
-                group = (edge.peer_group or "") if cid and cid == edge.leg_customer_id else ""
-                member = f"{edge.edge_id[:16]}|{edge.amount_fen}|{other}"
-                pipe.evalsha(sha, 3, o if copy == "payer" else i, x, m, edge.ts_ms, member, edge.edge_id[:16], edge.tx_id, cid, group, self.retain_ms, self.cap)
+        aliases = {own: self._alias_writes(own, [copies[n] for n in indices]) for own, indices in by_account.items()}
 
-        replies = await self._execute(fill)
+        def packed(own: str) -> list[tuple[Any, ...]]:
+            rows = []
+            for j, n in enumerate(by_account[own]):
+                edge, copy = copies[n]
+                payer = copy == "payer"
+                cid = (edge.payer_customer_id if payer else edge.payee_customer_id) or ""
+                group = (edge.peer_group or "") if cid and cid == edge.leg_customer_id else ""
+                eid = edge.edge_id[:16]
+                key, value = aliases[own].get(j, ("", ""))
+                member = f"{eid}|{edge.amount_fen}|{edge.payee if payer else edge.payer}"
+                rows.append(("o" if payer else "i", edge.ts_ms, member, eid, edge.tx_id, cid, group, key, value))
+            return rows
+
+        chunks = self._chunks(list(by_account))
+
+        def fill(pipe: Any) -> None:
+            for chunk in chunks:
+                keys = [k for own in chunk for k in account_keys(own)]
+                pipe.evalsha(sha, len(keys), *keys, self.retain_ms, self.cap, orjson.dumps([packed(own) for own in chunk]))
+
+        replies = [r for reply in await self._execute(fill) for r in reply]
+        status: list[tuple[int, bytes]] = [(0, b"")] * len(copies)
+        learned: dict[int, tuple[str, str]] = {}
+        for (own, indices), reply in zip(by_account.items(), replies, strict=True):
+            for j, n in enumerate(indices):
+                status[n] = (int(reply[2 * j]), reply[2 * j + 1])
+                if j in aliases[own]:
+                    learned[n] = aliases[own][j]
         out = []
-        for (edge, copy), (status, legs) in zip(copies, replies, strict=True):
-            kind = {1: "new", 0: "stored", -1: "late"}[int(status)]
-            out.append(Applied(edge, copy, kind, bool(legs) and legs[:2] == b"d|"))
+        for n, ((edge, copy), (code, legs)) in enumerate(zip(copies, status, strict=True)):
+            kind = {1: "new", 0: "stored", -1: "late"}[code]
             for party, cid in ((edge.payer, edge.payer_customer_id), (edge.payee, edge.payee_customer_id)):
                 if cid:
                     self.customers[party] = cid
-            if kind != "late":
-                self._remember(edge, copy)
+            counterparty = self._remember(edge, copy, learned.get(n)) if kind != "late" else ""
+            out.append(Applied(edge, copy, kind, bool(legs) and legs[:2] == b"d|", counterparty))
         return out
 
-    def _remember(self, edge: Edge, copy: str) -> None:
+    def _alias_writes(self, own: str, copies: list[tuple[Edge, str]]) -> dict[int, tuple[str, str]]:
+        """The name aliases the account's copies teach it (by position among them): a leg of the
+        account's own customer that names an identified counterparty (see Edge.counterparty_name_id)."""
+        held = self.accounts.get(own)
+        local: dict[str, str] = {}
+        writes: dict[int, tuple[str, str]] = {}
+        for j, (edge, copy) in enumerate(copies):
+            if not edge.counterparty_name_id or own != f"id:{edge.leg_customer_id}":
+                continue
+            other = edge.payee if copy == "payer" else edge.payer
+            key = alias_key(edge.counterparty_name_id)
+            known = local.get(key, held.aliases.get(key) if held is not None else None)
+            value = other if known is None or known == other else ""
+            if value != known:
+                local[key] = value
+                writes[j] = (key, value)
+        return writes
+
+    def _remember(self, edge: Edge, copy: str, alias: tuple[str, str] | None = None) -> str:
+        """Hold the applied copy in memory; returns its counterparty as the account knows it."""
         own = edge.payer if copy == "payer" else edge.payee
         a = self.accounts.get(own)
         if a is None:  # evicted within the batch (tiny max_accounts): hold it again
@@ -197,10 +272,15 @@ class GraphStore:
             a.customer_id = cid
             if cid == edge.leg_customer_id and edge.peer_group:
                 a.peer_group = edge.peer_group
-        a.add(Hop(edge.edge_id[:16], edge.payer, edge.payee, edge.ts_ms, edge.amount_fen, (edge.tx_id,)), incoming=copy == "payee")
+        if alias is not None:
+            a.set_alias(*alias)
+        payer = copy == "payer"
+        other = a.resolve(edge.payee if payer else edge.payer)
+        a.add(Hop(edge.edge_id[:16], own if payer else other, other if payer else own, edge.ts_ms, edge.amount_fen, (edge.tx_id,)), incoming=not payer)
         newest = max(a.ins[-1].ts_ms if a.ins else 0, a.outs[-1].ts_ms if a.outs else 0)
-        capped = a.trim(newest - self.retain_ms, self.cap)
-        a.hub = a.hub or capped or a.degree >= self.hub_degree
+        a.trim(newest - self.retain_ms, self.cap)
+        a.hub = a.degree >= self.hub_degree  # a full cap only bounds memory: a busy firm with few counterparties is searched
+        return other
 
     async def read(self, parties: Iterable[str], start_ms: int, end_ms: int) -> dict[str, Adjacency]:
         """The adjacency of each account within [start_ms, end_ms], in one round trip."""
@@ -208,22 +288,26 @@ class GraphStore:
         if not order:
             return {}
         sha = self._sha["net_read"]
+        chunks = self._chunks(order)
 
         def fill(pipe: Any) -> None:
-            for party in order:
-                pipe.evalsha(sha, 4, *account_keys(party), start_ms, end_ms)
+            for chunk in chunks:
+                keys = [k for party in chunk for k in account_keys(party)]
+                pipe.evalsha(sha, len(keys), *keys, start_ms, end_ms)
 
-        replies = await self._execute(fill)
+        replies = [r for reply in await self._execute(fill) for r in reply]
         self.reads += len(order)
         return {party: self._adjacency(party, reply) for party, reply in zip(order, replies, strict=True)}
 
     def _adjacency(self, party: str, reply: list[Any]) -> Adjacency:
         raw_in, raw_out, raw_meta = reply
-        ins = _hops(party, raw_in, incoming=True)
-        outs = _hops(party, raw_out, incoming=False)
         meta = {raw_meta[i].decode(): raw_meta[i + 1].decode() for i in range(0, len(raw_meta), 2)}
+        aliases = {k[2:]: v for k, v in meta.items() if k.startswith("a:")}
+        ins = _hops(party, raw_in, incoming=True, aliases=aliases)
+        outs = _hops(party, raw_out, incoming=False, aliases=aliases)
         a = Adjacency(party, ins, outs, meta.get("c") or None, meta.get("g") or None, False, {k: v for k, v in meta.items() if k.startswith("k:")})
-        a.hub = "capped" in meta or a.degree >= self.hub_degree
+        a.hub = a.degree >= self.hub_degree
+        a.aliases = aliases
         if a.customer_id:
             self.customers[party] = a.customer_id
         return a
@@ -232,18 +316,17 @@ class GraphStore:
         """After the outputs are acknowledged: mark the copies committed and record the detections
         emitted per anchor account (in Redis, then in memory)."""
         sha = self._sha["net_commit"]
-        parties = sorted(set(done) | set(detections))
+        chunks = self._chunks(sorted(set(done) | set(detections)))
 
         def fill(pipe: Any) -> None:
-            for party in parties:
-                _, _, x, m = account_keys(party)
-                eids = done.get(party, [])
-                pairs = [v for kv in sorted(detections.get(party, {}).items()) for v in kv]
-                pipe.evalsha(sha, 2, x, m, len(eids), *eids, *pairs)
+            for chunk in chunks:
+                keys = [k for party in chunk for k in account_keys(party)[2:]]
+                entries = [(done.get(party, []), [v for kv in sorted(detections.get(party, {}).items()) for v in kv]) for party in chunk]
+                pipe.evalsha(sha, len(keys), *keys, orjson.dumps(entries))
             for (key, name), amount in sorted((increments or {}).items()):
                 pipe.hincrby(key, name, amount)
 
-        if parties or increments:
+        if chunks or increments:
             await self._execute(fill)
         for party, fields in detections.items():
             a = self.accounts.get(party) or self.borrowed.get(party)
@@ -251,10 +334,12 @@ class GraphStore:
                 a.emitted.update(fields)
 
 
-def _hops(party: str, raw: list[Any], incoming: bool) -> tuple[Hop, ...]:
+def _hops(party: str, raw: list[Any], incoming: bool, aliases: dict[str, str]) -> tuple[Hop, ...]:
     hops = []
     for i in range(0, len(raw), 3):
         eid, fen, other = raw[i].decode().split("|", 2)
+        if aliases and other.startswith(NAME_ONLY):
+            other = aliases.get(alias_key(other)) or other
         legs = raw[i + 2].decode() if raw[i + 2] else ""
         tx_ids = tuple(legs[2:].split(",")) if legs else ()
         payer, payee = (other, party) if incoming else (party, other)

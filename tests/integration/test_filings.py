@@ -111,6 +111,7 @@ async def test_render_the_scenario(settings: Settings, tmp_path: Path) -> None:
     # before filing, N1 held (no identity); the first suspicious report, D-2 consolidating
     assert sorted(n[:3] for n in result.written) == ["NBH"] * 4 + ["NBS"]
     assert [(d["error_code"], d["customer_id"]) for d in result.dead_letters] == [("invalid_identity", "F-BAD")]
+    assert_dead_letters(result.dead_letters, tmp_path / "out" / "dead-letter.jsonl")
     packages = sorted((tmp_path / "out" / "zip").glob("*.ZIP"))
     assert [p.name for p in packages] == ["NBHA0000000000001-20261130-00000001.ZIP", "NBSA0000000000001-20261130-00000001.ZIP"]
     for package in packages:
@@ -343,3 +344,20 @@ async def test_first_ratings_are_not_counted_without_risk_changes(settings: Sett
     assert "first_rating" not in without.deadlines and without.notes == ["first_rating: not counted (no --risk-changes given: whether a customer was rated is unknown)"]
     with_them = await render(settings, tmp_path / "b", risk_changes=tmp_path / "risk.jsonl", **files)
     assert with_them.deadlines["first_rating"] == (0, 1) and with_them.notes == [], "with risk changes, OLD-1 was never rated: overdue"
+
+
+def assert_dead_letters(dead_letters: list[dict], path) -> None:
+    """`filings render` writes the worker's dead_letter events: the contract's shape, valid against its schema."""
+    import json
+
+    from jsonschema import Draft202012Validator
+
+    from streams.events import SCHEMA_VERSION
+
+    schema = json.loads((Path(__file__).resolve().parents[2] / "streams" / "schemas" / "dead_letter.v1.schema.json").read_text(encoding="utf-8"))
+    validator = Draft202012Validator(schema)
+    written = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert written == dead_letters and written
+    for event in written:
+        assert not list(validator.iter_errors(event)), list(validator.iter_errors(event))
+        assert (event["event_type"], event["schema_version"]) == ("dead_letter", SCHEMA_VERSION) and event["error_detail"]

@@ -102,3 +102,24 @@ async def test_malformed_edges_are_dead_lettered(redis):
     batch = await engine.process([good, *bad])
     assert dict(batch.dead_letters) == {"invalid_json": 1, "key_mismatch": 1, "not_an_object": 1}
     assert batch.outcomes["applied"] == 1
+
+
+def named_leg(tx_id, ts, **cp):
+    e = edges_for_leg(tx_id=tx_id, customer_id="C5", ts_ms=ts, direction="in", amount_fen=300_000, method="transfer", **cp)
+    return [Source("edges", 0, 0, k.encode(), orjson.dumps(v)) for k, v in edge_messages(e, iso(ts))]
+
+
+async def test_a_name_only_leg_is_held_and_read_back_as_the_party_known_by_that_name(redis):
+    model = load_model()
+    store = GraphStore(redis)
+    engine = NetworkEngine(store, (), model.version)
+    stream = named_leg("n1", T0, counterparty_account="62220001", counterparty_name="张三", counterparty_bank="工商银行")
+    stream += named_leg("n2", T0 + DAY, counterparty_name="张 三", counterparty_bank="工商银行")  # another bank's spelling, no account
+    await engine.commit(await engine.process(stream))
+    held = store.accounts["id:C5"]
+    assert {h.payer for h in held.ins} == {"acct:62220001"} and held.counterparties == {"acct:62220001": 2}
+    fresh = GraphStore(redis)  # a restarted worker reads the account back
+    read = (await fresh.read(["id:C5"], 0, 2**53))["id:C5"]
+    assert [h.payer for h in read.ins] == ["acct:62220001", "acct:62220001"]
+    assert await redis.get("aml:net:origin") == str(T0).encode()  # the stage's observed history begins at its first edge
+    assert fresh.origin_ms is None and store.origin_ms == T0

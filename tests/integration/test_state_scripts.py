@@ -194,17 +194,41 @@ async def test_one_customers_broken_state_dead_letters_its_items_only(redis, mod
     from streams.engine import Engine
     from streams.events import Source
 
-    engine = Engine(StateStore(redis), model, check_keys=False, record_checkpoints=False)
+    engine = Engine(StateStore(redis), model, profile_topic="customers", check_keys=False, record_checkpoints=False)
 
-    def leg(n: int, customer: str) -> Source:
-        doc = {"tx_id": f"k{n}", "customer_id": customer, "ts": "2026-11-02T09:00:00+08:00", "direction": "in", "amount": "60000", "currency": "CNY", "method": "cash"}
+    def leg(n: int, customer: str, **more: str) -> Source:
+        doc = {
+            "tx_id": f"k{n}",
+            "customer_id": customer,
+            "ts": "2026-11-02T09:00:00+08:00",
+            "direction": "in",
+            "amount": "60000",
+            "currency": "CNY",
+            "method": "cash",
+            **more,
+        }
         return Source("t", 0, n, None, orjson.dumps(doc))
 
+    profile = {"customer_id": "broken", "kind": "individual", "updated_at": "2026-11-01T00:00:00+08:00", "listed": True}
     await engine.commit(await engine.process([leg(1, "good"), leg(2, "broken")]))
     await redis.hset(customer_keys("broken")[0], "S", b"\xc1 not MessagePack")
-    result = await engine.process([leg(3, "broken"), leg(4, "good"), leg(5, "broken")])
+    batch = [
+        leg(3, "broken"),
+        leg(4, "good"),
+        leg(5, "broken", tx_type="fee", method="transfer", amount="5"),
+        leg(6, "broken", tx_type="reversal", original_tx_id="k2", direction="out"),
+        Source("customers", 0, 7, b"broken", orjson.dumps(profile)),
+    ]
+    result = await engine.process(batch)
     dead = [e.value for e in result.events if e.kind == "dead_letter"]
-    assert [(d["source"]["offset"], d["error_code"]) for d in dead] == [(3, "processing_error"), (5, "processing_error")]
+    # every input of the customer is set aside with the reason — a fee, a reversal, a profile too
+    assert [(d["source"]["offset"], d["error_code"]) for d in dead] == [
+        (3, "processing_error"),
+        (5, "processing_error"),
+        (6, "processing_error"),
+        (7, "processing_error"),
+    ]
+    assert sum(result.outcomes.values()) == len(batch)  # each input counted once
     assert "could not be updated" in dead[0]["error_detail"]
     assert [e.value["customer_id"] for e in result.events if e.kind == "large_value_report"] == ["good"]
     await engine.commit(result)

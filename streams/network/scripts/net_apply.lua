@@ -1,42 +1,74 @@
--- Apply one edge copy to the account that owns it (all keys share the account's hash tag).
--- KEYS: adjacency zset (:i or :o), legs hash (:x), meta hash (:m)
--- ARGV: ts_ms, member ("eid|fen|other"), eid, tx_id, customer_id ("" unknown), peer_group ("" unknown), retain_ms, cap
--- Returns {status, legs}: status 1 new, 0 already stored (the other leg of a book transfer, or a
--- redelivery), -1 older than the retention before the account's watermark (not stored).
--- legs: "p|tx1[,tx2]" (outputs pending) or "d|..." (outputs committed).
-local ts = tonumber(ARGV[1])
-local retain = tonumber(ARGV[7])
-local cap = tonumber(ARGV[8])
-local wm = tonumber(redis.call('HGET', KEYS[3], 'wm') or '0')
-if ts > wm then
-  wm = ts
-  redis.call('HSET', KEYS[3], 'wm', wm)
-end
-if ts < wm - retain then
-  return {-1, ''}
-end
-if ARGV[5] ~= '' then redis.call('HSET', KEYS[3], 'c', ARGV[5]) end
-if ARGV[6] ~= '' then redis.call('HSET', KEYS[3], 'g', ARGV[6]) end
-local added = redis.call('ZADD', KEYS[1], 'NX', ts, ARGV[2])
-local legs = redis.call('HGET', KEYS[2], ARGV[3])
-if not legs then
-  legs = 'p|' .. ARGV[4]
-  redis.call('HSET', KEYS[2], ARGV[3], legs)
-elseif not string.find(',' .. string.sub(legs, 3) .. ',', ',' .. ARGV[4] .. ',', 1, true) then
-  legs = legs .. ',' .. ARGV[4]
-  redis.call('HSET', KEYS[2], ARGV[3], legs)
-end
--- bounded in time (event time: the account's watermark) and in size (the newest `cap` edges)
-local function drop(members)
-  for _, m in ipairs(members) do
-    redis.call('ZREM', KEYS[1], m)
-    redis.call('HDEL', KEYS[2], string.sub(m, 1, string.find(m, '|', 1, true) - 1))
+-- Apply edge copies to the accounts that own them, in order per account.
+-- KEYS: per account, 4 keys sharing its hash tag: in zset (:i), out zset (:o), legs hash (:x), meta hash (:m)
+-- ARGV: retain_ms, cap, a JSON array with one entry per account (KEYS order): the array of its
+--       copies [side ("i"|"o"), ts_ms, member ("eid|fen|other"), eid, tx_id, customer_id ("" unknown),
+--       peer_group ("" unknown), alias key ("" none), alias party ("" ambiguous)]
+--       (an alias: the digest of the counterparty's name identity -> its party; meta field "a:<key>")
+-- Returns per account {status, legs, status, legs, ...}, one pair per copy: status 1 new, 0 already
+-- stored (the other leg of a book transfer, or a redelivery), -1 older than the retention before
+-- the account's watermark (not stored). legs: "p|tx1[,tx2]" (outputs pending) or "d|..." (committed).
+-- The client calls it once per batch on a single Redis and once per account on a Cluster (each
+-- account's keys are one slot): per-call client overhead dominated one call per copy.
+local retain = tonumber(ARGV[1])
+local cap = tonumber(ARGV[2])
+
+local function apply(ki, ko, kx, km, copies)
+  local wm = tonumber(redis.call('HGET', km, 'wm') or '0')
+  local wm0 = wm
+  local cid, group = '', ''
+  local touched = {}
+  local out = {}
+  for _, c in ipairs(copies) do
+    local key = c[1] == 'i' and ki or ko
+    local ts = c[2]
+    if ts > wm then wm = ts end
+    if ts < wm - retain then
+      out[#out + 1] = -1
+      out[#out + 1] = ''
+    else
+      if c[6] ~= '' then cid = c[6] end
+      if c[7] ~= '' then group = c[7] end
+      if c[8] and c[8] ~= '' then redis.call('HSET', km, 'a:' .. c[8], c[9]) end
+      local added = redis.call('ZADD', key, 'NX', ts, c[3])
+      local legs = redis.call('HGET', kx, c[4])
+      if not legs then
+        legs = 'p|' .. c[5]
+        redis.call('HSET', kx, c[4], legs)
+      elseif not string.find(',' .. string.sub(legs, 3) .. ',', ',' .. c[5] .. ',', 1, true) then
+        legs = legs .. ',' .. c[5]
+        redis.call('HSET', kx, c[4], legs)
+      end
+      touched[key] = true
+      out[#out + 1] = added
+      out[#out + 1] = legs
+    end
   end
+  if wm > wm0 then redis.call('HSET', km, 'wm', string.format('%d', wm)) end
+  if cid ~= '' then redis.call('HSET', km, 'c', cid) end
+  if group ~= '' then redis.call('HSET', km, 'g', group) end
+  -- bounded in time (event time: the account's watermark) and in size (the newest `cap` edges a side)
+  local function drop(key, members)
+    for _, m in ipairs(members) do
+      redis.call('ZREM', key, m)
+      redis.call('HDEL', kx, string.sub(m, 1, string.find(m, '|', 1, true) - 1))
+    end
+  end
+  for _, key in ipairs({ki, ko}) do
+    if touched[key] or wm > wm0 then
+      drop(key, redis.call('ZRANGEBYSCORE', key, '-inf', '(' .. string.format('%d', wm - retain)))
+      local n = redis.call('ZCARD', key)
+      if n > cap then
+        drop(key, redis.call('ZRANGE', key, 0, n - cap - 1))
+        redis.call('HSET', km, 'capped', string.format('%d', wm))
+      end
+    end
+  end
+  return out
 end
-drop(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. (wm - retain)))
-local n = redis.call('ZCARD', KEYS[1])
-if n > cap then
-  drop(redis.call('ZRANGE', KEYS[1], 0, n - cap - 1))
-  redis.call('HSET', KEYS[3], 'capped', ts)
+
+local result = {}
+for a, copies in ipairs(cjson.decode(ARGV[3])) do
+  local k = (a - 1) * 4
+  result[a] = apply(KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4], copies)
 end
-return {added, legs}
+return result

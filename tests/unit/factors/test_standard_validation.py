@@ -95,3 +95,24 @@ def test_a_pattern_without_a_table_does_not_run_and_the_file_order_is_kept():
     assert list(standard.patterns.configured())[-1] == "same_day_cash"
     without = parse_standard((text[:start] + text[end:]).encode())
     assert "same_day_cash" not in without.patterns and len(without.active_patterns) == 12
+
+
+RULES = "# rules.0501 = { cny = 50000, usd = 10000 } ... override the PBOC thresholds here if needed"
+
+
+@pytest.mark.parametrize(
+    ("value", "currency"),
+    [("0", "cny"), ("-50000", "cny"), ("0.001", "cny"), ("5e11", "cny"), ("1000000001", "cny"), ("0.009", "usd"), ("100000001", "usd"), ("5e11", "usd")],
+)
+def test_a_large_value_threshold_that_cannot_be_meant_is_refused(value, currency):
+    text = default_text().replace(RULES, f"rules.0501 = {{ {currency} = {value} }}")
+    with pytest.raises(StandardError) as err:
+        parse_standard(text.encode())
+    upper = "1,000,000,000" if currency == "cny" else "100,000,000"
+    assert [str(p) for p in err.value.problems] == [f"large_value.rules.0501.{currency}: expected a number from 0.01 to {upper}"]
+
+
+@pytest.mark.parametrize(("value", "currency"), [("0.01", "cny"), ("5000", "cny"), ("1e9", "cny"), ("0.01", "usd"), ("1e8", "usd")])
+def test_a_large_value_threshold_within_the_bounds_is_legal(value, currency):
+    text = default_text().replace(RULES, f"rules.0501 = {{ {currency} = {value} }}")
+    assert getattr(parse_standard(text.encode()).large_value.rules["0501"], currency) == float(value)

@@ -100,10 +100,52 @@ def test_a_zero_amount_dead_letters_the_whole_message(amount):
     assert caught.value.xpath == f"{TX}[3]/IntrBkSttlmAmt"
 
 
-@pytest.mark.parametrize(("text", "expected"), [("1234567890123.12345", "1234567890123.12345"), ("+5.5", "5.5"), ("007", "7"), (".5", "0.5")])
+@pytest.mark.parametrize(("text", "expected"), [("1234567890123.12", "1234567890123.12"), ("+5.5", "5.5"), ("007", "7"), (".5", "0.5"), ("100.50", "100.50")])
 def test_amounts_keep_their_decimals(text, expected):
     raw = pacs008().replace(b'Ccy="CNY">0.01<', f'Ccy="CNY">{text}<'.encode())
     assert mapped(raw).legs[3]["amount"] == expected
+
+
+@pytest.mark.parametrize(("text", "currency"), [("49999.99500", "CNY"), ("25000.005", "CNY"), ("100.5", "JPY"), ("100.00", "JPY"), ("1.2345", "KWD"), ("+0.001", "USD")])
+def test_more_decimal_places_than_the_currency_has_dead_letter_the_message(text, currency):
+    """The XSD allows 5 decimals for any currency; the customer stage refuses what its minor unit cannot hold, so the adapter does too."""
+    raw = pacs008().replace(b'Ccy="CNY">0.01<', f'Ccy="{currency}">{text}<'.encode())
+    with pytest.raises(IsoError) as caught:
+        mapped(raw)
+    assert caught.value.code == INVALID_VALUE and caught.value.xpath == f"{TX}[3]/IntrBkSttlmAmt"
+    assert "ISO 4217 minor unit" in caught.value.detail
+
+
+@pytest.mark.parametrize(("text", "currency"), [("100", "JPY"), ("1.234", "KWD"), ("12.34567", "XAU")])
+def test_amounts_within_the_minor_unit_map(text, currency):
+    """XAU has no minor unit: the customer stage's FX table decides (unknown_currency), as for a JSON leg."""
+    raw = pacs008().replace(b'Ccy="CNY">0.01<', f'Ccy="{currency}">{text}<'.encode())
+    assert (mapped(raw).legs[3]["amount"], mapped(raw).legs[3]["currency"]) == (text, currency)
+
+
+def test_camt054_amounts_follow_the_minor_unit_too():
+    raw = camt054().replace(b'<Amt Ccy="CNY">1.23</Amt>', b'<Amt Ccy="CNY">1.235</Amt>')
+    with pytest.raises(IsoError, match="ISO 4217 minor unit") as caught:
+        mapped(raw)
+    assert caught.value.code == INVALID_VALUE and caught.value.xpath.endswith("/Amt")
+
+
+@pytest.mark.parametrize("count", ["7", "3", "5"])
+def test_a_group_header_counting_other_transactions_dead_letters_the_message(count):
+    raw = pacs008().replace(b"<NbOfTxs>4</NbOfTxs>", f"<NbOfTxs>{count}</NbOfTxs>".encode())
+    with pytest.raises(IsoError) as caught:
+        mapped(raw)
+    assert caught.value.code == INVALID_VALUE and caught.value.xpath == "/Document/FIToFICstmrCdtTrf/GrpHdr/NbOfTxs"
+    assert f"declares {count} transactions, the message holds 4" in caught.value.detail
+
+
+def test_a_control_sum_must_be_the_sum_of_the_settlement_amounts():
+    right = pacs008().replace(b"<NbOfTxs>4</NbOfTxs>", b"<NbOfTxs>4</NbOfTxs><CtrlSum>62445.18</CtrlSum>")
+    assert len(mapped(right).legs) == len(PACS008_LEGS)
+    wrong = pacs008().replace(b"<NbOfTxs>4</NbOfTxs>", b"<NbOfTxs>4</NbOfTxs><CtrlSum>62445.19</CtrlSum>")
+    with pytest.raises(IsoError) as caught:
+        mapped(wrong)
+    assert caught.value.xpath == "/Document/FIToFICstmrCdtTrf/GrpHdr/CtrlSum"
 
 
 def test_an_unreadable_time_is_an_invalid_value():
@@ -152,3 +194,27 @@ def test_an_entry_with_several_details_and_one_without_amount_is_an_invalid_valu
         mapped(raw)
     assert caught.value.code == INVALID_VALUE
     assert caught.value.xpath == "/Document/BkToCstmrDbtCdtNtfctn/Ntfctn[1]/Ntry[5]/NtryDtls/TxDtls[1]"
+
+
+def test_a_notification_counting_other_entries_dead_letters_the_message():
+    account = b"<Acct><Id><Othr><Id>6222021000001234</Id></Othr></Id><Svcr><FinInstnId><BICFI>"
+    entries = camt054().decode().split("<Ntfctn>")[1].count("<Ntry>")
+    summary = "<TxsSummry><TtlNtries><NbOfNtries>{}</NbOfNtries></TtlNtries></TxsSummry><Ntry>"
+
+    def with_count(n: int) -> bytes:
+        head, tail = camt054().split(account, 1)
+        first, rest = tail.split(b"<Ntry>", 1)
+        return head + account + first + summary.format(n).encode() + rest
+
+    assert mapped(with_count(entries)).legs == mapped(camt054()).legs
+    with pytest.raises(IsoError) as caught:
+        mapped(with_count(entries + 6))
+    assert caught.value.code == INVALID_VALUE and caught.value.xpath == "/Document/BkToCstmrDbtCdtNtfctn/Ntfctn[1]/TxsSummry/TtlNtries/NbOfNtries"
+
+
+@pytest.mark.parametrize(("country", "kept"), [("EU", None), ("UK", None), ("ZZ", None), ("XA", None), ("XK", "XK"), ("DE", "DE")])
+def test_only_a_country_the_customer_stage_takes_becomes_counterparty_country(country, kept):
+    """The creditor's leg names the debtor's country: a code the decoder would refuse must not cost the leg."""
+    raw = pacs008().replace(b"<Dbtr><Nm>Zhang San</Nm><PstlAdr><Ctry>CN</Ctry>", f"<Dbtr><Nm>Zhang San</Nm><PstlAdr><Ctry>{country}</Ctry>".encode())
+    leg = next(leg for leg in mapped(raw).legs if leg["direction"] == "in" and leg.get("counterparty_name") == "Zhang San")
+    assert leg.get("counterparty_country") == kept

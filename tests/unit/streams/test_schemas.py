@@ -25,6 +25,7 @@ from factors.model import Assessment, CategoryTotals, Contribution, HardRule, Pa
 from factors.money import FxTable
 from factors.rating import Alert, Cause, Report, RiskChange
 from filings.errors import DEAD_LETTER_CODES as FILINGS_DEAD_LETTER_CODES
+from iso20022.errors import CODES as ISO20022_CODES
 from streams import events
 from streams.decode import decode_transaction
 from streams.errors import DecodeError
@@ -515,7 +516,7 @@ def test_every_decode_error_code_is_in_the_dead_letter_schema() -> None:
 def test_dead_letter_enum_is_exactly_the_documented_codes() -> None:
     enum = schema("dead_letter")["properties"]["error_code"]["enum"]
     assert len(enum) == len(set(enum))
-    assert set(enum) == _docstring_codes() | _engine_codes() | set(FILINGS_DEAD_LETTER_CODES)
+    assert set(enum) == _docstring_codes() | _engine_codes() | set(FILINGS_DEAD_LETTER_CODES) | set(ISO20022_CODES)
     assert _decode_codes() == _docstring_codes()
 
 

@@ -208,3 +208,12 @@ def test_write_files_and_counts(tmp_path):
     assert [orjson.loads(line) for line in customers] == population.profiles
     assert orjson.loads(transactions[-1]) == list(stream)[-1]
     assert [tuple(r) for r in rows[1:]] == [(lab.customer_id, lab.typology, lab.start, lab.end) for lab in population.labels]
+
+
+def test_every_foreign_currency_amount_decodes_with_its_minor_unit(model):
+    """Firms' cross-border remittances (in JPY among others) appear only in a larger bank than `small`."""
+    _, txs = generate(800, 20, seed=11)
+    foreign = [doc for doc in txs if doc["currency"] != "CNY"]
+    assert {"JPY", "USD"} <= {doc["currency"] for doc in foreign}
+    for doc in foreign:
+        decode_transaction(doc["customer_id"].encode(), orjson.dumps(doc), model.standard.fx, MAX_BYTES)

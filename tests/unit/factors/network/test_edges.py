@@ -50,3 +50,14 @@ def test_two_copies_keyed_by_each_party():
     (k1, v1), (k2, v2) = edge_messages(e, "2026-11-18T11:06:40.000Z")
     assert (k1, v1["key_role"]) == ("id:C1", "payer") and (k2, v2["key_role"]) == ("id:C2", "payee")
     assert v1["edge_id"] == v2["edge_id"] and v1["amount_fen"] == 500_000
+
+
+def test_an_identified_counterparty_carries_its_name_identity():
+    e = edges_for_leg(**BASE, direction="in", counterparty_account="6222 0001", counterparty_name="张 三", counterparty_bank="工商银行")
+    assert e.payer == "acct:62220001" and e.counterparty_name_id == "name:张三@工商银行"
+    (_, value), _ = edge_messages(e, "2026-11-18T11:06:40.000Z")
+    assert value["counterparty_name_id"] == "name:张三@工商银行"
+    name_only = edges_for_leg(**BASE, direction="in", counterparty_name="张三", counterparty_bank="工商银行")
+    assert name_only.payer == "name:张三@工商银行" and name_only.counterparty_name_id is None
+    plain = edges_for_leg(**BASE, direction="out", counterparty_id="C2")
+    assert plain.counterparty_name_id is None and "counterparty_name_id" not in edge_messages(plain, "2026-11-18T11:06:40.000Z")[0][1]

@@ -214,9 +214,23 @@ def test_transfer_splitting_against_the_pairs_habit():
     g.pay("id:C1", "id:C2", 500, -24 * 20)  # the pair's habit: one small transfer now and then
     hits = []
     for i in range(3):
-        hop = g.pay("id:C1", "id:C2", 4000, 100 + i * 3)
+        hop = g.pay("id:C1", "id:C2", 8000, 100 + i * 3)
         hits.append(len(fired(g.view(hop, "payee"), transfer_splitting)))
     assert hits == [0, 0, 1]
+
+
+def test_a_few_ordinary_payments_in_a_row_are_no_splitting():
+    g = Graph()
+    g.pay("id:C1", "id:C2", 500, -24 * 20)
+    for i in range(3):  # 12,000 in a day against a habit of 500: below the floor of sums worth splitting
+        last = g.pay("id:C1", "id:C2", 4000, 100 + i)
+    assert fired(g.view(last, "payee"), transfer_splitting) == []
+    g = Graph()
+    g.pay("id:C1", "id:C2", 9000, -24 * 40)  # the pair has moved 9,000 at once before
+    g.pay("id:C1", "id:C2", 2000, -24 * 20)
+    for i in range(3):  # three of its usual sums, none larger than its largest earlier transfer
+        last = g.pay("id:C1", "id:C2", 8500, 100 + i)
+    assert fired(g.view(last, "payee"), transfer_splitting) == []
 
 
 def test_a_busy_firms_client_paying_several_invoices_is_no_splitting():
@@ -248,3 +262,107 @@ def test_hubs_are_not_searched_through():
     g.pay("id:HUB", "id:C4", 19000, 40)
     closing = g.pay("id:C4", "id:C1", 18800, 60)
     assert fired(g.view(closing, "payee", RULES, hub={"id:HUB"}), network_cycle) == []
+
+
+def test_a_sparse_group_of_four_needs_a_shared_third_party():
+    """Four accounts with six paying pairs (1.5 per member): a family's few transfers over weeks
+    look like that; a shared new third party makes it a group, two pairs per member without it."""
+    members = ["id:C1", "id:C2", "id:C3", "id:C4"]
+    pairs = [(0, 1), (1, 2), (2, 3), (3, 0), (0, 2), (1, 3)]
+
+    def group(shared: bool):
+        g = Graph()
+        last = None
+        for k, (i, j) in enumerate(pairs):
+            last = g.pay(members[i], members[j], 3000, 5 * k)
+        if shared:
+            g.pay("id:C1", "id:X9", 4000, 40)
+            g.pay("id:C3", "id:X9", 4000, 41)
+            last = g.pay("id:C1", "id:C2", 2500, 42)  # a pair that paid before: still six pairs
+        return fired(g.view(last, "payee"), closed_group)
+
+    assert group(shared=False) == []
+    [hit] = group(shared=True)
+    assert hit.metrics["paying_pairs"] == 6 and hit.thresholds["min_pair_ratio_shared"] == 1.5
+
+
+def test_a_chain_that_closes_into_a_cycle_is_one_case():
+    g = Graph()
+    g.pay("id:C1", "id:C2", 20000, 0)
+    g.pay("id:C2", "id:C3", 19600, 10)
+    third = g.pay("id:C3", "id:C4", 19300, 20)
+    chain = fired(g.view(third, "payee"), layering_chain)
+    closing = g.pay("id:C4", "id:C1", 19000, 30)
+    assert fired(g.view(closing, "payee"), layering_chain) == []  # at the closing edge only the cycle
+    [cycle] = fired(g.view(closing, "payee"), network_cycle)
+    assert len(chain) == 1 and (chain[0].case, chain[0].key) == (cycle.case, cycle.key) == ("path", cycle.key)
+
+
+def test_a_conserved_chain_inside_a_group_that_pays_each_other_is_no_layering():
+    g = Graph()
+    g.pay("id:C1", "id:C2", 20000, 0)
+    g.pay("id:C2", "id:C3", 19600, 10)
+    g.pay("id:C3", "id:C1", 2500, 15)  # the accounts also pay each other otherwise
+    last = g.pay("id:C3", "id:C4", 19300, 20)
+    assert fired(g.view(last, "payee"), layering_chain) == []
+
+
+def test_a_fan_in_that_pays_a_third_sink_becomes_the_gather_scatter_case():
+    g = Graph()
+    for i in range(3):
+        g.pay(f"id:S{i}", "id:C1", 5000, i)
+    first = g.pay("id:C1", "id:K0", 12000, 30)
+    [fan_in] = fired(g.view(first, "payer"), network_fan_in)
+    g.pay("id:C1", "id:K1", 1000, 31)
+    last = g.pay("id:C1", "id:K2", 1000, 32)
+    [gs] = fired(g.view(last, "payer"), gather_scatter)
+    assert (fan_in.case, fan_in.key) == (gs.case, gs.key) == ("pass_through", first.edge_id[:16])
+
+
+def test_money_back_to_a_payer_or_payers_that_pay_each_other_is_no_pass_through():
+    g = Graph()
+    for i in range(3):
+        g.pay(f"id:S{i}", "id:C1", 5000, i)
+    g.pay("id:C1", "id:K0", 4900, 30)
+    g.pay("id:C1", "id:K1", 4900, 31)
+    last = g.pay("id:C1", "id:S0", 4900, 32)  # a payer paid back: a two-way relationship
+    assert fired(g.view(last, "payer"), gather_scatter) == []
+    g = Graph()
+    for i in range(3):
+        g.pay(f"id:S{i}", "id:C1", 5000, i)
+    g.pay("id:S1", "id:K1", 800, 5)  # a payer also pays a payee directly: a mesh, not a star
+    g.pay("id:C1", "id:K0", 4900, 30)
+    g.pay("id:C1", "id:K1", 4900, 31)
+    last = g.pay("id:C1", "id:K2", 4900, 32)
+    assert fired(g.view(last, "payer"), gather_scatter) == []
+
+
+def test_newness_from_the_stages_first_edge_makes_a_fresh_account_new():
+    """An outside account first seen mid-stream has no earlier relationship: a cycle through it is
+    one once the stage's own history (origin_ms) is long enough, however young the account is."""
+    from factors.network.graph import NetworkView
+
+    g = Graph()
+    g.pay("id:C1", "id:C2", 20000, 0)
+    g.pay("id:C2", "id:X3", 19500, 20)
+    g.pay("id:X3", "id:C4", 19000, 40)
+    closing = g.pay("id:C4", "id:C1", 18800, 60)
+    adj = g.adjacency()
+    adj["id:X3"].known_since = closing.ts_ms - 24 * 3_600_000  # X3's own first edge: yesterday
+    young = NetworkView(closing, "payee", adj, None, {}, {})
+    assert fired(young, network_cycle) == []  # judged from X3's own history: too short to tell
+    observed = NetworkView(closing, "payee", adj, None, {}, {}, origin_ms=closing.ts_ms - 60 * 24 * 3_600_000)
+    assert len(fired(observed, network_cycle)) == 1
+
+
+def test_a_name_only_counterparty_is_the_party_the_account_knows_by_that_name():
+    from factors.network.graph import Adjacency, Hop, alias_key
+
+    a = Adjacency("id:C1")
+    a.add(Hop("e1", "acct:62220001", "id:C1", 1_000, 500_000, ("T1",)), incoming=True)
+    a.add(Hop("e2", "name:zhangsan@icbc", "id:C1", 2_000, 400_000, ("T2",)), incoming=True)  # held before the name was learned
+    a.set_alias(alias_key("name:zhangsan@icbc"), "acct:62220001")
+    assert a.resolve("name:zhangsan@icbc") == "acct:62220001" and a.resolve("name:lisi@icbc") == "name:lisi@icbc"
+    assert {h.payer for h in a.ins} == {"acct:62220001"} and a.counterparties == {"acct:62220001": 2} and a.met("acct:62220001", 9) == 1_000
+    a.set_alias(alias_key("name:zhangsan@icbc"), "")  # another party used the name: ambiguous
+    assert a.resolve("name:zhangsan@icbc") == "name:zhangsan@icbc"
