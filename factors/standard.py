@@ -36,6 +36,7 @@ from factors.money import FxTable
 from factors.patterns import PATTERNS, Detect, Patterns, PatternTables
 from factors.problems import problems_from
 from factors.sections import Alerts, HardRules, Hysteresis, LargeValue, LevelCut, Lists, Peer, Review, Table
+from factors.thresholds import Relative
 
 DEFAULT_STANDARD_PATH = Path(__file__).parent / "standards" / "default.toml"
 SCHEMA_PATH = Path(__file__).parent / "standards" / "standard.schema.json"
@@ -158,6 +159,23 @@ class Standard(Strict):
             if bad:
                 raise _errors(*bad)
         return review
+
+    @field_validator("patterns")
+    @classmethod
+    def _known_peer_groups(cls, patterns: Any, info: ValidationInfo) -> Any:
+        """A relative threshold's peer_groups name industries of this standard (or "unknown")."""
+        known = set(info.data.get("industries") or ()) | {"unknown"}
+        bad = [
+            ((rule, key, "peer_groups", i), 'unknown peer group: the industry is not one of the standard\'s [industries] (nor "unknown")')
+            for rule, params in patterns.configured().items()
+            for key, value in params
+            if isinstance(value, Relative) and value.peer_groups
+            for i, group in enumerate(value.peer_groups)
+            if group.split(":", 1)[1] not in known
+        ]
+        if bad:
+            raise _errors(*bad)
+        return patterns
 
     @field_validator("factors")
     @classmethod

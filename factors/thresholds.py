@@ -20,6 +20,9 @@ as before) or as a table:
   which do not add up over time.
 - `floor` (required): the line is never below it, so a quiet customer (an own average near 0) or
   a group where nearly everybody is near 0 does not alert on pocket money.
+- `peer_groups` (optional, with `quantile`): the groups (kind:industry, e.g. "entity:retail") whose
+  customers the quantile applies to; for others it drops out. An industry that is not in the
+  standard's `[industries]` (nor "unknown") is an error when the standard is loaded.
 
 **The line is the largest of them**: max(floor, quantile value, own multiple), each relative part
 exceeded strictly. Unusual for its peers *and* unusual for itself: a customer whose size puts it
@@ -48,11 +51,15 @@ from pydantic.json_schema import SkipJsonSchema
 from factors.config import Cny, Count, Multiple, Strict
 from factors.distribution import METRICS, Distribution
 from factors.money import FEN_PER_YUAN
+from factors.profile import peer_group
 from factors.view import CustomerView
 
 WINDOW_DAYS = {"24h": 1, "7d": 7, "30d": 30, "90d": 90}
 HISTORY = "90d"
 Quantile = Annotated[float, Field(ge=0.5, le=0.9999)]
+# a peer group as factors.profile.peer_group names it: kind ":" industry code (or "unknown");
+# whether the industry is one of the standard's is checked by factors.standard
+PeerGroupName = Annotated[str, Field(pattern=r"^(individual|entity):[a-z0-9_]{1,64}$")]
 
 
 class Relative(Strict):
@@ -62,11 +69,15 @@ class Relative(Strict):
     """Population quantile of the peer group, 0.5 to 0.9999 (0.99: above 99 % of the group's customer-days)."""
     own_multiple: Multiple | None = None
     """Multiple of the customer's own average over the same span, from the 90-day history outside the current window."""
+    peer_groups: Annotated[tuple[PeerGroupName, ...], Field(min_length=1, max_length=200)] | None = None
+    """The peer groups (kind:industry, e.g. "individual:unknown", "entity:retail") whose customers the quantile applies to; absent: every group."""
 
     @model_validator(mode="after")
     def _relative(self) -> Relative:
         if self.quantile is None and self.own_multiple is None:
             raise ValueError("a relative threshold needs quantile and/or own_multiple (a plain number is an absolute threshold)")
+        if self.peer_groups is not None and self.quantile is None:
+            raise ValueError("peer_groups needs quantile (it says whose customers the quantile applies to)")
         return self
 
 
@@ -148,7 +159,7 @@ def resolve(threshold: float | Relative, metric: str, view: CustomerView, *, spa
     line, source = floor, "floor"
     basis: dict[str, Any] = {"floor": threshold.floor}
     if threshold.quantile is not None:
-        part = _quantile_part(threshold.quantile, metric, view)
+        part = _quantile_part(threshold.quantile, metric, view, threshold.peer_groups)
         basis["quantile"] = part
         if part.get("value") is not None and (above := _above(part["value"], unit)) > line:
             line, source = above, "quantile"
@@ -161,9 +172,14 @@ def resolve(threshold: float | Relative, metric: str, view: CustomerView, *, spa
     return Line(line, basis)
 
 
-def _quantile_part(q: float, metric: str, view: CustomerView) -> dict[str, Any]:
+def _quantile_part(q: float, metric: str, view: CustomerView, groups: tuple[str, ...] | None) -> dict[str, Any]:
     peer = view.peer
     part: dict[str, Any] = {"q": q, "metric": metric, "value": None}
+    if groups is not None:
+        profile = view.profile
+        group = peer.group if peer is not None else peer_group(profile.kind if profile else None, profile.industry if profile else None)
+        if group not in groups:
+            return part | {"peer_group": group, "unavailable": "the customer's peer group is not among the threshold's peer_groups"}
     if peer is None:
         return part | {"unavailable": "no published peer baseline for the customer's group"}
     part |= {"peer_group": peer.group, "peer_version": peer.version}

@@ -69,7 +69,12 @@ def _with(section: str, key: str, value: str, text: str | None = None) -> bytes:
 @pytest.mark.parametrize(
     ("section", "key", "value", "expected"),
     [
-        ("fan_in", "min_in_cny", '"lots"', "patterns.fan_in.min_in_cny: expected a number from 0 to 1,000,000,000,000, or a table { quantile, own_multiple, floor }"),
+        (
+            "fan_in",
+            "min_in_cny",
+            '"lots"',
+            "patterns.fan_in.min_in_cny: expected a number from 0 to 1,000,000,000,000, or a table { quantile, own_multiple, peer_groups, floor }",
+        ),
         ("fan_in", "min_in_cny", "{ quantile = 0.99 }", "patterns.fan_in.min_in_cny.floor: missing: this key is required"),
         ("fan_in", "min_in_cny", "{ quantile = 2, floor = 1 }", "patterns.fan_in.min_in_cny.quantile: expected a number from 0.5 to 0.9999"),
         ("fan_in", "min_in_cny", "{ quantil = 0.9, floor = 1 }", "patterns.fan_in.min_in_cny.quantil: unknown key (did you mean quantile?)"),
@@ -77,6 +82,19 @@ def _with(section: str, key: str, value: str, text: str | None = None) -> bytes:
         ("fan_in", "min_sources", "{ own_multiple = 3, floor = 5 }", "patterns.fan_in.min_sources.own_multiple: not available for distinct counterparties"),
         ("frequent_one_off", "window", '"7d"', 'patterns.frequent_one_off: a relative min_count needs window = "30d"'),
         ("dormant_reactivation", "min_amount_cny", "{ own_multiple = 3, floor = 1 }", "patterns.dormant_reactivation.min_amount_cny: own_multiple is not available here"),
+        (
+            "fan_in",
+            "min_in_cny",
+            '{ quantile = 0.99, floor = 1, peer_groups = ["entity:shipbuilding"] }',
+            "patterns.fan_in.min_in_cny.peer_groups[0]: unknown peer group",
+        ),
+        (
+            "fan_in",
+            "min_in_cny",
+            '{ quantile = 0.99, floor = 1, peer_groups = ["trust:retail"] }',
+            "patterns.fan_in.min_in_cny.peer_groups[0]: expected a string matching",
+        ),
+        ("fan_in", "min_in_cny", '{ own_multiple = 3, floor = 1, peer_groups = ["entity:retail"] }', "patterns.fan_in.min_in_cny: peer_groups needs quantile"),
     ],
 )
 def test_the_standard_names_the_path_and_never_the_value(section, key, value, expected):
@@ -198,3 +216,21 @@ def test_a_rule_with_relative_lines_fires_at_retail_amounts_and_explains_itself(
     assert relative["min_in_cny"]["own"]["value"] == 0  # no history outside the window
     absolute = fan_in.Params()  # 10 sources, CNY 100,000: too large for this retail mule
     assert fan_in.detect(view(current, snap, (recent(current, 1, business_day=DAY, counterparty="p-new"),), business_day=DAY), absolute) is None
+
+
+def test_peer_groups_limit_the_quantile_to_the_named_groups():
+    standard = parse_standard(_with("fan_in", "min_in_cny", '{ quantile = 0.99, floor = 1, peer_groups = ["individual:retail", "entity:unknown"] }'))
+    assert standard.patterns["fan_in"].min_in_cny.peer_groups == ("individual:retail", "entity:unknown")
+    peer = peer_with("in_7d", {50_000: 200})  # the group "individual:retail"
+    inside = resolve(RelativeCny(quantile=0.9, floor=1, peer_groups=("individual:retail",)), "in_7d", a_view(peer))
+    assert inside.basis["from"] == "quantile" and inside.minimum > 50_000_00
+    outside = resolve(RelativeCny(quantile=0.9, floor=1, peer_groups=("entity:retail",)), "in_7d", a_view(peer))
+    assert outside.minimum == 1_00 and outside.basis["quantile"] == {
+        "q": 0.9,
+        "metric": "in_7d",
+        "value": None,
+        "peer_group": "individual:retail",
+        "unavailable": "the customer's peer group is not among the threshold's peer_groups",
+    }
+    no_baseline = resolve(RelativeCny(quantile=0.9, floor=1, peer_groups=("entity:retail",)), "in_7d", a_view())
+    assert no_baseline.basis["quantile"]["peer_group"] == "individual:unknown"  # a customer without a profile
