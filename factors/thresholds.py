@@ -16,8 +16,12 @@ as before) or as a table:
 - `own_multiple` m: m x the customer's own average over the same span, from its history in the
   90-day window outside the current window (for a 7-day figure: (90-day total - 7-day total) /
   83 days x 7 days; for a 30-day figure: (90-day - 30-day) / 60 x 30; shorter rules: outside the
-  7-day window, per day x the rule's window, at least one day). Not for distinct counterparties,
-  which do not add up over time.
+  7-day window, per day x the rule's window, at least one day). The days are those the customer
+  has been active (since `active_since_ms`, the start of its current run of activity, in whole
+  days rounded up, at most the 90), less the current window: a customer of 20 days has 13 days
+  of history outside its 7-day window, not 83 of which 70 empty. With fewer than
+  `MIN_HISTORY_DAYS` the part drops out (an average of one or two days is no habit). Not for
+  distinct counterparties, which do not add up over time.
 - `floor` (required): the line is never below it, so a quiet customer (an own average near 0) or
   a group where nearly everybody is near 0 does not alert on pocket money.
 - `peer_groups` (optional, with `quantile`): the groups (kind:industry, e.g. "entity:retail") whose
@@ -56,6 +60,8 @@ from factors.view import CustomerView
 
 WINDOW_DAYS = {"24h": 1, "7d": 7, "30d": 30, "90d": 90}
 HISTORY = "90d"
+MIN_HISTORY_DAYS = 7  # days of own history outside the current window before the own part counts
+DAY_MS = 86_400_000
 Quantile = Annotated[float, Field(ge=0.5, le=0.9999)]
 # a peer group as factors.profile.peer_group names it: kind ":" industry code (or "unknown");
 # whether the industry is one of the standard's is checked by factors.standard
@@ -198,18 +204,24 @@ def _own_part(multiple: float, metric: str, view: CustomerView, span_days: float
     spec = METRICS[metric]
     windows = view.snapshot.windows
     current = spec.window if WINDOW_DAYS[spec.window] >= 7 else "7d"  # the window left out of the history
-    days = WINDOW_DAYS[HISTORY] - WINDOW_DAYS[current]
+    snap = view.snapshot
+    observed = WINDOW_DAYS[HISTORY]
+    if snap.active_since_ms is not None:  # whole days active, rounded up (event time)
+        observed = min(max(-((snap.active_since_ms - snap.asof_ms) // DAY_MS), 1), observed)
+    days = observed - WINDOW_DAYS[current]
+    span = max(span_days if span_days is not None else WINDOW_DAYS[spec.window], 1)
+    part: dict[str, Any] = {"multiple": multiple, "metric": metric}
+    if days < MIN_HISTORY_DAYS:
+        return part | {
+            "daily_average": None,
+            "history_days": max(days, 0),
+            "span_days": span,
+            "value": 0,
+            "unavailable": f"fewer than {MIN_HISTORY_DAYS} days of own history outside the {current} window",
+        }
     history = max(spec.of(windows[HISTORY]) - spec.of(windows[current]), 0)
     per_day = history / days / (FEN_PER_YUAN if spec.unit == "cny" else 1)
-    span = max(span_days if span_days is not None else WINDOW_DAYS[spec.window], 1)
-    return {
-        "multiple": multiple,
-        "metric": metric,
-        "daily_average": round(per_day, 2),
-        "history_days": days,
-        "span_days": span,
-        "value": round(multiple * per_day * span, 2),
-    }
+    return part | {"daily_average": round(per_day, 2), "history_days": days, "span_days": span, "value": round(multiple * per_day * span, 2)}
 
 
 def thresholds(entries: dict[str, tuple[Line, str] | Any], **more: Any) -> dict[str, Any]:

@@ -66,6 +66,12 @@ async def test_one_sample_per_customer_day_moved_within_the_day_and_published_wi
 async def test_a_relative_line_names_the_baseline_version(engine, redis):
     # a group of 150 customers receiving 1,000 .. 15,000 yuan and keeping it
     await run(engine, [leg(f"a{i}", f"c{i}", DAY0, "in", 100 * (i + 1), f"p{i}") for i in range(150)])
+    # before any publication a pass-through is held to the floor, and the alert says why
+    early = await run(engine, [leg("e-in", "early", DAY0, "in", 60_000, "src"), leg("e-out", "early", DAY0 + timedelta(hours=1), "out", 57_000, "dst")])
+    first = next(e.value for e in early.events if e.kind == "suspicious_pattern" and e.value["pattern"] == "rapid_in_out")
+    floor_basis = first["thresholds"]["relative"]["min_in_cny"]
+    assert floor_basis["from"] == "floor" and first["thresholds"]["min_in_cny"] == floor_basis["floor"]
+    assert floor_basis["quantile"]["unavailable"] == "no published peer baseline for the customer's group"
     engine.peers.update(await publish_baselines(redis, min_customers=20))
     version = engine.peers[GROUP].version
     # the next day one of them passes 60,000 through within hours: rapid_in_out's relative line
@@ -75,6 +81,6 @@ async def test_a_relative_line_names_the_baseline_version(engine, redis):
     hit = next(a for a in alerts if a["pattern"] == "rapid_in_out")
     basis = hit["thresholds"]["relative"]["min_in_cny"]
     assert basis["quantile"]["peer_version"] == version and basis["quantile"]["peer_group"] == GROUP
-    assert basis["quantile"]["samples"] == 150
+    assert basis["quantile"]["samples"] == 151
     assert hit["thresholds"]["min_in_cny"] >= basis["floor"]
     assert hit["thresholds"]["min_in_cny"] <= 60_000

@@ -15,6 +15,7 @@ from factors.patterns import fan_in, frequent_one_off
 from factors.profile import PeerBaseline
 from factors.standard import DEFAULT_STANDARD_PATH, parse_standard
 from factors.thresholds import Line, RelativeCny, RelativeCount, RelativeDistinct, resolve, thresholds
+from factors.view import CustomerView
 from tests.unit.factors.helpers import T0, recent, snapshot, tx, view
 
 DAY_MS = 86_400_000
@@ -234,3 +235,22 @@ def test_peer_groups_limit_the_quantile_to_the_named_groups():
     }
     no_baseline = resolve(RelativeCny(quantile=0.9, floor=1, peer_groups=("entity:retail",)), "in_7d", a_view())
     assert no_baseline.basis["quantile"]["peer_group"] == "individual:unknown"  # a customer without a profile
+
+
+def test_own_history_counts_only_the_days_the_customer_has_been_active():
+    t = tx("now", ts_ms=T0)
+
+    def young(days: float) -> CustomerView:
+        snap = snapshot(asof_ms=T0, active_since_ms=T0 - round(days * DAY_MS), w7d=WindowStats(in_fen=9_000_00), w90d=WindowStats(in_fen=22_000_00))
+        return view(t, snap, (recent(t, 1, business_day=DAY),), business_day=DAY)
+
+    # 20 days active: 13 days outside the 7-day window held 13,000: 1,000 a day, not 13,000 / 83
+    line = resolve(RelativeCny(own_multiple=3, floor=5_000), "in_7d", young(19.5))
+    assert line.basis["own"] == {"multiple": 3, "metric": "in_7d", "daily_average": 1_000.0, "history_days": 13, "span_days": 7, "value": 21_000.0}
+    assert line.minimum == 21_000_01
+    # 13 days: 6 days of history, too few: the part drops out and says so
+    short = resolve(RelativeCny(own_multiple=3, floor=5_000), "in_7d", young(13))
+    assert short.minimum == 5_000_00 and short.basis["from"] == "floor"
+    assert short.basis["own"]["unavailable"] == "fewer than 7 days of own history outside the 7d window" and short.basis["own"]["history_days"] == 6
+    # a brand-new customer (its first transaction): no history at all
+    assert resolve(RelativeCny(own_multiple=3, floor=5_000), "in_7d", young(0)).basis["own"]["history_days"] == 0
