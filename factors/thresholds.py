@@ -150,6 +150,13 @@ def _floor(value: float, unit: str) -> int:
     return round(value * FEN_PER_YUAN) if unit == "cny" else int(value)
 
 
+def floor_of(threshold: float | Relative, metric: str) -> int:
+    """The lowest line `resolve` can give (fen for money, units otherwise): the absolute line, or a
+    relative one's floor. A figure below it cannot fire, whatever the group or the history, so a
+    rule checks it first and resolves (a few microseconds) only when it is reached."""
+    return _floor(threshold.floor if isinstance(threshold, Relative) else threshold, METRICS[metric].unit)
+
+
 def resolve(threshold: float | Relative, metric: str, view: CustomerView, *, span_days: float | None = None) -> Line:
     """The line a figure must reach, for the customer in `view`.
 

@@ -13,7 +13,7 @@ from factors.config import PatternParams
 from factors.model import PatternHit, Transaction
 from factors.money import yuan
 from factors.numbers import ratio
-from factors.thresholds import Line, resolve, thresholds
+from factors.thresholds import Line, floor_of, resolve, thresholds
 from factors.view import CustomerView
 
 MAX_TX_IDS = 100
@@ -82,9 +82,8 @@ def detect_fan(fan: Fan, view: CustomerView, params: FanParams) -> PatternHit | 
     if tx is None:
         return None
     many_noun, few_noun = NOUN[fan.many], NOUN[fan.few]
-    many_line: Line = resolve(getattr(params, f"min_{many_noun}"), COUNT_METRIC[fan.many], view)
-    amount_line: Line = resolve(getattr(params, f"min_{fan.many}_cny"), AMOUNT_METRIC[fan.many], view)
-    min_many, min_fen = many_line.minimum, amount_line.minimum
+    many_param, amount_param = getattr(params, f"min_{many_noun}"), getattr(params, f"min_{fan.many}_cny")
+    min_many, min_fen = floor_of(many_param, COUNT_METRIC[fan.many]), floor_of(amount_param, AMOUNT_METRIC[fan.many])  # first the floors
     max_few: int = getattr(params, f"max_{few_noun}")
     low, high = ratio(params.balance_low), ratio(params.balance_high)
     # exact bounds in integers: low <= other / many <= high
@@ -99,6 +98,11 @@ def detect_fan(fan: Fan, view: CustomerView, params: FanParams) -> PatternHit | 
     w = view.snapshot.windows[WINDOW]
     fen = {"in": w.in_fen, "out": w.out_fen}
     cps = {"in": w.counterparties_in, "out": w.counterparties_out}
+    if not holds(fen, cps):
+        return None
+    many_line: Line = resolve(many_param, COUNT_METRIC[fan.many], view)
+    amount_line: Line = resolve(amount_param, AMOUNT_METRIC[fan.many], view)
+    min_many, min_fen = many_line.minimum, amount_line.minimum  # `holds` reads these from here on
     if not holds(fen, cps):
         return None
     last_day = max([view.business_day, *(r.business_day for r in view.recent)])

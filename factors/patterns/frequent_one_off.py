@@ -37,7 +37,7 @@ from factors.calendar import iso_date
 from factors.config import PatternParams, Share
 from factors.model import PatternHit
 from factors.money import yuan
-from factors.thresholds import CountThreshold, Relative, resolve, thresholds
+from factors.thresholds import CountThreshold, Relative, floor_of, resolve, thresholds
 from factors.view import CustomerView
 
 ID = "frequent_one_off"
@@ -66,11 +66,13 @@ def detect(view: CustomerView, params: Params) -> PatternHit | None:
     if tx is None:
         return None
     window_name = params.window
-    count_line = resolve(params.min_count, "count_30d", view)
-    min_count = count_line.minimum
     distinct_ratio = params.distinct_ratio
     window = view.snapshot.windows[window_name]
-    if window.count <= 0 or window.count < min_count:
+    if window.count <= 0 or window.count < floor_of(params.min_count, "count_30d"):
+        return None  # not even the floor: no need to resolve the line
+    count_line = resolve(params.min_count, "count_30d", view)
+    min_count = count_line.minimum
+    if window.count < min_count:
         return None
     distinct = window.counterparties_in + window.counterparties_out
     ratio = distinct / window.count

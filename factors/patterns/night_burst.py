@@ -38,7 +38,7 @@ from factors.calendar import iso_date
 from factors.config import Count, Hours, PatternParams
 from factors.model import PatternHit, RecentTx
 from factors.money import yuan
-from factors.thresholds import CnyThreshold, resolve, thresholds
+from factors.thresholds import CnyThreshold, floor_of, resolve, thresholds
 from factors.view import CustomerView
 
 ID = "night_burst"
@@ -73,10 +73,12 @@ def detect(view: CustomerView, params: Params) -> PatternHit | None:
     start = params.night_start
     end = params.night_end
     min_count = params.min_count
-    amount_line = resolve(params.min_amount_cny, "sum_24h", view, span_days=params.window_hours / 24)
-    min_amount_fen = amount_line.minimum
     current = view.recent[-1]
     night = _night(view.recent, current.ts_ms, window_ms, start, end)
+    if not _holds(night, min_count, floor_of(params.min_amount_cny, "sum_24h")):
+        return None  # not even the floor: no need to resolve the line
+    amount_line = resolve(params.min_amount_cny, "sum_24h", view, span_days=params.window_hours / 24)
+    min_amount_fen = amount_line.minimum
     if not _holds(night, min_count, min_amount_fen):
         return None
     earlier = view.recent[:-1]

@@ -28,7 +28,7 @@ from factors.config import Hours, PatternParams, Share
 from factors.model import PatternHit
 from factors.money import yuan
 from factors.numbers import ratio
-from factors.thresholds import CnyThreshold, resolve, thresholds
+from factors.thresholds import CnyThreshold, floor_of, resolve, thresholds
 from factors.view import CustomerView
 
 ID = "rapid_in_out"
@@ -71,8 +71,7 @@ def detect(view: CustomerView, params: Params) -> PatternHit | None:
     if tx is None or tx.direction != "out":
         return None
     window_ms = round(params.window_hours * HOUR_MS)
-    in_line = resolve(params.min_in_cny, "in_24h", view, span_days=params.window_hours / 24)
-    min_in_fen = in_line.minimum
+    min_in_fen = floor_of(params.min_in_cny, "in_24h")  # first the floor: `holds` reads it from here
     out_ratio = ratio(params.out_ratio)
 
     before = sorted((r.ts_ms, r.seq, r.direction, r.amount_fen, r.tx_id) for r in view.recent if r.tx_id != tx.tx_id and tx.ts_ms - window_ms < r.ts_ms <= tx.ts_ms)
@@ -82,6 +81,10 @@ def detect(view: CustomerView, params: Params) -> PatternHit | None:
         return in_fen > 0 and in_fen >= min_in_fen and out_fen >= out_ratio * in_fen
 
     in_fen, out_fen, used = _flows(sorted([*before, current]))
+    if not holds(in_fen, out_fen):
+        return None  # not even the floor: no need to resolve the line
+    in_line = resolve(params.min_in_cny, "in_24h", view, span_days=params.window_hours / 24)
+    min_in_fen = in_line.minimum
     if not holds(in_fen, out_fen) or holds(*_flows(before)[:2]):
         return None
     retained = in_fen - out_fen

@@ -32,7 +32,7 @@ from factors.calendar import iso_date
 from factors.config import Count, Hours, PatternParams, Share
 from factors.model import PatternHit, RecentTx
 from factors.money import yuan
-from factors.thresholds import CnyThreshold, resolve, thresholds
+from factors.thresholds import CnyThreshold, floor_of, resolve, thresholds
 from factors.view import CustomerView
 
 ID = "round_amounts"
@@ -57,10 +57,12 @@ def detect(view: CustomerView, params: Params) -> PatternHit | None:
     window_ms = round(params.window_hours * 3_600_000)
     min_count = params.min_count
     min_share = params.min_share
-    amount_line = resolve(params.min_amount_cny, "sum_24h", view, span_days=params.window_hours / 24)
-    min_amount_fen = amount_line.minimum
     current = view.recent[-1]
     entries = _window(view.recent, current.ts_ms, window_ms)
+    if not _holds(entries, min_count, min_share, floor_of(params.min_amount_cny, "sum_24h")):
+        return None  # not even the floor: no need to resolve the line
+    amount_line = resolve(params.min_amount_cny, "sum_24h", view, span_days=params.window_hours / 24)
+    min_amount_fen = amount_line.minimum
     if not _holds(entries, min_count, min_share, min_amount_fen):
         return None
     earlier = view.recent[:-1]

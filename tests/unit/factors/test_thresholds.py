@@ -14,7 +14,7 @@ from factors.model import WindowStats
 from factors.patterns import fan_in, frequent_one_off
 from factors.profile import PeerBaseline
 from factors.standard import DEFAULT_STANDARD_PATH, parse_standard
-from factors.thresholds import Line, RelativeCny, RelativeCount, RelativeDistinct, resolve, thresholds
+from factors.thresholds import Line, RelativeCny, RelativeCount, RelativeDistinct, floor_of, resolve, thresholds
 from factors.view import CustomerView
 from tests.unit.factors.helpers import T0, recent, snapshot, tx, view
 
@@ -254,3 +254,11 @@ def test_own_history_counts_only_the_days_the_customer_has_been_active():
     assert short.basis["own"]["unavailable"] == "fewer than 7 days of own history outside the 7d window" and short.basis["own"]["history_days"] == 6
     # a brand-new customer (its first transaction): no history at all
     assert resolve(RelativeCny(own_multiple=3, floor=5_000), "in_7d", young(0)).basis["own"]["history_days"] == 0
+
+
+def test_the_floor_is_the_lowest_line_resolve_can_give():
+    assert floor_of(100_000.0, "in_7d") == 100_000_00 and floor_of(10, "payers_7d") == 10
+    relative = RelativeCny(quantile=0.9, own_multiple=3, floor=20_000)
+    assert floor_of(relative, "in_7d") == 20_000_00
+    for v in (a_view(), a_view(peer_with("in_7d", {0: 500})), a_view(peer_with("in_7d", {90_000: 500}), w90d=WindowStats(in_fen=10**9))):
+        assert resolve(relative, "in_7d", v).minimum >= floor_of(relative, "in_7d")
