@@ -106,5 +106,6 @@ def detect(view: CustomerView, params: Params) -> PatternHit | None:
         },
         thresholds={"min_count": min_count, "min_amount_cny": yuan(min_amount_fen), "burst_days": burst_ms / DAY_MS},
         tx_ids=tuple(e[2] for e in evidence[-MAX_TX_IDS:]),
+        tx_ids_truncated=len(evidence) > MAX_TX_IDS or len(evidence) < count,
         severity=params.severity,
     )

@@ -100,6 +100,7 @@ def detect(view: CustomerView, params: Params) -> PatternHit | None:
             "night_end": end,
         },
         tx_ids=tuple(r.tx_id for r in night[-MAX_TX_IDS:]),
+        tx_ids_truncated=len(night) > MAX_TX_IDS,
         severity=params.severity,
     )
 
