@@ -136,7 +136,8 @@ def test_output_schemas_are_closed_and_share_the_common_fields(name: str) -> Non
     assert doc["additionalProperties"] is False
     common = ["event_type", "schema_version", "event_id", "customer_id", "occurred_at", "emitted_at", "model_version"]
     assert doc["required"][: len(common)] == common
-    assert set(doc["required"]) == set(doc["properties"])
+    # every property is required: always, or (network_detection) by its kind
+    assert set(doc["required"]) | set(doc.get("then", {}).get("required", [])) | set(doc.get("else", {}).get("required", [])) == set(doc["properties"])
     assert doc["properties"]["event_type"] == {"const": name, "description": doc["properties"]["event_type"]["description"]}
     assert doc["properties"]["schema_version"]["const"] == events.SCHEMA_VERSION
 
@@ -576,3 +577,18 @@ def test_network_detection_lists_the_latest_100_transactions_and_says_it_cut() -
     (short,) = [wire(e) for e in detection_events(small, anchor, MV)]
     assert short["tx_ids_truncated"] is False
     assert_valid("network_detection", short)
+
+
+def test_network_exposure_measurement_is_a_network_detection_of_its_own_kind() -> None:
+    from factors.model import ExposureMeasurement
+    from factors.network.exposure import Exposure
+    from factors.network.graph import Hop
+    from streams.network.events import exposure_event
+
+    ids = tuple(f"T-{i:03d}" for i in range(120))
+    exposure = Exposure("C-1", ExposureMeasurement(2_000, 5_000_00, 2, 90), (("acct:X", None), ("id:C-9", "C-9")), ids)
+    doc = wire(exposure_event(exposure, Hop("ab" * 8, "id:C-1", "acct:X", 2_000, 100), MV))
+    assert doc["kind"] == "exposure" and doc["exposure"]["exposure_cny"] == 5_000 and doc["tx_ids_truncated"] is True
+    assert_valid("network_detection", doc)
+    assert_invalid("network_detection", {k: v for k, v in doc.items() if k != "exposure"})
+    assert_invalid("network_detection", {**doc, "severity": "high"})  # detection fields on an exposure
