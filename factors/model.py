@@ -276,6 +276,9 @@ class PatternHit:
     thresholds: dict[str, Any]
     tx_ids: tuple[str, ...]
     severity: str
+    # true when tx_ids lists fewer transactions than the figures cover (the trail is bounded to
+    # 72 h / 256 legs and the list to 100; window totals never are)
+    tx_ids_truncated: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -340,7 +340,8 @@ class Rater:
             state["exposure"] = {"measured_ms": occurred, "exposure_fen": fen, "counterparties": e["counterparties"], "window_days": e["window_days"]}
             return []
         window = (event["window_start_ms"], event["window_end_ms"])
-        hit = PatternHit(event["pattern"], event["detection_key"], *window, event["metrics"], event["thresholds"], tuple(event["tx_ids"]), event["severity"])
+        truncated = bool(event.get("tx_ids_truncated"))
+        hit = PatternHit(event["pattern"], event["detection_key"], *window, event["metrics"], event["thresholds"], tuple(event["tx_ids"]), event["severity"], truncated)
         cause = Cause("network", event["detection_key"])
         open_alerts: dict[str, Any] = state.setdefault("alerts", {})
         detections: dict[str, int] = state.setdefault("detections", {})

@@ -46,4 +46,4 @@ def measure_exposure(view: NetworkView, window_days: int = 90) -> Exposure | Non
     if not total:
         return None
     named = tuple((p, view.customer(p)) for p in sorted(parties))
-    return Exposure(me, ExposureMeasurement(view.anchor.ts_ms, total, len(parties), window_days), named, tuple(tx_ids[-100:]))
+    return Exposure(me, ExposureMeasurement(view.anchor.ts_ms, total, len(parties), window_days), named, tuple(tx_ids))

@@ -271,7 +271,8 @@ class Party:
     tx_ids: tuple[str, ...]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"party_id": self.party_id, "customer_id": self.customer_id, "role": self.role, "tx_ids": list(self.tx_ids)}
+        # the latest 100, as the event's own list (the event says when the pattern has more)
+        return {"party_id": self.party_id, "customer_id": self.customer_id, "role": self.role, "tx_ids": list(self.tx_ids[-100:])}
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,7 +312,7 @@ def all_tx_ids(hops: Iterable[Hop]) -> tuple[str, ...]:
     seen: list[str] = []
     for h in sorted(set(hops), key=Hop.order):
         seen.extend(t for t in h.tx_ids if t not in seen)
-    return tuple(seen[-100:])
+    return tuple(seen)  # all of them: the event lists the latest 100 and says when it cut
 
 
 def conserved(received_fen: int, forwarded_fen: int, min_ratio: float, max_ratio: float) -> bool:

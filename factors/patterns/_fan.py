@@ -135,5 +135,6 @@ def detect_fan(fan: Fan, view: CustomerView, params: FanParams) -> PatternHit | 
             balance_high=float(high),
         ),
         tx_ids=tuple(r.tx_id for r in evidence[-MAX_TX_IDS:]),
+        tx_ids_truncated=len(evidence) > MAX_TX_IDS or len(evidence) < w.count,
         severity=params.severity,
     )

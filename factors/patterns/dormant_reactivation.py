@@ -115,5 +115,6 @@ def detect(view: CustomerView, params: Params) -> PatternHit | None:
         },
         thresholds=thresholds({"min_count": min_count, "min_amount_cny": (amount_line, "cny")}, burst_days=burst_ms / DAY_MS),
         tx_ids=tuple(e[2] for e in evidence[-MAX_TX_IDS:]),
+        tx_ids_truncated=len(evidence) > MAX_TX_IDS or len(evidence) < count,
         severity=params.severity,
     )

@@ -99,6 +99,7 @@ def detect(view: CustomerView, params: Params) -> PatternHit | None:
         },
         thresholds=thresholds({"window": window_name, "min_count": (count_line, "count"), "distinct_ratio": distinct_ratio}),
         tx_ids=tuple(r.tx_id for r in one_off[-MAX_TX_IDS:]),
+        tx_ids_truncated=len(one_off) > MAX_TX_IDS or len(trail) < window.count,
         severity=params.severity,
     )
 

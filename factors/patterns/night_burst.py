@@ -98,6 +98,7 @@ def detect(view: CustomerView, params: Params) -> PatternHit | None:
         },
         thresholds=thresholds({"min_count": min_count, "min_amount_cny": (amount_line, "cny")}, window_hours=window_ms / 3_600_000, night_start=start, night_end=end),
         tx_ids=tuple(r.tx_id for r in night[-MAX_TX_IDS:]),
+        tx_ids_truncated=len(night) > MAX_TX_IDS,
         severity=params.severity,
     )
 

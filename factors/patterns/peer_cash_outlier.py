@@ -86,5 +86,6 @@ def detect(view: CustomerView, params: Params) -> PatternHit | None:
         },
         thresholds={"cash_30d_cny": yuan(bar_fen), "multiple": multiple, "min_cash_cny": yuan(min_cash_fen), "min_peers": min_peers},
         tx_ids=tuple(r.tx_id for r in cash[-MAX_TX_IDS:]),
+        tx_ids_truncated=len(cash) > MAX_TX_IDS or sum(r.amount_fen for r in cash) < window.cash_fen,
         severity=params.severity,
     )

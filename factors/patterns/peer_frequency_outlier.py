@@ -83,5 +83,6 @@ def detect(view: CustomerView, params: Params) -> PatternHit | None:
         },
         thresholds={"count_30d": bar, "multiple": multiple, "min_count": min_count, "min_peers": min_peers},
         tx_ids=tuple(r.tx_id for r in trail[-MAX_TX_IDS:]),
+        tx_ids_truncated=len(trail) > MAX_TX_IDS or len(trail) < window.count,
         severity=params.severity,
     )

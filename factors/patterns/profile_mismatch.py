@@ -97,5 +97,6 @@ def detect(view: CustomerView, params: Params) -> PatternHit | None:
         },
         thresholds={"turnover_90d_cny": yuan(bar_fen), "multiple": float(multiple), "min_turnover_cny": yuan(min_turnover_fen)},
         tx_ids=tuple(r.tx_id for r in trail[-MAX_TX_IDS:]),
+        tx_ids_truncated=len(trail) > MAX_TX_IDS or len(trail) < window.count,
         severity=params.severity,
     )

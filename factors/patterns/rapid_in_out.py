@@ -104,5 +104,6 @@ def detect(view: CustomerView, params: Params) -> PatternHit | None:
         },
         thresholds=thresholds({"min_in_cny": (in_line, "cny")}, out_ratio=float(out_ratio), window_hours=window_ms / HOUR_MS),
         tx_ids=tuple(leg[4] for leg in used[-MAX_TX_IDS:]),
+        tx_ids_truncated=len(used) > MAX_TX_IDS,
         severity=params.severity,
     )

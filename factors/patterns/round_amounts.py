@@ -83,6 +83,7 @@ def detect(view: CustomerView, params: Params) -> PatternHit | None:
         },
         thresholds=thresholds({"min_count": min_count, "min_share": min_share, "min_amount_cny": (amount_line, "cny")}, window_hours=window_ms / 3_600_000),
         tx_ids=tuple(r.tx_id for r in rounds[-MAX_TX_IDS:]),
+        tx_ids_truncated=len(rounds) > MAX_TX_IDS,
         severity=params.severity,
     )
 

@@ -45,5 +45,6 @@ def detect(view: CustomerView, params: Params) -> PatternHit | None:
         },
         thresholds={"cash_total_cny": yuan(threshold_fen)},
         tx_ids=tuple(r.tx_id for r in day_cash[-MAX_TX_IDS:]),
+        tx_ids_truncated=len(day_cash) > MAX_TX_IDS or sum(r.amount_fen for r in day_cash) < after,
         severity=params.severity,
     )

@@ -105,5 +105,6 @@ def detect(view: CustomerView, params: Params) -> PatternHit | None:
             "window_hours": window_ms / HOUR_MS,
         },
         tx_ids=tuple(leg[3] for leg in group[-MAX_TX_IDS:]),
+        tx_ids_truncated=len(group) > MAX_TX_IDS,
         severity=params.severity,
     )

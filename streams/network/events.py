@@ -46,6 +46,7 @@ def detection_events(hit: NetworkHit, anchor: Hop, model_version: str) -> list[O
             metrics=hit.metrics,
             thresholds=hit.thresholds,
             tx_ids=list(hit.tx_ids[-100:]),
+            tx_ids_truncated=len(hit.tx_ids) > 100,
             severity=hit.severity,
             cause={"kind": "edge", "ref": anchor.edge_id},
         )
@@ -63,7 +64,8 @@ def exposure_event(exposure: Exposure, anchor: Hop, model_version: str) -> Outpu
         pattern="high_risk_counterparty_exposure",
         exposure={"measured_at": iso(m.measured_ms), "exposure_cny": m.exposure_fen / 100, "counterparties": m.counterparties, "window_days": m.window_days},
         parties=[{"party_id": p, "customer_id": c, "role": "high_risk_party", "tx_ids": []} for p, c in exposure.counterparties],
-        tx_ids=list(exposure.tx_ids),
+        tx_ids=list(exposure.tx_ids[-100:]),
+        tx_ids_truncated=len(exposure.tx_ids) > 100,
         cause={"kind": "edge", "ref": anchor.edge_id},
     )
     return OutputEvent(KIND, exposure.customer_id, identify(value))

@@ -33,4 +33,9 @@ class NetworkMetrics:
             "amlstream_network_consumer_lag", "Messages behind the end of each assigned edge partition (label: topic:partition)", ["partition"], registry=r
         )
         self.event_time_lag = Gauge("amlstream_network_event_time_lag_seconds", "Processing wall time minus the newest edge event time of the last batch", registry=r)
+        self.risk_changes = Counter(
+            "amlstream_network_risk_changes", "Risk changes consumed from the customer stage, by outcome (recorded, other_event, invalid)", ["outcome"], registry=r
+        )
+        self.high_risk_customers = Gauge("amlstream_network_high_risk_customers", "Customers high-risk now as the worker knows them (exposure rule)", registry=r)
+        self.forgets = Counter("amlstream_network_state_forgets", "Rebalances that revoked edge partitions: the accounts held in memory were dropped", registry=r)
         self.redis_errors = Counter("amlstream_network_redis_errors", "Redis or Kafka calls that failed and were retried", registry=r)

@@ -126,12 +126,20 @@ class GraphStore:
         self.customers: dict[str, str] = {}  # party -> customer_id, from every edge seen
         self.view = Accounts(self.accounts, self.borrowed)
         self.reads = 0  # accounts read from Redis (cold or borrowed), for metrics
+        self._forget = False  # set by a rebalance: drop what is held before the next batch
         self.origin_ms: int | None = None  # event time of the stage's first edge ever (ORIGIN_KEY): the observed history begins there
 
     def forget(self) -> None:
-        """Drop everything held in memory (a rebalance: ownership may have moved)."""
-        self.accounts.clear()
-        self.borrowed.clear()
+        """Drop everything held in memory at the next batch boundary (a rebalance: ownership may
+        have moved; the callback may run while a batch is being searched, which must finish on
+        what it holds). Owned accounts are read back from Redis on their next edge."""
+        self._forget = True
+
+    def _forget_now(self) -> None:
+        if self._forget:
+            self._forget = False
+            self.accounts.clear()
+            self.borrowed.clear()
 
     def end_batch(self) -> None:
         self.borrowed.clear()
@@ -193,6 +201,7 @@ class GraphStore:
         and one round trip for the batch; then in memory."""
         if not copies:
             return []
+        self._forget_now()
         by_account: dict[str, list[int]] = {}
         for n, (edge, copy) in enumerate(copies):
             by_account.setdefault(edge.payer if copy == "payer" else edge.payee, []).append(n)

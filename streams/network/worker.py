@@ -6,11 +6,17 @@ the offsets (the same hold-until-durable scheme as the customer stage, see strea
 failing batch is retried with capped backoff; an unexpected error exits (70) without acknowledging,
 so the batch is redelivered. Quantiles are published every `AMLSTREAM_PEER_PUBLISH_INTERVAL_S`
 and reloaded every minute.
+
+A second agent reads aml.risk-changes.v1 (the customer stage's output, in the same group) and
+records the levels of its partitions' customers in one Redis hash that every worker reloads
+(streams/network/risk.py): the exposure rule and measurements need any counterparty's level. A
+rebalance that revokes edge partitions drops the accounts held in memory at the next batch.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import tempfile
@@ -18,18 +24,22 @@ import time
 
 import faust
 import mode
+from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from factors.network.rules import load_rules
 from streams.connections import faust_credentials, make_redis
 from streams.emit import KafkaEmitter
-from streams.errors import ConfigError
-from streams.events import Source
+from streams.errors import ConfigError, DecodeError
+from streams.events import Source, dead_letter
 from streams.health import Readiness, serve
 from streams.logs import logging_config
 from streams.network.engine import NetworkBatch, NetworkEngine
 from streams.network.metrics import NetworkMetrics
 from streams.network.quantiles import load_quantiles, publish_quantiles
+from streams.network.risk import decode_risk_change
+from streams.network.risk import load as load_risk
+from streams.network.risk import record as record_risk
 from streams.network.state import GraphStore
 from streams.processor import RETRYABLE
 from streams.settings import Settings
@@ -37,6 +47,7 @@ from streams.worker import open_model
 
 log = logging.getLogger("amlstream.network")
 EXIT_INTERNAL_ERROR = 70
+RISK_RELOAD_S = 5.0  # how often a worker reloads the risk levels the other workers recorded
 
 
 async def handle(engine: NetworkEngine, emitter: KafkaEmitter, metrics: NetworkMetrics, records: list[Source], retry_max_s: float) -> NetworkBatch:
@@ -93,13 +104,62 @@ def create_network_app(settings: Settings, metrics: NetworkMetrics, readiness: R
         datadir=os.path.join(tempfile.gettempdir(), "amlstream-faust-network"),
     )
     edges = app.topic(settings.topics.edges, key_serializer="raw", value_serializer="raw", allow_empty=True)
+    risk_topic = app.topic(settings.topics.risk_changes, key_serializer="raw", value_serializer="raw", allow_empty=True)
     quantiles: dict = {}
+    risk: dict[str, str] = {}  # customer_id -> "level@since_ms" of high-risk customers (streams.network.risk)
+    held: dict[str, GraphStore] = {}
+
+    async def reload_risk(redis: Redis) -> None:
+        fresh = await load_risk(redis)
+        risk.clear()
+        risk.update(fresh)
+        metrics.high_risk_customers.set(len(risk))
+
+    @app.agent(risk_topic, concurrency=1)
+    async def track_risk(stream: faust.StreamT) -> None:
+        """Record the risk changes of this worker's risk partitions for every worker (one hash);
+        a malformed one is dead-lettered. Offsets are released once recorded (at least once: a
+        redelivered run of changes ends the same)."""
+        redis = make_redis(settings, socket_timeout=10, socket_connect_timeout=5, health_check_interval=30)
+        emitter = KafkaEmitter(settings)
+        await emitter.start()
+        async for batch in stream.take_events(settings.batch_size, within=settings.batch_window_ms / 1000):
+            for event in batch:
+                event.message.incref()
+            changes, dead = [], []
+            for event in batch:
+                m = event.message
+                try:
+                    change = decode_risk_change(m.value)
+                except DecodeError as exc:
+                    metrics.risk_changes.labels("invalid").inc()
+                    dead.append(dead_letter(Source(m.topic, m.partition, m.offset, m.key, m.value), exc.code, exc.detail, model.version))
+                    continue
+                metrics.risk_changes.labels("recorded" if change else "other_event").inc()
+                if change:
+                    changes.append(change)
+            delay = 0.05
+            while True:
+                try:
+                    await emitter.emit(dead)
+                    await record_risk(redis, changes)
+                    await reload_risk(redis)
+                    break
+                except RETRYABLE:
+                    metrics.redis_errors.inc()
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, settings.redis_retry_max_s)
+            for code in (d.value["error_code"] for d in dead):
+                metrics.dead_letters.labels(code).inc()
+            for event in batch:
+                event.message.ack(app.consumer, n=2)
 
     @app.agent(edges, concurrency=1)
     async def process_edges(stream: faust.StreamT) -> None:
         redis = make_redis(settings, socket_timeout=10, socket_connect_timeout=5, health_check_interval=30)
-        store = GraphStore(redis, retain_days=settings.retain_days, cap=settings.network_edge_cap, hub_degree=settings.network_hub_degree)
-        engine = NetworkEngine(store, rules, model.version, quantiles=quantiles)
+        store = held["store"] = GraphStore(redis, retain_days=settings.retain_days, cap=settings.network_edge_cap, hub_degree=settings.network_hub_degree)
+        await reload_risk(redis)
+        engine = NetworkEngine(store, rules, model.version, quantiles=quantiles, risk=risk)
         emitter = KafkaEmitter(settings)
         await emitter.start()
         async for batch in stream.take_events(settings.batch_size, within=settings.batch_window_ms / 1000):
@@ -122,6 +182,28 @@ def create_network_app(settings: Settings, metrics: NetworkMetrics, readiness: R
                 high = app.consumer.highwater(tp)
                 if high is not None:
                     metrics.consumer_lag.labels(f"{tp.topic}:{tp.partition}").set(max(0, high - last - 1))
+
+    @app.on_partitions_revoked.connect
+    async def forget_revoked(app: faust.App, revoked: set[faust.types.TP], **kwargs: object) -> None:
+        """Accounts of a revoked edge partition are another worker's now: drop what is held (at the
+        next batch boundary; owned accounts are read back from Redis on their next edge)."""
+        if "store" in held and any(tp.topic == settings.topics.edges for tp in revoked):
+            held["store"].forget()
+            metrics.forgets.inc()
+        for tp in revoked:
+            with contextlib.suppress(KeyError):
+                metrics.consumer_lag.remove(f"{tp.topic}:{tp.partition}")
+
+    @app.timer(interval=RISK_RELOAD_S)
+    async def refresh_risk() -> None:
+        """Risk changes recorded by the other workers (their risk partitions)."""
+        redis = make_redis(settings, socket_timeout=10)
+        try:
+            await reload_risk(redis)
+        except (RedisError, OSError):
+            metrics.redis_errors.inc()
+        finally:
+            await redis.aclose()
 
     @app.timer(interval=2.0)
     async def update_readiness() -> None:

@@ -52,15 +52,16 @@ async def provision(topics: Topics, partitions: int = 4) -> None:
 class WorkerProcess:
     """`amlstream worker` as a real subprocess, so it can be SIGKILLed mid-stream."""
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, command: str = "worker") -> None:
         self.env = env
         self.log_path = log_path
+        self.command = command  # worker or network-worker
         self.proc: subprocess.Popen[bytes] | None = None
-        self.port = int(env["AMLSTREAM_METRICS_PORT"])
+        self.port = int(env["AMLSTREAM_NETWORK_METRICS_PORT" if command == "network-worker" else "AMLSTREAM_METRICS_PORT"])
 
     def start(self) -> WorkerProcess:
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child owns it
-        self.proc = subprocess.Popen([sys.executable, "-m", "streams.cli", "worker"], env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+        self.proc = subprocess.Popen([sys.executable, "-m", "streams.cli", self.command], env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
         return self
 
     def metrics(self) -> str:

@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 
 from factors.network.edges import edge_messages, edges_for_leg
 from factors.network.rules import load_rules
+from streams.errors import DecodeError
 from streams.events import Source, iso
 from streams.model import load_model
 from streams.network.engine import NetworkEngine
@@ -123,3 +124,26 @@ async def test_a_name_only_leg_is_held_and_read_back_as_the_party_known_by_that_
     assert [h.payer for h in read.ins] == ["acct:62220001", "acct:62220001"]
     assert await redis.get("aml:net:origin") == str(T0).encode()  # the stage's observed history begins at its first edge
     assert fresh.origin_ms is None and store.origin_ms == T0
+
+
+async def test_risk_levels_recorded_for_every_worker_latest_emitted_wins(redis):
+    from streams.network.risk import RISK_KEY, decode_risk_change, load, record
+
+    await redis.delete(RISK_KEY)
+    change = {"event_type": "risk_change", "customer_id": "C7", "occurred_at": "2026-11-02T01:15:00.000Z", "current": {"level": "suspicious", "score": 70.0}}
+    c7 = decode_risk_change(orjson.dumps(change))
+    assert c7 == ("C7", "suspicious", 1_793_582_100_000)
+    await record(redis, [c7, ("C8", "watch", T0)])
+    assert await load(redis) == {"C7": f"suspicious@{c7[2]}"} and await redis.hlen(RISK_KEY) == 1  # only high-risk customers are kept
+    await record(redis, [("C7", "suspicious", c7[2] + DAY)])  # the same level again: since stays
+    assert await load(redis) == {"C7": f"suspicious@{c7[2]}"}
+    # a late posting re-rates with an older event time: the latest emitted is the level now
+    await record(redis, [("C7", "prohibited", c7[2] + 2 * DAY), ("C9", "prohibited", T0), ("C9", "normal", T0 - DAY)])
+    assert await load(redis) == {"C7": f"prohibited@{c7[2] + 2 * DAY}"}
+    await record(redis, [("C7", "watch", c7[2] + 3 * DAY)])
+    assert await load(redis) == {} and not await redis.exists(RISK_KEY)
+    assert decode_risk_change(orjson.dumps({"event_type": "suspicious_pattern"})) is None
+    with pytest.raises(DecodeError, match="customer_id"):
+        decode_risk_change(orjson.dumps({"event_type": "risk_change", "current": {"level": "watch"}}))
+    with pytest.raises(DecodeError):
+        decode_risk_change(b"{not json")

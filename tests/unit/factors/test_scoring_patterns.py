@@ -188,3 +188,14 @@ def test_profile_only_factors_do_not_read_the_aggregates_or_the_event():
         assert FACTORS[factor_id].measure(quiet, setting, STANDARD) == FACTORS[factor_id].measure(busy, setting, STANDARD), factor_id
     cache: dict = {}
     assert assess(busy, STANDARD, cache) == assess(busy, STANDARD) and set(cache) == PROFILE_ONLY
+
+
+def test_same_day_cash_says_when_its_tx_ids_miss_legs_the_day_total_counts():
+    """The day's cash total comes from the accumulator; the tx_ids from the bounded trail."""
+    complete = same_day_cash.detect(cash_view(40_000_00, 20_000_00), CASH)
+    assert complete is not None and not complete.tx_ids_truncated
+    t = tx("t9", fen=20_000_00, method="cash")
+    # an earlier 40,000 of cash that day has left the trail (only t9 is still in it)
+    partial = view(t, snapshot(tx_day=WindowStats(count=2, cash_in_fen=60_000_00)), (RecentTx(2, t.ts_ms, "in", 20_000_00, True, 20_000, "t9"),), business_day=20_000)
+    hit = same_day_cash.detect(partial, CASH)
+    assert hit is not None and hit.tx_ids == ("t9",) and hit.tx_ids_truncated

@@ -136,7 +136,8 @@ def test_output_schemas_are_closed_and_share_the_common_fields(name: str) -> Non
     assert doc["additionalProperties"] is False
     common = ["event_type", "schema_version", "event_id", "customer_id", "occurred_at", "emitted_at", "model_version"]
     assert doc["required"][: len(common)] == common
-    assert set(doc["required"]) == set(doc["properties"])
+    # every property is required: always, or (network_detection) by its kind
+    assert set(doc["required"]) | set(doc.get("then", {}).get("required", [])) | set(doc.get("else", {}).get("required", [])) == set(doc["properties"])
     assert doc["properties"]["event_type"] == {"const": name, "description": doc["properties"]["event_type"]["description"]}
     assert doc["properties"]["schema_version"]["const"] == events.SCHEMA_VERSION
 
@@ -206,8 +207,14 @@ def test_suspicious_pattern() -> None:
 
 def test_suspicious_pattern_caps_tx_ids_at_100() -> None:
     doc = wire(events.suspicious_pattern("C-1", alert(tx(), hit(n_tx=150), 3), MV))
-    assert len(doc["tx_ids"]) == 100
+    assert len(doc["tx_ids"]) == 100 and doc["tx_ids_truncated"] is True
     assert_valid("suspicious_pattern", doc)
+    assert wire(events.suspicious_pattern("C-1", alert(tx(), hit(n_tx=100), 3), MV))["tx_ids_truncated"] is False
+
+
+def test_suspicious_pattern_says_when_the_rule_listed_fewer_legs_than_its_figures_cover() -> None:
+    doc = wire(events.suspicious_pattern("C-1", alert(tx(), replace(hit(n_tx=3), tx_ids_truncated=True), 3), MV))
+    assert len(doc["tx_ids"]) == 3 and doc["tx_ids_truncated"] is True
 
 
 def test_dead_letter_utf8_payload() -> None:
@@ -553,3 +560,35 @@ def test_docs_name_every_schema_and_topic() -> None:
         assert schema(name)["$id"] in text
     for topic in re.findall(r"aml\.[a-z-]+\.v1", " ".join(schema(n)["title"] for n in SCHEMAS)):
         assert f"`{topic}`" in text
+
+
+def test_network_detection_lists_the_latest_100_transactions_and_says_it_cut() -> None:
+    from factors.network.graph import Hop, NetworkHit, Party
+    from streams.network.events import detection_events
+
+    ids = tuple(f"T-{i:03d}" for i in range(150))
+    parties = (Party("id:C-1", "C-1", "origin", ids), Party("acct:X", None, "intermediary", ids[:3]))
+    hit = NetworkHit("network_cycle", "k", 1_000, 2_000, {"hops": 3}, {"min_hops": 3}, parties, ids, "high")
+    anchor = Hop("ab" * 8, "id:C-1", "acct:X", 2_000, 100)
+    (doc,) = [wire(e) for e in detection_events(hit, anchor, MV)]
+    assert doc["tx_ids"] == list(ids[-100:]) and doc["tx_ids_truncated"] is True and len(doc["parties"][0]["tx_ids"]) == 100
+    assert_valid("network_detection", doc)
+    small = replace(hit, tx_ids=ids[:3], parties=(Party("id:C-1", "C-1", "origin", ids[:3]), parties[1]))
+    (short,) = [wire(e) for e in detection_events(small, anchor, MV)]
+    assert short["tx_ids_truncated"] is False
+    assert_valid("network_detection", short)
+
+
+def test_network_exposure_measurement_is_a_network_detection_of_its_own_kind() -> None:
+    from factors.model import ExposureMeasurement
+    from factors.network.exposure import Exposure
+    from factors.network.graph import Hop
+    from streams.network.events import exposure_event
+
+    ids = tuple(f"T-{i:03d}" for i in range(120))
+    exposure = Exposure("C-1", ExposureMeasurement(2_000, 5_000_00, 2, 90), (("acct:X", None), ("id:C-9", "C-9")), ids)
+    doc = wire(exposure_event(exposure, Hop("ab" * 8, "id:C-1", "acct:X", 2_000, 100), MV))
+    assert doc["kind"] == "exposure" and doc["exposure"]["exposure_cny"] == 5_000 and doc["tx_ids_truncated"] is True
+    assert_valid("network_detection", doc)
+    assert_invalid("network_detection", {k: v for k, v in doc.items() if k != "exposure"})
+    assert_invalid("network_detection", {**doc, "severity": "high"})  # detection fields on an exposure

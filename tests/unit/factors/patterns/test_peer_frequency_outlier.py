@@ -90,3 +90,8 @@ def test_never_fires_below_the_multiple_and_at_most_once_per_run(count, avg, mul
     if hit is not None:  # the previous count was under the bar, the next one will be over it
         assert count - 1 < multiple * avg or count - 1 < min_count
         assert detect(count_view(count + 1, pb=pb), setting) is None
+
+
+def test_tx_ids_are_truncated_when_the_window_counts_more_than_the_trail_holds():
+    hit = detect(count_view(100), SETTING)  # 100 in 30 days, 2 of them still in the trail
+    assert hit is not None and hit.tx_ids == ("t8", "t9") and hit.tx_ids_truncated

@@ -1,0 +1,61 @@
+"""The network worker as a real process: edges in, detections out, and the risk levels it learns
+from the customer stage's aml.risk-changes.v1 (every worker records its risk partitions in one
+Redis hash and reads the others'), without which the exposure rule could never fire."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import orjson
+
+from factors.network.edges import edge_messages, edges_for_leg
+from streams.events import iso
+from tests.e2e.conftest import free_port
+from tests.e2e.harness import WorkerProcess, env_for, produce, read_all
+
+SUSPICIOUS_AT = "2026-11-01T00:00:00.000Z"
+PAID_MS = 1_793_930_400_000  # 2026-11-06T02:00:00Z, after the counterparty became suspicious
+
+
+def legs_of_a_book_transfer(tx: str, payer: str, payee: str, fen: int, ts_ms: int) -> list[tuple[bytes, bytes]]:
+    """Both legs of a transfer between two customers, as the customer stage produces their edge copies."""
+    out = []
+    for customer, direction, cp in ((payer, "out", payee), (payee, "in", payer)):
+        edge = edges_for_leg(tx_id=f"{tx}-{direction}", customer_id=customer, ts_ms=ts_ms, direction=direction, amount_fen=fen, method="transfer", counterparty_id=cp)
+        out += [(k.encode(), orjson.dumps(v)) for k, v in edge_messages(edge, iso(ts_ms))]
+    return out
+
+
+async def test_exposure_to_a_customer_the_customer_stage_rated_suspicious(pipeline_env, tmp_path):
+    env = pipeline_env
+    topics, redis = env["topics"], env["redis"]
+    group = f"{env['group']}-net"
+    net_env = env_for(topics, env["redis_url"], env["group"], free_port(), AMLSTREAM_NETWORK_GROUP_ID=group, AMLSTREAM_NETWORK_METRICS_PORT=str(free_port()))
+    worker = WorkerProcess(net_env, tmp_path / "network-worker.log", "network-worker").start()
+    env["workers"].append(worker)
+
+    change = {"event_type": "risk_change", "customer_id": "C-H", "occurred_at": SUSPICIOUS_AT, "current": {"level": "suspicious", "score": 72.0}}
+    await produce(topics.risk_changes, [(b"C-H", orjson.dumps(change)), (b"C-X", b"{not json")])
+    deadline = time.monotonic() + 90
+    while await redis.hget("aml:net:risk", "C-H") is None:
+        assert time.monotonic() < deadline, (tmp_path / "network-worker.log").read_text()[-3000:]
+        await asyncio.sleep(0.5)
+    assert (await redis.hget("aml:net:risk", "C-H")).decode() == "suspicious@1793491200000"
+
+    await produce(topics.edges, legs_of_a_book_transfer("NX-1", "C-1", "C-H", 5_000_00, PAID_MS))
+    records = await read_all([topics.network_detections], idle_s=3, timeout_s=90)
+    events = [orjson.loads(v) for *_, v in records]
+    detections = [e for e in events if e["kind"] == "detection"]
+    expected = {("C-1", "high_risk_exposure", "exposed"), ("C-H", "high_risk_exposure", "high_risk_party")}
+    assert {(e["customer_id"], e["pattern"], e["role"]) for e in detections} == expected
+    assert detections[0]["metrics"] == {"transfers": 1, "total_cny": 5000.0, "counterparty_level": "suspicious"}
+    exposures = [e for e in events if e["kind"] == "exposure"]
+    # measured at each copy of the edge on C-1's side: one content, one event_id (consumers deduplicate on it)
+    assert {(e["event_id"], e["customer_id"], e["exposure"]["exposure_cny"]) for e in exposures} == {(exposures[0]["event_id"], "C-1", 5000.0)}
+
+    dead = [orjson.loads(v) for *_, v in await read_all([topics.dead_letter], idle_s=2, timeout_s=30)]
+    assert [(d["error_code"], d["source"]["topic"]) for d in dead] == [("invalid_json", topics.risk_changes)]
+    assert worker.counter("amlstream_network_risk_changes_total", outcome="recorded") == 1
+    assert worker.counter("amlstream_network_risk_changes_total", outcome="invalid") == 1
+    assert worker.counter("amlstream_network_high_risk_customers") == 1
