@@ -212,3 +212,15 @@ async def test_a_profile_published_again_after_its_tombstone_counts_and_a_tombst
     changes = [(c["customer_id"], (c["previous"] or {}).get("level"), c["current"]["level"], c["cause"]["kind"]) for c in out["risk-changes"]]
     assert changes == [("C-TP", None, "watch", "profile"), ("C-TH", None, "watch", "profile"), ("C-TH2", None, "watch", "profile")]
     assert {c: s["level"] for c, s in out["final-states"].items()} == {"C-TP": "watch", "C-TH": "watch", "C-TH2": "watch"}
+
+
+@pytest.mark.parametrize("batch_size", BATCHES)
+async def test_a_reversal_that_is_a_customers_first_item_expires_when_its_first_leg_moves_the_clock(run_case, batch_size):  # noqa: F811
+    """C-R3's first item is a reversal; its first leg comes 140 days later. The reversal waited for
+    its original past the late-arrival window and is dead-lettered as any other customer's would
+    be; the original arriving after that is too late (a manual report), never cancelled by it."""
+    out = await run_case("first-item-orphan", batch_size=batch_size, transactions=INPUTS / "first-item-orphan.jsonl")
+    reasons = dead(out)
+    assert reasons["R3-REV"][0] == "reversal_unmatched" and "never arrived" in reasons["R3-REV"][1]
+    assert reasons["R3-ORIG"][0] == "too_late"
+    assert revisions(out, "C-R3") == [("manual", 0, "2026-08-10", 60_000.0, ["R3-ORIG"])]

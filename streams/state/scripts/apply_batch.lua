@@ -291,6 +291,10 @@ local function apply_customer(K_S, customer_id, items_text)
         end
         if d <= didx - KEEP then D[d] = nil; d_dirty = true end
       end
+    end
+    -- a customer's first leg moves the clock too: reversals that waited for an original before it
+    -- (the customer had no watermark) expire as they would have
+    if (not wd) or didx > wd then
       for b, how in pairs(blocks) do
         if (b + 1) * BLOCK_DAYS - 1 <= didx - RETAIN then
           if how == 'spilled' then redis.call('UNLINK', X_PREFIX .. fmt(b)) end
