@@ -286,7 +286,7 @@ def _main(argv: list[str] | None = None) -> int:
     sub.add_parser("peer-baselines", help="publish peer-group baselines from the rolling peer statistics")
     p = sub.add_parser("generate", help="write a synthetic bank population and stream with ground-truth labels")
     p.add_argument("--customers", type=_at_least(1), required=True)
-    p.add_argument("--days", type=_at_least(1), required=True, help="at most until the end of 2100 (the pipeline's last year)")
+    p.add_argument("--days", type=_at_least(1), required=True, help="at most until the end of 2099 (the last year an event date may carry)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--out", type=Path, required=True)
     p = sub.add_parser("produce", help="produce customers.jsonl and transactions.jsonl of a directory to the input topics")

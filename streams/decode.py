@@ -22,7 +22,11 @@ from factors.profile import FLAGS, Profile
 from streams.errors import DecodeError
 
 MAX_AMOUNT = Decimal("1e13")
-MIN_YEAR, MAX_YEAR = 1990, 2100
+MIN_YEAR, MAX_YEAR = 1990, 2100  # as written (the schemas' pattern)
+# and as an instant: its date is within 1990-2099 in every time zone (UTC-14 to UTC+14), the
+# years a business date, a filing (PBoC HTDT) and the calendars can carry
+MIN_MS = 631_202_400_000  # 1990-01-01T14:00:00Z
+MAX_MS = 4_102_394_400_000  # 2099-12-31T10:00:00Z, excluded
 ID_MAX = 128
 MAX_ACCOUNTS = 1_000
 
@@ -74,7 +78,8 @@ RFC3339 = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(
 
 
 def parse_timestamp(value: Any, field: str, customer_id: str | None = None) -> int:
-    """RFC 3339 date-time with a UTC offset ('Z' or ±hh:mm), year 1990-2100 -> epoch milliseconds."""
+    """RFC 3339 date-time with a UTC offset ('Z' or ±hh:mm), its date within 1990-2099 in every
+    time zone (MIN_MS..MAX_MS) -> epoch milliseconds."""
     if value is None:
         raise DecodeError("missing_field", f"'{field}' is required", customer_id)
     if not isinstance(value, str):
@@ -89,7 +94,12 @@ def parse_timestamp(value: Any, field: str, customer_id: str | None = None) -> i
         raise DecodeError("invalid_timestamp", f"'{field}' is not a valid date and time: {value[:64]!r}", customer_id) from None
     if not MIN_YEAR <= moment.year <= MAX_YEAR:
         raise DecodeError("invalid_timestamp", f"'{field}' year {moment.year} outside {MIN_YEAR}-{MAX_YEAR}", customer_id)
-    return int(moment.timestamp() * 1000)
+    ms = int(moment.timestamp() * 1000)
+    if not MIN_MS <= ms < MAX_MS:
+        raise DecodeError(
+            "invalid_timestamp", f"'{field}' {value[:64]} outside 1990-01-01T14:00Z to 2099-12-31T10:00Z: its date leaves 1990-2099 in some time zone", customer_id
+        )
+    return ms
 
 
 def parse_amount(value: Any, customer_id: str) -> Decimal:

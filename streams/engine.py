@@ -121,7 +121,8 @@ class Engine:
 
     `max_skew_ms` bounds how far a transaction's event time may lie ahead of its reference clock
     (`Source.reference_ms`: the Kafka record's timestamp in the worker, the stream's high-water
-    mark in replay); one further ahead is set aside (`future_timestamp`) and never moves state.
+    mark in replay); one further ahead is set aside (`future_timestamp`) and never moves state. So
+    is a profile whose `updated_at` lies that far ahead (it would make every later update stale).
     """
 
     def __init__(
@@ -212,6 +213,11 @@ class Engine:
                         by_customer.setdefault(customer, []).append(deletion)
                         continue
                     profile = decode_profile(key, src.value, self.max_message_bytes)
+                    if src.reference_ms is not None and profile.updated_ms > src.reference_ms + self.max_skew_ms:
+                        # a profile dated in the future would make every later update look stale
+                        detail = f"updated_at {events.iso(profile.updated_ms)} is {self._ahead(profile.updated_ms, src.reference_ms)}"
+                        result.dead_letter(src, "future_timestamp", detail, model.version, profile.customer_id, profile.updated_ms)
+                        continue
                     update = ProfileItem(profile, profile.updated_ms)
                     sources[id(update)] = src
                     by_customer.setdefault(profile.customer_id, []).append(update)
@@ -227,8 +233,7 @@ class Engine:
                 result.dead_letter(src, err.code, err.detail, model.version, err.customer_id)
                 continue
             if src.reference_ms is not None and tx.ts_ms > src.reference_ms + self.max_skew_ms:
-                ahead_h, allowed_h = (tx.ts_ms - src.reference_ms) / 3_600_000, self.max_skew_ms / 3_600_000
-                detail = f"event time {events.iso(tx.ts_ms)} is {ahead_h:,.1f} h ahead of the reference clock {events.iso(src.reference_ms)} (allowed: {allowed_h:g} h)"
+                detail = f"event time {events.iso(tx.ts_ms)} is {self._ahead(tx.ts_ms, src.reference_ms)}"
                 result.dead_letter(src, "future_timestamp", detail, model.version, tx.customer_id, tx.ts_ms)
                 continue
             if tx.ts_ms > result.event_times.get(src.partition, 0):
@@ -237,6 +242,10 @@ class Engine:
             sources[id(item)] = src
             by_customer.setdefault(tx.customer_id, []).append(item)
         return by_customer, sources
+
+    def _ahead(self, at_ms: int, reference_ms: int) -> str:
+        ahead_h, allowed_h = (at_ms - reference_ms) / 3_600_000, self.max_skew_ms / 3_600_000
+        return f"{ahead_h:,.1f} h ahead of the reference clock {events.iso(reference_ms)} (allowed: {allowed_h:g} h)"
 
     async def process(self, records: list[Source], delivering: BatchResult | None = None) -> BatchResult:
         """Decode, apply and rate one batch. `delivering`: this worker's previous batch when its

@@ -262,6 +262,8 @@ def message_sources(messages: str, topics: Any, clock: StreamClock | None = None
                 reference = clock.reference(event_ms, (a[4] for a in after if a[1] == topics.transactions))
         elif body is None:  # a tombstone: dated by its record, else by where the stream stands
             reference = record_ms if record_ms is not None else clock.high_water if clock is not None else None
+        else:  # a profile: its updated_at is checked against the record's timestamp, as the worker does
+            reference = record_ms
         yield Source(topic, 0, offset, key.encode() if isinstance(key, str) else None, body, reference), event_ms
 
 

@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 
 from factors.network.edges import Edge
+from streams.decode import MAX_MS, MIN_MS
 from streams.errors import DecodeError
 
 
@@ -49,8 +50,8 @@ def decode_edge(key: bytes | None, value: bytes | None, max_bytes: int = 1_048_5
     if payer == payee:
         raise DecodeError("invalid_value", "payer and payee are the same party")
     ts_ms, fen = obj.get("ts_ms"), obj.get("amount_fen")
-    if not isinstance(ts_ms, int) or isinstance(ts_ms, bool) or not 631_152_000_000 <= ts_ms <= 4_102_444_800_000:
-        raise DecodeError("invalid_timestamp", "ts_ms must be epoch milliseconds within 1990-2100")
+    if not isinstance(ts_ms, int) or isinstance(ts_ms, bool) or not MIN_MS <= ts_ms < MAX_MS:
+        raise DecodeError("invalid_timestamp", "ts_ms must be epoch milliseconds from 1990-01-01T14:00Z to 2099-12-31T10:00Z")
     if not isinstance(fen, int) or isinstance(fen, bool) or not 0 < fen <= 10**15:
         raise DecodeError("invalid_amount", "amount_fen must be a positive integer number of fen")
     if key is not None and key.decode("utf-8", "replace") != (payer if copy == "payer" else payee):

@@ -224,3 +224,13 @@ async def test_a_reversal_that_is_a_customers_first_item_expires_when_its_first_
     assert reasons["R3-REV"][0] == "reversal_unmatched" and "never arrived" in reasons["R3-REV"][1]
     assert reasons["R3-ORIG"][0] == "too_late"
     assert revisions(out, "C-R3") == [("manual", 0, "2026-08-10", 60_000.0, ["R3-ORIG"])]
+
+
+@pytest.mark.parametrize("batch_size", BATCHES)
+async def test_a_profile_dated_in_the_future_is_set_aside_and_later_updates_count(run_case, batch_size):  # noqa: F811
+    """A KYC system's typo (updated_at in 2099) made every later update of the profile stale: the
+    sanctions listing that follows was dropped. It is a future_timestamp now, like a transaction."""
+    out = await run_case("future-profile", batch_size=batch_size, messages=INPUTS / "future-profile.messages.jsonl")
+    assert [(d["customer_id"], d["error_code"]) for d in out["dead-letter"]] == [("C-Q1", "future_timestamp")]
+    assert "updated_at 2099-07-31T16:00:00.000Z is" in out["dead-letter"][0]["error_detail"]
+    assert out["final-states"]["C-Q1"]["level"] == "prohibited"  # listed: the hard rule

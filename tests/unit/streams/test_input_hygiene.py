@@ -120,8 +120,8 @@ VALID_TIMESTAMPS = [
     "2026-11-02T03:00:00.5Z",
     "2026-11-02T03:00:00.123456789-05:00",
     "2026-11-02T03:00:00-00:00",
-    "1990-01-01T00:00:00Z",
-    "2100-12-31T23:59:59+14:00",
+    "1990-01-01T14:00:00Z",
+    "2099-12-31T09:59:59.999Z",
 ]
 INVALID_TIMESTAMPS = [
     "2026-11-02 11:00:00+08:00",  # space separator
@@ -148,6 +148,9 @@ INVALID_TIMESTAMPS = [
     "2101-01-01T00:00:00Z",
     "２０２６-11-02T11:00:00Z",
 ]
+# the schemas' pattern admits the written years 1990-2100; the decoder also wants the instant's date
+# within 1990-2099 in every time zone (a filing's date cannot say 2100; no calendar knows 1989)
+INSTANT_ONLY = ["1990-01-01T00:00:00Z", "1990-01-01T13:59:59+00:00", "2100-12-31T23:59:59Z", "2100-12-31T23:59:59-08:00", "2099-12-31T10:00:00Z"]
 CALENDAR_ONLY = ["2026-02-30T11:00:00Z", "2026-04-31T11:00:00Z", "2025-02-29T00:00:00Z"]  # a pattern cannot know month lengths
 
 
@@ -186,8 +189,8 @@ def test_decoder_and_schema_patterns_agree_on_timestamps(value: str) -> None:
         assert validator.is_valid(value) is expected, name
 
 
-@pytest.mark.parametrize("value", CALENDAR_ONLY)
-def test_dates_that_do_not_exist_are_refused_by_the_decoder(value: str) -> None:
+@pytest.mark.parametrize("value", CALENDAR_ONLY + INSTANT_ONLY)
+def test_dates_that_do_not_exist_or_leave_1990_to_2099_somewhere_are_refused_by_the_decoder(value: str) -> None:
     assert not _decoder_accepts(value)
 
 

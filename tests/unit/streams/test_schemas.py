@@ -349,7 +349,7 @@ GOOD_TRANSACTIONS = [
         "channel": None,
         "account_id": None,
     },
-    {"tx_id": "T-4", "customer_id": "C-1", "ts": "1990-01-01T00:00:00Z", "direction": "out", "amount": 1e13, "currency": "CNY", "method": "other"},
+    {"tx_id": "T-4", "customer_id": "C-1", "ts": "1990-01-01T14:00:00Z", "direction": "out", "amount": 1e13, "currency": "CNY", "method": "other"},
 ]
 
 _T = GOOD_TRANSACTIONS[0]
