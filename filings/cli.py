@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import sys
 import time
 from datetime import datetime
@@ -47,6 +48,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--json", action="store_true")
     c = cmds.add_parser("correct", help="write the C file of a filing in needs_correction now")
     c.add_argument("--customer", required=True)
+    c.add_argument("--out", type=Path, help="the outbox to write to, e.g. the one `render --out` wrote (default: AMLSTREAM_FILINGS_OUTBOX, filings-outbox)")
     k = cmds.add_parser("check-config", help="validate a filings config")
     k.add_argument("file", type=Path, nargs="?")
     t = cmds.add_parser("create-topics", help="create the case-decisions topic if missing")
@@ -145,6 +147,8 @@ async def _status(settings: Settings, fsettings, args: argparse.Namespace) -> in
         if args.filings_command == "correct":
             from filings.worker import build_filer
 
+            if args.out is not None:
+                fsettings = dataclasses.replace(fsettings, outbox=args.out)
             filer, _ = build_filer(settings, fsettings, redis)
             written = await filer.retry_corrections(args.customer, force=True)
             print("\n".join(written) or "nothing needs correction")
