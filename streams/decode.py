@@ -108,7 +108,8 @@ def parse_amount(value: Any, customer_id: str) -> Decimal:
     if amount <= 0:
         raise DecodeError("invalid_amount", f"'amount' must be > 0, got {amount}", customer_id)
     if amount > MAX_AMOUNT:
-        raise DecodeError("invalid_amount", f"'amount' {amount:.6g} exceeds the limit 1e13", customer_id)
+        shown = value[:64] if isinstance(value, str) else repr(value)  # as given: a rounded 1.00000e+13 would look equal to the limit
+        raise DecodeError("invalid_amount", f"'amount' {shown} exceeds the limit {MAX_AMOUNT:f}", customer_id)
     return amount
 
 

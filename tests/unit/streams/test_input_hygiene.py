@@ -63,6 +63,11 @@ def test_amounts_within_the_minor_unit_are_exact(amount: Any, currency: str, fen
     assert decode(amount=amount, currency=currency).amount_fen == fen
 
 
+@pytest.mark.parametrize(("amount", "shown"), [("10000000000000.01", "10000000000000.01"), (10000000000000.01, "10000000000000.01"), (20000000000000, "20000000000000")])
+def test_an_amount_above_the_limit_is_shown_as_given_not_rounded_onto_the_limit(amount: Any, shown: str) -> None:
+    assert refused("invalid_amount", amount=amount) == f"'amount' {shown} exceeds the limit 10000000000000"
+
+
 def test_a_cash_amount_just_under_the_reporting_line_stays_under_it() -> None:
     """The break-test case: 49999.995 was rounded half-even to a reportable 50,000.00."""
     refused("invalid_amount", amount="49999.995", method="cash")
