@@ -20,7 +20,7 @@ from redis.exceptions import RedisError
 from iso20022 import cli as iso_cli
 from streams.connections import kafka_options, make_redis
 from streams.errors import AmlStreamError, RuntimeFailure
-from streams.settings import Settings, load_settings, mask_url
+from streams.settings import Settings, env_name, load_settings, mask_url
 
 
 def _topics_for_provisioning(settings: Settings, partitions: int) -> list[NewTopic]:
@@ -247,6 +247,19 @@ def _positive(text: str) -> float:
     return value
 
 
+def _like_setting(field: str) -> Callable[[str], object]:
+    """An argparse type: a value the Settings field `field` accepts (the same type and range as its variable)."""
+    from streams.settings import setting_value
+
+    def value(text: str) -> object:
+        try:
+            return setting_value(field, text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(f"{exc}, got {text!r} (the bounds of {env_name(field)})") from None
+
+    return value
+
+
 def _named(exc: BaseException) -> str:
     text = str(exc)
     return text if text.startswith(type(exc).__name__) else f"{type(exc).__name__}: {text}"
@@ -314,7 +327,11 @@ def _main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, required=True)
     p = sub.add_parser("check-standard", help="validate and lint a scoring standard (exit 0: valid, 2: refused); prints paths, never values")
     p.add_argument("file", type=Path)
-    p.add_argument("--trail-horizon-hours", type=float, help="the workers' trail horizon for the rule-window warnings (default: AMLSTREAM_TRAIL_HORIZON_HOURS, 72)")
+    p.add_argument(
+        "--trail-horizon-hours",
+        type=_like_setting("trail_horizon_hours"),
+        help="the workers' trail horizon for the rule-window warnings (default: AMLSTREAM_TRAIL_HORIZON_HOURS, 72)",
+    )
     from filings.cli import add_parser as add_filings  # regulatory filing (its own package, not on the data path)
 
     add_filings(sub)

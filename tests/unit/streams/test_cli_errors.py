@@ -81,6 +81,18 @@ def test_replay_without_redis_server_says_what_to_install(legs, tmp_path, monkey
         (["create-topics", "--partitions", "0"], "amlstream create-topics: error: argument --partitions: expected an integer of at least 1, got 0"),
         (["produce", "--from", ".", "--rate", "-5"], "amlstream produce: error: argument --rate: expected a number above 0, got -5"),
         (["replay", "--out", "x"], "amlstream replay: error: one of the arguments --transactions --messages is required"),
+        *(
+            (
+                ["check-standard", "s.toml", f"--trail-horizon-hours={hours}"],
+                f"amlstream check-standard: error: argument --trail-horizon-hours: {expected}, got '{hours}'",
+            )
+            for hours, expected in (
+                ("0", "out of range: expected a value at least 1"),
+                ("-5", "out of range: expected a value at least 1"),
+                ("100000", "out of range: expected a value at most 2160"),  # AMLSTREAM_TRAIL_HORIZON_HOURS's bounds
+                ("1.5", "expected an integer"),
+            )
+        ),
     ],
 )
 def test_bad_arguments_are_one_line_exit_2(argv, expected, tmp_path, capsys):
