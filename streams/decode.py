@@ -27,7 +27,21 @@ ID_MAX = 128
 MAX_ACCOUNTS = 1_000
 
 
+class RejectedRecord(bytes):
+    """A record the file reader already knows is bad (a CSV row with more cells than its header):
+    its bytes as read, and the DecodeError it dead-letters with when decoded."""
+
+    error: DecodeError
+
+    def __new__(cls, raw: bytes, error: DecodeError) -> RejectedRecord:
+        record = super().__new__(cls, raw)
+        record.error = error
+        return record
+
+
 def parse_json(value: bytes | None, max_bytes: int) -> dict[str, Any]:
+    if isinstance(value, RejectedRecord):
+        raise value.error
     if value is None:
         raise DecodeError("invalid_json", "empty message (no value)")
     if len(value) > max_bytes:

@@ -72,13 +72,26 @@ def _csv_value(column: str, value: str) -> Any:
 
 
 def read_records(path: str) -> Iterator[bytes]:
-    """The raw JSON bytes of each event: JSON Lines as they are, CSV rows as JSON objects."""
+    """The raw JSON bytes of each event: JSON Lines as they are, CSV rows as JSON objects. A CSV
+    file may start with a UTF-8 byte order mark (Excel's "CSV UTF-8"); a row with more cells than
+    the header is a RejectedRecord (dead-lettered `invalid_value` when decoded), never cut short."""
+    from streams.decode import RejectedRecord
+
     stream = _open(path)
     try:
         if path.endswith(".csv"):
-            for row in csv.DictReader(io.TextIOWrapper(stream, encoding="utf-8")):
+            reader = csv.DictReader(io.TextIOWrapper(stream, encoding="utf-8-sig", newline=""))
+            for row in reader:
+                extra = row.pop(None, None)  # type: ignore[call-overload]  # DictReader's restkey: the cells past the header
                 values = {k: _csv_value(k, v) for k, v in row.items() if k and v is not None}
-                yield orjson.dumps({k: v for k, v in values.items() if v is not None})  # an empty cell is an absent field, not null
+                raw = orjson.dumps({k: v for k, v in values.items() if v is not None})  # an empty cell is an absent field, not null
+                if extra:
+                    width = len(reader.fieldnames or ())
+                    detail = f"CSV line {reader.line_num} has {width + len(extra)} cells, the header {width}: extra {', '.join(repr(c[:32]) for c in extra[:3])}"
+                    customer = row.get("customer_id") or None
+                    yield RejectedRecord(raw, DecodeError("invalid_value", detail, customer))
+                    continue
+                yield raw
         else:
             for line in stream:
                 line = line.strip()

@@ -247,6 +247,34 @@ def test_csv_cells_become_the_json_the_decoder_expects() -> None:
     assert _csv_value("accounts", "A-1;A-2;") == ["A-1", "A-2"] and _csv_value("amount", " 50000 ") == " 50000 "
 
 
+CSV_HEADER = "tx_id,customer_id,ts,direction,amount,currency,method"
+CSV_ROW = "t1,c1,2026-11-27T10:00:00+08:00,in,100.50,CNY,cash"
+
+
+def test_a_csv_file_with_a_byte_order_mark_reads_its_first_column(tmp_path) -> None:
+    """Excel's "CSV UTF-8" starts with U+FEFF: without utf-8-sig the first header is '\ufefftx_id' and every row lacks tx_id."""
+    from streams.replay import read_records
+
+    path = tmp_path / "legs.csv"
+    path.write_bytes(f"{CSV_HEADER}\r\n{CSV_ROW}\r\n".encode("utf-8-sig"))
+    (raw,) = read_records(str(path))
+    assert decode_transaction(None, raw, FX, 1 << 20).tx_id == "t1"
+
+
+def test_a_csv_row_with_more_cells_than_the_header_is_dead_lettered_not_cut_short(tmp_path) -> None:
+    from streams.replay import read_records
+
+    path = tmp_path / "legs.csv"
+    path.write_text(f"{CSV_HEADER}\n{CSV_ROW}\n{CSV_ROW},cash-extra\n", encoding="utf-8")
+    good, bad = read_records(str(path))
+    assert decode_transaction(None, good, FX, 1 << 20).amount_fen == 10_050
+    with pytest.raises(DecodeError) as caught:
+        decode_transaction(None, bad, FX, 1 << 20)
+    assert (caught.value.code, caught.value.customer_id) == ("invalid_value", "c1")
+    assert caught.value.detail == "CSV line 3 has 8 cells, the header 7: extra 'cash-extra'"
+    assert orjson.loads(bytes(bad))["tx_id"] == "t1"  # the payload a dead letter carries: the row as read
+
+
 def test_fx_rates_written_as_strings_must_be_plain_decimals_too(tmp_path) -> None:
     """Decimal reads "7_10" as 710: a slipped underscore must not multiply a rate by a hundred."""
     from factors.standard import DEFAULT_STANDARD_PATH
