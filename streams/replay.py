@@ -9,9 +9,11 @@ transaction whose event time is later than the profile's `updated_at`.
 from __future__ import annotations
 
 import asyncio
+import calendar
 import contextlib
 import csv
 import io
+import math
 import shutil
 import socket
 import subprocess
@@ -29,6 +31,7 @@ from redis.asyncio import Redis
 
 from factors.profile import FLAGS
 from streams.connections import make_redis
+from streams.decode import MAX_YEAR, MIN_YEAR, RejectedRecord
 from streams.engine import Engine
 from streams.errors import ConfigError, DecodeError, InputFileError, RuntimeFailure
 from streams.events import OutputEvent, Source
@@ -75,8 +78,6 @@ def read_records(path: str) -> Iterator[bytes]:
     """The raw JSON bytes of each event: JSON Lines as they are, CSV rows as JSON objects. A CSV
     file may start with a UTF-8 byte order mark (Excel's "CSV UTF-8"); a row with more cells than
     the header is a RejectedRecord (dead-lettered `invalid_value` when decoded), never cut short."""
-    from streams.decode import RejectedRecord
-
     stream = _open(path)
     try:
         if path.endswith(".csv"):
@@ -179,6 +180,8 @@ def merged_sources(transactions: str, customers: str | None, topics: Any, clock:
 
 
 MESSAGE_FIELDS = frozenset(("topic", "key", "value", "timestamp"))
+# a record timestamp given as epoch milliseconds: within the years the decoder accepts for event times
+RECORD_MS = (calendar.timegm((MIN_YEAR, 1, 1, 0, 0, 0)) * 1000, calendar.timegm((MAX_YEAR + 1, 1, 1, 0, 0, 0)) * 1000 - 1)
 
 
 def _message_lines(messages: str) -> Iterator[tuple[int, bytes]]:
@@ -223,8 +226,12 @@ def _envelope(number: int, line: bytes, names: dict[str, str]) -> tuple[str, str
     stamp = doc.get("timestamp")
     record_ms = None
     if stamp is not None:
-        if type(stamp) is int:
-            record_ms = stamp
+        if type(stamp) in (int, float):
+            if not math.isfinite(stamp) or stamp != int(stamp):
+                raise bad(f"'timestamp' {stamp!r} is not whole epoch milliseconds")
+            if not RECORD_MS[0] <= stamp <= RECORD_MS[1]:
+                raise bad(f"'timestamp' {stamp!r} is out of range: epoch milliseconds of years {MIN_YEAR}-{MAX_YEAR} ({RECORD_MS[0]}..{RECORD_MS[1]})")
+            record_ms = int(stamp)
         else:
             try:
                 record_ms = parse_timestamp(stamp, "timestamp")

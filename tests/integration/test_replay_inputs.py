@@ -142,6 +142,12 @@ async def test_messages_keys_are_checked_as_the_worker_checks_them(settings, tmp
         (orjson.dumps(_message("transactions", 17, _leg("M-9"))), "line 2: key must be a string or null"),
         (orjson.dumps(_message("transactions", "C-M", _leg("M-9")) | {"timestamp": "yesterday"}), "line 2: 'timestamp' is not an RFC 3339 timestamp"),
         (orjson.dumps(_message("transactions", "C-M", _leg("M-9")) | {"valeu": 1}), "line 2: unknown field 'valeu' (did you mean value?)"),
+        (
+            orjson.dumps(_message("transactions", "C-M", _leg("M-9")) | {"timestamp": 1e30}),
+            "line 2: 'timestamp' 1e+30 is out of range: epoch milliseconds of years 1990-2100",
+        ),
+        (orjson.dumps(_message("transactions", "C-M", _leg("M-9")) | {"timestamp": -5}), "line 2: 'timestamp' -5 is out of range: epoch milliseconds of years 1990-2100"),
+        (orjson.dumps(_message("transactions", "C-M", _leg("M-9")) | {"timestamp": 1.7e12 + 0.5}), "line 2: 'timestamp' 1700000000000.5 is not whole epoch milliseconds"),
     ],
 )
 async def test_a_line_that_is_no_record_stops_replay_before_any_output(settings, tmp_path, line, problem):
