@@ -247,6 +247,33 @@ def _positive(text: str) -> float:
     return value
 
 
+def _non_negative(text: str) -> float:
+    """An argparse type: a number of at least 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of at least 0, got {text}")
+    return value
+
+
+def _pattern_map(text: str) -> tuple[str, str]:
+    """An argparse type: GEN=PATTERN, a label typology name and a network rule id (factors.network.rules)."""
+    from factors.network.rules import NETWORK_PATTERNS
+    from streams.settings import did_you_mean
+
+    name, equals, pattern = text.partition("=")
+    if not equals or not name.strip() or not pattern.strip():
+        raise argparse.ArgumentTypeError(f"expected GEN=PATTERN (a label typology name = a network pattern id), got {text!r}")
+    pattern = pattern.strip()
+    if pattern not in NETWORK_PATTERNS:
+        raise argparse.ArgumentTypeError(
+            f"{pattern!r} is not a network pattern id{did_you_mean(pattern, NETWORK_PATTERNS)}; expected one of {', '.join(sorted(NETWORK_PATTERNS))}"
+        )
+    return name.strip(), pattern
+
+
 def _like_setting(field: str) -> Callable[[str], object]:
     """An argparse type: a value the Settings field `field` accepts (the same type and range as its variable)."""
     from streams.settings import setting_value
@@ -341,11 +368,18 @@ def _main(argv: list[str] | None = None) -> int:
     p.add_argument("--customers", help="customer profiles (peer groups, accounts)")
     p.add_argument("--labels", type=Path, help="network_labels.csv (synthbank) for the node-level evaluation")
     p.add_argument(
-        "--map", action="append", default=[], help="GEN=PATTERN: a label typology name to a network pattern id (repeatable; cycle, small_set_fan_* mapped by default)"
+        "--map",
+        type=_pattern_map,
+        action="append",
+        default=[],
+        help="GEN=PATTERN: a label typology name to a network pattern id (repeatable; cycle, small_set_fan_* mapped by default)",
     )
     p.add_argument("--risk-changes", type=Path, help="risk-changes.jsonl of `amlstream replay` on the same input (levels for the exposure rule)")
     p.add_argument(
-        "--warmup-days", type=float, default=0, help="the first days only build state (the backfill a deployed stage starts from); groups starting then are not evaluated"
+        "--warmup-days",
+        type=_non_negative,
+        default=0,
+        help="the first days only build state (the backfill a deployed stage starts from); groups starting then are not evaluated",
     )
     p.add_argument("--config", type=Path, help="scoring standard (default: AMLSTREAM_MODEL_CONFIG or the packaged one)")
     p.add_argument("--out", type=Path, required=True)
@@ -378,7 +412,7 @@ def _main(argv: list[str] | None = None) -> int:
         if args.command == "network-replay":
             from streams.network.replay import run_network_replay
 
-            mapping = dict(m.split("=", 1) for m in args.map)
+            mapping = dict(args.map)
             report = asyncio.run(
                 run_network_replay(
                     settings, args.transactions, args.customers, args.out, args.config, args.labels, mapping, args.risk_changes, warmup_days=args.warmup_days

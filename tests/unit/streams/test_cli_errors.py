@@ -82,6 +82,16 @@ def test_replay_without_redis_server_says_what_to_install(legs, tmp_path, monkey
         (["produce", "--from", ".", "--rate", "-5"], "amlstream produce: error: argument --rate: expected a number above 0, got -5"),
         (["replay", "--out", "x"], "amlstream replay: error: one of the arguments --transactions --messages is required"),
         *(
+            (["network-replay", "--transactions", "t.jsonl", "--out", "o", *extra], f"amlstream network-replay: error: argument {expected}")
+            for extra, expected in (
+                (["--map", "cycle"], "--map: expected GEN=PATTERN (a label typology name = a network pattern id), got 'cycle'"),
+                (["--map", "cycle=nonexistent_rule"], "--map: 'nonexistent_rule' is not a network pattern id; expected one of closed_group, "),
+                (["--map", "cycle=network_cycel"], "--map: 'network_cycel' is not a network pattern id (did you mean network_cycle?)"),
+                (["--warmup-days", "-3"], "--warmup-days: expected a number of at least 0, got -3"),
+                (["--warmup-days", "nan"], "--warmup-days: expected a number of at least 0, got nan"),
+            )
+        ),
+        *(
             (
                 ["check-standard", "s.toml", f"--trail-horizon-hours={hours}"],
                 f"amlstream check-standard: error: argument --trail-horizon-hours: {expected}, got '{hours}'",
