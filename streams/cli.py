@@ -7,7 +7,7 @@ import asyncio
 import logging
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NoReturn
 
@@ -19,7 +19,7 @@ from redis.exceptions import RedisError
 
 from iso20022 import cli as iso_cli
 from streams.connections import kafka_options, make_redis
-from streams.errors import AmlStreamError, RuntimeFailure
+from streams.errors import AmlStreamError, InputFileError, RuntimeFailure
 from streams.settings import Settings, env_name, load_settings, mask_url
 
 
@@ -162,36 +162,64 @@ async def publish_peers(settings: Settings) -> int:
     return len(published)
 
 
+PRODUCE_FILES = ("customers.jsonl", "transactions.jsonl")
+
+
+def produce_records(settings: Settings, directory: Path, limit: int | None) -> Iterator[tuple[str, bytes, bytes]]:
+    """(topic, key, value) of each line `produce` sends: profiles first, at most `limit` in all.
+    InputFileError naming the file and line when a line is not a JSON object with a customer_id
+    (the message key): `produce` walks this once before it sends anything."""
+    if not directory.is_dir():
+        raise InputFileError(f"{directory}: not a directory (expected one with customers.jsonl and/or transactions.jsonl)")
+    paths = [(topic, directory / name) for topic, name in zip((settings.topics.customers, settings.topics.transactions), PRODUCE_FILES, strict=True)]
+    if not any(path.exists() for _, path in paths):
+        raise InputFileError(f"{directory}: has neither {' nor '.join(PRODUCE_FILES)}")
+    sent = 0
+    for topic, path in paths:
+        if not path.exists():
+            continue
+        with path.open("rb") as f:
+            for number, line in enumerate(f, 1):
+                if limit is not None and sent >= limit:
+                    return
+                line = line.strip()
+                if not line:
+                    continue
+                try:
+                    doc = orjson.loads(line)
+                except orjson.JSONDecodeError as exc:
+                    raise InputFileError(f"{path} line {number}: not JSON ({exc})") from None
+                if not isinstance(doc, dict):
+                    raise InputFileError(f"{path} line {number}: not a JSON object but {type(doc).__name__}")
+                customer_id = doc.get("customer_id")
+                if not isinstance(customer_id, str) or not customer_id:
+                    raise InputFileError(f"{path} line {number}: no customer_id string (the message key)")
+                yield topic, customer_id.encode(), line
+                sent += 1
+
+
 async def produce_generated(settings: Settings, directory: Path, rate: float | None, limit: int | None) -> int:
     """Produce a generated (or any) customers.jsonl + transactions.jsonl to the input topics,
-    profiles first; at `rate` messages/s or as fast as possible."""
+    profiles first; at `rate` messages/s or as fast as possible. Every line is checked first
+    (produce_records): a bad file stops the command before anything is sent."""
+    for _ in produce_records(settings, directory, limit):
+        pass
     producer = AIOKafkaProducer(**kafka_options(settings), acks="all", enable_idempotence=True, linger_ms=20, max_batch_size=1 << 20)
     await producer.start()
     sent = 0
     started = time.monotonic()
     try:
         pending = []
-        for topic, name in ((settings.topics.customers, "customers.jsonl"), (settings.topics.transactions, "transactions.jsonl")):
-            path = directory / name
-            if not path.exists():
-                continue
-            with path.open("rb") as f:
-                for line in f:
-                    if limit is not None and sent >= limit:
-                        break
-                    line = line.strip()
-                    if not line:
-                        continue
-                    key = orjson.loads(line)["customer_id"].encode()
-                    pending.append(await producer.send(topic, key=key, value=line))
-                    sent += 1
-                    if len(pending) >= 10_000:
-                        await asyncio.gather(*pending)
-                        pending.clear()
-                    if rate:
-                        ahead = sent / rate - (time.monotonic() - started)
-                        if ahead > 0.005:
-                            await asyncio.sleep(ahead)
+        for topic, key, line in produce_records(settings, directory, limit):
+            pending.append(await producer.send(topic, key=key, value=line))
+            sent += 1
+            if len(pending) >= 10_000:
+                await asyncio.gather(*pending)
+                pending.clear()
+            if rate:
+                ahead = sent / rate - (time.monotonic() - started)
+                if ahead > 0.005:
+                    await asyncio.sleep(ahead)
         await asyncio.gather(*pending)
     finally:
         await producer.stop()
@@ -330,7 +358,13 @@ def _main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--out", type=Path, required=True)
     p = sub.add_parser("produce", help="produce customers.jsonl and transactions.jsonl of a directory to the input topics")
-    p.add_argument("--from", dest="source", type=Path, required=True, help="a directory written by `amlstream generate`")
+    p.add_argument(
+        "--from",
+        dest="source",
+        type=Path,
+        required=True,
+        help="a directory written by `amlstream generate`; each line a JSON object with a customer_id (the key), all checked before sending (exit 2 naming the line)",
+    )
     p.add_argument("--rate", type=_positive, help="messages per second (default: as fast as possible)")
     p.add_argument("--limit", type=_at_least(0))
     p = sub.add_parser("replay", help="run the engine over files, without Kafka, writing what the topics would receive")

@@ -113,6 +113,31 @@ def test_bad_arguments_are_one_line_exit_2(argv, expected, tmp_path, capsys):
 
 
 @pytest.mark.parametrize(
+    ("name", "line", "problem"),
+    [
+        ("customers.jsonl", b'{"customer_id": "X"', "customers.jsonl line 2: not JSON (unexpected end of data"),
+        ("customers.jsonl", b"[1, 2]", "customers.jsonl line 2: not a JSON object but list"),
+        ("transactions.jsonl", orjson.dumps({**LEG, "customer_id": None}), "transactions.jsonl line 2: no customer_id string (the message key)"),
+        ("transactions.jsonl", orjson.dumps({**LEG, "customer_id": 17}), "transactions.jsonl line 2: no customer_id string (the message key)"),
+    ],
+)
+def test_produce_checks_every_line_before_it_sends_anything(name, line, problem, tmp_path, monkeypatch, capsys):
+    """The broker is unreachable: a bad line must be found before produce connects to it, so
+    nothing of either file was sent (before the check: the customers up to the bad line were)."""
+    monkeypatch.setenv("AMLSTREAM_BOOTSTRAP_SERVERS", "127.0.0.1:1")
+    good = {"customers.jsonl": orjson.dumps({"customer_id": "C-1", "kind": "individual"}), "transactions.jsonl": orjson.dumps(LEG)}
+    for file, first in good.items():
+        (tmp_path / file).write_bytes(first + b"\n" + (line + b"\n" if file == name else b""))
+    code, lines = run(["produce", "--from", str(tmp_path)], capsys)
+    assert code == 2 and len(lines) == 1 and lines[0].startswith(f"amlstream: {tmp_path}/{problem}"), lines
+
+
+def test_produce_from_a_directory_without_the_files_is_one_line_exit_2(tmp_path, capsys):
+    code, lines = run(["produce", "--from", str(tmp_path)], capsys)
+    assert (code, lines) == (2, [f"amlstream: {tmp_path}: has neither customers.jsonl nor transactions.jsonl"])
+
+
+@pytest.mark.parametrize(
     ("env", "expected"),
     [
         ({"AMLSTREAM_BATCHSIZE": "100"}, ["amlstream: AMLSTREAM_BATCHSIZE: unknown variable (did you mean AMLSTREAM_BATCH_SIZE?)"]),
