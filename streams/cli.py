@@ -398,8 +398,8 @@ def _main(argv: list[str] | None = None) -> int:
     add_filings(sub)
     sub.add_parser("network-worker", help="run a network-stage worker on the edge topic (its own consumer group)")
     p = sub.add_parser("network-replay", help="transactions -> edges -> the network stage, without Kafka; with labels, node-level precision/recall")
-    p.add_argument("--transactions", required=True, help="JSON Lines or CSV (transaction.v1)")
-    p.add_argument("--customers", help="customer profiles (peer groups, accounts)")
+    p.add_argument("--transactions", required=True, help="JSON Lines or CSV (transaction.v1); a bad leg is counted and written to OUT/network-dead-letter.jsonl")
+    p.add_argument("--customers", help="customer profiles (peer groups, accounts); a bad profile is skipped and counted (profiles_skipped)")
     p.add_argument("--labels", type=Path, help="network_labels.csv (synthbank) for the node-level evaluation")
     p.add_argument(
         "--map",
