@@ -132,6 +132,16 @@ def test_produce_checks_every_line_before_it_sends_anything(name, line, problem,
     assert code == 2 and len(lines) == 1 and lines[0].startswith(f"amlstream: {tmp_path}/{problem}"), lines
 
 
+@pytest.mark.parametrize(
+    ("line", "problem"), [(b'{"customer_id": "X"', "not JSON"), (b"[1]", "not a JSON object but list"), (b'{"tx_id": 1}', "'customer_id' is missing")]
+)
+def test_iso20022_render_of_a_bad_leg_is_one_line_exit_2(line, problem, tmp_path, capsys):
+    source = tmp_path / "legs.jsonl"
+    source.write_bytes(orjson.dumps(LEG) + b"\n" + line + b"\n")
+    code, lines = run(["iso20022", "render", "--transactions", str(source), "--out", str(tmp_path / "iso")], capsys)
+    assert code == 2 and len(lines) == 1 and lines[0].startswith(f"amlstream: cannot render: {source} line 2: {problem}"), lines
+
+
 def test_produce_from_a_directory_without_the_files_is_one_line_exit_2(tmp_path, capsys):
     code, lines = run(["produce", "--from", str(tmp_path)], capsys)
     assert (code, lines) == (2, [f"amlstream: {tmp_path}: has neither customers.jsonl nor transactions.jsonl"])
