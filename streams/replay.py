@@ -74,6 +74,15 @@ def _csv_value(column: str, value: str) -> Any:
     return value
 
 
+def _utf8_rows(path: str, reader: csv.DictReader) -> Iterator[dict[str | None, Any]]:
+    """The reader's rows; a file that is not UTF-8 (a GBK or Latin-1 export) is InputFileError:
+    its rows cannot be told apart, so none can be dead-lettered on its own."""
+    try:
+        yield from reader
+    except UnicodeDecodeError as exc:
+        raise InputFileError(f"{path}: not UTF-8 text ({exc.reason} at or after line {reader.line_num + 1}): save it as CSV UTF-8") from None
+
+
 def read_records(path: str) -> Iterator[bytes]:
     """The raw JSON bytes of each event: JSON Lines as they are, CSV rows as JSON objects. A CSV
     file may start with a UTF-8 byte order mark (Excel's "CSV UTF-8"); a row with more cells than
@@ -82,7 +91,7 @@ def read_records(path: str) -> Iterator[bytes]:
     try:
         if path.endswith(".csv"):
             reader = csv.DictReader(io.TextIOWrapper(stream, encoding="utf-8-sig", newline=""))
-            for row in reader:
+            for row in _utf8_rows(path, reader):
                 extra = row.pop(None, None)  # type: ignore[call-overload]  # DictReader's restkey: the cells past the header
                 values = {k: _csv_value(k, v) for k, v in row.items() if k and v is not None}
                 raw = orjson.dumps({k: v for k, v in values.items() if v is not None})  # an empty cell is an absent field, not null

@@ -275,6 +275,17 @@ def test_a_csv_row_with_more_cells_than_the_header_is_dead_lettered_not_cut_shor
     assert orjson.loads(bytes(bad))["tx_id"] == "t1"  # the payload a dead letter carries: the row as read
 
 
+def test_a_csv_file_that_is_not_utf8_is_one_clear_file_error(tmp_path) -> None:
+    """A GBK export (common for Chinese names) cannot be split into rows: the file is refused, not a traceback."""
+    from streams.errors import InputFileError
+    from streams.replay import read_records
+
+    path = tmp_path / "legs.csv"
+    path.write_bytes(f"{CSV_HEADER},counterparty_name\n{CSV_ROW},".encode() + "张三".encode("gbk") + b"\n")
+    with pytest.raises(InputFileError, match=r"legs.csv: not UTF-8 text \(invalid .* at or after line 1\): save it as CSV UTF-8"):
+        list(read_records(str(path)))
+
+
 def test_fx_rates_written_as_strings_must_be_plain_decimals_too(tmp_path) -> None:
     """Decimal reads "7_10" as 710: a slipped underscore must not multiply a rate by a hundred."""
     from factors.standard import DEFAULT_STANDARD_PATH
