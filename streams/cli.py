@@ -533,7 +533,7 @@ def _main(argv: list[str] | None = None) -> int:
         return 2
     except ValueError as exc:
         if args.command != "generate":
-            raise
+            return _defect(args.command, exc)
         _say(str(exc))  # the generator's argument checks
         return 2
     except RedisError as exc:
@@ -545,11 +545,16 @@ def _main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         _say(f"{args.command}: {exc}")
         return 1
-    except Exception as exc:  # a defect: one line for the operator, the traceback for the developer
-        logging.getLogger("amlstream").debug("%s failed", args.command, exc_info=True)
-        _say(f"{args.command} failed: {_named(exc)} (AMLSTREAM_LOG_LEVEL=debug shows the traceback)")
-        return 1
+    except Exception as exc:
+        return _defect(args.command, exc)
     return 0
+
+
+def _defect(command: str, exc: Exception) -> int:
+    """A defect: one line for the operator, the traceback for the developer (at debug level)."""
+    logging.getLogger("amlstream").debug("%s failed", command, exc_info=exc)
+    _say(f"{command} failed: {_named(exc)} (AMLSTREAM_LOG_LEVEL=debug shows the traceback)")
+    return 1
 
 
 if __name__ == "__main__":

@@ -142,6 +142,20 @@ def test_iso20022_render_of_a_bad_leg_is_one_line_exit_2(line, problem, tmp_path
     assert code == 2 and len(lines) == 1 and lines[0].startswith(f"amlstream: cannot render: {source} line 2: {problem}"), lines
 
 
+def test_a_value_error_of_a_command_is_one_line_not_a_traceback(monkeypatch, capsys):
+    """A ValueError (orjson's JSONDecodeError is one) outside the argument checks is a defect: one line, exit 1."""
+
+    async def broken(*args):
+        raise orjson.JSONDecodeError("unexpected end of data", '{"x"', 4)
+
+    monkeypatch.setattr(cli, "create_topics", broken)
+    code, lines = run(["create-topics"], capsys)
+    assert (code, lines) == (
+        1,
+        ["amlstream: create-topics failed: JSONDecodeError: unexpected end of data: line 1 column 5 (char 4) (AMLSTREAM_LOG_LEVEL=debug shows the traceback)"],
+    )
+
+
 def test_produce_from_a_directory_without_the_files_is_one_line_exit_2(tmp_path, capsys):
     code, lines = run(["produce", "--from", str(tmp_path)], capsys)
     assert (code, lines) == (2, [f"amlstream: {tmp_path}: has neither customers.jsonl nor transactions.jsonl"])
