@@ -18,6 +18,7 @@ from iso20022.parse import CAMT054, NAMESPACE_PREFIX, PACS008
 from iso20022.process import process_message
 from iso20022.render import RenderError, RenderOptions, _account_id, render
 from streams.decode import RejectedRecord
+from streams.errors import InputFileError
 from streams.events import Source
 from streams.replay import read_records
 from streams.settings import Settings
@@ -148,13 +149,20 @@ def build_directory(customers: str | None, accounts: str | None) -> AccountDirec
     held: dict[str, set[str]] = {}
     if customers:
         for raw in read_records(customers):
+            if apply_profile_message(directory, None, raw) == "invalid":
+                continue  # replay dead-letters it: it replays the same profiles
             doc = orjson.loads(raw)
-            apply_profile_message(directory, doc.get("customer_id", "").encode() or None, raw)
             if isinstance(doc.get("accounts"), list):
                 held.setdefault(doc["customer_id"], set()).update(doc["accounts"])
     if accounts:
-        for raw in read_records(accounts):
-            doc = orjson.loads(raw)
+        for number, raw in enumerate(read_records(accounts), 1):
+            try:
+                doc = orjson.loads(raw)
+                ok = isinstance(doc, dict) and isinstance(doc.get("customer_id"), str) and isinstance(doc.get("accounts"), list)
+            except orjson.JSONDecodeError:
+                ok = False
+            if not ok or not all(isinstance(a, str) for a in doc["accounts"]):
+                raise InputFileError(f"{accounts}: record {number} is not {{customer_id, accounts}} (as `iso20022 render` writes)")
             merged = held.setdefault(doc["customer_id"], set())
             merged.update(doc["accounts"])
             directory.apply(doc["customer_id"], 1 << 62, sorted(merged))  # newer than any profile: the union stays

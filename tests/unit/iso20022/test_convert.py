@@ -70,3 +70,17 @@ def test_a_csv_row_wider_than_its_header_stops_render(tmp_path):
     source.write_text("tx_id,customer_id,ts,direction,amount,currency,method\nT-1,C-1,2026-11-02T10:00:00Z,in,1.00,CNY,cash,extra\n", encoding="utf-8")
     with pytest.raises(RenderError, match=r"legs.csv row 1: CSV line 2 has 8 cells, the header 7: extra 'extra'"):
         render_files(str(source), tmp_path / "iso")
+
+
+def test_build_directory_skips_profiles_replay_dead_letters_and_refuses_a_bad_accounts_file(tmp_path):
+    from streams.errors import InputFileError
+
+    customers = tmp_path / "customers.jsonl"
+    good = {"customer_id": "C-1", "kind": "entity", "updated_at": "2026-11-01T00:00:00Z", "accounts": ["6222021000001234"]}
+    customers.write_bytes(b'{"customer_id": "X"\n[1]\n' + orjson.dumps({**good, "customer_id": "C-9", "updated_at": None}) + b"\n" + orjson.dumps(good) + b"\n")
+    directory = build_directory(str(customers), None)
+    assert directory.lookup("6222021000001234") == "C-1"
+    accounts = tmp_path / "accounts.jsonl"
+    accounts.write_bytes(b'{"customer_id": "C-2", "accounts": ["A-2"]}\n{"customer_id": "C-3"}\n')
+    with pytest.raises(InputFileError, match=r"accounts.jsonl: record 2 is not \{customer_id, accounts\}"):
+        build_directory(str(customers), str(accounts))
