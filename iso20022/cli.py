@@ -20,7 +20,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     commands.add_parser("adapter", help="run the adapter: pacs.008 / camt.054 topics -> legs on the transactions topic")
     p = commands.add_parser("produce", help="produce message files to the adapter's topics (by message type; the file name is the key)")
     p.add_argument("--messages", required=True, help="a message file, or a directory of *.xml")
-    p = commands.add_parser("render", help="write a JSON stream (e.g. of `amlstream generate`) as pacs.008 and camt.054 files")
+    p = commands.add_parser(
+        "render",
+        help="write a JSON stream (e.g. of `amlstream generate`) as pacs.008 and camt.054 files",
+        description="Every leg is checked first: a bad record (not JSON, not an object, a missing field, an unusable amount, what ISO 20022 cannot carry) "
+        "stops render before it writes anything, naming the file and line (exit 2); a skipped leg would make the messages differ from the stream.",
+    )
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--from", dest="source", type=Path, help="a directory with transactions.jsonl")
     source.add_argument("--transactions", help="a JSON Lines or CSV file of legs")

@@ -16,7 +16,9 @@ from iso20022.directory import AccountDirectory, apply_profile_message
 from iso20022.mapping import MappingContext
 from iso20022.parse import CAMT054, NAMESPACE_PREFIX, PACS008
 from iso20022.process import process_message
-from iso20022.render import RenderOptions, _account_id, render
+from iso20022.render import RenderError, RenderOptions, _account_id, render
+from streams.decode import RejectedRecord
+from streams.errors import InputFileError
 from streams.events import Source
 from streams.replay import read_records
 from streams.settings import Settings
@@ -30,10 +32,87 @@ def read_legs(path: str) -> Iterator[dict[str, Any]]:
         yield orjson.loads(raw)
 
 
+LEG_TEXT_FIELDS = ("customer_id", "tx_id", "ts", "direction", "currency", "method")  # what rendering reads as text
+
+
+def _numbered_records(path: str) -> Iterator[tuple[str, bytes]]:
+    """("line N" of a JSON Lines file, or "row N" of a CSV's data rows, raw record) of each record."""
+    if path.endswith(".csv"):
+        for number, raw in enumerate(read_records(path), 1):
+            yield f"row {number}", raw
+        return
+    with open(path, "rb") as f:
+        for number, line in enumerate(f, 1):
+            if line.strip():
+                yield f"line {number}", line.strip()
+
+
+CHECK_CHUNK = 200  # legs rendered together by the check; a failing chunk is searched leg by leg
+
+
+def check_legs(transactions: str, options: RenderOptions) -> int:
+    """Every record of a legs file checked as rendering needs it — a JSON object, the text fields
+    and a usable amount, and rendered (ids within ISO 20022's lengths, no contradiction) — so a bad
+    record stops `render` before it writes anything. RenderError naming the file and the record's
+    line; the number of legs."""
+    if transactions == "-":
+        raise RenderError("--transactions -: render reads its input twice (checked first), give a file")
+    count = 0
+    chunk: list[tuple[str, dict[str, Any]]] = []
+    for where, raw in _numbered_records(transactions):
+        try:
+            chunk.append((where, _leg(raw)))
+        except RenderError as exc:
+            raise RenderError(f"{transactions} {where}: {exc}") from None
+        count += 1
+        if len(chunk) >= CHECK_CHUNK:
+            _check_rendering(transactions, chunk, options)
+            chunk = []
+    _check_rendering(transactions, chunk, options)
+    return count
+
+
+def _leg(raw: bytes) -> dict[str, Any]:
+    if isinstance(raw, RejectedRecord):
+        raise RenderError(raw.error.detail)
+    try:
+        leg = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise RenderError(f"not JSON ({exc})") from None
+    if not isinstance(leg, dict):
+        raise RenderError(f"not a JSON object but {type(leg).__name__}")
+    for name in LEG_TEXT_FIELDS:
+        if not isinstance(leg.get(name), str) or not leg[name]:
+            raise RenderError(f"'{name}' is missing or not a string")
+    if isinstance(leg.get("amount"), bool) or not isinstance(leg.get("amount"), (str, int, float)):
+        raise RenderError("'amount' is missing or not a number or decimal string")
+    return leg
+
+
+def _check_rendering(transactions: str, chunk: list[tuple[str, dict[str, Any]]], options: RenderOptions) -> None:
+    """Render the chunk's legs (discarded); on a RenderError, find the leg that fails alone."""
+    try:
+        for _ in render((leg for _, leg in chunk), options):
+            pass
+        return
+    except RenderError as exc:
+        error = exc
+    for where, leg in chunk:
+        try:
+            for _ in render([leg], options):
+                pass
+        except RenderError as exc:
+            raise RenderError(f"{transactions} {where}: {exc}") from None
+    raise RenderError(f"{transactions} {chunk[0][0]} to {chunk[-1][0]}: {error}")
+
+
 def render_files(transactions: str, out_dir: Path, options: RenderOptions | None = None) -> dict[str, int]:
     """out_dir/messages/NNNNNNNNN-<type>.xml in stream order, and out_dir/accounts.jsonl: each
     customer's account ids as the legs name them (a leg without account_id: its customer_id), the
-    account directory for `replay --format iso20022 --accounts`. Returns counts."""
+    account directory for `replay --format iso20022 --accounts`. Returns counts. The file is
+    checked first (check_legs): a bad record is a RenderError naming its line, nothing written."""
+    options = options or RenderOptions()
+    check_legs(transactions, options)
     messages = out_dir / MESSAGES_DIR
     messages.mkdir(parents=True, exist_ok=True)
     accounts: dict[str, dict[str, None]] = {}
@@ -45,7 +124,7 @@ def render_files(transactions: str, out_dir: Path, options: RenderOptions | None
             counts["legs"] += 1
             yield leg
 
-    for n, message in enumerate(render(legs(), options or RenderOptions()), start=1):
+    for n, message in enumerate(render(legs(), options), start=1):
         (messages / f"{n:09d}-{message.kind}.xml").write_bytes(message.xml)
         counts[message.kind] += 1
     with open(out_dir / ACCOUNTS_FILE, "wb") as f:
@@ -70,13 +149,20 @@ def build_directory(customers: str | None, accounts: str | None) -> AccountDirec
     held: dict[str, set[str]] = {}
     if customers:
         for raw in read_records(customers):
+            if apply_profile_message(directory, None, raw) == "invalid":
+                continue  # replay dead-letters it: it replays the same profiles
             doc = orjson.loads(raw)
-            apply_profile_message(directory, doc.get("customer_id", "").encode() or None, raw)
             if isinstance(doc.get("accounts"), list):
                 held.setdefault(doc["customer_id"], set()).update(doc["accounts"])
     if accounts:
-        for raw in read_records(accounts):
-            doc = orjson.loads(raw)
+        for number, raw in enumerate(read_records(accounts), 1):
+            try:
+                doc = orjson.loads(raw)
+                ok = isinstance(doc, dict) and isinstance(doc.get("customer_id"), str) and isinstance(doc.get("accounts"), list)
+            except orjson.JSONDecodeError:
+                ok = False
+            if not ok or not all(isinstance(a, str) for a in doc["accounts"]):
+                raise InputFileError(f"{accounts}: record {number} is not {{customer_id, accounts}} (as `iso20022 render` writes)")
             merged = held.setdefault(doc["customer_id"], set())
             merged.update(doc["accounts"])
             directory.apply(doc["customer_id"], 1 << 62, sorted(merged))  # newer than any profile: the union stays

@@ -19,7 +19,7 @@ from streams.settings import Settings
 def read_labels(path: Path) -> dict[str, set[str]]:
     """customer_id -> typologies (a `labels.csv` with columns customer_id and typology or label)."""
     labels: dict[str, set[str]] = {}
-    with path.open(newline="", encoding="utf-8") as f:
+    with path.open(newline="", encoding="utf-8-sig") as f:  # Excel's "CSV UTF-8" starts with a BOM
         for row in csv.DictReader(f):
             typology = (row.get("typology") or row.get("label") or "").strip()
             if typology and typology.lower() not in ("normal", "none", "0"):

@@ -7,7 +7,7 @@ import asyncio
 import logging
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NoReturn
 
@@ -19,8 +19,8 @@ from redis.exceptions import RedisError
 
 from iso20022 import cli as iso_cli
 from streams.connections import kafka_options, make_redis
-from streams.errors import AmlStreamError, RuntimeFailure
-from streams.settings import Settings, load_settings, mask_url
+from streams.errors import AmlStreamError, InputFileError, RuntimeFailure
+from streams.settings import Settings, env_name, load_settings, mask_url
 
 
 def _topics_for_provisioning(settings: Settings, partitions: int) -> list[NewTopic]:
@@ -162,36 +162,64 @@ async def publish_peers(settings: Settings) -> int:
     return len(published)
 
 
+PRODUCE_FILES = ("customers.jsonl", "transactions.jsonl")
+
+
+def produce_records(settings: Settings, directory: Path, limit: int | None) -> Iterator[tuple[str, bytes, bytes]]:
+    """(topic, key, value) of each line `produce` sends: profiles first, at most `limit` in all.
+    InputFileError naming the file and line when a line is not a JSON object with a customer_id
+    (the message key): `produce` walks this once before it sends anything."""
+    if not directory.is_dir():
+        raise InputFileError(f"{directory}: not a directory (expected one with customers.jsonl and/or transactions.jsonl)")
+    paths = [(topic, directory / name) for topic, name in zip((settings.topics.customers, settings.topics.transactions), PRODUCE_FILES, strict=True)]
+    if not any(path.exists() for _, path in paths):
+        raise InputFileError(f"{directory}: has neither {' nor '.join(PRODUCE_FILES)}")
+    sent = 0
+    for topic, path in paths:
+        if not path.exists():
+            continue
+        with path.open("rb") as f:
+            for number, line in enumerate(f, 1):
+                if limit is not None and sent >= limit:
+                    return
+                line = line.strip()
+                if not line:
+                    continue
+                try:
+                    doc = orjson.loads(line)
+                except orjson.JSONDecodeError as exc:
+                    raise InputFileError(f"{path} line {number}: not JSON ({exc})") from None
+                if not isinstance(doc, dict):
+                    raise InputFileError(f"{path} line {number}: not a JSON object but {type(doc).__name__}")
+                customer_id = doc.get("customer_id")
+                if not isinstance(customer_id, str) or not customer_id:
+                    raise InputFileError(f"{path} line {number}: no customer_id string (the message key)")
+                yield topic, customer_id.encode(), line
+                sent += 1
+
+
 async def produce_generated(settings: Settings, directory: Path, rate: float | None, limit: int | None) -> int:
     """Produce a generated (or any) customers.jsonl + transactions.jsonl to the input topics,
-    profiles first; at `rate` messages/s or as fast as possible."""
+    profiles first; at `rate` messages/s or as fast as possible. Every line is checked first
+    (produce_records): a bad file stops the command before anything is sent."""
+    for _ in produce_records(settings, directory, limit):
+        pass
     producer = AIOKafkaProducer(**kafka_options(settings), acks="all", enable_idempotence=True, linger_ms=20, max_batch_size=1 << 20)
     await producer.start()
     sent = 0
     started = time.monotonic()
     try:
         pending = []
-        for topic, name in ((settings.topics.customers, "customers.jsonl"), (settings.topics.transactions, "transactions.jsonl")):
-            path = directory / name
-            if not path.exists():
-                continue
-            with path.open("rb") as f:
-                for line in f:
-                    if limit is not None and sent >= limit:
-                        break
-                    line = line.strip()
-                    if not line:
-                        continue
-                    key = orjson.loads(line)["customer_id"].encode()
-                    pending.append(await producer.send(topic, key=key, value=line))
-                    sent += 1
-                    if len(pending) >= 10_000:
-                        await asyncio.gather(*pending)
-                        pending.clear()
-                    if rate:
-                        ahead = sent / rate - (time.monotonic() - started)
-                        if ahead > 0.005:
-                            await asyncio.sleep(ahead)
+        for topic, key, line in produce_records(settings, directory, limit):
+            pending.append(await producer.send(topic, key=key, value=line))
+            sent += 1
+            if len(pending) >= 10_000:
+                await asyncio.gather(*pending)
+                pending.clear()
+            if rate:
+                ahead = sent / rate - (time.monotonic() - started)
+                if ahead > 0.005:
+                    await asyncio.sleep(ahead)
         await asyncio.gather(*pending)
     finally:
         await producer.stop()
@@ -247,6 +275,46 @@ def _positive(text: str) -> float:
     return value
 
 
+def _non_negative(text: str) -> float:
+    """An argparse type: a number of at least 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of at least 0, got {text}")
+    return value
+
+
+def _pattern_map(text: str) -> tuple[str, str]:
+    """An argparse type: GEN=PATTERN, a label typology name and a network rule id (factors.network.rules)."""
+    from factors.network.rules import NETWORK_PATTERNS
+    from streams.settings import did_you_mean
+
+    name, equals, pattern = text.partition("=")
+    if not equals or not name.strip() or not pattern.strip():
+        raise argparse.ArgumentTypeError(f"expected GEN=PATTERN (a label typology name = a network pattern id), got {text!r}")
+    pattern = pattern.strip()
+    if pattern not in NETWORK_PATTERNS:
+        raise argparse.ArgumentTypeError(
+            f"{pattern!r} is not a network pattern id{did_you_mean(pattern, NETWORK_PATTERNS)}; expected one of {', '.join(sorted(NETWORK_PATTERNS))}"
+        )
+    return name.strip(), pattern
+
+
+def _like_setting(field: str) -> Callable[[str], object]:
+    """An argparse type: a value the Settings field `field` accepts (the same type and range as its variable)."""
+    from streams.settings import setting_value
+
+    def value(text: str) -> object:
+        try:
+            return setting_value(field, text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(f"{exc}, got {text!r} (the bounds of {env_name(field)})") from None
+
+    return value
+
+
 def _named(exc: BaseException) -> str:
     text = str(exc)
     return text if text.startswith(type(exc).__name__) else f"{type(exc).__name__}: {text}"
@@ -290,7 +358,13 @@ def _main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--out", type=Path, required=True)
     p = sub.add_parser("produce", help="produce customers.jsonl and transactions.jsonl of a directory to the input topics")
-    p.add_argument("--from", dest="source", type=Path, required=True, help="a directory written by `amlstream generate`")
+    p.add_argument(
+        "--from",
+        dest="source",
+        type=Path,
+        required=True,
+        help="a directory written by `amlstream generate`; each line a JSON object with a customer_id (the key), all checked before sending (exit 2 naming the line)",
+    )
     p.add_argument("--rate", type=_positive, help="messages per second (default: as fast as possible)")
     p.add_argument("--limit", type=_at_least(0))
     p = sub.add_parser("replay", help="run the engine over files, without Kafka, writing what the topics would receive")
@@ -314,21 +388,32 @@ def _main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, required=True)
     p = sub.add_parser("check-standard", help="validate and lint a scoring standard (exit 0: valid, 2: refused); prints paths, never values")
     p.add_argument("file", type=Path)
-    p.add_argument("--trail-horizon-hours", type=float, help="the workers' trail horizon for the rule-window warnings (default: AMLSTREAM_TRAIL_HORIZON_HOURS, 72)")
+    p.add_argument(
+        "--trail-horizon-hours",
+        type=_like_setting("trail_horizon_hours"),
+        help="the workers' trail horizon for the rule-window warnings (default: AMLSTREAM_TRAIL_HORIZON_HOURS, 72)",
+    )
     from filings.cli import add_parser as add_filings  # regulatory filing (its own package, not on the data path)
 
     add_filings(sub)
     sub.add_parser("network-worker", help="run a network-stage worker on the edge topic (its own consumer group)")
     p = sub.add_parser("network-replay", help="transactions -> edges -> the network stage, without Kafka; with labels, node-level precision/recall")
-    p.add_argument("--transactions", required=True, help="JSON Lines or CSV (transaction.v1)")
-    p.add_argument("--customers", help="customer profiles (peer groups, accounts)")
+    p.add_argument("--transactions", required=True, help="JSON Lines or CSV (transaction.v1); a bad leg is counted and written to OUT/network-dead-letter.jsonl")
+    p.add_argument("--customers", help="customer profiles (peer groups, accounts); a bad profile is skipped and counted (profiles_skipped)")
     p.add_argument("--labels", type=Path, help="network_labels.csv (synthbank) for the node-level evaluation")
     p.add_argument(
-        "--map", action="append", default=[], help="GEN=PATTERN: a label typology name to a network pattern id (repeatable; cycle, small_set_fan_* mapped by default)"
+        "--map",
+        type=_pattern_map,
+        action="append",
+        default=[],
+        help="GEN=PATTERN: a label typology name to a network pattern id (repeatable; cycle, small_set_fan_* mapped by default)",
     )
     p.add_argument("--risk-changes", type=Path, help="risk-changes.jsonl of `amlstream replay` on the same input (levels for the exposure rule)")
     p.add_argument(
-        "--warmup-days", type=float, default=0, help="the first days only build state (the backfill a deployed stage starts from); groups starting then are not evaluated"
+        "--warmup-days",
+        type=_non_negative,
+        default=0,
+        help="the first days only build state (the backfill a deployed stage starts from); groups starting then are not evaluated",
     )
     p.add_argument("--config", type=Path, help="scoring standard (default: AMLSTREAM_MODEL_CONFIG or the packaged one)")
     p.add_argument("--out", type=Path, required=True)
@@ -361,7 +446,7 @@ def _main(argv: list[str] | None = None) -> int:
         if args.command == "network-replay":
             from streams.network.replay import run_network_replay
 
-            mapping = dict(m.split("=", 1) for m in args.map)
+            mapping = dict(args.map)
             report = asyncio.run(
                 run_network_replay(
                     settings, args.transactions, args.customers, args.out, args.config, args.labels, mapping, args.risk_changes, warmup_days=args.warmup_days
@@ -448,7 +533,7 @@ def _main(argv: list[str] | None = None) -> int:
         return 2
     except ValueError as exc:
         if args.command != "generate":
-            raise
+            return _defect(args.command, exc)
         _say(str(exc))  # the generator's argument checks
         return 2
     except RedisError as exc:
@@ -460,11 +545,16 @@ def _main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         _say(f"{args.command}: {exc}")
         return 1
-    except Exception as exc:  # a defect: one line for the operator, the traceback for the developer
-        logging.getLogger("amlstream").debug("%s failed", args.command, exc_info=True)
-        _say(f"{args.command} failed: {_named(exc)} (AMLSTREAM_LOG_LEVEL=debug shows the traceback)")
-        return 1
+    except Exception as exc:
+        return _defect(args.command, exc)
     return 0
+
+
+def _defect(command: str, exc: Exception) -> int:
+    """A defect: one line for the operator, the traceback for the developer (at debug level)."""
+    logging.getLogger("amlstream").debug("%s failed", command, exc_info=exc)
+    _say(f"{command} failed: {_named(exc)} (AMLSTREAM_LOG_LEVEL=debug shows the traceback)")
+    return 1
 
 
 if __name__ == "__main__":

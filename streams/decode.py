@@ -31,7 +31,21 @@ ID_MAX = 128
 MAX_ACCOUNTS = 1_000
 
 
+class RejectedRecord(bytes):
+    """A record the file reader already knows is bad (a CSV row with more cells than its header):
+    its bytes as read, and the DecodeError it dead-letters with when decoded."""
+
+    error: DecodeError
+
+    def __new__(cls, raw: bytes, error: DecodeError) -> RejectedRecord:
+        record = super().__new__(cls, raw)
+        record.error = error
+        return record
+
+
 def parse_json(value: bytes | None, max_bytes: int) -> dict[str, Any]:
+    if isinstance(value, RejectedRecord):
+        raise value.error
     if value is None:
         raise DecodeError("invalid_json", "empty message (no value)")
     if len(value) > max_bytes:
@@ -118,7 +132,8 @@ def parse_amount(value: Any, customer_id: str) -> Decimal:
     if amount <= 0:
         raise DecodeError("invalid_amount", f"'amount' must be > 0, got {amount}", customer_id)
     if amount > MAX_AMOUNT:
-        raise DecodeError("invalid_amount", f"'amount' {amount:.6g} exceeds the limit 1e13", customer_id)
+        shown = value[:64] if isinstance(value, str) else repr(value)  # as given: a rounded 1.00000e+13 would look equal to the limit
+        raise DecodeError("invalid_amount", f"'amount' {shown} exceeds the limit {MAX_AMOUNT:f}", customer_id)
     return amount
 
 

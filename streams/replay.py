@@ -9,9 +9,11 @@ transaction whose event time is later than the profile's `updated_at`.
 from __future__ import annotations
 
 import asyncio
+import calendar
 import contextlib
 import csv
 import io
+import math
 import shutil
 import socket
 import subprocess
@@ -29,6 +31,7 @@ from redis.asyncio import Redis
 
 from factors.profile import FLAGS
 from streams.connections import make_redis
+from streams.decode import MAX_YEAR, MIN_YEAR, RejectedRecord
 from streams.engine import Engine
 from streams.errors import ConfigError, DecodeError, InputFileError, RuntimeFailure
 from streams.events import OutputEvent, Source
@@ -71,14 +74,34 @@ def _csv_value(column: str, value: str) -> Any:
     return value
 
 
+def _utf8_rows(path: str, reader: csv.DictReader) -> Iterator[dict[str | None, Any]]:
+    """The reader's rows; a file that is not UTF-8 (a GBK or Latin-1 export) is InputFileError:
+    its rows cannot be told apart, so none can be dead-lettered on its own."""
+    try:
+        yield from reader
+    except UnicodeDecodeError as exc:
+        raise InputFileError(f"{path}: not UTF-8 text ({exc.reason} at or after line {reader.line_num + 1}): save it as CSV UTF-8") from None
+
+
 def read_records(path: str) -> Iterator[bytes]:
-    """The raw JSON bytes of each event: JSON Lines as they are, CSV rows as JSON objects."""
+    """The raw JSON bytes of each event: JSON Lines as they are, CSV rows as JSON objects. A CSV
+    file may start with a UTF-8 byte order mark (Excel's "CSV UTF-8"); a row with more cells than
+    the header is a RejectedRecord (dead-lettered `invalid_value` when decoded), never cut short."""
     stream = _open(path)
     try:
         if path.endswith(".csv"):
-            for row in csv.DictReader(io.TextIOWrapper(stream, encoding="utf-8")):
+            reader = csv.DictReader(io.TextIOWrapper(stream, encoding="utf-8-sig", newline=""))
+            for row in _utf8_rows(path, reader):
+                extra = row.pop(None, None)  # type: ignore[call-overload]  # DictReader's restkey: the cells past the header
                 values = {k: _csv_value(k, v) for k, v in row.items() if k and v is not None}
-                yield orjson.dumps({k: v for k, v in values.items() if v is not None})  # an empty cell is an absent field, not null
+                raw = orjson.dumps({k: v for k, v in values.items() if v is not None})  # an empty cell is an absent field, not null
+                if extra:
+                    width = len(reader.fieldnames or ())
+                    detail = f"CSV line {reader.line_num} has {width + len(extra)} cells, the header {width}: extra {', '.join(repr(c[:32]) for c in extra[:3])}"
+                    customer = row.get("customer_id") or None
+                    yield RejectedRecord(raw, DecodeError("invalid_value", detail, customer))
+                    continue
+                yield raw
         else:
             for line in stream:
                 line = line.strip()
@@ -166,6 +189,8 @@ def merged_sources(transactions: str, customers: str | None, topics: Any, clock:
 
 
 MESSAGE_FIELDS = frozenset(("topic", "key", "value", "timestamp"))
+# a record timestamp given as epoch milliseconds: within the years the decoder accepts for event times
+RECORD_MS = (calendar.timegm((MIN_YEAR, 1, 1, 0, 0, 0)) * 1000, calendar.timegm((MAX_YEAR + 1, 1, 1, 0, 0, 0)) * 1000 - 1)
 
 
 def _message_lines(messages: str) -> Iterator[tuple[int, bytes]]:
@@ -210,8 +235,12 @@ def _envelope(number: int, line: bytes, names: dict[str, str]) -> tuple[str, str
     stamp = doc.get("timestamp")
     record_ms = None
     if stamp is not None:
-        if type(stamp) is int:
-            record_ms = stamp
+        if type(stamp) in (int, float):
+            if not math.isfinite(stamp) or stamp != int(stamp):
+                raise bad(f"'timestamp' {stamp!r} is not whole epoch milliseconds")
+            if not RECORD_MS[0] <= stamp <= RECORD_MS[1]:
+                raise bad(f"'timestamp' {stamp!r} is out of range: epoch milliseconds of years {MIN_YEAR}-{MAX_YEAR} ({RECORD_MS[0]}..{RECORD_MS[1]})")
+            record_ms = int(stamp)
         else:
             try:
                 record_ms = parse_timestamp(stamp, "timestamp")

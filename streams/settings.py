@@ -315,6 +315,18 @@ def problems(error: ValidationError, env: Mapping[str, str]) -> list[str]:
     return list(dict.fromkeys(lines))
 
 
+def setting_value(field: str, text: str) -> Any:
+    """`text` validated as the Settings field `field` is (its type and range), for a command-line
+    option that overrides that setting; ValueError saying what was expected (as for the variable)."""
+    from pydantic import TypeAdapter
+
+    info = Settings.model_fields[field]
+    try:
+        return TypeAdapter(Annotated[info.annotation, *info.metadata]).validate_python(text.strip())
+    except ValidationError as exc:
+        raise ValueError(_expected(dict(exc.errors(include_url=False)[0]))) from None
+
+
 def variables() -> frozenset[str]:
     """Every AMLSTREAM_* name the environment may hold: the settings' (topics included) and OTHER_VARIABLES."""
     names = {env_name(f) for f in Settings.model_fields if f not in NOT_VARIABLES}

@@ -55,7 +55,7 @@ def read_network_labels(path: Path, mapping: dict[str, str] | None = None, live_
     transfer is before `live_from_ms` (the warm-up) are not evaluated: their members are `ignored`."""
     mapping = DEFAULT_MAP | (mapping or {})
     out = NetworkLabels()
-    with path.open(newline="", encoding="utf-8") as f:
+    with path.open(newline="", encoding="utf-8-sig") as f:  # Excel's "CSV UTF-8" starts with a BOM
         rows = list(csv.DictReader(f))
     for row in rows:
         if row.get("customer_id"):
@@ -80,7 +80,7 @@ def read_customer_labels(path: Path | None) -> dict[str, list[tuple[int, int]]]:
     out: dict[str, list[tuple[int, int]]] = defaultdict(list)
     if path is None or not path.exists():
         return out
-    with path.open(newline="", encoding="utf-8") as f:
+    with path.open(newline="", encoding="utf-8-sig") as f:  # Excel's "CSV UTF-8" starts with a BOM
         for row in csv.DictReader(f):
             if row.get("customer_id") and (row.get("typology") or "").lower() not in ("", "normal", "none", "0"):
                 start = parse_ms(row["start"]) if row.get("start") else 0

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -22,13 +22,14 @@ from typing import IO, Any
 import orjson
 from redis.asyncio import Redis
 
+from factors.model import Transaction
 from factors.network.edges import Edge, edge_messages, edges_for_leg
 from factors.network.rules import load_rules
 from factors.patterns.high_risk_exposure import HIGH_LEVELS
 from factors.profile import peer_group
-from streams.decode import decode_transaction
-from streams.errors import DecodeError
-from streams.events import Source, iso
+from streams.decode import decode_profile, decode_transaction
+from streams.errors import DecodeError, InputFileError
+from streams.events import Source, dead_letter, iso
 from streams.model import Model
 from streams.network.engine import NetworkEngine
 from streams.network.evaluation import Cases, CustomerTypologyParties, evaluate_nodes, parse_ms, read_customer_labels, read_network_labels
@@ -38,36 +39,49 @@ from streams.replay import read_records
 EDGE_TOPIC = "aml.edges.v1"
 
 
+MAX_BYTES = 1_048_576  # a record's size limit, AMLSTREAM_MAX_MESSAGE_BYTES's default
+
+
 @dataclass(slots=True)
 class Directory:
-    """What the replay knows of the bank's customers from their profiles: peer groups and accounts."""
+    """What the replay knows of the bank's customers from their profiles: peer groups and accounts.
+    A profile the customer stage would dead-letter (decode_profile) is skipped and counted by
+    error code in `skipped`, as the customer stage would not know it either."""
 
     groups: dict[str, str] = field(default_factory=dict)  # customer_id -> peer group
     accounts: dict[str, str] = field(default_factory=dict)  # account id -> customer_id
     listed: set[str] = field(default_factory=set)  # customers listed in their profile
+    skipped: Counter[str] = field(default_factory=Counter)  # bad profile records by error code
 
     @classmethod
     def from_profiles(cls, path: str | None) -> Directory:
         d = cls()
         if path:
             for raw in read_records(path):
-                p = orjson.loads(raw)
-                if not isinstance(p, dict) or not p.get("customer_id"):
+                try:
+                    p = decode_profile(None, raw, MAX_BYTES)
+                except DecodeError as exc:
+                    d.skipped[exc.code] += 1
                     continue
-                d.groups[p["customer_id"]] = peer_group(p.get("kind"), p.get("industry"))
-                if p.get("listed") is True:
-                    d.listed.add(p["customer_id"])
-                for account in p.get("accounts") or []:
-                    d.accounts[str(account)] = p["customer_id"]
+                d.groups[p.customer_id] = peer_group(p.kind, p.industry)
+                if p.listed:
+                    d.listed.add(p.customer_id)
+                for account in p.accounts:
+                    d.accounts[account] = p.customer_id
         return d
 
 
 def edge_of(raw: bytes, model: Model, directory: Directory) -> Edge | None:
     """The edge of one transaction.v1 record as the customer stage builds it (None: no edge or invalid)."""
     try:
-        tx = decode_transaction(None, raw, model.standard.fx, 1_048_576)
+        tx = decode_transaction(None, raw, model.standard.fx, MAX_BYTES)
     except DecodeError:
         return None
+    return leg_edge(tx, directory)
+
+
+def leg_edge(tx: Transaction, directory: Directory) -> Edge | None:
+    """The edge of one decoded leg (None: the leg has none, e.g. cash)."""
     account = tx.counterparty_account
     resolved = directory.accounts.get(account) if account else None
     own_account = resolved == tx.customer_id or (account is not None and account == tx.account_id)
@@ -89,10 +103,17 @@ def edge_of(raw: bytes, model: Model, directory: Directory) -> Edge | None:
     )
 
 
-def edges_of(transactions: str, model: Model, directory: Directory) -> Iterator[Edge]:
-    """The edge of each leg that has one, in file order."""
-    for raw in read_records(transactions):
-        edge = edge_of(raw, model, directory)
+def edges_of(transactions: str, model: Model, directory: Directory, rejected: Callable[[int, bytes, DecodeError], None] | None = None) -> Iterator[Edge]:
+    """The edge of each leg that has one, in file order; `rejected(record index, raw, error)` is
+    told of each record the decoder refuses (the customer stage dead-letters them)."""
+    for offset, raw in enumerate(read_records(transactions)):
+        try:
+            tx = decode_transaction(None, raw, model.standard.fx, MAX_BYTES)
+        except DecodeError as exc:
+            if rejected is not None:
+                rejected(offset, raw, exc)
+            continue
+        edge = leg_edge(tx, directory)
         if edge is not None:
             yield edge
 
@@ -113,6 +134,8 @@ def edge_sources(transactions: str, customers: str | None, model: Model, directo
 @dataclass
 class NetworkReplayResult:
     copies: int = 0
+    dead_letters: Counter[str] = field(default_factory=Counter)  # transaction records the decoder refused, by error code
+    profiles_skipped: Counter[str] = field(default_factory=Counter)  # profile records the decoder refused, by error code
     outcomes: Counter[str] = field(default_factory=Counter)
     detections: Counter[str] = field(default_factory=Counter)
     flagged: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # pattern -> customers
@@ -130,6 +153,8 @@ class NetworkReplayResult:
         edges = self.copies / 2
         return {
             "edge_copies": self.copies,
+            "dead_letters": dict(sorted(self.dead_letters.items())),
+            "profiles_skipped": dict(sorted(self.profiles_skipped.items())),
             "outcomes": dict(sorted(self.outcomes.items())),
             "detections": dict(sorted(self.detections.items())),
             "customers_flagged": {p: len(c) for p, c in sorted(self.flagged.items())},
@@ -147,10 +172,13 @@ def read_risk_changes(path: Path | None) -> list[tuple[int, str, str]]:
     """(event time ms, customer_id, level) of each risk_change in a risk-changes.jsonl, in time order."""
     out = []
     if path is not None:
-        for raw in read_records(str(path)):
-            e = orjson.loads(raw)
-            if isinstance(e, dict) and e.get("event_type") == "risk_change":
-                out.append((parse_ms(e["occurred_at"]), e["customer_id"], e["current"]["level"]))
+        for number, raw in enumerate(read_records(str(path)), 1):
+            try:
+                e = orjson.loads(raw)
+                if isinstance(e, dict) and e.get("event_type") == "risk_change":
+                    out.append((parse_ms(e["occurred_at"]), e["customer_id"], e["current"]["level"]))
+            except (ValueError, KeyError, TypeError) as exc:  # the file is `amlstream replay`'s: a bad line means the wrong file
+                raise InputFileError(f"{path}: record {number} is not a risk_change event of amlstream replay ({type(exc).__name__}: {exc})") from None
     return sorted(out)
 
 
@@ -186,14 +214,23 @@ async def network_replay(
     live_from: list[int] = []
     store = GraphStore(redis, cap=cap, hub_degree=hub_degree)
     directory = Directory.from_profiles(customers)
+    result.profiles_skipped.update(directory.skipped)
     risk = {cid: "prohibited@0" for cid in sorted(directory.listed)}
     changes = read_risk_changes(risk_changes)
     engine = NetworkEngine(store, load_rules(model.standard), model.version, check_keys=True, risk=risk)
     writer: IO[bytes] | None = None
+    dead: IO[bytes] | None = None
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         writer = open(out_dir / "network-detections.jsonl", "wb")  # noqa: SIM115 - closed below
+        dead = open(out_dir / "network-dead-letter.jsonl", "wb")  # noqa: SIM115 - closed below
     started = time.monotonic()
+
+    def rejected(offset: int, raw: bytes, error: DecodeError) -> None:
+        result.dead_letters[error.code] += 1
+        if dead is not None:
+            letter = dead_letter(Source(transactions, 0, offset, None, bytes(raw)), error.code, error.detail, model.version, error.customer_id)
+            dead.write(letter.encode() + b"\n")
 
     async def run(batch: list[tuple[Edge, str]]) -> None:
         out = await engine.process_copies(batch)
@@ -218,7 +255,7 @@ async def network_replay(
     try:
         batch: list[tuple[Edge, str]] = []
         nxt = 0
-        for edge in edges_of(transactions, model, directory):
+        for edge in edges_of(transactions, model, directory, rejected):
             ts_ms = edge.ts_ms
             introduced.leg(edge.leg_customer_id, edge.payee if edge.leg_customer_id == edge.payer_customer_id else edge.payer, ts_ms)
             if not live_from and warmup_days:
@@ -237,8 +274,9 @@ async def network_replay(
         if batch:
             await run(batch)
     finally:
-        if writer is not None:
-            writer.close()
+        for w in (writer, dead):
+            if w is not None:
+                w.close()
     result.seconds = time.monotonic() - started
     result.customer_typology_parties = introduced.parties
     result.live_from_ms = live_from[0] if live_from else None

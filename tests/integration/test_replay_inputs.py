@@ -100,6 +100,22 @@ def _leg(tx_id: str, customer: str = "C-M") -> dict:
     return {"tx_id": tx_id, "customer_id": customer, "ts": "2026-11-02T10:00:00+08:00", "direction": "in", "amount": "100.00", "currency": "CNY", "method": "transfer"}
 
 
+async def test_a_csv_with_a_byte_order_mark_and_a_row_too_wide(settings, tmp_path):
+    """Excel's "CSV UTF-8" (a BOM before the first header) replays; a row with a cell more than the
+    header is dead-lettered (invalid_value), never applied with the extra cell dropped."""
+    rows = [
+        ("W-1", "C-W", "2026-11-02T10:00:00+08:00", "in", "100.00", "CNY", "cash", "", ""),
+        ("W-2", "C-W", "2026-11-02T11:00:00+08:00", "in", "100.00", "CNY", "cash", "", "", "X"),
+    ]
+    path = Path(_csv(tmp_path / "legs.csv", COLUMNS, rows))  # type: ignore[arg-type]
+    path.write_bytes(path.read_text(encoding="utf-8").encode("utf-8-sig"))
+    outputs = await run(settings, tmp_path, "bom", transactions=str(path))
+    assert [(d["source"]["offset"], d["customer_id"], d["error_code"], d["error_detail"]) for d in outputs["dead-letter"]] == [
+        (1, "C-W", "invalid_value", "CSV line 3 has 10 cells, the header 9: extra 'X'")
+    ]
+    assert [r["customer_id"] for r in outputs["risk-changes"]] == ["C-W"]  # the first row was applied
+
+
 async def test_messages_keys_are_checked_as_the_worker_checks_them(settings, tmp_path):
     lines = [
         _message("transactions", "C-M", _leg("M-1")),
@@ -126,6 +142,12 @@ async def test_messages_keys_are_checked_as_the_worker_checks_them(settings, tmp
         (orjson.dumps(_message("transactions", 17, _leg("M-9"))), "line 2: key must be a string or null"),
         (orjson.dumps(_message("transactions", "C-M", _leg("M-9")) | {"timestamp": "yesterday"}), "line 2: 'timestamp' is not an RFC 3339 timestamp"),
         (orjson.dumps(_message("transactions", "C-M", _leg("M-9")) | {"valeu": 1}), "line 2: unknown field 'valeu' (did you mean value?)"),
+        (
+            orjson.dumps(_message("transactions", "C-M", _leg("M-9")) | {"timestamp": 1e30}),
+            "line 2: 'timestamp' 1e+30 is out of range: epoch milliseconds of years 1990-2100",
+        ),
+        (orjson.dumps(_message("transactions", "C-M", _leg("M-9")) | {"timestamp": -5}), "line 2: 'timestamp' -5 is out of range: epoch milliseconds of years 1990-2100"),
+        (orjson.dumps(_message("transactions", "C-M", _leg("M-9")) | {"timestamp": 1.7e12 + 0.5}), "line 2: 'timestamp' 1700000000000.5 is not whole epoch milliseconds"),
     ],
 )
 async def test_a_line_that_is_no_record_stops_replay_before_any_output(settings, tmp_path, line, problem):

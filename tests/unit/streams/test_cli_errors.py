@@ -81,6 +81,28 @@ def test_replay_without_redis_server_says_what_to_install(legs, tmp_path, monkey
         (["create-topics", "--partitions", "0"], "amlstream create-topics: error: argument --partitions: expected an integer of at least 1, got 0"),
         (["produce", "--from", ".", "--rate", "-5"], "amlstream produce: error: argument --rate: expected a number above 0, got -5"),
         (["replay", "--out", "x"], "amlstream replay: error: one of the arguments --transactions --messages is required"),
+        *(
+            (["network-replay", "--transactions", "t.jsonl", "--out", "o", *extra], f"amlstream network-replay: error: argument {expected}")
+            for extra, expected in (
+                (["--map", "cycle"], "--map: expected GEN=PATTERN (a label typology name = a network pattern id), got 'cycle'"),
+                (["--map", "cycle=nonexistent_rule"], "--map: 'nonexistent_rule' is not a network pattern id; expected one of closed_group, "),
+                (["--map", "cycle=network_cycel"], "--map: 'network_cycel' is not a network pattern id (did you mean network_cycle?)"),
+                (["--warmup-days", "-3"], "--warmup-days: expected a number of at least 0, got -3"),
+                (["--warmup-days", "nan"], "--warmup-days: expected a number of at least 0, got nan"),
+            )
+        ),
+        *(
+            (
+                ["check-standard", "s.toml", f"--trail-horizon-hours={hours}"],
+                f"amlstream check-standard: error: argument --trail-horizon-hours: {expected}, got '{hours}'",
+            )
+            for hours, expected in (
+                ("0", "out of range: expected a value at least 1"),
+                ("-5", "out of range: expected a value at least 1"),
+                ("100000", "out of range: expected a value at most 2160"),  # AMLSTREAM_TRAIL_HORIZON_HOURS's bounds
+                ("1.5", "expected an integer"),
+            )
+        ),
     ],
 )
 def test_bad_arguments_are_one_line_exit_2(argv, expected, tmp_path, capsys):
@@ -88,6 +110,55 @@ def test_bad_arguments_are_one_line_exit_2(argv, expected, tmp_path, capsys):
     code, lines = run(argv, capsys)
     assert code == 2 and len(lines) == 1 and lines[0].startswith(expected), lines
     assert not (tmp_path / "g" / "transactions.jsonl").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "line", "problem"),
+    [
+        ("customers.jsonl", b'{"customer_id": "X"', "customers.jsonl line 2: not JSON (unexpected end of data"),
+        ("customers.jsonl", b"[1, 2]", "customers.jsonl line 2: not a JSON object but list"),
+        ("transactions.jsonl", orjson.dumps({**LEG, "customer_id": None}), "transactions.jsonl line 2: no customer_id string (the message key)"),
+        ("transactions.jsonl", orjson.dumps({**LEG, "customer_id": 17}), "transactions.jsonl line 2: no customer_id string (the message key)"),
+    ],
+)
+def test_produce_checks_every_line_before_it_sends_anything(name, line, problem, tmp_path, monkeypatch, capsys):
+    """The broker is unreachable: a bad line must be found before produce connects to it, so
+    nothing of either file was sent (before the check: the customers up to the bad line were)."""
+    monkeypatch.setenv("AMLSTREAM_BOOTSTRAP_SERVERS", "127.0.0.1:1")
+    good = {"customers.jsonl": orjson.dumps({"customer_id": "C-1", "kind": "individual"}), "transactions.jsonl": orjson.dumps(LEG)}
+    for file, first in good.items():
+        (tmp_path / file).write_bytes(first + b"\n" + (line + b"\n" if file == name else b""))
+    code, lines = run(["produce", "--from", str(tmp_path)], capsys)
+    assert code == 2 and len(lines) == 1 and lines[0].startswith(f"amlstream: {tmp_path}/{problem}"), lines
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"), [(b'{"customer_id": "X"', "not JSON"), (b"[1]", "not a JSON object but list"), (b'{"tx_id": 1}', "'customer_id' is missing")]
+)
+def test_iso20022_render_of_a_bad_leg_is_one_line_exit_2(line, problem, tmp_path, capsys):
+    source = tmp_path / "legs.jsonl"
+    source.write_bytes(orjson.dumps(LEG) + b"\n" + line + b"\n")
+    code, lines = run(["iso20022", "render", "--transactions", str(source), "--out", str(tmp_path / "iso")], capsys)
+    assert code == 2 and len(lines) == 1 and lines[0].startswith(f"amlstream: cannot render: {source} line 2: {problem}"), lines
+
+
+def test_a_value_error_of_a_command_is_one_line_not_a_traceback(monkeypatch, capsys):
+    """A ValueError (orjson's JSONDecodeError is one) outside the argument checks is a defect: one line, exit 1."""
+
+    async def broken(*args):
+        raise orjson.JSONDecodeError("unexpected end of data", '{"x"', 4)
+
+    monkeypatch.setattr(cli, "create_topics", broken)
+    code, lines = run(["create-topics"], capsys)
+    assert (code, lines) == (
+        1,
+        ["amlstream: create-topics failed: JSONDecodeError: unexpected end of data: line 1 column 5 (char 4) (AMLSTREAM_LOG_LEVEL=debug shows the traceback)"],
+    )
+
+
+def test_produce_from_a_directory_without_the_files_is_one_line_exit_2(tmp_path, capsys):
+    code, lines = run(["produce", "--from", str(tmp_path)], capsys)
+    assert (code, lines) == (2, [f"amlstream: {tmp_path}: has neither customers.jsonl nor transactions.jsonl"])
 
 
 @pytest.mark.parametrize(

@@ -63,6 +63,11 @@ def test_amounts_within_the_minor_unit_are_exact(amount: Any, currency: str, fen
     assert decode(amount=amount, currency=currency).amount_fen == fen
 
 
+@pytest.mark.parametrize(("amount", "shown"), [("10000000000000.01", "10000000000000.01"), (10000000000000.01, "10000000000000.01"), (20000000000000, "20000000000000")])
+def test_an_amount_above_the_limit_is_shown_as_given_not_rounded_onto_the_limit(amount: Any, shown: str) -> None:
+    assert refused("invalid_amount", amount=amount) == f"'amount' {shown} exceeds the limit 10000000000000"
+
+
 def test_a_cash_amount_just_under_the_reporting_line_stays_under_it() -> None:
     """The break-test case: 49999.995 was rounded half-even to a reportable 50,000.00."""
     refused("invalid_amount", amount="49999.995", method="cash")
@@ -243,6 +248,45 @@ def test_csv_cells_become_the_json_the_decoder_expects() -> None:
     assert [_csv_value("pep", v) for v in ("Y", "yes", "maybe", " true")] == ["Y", "yes", "maybe", " true"]  # the decoder refuses them
     assert _csv_value("cross_border", "") is None and _csv_value("amount", "") is None
     assert _csv_value("accounts", "A-1;A-2;") == ["A-1", "A-2"] and _csv_value("amount", " 50000 ") == " 50000 "
+
+
+CSV_HEADER = "tx_id,customer_id,ts,direction,amount,currency,method"
+CSV_ROW = "t1,c1,2026-11-27T10:00:00+08:00,in,100.50,CNY,cash"
+
+
+def test_a_csv_file_with_a_byte_order_mark_reads_its_first_column(tmp_path) -> None:
+    """Excel's "CSV UTF-8" starts with U+FEFF: without utf-8-sig the first header is '\ufefftx_id' and every row lacks tx_id."""
+    from streams.replay import read_records
+
+    path = tmp_path / "legs.csv"
+    path.write_bytes(f"{CSV_HEADER}\r\n{CSV_ROW}\r\n".encode("utf-8-sig"))
+    (raw,) = read_records(str(path))
+    assert decode_transaction(None, raw, FX, 1 << 20).tx_id == "t1"
+
+
+def test_a_csv_row_with_more_cells_than_the_header_is_dead_lettered_not_cut_short(tmp_path) -> None:
+    from streams.replay import read_records
+
+    path = tmp_path / "legs.csv"
+    path.write_text(f"{CSV_HEADER}\n{CSV_ROW}\n{CSV_ROW},cash-extra\n", encoding="utf-8")
+    good, bad = read_records(str(path))
+    assert decode_transaction(None, good, FX, 1 << 20).amount_fen == 10_050
+    with pytest.raises(DecodeError) as caught:
+        decode_transaction(None, bad, FX, 1 << 20)
+    assert (caught.value.code, caught.value.customer_id) == ("invalid_value", "c1")
+    assert caught.value.detail == "CSV line 3 has 8 cells, the header 7: extra 'cash-extra'"
+    assert orjson.loads(bytes(bad))["tx_id"] == "t1"  # the payload a dead letter carries: the row as read
+
+
+def test_a_csv_file_that_is_not_utf8_is_one_clear_file_error(tmp_path) -> None:
+    """A GBK export (common for Chinese names) cannot be split into rows: the file is refused, not a traceback."""
+    from streams.errors import InputFileError
+    from streams.replay import read_records
+
+    path = tmp_path / "legs.csv"
+    path.write_bytes(f"{CSV_HEADER},counterparty_name\n{CSV_ROW},".encode() + "张三".encode("gbk") + b"\n")
+    with pytest.raises(InputFileError, match=r"legs.csv: not UTF-8 text \(invalid .* at or after line 1\): save it as CSV UTF-8"):
+        list(read_records(str(path)))
 
 
 def test_fx_rates_written_as_strings_must_be_plain_decimals_too(tmp_path) -> None:
