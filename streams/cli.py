@@ -264,26 +264,23 @@ def _at_least(minimum: int) -> Callable[[str], int]:
     return integer
 
 
-def _positive(text: str) -> float:
-    """An argparse type: a number above 0."""
+def _number(text: str, *, zero: bool) -> float:
+    """An argparse type: a finite number above 0 (or at least 0 with `zero`)."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text}")
+    if not (value >= 0 if zero else value > 0) or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number {'of at least' if zero else 'above'} 0, got {text}")
     return value
+
+
+def _positive(text: str) -> float:
+    return _number(text, zero=False)
 
 
 def _non_negative(text: str) -> float:
-    """An argparse type: a number of at least 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a number of at least 0, got {text}")
-    return value
+    return _number(text, zero=True)
 
 
 def _pattern_map(text: str) -> tuple[str, str]:
