@@ -151,6 +151,11 @@ def run_worker(settings: Settings, model: Model | None = None) -> int:
             await action(redis)
         except (RedisError, OSError):
             metrics.redis_errors.inc()
+        except Exception:
+            # an operational timer (gauges, readiness) must never take the worker down with it;
+            # redis-py's asyncio cluster client has raised AttributeError on a connection being torn down
+            metrics.redis_errors.inc()
+            log.warning("a periodic Redis read failed", exc_info=True)
         finally:
             await redis.aclose()
 

@@ -25,7 +25,6 @@ import time
 import faust
 import mode
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from factors.network.rules import load_rules
 from streams.connections import faust_credentials, make_redis
@@ -200,8 +199,9 @@ def create_network_app(settings: Settings, metrics: NetworkMetrics, readiness: R
         redis = make_redis(settings, socket_timeout=10)
         try:
             await reload_risk(redis)
-        except (RedisError, OSError):
+        except Exception:  # a periodic job never takes the worker down (redis-py's cluster client can raise AttributeError)
             metrics.redis_errors.inc()
+            log.warning("a periodic Redis job failed", exc_info=True)
         finally:
             await redis.aclose()
 
@@ -217,8 +217,9 @@ def create_network_app(settings: Settings, metrics: NetworkMetrics, readiness: R
             quantiles.clear()
             quantiles.update(await load_quantiles(redis))
             metrics.state_accounts.set(await redis.dbsize())
-        except (RedisError, OSError):
+        except Exception:  # a periodic job never takes the worker down (redis-py's cluster client can raise AttributeError)
             metrics.redis_errors.inc()
+            log.warning("a periodic Redis job failed", exc_info=True)
         finally:
             await redis.aclose()
 
@@ -229,8 +230,9 @@ def create_network_app(settings: Settings, metrics: NetworkMetrics, readiness: R
             redis = make_redis(settings, socket_timeout=30)
             try:
                 await publish_quantiles(redis)
-            except (RedisError, OSError):
+            except Exception:
                 metrics.redis_errors.inc()
+                log.warning("publishing quantiles failed", exc_info=True)
             finally:
                 await redis.aclose()
 
