@@ -96,7 +96,8 @@ async def test_sigkill_mid_stream_loses_nothing_and_counts_nothing_twice(pipelin
         emitted = await output_events(topics, until=len(clean_ids), idle_s=3)
         emitted_ids = Counter(e["event_id"] for e in emitted)
         # (c) the same distinct events as a clean run; repeats are exact re-emissions
-        assert set(emitted_ids) == clean_ids
+        extra = [e for e in emitted if e["event_id"] not in clean_ids]
+        assert set(emitted_ids) == clean_ids, f"not in the clean run: {orjson.dumps(extra[:3]).decode()[:4000]}; missing: {len(clean_ids - set(emitted_ids))}"
         by_id = {}
         for e in emitted:
             stable = {k: v for k, v in e.items() if k != "emitted_at"}
