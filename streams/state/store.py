@@ -382,15 +382,26 @@ def _is_infrastructure(error: ResponseError) -> bool:
 
 
 class _Concurrent:
-    """The pipeline methods the store uses, as concurrent calls on a cluster client."""
+    """The pipeline methods the store uses, as concurrent calls on a cluster client, at most
+    IN_FLIGHT at a time: redis-py's cluster client holds one connection per call in flight and
+    refuses more than 100 per node (MaxConnectionsError), and a batch's commit carries hundreds
+    of counter increments (peer statistics and distributions)."""
+
+    IN_FLIGHT = 32
 
     def __init__(self, redis: RedisCluster) -> None:
         self.redis = redis
         self.pending: list[Awaitable[Any]] = []
+        self.slots = asyncio.Semaphore(self.IN_FLIGHT)
 
     def __getattr__(self, name: str) -> Callable[..., None]:
         method = getattr(self.redis, name)
-        return lambda *args: self.pending.append(method(*args))
+
+        async def bounded(*args: Any) -> Any:
+            async with self.slots:
+                return await method(*args)
+
+        return lambda *args: self.pending.append(bounded(*args))
 
 
 class StateStore:
