@@ -19,7 +19,7 @@ LEGS = [
 
 
 @pytest.mark.parametrize(("limit", "expected"), [(None, 5), (3, 3)])
-async def test_produce_sends_profiles_then_legs_keyed_by_customer(tmp_path, limit, expected):
+async def test_produce_sends_profiles_then_legs_keyed_by_customer(local_services, tmp_path, limit, expected):
     (tmp_path / "customers.jsonl").write_bytes(b"".join(orjson.dumps(p) + b"\n" for p in PROFILES) + b"\n")  # a blank line is skipped
     (tmp_path / "transactions.jsonl").write_bytes(b"".join(orjson.dumps(t) + b"\n" for t in LEGS))
     topics = unique_topics()
