@@ -17,7 +17,7 @@ from iso20022.mapping import MappingContext
 from iso20022.parse import CAMT054, NAMESPACE_PREFIX, PACS008
 from iso20022.process import process_message
 from iso20022.render import RenderError, RenderOptions, _account_id, render
-from streams.decode import RejectedRecord
+from streams.decode import RejectedRecord, json_object
 from streams.errors import InputFileError
 from streams.events import Source
 from streams.replay import read_records
@@ -76,11 +76,9 @@ def _leg(raw: bytes) -> dict[str, Any]:
     if isinstance(raw, RejectedRecord):
         raise RenderError(raw.error.detail)
     try:
-        leg = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise RenderError(f"not JSON ({exc})") from None
-    if not isinstance(leg, dict):
-        raise RenderError(f"not a JSON object but {type(leg).__name__}")
+        leg = json_object(raw)
+    except ValueError as exc:
+        raise RenderError(str(exc)) from None
     for name in LEG_TEXT_FIELDS:
         if not isinstance(leg.get(name), str) or not leg[name]:
             raise RenderError(f"'{name}' is missing or not a string")

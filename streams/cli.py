@@ -19,6 +19,7 @@ from redis.exceptions import RedisError
 
 from iso20022 import cli as iso_cli
 from streams.connections import kafka_options, make_redis
+from streams.decode import json_object
 from streams.errors import AmlStreamError, InputFileError, RuntimeFailure
 from streams.settings import Settings, env_name, load_settings, mask_url
 
@@ -186,11 +187,9 @@ def produce_records(settings: Settings, directory: Path, limit: int | None) -> I
                 if not line:
                     continue
                 try:
-                    doc = orjson.loads(line)
-                except orjson.JSONDecodeError as exc:
-                    raise InputFileError(f"{path} line {number}: not JSON ({exc})") from None
-                if not isinstance(doc, dict):
-                    raise InputFileError(f"{path} line {number}: not a JSON object but {type(doc).__name__}")
+                    doc = json_object(line)
+                except ValueError as exc:
+                    raise InputFileError(f"{path} line {number}: {exc}") from None
                 customer_id = doc.get("customer_id")
                 if not isinstance(customer_id, str) or not customer_id:
                     raise InputFileError(f"{path} line {number}: no customer_id string (the message key)")

@@ -43,6 +43,18 @@ class RejectedRecord(bytes):
         return record
 
 
+def json_object(line: bytes) -> dict[str, Any]:
+    """One line of an input file as a JSON object; ValueError with the reason ("not JSON (...)",
+    "not a JSON object but list") for a tool to name with its file and line."""
+    try:
+        doc = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        raise ValueError(f"not JSON ({exc})") from None
+    if not isinstance(doc, dict):
+        raise ValueError(f"not a JSON object but {type(doc).__name__}")
+    return doc
+
+
 def parse_json(value: bytes | None, max_bytes: int) -> dict[str, Any]:
     if isinstance(value, RejectedRecord):
         raise value.error
