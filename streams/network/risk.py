@@ -54,11 +54,6 @@ def decode_risk_change(value: bytes | None) -> tuple[str, str, int] | None:
     return customer_id, current["level"], ts_ms
 
 
-def marker(level: str, since_ms: int) -> str:
-    """The rules' view of a high-risk customer (factors.patterns.high_risk_exposure.risk_since)."""
-    return f"{level}@{since_ms}"
-
-
 async def record(redis: Redis, changes: Iterable[tuple[str, str, int]]) -> int:
     """Apply risk changes (customer_id, level, event ms), in emission order, to the shared hash;
     returns how many entries changed. Idempotent: a redelivered run of changes ends the same."""
@@ -78,10 +73,10 @@ async def load(redis: Redis) -> dict[str, str]:
     """customer_id -> "level@since_ms" of every customer high-risk now."""
     out = {}
     for cid, value in (await redis.hgetall(RISK_KEY)).items():
-        level, _, since = value.decode().partition("@")
-        if level in HIGH_LEVELS:
-            out[cid.decode()] = marker(level, int(since))
+        text = value.decode()  # already the rules' marker, "level@since_ms" (net_risk.lua)
+        if text.partition("@")[0] in HIGH_LEVELS:
+            out[cid.decode()] = text
     return out
 
 
-__all__ = ["RISK_KEY", "decode_risk_change", "load", "marker", "record"]
+__all__ = ["RISK_KEY", "decode_risk_change", "load", "record"]
