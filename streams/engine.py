@@ -7,7 +7,9 @@ for the acks, then `commit(result)`, then commit the input offsets.
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -74,6 +76,7 @@ UNMATCHED = {
     "(such a reversal is posted against the original's direction, with its amount and method)",
 }
 DEFAULT_MAX_SKEW_MS = 86_400_000
+YIELD_EVERY = 8  # customers rated between two turns of the event loop
 
 
 @dataclass(slots=True)
@@ -270,47 +273,58 @@ class Engine:
         return newer[1] if newer is not None else committed
 
     async def _rate(self, by_customer: dict[str, list[Item]], sources: dict[int, Source], model: Model, result: BatchResult, delivering: BatchResult | None) -> None:
-        mv = model.version
         rater = Rater(model.standard, self.peers, self.store.trail_horizon_ms, self.store.trail_max, self._profiles)
-        applied = await self.store.apply(by_customer, result.token, delivering.token if delivering is not None else None)
         # every batch before the one in delivery is committed: Redis has its states
         in_delivery = delivering.token if delivering is not None else None
         self._uncommitted = {c: v for c, v in self._uncommitted.items() if v[0] == in_delivery}
-        for customer_id, batch in applied.items():
-            if batch.error is not None:
-                self._failed(customer_id, by_customer[customer_id], sources, f"the customer's state could not be updated ({batch.error})", mv, result)
-                continue
-            items = self._rated_items(customer_id, batch, sources, model, result)
-            committed = self._rating_state(customer_id, batch.state)
-            try:
-                outcome = rater.rate(customer_id, committed, batch.trail, items)
-            except Exception as exc:  # a defect met by one customer's data must not block the partition
-                result.outcomes.subtract(OUTCOME_BY_STATUS[r.status] for r in batch.results)
-                reason = f"rating failed ({type(exc).__name__}: {exc}); the transactions are counted in the aggregates"
-                self._failed(customer_id, by_customer[customer_id], sources, reason, mv, result)
-                pending = tuple(pending_id(r.item) for r in batch.results if r.status in ("new", "pend"))
-                result.commits.append(CustomerCommit(customer_id, pending, None, committed, _through(batch.results)))
-                continue
-            for late in outcome.late:
-                assert late.tx is not None
-                self._too_late(sources[late.source], late.tx, customer_id, mv, result)
-            result.events.extend(events.risk_change(customer_id, change, mv) for change in outcome.changes)
-            result.events.extend(
-                events.alert_withdrawn(customer_id, e, mv) if isinstance(e, Withdrawal) else events.suspicious_pattern(customer_id, e, mv) for e in outcome.pattern_events
-            )
-            result.events.extend(events.large_value_report(customer_id, report, mv) for report in outcome.reports)
-            result.stale_profiles += outcome.stale_profiles
-            self._peer_statistics(customer_id, committed, outcome, result, model.calendar)
-            if self.emit_edges:
-                self._edges(customer_id, outcome, result)
-            if outcome.committed_items or outcome.changes:
-                ids = tuple(pending_id(r.item) for r in batch.results if r.status in ("new", "pend"))
-                profile_ms = max((r.item.updated_ms for r in batch.results if isinstance(r.item, ProfileItem) and r.status in ("new", "pend")), default=None)
-                result.commits.append(CustomerCommit(customer_id, ids, profile_ms, outcome.state, _through(batch.results)))
-                self._uncommitted[customer_id] = (result.token, outcome.state)
-                old, new = committed.get("level"), outcome.state.get("level")
-                if new is not None and old != new:
-                    result.level_moves.append((customer_id, old, new))
+        # customers are rated part by part as their script calls return, while Redis applies the next part
+        parts = self.store.apply_parts(by_customer, result.token, in_delivery)
+        async with contextlib.aclosing(parts):
+            async for applied in parts:
+                for n, (customer_id, batch) in enumerate(applied.items()):
+                    if n % YIELD_EVERY == 0:
+                        await asyncio.sleep(0)  # let the next call go out (and the delivery in flight move on)
+                    self._rate_customer(customer_id, batch, by_customer[customer_id], sources, model, rater, result)
+
+    def _rate_customer(
+        self, customer_id: str, batch: CustomerBatch, inputs: list[Item], sources: dict[int, Source], model: Model, rater: Rater, result: BatchResult
+    ) -> None:
+        """Rate one customer's applied items; its events, commit and statistics go into `result`."""
+        mv = model.version
+        if batch.error is not None:
+            self._failed(customer_id, inputs, sources, f"the customer's state could not be updated ({batch.error})", mv, result)
+            return
+        items = self._rated_items(customer_id, batch, sources, model, result)
+        committed = self._rating_state(customer_id, batch.state)
+        try:
+            outcome = rater.rate(customer_id, committed, batch.trail, items)
+        except Exception as exc:  # a defect met by one customer's data must not block the partition
+            result.outcomes.subtract(OUTCOME_BY_STATUS[r.status] for r in batch.results)
+            reason = f"rating failed ({type(exc).__name__}: {exc}); the transactions are counted in the aggregates"
+            self._failed(customer_id, inputs, sources, reason, mv, result)
+            pending = tuple(pending_id(r.item) for r in batch.results if r.status in ("new", "pend"))
+            result.commits.append(CustomerCommit(customer_id, pending, None, committed, _through(batch.results)))
+            return
+        for late in outcome.late:
+            assert late.tx is not None
+            self._too_late(sources[late.source], late.tx, customer_id, mv, result)
+        result.events.extend(events.risk_change(customer_id, change, mv) for change in outcome.changes)
+        result.events.extend(
+            events.alert_withdrawn(customer_id, e, mv) if isinstance(e, Withdrawal) else events.suspicious_pattern(customer_id, e, mv) for e in outcome.pattern_events
+        )
+        result.events.extend(events.large_value_report(customer_id, report, mv) for report in outcome.reports)
+        result.stale_profiles += outcome.stale_profiles
+        self._peer_statistics(customer_id, committed, outcome, result, model.calendar)
+        if self.emit_edges:
+            self._edges(customer_id, outcome, result)
+        if outcome.committed_items or outcome.changes:
+            ids = tuple(pending_id(r.item) for r in batch.results if r.status in ("new", "pend"))
+            profile_ms = max((r.item.updated_ms for r in batch.results if isinstance(r.item, ProfileItem) and r.status in ("new", "pend")), default=None)
+            result.commits.append(CustomerCommit(customer_id, ids, profile_ms, outcome.state, _through(batch.results)))
+            self._uncommitted[customer_id] = (result.token, outcome.state)
+            old, new = committed.get("level"), outcome.state.get("level")
+            if new is not None and old != new:
+                result.level_moves.append((customer_id, old, new))
 
     def _rated_items(self, customer_id: str, batch: CustomerBatch, sources: dict[int, Source], model: Model, result: BatchResult) -> list[RatedItem]:
         """What the rater sees of a customer's applied items; the items that are not the

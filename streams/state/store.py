@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import os
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -317,14 +318,15 @@ def pending_id(item: Item) -> str:
     return ""
 
 
-def parse_snapshot(text: str) -> Snapshot:
-    main, _, foreign_text = text.partition("|")
-    v = [int(x) for x in main.split(",")]
+def snapshot_of(v: list[int], foreign_text: str) -> Snapshot:
+    """A snapshot from apply_batch's reply: the integers (seq, asof, 5 windows x NW metrics, the
+    windows' counterparties in then out, active days, previous event, activity start, the day's
+    NB metrics, the day or -1) and the day's foreign-currency sums "key:n:fen:usd:milli;..."."""
     windows = {}
     cps = 2 + len(WINDOWS) * NW
     for i, name in enumerate(WINDOWS):
-        w = v[2 + i * NW : 2 + (i + 1) * NW]
-        windows[name] = WindowStats(*w[:8], counterparties_in=v[cps + i], counterparties_out=v[cps + len(WINDOWS) + i], returns=w[8], returns_fen=w[9])
+        at = 2 + i * NW
+        windows[name] = WindowStats(*v[at : at + 8], v[cps + i], v[cps + len(WINDOWS) + i], v[at + 8], v[at + 9])
     base = cps + 2 * len(WINDOWS)
     active, prev, since = v[base : base + 3]
     foreign: dict[str, tuple[int, int, int, int]] = {}
@@ -332,7 +334,7 @@ def parse_snapshot(text: str) -> Snapshot:
         for entry in foreign_text.split(";"):
             key, n, fen, usd, milli = entry.split(":")
             foreign[key] = (int(n), int(fen), int(usd), int(milli))
-    which = v[base + 3 + NB] if len(v) > base + 3 + NB else -1  # the day of these totals (an undoing's: its original's day); -1 none
+    which = v[base + 3 + NB]  # the day of these totals (an undoing's: its original's day); -1 none
     day = DayTotals(tuple(v[base + 3 : base + 3 + NB]), foreign, which if which >= 0 else None)
     return Snapshot(
         seq=v[0],
@@ -375,6 +377,53 @@ def parse_trail(text: bytes) -> tuple[RecentTx, ...]:
             )
         )
     return tuple(trail)
+
+
+def _parse_call(
+    call: list[tuple[str, list[Item]]],
+    reply: Any,
+    parsed: dict[str, list[ItemResult]],
+    states: dict[str, dict[str, Any]],
+    trails: dict[str, tuple[RecentTx, ...]],
+    errors: dict[str, str],
+    expired: dict[str, list[str]],
+) -> None:
+    """One apply_batch reply into the per-customer accumulators (a busy customer's chunks add up)."""
+    per_customer = [reply] * len(call) if isinstance(reply, Exception) else reply
+    for (customer_id, items), one in zip(call, per_customer, strict=True):
+        if customer_id in errors:
+            continue
+        if isinstance(one, Exception):
+            errors[customer_id] = f"{type(one).__name__}: {str(one)[:300]}"
+            continue
+        kind = one[0].decode()
+        if kind == "layout":
+            raise StateLayoutError(_layout_message(one[1].decode()))
+        if kind == "error":
+            message = one[1].decode()
+            if message.startswith(INFRASTRUCTURE_ERRORS):
+                raise ConnectionError(f"Redis refused a state update: {message}")  # retried with the batch
+            errors[customer_id] = message[:300]
+            continue
+        _, state_raw, trail_raw, results, expired_raw = one
+        expired.setdefault(customer_id, []).extend(e.decode() for e in expired_raw)
+        if customer_id not in states:  # the committed state as the first chunk found it
+            states[customer_id] = orjson.loads(state_raw) if state_raw else {}
+        trails[customer_id] = parse_trail(trail_raw)  # the last chunk's trail holds every entry
+        out = parsed.setdefault(customer_id, [])
+        for item, result in zip(items, results, strict=True):
+            status = result[0].decode()
+            if len(result) == 1:
+                out.append(ItemResult(item, status, None))
+                continue
+            corrected = None
+            if status == "newc":  # a correction that came first: its amount takes the leg's place
+                status, corrected = "new", (result[4], result[5].decode())
+            undid = None
+            if result[3]:  # an undoing's snapshot names the leg it undid: direction and flags
+                direction, flags = result[3].decode().split(",")
+                undid = Undid("in" if direction == "i" else "out", "c" in flags, "x" in flags)
+            out.append(ItemResult(item, status, snapshot_of(result[1], result[2].decode()), corrected, undid))
 
 
 def _is_infrastructure(error: ResponseError) -> bool:
@@ -504,77 +553,94 @@ class StateStore:
         return calls
 
     async def apply(self, batches: dict[str, list[Item]], token: str | None = None, delivering: str | None = None) -> dict[str, CustomerBatch]:
-        """Apply each customer's items in order, in one round trip; return what re-rating needs.
+        """Apply each customer's items in order; return what re-rating needs, per customer in
+        the order of `batches` (all of `apply_parts` at once)."""
+        done: dict[str, CustomerBatch] = {}
+        async with contextlib.aclosing(self.apply_parts(batches, token, delivering)) as parts:
+            async for part in parts:
+                done.update(part)
+        return {customer_id: done[customer_id] for customer_id in batches}
+
+    def _waves(self, segments: list[tuple[str, list[Item]]]) -> list[list[list[tuple[str, list[Item]]]]]:
+        """Script calls in waves, each wave one round trip, waves one after another. On a single
+        Redis a wave is one call (CALL_ITEMS items of many customers, in order). On Redis Cluster
+        (one customer per call, calls sent concurrently) wave k holds every customer's k-th
+        chunk, so a busy customer's chunks are applied in order."""
+        if not self.cluster:
+            return [[call] for call in self._calls(segments, len)]
+        waves: list[list[list[tuple[str, list[Item]]]]] = []
+        chunk_of: dict[str, int] = {}
+        for segment in segments:
+            k = chunk_of[segment[0]] = chunk_of.get(segment[0], -1) + 1
+            if k == len(waves):
+                waves.append([])
+            waves[k].append([segment])
+        return waves
+
+    async def apply_parts(self, batches: dict[str, list[Item]], token: str | None = None, delivering: str | None = None) -> AsyncIterator[dict[str, CustomerBatch]]:
+        """Apply each customer's items in order; yield what re-rating needs, customer by customer
+        as their last script call returns ({customer_id: CustomerBatch} per call or wave).
+
+        The next call is sent before a part is yielded, so Redis applies it while the caller rates
+        the part: the two sides work at the same time instead of in turn. Outputs do not depend on
+        this (a customer's items are applied in order and it is rated once, with all of them).
 
         `token` names this batch (a fresh one if None); `delivering` the token of this worker's
         previous batch while its outputs are still on their way (pipelined delivery): copies of
         its items are duplicates, not redeliveries. A customer whose update fails for its own
         reasons (not an infrastructure error) comes back with `error` set and no results; the
-        other customers are unaffected."""
+        other customers are unaffected. Raises StateLayoutError (another layout's state) and the
+        connection errors of `_execute` (the caller retries the whole batch: every call is
+        idempotent, applied items come back as redeliveries)."""
         segments = [(c, items[i : i + self.chunk]) for c, items in batches.items() for i in range(0, len(items), self.chunk)]
-        calls = self._calls(segments, len)
+        waves = self._waves(segments)
+        if not waves:
+            return
+        last_wave = {customer_id: w for w, wave in enumerate(waves) for call in wave for customer_id, _ in call}
         sha = self._sha["apply_batch"]
         token = token or new_token()
         tokens = f"{token},{delivering}" if delivering else token
 
-        def fill(pipe: Any) -> None:
-            for call in calls:
-                args: list[str] = [self.header, tokens]
-                for customer_id, items in call:
-                    # all of a customer's items in one argument: far cheaper to encode than one each
-                    args += (customer_id, "\n".join(item.pack() for item in items))
-                pipe.evalsha(sha, len(call), *(state_key(c) for c, _ in call), *args)
+        def send(wave: list[list[tuple[str, list[Item]]]]) -> asyncio.Future[list[Any]]:
+            def fill(pipe: Any) -> None:
+                for call in wave:
+                    args: list[str] = [self.header, tokens]
+                    for customer_id, items in call:
+                        # all of a customer's items in one argument: far cheaper to encode than one each
+                        args += (customer_id, "\n".join(item.pack() for item in items))
+                    pipe.evalsha(sha, len(call), *(state_key(c) for c, _ in call), *args)
 
-        replies = await self._execute(fill)
+            return asyncio.ensure_future(self._execute(fill))
+
         parsed: dict[str, list[ItemResult]] = {}
         states: dict[str, dict[str, Any]] = {}
         trails: dict[str, tuple[RecentTx, ...]] = {}
         errors: dict[str, str] = {}
         expired: dict[str, list[str]] = {}
-        for call, reply in zip(calls, replies, strict=True):
-            per_customer = [reply] * len(call) if isinstance(reply, Exception) else reply
-            for (customer_id, items), one in zip(call, per_customer, strict=True):
-                if customer_id in errors:
-                    continue
-                if isinstance(one, Exception):
-                    errors[customer_id] = f"{type(one).__name__}: {str(one)[:300]}"
-                    continue
-                kind = one[0].decode()
-                if kind == "layout":
-                    raise StateLayoutError(_layout_message(one[1].decode()))
-                if kind == "error":
-                    message = one[1].decode()
-                    if message.startswith(INFRASTRUCTURE_ERRORS):
-                        raise ConnectionError(f"Redis refused a state update: {message}")  # retried with the batch
-                    errors[customer_id] = message[:300]
-                    continue
-                _, state_raw, trail_raw, results, expired_raw = one
-                expired.setdefault(customer_id, []).extend(e.decode() for e in expired_raw)
-                if customer_id not in states:  # the committed state as the first chunk found it
-                    states[customer_id] = orjson.loads(state_raw) if state_raw else {}
-                trails[customer_id] = parse_trail(trail_raw)  # the last chunk's trail holds every entry
-                out = parsed.setdefault(customer_id, [])
-                for item, result in zip(items, results, strict=True):
-                    status, _, snap = result.decode().partition("|")
-                    corrected = None
-                    if status == "newc":
-                        fen, amount, snap = snap.split("\t", 2)
-                        status, corrected = "new", (int(fen), amount)
-                    undid = None
-                    if snap.count("|") == 2:  # an undoing's snapshot names the leg it undid: direction and flags
-                        snap, _, undone = snap.rpartition("|")
-                        direction, flags = undone.split(",")
-                        undid = Undid("in" if direction == "i" else "out", "c" in flags, "x" in flags)
-                    out.append(ItemResult(item, status, parse_snapshot(snap) if snap else None, corrected, undid))
-        batches_out = {}
-        for customer_id in batches:
-            if customer_id in errors:
-                batches_out[customer_id] = CustomerBatch(customer_id, {}, (), (), errors[customer_id])
-            else:
-                batches_out[customer_id] = CustomerBatch(
-                    customer_id, states[customer_id], trails[customer_id], tuple(parsed[customer_id]), None, tuple(expired.get(customer_id, ()))
-                )
-        return batches_out
+        in_flight: asyncio.Future[list[Any]] | None = send(waves[0])
+        try:
+            for w, wave in enumerate(waves):
+                assert in_flight is not None
+                replies = await in_flight
+                in_flight = send(waves[w + 1]) if w + 1 < len(waves) else None
+                for call, reply in zip(wave, replies, strict=True):
+                    _parse_call(call, reply, parsed, states, trails, errors, expired)
+                part = {}
+                for call in wave:
+                    for customer_id, _ in call:
+                        if last_wave[customer_id] != w or customer_id in part:
+                            continue
+                        if customer_id in errors:
+                            part[customer_id] = CustomerBatch(customer_id, {}, (), (), errors[customer_id])
+                        else:
+                            part[customer_id] = CustomerBatch(
+                                customer_id, states[customer_id], trails[customer_id], tuple(parsed[customer_id]), None, tuple(expired.get(customer_id, ()))
+                            )
+                yield part
+        finally:
+            if in_flight is not None:  # the caller stopped early (an error): let the call end, quietly
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await in_flight
 
     async def commit(
         self,

@@ -121,12 +121,6 @@ local function add8(t, d, sign)
   for m = 1, NWM do t[m] = (t[m] or 0) + sign * (d[m] or 0) end
 end
 
-local function bucket_str(b)
-  local parts = {}
-  for m = 1, NB do parts[m] = fmt(b[m] or 0) end
-  return table.concat(parts, ',')
-end
-
 local function foreign_str(b)
   local f = b[NB + 1]
   if not f then return '' end
@@ -236,7 +230,23 @@ local function apply_customer(K_S, customer_id, items_text)
       for m = 1, NWM do W[i][m] = tonumber(w[(i - 1) * NWM + m]) or 0 end
     end
   end
-  local D = unpack_map(st[4], NB + 1)
+  -- day buckets, with their days in ascending order (the stored order): packing them needs no
+  -- sort, and a bucket this call did not touch is stored again as it came (already trimmed)
+  local D, D_days, D_touched = {}, {}, {}
+  if st[4] then
+    local flat = cmsgpack.unpack(st[4])
+    for i = 1, #flat, 2 do
+      local d, b = flat[i], flat[i + 1]
+      local f = b[NB + 1]
+      if type(f) == 'table' then -- foreign-currency sums [key, sums, ...] to a map
+        local m = {}
+        for j = 1, #f, 2 do m[f[j]] = f[j + 1] end
+        b[NB + 1] = m
+      end
+      D[d] = b
+      D_days[#D_days + 1] = d
+    end
+  end
   -- dedup digests: per block of 30 business days, 6-byte digests packed in one field (X); a busy
   -- block keeps its first PACKED_MAX there and puts the rest in a set of 62-bit integers (intset
   -- while small), the key "<prefix>:x<block>"
@@ -285,12 +295,15 @@ local function apply_customer(K_S, customer_id, items_text)
       end
     end
     if wd and didx > wd then
-      for d, b in pairs(D) do
+      local kept = {}
+      for _, d in ipairs(D_days) do
+        local b = D[d]
         for s = 1, 3 do
           if d > wd - DAY_SPAN[s] and d <= didx - DAY_SPAN[s] then add8(W[2 + s], day8(b), -1) end
         end
-        if d <= didx - KEEP then D[d] = nil; d_dirty = true end
+        if d <= didx - KEEP then D[d] = nil; d_dirty = true else kept[#kept + 1] = d end
       end
+      D_days = kept
     end
     -- a customer's first leg moves the clock too: reversals that waited for an original before it
     -- (the customer had no watermark) expire as they would have
@@ -321,24 +334,31 @@ local function apply_customer(K_S, customer_id, items_text)
 
 
 
-  -- seq, asof, 5 windows x 10 metrics, 10 counterparty counts, active days, previous watermark,
-  -- activity start, the item's day bucket (19 metrics), then "|" and the day's foreign-currency sums
+  -- {numbers, foreign, undid}: numbers are seq, asof, 5 windows x 10 metrics, 10 counterparty
+  -- counts, active days, previous watermark, activity start, the item's day bucket (19 metrics) and
+  -- its day (-1: none), returned as integers (no text to build here or to parse in the worker);
+  -- foreign the day's foreign-currency sums; undid an undoing's undone leg, "direction,flags"
   local function snapshot(item_day, prev_wm, undid)
     if not cp_counts then count_cps() end
-    local out = {fmt(seq), fmt(wm or 0)}
+    local out = {seq, wm or 0}
+    local n = 2
     for i = 1, 5 do
-      for m = 1, NWM do out[#out + 1] = fmt(W[i][m]) end
+      local w = W[i]
+      for m = 1, NWM do out[n + m] = w[m] end
+      n = n + NWM
     end
-    for i = 1, 10 do out[#out + 1] = fmt(cp_counts[i]) end
-    out[#out + 1] = fmt(active)
-    out[#out + 1] = fmt(prev_wm or 0)
-    out[#out + 1] = fmt(as or 0)
+    for i = 1, 10 do out[n + i] = cp_counts[i] end
+    out[n + 11], out[n + 12], out[n + 13] = active, prev_wm or 0, as or 0
+    n = n + 13
     local b = (item_day and D[item_day]) or {}
-    out[#out + 1] = bucket_str(b)
-    out[#out + 1] = item_day and fmt(item_day) or '-1'
-    local text = table.concat(out, ',') .. '|' .. foreign_str(b)
-    if undid then text = text .. '|' .. undid end -- an undoing: the undone leg's direction and flags
-    return text
+    for m = 1, NB do out[n + m] = b[m] or 0 end
+    out[n + NB + 1] = item_day or -1
+    return {out, foreign_str(b), undid or ''}
+  end
+
+  -- an item's reply: {status, numbers, foreign, undid} (see snapshot)
+  local function with(status, snap)
+    return {status, snap[1], snap[2], snap[3]}
   end
 
   -- whether a day's totals hold a leg of this direction, amount and kind (a reversal of a leg
@@ -382,7 +402,13 @@ local function apply_customer(K_S, customer_id, items_text)
     local o = (dir == 'i') and 0 or 2 -- offset of the direction in the positional bucket
     local b = D[didx]
     local new_day = b == nil
-    if new_day then b = {}; D[didx] = b end
+    if new_day then
+      b = {}; D[didx] = b
+      local at = #D_days + 1 -- usually the newest day; a late one goes in its place
+      while at > 1 and D_days[at - 1] > didx do at = at - 1 end
+      table.insert(D_days, at, didx)
+    end
+    D_touched[didx] = true
     for m = 1, NB do b[m] = b[m] or 0 end
     local delta = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
     if ret then
@@ -444,7 +470,7 @@ local function apply_customer(K_S, customer_id, items_text)
     if not p then return nil, false end
     local cut = string.find(p, '#', 1, true)
     if OWN[string.sub(p, 1, cut - 1)] then return nil, true end
-    return string.sub(p, cut + 1), false
+    return cmsgpack.unpack(string.sub(p, cut + 1)), false
   end
 
   -- the customer's own clock: a silence of the dormancy period before this event starts a new
@@ -498,7 +524,7 @@ local function apply_customer(K_S, customer_id, items_text)
 
   local function mark(id, snap)
     writes[#writes + 1] = 'p:' .. id
-    writes[#writes + 1] = TOKEN .. '#' .. snap
+    writes[#writes + 1] = TOKEN .. '#' .. cmsgpack.pack(snap)
   end
 
   -- record a leg as seen (the dedup set of its day's block)
@@ -518,9 +544,9 @@ local function apply_customer(K_S, customer_id, items_text)
   -- the common start of every leg: a redelivery, a duplicate, too late, or new
   local function triage(tx_id, member, didx)
     local pending = redelivered(tx_id)
-    if pending then return 'pend|' .. pending end
-    if seen(member) then return 'done' end
-    if wd and didx <= wd - RETAIN then return 'late' end
+    if pending then return with('pend', pending) end
+    if seen(member) then return {'done'} end
+    if wd and didx <= wd - RETAIN then return {'late'} end
     return nil
   end
 
@@ -551,7 +577,7 @@ local function apply_customer(K_S, customer_id, items_text)
         results[#results + 1] = verdict
       elseif cpacct ~= '' and own_accounts[cpacct] then
         record(member, didx) -- between two of the customer's own accounts: no flow
-        results[#results + 1] = 'own'
+        results[#results + 1] = {'own'}
       elseif orphans[member] then
         -- its reversal (or correction) came first: the leg is seen, its effect is already undone
         local rec = redis.call('HGET', K_S, 'o:' .. member) or ''
@@ -562,30 +588,30 @@ local function apply_customer(K_S, customer_id, items_text)
           expired[#expired + 1] = 'differs\t' .. rec
           local snap = apply_leg(tx_id, member, ts, dir, fen, flags, fidx, didx, hour, cp, ccy, amount, foreign)
           mark(tx_id, snap)
-          results[#results + 1] = 'new|' .. snap
+          results[#results + 1] = with('new', snap)
         elseif r[1] == 'correction' then
           -- the correction's amount takes the leg's place
           local snap = apply_leg(tx_id, member, ts, dir, tonumber(r[3]), flags, fidx, didx, hour, cp, ccy, r[4], r[5])
           mark(tx_id, snap)
-          results[#results + 1] = 'newc|' .. r[3] .. '\t' .. r[4] .. '\t' .. snap
+          results[#results + 1] = {'newc', snap[1], snap[2], snap[3], tonumber(r[3]), r[4]}
         else
           record(member, didx)
           reversed[member] = didx
-          results[#results + 1] = 'reversed'
+          results[#results + 1] = {'reversed'}
         end
       else
         local snap = apply_leg(tx_id, member, ts, dir, fen, flags, fidx, didx, hour, cp, ccy, amount, foreign)
         mark(tx_id, snap)
-        results[#results + 1] = 'new|' .. snap
+        results[#results + 1] = with('new', snap)
       end
     elseif kind == 'O' then
       local tx_id, member, what, didx = f[2], f[3], f[4], tonumber(f[5])
       local pending = redelivered(tx_id)
-      if pending or seen(member) then results[#results + 1] = 'done'
-      elseif wd and didx <= wd - RETAIN then results[#results + 1] = 'late'
+      if pending or seen(member) then results[#results + 1] = {'done'}
+      elseif wd and didx <= wd - RETAIN then results[#results + 1] = {'late'}
       else
         record(member, didx)
-        results[#results + 1] = what
+        results[#results + 1] = {what}
       end
     elseif kind == 'V' then
       local tx_id, member, ts, dir, fen, flags = f[2], f[3], tonumber(f[4]), f[5], tonumber(f[6]), f[7]
@@ -596,7 +622,7 @@ local function apply_customer(K_S, customer_id, items_text)
         results[#results + 1] = verdict
       elseif reversed[orig_member] or orphans[orig_member] then
         record(member, didx) -- already undone, or another undoing of it waits for it
-        results[#results + 1] = 'twice'
+        results[#results + 1] = {'twice'}
       else
         local e, cur, of_reversal = in_trail(orig_tx_id)
         local no_such
@@ -612,27 +638,27 @@ local function apply_customer(K_S, customer_id, items_text)
         end
         if of_reversal then
           record(member, didx)
-          results[#results + 1] = 'chain'
+          results[#results + 1] = {'chain'}
         elseif no_such then
           record(member, didx)
-          results[#results + 1] = 'nosuch'
+          results[#results + 1] = {'nosuch'}
         elseif o and wd and o[4] <= wd - RETAIN then
-          results[#results + 1] = 'late'
+          results[#results + 1] = {'late'}
         elseif e and what == 'reversal' and not same_amount(o[6], (o[6] == 'CNY') and fmt_fen(o[2]) or (cur or e)[10], ccy, amount) then
           record(member, didx)
-          results[#results + 1] = 'differs' -- a partial reversal is a correction
+          results[#results + 1] = {'differs'} -- a partial reversal is a correction
         elseif not o and orig_day and wd and orig_day <= wd - RETAIN then
-          results[#results + 1] = 'late' -- its original's day has expired: a manual revision is needed
+          results[#results + 1] = {'late'} -- its original's day has expired: a manual revision is needed
         elseif not o and seen(orig_member) then
           record(member, didx)
-          results[#results + 1] = 'unmatched' -- seen, but neither in the trail nor dated: cannot be undone exactly
+          results[#results + 1] = {'unmatched'} -- seen, but neither in the trail nor dated: cannot be undone exactly
         elseif not o then
           -- kept until its original arrives, or dead-lettered once the late-arrival window is past
           record(member, didx)
           local pday = orig_day or didx
           orphans[orig_member] = pday; extra_dirty = true
           redis.call('HSET', K_S, 'o:' .. orig_member, table.concat({what, tx_id, fmt(fen), amount, foreign, ccy, source}, '\t'))
-          results[#results + 1] = 'orphan'
+          results[#results + 1] = {'orphan'}
         else
           record(member, didx)
           seq = seq + 1
@@ -646,7 +672,7 @@ local function apply_customer(K_S, customer_id, items_text)
           trail_new[#trail_new + 1] = trail_entry(ts, dir, fen, flags .. mark_flag, didx, hour, '', ccy, (ccy == 'CNY') and '' or amount, tx_id, foreign, orig_tx_id)
           local snap = snapshot(o[4], prev, o[1] .. ',' .. o[3])
           mark(tx_id, snap)
-          results[#results + 1] = 'new|' .. snap
+          results[#results + 1] = with('new', snap)
         end
       end
     elseif kind == 'N' then
@@ -658,19 +684,19 @@ local function apply_customer(K_S, customer_id, items_text)
         record(member, didx)
         local snap = snapshot(wd, wm)
         mark(id, snap)
-        results[#results + 1] = 'new|' .. snap
+        results[#results + 1] = with('new', snap)
       end
     elseif kind == 'P' then
       local updated = tonumber(f[2])
       local id = '~P' .. f[2]
       -- deleted at its current version: the same version published again re-creates the profile
       local recreate = pd and pu and pd == pu and updated == pu and not redelivered(id)
-      if pu and updated < pu then results[#results + 1] = 'stale'
+      if pu and updated < pu then results[#results + 1] = {'stale'}
       elseif pu and updated == pu and not recreate then
         local pending, own = redelivered(id)
-        if pending then results[#results + 1] = 'pend|' .. pending
-        elseif own or (pcu and pcu >= updated) then results[#results + 1] = 'done'
-        else results[#results + 1] = 'stale' end
+        if pending then results[#results + 1] = with('pend', pending)
+        elseif own or (pcu and pcu >= updated) then results[#results + 1] = {'done'}
+        else results[#results + 1] = {'stale'} end
       else
         changed = true
         pu = updated
@@ -680,13 +706,13 @@ local function apply_customer(K_S, customer_id, items_text)
         extra_dirty = true
         local snap = snapshot(wd, wm)
         mark(id, snap)
-        results[#results + 1] = 'new|' .. snap
+        results[#results + 1] = with('new', snap)
       end
     elseif kind == 'D' then
       local id = '~D' -- one deletion at a time: committed, it is the profile version pd records
       local pending, own = redelivered(id)
-      if pending then results[#results + 1] = 'pend|' .. pending
-      elseif own or (pd and pd == (pu or 0)) then results[#results + 1] = 'done'
+      if pending then results[#results + 1] = with('pend', pending)
+      elseif own or (pd and pd == (pu or 0)) then results[#results + 1] = {'done'}
       else
         changed = true
         pd = pu or 0
@@ -694,10 +720,10 @@ local function apply_customer(K_S, customer_id, items_text)
         extra_dirty = true
         local snap = snapshot(wd, wm)
         mark(id, snap)
-        results[#results + 1] = 'new|' .. snap
+        results[#results + 1] = with('new', snap)
       end
     else -- 'Q'
-      results[#results + 1] = 'peek|' .. snapshot(wd, wm)
+      results[#results + 1] = with('peek', snapshot(wd, wm))
     end
   end
 
@@ -718,7 +744,30 @@ local function apply_customer(K_S, customer_id, items_text)
       local added = table.concat(trail_new, '\n')
       st[9] = st[9] and (st[9] .. '\n' .. added) or added
     end
-    if d_dirty then st[4] = pack_map(D, NB) end
+    if d_dirty then
+      -- the buckets in day order; a touched one trimmed of trailing zeros (foreign sums kept in
+      -- place, sorted): the same state is the same bytes, as pack_map makes them
+      local flat = {}
+      for _, d in ipairs(D_days) do
+        local b = D[d]
+        local out = b
+        if b[NB + 1] then
+          out = {}
+          for m = 1, NB do out[m] = b[m] or 0 end
+          local f = {}
+          for _, fk in ipairs(sorted_keys(b[NB + 1])) do f[#f + 1] = fk; f[#f + 1] = b[NB + 1][fk] end
+          out[NB + 1] = f
+        elseif D_touched[d] then
+          out = {}
+          local last = NB
+          while last > 0 and (b[last] or 0) == 0 do last = last - 1 end
+          for m = 1, last do out[m] = b[m] end
+        end
+        flat[#flat + 1] = d
+        flat[#flat + 1] = out
+      end
+      st[4] = cmsgpack.pack(flat)
+    end
     if f_dirty then st[5] = pack_map(F, NWM) end
     if x_dirty then
       local flat = {}
