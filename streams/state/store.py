@@ -384,7 +384,7 @@ def _parse_call(
     reply: Any,
     parsed: dict[str, list[ItemResult]],
     states: dict[str, dict[str, Any]],
-    trails: dict[str, tuple[RecentTx, ...]],
+    trails: dict[str, bytes],
     errors: dict[str, str],
     expired: dict[str, list[str]],
 ) -> None:
@@ -409,7 +409,7 @@ def _parse_call(
         expired.setdefault(customer_id, []).extend(e.decode() for e in expired_raw)
         if customer_id not in states:  # the committed state as the first chunk found it
             states[customer_id] = orjson.loads(state_raw) if state_raw else {}
-        trails[customer_id] = parse_trail(trail_raw)  # the last chunk's trail holds every entry
+        trails[customer_id] = trail_raw  # the last chunk's trail holds every entry (parsed once, when the customer is complete)
         out = parsed.setdefault(customer_id, [])
         for item, result in zip(items, results, strict=True):
             status = result[0].decode()
@@ -614,7 +614,7 @@ class StateStore:
 
         parsed: dict[str, list[ItemResult]] = {}
         states: dict[str, dict[str, Any]] = {}
-        trails: dict[str, tuple[RecentTx, ...]] = {}
+        trails: dict[str, bytes] = {}
         errors: dict[str, str] = {}
         expired: dict[str, list[str]] = {}
         in_flight: asyncio.Future[list[Any]] | None = send(waves[0])
@@ -634,7 +634,7 @@ class StateStore:
                             part[customer_id] = CustomerBatch(customer_id, {}, (), (), errors[customer_id])
                         else:
                             part[customer_id] = CustomerBatch(
-                                customer_id, states[customer_id], trails[customer_id], tuple(parsed[customer_id]), None, tuple(expired.get(customer_id, ()))
+                                customer_id, states[customer_id], parse_trail(trails[customer_id]), tuple(parsed[customer_id]), None, tuple(expired.get(customer_id, ()))
                             )
                 yield part
         finally:
