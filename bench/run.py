@@ -14,6 +14,7 @@ their last results, each with the date it was measured):
   memory      Redis bytes per customer (90 days; 100k x 30 days and the 1 M extrapolation; by key kind)
   scaling     replay rate and memory with 10x more customers for about the same transactions
   network     the network stage alone (replay engine)
+  stages      the customer stage alone vs beside the network stage (both workers), one topic
   iso20022    the ISO 20022 adapter alone
   profile     py-spy of one worker under load (top functions by own and total time)
   scripts     server-side cost of one state-script call: ordinary customers vs a busy one
@@ -33,7 +34,7 @@ import orjson
 
 from bench.common import RESULTS, ROOT, Bench, bench_redis, generated, lines, log, merge_results, new_tag
 
-SECTIONS = ("throughput", "scale-out", "latency", "busy", "memory", "scaling", "network", "iso20022", "profile", "scripts")
+SECTIONS = ("throughput", "scale-out", "latency", "busy", "memory", "scaling", "network", "stages", "iso20022", "profile", "scripts")
 DEFAULT = tuple(s for s in SECTIONS if s not in ("profile", "scripts"))  # those two are for diagnosis, not figures
 
 
@@ -77,6 +78,11 @@ async def run_section(name: str, bench: Bench, args: argparse.Namespace, done: d
         from bench.stages import network_stage
 
         return await network_stage(bench, 1_000 if bench.quick else 2_000, 30 if bench.quick else 45)
+    if name == "stages":
+        from bench.stages import run_stages
+
+        data = generated(customers, 30, seed=7)
+        return await run_stages(bench, lines(data / "transactions.jsonl", min(args.transactions, 50_000 if bench.quick else 200_000)), args.repeat)
     if name == "iso20022":
         from bench.stages import iso20022_rate
 

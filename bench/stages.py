@@ -1,8 +1,9 @@
-"""The other stages alone (bench sections `network` and `iso20022`)."""
+"""The other stages: alone (bench sections `network` and `iso20022`) and beside the customer stage (`stages`)."""
 
 from __future__ import annotations
 
 import asyncio
+import statistics
 import sys
 import tempfile
 import time
@@ -10,9 +11,26 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from bench.common import BOOTSTRAP, Bench, committed_total, generated, lines, produce, provision, start, stderr_tail, stop, topics_for, worker_env
+from bench.common import (
+    BOOTSTRAP,
+    PARTITIONS,
+    WORKER,
+    Bench,
+    committed_total,
+    cpu_seconds,
+    generated,
+    lines,
+    log,
+    produce,
+    provision,
+    start,
+    stderr_tail,
+    stop,
+    topics_for,
+    worker_env,
+)
 
 
 async def network_stage(bench: Bench, customers: int, days: int) -> dict[str, Any]:
@@ -41,10 +59,94 @@ async def network_stage(bench: Bench, customers: int, days: int) -> dict[str, An
     }
 
 
-def combined_throughput_ratio(customer_stage_alone_tx_per_s: float, both_stages_tx_per_s: float) -> float:
-    """Done-when figure of the network issue: throughput of the customer stage while the network
-    stage runs beside it, over the customer stage alone (target >= 0.8)."""
-    return round(both_stages_tx_per_s / customer_stage_alone_tx_per_s, 3) if customer_stage_alone_tx_per_s else 0.0
+async def _edge_ends(topic: str) -> int:
+    """Messages on the edge topic so far (the sum of its partitions' end offsets)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=BOOTSTRAP, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+        return sum((await consumer.end_offsets(partitions)).values())
+    finally:
+        await consumer.stop()
+
+
+async def _stages_run(bench: Bench, tag: str, run: str, expected: int, network: bool) -> dict[str, Any]:
+    """One run over the tag's pre-loaded topic on an empty Redis: the customer stage alone
+    (AMLSTREAM_NETWORK=false: no edges, no detections consumed) or with the network stage beside
+    it (edges emitted, one network worker consuming them, its detections consumed back). Times:
+    from the processes' start to the customer group's last input offset committed, and, with the
+    network stage, to the network group's last edge committed after that (both stages done)."""
+    topics = topics_for(tag)
+    await bench.flush()
+    group, net_group = f"bench-st-{run}", f"bench-stn-{run}"
+    env = worker_env(bench, topics, group, 19780, AMLSTREAM_NETWORK="true" if network else "false")
+    processes = [start(WORKER, env)]
+    if network:
+        network_env = env | {"AMLSTREAM_NETWORK_GROUP_ID": net_group, "AMLSTREAM_NETWORK_METRICS_PORT": "19781"}
+        processes.append(start([sys.executable, "-m", "streams.cli", "network-worker"], network_env))
+    started = time.monotonic()
+    customer_s: float | None = None
+    edges = 0
+    try:
+        while True:
+            elapsed = time.monotonic() - started
+            if customer_s is None and await committed_total([topics.transactions], group) >= expected:
+                customer_s = elapsed
+                edges = await _edge_ends(topics.edges) if network else 0
+            if customer_s is not None and (not network or await committed_total([topics.edges], net_group) >= edges):
+                break
+            for proc in processes:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{proc.args} exited {proc.returncode}: {stderr_tail(proc)}")
+            if elapsed > 7200:
+                raise TimeoutError(f"stages run {run} not done after {elapsed:.0f} s")
+            await asyncio.sleep(0.5)
+        cpu = [round(cpu_seconds(proc.pid), 2) for proc in processes]
+    finally:
+        stop(processes)
+    both_s = time.monotonic() - started
+    out: dict[str, Any] = {"customer_stage_seconds": round(customer_s, 2), "customer_stage_tx_per_s": round(expected / customer_s, 1), "worker_cpu_s": cpu[0]}
+    if network:
+        out |= {"edges": edges, "both_done_seconds": round(both_s, 2), "both_tx_per_s": round(expected / both_s, 1), "network_worker_cpu_s": cpu[1]}
+    return out
+
+
+async def run_stages(bench: Bench, values: list[bytes], repeat: int = 1) -> dict[str, Any]:
+    """Done-when figure of the network issue (#13): the two stages together keep >= 0.8 of the
+    customer stage's throughput alone. Over one pre-loaded topic, `repeat` times alternately
+    (alone, together, ...): the customer stage alone, then both stages (the customer stage
+    emitting edges, a network worker consuming them); `together` = inputs / time until both
+    stages are done, `customer_beside_network` = the customer stage's own rate in that run.
+    Medians of the per-pair ratios."""
+    tag = bench.tag + "st"
+    await provision(topics_for(tag))
+    log(f"stages: {len(values)} transactions")
+    await produce(topics_for(tag).transactions, values)
+    pairs = []
+    for i in range(repeat):
+        log(f"stages: customer stage alone ({i + 1}/{repeat})")
+        alone = await _stages_run(bench, tag, f"{tag}a{i}", len(values), network=False)
+        log(f"stages: customer and network stages ({i + 1}/{repeat})")
+        both = await _stages_run(bench, tag, f"{tag}b{i}", len(values), network=True)
+        base = alone["customer_stage_tx_per_s"]
+        pairs.append(
+            {
+                "alone": alone,
+                "both": both,
+                "together_vs_alone": round(both["both_tx_per_s"] / base, 3),
+                "customer_beside_network_vs_alone": round(both["customer_stage_tx_per_s"] / base, 3),
+            }
+        )
+    return {
+        "transactions": len(values),
+        "repeat": repeat,
+        "customer_stage_alone_tx_per_s": statistics.median(p["alone"]["customer_stage_tx_per_s"] for p in pairs),
+        "both_stages_tx_per_s": statistics.median(p["both"]["both_tx_per_s"] for p in pairs),
+        "together_vs_alone": statistics.median(p["together_vs_alone"] for p in pairs),
+        "customer_beside_network_vs_alone": statistics.median(p["customer_beside_network_vs_alone"] for p in pairs),
+        "runs": pairs,
+        "targets": {"together_vs_alone": 0.8},
+    }
 
 
 async def iso20022_rate(bench: Bench, data: Path, legs_limit: int) -> dict[str, Any]:
