@@ -20,7 +20,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench.common import BOOTSTRAP, WORKER, Bench, log, percentiles, provision, start, stop, topics_for, worker_env
 
-WINDOWS_MS = (200, 50)
+WINDOWS_MS = (200, 50, 20)
 BATCH = 200  # the worker's batch size in this run
 
 

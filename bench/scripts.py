@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from bench.common import Bench, log
+from streams.events import Source
 from streams.state.store import CALL_ITEMS, CHUNK, CustomerCommit, Item, StateStore, pending_id
 
 DAY_MS = 1_785_513_600_000  # 2026-08-01T00:00+08:00
@@ -38,7 +39,7 @@ def _items(engine: Any, model: Any, customer: str, start: int, n: int, payers: i
             "counterparty_id": f"P{rng.randrange(payers):06d}" if payers else f"P{i:06d}",
         }
         tx = decode_transaction(customer.encode(), orjson.dumps(doc), model.standard.fx, 1 << 20)
-        out.append(engine._tx_item(tx, model))  # the engine's own item building (calendar, digests)
+        out.append(engine._item(tx, model, Source("bench", 0, i, customer.encode(), b"", None)))  # the engine's own item building (calendar, digests)
     return out
 
 

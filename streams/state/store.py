@@ -471,10 +471,12 @@ class StateStore:
         trail_max: int = 256,
         dormant_days: int = 180,
         chunk: int = CHUNK,
+        call_items: int = CALL_ITEMS,
     ) -> None:
         self.redis = redis
         self.cluster = isinstance(redis, RedisCluster)
         self.chunk = chunk
+        self.call_items = call_items
         self.retain_days = retain_days
         self.trail_horizon_ms = trail_horizon_ms
         self.trail_max = trail_max
@@ -545,7 +547,7 @@ class StateStore:
         size = 0
         for segment in segments:
             w = weight(segment[1])
-            if not calls or size + w > CALL_ITEMS:
+            if not calls or size + w > self.call_items:
                 calls.append([])
                 size = 0
             calls[-1].append(segment)

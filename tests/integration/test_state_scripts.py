@@ -246,3 +246,27 @@ async def test_windows_keep_their_meaning_whatever_the_late_arrival_window(redis
     assert late.snapshot.windows["90d"].count == 1 and late.snapshot.windows["90d"].sum_fen == 1_00
     ancient = (await store.apply({"c1": [item(model, tx("ancient", ts_ms=now - 400 * DAY_MS))]}))["c1"].results[0]
     assert ancient.status == "late"
+
+
+async def test_parts_come_as_their_calls_return_and_add_up_to_the_whole_batch(redis, model):
+    """apply_parts yields each customer once, after its last script call (a busy customer's
+    chunks span calls); the parts together are what apply() returns for the same input."""
+    now = ms("2026-11-27T12:00:00+08:00")
+
+    def batches():
+        out = {f"c{i}": [item(model, tx(f"t{i}", ts_ms=now + i, fen=100_00 + i))] for i in range(5)}
+        out["busy"] = [item(model, tx(f"b{k}", ts_ms=now + k * 1000, fen=10_00)) for k in range(7)]
+        out["c9"] = [item(model, tx("t9", ts_ms=now, fen=1_00))]
+        return out
+
+    # calls of at most 4 items: c0-c3 | c4, busy 1-3 | busy 4-6, busy 7 | c9
+    store = StateStore(redis, chunk=3, call_items=4)
+    parts = [part async for part in store.apply_parts(batches(), "t1")]
+    assert [sorted(part) for part in parts] == [["c0", "c1", "c2", "c3"], ["c4"], ["busy"], ["c9"]]
+    busy = next(i for i, part in enumerate(parts) if "busy" in part)
+    assert [r.snapshot.seq for r in parts[busy]["busy"].results] == list(range(1, 8))  # in order, all chunks
+    await redis.flushdb()
+    whole = await StateStore(redis, chunk=3, call_items=4).apply(batches(), "t1")
+    for part in parts:
+        for customer, batch in part.items():
+            assert batch == whole[customer]

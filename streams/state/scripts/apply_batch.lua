@@ -178,8 +178,10 @@ local function fmt_fen(fen)
   return string.format('%d.%02d', math.floor(n / 100), n % 100)
 end
 
--- one customer's items, applied in order; returns {'ok', rating state, trail, results} or
--- {'layout', found} when its state was written by another layout
+-- one customer's items, applied in order; returns {'ok', rating state, trail, results, expired} or
+-- {'layout', found} when its state was written by another layout. A result per item: {status} or,
+-- with a snapshot, {status, numbers, foreign, undid} (see snapshot; 'newc' adds the correction's fen
+-- and amount that took the leg's place)
 local function apply_customer(K_S, customer_id, items_text)
   local prefix = string.sub(K_S, 1, -2)
   local K_CP, X_PREFIX = prefix .. 'c', prefix .. 'x'
