@@ -37,4 +37,7 @@ async def passthrough(stream: faust.StreamT) -> None:
 
 
 if __name__ == "__main__":
+    from streams.runtime import tune_gc
+
+    tune_gc()  # the worker's process settings, so that the two compare like for like
     faust.Worker(app, loglevel="WARNING", quiet=True, redirect_stdouts=False).execute_from_commandline()

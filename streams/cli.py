@@ -21,7 +21,10 @@ from iso20022 import cli as iso_cli
 from streams.connections import kafka_options, make_redis
 from streams.decode import json_object
 from streams.errors import AmlStreamError, InputFileError, RuntimeFailure
+from streams.runtime import tune_gc
 from streams.settings import Settings, env_name, load_settings, mask_url
+
+LONG_RUNNING = frozenset(("worker", "network-worker", "replay", "network-replay", "backtest", "rescore-all"))  # streams.runtime.tune_gc
 
 
 def _topics_for_provisioning(settings: Settings, partitions: int) -> list[NewTopic]:
@@ -427,6 +430,8 @@ def _main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings()
         logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        if args.command in LONG_RUNNING:
+            tune_gc()
         if args.command == "worker":
             from streams.worker import run_worker
 
