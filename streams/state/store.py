@@ -539,7 +539,7 @@ class StateStore:
 
     def _calls(self, segments: list[tuple[str, Any]], weight: Callable[[Any], int]) -> list[list[tuple[str, Any]]]:
         """Group per-customer segments into script calls: one customer per call on Redis Cluster
-        (a call may touch one slot only); on a single Redis as many as fit CALL_ITEMS, in order,
+        (a call may touch one slot only); on a single Redis as many as fit `call_items` (the first call a fifth of that), in order,
         so a batch costs a handful of commands instead of one per customer."""
         if self.cluster:
             return [[segment] for segment in segments]
@@ -547,7 +547,10 @@ class StateStore:
         size = 0
         for segment in segments:
             w = weight(segment[1])
-            if not calls or size + w > self.call_items:
+            # the first call is small: the worker waits for it with nothing else to do, later ones
+            # are applied while it rates the customers of the one before (apply_parts)
+            limit = self.call_items if len(calls) > 1 else max(1, self.call_items // 5)
+            if not calls or size + w > limit:
                 calls.append([])
                 size = 0
             calls[-1].append(segment)

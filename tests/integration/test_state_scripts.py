@@ -259,10 +259,10 @@ async def test_parts_come_as_their_calls_return_and_add_up_to_the_whole_batch(re
         out["c9"] = [item(model, tx("t9", ts_ms=now, fen=1_00))]
         return out
 
-    # calls of at most 4 items: c0-c3 | c4, busy 1-3 | busy 4-6, busy 7 | c9
+    # calls of at most 4 items, the first of 4 // 5 -> 1: c0 | c1-c4 | busy 1-3 | busy 4-6, busy 7 | c9
     store = StateStore(redis, chunk=3, call_items=4)
     parts = [part async for part in store.apply_parts(batches(), "t1")]
-    assert [sorted(part) for part in parts] == [["c0", "c1", "c2", "c3"], ["c4"], ["busy"], ["c9"]]
+    assert [sorted(part) for part in parts] == [["c0"], ["c1", "c2", "c3", "c4"], [], ["busy"], ["c9"]]
     busy = next(i for i, part in enumerate(parts) if "busy" in part)
     assert [r.snapshot.seq for r in parts[busy]["busy"].results] == list(range(1, 8))  # in order, all chunks
     await redis.flushdb()
