@@ -44,6 +44,7 @@ CHUNK = 100  # a busy customer's items per script segment (its chunks follow eac
 CALL_ITEMS = 100  # items per script call on a single Redis: bounds how long one call holds it
 # (the bench measured 155-265 us of Redis CPU per item: 100 items keep a call near 25 ms)
 NW = 10  # metrics per window total
+TRAIL_ENTRIES_KEPT = 50_000  # parsed trail lines a store keeps for reuse (~20 MB)
 NB = len(DAY_FIELDS)
 WINDOW_DAYS = 90  # the longest window: day accumulators are kept at least this long
 # Redis errors that mean "the server cannot do it now", not "this customer's data is bad"
@@ -348,35 +349,47 @@ def snapshot_of(v: list[int], foreign_text: str) -> Snapshot:
     )
 
 
-def parse_trail(text: bytes) -> tuple[RecentTx, ...]:
-    """The trail, one entry a line: seq ts dir fen flags day hour cp ccy amount tx_id foreign ref
+def trail_entry(raw: str) -> RecentTx:
+    """One trail line: seq ts dir fen flags day hour cp ccy amount tx_id foreign ref
     (tab-separated; flags v/k/t mark reversals, corrections and returns, `ref` the leg a reversal
     undoes)."""
-    trail = []
-    for raw in text.decode().split("\n") if text else ():
-        seq, ts, direction, fen, flags, day, hour, cp, ccy, amount, tx_id, _, ref = raw.split("\t")
-        kind = "v" if "v" in flags else "k" if "k" in flags else "t" if "t" in flags else ""
-        trail.append(
-            RecentTx(
-                int(seq),
-                int(ts),
-                "in" if direction == "i" else "out",
-                int(fen),
-                "c" in flags,
-                int(day),
-                tx_id,
-                int(hour),
-                "x" in flags,
-                "h" in flags,
-                "r" in flags,
-                cp,
-                ccy,
-                amount or (f"{int(fen) / 100:.2f}" if ccy == "CNY" else ""),  # CNY amounts are not stored twice
-                kind,
-                ref,
-            )
-        )
-    return tuple(trail)
+    seq, ts, direction, fen, flags, day, hour, cp, ccy, amount, tx_id, _, ref = raw.split("\t")
+    kind = "v" if "v" in flags else "k" if "k" in flags else "t" if "t" in flags else ""
+    return RecentTx(
+        int(seq),
+        int(ts),
+        "in" if direction == "i" else "out",
+        int(fen),
+        "c" in flags,
+        int(day),
+        tx_id,
+        int(hour),
+        "x" in flags,
+        "h" in flags,
+        "r" in flags,
+        cp,
+        ccy,
+        amount or (f"{int(fen) / 100:.2f}" if ccy == "CNY" else ""),  # CNY amounts are not stored twice
+        kind,
+        ref,
+    )
+
+
+def parse_trail(text: bytes, known: dict[str, RecentTx] | None = None) -> tuple[RecentTx, ...]:
+    """The trail, one entry a line (trail_entry). `known`: entries parsed before, by line (a
+    customer's trail comes back with every batch that touches it, mostly the same lines);
+    new ones are added to it."""
+    if not text:
+        return ()
+    if known is None:
+        return tuple(trail_entry(raw) for raw in text.decode().split("\n"))
+    out = []
+    for raw in text.decode().split("\n"):
+        entry = known.get(raw)
+        if entry is None:
+            entry = known[raw] = trail_entry(raw)
+        out.append(entry)
+    return tuple(out)
 
 
 def _parse_call(
@@ -477,6 +490,7 @@ class StateStore:
         self.cluster = isinstance(redis, RedisCluster)
         self.chunk = chunk
         self.call_items = call_items
+        self._trail_entries: dict[str, RecentTx] = {}  # parsed trail lines, reused across batches (bounded: see apply_parts)
         self.retain_days = retain_days
         self.trail_horizon_ms = trail_horizon_ms
         self.trail_max = trail_max
@@ -597,6 +611,8 @@ class StateStore:
         other customers are unaffected. Raises StateLayoutError (another layout's state) and the
         connection errors of `_execute` (the caller retries the whole batch: every call is
         idempotent, applied items come back as redeliveries)."""
+        if len(self._trail_entries) > TRAIL_ENTRIES_KEPT:
+            self._trail_entries.clear()  # simply start again: it refills with the customers of the next batches
         segments = [(c, items[i : i + self.chunk]) for c, items in batches.items() for i in range(0, len(items), self.chunk)]
         waves = self._waves(segments)
         if not waves:
@@ -638,9 +654,9 @@ class StateStore:
                         if customer_id in errors:
                             part[customer_id] = CustomerBatch(customer_id, {}, (), (), errors[customer_id])
                         else:
-                            part[customer_id] = CustomerBatch(
-                                customer_id, states[customer_id], parse_trail(trails[customer_id]), tuple(parsed[customer_id]), None, tuple(expired.get(customer_id, ()))
-                            )
+                            trail = parse_trail(trails[customer_id], self._trail_entries)
+                            gone = tuple(expired.get(customer_id, ()))
+                            part[customer_id] = CustomerBatch(customer_id, states[customer_id], trail, tuple(parsed[customer_id]), None, gone)
                 yield part
         finally:
             if in_flight is not None:  # the caller stopped early (an error): let the call end, quietly
