@@ -45,6 +45,11 @@ CALL_ITEMS = 100  # items per script call on a single Redis: bounds how long one
 NW = 10  # metrics per window total
 NB = len(DAY_FIELDS)
 WINDOW_DAYS = 90  # the longest window: day accumulators are kept at least this long
+# A customer's state hash stays listpack-encoded (fields inline, no dictionary entry, key object
+# and allocation per field: README › Performance gives the bytes per customer) while its largest
+# value, the aggregates array S, is at most the server's hash-max-listpack-value; Redis' default,
+# 64 bytes, makes every state hash a hashtable. The project's own Redis configs set this.
+STATE_HASH_LISTPACK_VALUE = 8192
 # Redis errors that mean "the server cannot do it now", not "this customer's data is bad"
 INFRASTRUCTURE_ERRORS = ("OOM", "BUSY", "LOADING", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "NOREPLICAS", "MISCONF")
 
@@ -724,6 +729,17 @@ class StateStore:
                 pipe.hget(key, "id")
 
         return [raw.decode() for raw in await self._execute(fill) if raw]
+
+
+async def listpack_value_limit(redis: Redis | RedisCluster) -> int | None:
+    """The server's hash-max-listpack-value (hash-max-ziplist-value before Redis 7); None when
+    CONFIG GET is not allowed (managed services often rename or forbid it)."""
+    try:
+        found = await redis.config_get("hash-max-*-value")
+    except ResponseError:
+        return None
+    values = [int(v) for k, v in found.items() if k in ("hash-max-listpack-value", "hash-max-ziplist-value")]
+    return min(values) if values else None
 
 
 def _retention_message(recorded: int, wanted: int) -> str:
