@@ -46,6 +46,7 @@ class Bench:
     tag: str
     redis_url: str
     quick: bool = False
+    own_server: bool = False  # redis_url is the bench's private server (not --redis)
 
     def redis(self) -> Redis:
         return Redis.from_url(self.redis_url)
