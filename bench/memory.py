@@ -152,6 +152,7 @@ async def memory_per_customer(bench: Bench, customers: int, days: int, seed: int
             # the keys every deployment has once (peer-group statistics, level counts, markers):
             # bounded by groups x metrics, not by customers (README › Performance)
             out["redis_bytes_per_customer_without_shared_keys"] = round((after - before - parts["shared_bytes"]) / active, 1)
+    log(f"{customers} x {days} days: {out['redis_bytes_per_customer']} B per customer ({out.get('redis_bytes_per_customer_without_shared_keys')} without shared keys)")
     return out
 
 
