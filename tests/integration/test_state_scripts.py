@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 
 from factors.calendar import fine_bucket
@@ -261,3 +262,18 @@ async def test_a_state_hash_is_listpack_encoded_while_its_values_fit_the_servers
     largest = max(len(v) for v in (await redis.hgetall(key)).values())
     assert largest > 64  # the aggregates array: over Redis' default limit
     assert (await redis.object("encoding", key)) == (b"listpack" if limit >= largest else b"hashtable")
+
+
+async def test_the_worker_preflight_warns_in_one_line_when_the_servers_listpack_limit_is_low(redis, caplog):
+    from streams.errors import ConfigError
+    from streams.settings import load_settings
+    from streams.state.store import STATE_HASH_LISTPACK_VALUE, listpack_value_limit
+    from streams.worker import preflight
+
+    kw = redis.connection_pool.connection_kwargs
+    settings = load_settings({"AMLSTREAM_REDIS_URL": f"redis://{kw['host']}:{kw['port']}/{kw['db']}", "AMLSTREAM_TOPIC_TRANSACTIONS": "no.such.topic.listpack"})
+    with caplog.at_level("WARNING", logger="amlstream.worker"), contextlib.suppress(ConfigError):  # the made-up input topic: Kafka's check comes after Redis'
+        await preflight(settings)
+    warnings = [r.getMessage() for r in caplog.records if "hash-max-listpack-value" in r.getMessage()]
+    low = (await listpack_value_limit(redis)) < STATE_HASH_LISTPACK_VALUE
+    assert len(warnings) == (1 if low else 0) and all("\n" not in w for w in warnings)
