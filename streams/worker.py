@@ -68,7 +68,7 @@ async def preflight(settings: Settings) -> None:
 def listpack_warning(limit: int) -> str:
     return (
         f"Redis hash-max-listpack-value is {limit} (< {STATE_HASH_LISTPACK_VALUE}): customer state hashes are stored as hashtables, "
-        f"about 1 KB more Redis memory per customer; set hash-max-listpack-value {STATE_HASH_LISTPACK_VALUE} (README › Performance)"
+        f"which take more Redis memory per customer; set hash-max-listpack-value {STATE_HASH_LISTPACK_VALUE} (README › Per-customer state)"
     )
 
 

@@ -250,7 +250,7 @@ async def test_windows_keep_their_meaning_whatever_the_late_arrival_window(redis
 
 
 async def test_a_state_hash_is_listpack_encoded_while_its_values_fit_the_servers_limit(store, model, redis):
-    """README › Performance: the per-customer hash costs ~1 KB less as a listpack; it stays one
+    """README › Per-customer state: the per-customer hash costs less as a listpack; it stays one
     while its largest value (S) fits hash-max-listpack-value, which the worker's preflight reads."""
     from streams.state.store import listpack_value_limit
 
