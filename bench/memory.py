@@ -140,7 +140,7 @@ async def memory_per_customer(bench: Bench, customers: int, days: int, seed: int
             # MEMORY STATS: what the server's own bookkeeping grew by (not per key)
             "server_overhead_delta_bytes": {
                 k: stats_after.get(k, 0) - stats_before.get(k, 0)
-                for k in ("overhead.total", "clients.normal", "lua.caches", "overhead.hashtable.main", "overhead.hashtable.expires", "dataset.bytes")
+                for k in ("overhead.total", "clients.normal", "lua.caches", "dataset.bytes")
                 if isinstance(stats_after.get(k, 0), int)
             },
         }
