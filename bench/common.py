@@ -24,6 +24,7 @@ from redis.asyncio import Redis
 
 from streams.cli import create_topics
 from streams.settings import Settings, Topics
+from streams.state.store import STATE_HASH_LISTPACK_VALUE
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -45,6 +46,7 @@ class Bench:
     tag: str
     redis_url: str
     quick: bool = False
+    own_server: bool = False  # redis_url is the bench's private server (not --redis)
 
     def redis(self) -> Redis:
         return Redis.from_url(self.redis_url)
@@ -55,9 +57,11 @@ class Bench:
 
 
 @contextlib.asynccontextmanager
-async def bench_redis(url: str | None) -> AsyncIterator[str]:
+async def bench_redis(url: str | None, listpack_value: int | None = None) -> AsyncIterator[str]:
     """`url` as it is, else a throwaway redis-server on a free port (no persistence): the bench
-    then disturbs no shared Redis, and `used_memory` deltas are the bench's own."""
+    then disturbs no shared Redis, and `used_memory` deltas are the bench's own. It is configured
+    as the project's own Redis configs are (hash-max-listpack-value), unless `listpack_value`
+    says otherwise (64 is Redis' default)."""
     if url:
         yield url
         return
@@ -68,6 +72,7 @@ async def bench_redis(url: str | None) -> AsyncIterator[str]:
         port = probe.getsockname()[1]
     directory = tempfile.mkdtemp(prefix="amlstream-bench-redis-")
     args = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", directory, "--save", "", "--appendonly", "no"]
+    args += ["--hash-max-listpack-value", str(listpack_value or STATE_HASH_LISTPACK_VALUE)]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"redis://127.0.0.1:{port}/0"
     try:

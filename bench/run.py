@@ -69,7 +69,7 @@ async def run_section(name: str, bench: Bench, args: argparse.Namespace, done: d
     if name == "memory":
         from bench.memory import run_memory
 
-        return await run_memory(bench, args.scale_customers, args.scale_days)
+        return await run_memory(bench, args.scale_customers, args.scale_days, tuple(args.memory_customers or ()))
     if name == "scaling":
         from bench.memory import run_scaling
 
@@ -111,6 +111,7 @@ async def main() -> None:
     parser.add_argument("--busy-payers", type=int, default=20_000)
     parser.add_argument("--scale-customers", type=int, default=100_000, help="memory: customers of the run extrapolated to 1 M")
     parser.add_argument("--scale-days", type=int, default=30)
+    parser.add_argument("--memory-customers", type=int, action="append", help="memory: customers of a 90-day run (repeatable; default 1000)")
     parser.add_argument("--profile-seconds", type=int, default=60)
     parser.add_argument("--repeat", type=int, default=1, help="throughput: pass-through and worker runs, alternately (medians reported)")
     parser.add_argument("--iso20022-only", action="store_true", help=argparse.SUPPRESS)  # the earlier spelling of --only iso20022
@@ -133,12 +134,15 @@ async def main() -> None:
     }
     results: dict[str, Any] = {}
     async with bench_redis(args.redis) as url:
-        bench = Bench(new_tag(), url, args.quick)
+        bench = Bench(new_tag(), url, args.quick, own_server=not args.redis)
         for name in args.only or DEFAULT:
             log(f"section {name}")
             results[name] = await run_section(name, bench, args, results) | {"quick": args.quick}
             merged = merge_results({name: results[name]}, header)  # after each section: a later failure loses nothing
     print(table(merged["sections"]))
+
+
+NO_SHARED = "redis_bytes_per_customer_without_shared_keys"
 
 
 def table(s: dict[str, Any]) -> str:
@@ -163,7 +167,15 @@ def table(s: dict[str, Any]) -> str:
         ]
     if t := s.get("memory"):
         rows += [
-            ("Redis bytes per customer, 90 days", t["memory_90d"]["redis_bytes_per_customer"]),
+            *(
+                (f"Redis bytes per customer, {r['customers']} x 90 days (without shared keys)", f"{r['redis_bytes_per_customer']} ({r.get(NO_SHARED)})")
+                for r in t.get("memory_90d_runs", [t["memory_90d"]])
+            ),
+            *(
+                [("the same, Redis' default hash-max-listpack-value 64", t["memory_90d_redis_default_listpack"]["redis_bytes_per_customer"])]
+                if "memory_90d_redis_default_listpack" in t
+                else []
+            ),
             (f"Redis bytes per customer, {t['memory_scale']['customers']} x {t['memory_scale']['days']} days", t["memory_scale"]["redis_bytes_per_customer"]),
             ("1 M customers x 30 days (GiB, linear)", t["extrapolated_1m"]["linear_gib"]),
         ]

@@ -28,6 +28,7 @@ from streams.processor import BatchProcessor
 from streams.settings import Settings, mask_url
 from streams.state import StateStore, make_store
 from streams.state.peers import load_baselines, publish_baselines
+from streams.state.store import STATE_HASH_LISTPACK_VALUE, listpack_value_limit
 
 log = logging.getLogger("amlstream.worker")
 
@@ -38,6 +39,9 @@ async def preflight(settings: Settings) -> None:
     try:
         await redis.ping()
         await StateStore(redis, retain_days=settings.retain_days).ensure_layout()  # another layout's state or a wider window: StateLayoutError, one line, exit 2
+        limit = await listpack_value_limit(redis)
+        if limit is not None and limit < STATE_HASH_LISTPACK_VALUE:
+            log.warning(listpack_warning(limit))
     except (RedisError, OSError) as exc:
         raise ConfigError(f"Redis at {mask_url(settings.redis_url)} is unreachable: {exc}") from None
     finally:
@@ -59,6 +63,13 @@ async def preflight(settings: Settings) -> None:
     missing = [name for name in needed if name not in existing]
     if missing:
         raise ConfigError(f"Kafka topic(s) {', '.join(missing)} missing at {settings.bootstrap_servers} (create them: amlstream create-topics)")
+
+
+def listpack_warning(limit: int) -> str:
+    return (
+        f"Redis hash-max-listpack-value is {limit} (< {STATE_HASH_LISTPACK_VALUE}): customer state hashes are stored as hashtables, "
+        f"which take more Redis memory per customer; set hash-max-listpack-value {STATE_HASH_LISTPACK_VALUE} (README › Per-customer state)"
+    )
 
 
 class ModelWatcher:

@@ -195,7 +195,7 @@ start_redis() {
     # Runs in the foreground until the server has forked (daemonize yes).
     redis-server --bind 127.0.0.1 --port "$REDIS_PORT" \
         --daemonize yes --pidfile "$REDIS_PIDFILE" --logfile "$REDIS_LOG" \
-        --dir "$REDIS_HOME" --appendonly yes --save '' \
+        --dir "$REDIS_HOME" --appendonly yes --save '' --hash-max-listpack-value 8192 \
         || die "redis: redis-server failed to start; last lines of $REDIS_LOG:
 $(tail -n 20 "$REDIS_LOG" 2>/dev/null)"
     local deadline=$((SECONDS + START_TIMEOUT))
@@ -553,7 +553,7 @@ start_redis_cluster() {
         mkdir -p "$dir"
         redis-server --bind 127.0.0.1 --port "$port" \
             --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" \
-            --dir "$dir" --appendonly yes --save '' \
+            --dir "$dir" --appendonly yes --save '' --hash-max-listpack-value 8192 \
             --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 5000 \
             || die "redis-cluster node $port: redis-server failed to start; last lines of $dir/redis.log:
 $(tail -n 20 "$dir/redis.log" 2>/dev/null)"

@@ -1,4 +1,4 @@
-"""Per-customer state in Redis (layout 2), read and written only through the two atomic scripts.
+"""Per-customer state in Redis (layout 3), read and written only through the two atomic scripts.
 
 Per batch: one pipelined round trip runs `apply_batch` for every touched customer (dedup,
 incremental window totals, day accumulators, per-item snapshots; a busy customer's items go in
@@ -25,17 +25,17 @@ from pathlib import Path
 from typing import Any
 from zlib import crc32
 
-import orjson
 from redis.asyncio import Redis, RedisCluster
 from redis.exceptions import ConnectionError, NoScriptError, ResponseError
 
 from factors.identity import normalise_account
 from factors.model import DAY_FIELDS, WINDOWS, DayTotals, RecentTx, Snapshot, Transaction, Undid, WindowStats
 from streams.errors import StateLayoutError
+from streams.state.codec import decode_state, encode_state
 
 SCRIPTS = Path(__file__).parent / "scripts"
 KEY_PREFIX = "aml"
-LAYOUT = "2"
+LAYOUT = "3"  # 3: the rating state `r` in MessagePack (streams.state.codec), was JSON
 LAYOUT_KEY = f"{KEY_PREFIX}:layout"
 RETAIN_KEY = f"{LAYOUT_KEY}:retain_days"  # the late-arrival window (days) the state was built with
 UNRECORDED_RETAIN_DAYS = 90  # what state written before RETAIN_KEY existed counts as built with (the default)
@@ -47,6 +47,11 @@ NW = 10  # metrics per window total
 TRAIL_ENTRIES_KEPT = 50_000  # parsed trail lines a store keeps for reuse (~20 MB)
 NB = len(DAY_FIELDS)
 WINDOW_DAYS = 90  # the longest window: day accumulators are kept at least this long
+# A customer's state hash stays listpack-encoded (fields inline, no dictionary entry, key object
+# and allocation per field: README › Performance gives the bytes per customer) while its largest
+# value, the aggregates array S, is at most the server's hash-max-listpack-value; Redis' default,
+# 64 bytes, makes every state hash a hashtable. The project's own Redis configs set this.
+STATE_HASH_LISTPACK_VALUE = 8192
 # Redis errors that mean "the server cannot do it now", not "this customer's data is bad"
 INFRASTRUCTURE_ERRORS = ("OOM", "BUSY", "LOADING", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "NOREPLICAS", "MISCONF")
 
@@ -301,9 +306,10 @@ class CustomerCommit:
     through: tuple[int, int] | None = None  # (sequence, watermark) the batch's items reached; None: all applied so far
 
 
-def compact_state(state: dict[str, Any]) -> bytes:
-    """The rating state as stored: JSON without empty entries (one copy per customer in Redis)."""
-    return orjson.dumps({k: v for k, v in state.items() if v not in ({}, [], None)})
+def compact_state(state: dict[str, Any], customer_id: str) -> bytes:
+    """The rating state as stored (one copy per customer in Redis): without empty entries, in
+    the compact form of `streams.state.codec`."""
+    return encode_state({k: v for k, v in state.items() if v not in ({}, [], None)}, customer_id)
 
 
 def pending_id(item: Item) -> str:
@@ -421,7 +427,7 @@ def _parse_call(
         _, state_raw, trail_raw, results, expired_raw = one
         expired.setdefault(customer_id, []).extend(e.decode() for e in expired_raw)
         if customer_id not in states:  # the committed state as the first chunk found it
-            states[customer_id] = orjson.loads(state_raw) if state_raw else {}
+            states[customer_id] = decode_state(state_raw, customer_id) if state_raw else {}
         trails[customer_id] = trail_raw  # the last chunk's trail holds every entry (parsed once, when the customer is complete)
         out = parsed.setdefault(customer_id, [])
         for item, result in zip(items, results, strict=True):
@@ -688,7 +694,7 @@ class StateStore:
                 for _, c in call:
                     through = "" if c.through is None else f"{c.through[0]},{c.through[1]}"
                     profile = "" if c.profile_updated_ms is None else str(c.profile_updated_ms)
-                    args += ("\t".join(c.pending_ids), profile, compact_state(c.state), through)
+                    args += ("\t".join(c.pending_ids), profile, compact_state(c.state, c.customer_id), through)
                 pipe.evalsha(sha, len(call), *(state_key(cid) for cid, _ in call), *args)
             for key, old, new in level_moves:
                 if old is not None:
@@ -757,7 +763,7 @@ class StateStore:
             for c in customer_ids:
                 pipe.hget(customer_keys(c)[0], "r")
 
-        return {c: orjson.loads(raw) for c, raw in zip(customer_ids, await self._execute(fill), strict=True) if raw}
+        return {c: decode_state(raw, c) for c, raw in zip(customer_ids, await self._execute(fill), strict=True) if raw}
 
     async def inspect(self, customer_id: str) -> dict[str, bytes]:
         """The parts of a customer's aggregates array, by name (for tests, audits and rebuild
@@ -811,6 +817,17 @@ class StateStore:
                 pipe.hget(key, "id")
 
         return [raw.decode() for raw in await self._execute(fill) if raw]
+
+
+async def listpack_value_limit(redis: Redis | RedisCluster) -> int | None:
+    """The server's hash-max-listpack-value (hash-max-ziplist-value before Redis 7); None when
+    CONFIG GET is not allowed (managed services often rename or forbid it)."""
+    try:
+        found = await redis.config_get("hash-max-*-value")
+    except ResponseError:
+        return None
+    values = [int(v) for k, v in found.items() if k in ("hash-max-listpack-value", "hash-max-ziplist-value")]
+    return min(values) if values else None
 
 
 def _retention_message(recorded: int, wanted: int) -> str:

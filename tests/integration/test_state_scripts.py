@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 
 from factors.calendar import fine_bucket
@@ -270,3 +271,33 @@ async def test_parts_come_as_their_calls_return_and_add_up_to_the_whole_batch(re
     for part in parts:
         for customer, batch in part.items():
             assert batch == whole[customer]
+
+
+async def test_a_state_hash_is_listpack_encoded_while_its_values_fit_the_servers_limit(store, model, redis):
+    """README › Per-customer state: the per-customer hash costs less as a listpack; it stays one
+    while its largest value (S) fits hash-max-listpack-value, which the worker's preflight reads."""
+    from streams.state.store import listpack_value_limit
+
+    limit = await listpack_value_limit(redis)
+    assert limit == int((await redis.config_get("hash-max-listpack-value"))["hash-max-listpack-value"])
+    await apply(store, model, tx("a", ts_ms=ms("2026-03-02T10:00:00+08:00"), fen=5_00, counterparty_id="X"), cp="X-digest")
+    await store.commit([CustomerCommit("c1", ("a",), None, {"level": "normal", "score": 3.0})])
+    key = customer_keys("c1")[0]
+    largest = max(len(v) for v in (await redis.hgetall(key)).values())
+    assert largest > 64  # the aggregates array: over Redis' default limit
+    assert (await redis.object("encoding", key)) == (b"listpack" if limit >= largest else b"hashtable")
+
+
+async def test_the_worker_preflight_warns_in_one_line_when_the_servers_listpack_limit_is_low(redis, caplog):
+    from streams.errors import ConfigError
+    from streams.settings import load_settings
+    from streams.state.store import STATE_HASH_LISTPACK_VALUE, listpack_value_limit
+    from streams.worker import preflight
+
+    kw = redis.connection_pool.connection_kwargs
+    settings = load_settings({"AMLSTREAM_REDIS_URL": f"redis://{kw['host']}:{kw['port']}/{kw['db']}", "AMLSTREAM_TOPIC_TRANSACTIONS": "no.such.topic.listpack"})
+    with caplog.at_level("WARNING", logger="amlstream.worker"), contextlib.suppress(ConfigError):  # the made-up input topic: Kafka's check comes after Redis'
+        await preflight(settings)
+    warnings = [r.getMessage() for r in caplog.records if "hash-max-listpack-value" in r.getMessage()]
+    low = (await listpack_value_limit(redis)) < STATE_HASH_LISTPACK_VALUE
+    assert len(warnings) == (1 if low else 0) and all("\n" not in w for w in warnings)

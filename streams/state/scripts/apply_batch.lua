@@ -1,4 +1,4 @@
--- State layout 2: apply one customer's items atomically; cost per item independent of history.
+-- State layout 3: apply one customer's items atomically; cost per item independent of history.
 --
 -- KEYS: the state hash "<prefix>:s" of each customer in the call (one on Redis Cluster, where a
 --   call may only touch one slot; many on a single Redis). A customer's other keys share its
@@ -36,7 +36,7 @@
 -- transaction trail, one entry a line;
 -- o:<dedup> a reversal waiting for its original;
 -- W running totals of the five windows (1h, 24h, 7d, 30d, 90d) x 10 metrics; D day buckets and
--- F 5-minute buckets (MessagePack maps bucket -> positional metrics); r rating state (JSON, written
+-- F 5-minute buckets (MessagePack maps bucket -> positional metrics); r rating state (MessagePack, streams/state/codec.py, written
 -- by commit_batch); p:<id> "<batch token>#<snapshot>" of an applied item whose outputs are not
 -- committed yet. A pending item met again in a batch of another worker (or of this one after a
 -- restart or a retried apply) is a redelivery ("pend": its outputs are derived again from the

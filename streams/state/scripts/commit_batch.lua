@@ -1,4 +1,4 @@
--- State layout 2: commit customers' batches after their output events were acknowledged by Kafka:
+-- State layout 3: commit customers' batches after their output events were acknowledged by Kafka:
 -- drop the pending snapshots, record the committed watermark, sequence and profile version,
 -- store the new rating state and trim the trail to what a later redelivery can still need.
 -- KEYS: the state hash "<prefix>:s" of each customer (one on Redis Cluster, many on one Redis):

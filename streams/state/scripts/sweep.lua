@@ -1,4 +1,4 @@
--- State layout 2: let the aggregates of customers who have been inactive for longer than the
+-- State layout 3: let the aggregates of customers who have been inactive for longer than the
 -- longest window go, keeping their rating state (level, review date, open alerts).
 -- KEYS: state hashes "<prefix>:s" (one on Redis Cluster, many on one Redis)
 -- ARGV: 1 "layout,keep_days", 2 the deployment's event time (ms), 3 its business day, 4 its
