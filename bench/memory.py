@@ -31,8 +31,8 @@ def _kind(key: bytes) -> str:
 
 
 def _shared_kind(key: bytes) -> str:
-    """What a shared key is: `aml:peerq:{<group>|<metric>}` -> `aml:peerq` (peer-group
-    distributions, one key per group x metric), `aml:peer:{<group>|<shard>}` -> `aml:peer`, ..."""
+    """What a shared key is: `aml:peerq:{<group>|<metric>}:<day>` -> `aml:peerq` (peer-group
+    distributions, one key per group x metric x day), `aml:peer:{<group>|<shard>}` -> `aml:peer`, ..."""
     text = key.decode(errors="replace")
     return text.split(":{", 1)[0] if ":{" in text else text
 
