@@ -39,6 +39,9 @@ from streams.model import Model
 from streams.settings import Settings, did_you_mean
 from streams.state import make_store
 from streams.state.peers import publish_baselines
+from streams.state.store import STATE_HASH_LISTPACK_VALUE
+
+LISTPACK = ("--hash-max-listpack-value", str(STATE_HASH_LISTPACK_VALUE))  # the project's Redis setting (README › Per-customer state)
 
 T = TypeVar("T")
 
@@ -313,7 +316,7 @@ async def redis_for_replay(settings: Settings) -> AsyncIterator[Redis]:
         port = probe.getsockname()[1]
     directory = tempfile.mkdtemp(prefix="amlstream-replay-")
     proc = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", directory, "--save", "", "--appendonly", "no"],
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", directory, "--save", "", "--appendonly", "no", *LISTPACK],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -98,6 +98,8 @@ def start_private_redis(directory) -> None:
             str(directory),
             "--appendonly",
             "yes",
+            "--hash-max-listpack-value",  # the project's Redis setting (README › Per-customer state)
+            "8192",
             "--save",
             "",
             "--daemonize",

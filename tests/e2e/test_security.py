@@ -80,6 +80,8 @@ def secure_services(local_services, tmp_path_factory):
         str(base),
         "--save",
         "",
+        "--hash-max-listpack-value",  # the project's Redis setting (README › Per-customer state)
+        "8192",
         "--daemonize",
         "no",
     ]

@@ -382,7 +382,7 @@ class PrivateRedis:
         self.pidfile = directory / "redis.pid"
 
     def start(self) -> PrivateRedis:
-        args = ["--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.directory), "--appendonly", "yes", "--save", ""]
+        args = ["--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.directory), "--appendonly", "yes", "--save", "", "--hash-max-listpack-value", "8192"]
         args += ["--daemonize", "yes", "--pidfile", str(self.pidfile), "--logfile", str(self.directory / "redis.log"), *self.extra]
         subprocess.run(["redis-server", *args], check=True)
         deadline = time.monotonic() + 20
