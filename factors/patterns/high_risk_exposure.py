@@ -2,10 +2,12 @@
 high-risk customers"): customers of the bank drawn into new dealings with a customer rated
 `suspicious` or above (a listed customer is `prohibited` at once).
 
-Anchor: either copy of an edge between a customer c (the copy's own account, not high-risk
-itself) and a counterparty h that is a customer whose level, as of the anchor's event time, is in
-`HIGH_LEVELS` since time S (the network stage learns levels from aml.risk-changes.v1). c is
-*exposed* when
+Anchor: the copy of an edge on the side of a customer h whose level, as of the anchor's event
+time, is in `HIGH_LEVELS` since time S (the network stage learns levels from
+aml.risk-changes.v1), the counterparty c being a customer of the bank that is not high-risk
+itself. h's account holds every customer's transfers with it, so the rule reads no other account
+(deterministic, like `transfer_splitting`); a high-risk account with as many counterparties as a
+hub is not evaluated (the stage runs no rule at a hub's copies). c is *exposed* when
 
 * the relationship is new: c first dealt with h at or after the earlier of the window's start
   and S, and at least `min_history_days` after the observed history begins
@@ -14,8 +16,8 @@ itself) and a counterparty h that is a customer whose level, as of the anchor's 
 * its transfers with h since S within `window_days`, each of at least `min_amount_cny`, number at
   least `min_transfers` and total at least `min_total_cny`.
 
-The rule fires when at least `min_exposed` customers are exposed to h within the window (c and
-h's other counterparties, read from h's account with the same tests): one high-risk customer
+The rule fires when c is exposed and at least `min_exposed` customers are exposed to h within the
+window (c and h's other counterparties, with the same tests): one high-risk customer
 drawing several customers into new dealings is the network pattern; a single customer's new
 dealing with one is scored by the exposure factor (`high_risk_counterparty_exposure`, from the
 stage's exposure measurements) and alerts only with `min_exposed = 1`. On the tuning banks the
@@ -99,45 +101,42 @@ def exposed_hops(view: NetworkView, account: Adjacency, counterparty: str, hops:
 def detect(view: NetworkView, params: Params, severity: str = "high") -> NetworkHit | None:
     if not view.risk:
         return None
-    own = view.account
+    own = view.account  # the high-risk customer's copy: its account holds every exposed customer's transfers
     other = view.anchor.payee if view.copy == "payer" else view.anchor.payer
     me, them = view.customer(own), view.customer(other)
-    since = risk_since(view, them)
-    if me is None or since is None or risk_since(view, me) is not None:
+    since = risk_since(view, me)
+    if since is None or them is None or risk_since(view, them) is not None:
         return None
-    a = view.of(own)
+    h = view.of(own)
     _, lo = _window(view, since, params)
-    mine = exposed_hops(view, a, other, _by_counterparty(a, lo, view).get(other, []), since, params)
+    by_party = _by_counterparty(h, lo, view)
+    mine = exposed_hops(view, h, other, by_party.get(other, []), since, params)
     if not mine:
+        return None  # the anchor's counterparty is not (newly) exposed: nothing changed
+    exposed: dict[str, list[Hop]] = {other: mine}
+    for party, run in sorted(by_party.items()):
+        customer = view.customer(party)
+        if party == other or customer is None or risk_since(view, customer) is not None:
+            continue
+        hops = exposed_hops(view, h, party, run, since, params)
+        if hops:
+            exposed[party] = hops
+    if len(exposed) < params.min_exposed:
         return None
-    exposed: dict[str, list[Hop]] = {own: mine}
-    if params.min_exposed > 1:
-        h = view.of(other)  # the high-risk customer's account: its other new counterparties
-        for party, run in sorted(_by_counterparty(h, lo, view).items()):
-            customer = view.customer(party)
-            if party == own or customer is None or risk_since(view, customer) is not None:
-                continue
-            hops = exposed_hops(view, h, party, run, since, params)
-            if hops:
-                exposed[party] = hops
-        if len(exposed) < params.min_exposed:
-            return None
     hops = [x for run in exposed.values() for x in run]
     first = min(hops, key=Hop.order)
     total = sum(x.amount_fen for x in hops)
-    roles = {p: "exposed" for p in exposed} | {other: "high_risk_party"}
+    roles = {p: "exposed" for p in exposed} | {own: "high_risk_party"}
     return NetworkHit(
         pattern=ID,
-        key=digest(f"{other}|{first.edge_id}", 16),
+        key=digest(f"{own}|{first.edge_id}", 16),
         window_start_ms=first.ts_ms,
         window_end_ms=view.anchor.ts_ms,
         metrics={
             "exposed_customers": len(exposed),
             "transfers": len(hops),
             "total_cny": yuan(total),
-            "own_transfers": len(mine),
-            "own_total_cny": yuan(sum(x.amount_fen for x in mine)),
-            "counterparty_level": view.risk[them].partition("@")[0],  # type: ignore[index]
+            "high_risk_level": view.risk[me].partition("@")[0],  # type: ignore[index]
         },
         thresholds={
             "window_days": params.window_days,
