@@ -125,3 +125,14 @@ def test_only_the_high_risk_customers_own_account_is_read():
     own = NetworkView(anchor, "payer", {"id:CH": full.adj["id:CH"]}, None, {"id:C1": "C1", "id:C2": "C2"}, LISTED)
     hit = detect(own, TWO)
     assert hit is not None and own.missing == set()
+
+
+def test_transfers_shortly_before_the_rating_count_when_configured():
+    g = Graph()
+    g.pay("id:C1", "id:CH", 6000, 0)  # a day before the customer stage rated CH: the activity that drew C1 in
+    anchor = g.pay("id:CH", "id:C2", 4000, 2 * DAY_H)
+    view = g.view(anchor, "payer", risk={"CH": f"suspicious@{at(DAY_H)}"})
+    assert detect(view, TWO) is None
+    hit = detect(view, Params(min_exposed=2, before_rating_days=3))
+    assert hit is not None and hit.metrics["exposed_customers"] == 2 and hit.thresholds["before_rating_days"] == 3
+    assert detect(view, Params(min_exposed=2, before_rating_days=0.5)) is None  # C1's transfer is earlier than that
