@@ -183,10 +183,11 @@ def read_risk_changes(path: Path | None) -> list[tuple[int, str, str]]:
 
 
 def apply_risk(risk: dict[str, str], customer_id: str, level: str, ts_ms: int) -> None:
-    """Keep the high-risk marker "level@since" of a customer (dropped when it falls below)."""
+    """Keep the high-risk marker "level@since" of a customer, since = when it became high-risk
+    (kept across suspicious <-> prohibited, as net_risk.lua does; dropped when it falls below)."""
     if level in HIGH_LEVELS:
-        if risk.get(customer_id, "").partition("@")[0] != level:
-            risk[customer_id] = f"{level}@{ts_ms}"
+        stored = risk.get(customer_id)
+        risk[customer_id] = f"{level}@{stored.partition('@')[2] if stored else ts_ms}"
     else:
         risk.pop(customer_id, None)
 

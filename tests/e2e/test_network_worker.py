@@ -16,6 +16,7 @@ from tests.e2e.harness import WorkerProcess, env_for, produce, read_all
 
 SUSPICIOUS_AT = "2026-11-01T00:00:00.000Z"
 PAID_MS = 1_793_930_400_000  # 2026-11-06T02:00:00Z, after the counterparty became suspicious
+HISTORY_MS = PAID_MS - 40 * 86_400_000  # the stage's first edge: its observed history begins 40 days before the payments
 
 
 def legs_of_a_book_transfer(tx: str, payer: str, payee: str, fen: int, ts_ms: int) -> list[tuple[bytes, bytes]]:
@@ -43,16 +44,26 @@ async def test_exposure_to_a_customer_the_customer_stage_rated_suspicious(pipeli
         await asyncio.sleep(0.5)
     assert (await redis.hget("aml:net:risk", "C-H")).decode() == "suspicious@1793491200000"
 
+    # a backfill edge first (newness of a relationship is judged against the history the stage has seen),
+    # then two customers start dealing with C-H after it became suspicious: the second draws the alert
+    await produce(topics.edges, legs_of_a_book_transfer("NX-0", "C-8", "C-9", 300_00, HISTORY_MS))
+    while await redis.get("aml:net:origin") is None:
+        assert time.monotonic() < deadline, (tmp_path / "network-worker.log").read_text()[-3000:]
+        await asyncio.sleep(0.5)
     await produce(topics.edges, legs_of_a_book_transfer("NX-1", "C-1", "C-H", 5_000_00, PAID_MS))
+    first = await read_all([topics.network_detections], idle_s=3, timeout_s=90)
+    assert {orjson.loads(v)["kind"] for *_, v in first} == {"exposure"}  # one customer exposed: measured, no alert yet
+    await produce(topics.edges, legs_of_a_book_transfer("NX-2", "C-H", "C-2", 3_000_00, PAID_MS + 3_600_000))
     records = await read_all([topics.network_detections], idle_s=3, timeout_s=90)
-    events = [orjson.loads(v) for *_, v in records]
+    events = list({e["event_id"]: e for e in (orjson.loads(v) for *_, v in records)}.values())  # a redelivered copy repeats its event ids
     detections = [e for e in events if e["kind"] == "detection"]
-    expected = {("C-1", "high_risk_exposure", "exposed"), ("C-H", "high_risk_exposure", "high_risk_party")}
+    expected = {("C-1", "high_risk_exposure", "exposed"), ("C-2", "high_risk_exposure", "exposed"), ("C-H", "high_risk_exposure", "high_risk_party")}
     assert {(e["customer_id"], e["pattern"], e["role"]) for e in detections} == expected
-    assert detections[0]["metrics"] == {"transfers": 1, "total_cny": 5000.0, "counterparty_level": "suspicious"}
+    assert detections[0]["metrics"] == {"exposed_customers": 2, "transfers": 2, "total_cny": 8000.0, "high_risk_level": "suspicious"}
+    assert len({e["event_id"] for e in detections}) == 3  # found once, at C-H's copy of the second edge
     exposures = [e for e in events if e["kind"] == "exposure"]
-    # measured at each copy of the edge on C-1's side: one content, one event_id (consumers deduplicate on it)
-    assert {(e["event_id"], e["customer_id"], e["exposure"]["exposure_cny"]) for e in exposures} == {(exposures[0]["event_id"], "C-1", 5000.0)}
+    # measured on each exposed customer's side: one content per edge, one event_id (consumers deduplicate on it)
+    assert sorted((e["customer_id"], e["exposure"]["exposure_cny"]) for e in exposures) == [("C-1", 5000.0), ("C-2", 3000.0)]
 
     dead = [orjson.loads(v) for *_, v in await read_all([topics.dead_letter], idle_s=2, timeout_s=30)]
     assert [(d["error_code"], d["source"]["topic"]) for d in dead] == [("invalid_json", topics.risk_changes)]

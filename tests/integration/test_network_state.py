@@ -138,8 +138,9 @@ async def test_risk_levels_recorded_for_every_worker_latest_emitted_wins(redis):
     await record(redis, [("C7", "suspicious", c7[2] + DAY)])  # the same level again: since stays
     assert await load(redis) == {"C7": f"suspicious@{c7[2]}"}
     # a late posting re-rates with an older event time: the latest emitted is the level now
+    # an escalation within the high levels keeps since (high-risk since then)
     await record(redis, [("C7", "prohibited", c7[2] + 2 * DAY), ("C9", "prohibited", T0), ("C9", "normal", T0 - DAY)])
-    assert await load(redis) == {"C7": f"prohibited@{c7[2] + 2 * DAY}"}
+    assert await load(redis) == {"C7": f"prohibited@{c7[2]}"}
     await record(redis, [("C7", "watch", c7[2] + 3 * DAY)])
     assert await load(redis) == {} and not await redis.exists(RISK_KEY)
     assert decode_risk_change(orjson.dumps({"event_type": "suspicious_pattern"})) is None

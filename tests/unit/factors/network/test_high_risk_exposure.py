@@ -1,0 +1,138 @@
+"""high_risk_exposure on small hand-made graphs: new dealings with a high-risk customer, the
+customers it draws in, and the long-standing relationships and small sums that are not exposure."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from factors.network.graph import NetworkView
+from factors.patterns import high_risk_exposure
+from factors.patterns.high_risk_exposure import Params, detect
+from streams.model import load_model
+from tests.unit.factors.network.helpers import T0, Graph
+
+DAY_H = 24
+LISTED = {"CH": "prohibited@0"}
+ONE = Params(min_exposed=1)
+TWO = Params(min_exposed=2)
+
+
+def at(hours: float) -> int:
+    return T0 + round(hours * 3_600_000)
+
+
+def test_a_new_dealing_with_a_listed_customer_names_both_parties():
+    g = Graph()
+    anchor = g.pay("id:CH", "id:C1", 8000, 0)
+    hit = detect(g.view(anchor, "payer", risk=LISTED), ONE)
+    assert hit is not None and hit.pattern == high_risk_exposure.ID
+    assert {(p.party_id, p.role) for p in hit.parties} == {("id:CH", "high_risk_party"), ("id:C1", "exposed")}
+    assert hit.metrics["exposed_customers"] == 1 and hit.metrics["total_cny"] == 8000.0 and hit.metrics["high_risk_level"] == "prohibited"
+    assert hit.thresholds["min_exposed"] == 1 and hit.thresholds["min_history_days"] == 30
+
+
+def test_the_rule_runs_at_the_high_risk_customers_copy_for_a_counterparty_not_high_risk():
+    g = Graph()
+    anchor = g.pay("id:CH", "id:C1", 8000, 0)
+    assert detect(g.view(anchor, "payee", risk=LISTED), ONE) is None  # the exposed customer's copy
+    assert detect(g.view(anchor, "payer", risk=LISTED | {"C1": "suspicious@0"}), ONE) is None
+    outside = g.pay("id:CH", "id:X9", 8000, 1)  # an outside account is no customer of the bank
+    assert detect(g.view(outside, "payer", risk=LISTED), ONE) is None
+
+
+def test_one_exposed_customer_is_not_enough_by_default_two_are():
+    g = Graph()
+    g.pay("id:C1", "id:CH", 6000, 0)
+    g.pay("id:CH", "id:X9", 9000, 5)  # an outside account is no customer of the bank: not counted
+    second = g.pay("id:CH", "id:C2", 4000, 2 * DAY_H)
+    assert detect(g.view(g.hops[0], "payee", risk=LISTED), TWO) is None
+    hit = detect(g.view(second, "payer", risk=LISTED), TWO)
+    assert hit is not None
+    assert {(p.party_id, p.role) for p in hit.parties} == {("id:CH", "high_risk_party"), ("id:C1", "exposed"), ("id:C2", "exposed")}
+    assert hit.metrics["exposed_customers"] == 2 and hit.metrics["transfers"] == 2 and hit.metrics["total_cny"] == 10000.0
+    # the same episode found at the first customer's next transfer is the same case (same key)
+    again = g.pay("id:C1", "id:CH", 2000, 3 * DAY_H)
+    later = detect(g.view(again, "payee", risk=LISTED), TWO)
+    assert later is not None and later.key == hit.key and later.metrics["transfers"] == 3
+    # a transfer with a long-standing counterparty (not newly exposed) changes nothing
+    g.pay("id:C0", "id:CH", 900, -50 * DAY_H)
+    old = g.pay("id:CH", "id:C0", 9000, 4 * DAY_H)
+    assert detect(g.view(old, "payer", risk=LISTED), TWO) is None
+
+
+def test_the_default_standard_asks_for_two_exposed_customers():
+    assert load_model().standard.patterns[high_risk_exposure.ID].min_exposed == high_risk_exposure.DEFAULTS.min_exposed == 2
+
+
+def test_a_long_standing_relationship_is_no_new_exposure():
+    g = Graph()
+    g.pay("id:C1", "id:CH", 3000, -50 * DAY_H)  # a household or landlord, long before the rating
+    anchor = g.pay("id:C1", "id:CH", 3000, 0)
+    risk = {"CH": f"suspicious@{at(-10 * DAY_H)}"}
+    assert detect(g.view(anchor, "payee", risk=risk), ONE) is None
+
+
+def test_a_relationship_first_seen_early_in_the_history_is_not_new():
+    g = Graph()
+    g.pay("id:C1", "id:CH", 3000, 0)
+    anchor = g.pay("id:C1", "id:CH", 3000, 40 * DAY_H)
+    view = g.view(anchor, "payee", risk=LISTED)
+    # the helper's accounts are observed from 60 days before T0: the first transfer is new
+    assert detect(view, ONE) is not None
+    # observed only from 10 days before T0: the first transfer falls in the first 30 days, which say nothing about newness
+    early = replace(view, origin_ms=at(-10 * DAY_H))
+    assert detect(early, ONE) is None
+    assert detect(replace(view, origin_ms=at(-30 * DAY_H)), ONE) is not None
+
+
+def test_money_before_the_counterparty_became_high_risk_does_not_count():
+    g = Graph()
+    g.pay("id:C1", "id:CH", 20000, 0)
+    anchor = g.pay("id:C1", "id:CH", 500, 3 * DAY_H)
+    view = g.view(anchor, "payee", risk={"CH": f"suspicious@{at(DAY_H)}"})
+    assert detect(view, ONE) is None  # CNY 500 since the rating, under the CNY 1,000 floor
+    assert detect(view, Params(min_exposed=1, min_total_cny=500)) is not None
+
+
+def test_a_relationship_that_began_after_the_rating_is_new_even_beyond_the_window():
+    g = Graph()
+    g.pay("id:C1", "id:CH", 2000, 0)
+    anchor = g.pay("id:C1", "id:CH", 2000, 60 * DAY_H)
+    hit = detect(g.view(anchor, "payee", risk={"CH": f"suspicious@{at(-DAY_H)}"}), ONE)
+    assert hit is not None and hit.metrics["transfers"] == 1  # only the transfer within the 45-day window counts
+
+
+def test_a_small_sum_is_not_close_dealing():
+    g = Graph()
+    g.pay("id:C1", "id:CH", 400, 0)
+    anchor = g.pay("id:CH", "id:C2", 300, DAY_H)
+    assert detect(g.view(anchor, "payer", risk=LISTED), TWO) is None
+
+
+def test_another_high_risk_counterparty_is_not_counted_as_exposed():
+    g = Graph()
+    g.pay("id:C1", "id:CH", 6000, 0)
+    anchor = g.pay("id:CH", "id:C2", 4000, DAY_H)
+    risk = LISTED | {"C1": "suspicious@0"}
+    assert detect(g.view(anchor, "payer", risk=risk), TWO) is None
+
+
+def test_only_the_high_risk_customers_own_account_is_read():
+    g = Graph()
+    g.pay("id:C1", "id:CH", 6000, 0)
+    anchor = g.pay("id:CH", "id:C2", 4000, DAY_H)
+    full = g.view(anchor, "payer", risk=LISTED)
+    own = NetworkView(anchor, "payer", {"id:CH": full.adj["id:CH"]}, None, {"id:C1": "C1", "id:C2": "C2"}, LISTED)
+    hit = detect(own, TWO)
+    assert hit is not None and own.missing == set()
+
+
+def test_transfers_shortly_before_the_rating_count_when_configured():
+    g = Graph()
+    g.pay("id:C1", "id:CH", 6000, 0)  # a day before the customer stage rated CH: the activity that drew C1 in
+    anchor = g.pay("id:CH", "id:C2", 4000, 2 * DAY_H)
+    view = g.view(anchor, "payer", risk={"CH": f"suspicious@{at(DAY_H)}"})
+    assert detect(view, TWO) is None
+    hit = detect(view, Params(min_exposed=2, before_rating_days=3))
+    assert hit is not None and hit.metrics["exposed_customers"] == 2 and hit.thresholds["before_rating_days"] == 3
+    assert detect(view, Params(min_exposed=2, before_rating_days=0.5)) is None  # C1's transfer is earlier than that
