@@ -129,7 +129,7 @@ class Settings(BaseSettings):
     model_config_file: Annotated[Path | None, Field(validation_alias=PREFIX + "MODEL_CONFIG")] = None  # None: the packaged default standard
     timezone: str | None = None  # None: the standard's timezone (default Asia/Shanghai)
     batch_size: Annotated[int, Field(ge=1, le=100_000)] = 500
-    batch_window_ms: Annotated[int, Field(ge=1, le=600_000)] = 200
+    batch_window_ms: Annotated[int, Field(ge=1, le=600_000)] = 20  # bench latency at 50 % load: p99 119 ms at 20 ms, 209 at 50, 381 at 200 (2026-11-30)
     max_message_bytes: Annotated[int, Field(ge=1, le=100 * 1_048_576)] = 1_048_576
     retain_days: Annotated[int, Field(ge=1, le=3_650)] = 90
     trail_horizon_hours: Annotated[int, Field(ge=1, le=24 * 90)] = 72
