@@ -1,9 +1,10 @@
 """Per-customer state in Redis (layout 3), read and written only through the two atomic scripts.
 
-Per batch: one pipelined round trip runs `apply_batch` for every touched customer (dedup,
-incremental window totals, day accumulators, per-item snapshots; a busy customer's items go in
-chunks so that no script call runs long); after the batch's events are acknowledged by Kafka,
-one more runs `commit_batch` per customer (new rating state, pending snapshots dropped, trail
+Per batch: `apply_batch` runs for every touched customer (dedup, incremental window totals, day
+accumulators, per-item snapshots; a busy customer's items go in chunks so that no script call
+runs long), call after call, each sent while the customers of the one before are rated
+(`StateStore.apply_parts`); after the batch's events are acknowledged by Kafka, one pipelined
+round trip runs `commit_batch` per customer (new rating state, pending snapshots dropped, trail
 trimmed).
 
 Keys of a customer share a hash tag made from a digest of its id, so any valid id works on
