@@ -95,19 +95,11 @@ local function opt(n) if n == nil then return '-' end return fmt(n) end
 
 -- bucket maps are stored as MessagePack arrays [key, bucket, key, bucket, ...] sorted by key, and
 -- a bucket's foreign-currency sums as [key, sums, ...] sorted too: the same state is the same bytes
-local function unpack_map(raw, nested)
+local function unpack_map(raw)
   local map = {}
   if not raw then return map end
   local flat = cmsgpack.unpack(raw)
-  for i = 1, #flat, 2 do
-    local b = flat[i + 1]
-    if nested and type(b[nested]) == 'table' then
-      local f = {}
-      for j = 1, #b[nested], 2 do f[b[nested][j]] = b[nested][j + 1] end
-      b[nested] = f
-    end
-    map[flat[i]] = b
-  end
+  for i = 1, #flat, 2 do map[flat[i]] = flat[i + 1] end
   return map
 end
 
@@ -137,24 +129,29 @@ local function sorted_keys(t)
   return keys
 end
 
--- pack a bucket map canonically; trailing zeros of a bucket are dropped (foreign sums kept in place)
+-- a bucket of n metrics as stored: trailing zeros dropped, or, with foreign sums (slot n + 1),
+-- every metric and the sums as [key, sums, ...] sorted: the same state is the same bytes
+local function canonical(b, n)
+  local out = {}
+  if b[n + 1] then
+    for m = 1, n do out[m] = b[m] or 0 end
+    local f = {}
+    for _, fk in ipairs(sorted_keys(b[n + 1])) do f[#f + 1] = fk; f[#f + 1] = b[n + 1][fk] end
+    out[n + 1] = f
+  else
+    local last = n
+    while last > 0 and (b[last] or 0) == 0 do last = last - 1 end
+    for m = 1, last do out[m] = b[m] or 0 end
+  end
+  return out
+end
+
+-- pack a bucket map canonically, sorted by key
 local function pack_map(buckets, n)
   local flat = {}
   for _, k in ipairs(sorted_keys(buckets)) do
-    local b = buckets[k]
-    local out = {}
-    if b[n + 1] then
-      for m = 1, n do out[m] = b[m] or 0 end
-      local f = {}
-      for _, fk in ipairs(sorted_keys(b[n + 1])) do f[#f + 1] = fk; f[#f + 1] = b[n + 1][fk] end
-      out[n + 1] = f
-    else
-      local last = n
-      while last > 0 and (b[last] or 0) == 0 do last = last - 1 end
-      for m = 1, last do out[m] = b[m] or 0 end
-    end
     flat[#flat + 1] = k
-    flat[#flat + 1] = out
+    flat[#flat + 1] = canonical(buckets[k], n)
   end
   return cmsgpack.pack(flat)
 end
@@ -747,26 +744,13 @@ local function apply_customer(K_S, customer_id, items_text)
       st[9] = st[9] and (st[9] .. '\n' .. added) or added
     end
     if d_dirty then
-      -- the buckets in day order; a touched one trimmed of trailing zeros (foreign sums kept in
-      -- place, sorted): the same state is the same bytes, as pack_map makes them
+      -- the buckets in day order (pack_map without its sort); one with foreign sums (a map in
+      -- memory) or touched by this call made canonical again, the others stored as they came
       local flat = {}
       for _, d in ipairs(D_days) do
         local b = D[d]
-        local out = b
-        if b[NB + 1] then
-          out = {}
-          for m = 1, NB do out[m] = b[m] or 0 end
-          local f = {}
-          for _, fk in ipairs(sorted_keys(b[NB + 1])) do f[#f + 1] = fk; f[#f + 1] = b[NB + 1][fk] end
-          out[NB + 1] = f
-        elseif D_touched[d] then
-          out = {}
-          local last = NB
-          while last > 0 and (b[last] or 0) == 0 do last = last - 1 end
-          for m = 1, last do out[m] = b[m] end
-        end
         flat[#flat + 1] = d
-        flat[#flat + 1] = out
+        flat[#flat + 1] = (b[NB + 1] or D_touched[d]) and canonical(b, NB) or b
       end
       st[4] = cmsgpack.pack(flat)
     end
