@@ -70,6 +70,27 @@ async def _edge_ends(topic: str) -> int:
         await consumer.stop()
 
 
+async def _edge_copies(topic: str) -> int:
+    """Edge copies on the edge topic (a batch message counts its copies), read after the timing."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=BOOTSTRAP, enable_auto_commit=False, auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        copies, left = 0, {tp for tp, end in ends.items() if end > 0}
+        while left:
+            for tp, records in (await consumer.getmany(timeout_ms=1000)).items():
+                for record in records:
+                    doc = orjson.loads(record.value)
+                    copies += len(doc["copies"]) if doc.get("event_type") == "edge_batch" else 1
+                    if record.offset + 1 >= ends[tp]:
+                        left.discard(tp)
+        return copies
+    finally:
+        await consumer.stop()
+
+
 async def _stages_run(bench: Bench, tag: str, run: str, expected: int, network: bool) -> dict[str, Any]:
     """One run over the tag's pre-loaded topic on an empty Redis: the customer stage alone
     (AMLSTREAM_NETWORK=false: no edges, no detections consumed) or with the network stage beside
@@ -86,7 +107,7 @@ async def _stages_run(bench: Bench, tag: str, run: str, expected: int, network: 
         processes.append(start([sys.executable, "-m", "streams.cli", "network-worker"], network_env))
     started = time.monotonic()
     customer_s: float | None = None
-    edges = 0
+    edges = 0  # messages on the edge topic once the customer stage is done
     try:
         while True:
             elapsed = time.monotonic() - started
@@ -107,7 +128,13 @@ async def _stages_run(bench: Bench, tag: str, run: str, expected: int, network: 
     both_s = time.monotonic() - started
     out: dict[str, Any] = {"customer_stage_seconds": round(customer_s, 2), "customer_stage_tx_per_s": round(expected / customer_s, 1), "worker_cpu_s": cpu[0]}
     if network:
-        out |= {"edges": edges, "both_done_seconds": round(both_s, 2), "both_tx_per_s": round(expected / both_s, 1), "network_worker_cpu_s": cpu[1]}
+        out |= {
+            "edge_messages": edges,
+            "edge_copies": await _edge_copies(topics.edges),
+            "both_done_seconds": round(both_s, 2),
+            "both_tx_per_s": round(expected / both_s, 1),
+            "network_worker_cpu_s": cpu[1],
+        }
     return out
 
 

@@ -10,6 +10,7 @@ from aiokafka import AIOKafkaProducer
 
 from streams.connections import kafka_options
 from streams.events import OutputEvent
+from streams.network.batches import Partitioner, pack
 from streams.settings import Settings
 
 
@@ -28,6 +29,7 @@ class KafkaEmitter:
             request_timeout_ms=30_000,
             client_id="amlstream-emitter",
         )
+        self._partitioner = Partitioner()  # edge copies travel in one message per partition (streams.network.batches)
 
     async def start(self) -> None:
         await self.producer.start()
@@ -36,14 +38,24 @@ class KafkaEmitter:
         await self.producer.stop()
 
     async def emit(self, events: Sequence[OutputEvent]) -> Counter[str]:
-        """Send every event and return once Kafka acknowledged all of them (counts by topic)."""
+        """Send every event and return once Kafka acknowledged all of them (counts of events by
+        topic; edge copies count one each though they travel in edge batches)."""
         futures = []
         counts: Counter[str] = Counter()
+        edges: list[tuple[str, bytes]] = []
         for event in events:
             topic = self.topics[event.kind]
+            counts[topic] += 1
+            if event.kind == "edge" and event.key is not None:
+                edges.append((event.key, event.encode()))
+                continue
             key = event.key.encode() if event.key is not None else None
             futures.append(await self.producer.send(topic, value=event.encode(), key=key))
-            counts[topic] += 1
+        if edges:
+            topic = self.topics["edge"]
+            partitions = len(await self.producer.partitions_for(topic))
+            for partition, value, _ in pack(edges, partitions, self._partitioner):
+                futures.append(await self.producer.send(topic, value=value, partition=partition))
         if futures:
             await asyncio.gather(*futures)
         return counts

@@ -1,4 +1,6 @@
-"""Decode aml.edges.v1 messages into `Edge` copies; anything malformed raises DecodeError (dead letter)."""
+"""Decode aml.edges.v1 messages into `Edge` copies: a keyed single copy (edge.v1) or an edge batch
+(edge_batch.v1, streams.network.batches). Anything malformed raises DecodeError (a dead letter): a
+whole message when its envelope is, one copy when only that copy is."""
 
 from __future__ import annotations
 
@@ -9,6 +11,10 @@ import orjson
 from factors.network.edges import Edge
 from streams.decode import MAX_MS, MIN_MS
 from streams.errors import DecodeError
+from streams.events import Source
+from streams.network.batches import Partitioner
+
+_partition_of = Partitioner()
 
 
 def _text(obj: dict[str, Any], name: str, required: bool = True) -> str | None:
@@ -29,16 +35,64 @@ def _party(obj: dict[str, Any], name: str) -> tuple[str, str | None]:
     return _text(side, "party_id") or "", _text(side, "customer_id", required=False)
 
 
-def decode_edge(key: bytes | None, value: bytes | None, max_bytes: int = 1_048_576) -> tuple[Edge, str]:
-    """(edge, copy) of one message; the key must be the party id of the copy's side."""
+def _parse(value: bytes | None, max_bytes: int) -> Any:
     if value is None:
         raise DecodeError("invalid_json", "the message has no value")
     if len(value) > max_bytes:
         raise DecodeError("payload_too_large", f"{len(value)} bytes exceeds {max_bytes}")
     try:
-        obj = orjson.loads(value)
+        return orjson.loads(value)
     except orjson.JSONDecodeError as exc:
         raise DecodeError("invalid_json", str(exc)[:200]) from None
+
+
+def decode_message(src: Source, check_keys: bool = True, max_bytes: int = 1_048_576) -> tuple[list[tuple[Edge, str, Source]], list[tuple[Source, DecodeError]]]:
+    """The copies of one message, each with the Source a dead letter of it names, and the copies
+    (or the whole message) refused, each with its error.
+
+    A copy of an edge batch is named by the batch's topic, partition and offset, its owner's party
+    id as key and its own JSON as payload. `check_keys`: a single copy's key must be its owner;
+    a batched copy's owner must belong to the message's partition (`partitions` as produced)."""
+    try:
+        obj = _parse(src.value, max_bytes)
+        if not isinstance(obj, dict) or obj.get("event_type") != "edge_batch":
+            edge, copy = _edge_of(obj)
+            if check_keys and (src.key or b"").decode("utf-8", "replace") != (edge.payer if copy == "payer" else edge.payee):
+                raise DecodeError("key_mismatch", f"the key must be the {copy}'s party_id")
+            return [(edge, copy, src)], []
+        partitions, copies = obj.get("partitions"), obj.get("copies")
+        if obj.get("schema_version") != 1:
+            raise DecodeError("invalid_value", "edge_batch schema_version must be 1")
+        if not isinstance(partitions, int) or isinstance(partitions, bool) or partitions < 1 or not isinstance(copies, list):
+            raise DecodeError("invalid_type", "edge_batch needs partitions (an integer >= 1) and copies (an array)")
+    except DecodeError as err:
+        return [], [(src, err)]
+    good: list[tuple[Edge, str, Source]] = []
+    refused: list[tuple[Source, DecodeError]] = []
+    for item in copies:
+        owner = _owner(item)
+        copy_src = Source(src.topic, src.partition, src.offset, owner.encode() if owner else None, orjson.dumps(item), src.reference_ms)
+        try:
+            edge, copy = _edge_of(item)
+            if check_keys and _partition_of(edge.payer if copy == "payer" else edge.payee, partitions) != src.partition:
+                raise DecodeError("key_mismatch", f"the {copy}'s party belongs to another partition of {partitions}, not {src.partition}")
+        except DecodeError as err:
+            refused.append((copy_src, err))
+        else:
+            good.append((edge, copy, copy_src))
+    return good, refused
+
+
+def _owner(item: Any) -> str | None:
+    """The owner's party id of a copy, as far as it can be read (for naming a refused copy)."""
+    if isinstance(item, dict) and item.get("key_role") in ("payer", "payee"):
+        side = item.get(item["key_role"])
+        if isinstance(side, dict) and isinstance(side.get("party_id"), str):
+            return side["party_id"]
+    return None
+
+
+def _edge_of(obj: Any) -> tuple[Edge, str]:
     if not isinstance(obj, dict):
         raise DecodeError("not_an_object", "an edge is a JSON object")
     copy = obj.get("key_role")
@@ -54,8 +108,6 @@ def decode_edge(key: bytes | None, value: bytes | None, max_bytes: int = 1_048_5
         raise DecodeError("invalid_timestamp", "ts_ms must be epoch milliseconds from 1990-01-01T14:00Z to 2099-12-31T10:00Z")
     if not isinstance(fen, int) or isinstance(fen, bool) or not 0 < fen <= 10**15:
         raise DecodeError("invalid_amount", "amount_fen must be a positive integer number of fen")
-    if key is not None and key.decode("utf-8", "replace") != (payer if copy == "payer" else payee):
-        raise DecodeError("key_mismatch", f"the key must be the {copy}'s party_id")
     edge = Edge(
         edge_id=edge_id,
         payer=payer,

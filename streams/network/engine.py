@@ -29,9 +29,8 @@ from factors.network.exposure import measure_exposure
 from factors.network.graph import Hop, NetworkHit, NetworkView, Party, Quantiles
 from factors.network.rules import Rule, evaluate
 from streams import events
-from streams.errors import DecodeError
 from streams.events import OutputEvent, Source
-from streams.network.decode import decode_edge
+from streams.network.decode import decode_message
 from streams.network.events import detection_events, exposure_event, parties_digest
 from streams.network.state import Applied, GraphStore
 
@@ -74,15 +73,18 @@ class NetworkEngine:
         self.exposure_window_days = exposure_window_days
 
     async def process(self, records: list[Source]) -> NetworkBatch:
-        """One batch of edge messages: decode (malformed ones dead-lettered), then `process_copies`."""
+        """One batch of edge messages (single copies or edge batches): decode (malformed messages
+        or copies dead-lettered), then `process_copies`."""
         batch = NetworkBatch()
-        copies, sources = [], []
+        copies: list[tuple[Edge, str]] = []
+        sources: list[Source] = []
         for src in records:
-            try:
-                copies.append(decode_edge(src.key if self.check_keys else None, src.value))
-                sources.append(src)
-            except DecodeError as err:
-                batch.events.append(events.dead_letter(src, err.code, err.detail, self.model_version))
+            good, refused = decode_message(src, self.check_keys)
+            for edge, copy, copy_src in good:
+                copies.append((edge, copy))
+                sources.append(copy_src)
+            for bad_src, err in refused:
+                batch.events.append(events.dead_letter(bad_src, err.code, err.detail, self.model_version))
                 batch.dead_letters[err.code] += 1
                 batch.outcomes["dead_letter"] += 1
         return await self.process_copies(copies, sources, batch)

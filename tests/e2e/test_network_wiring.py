@@ -1,5 +1,6 @@
 """The customer stage's side of the network stage, on a real worker: committed payment legs
-become payment edges (two copies, keyed by the payer's and the payee's party), and the network
+become payment edges (two copies, one for the payer's and one for the payee's party, each in the
+edge batch of the partition that the party's key gives), and the network
 stage's detections about a customer become that customer's alert naming every party, counted
 once however often the detection is delivered, feeding its score."""
 
@@ -9,6 +10,7 @@ import re
 
 import orjson
 
+from streams.network.batches import partition_of
 from tests.e2e.harness import ROOT, output_events, produce, read_all, wait_until_committed
 
 
@@ -36,8 +38,15 @@ async def test_edges_out_detections_in(pipeline_env):
     card = {**leg, "tx_id": "NW-2", "method": "card", "counterparty_id": "M-77"}  # a shop is not a relationship: no edge
     await produce(topics.transactions, [(b"C-1001", orjson.dumps(leg)), (b"C-1001", orjson.dumps(card))])
     await wait_until_committed(topics, env["group"])
-    edges = [(key, orjson.loads(value)) for _, _, _, key, value in await read_all([topics.edges], idle_s=2, timeout_s=30)]
-    assert sorted((key, e["key_role"]) for key, e in edges) == [(b"id:C-1001", "payer"), (b"id:C-1002", "payee")]
+    edges = []
+    for _, partition, _, key, value in await read_all([topics.edges], idle_s=2, timeout_s=30):
+        batch = orjson.loads(value)
+        assert key is None and batch["event_type"] == "edge_batch" and batch["schema_version"] == 1
+        for e in batch["copies"]:
+            owner = e[e["key_role"]]["party_id"]
+            assert partition_of(owner, batch["partitions"]) == partition  # where a message keyed by the owner would be
+            edges.append((owner, e))
+    assert sorted((owner, e["key_role"]) for owner, e in edges) == [("id:C-1001", "payer"), ("id:C-1002", "payee")]
     assert {e["tx_id"] for _, e in edges} == {"NW-1"} and len({e["edge_id"] for _, e in edges}) == 1
 
     detection = example_detection() | {"occurred_at": "2026-11-06T01:15:00.000Z"}

@@ -36,7 +36,18 @@ from streams.settings import Topics
 ROOT = Path(__file__).resolve().parents[3]
 SCHEMA_DIR = ROOT / "streams" / "schemas"
 DOCS = ROOT / "docs" / "events.md"
-SCHEMAS = ("transaction", "customer-profile", "risk_change", "suspicious_pattern", "dead_letter", "large_value_report", "case-decision", "edge", "network_detection")
+SCHEMAS = (
+    "transaction",
+    "customer-profile",
+    "risk_change",
+    "suspicious_pattern",
+    "dead_letter",
+    "large_value_report",
+    "case-decision",
+    "edge",
+    "edge_batch",
+    "network_detection",
+)
 OUTPUTS = ("risk_change", "suspicious_pattern", "dead_letter", "large_value_report", "network_detection")
 
 MV = "default-2026.11+3f9c0a1b2d4e"
@@ -592,3 +603,18 @@ def test_network_exposure_measurement_is_a_network_detection_of_its_own_kind() -
     assert_valid("network_detection", doc)
     assert_invalid("network_detection", {k: v for k, v in doc.items() if k != "exposure"})
     assert_invalid("network_detection", {**doc, "severity": "high"})  # detection fields on an exposure
+
+
+def test_edge_batches_as_produced_are_valid() -> None:
+    from factors.network.edges import edge_messages, edges_for_leg
+    from streams.network.batches import Partitioner, pack
+
+    edge = edges_for_leg(tx_id="T-1", customer_id="C-1", ts_ms=TS_MS, direction="out", amount_fen=500_00, method="transfer", counterparty_id="C-2")
+    assert edge is not None
+    copies = [(key, orjson.dumps(value)) for key, value in edge_messages(edge, events.iso(TS_MS))]
+    for _, value, _ in pack(copies, 12, Partitioner()):
+        doc = orjson.loads(value)
+        assert_valid("edge_batch", doc)
+        for copy in doc["copies"]:
+            assert_valid("edge", copy)
+    assert_invalid("edge_batch", {"event_type": "edge_batch", "schema_version": 1, "partitions": 12, "copies": []})
