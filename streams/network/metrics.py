@@ -13,7 +13,9 @@ class NetworkMetrics:
         self.edges = Counter("amlstream_network_edges", "Edge copies by outcome (applied, pending, duplicate, dead_letter)", ["outcome"], registry=r)
         self.detections = Counter("amlstream_network_detections", "Network detections by pattern (before fan-out to the parties' customers)", ["pattern"], registry=r)
         self.emitted = Counter("amlstream_network_events_emitted", "Output events acknowledged by Kafka, by topic", ["topic"], registry=r)
-        self.dead_letters = Counter("amlstream_network_dead_letters", "Dead-lettered edge messages by error_code", ["error_code"], registry=r)
+        self.dead_letters = Counter(
+            "amlstream_network_dead_letters", "Dead-lettered edge copies (or whole messages with a malformed envelope) by error_code", ["error_code"], registry=r
+        )
         self.search_seconds = Histogram(
             "amlstream_network_search_seconds",
             "Wall time of the graph search and rules for one batch",
@@ -30,7 +32,10 @@ class NetworkMetrics:
         self.hubs_skipped = Counter("amlstream_network_hubs_skipped", "Edge copies whose account is a hub (stored, not searched through)", registry=r)
         self.state_accounts = Gauge("amlstream_network_state_keys", "Redis keys of the graph state (whole deployment, sampled)", registry=r)
         self.consumer_lag = Gauge(
-            "amlstream_network_consumer_lag", "Messages behind the end of each assigned edge partition (label: topic:partition)", ["partition"], registry=r
+            "amlstream_network_consumer_lag",
+            "Kafka records behind the end of each assigned edge partition (label: topic:partition); one record is an edge batch of many copies",
+            ["partition"],
+            registry=r,
         )
         self.event_time_lag = Gauge("amlstream_network_event_time_lag_seconds", "Processing wall time minus the newest edge event time of the last batch", registry=r)
         self.risk_changes = Counter(
