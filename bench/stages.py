@@ -97,7 +97,10 @@ async def _stages_run(bench: Bench, tag: str, run: str, expected: int, network: 
     it (edges emitted, one network worker consuming them, its detections consumed back). Times:
     from the processes' start to the customer group's last input offset committed, and, with the
     network stage, to the network group's last edge committed after that (both stages done)."""
-    topics = topics_for(tag)
+    # each run its own edge and detection topics: a later run's network worker must not read an
+    # earlier run's edges (the pre-loaded input topic is shared, read by a new group each run)
+    topics = topics_for(tag).model_copy(update={"edges": f"bench.{run}.edges", "network_detections": f"bench.{run}.netdet"})
+    await provision(topics)
     await bench.flush()
     group, net_group = f"bench-st-{run}", f"bench-stn-{run}"
     env = worker_env(bench, topics, group, 19780, AMLSTREAM_NETWORK="true" if network else "false")
