@@ -58,21 +58,59 @@ class Params(RuleParams):
     min_exposed: int = Field(
         2, ge=1, le=50, description="customers exposed to the same high-risk customer within the window, at least (1: every exposed customer on its own)"
     )
+    lapsed_days: float = Field(
+        0, ge=0, le=90, description="a customer whose level fell below suspicious still counts as high-risk this many days (the monitoring period, at most 3 months)"
+    )
+    circle: bool = Field(False, description="a customer that shares a counterparty (not a hub) with the high-risk customer is in its circle, not drawn in")
 
 
 DEFAULTS = Params()
 
 
-def risk_since(view: NetworkView, customer_id: str | None) -> int | None:
-    """Since when (event time, ms) the customer has been high-risk as of the anchor, or None."""
-    if not customer_id:
-        return None
-    marker = view.risk.get(customer_id)
+def marker_of(view: NetworkView, customer_id: str | None) -> tuple[str, int, int | None] | None:
+    """(level, since ms, until ms or None) of the customer's risk marker ("level@since" while it is
+    high-risk; "level@since@until" once its level fell below the high levels at `until`), or None."""
+    marker = view.risk.get(customer_id) if customer_id else None
     if marker is None:
         return None
-    level, _, since = marker.partition("@")
-    since_ms = int(since or 0)
-    return since_ms if level in HIGH_LEVELS and since_ms <= view.anchor.ts_ms else None
+    level, _, rest = marker.partition("@")
+    since, _, until = rest.partition("@")
+    return level, int(since or 0), int(until) if until else None
+
+
+def risk_since(view: NetworkView, customer_id: str | None) -> int | None:
+    """Since when (event time, ms) the customer has been high-risk as of the anchor, or None."""
+    m = marker_of(view, customer_id)
+    if m is None or m[1] > view.anchor.ts_ms:
+        return None
+    level, since, until = m
+    if until is None:
+        return since if level in HIGH_LEVELS else None
+    return since if view.anchor.ts_ms < until else None  # it fell after the anchor: high-risk then
+
+
+def counted_since(view: NetworkView, customer_id: str | None, lapsed_days: float) -> int | None:
+    """`risk_since`, or for a customer whose level fell below the high levels at most `lapsed_days`
+    before the anchor, since when it had been high-risk: after a suspicious rating the bank keeps
+    the customer under a monitoring period (可疑交易报告后的监控期, at most 3 months), while the
+    customer stage's level falls as soon as its windows forget the activity."""
+    m = marker_of(view, customer_id)
+    if m is None or m[1] > view.anchor.ts_ms:
+        return None
+    level, since, until = m
+    if until is None:
+        return since if level in HIGH_LEVELS else None
+    return since if view.anchor.ts_ms < max(until, since) + round(lapsed_days * DAY_MS) else None  # a late posting may date the fall earlier
+
+
+def in_circle(view: NetworkView, party: str, other: str) -> bool:
+    """Whether `party` and `other` both dealt with a third party that is not a hub, up to the anchor
+    (over what the stage retains): a household, friends, a small workplace. A customer drawn into
+    dealings with a high-risk one has no such tie; a relative or a friend of it does."""
+    a, b = view.of(party), view.of(other)
+    mine = {h.payer for h in a.ins_within(0, view.end)} | {h.payee for h in a.outs_within(0, view.end)}
+    theirs = {h.payer for h in b.ins_within(0, view.end)} | {h.payee for h in b.outs_within(0, view.end)}
+    return any(not view.of(x).hub for x in sorted((mine & theirs) - {party, other}))
 
 
 def _window(view: NetworkView, since_ms: int, params: Params) -> tuple[int, int]:
@@ -113,14 +151,14 @@ def detect(view: NetworkView, params: Params, severity: str = "high") -> Network
     own = view.account  # the high-risk customer's copy: its account holds every exposed customer's transfers
     other = view.anchor.payee if view.copy == "payer" else view.anchor.payer
     me, them = view.customer(own), view.customer(other)
-    since = risk_since(view, me)
+    since = counted_since(view, me, params.lapsed_days)
     if since is None or them is None or risk_since(view, them) is not None:
         return None
     h = view.of(own)
     start, rated = _window(view, since, params)
     by_party = _by_counterparty(h, max(start, rated), view)
     mine = exposed_hops(view, h, other, by_party.get(other, []), since, params)
-    if not mine:
+    if not mine or (params.circle and in_circle(view, own, other)):
         return None  # the anchor's counterparty is not (newly) exposed: nothing changed
     exposed: dict[str, list[Hop]] = {other: mine}
     for party, run in sorted(by_party.items()):
@@ -128,12 +166,14 @@ def detect(view: NetworkView, params: Params, severity: str = "high") -> Network
         if party == other or customer is None or risk_since(view, customer) is not None:
             continue
         hops = exposed_hops(view, h, party, run, since, params)
-        if hops:
+        if hops and not (params.circle and in_circle(view, own, party)):
             exposed[party] = hops
     if len(exposed) < params.min_exposed:
         return None
     hops = [x for run in exposed.values() for x in run]
     first = min(hops, key=Hop.order)
+    level, _, until = marker_of(view, me)  # type: ignore[misc]
+    lapsed = until is not None and until <= view.anchor.ts_ms
     total = sum(x.amount_fen for x in hops)
     roles = {p: "exposed" for p in exposed} | {own: "high_risk_party"}
     return NetworkHit(
@@ -145,7 +185,8 @@ def detect(view: NetworkView, params: Params, severity: str = "high") -> Network
             "exposed_customers": len(exposed),
             "transfers": len(hops),
             "total_cny": yuan(total),
-            "high_risk_level": view.risk[me].partition("@")[0],  # type: ignore[index]
+            "high_risk_level": level,
+            "high_risk_lapsed": lapsed,
         },
         thresholds={
             "window_days": params.window_days,
@@ -155,6 +196,8 @@ def detect(view: NetworkView, params: Params, severity: str = "high") -> Network
             "min_amount_cny": params.min_amount_cny,
             "before_rating_days": params.before_rating_days,
             "min_exposed": params.min_exposed,
+            "lapsed_days": params.lapsed_days,
+            "circle": params.circle,
             "levels": list(HIGH_LEVELS),
         },
         parties=parties_of(view, hops, roles),

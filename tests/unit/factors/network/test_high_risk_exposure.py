@@ -136,3 +136,55 @@ def test_transfers_shortly_before_the_rating_count_when_configured():
     hit = detect(view, Params(min_exposed=2, before_rating_days=3))
     assert hit is not None and hit.metrics["exposed_customers"] == 2 and hit.thresholds["before_rating_days"] == 3
     assert detect(view, Params(min_exposed=2, before_rating_days=0.5)) is None  # C1's transfer is earlier than that
+
+
+def test_a_customer_whose_level_fell_counts_during_the_monitoring_period():
+    g = Graph()
+    g.pay("id:CH", "id:C1", 6000, 0)
+    anchor = g.pay("id:C2", "id:CH", 4000, 2 * DAY_H)
+    fell = {"CH": f"normal@{at(-40 * DAY_H)}@{at(-10 * DAY_H)}"}  # suspicious from day -40, lowered on day -10
+    view = g.view(anchor, "payee", risk=fell)
+    assert detect(view, TWO) is None  # without a monitoring period it is no longer high-risk
+    hit = detect(view, Params(min_exposed=2, lapsed_days=30))
+    assert hit is not None and hit.metrics["high_risk_level"] == "normal" and hit.metrics["high_risk_lapsed"] is True
+    assert hit.thresholds["lapsed_days"] == 30
+    assert detect(view, Params(min_exposed=2, lapsed_days=9)) is None  # the period ended a day before the first transfer counted
+    # the measurements (the customer stage's exposure factor) read the level as of the edge only
+    assert high_risk_exposure.risk_since(view, "CH") is None and high_risk_exposure.counted_since(view, "CH", 30) == at(-40 * DAY_H)
+
+
+def test_a_marker_is_read_as_of_the_anchor():
+    g = Graph()
+    anchor = g.pay("id:CH", "id:C1", 6000, 0)
+    view = g.view(anchor, "payer", risk={"CH": f"normal@{at(-5 * DAY_H)}@{at(DAY_H)}", "C1": f"suspicious@{at(DAY_H)}"})
+    assert high_risk_exposure.risk_since(view, "CH") == at(-5 * DAY_H)  # it fell after the anchor: high-risk then
+    assert high_risk_exposure.risk_since(view, "C1") is None  # rated after the anchor
+    late = {"CH": f"normal@{at(-5 * DAY_H)}@{at(-9 * DAY_H)}"}  # a late posting dated the fall before the rating
+    assert high_risk_exposure.counted_since(g.view(anchor, "payer", risk=late), "CH", 4) is None
+    assert high_risk_exposure.counted_since(g.view(anchor, "payer", risk=late), "CH", 6) == at(-5 * DAY_H)
+
+
+def test_a_customer_in_the_high_risk_customers_circle_is_not_drawn_in():
+    g = Graph()
+    g.pay("id:C3", "id:C1", 800, -40 * DAY_H)  # C1 and C2 both deal with C3 (a household's third member)
+    g.pay("id:C2", "id:C3", 500, -35 * DAY_H)
+    g.pay("id:CH", "id:C1", 6000, 0)
+    g.pay("id:C3", "id:CH", 700, DAY_H)
+    anchor = g.pay("id:C2", "id:CH", 4000, 2 * DAY_H)
+    view = g.view(anchor, "payee", risk=LISTED)
+    assert detect(view, TWO) is not None  # without the circle test: C1 and C2 are new counterparties of CH
+    circle = Params(min_exposed=2, circle=True)
+    assert detect(view, circle) is None
+    assert high_risk_exposure.in_circle(view, "id:CH", "id:C1") and high_risk_exposure.in_circle(view, "id:CH", "id:C2")
+    # a shared hub (a utility, an acquirer) is no circle
+    assert detect(g.view(anchor, "payee", risk=LISTED, hub={"id:C3"}), circle) is not None
+
+
+def test_strangers_drawn_in_are_exposed_with_the_circle_test():
+    g = Graph()
+    g.pay("id:C1", "id:M1", 300, -20 * DAY_H)  # both pay a shop that is a hub
+    g.pay("id:CH", "id:M1", 200, -10 * DAY_H)
+    g.pay("id:CH", "id:C1", 6000, 0)
+    anchor = g.pay("id:C2", "id:CH", 4000, 2 * DAY_H)
+    hit = detect(g.view(anchor, "payee", risk=LISTED, hub={"id:M1"}), Params(min_exposed=2, circle=True))
+    assert hit is not None and hit.metrics["exposed_customers"] == 2 and hit.thresholds["circle"] is True
