@@ -2,12 +2,14 @@
 high-risk customers"): customers of the bank drawn into new dealings with a customer rated
 `suspicious` or above (a listed customer is `prohibited` at once).
 
-Anchor: the copy of an edge on the side of a customer h whose level, as of the anchor's event
-time, is in `HIGH_LEVELS` since time S (the network stage learns levels from
-aml.risk-changes.v1), the counterparty c being a customer of the bank that is not high-risk
-itself. h's account holds every customer's transfers with it, so the rule reads no other account
-(deterministic, like `transfer_splitting`); a high-risk account with as many counterparties as a
-hub is not evaluated (the stage runs no rule at a hub's copies). c is *exposed* when
+Anchor: the copy of an edge on the side of a customer h that counts as high-risk as of the
+anchor's event time since time S: its level is in `HIGH_LEVELS` (the network stage learns levels
+from aml.risk-changes.v1), or it fell below them at most `lapsed_days` earlier (the monitoring
+period after a suspicious rating: the customer stage's level falls as soon as its windows forget
+the activity, the bank's concern does not); the counterparty c being a customer of the bank that
+is not high-risk itself. h's account holds every customer's transfers with it, so the counting
+reads no other account; a high-risk account with as many counterparties as a hub is not evaluated
+(the stage runs no rule at a hub's copies). c is *exposed* when
 
 * the relationship is new: c first dealt with h at or after the earlier of the window's start
   and S, and at least `min_history_days` after the observed history begins
@@ -17,18 +19,18 @@ hub is not evaluated (the stage runs no rule at a hub's copies). c is *exposed* 
   least `min_transfers` and total at least `min_total_cny`. With `before_rating_days` d > 0, S
   moves d days earlier (the customer stage rates a customer after the activity that drew others
   in; on the 4,000-customer tuning bank d = 7 found the one exposed customer d = 0 missed but
-  named 8 members of other typologies whose collector was rated for their money: default 0).
+  named 8 members of other typologies whose collector was rated for their money: default 0);
+* with `circle`, c and h have no counterparty in common other than hubs (`in_circle`, which
+  reads c's account and the common counterparties' too): a relative, a friend or a colleague
+  of h already deals with the people h deals with (a household's members pay each other), while
+  a customer drawn in by h does not.
 
 The rule fires when c is exposed and at least `min_exposed` customers are exposed to h within the
 window (c and h's other counterparties, with the same tests): one high-risk customer
 drawing several customers into new dealings is the network pattern; a single customer's new
 dealing with one is scored by the exposure factor (`high_risk_counterparty_exposure`, from the
-stage's exposure measurements) and alerts only with `min_exposed = 1`. On the 4,000-customer
-tuning bank (seed 12) the customer stage rated 94 customers (2.4 %) suspicious or above at some
-point, 37 of them neither labelled nor listed, whose households, tenants and trading partners
-deal with them as before; with two exposed customers the rule named no one else there
-(precision 1.00, recall 0.94: the one member missed dealt with its party only before the rating).
-See README, "Network detection".
+stage's exposure measurements) and alerts only with `min_exposed = 1`. Tuning figures (seeds 11,
+12 and 14): README, "Network detection".
 
 Key: h and the episode's first counted transfer (a later episode with h is a new case). Parties:
 h (`high_risk_party`) and every exposed customer (`exposed`), with their counted transfers.

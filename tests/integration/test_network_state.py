@@ -155,3 +155,29 @@ async def test_risk_levels_recorded_for_every_worker_latest_emitted_wins(redis):
         decode_risk_change(orjson.dumps({"event_type": "risk_change", "current": {"level": "watch"}}))
     with pytest.raises(DecodeError):
         decode_risk_change(b"{not json")
+
+
+async def test_the_workers_risk_markers_equal_network_replays(redis):
+    """net_risk.lua (the worker) and apply_risk (network-replay) keep the same markers for one sequence of changes."""
+    from streams.network.replay import apply_risk
+    from streams.network.risk import RISK_KEY, load, record
+
+    await redis.delete(RISK_KEY)
+    changes = [
+        ("A", "watch", T0),
+        ("A", "suspicious", T0 + DAY),
+        ("B", "prohibited", T0 + DAY),
+        ("A", "prohibited", T0 + 2 * DAY),
+        ("A", "watch", T0 + 3 * DAY),
+        ("B", "suspicious", T0 + 3 * DAY),
+        ("A", "normal", T0 + 4 * DAY),
+        ("C", "normal", T0 + 4 * DAY),
+        ("A", "suspicious", T0 + 5 * DAY),
+        ("B", "normal", T0 + 6 * DAY),
+    ]
+    expected: dict[str, str] = {}
+    for n, (cid, level, ms) in enumerate(changes):
+        apply_risk(expected, cid, level, ms)
+        await record(redis, changes[n : n + 1])
+        assert await load(redis) == expected, (n, cid, level)
+    assert expected == {"A": f"suspicious@{T0 + 5 * DAY}", "B": f"normal@{T0 + DAY}@{T0 + 6 * DAY}"}
