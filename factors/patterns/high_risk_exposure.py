@@ -52,7 +52,7 @@ HIGH_LEVELS = ("suspicious", "prohibited")
 class Params(RuleParams):
     window_days: float = Field(45, gt=0, le=90, description="transfers with the high-risk customer counted over this many days")
     min_transfers: int = Field(1, ge=1, le=100, description="transfers of an exposed customer with it, at least")
-    min_total_cny: float = Field(1000, ge=0, description="their total, CNY, at least")
+    min_total_cny: float = Field(3000, ge=0, description="their total, CNY, at least")
     min_amount_cny: float = Field(0, ge=0, description="smaller transfers are not counted")
     before_rating_days: float = Field(
         0, ge=0, le=30, description="transfers up to this many days before the counterparty became high-risk count too (its rating follows the activity)"
@@ -61,9 +61,9 @@ class Params(RuleParams):
         2, ge=1, le=50, description="customers exposed to the same high-risk customer within the window, at least (1: every exposed customer on its own)"
     )
     lapsed_days: float = Field(
-        0, ge=0, le=90, description="a customer whose level fell below suspicious still counts as high-risk this many days (the monitoring period, at most 3 months)"
+        90, ge=0, le=90, description="a customer whose level fell below suspicious still counts as high-risk this many days (the monitoring period, at most 3 months)"
     )
-    circle: bool = Field(False, description="a customer that shares a counterparty (not a hub) with the high-risk customer is in its circle, not drawn in")
+    circle: bool = Field(True, description="a customer that shares a counterparty (not a hub) with the high-risk customer is in its circle, not drawn in")
 
 
 DEFAULTS = Params()
