@@ -2,12 +2,14 @@
 high-risk customers"): customers of the bank drawn into new dealings with a customer rated
 `suspicious` or above (a listed customer is `prohibited` at once).
 
-Anchor: the copy of an edge on the side of a customer h whose level, as of the anchor's event
-time, is in `HIGH_LEVELS` since time S (the network stage learns levels from
-aml.risk-changes.v1), the counterparty c being a customer of the bank that is not high-risk
-itself. h's account holds every customer's transfers with it, so the rule reads no other account
-(deterministic, like `transfer_splitting`); a high-risk account with as many counterparties as a
-hub is not evaluated (the stage runs no rule at a hub's copies). c is *exposed* when
+Anchor: the copy of an edge on the side of a customer h that counts as high-risk as of the
+anchor's event time since time S: its level is in `HIGH_LEVELS` (the network stage learns levels
+from aml.risk-changes.v1), or it fell below them at most `lapsed_days` earlier (the monitoring
+period after a suspicious rating: the customer stage's level falls as soon as its windows forget
+the activity, the bank's concern does not); the counterparty c being a customer of the bank that
+is not high-risk itself. h's account holds every customer's transfers with it, so the counting
+reads no other account; a high-risk account with as many counterparties as a hub is not evaluated
+(the stage runs no rule at a hub's copies). c is *exposed* when
 
 * the relationship is new: c first dealt with h at or after the earlier of the window's start
   and S, and at least `min_history_days` after the observed history begins
@@ -17,18 +19,18 @@ hub is not evaluated (the stage runs no rule at a hub's copies). c is *exposed* 
   least `min_transfers` and total at least `min_total_cny`. With `before_rating_days` d > 0, S
   moves d days earlier (the customer stage rates a customer after the activity that drew others
   in; on the 4,000-customer tuning bank d = 7 found the one exposed customer d = 0 missed but
-  named 8 members of other typologies whose collector was rated for their money: default 0).
+  named 8 members of other typologies whose collector was rated for their money: default 0);
+* with `circle`, c and h have no counterparty in common other than hubs (`in_circle`, which
+  reads c's account and the common counterparties' too): a relative, a friend or a colleague
+  of h already deals with the people h deals with (a household's members pay each other), while
+  a customer drawn in by h does not.
 
 The rule fires when c is exposed and at least `min_exposed` customers are exposed to h within the
 window (c and h's other counterparties, with the same tests): one high-risk customer
 drawing several customers into new dealings is the network pattern; a single customer's new
 dealing with one is scored by the exposure factor (`high_risk_counterparty_exposure`, from the
-stage's exposure measurements) and alerts only with `min_exposed = 1`. On the 4,000-customer
-tuning bank (seed 12) the customer stage rated 94 customers (2.4 %) suspicious or above at some
-point, 37 of them neither labelled nor listed, whose households, tenants and trading partners
-deal with them as before; with two exposed customers the rule named no one else there
-(precision 1.00, recall 0.94: the one member missed dealt with its party only before the rating).
-See README, "Network detection".
+stage's exposure measurements) and alerts only with `min_exposed = 1`. Tuning figures (seeds 11,
+12 and 14): README, "Network detection".
 
 Key: h and the episode's first counted transfer (a later episode with h is a new case). Parties:
 h (`high_risk_party`) and every exposed customer (`exposed`), with their counted transfers.
@@ -50,7 +52,7 @@ HIGH_LEVELS = ("suspicious", "prohibited")
 class Params(RuleParams):
     window_days: float = Field(45, gt=0, le=90, description="transfers with the high-risk customer counted over this many days")
     min_transfers: int = Field(1, ge=1, le=100, description="transfers of an exposed customer with it, at least")
-    min_total_cny: float = Field(1000, ge=0, description="their total, CNY, at least")
+    min_total_cny: float = Field(3000, ge=0, description="their total, CNY, at least")
     min_amount_cny: float = Field(0, ge=0, description="smaller transfers are not counted")
     before_rating_days: float = Field(
         0, ge=0, le=30, description="transfers up to this many days before the counterparty became high-risk count too (its rating follows the activity)"
@@ -58,21 +60,59 @@ class Params(RuleParams):
     min_exposed: int = Field(
         2, ge=1, le=50, description="customers exposed to the same high-risk customer within the window, at least (1: every exposed customer on its own)"
     )
+    lapsed_days: float = Field(
+        90, ge=0, le=90, description="a customer whose level fell below suspicious still counts as high-risk this many days (the monitoring period, at most 3 months)"
+    )
+    circle: bool = Field(True, description="a customer that shares a counterparty (not a hub) with the high-risk customer is in its circle, not drawn in")
 
 
 DEFAULTS = Params()
 
 
-def risk_since(view: NetworkView, customer_id: str | None) -> int | None:
-    """Since when (event time, ms) the customer has been high-risk as of the anchor, or None."""
-    if not customer_id:
-        return None
-    marker = view.risk.get(customer_id)
+def marker_of(view: NetworkView, customer_id: str | None) -> tuple[str, int, int | None] | None:
+    """(level, since ms, until ms or None) of the customer's risk marker ("level@since" while it is
+    high-risk; "level@since@until" once its level fell below the high levels at `until`), or None."""
+    marker = view.risk.get(customer_id) if customer_id else None
     if marker is None:
         return None
-    level, _, since = marker.partition("@")
-    since_ms = int(since or 0)
-    return since_ms if level in HIGH_LEVELS and since_ms <= view.anchor.ts_ms else None
+    level, _, rest = marker.partition("@")
+    since, _, until = rest.partition("@")
+    return level, int(since or 0), int(until) if until else None
+
+
+def risk_since(view: NetworkView, customer_id: str | None) -> int | None:
+    """Since when (event time, ms) the customer has been high-risk as of the anchor, or None."""
+    m = marker_of(view, customer_id)
+    if m is None or m[1] > view.anchor.ts_ms:
+        return None
+    level, since, until = m
+    if until is None:
+        return since if level in HIGH_LEVELS else None
+    return since if view.anchor.ts_ms < until else None  # it fell after the anchor: high-risk then
+
+
+def counted_since(view: NetworkView, customer_id: str | None, lapsed_days: float) -> int | None:
+    """`risk_since`, or for a customer whose level fell below the high levels at most `lapsed_days`
+    before the anchor, since when it had been high-risk: after a suspicious rating the bank keeps
+    the customer under a monitoring period (可疑交易报告后的监控期, at most 3 months), while the
+    customer stage's level falls as soon as its windows forget the activity."""
+    m = marker_of(view, customer_id)
+    if m is None or m[1] > view.anchor.ts_ms:
+        return None
+    level, since, until = m
+    if until is None:
+        return since if level in HIGH_LEVELS else None
+    return since if view.anchor.ts_ms < max(until, since) + round(lapsed_days * DAY_MS) else None  # a late posting may date the fall earlier
+
+
+def in_circle(view: NetworkView, party: str, other: str) -> bool:
+    """Whether `party` and `other` both dealt with a third party that is not a hub, up to the anchor
+    (over what the stage retains): a household, friends, a small workplace. A customer drawn into
+    dealings with a high-risk one has no such tie; a relative or a friend of it does."""
+    a, b = view.of(party), view.of(other)
+    mine = {h.payer for h in a.ins_within(0, view.end)} | {h.payee for h in a.outs_within(0, view.end)}
+    theirs = {h.payer for h in b.ins_within(0, view.end)} | {h.payee for h in b.outs_within(0, view.end)}
+    return any(not view.of(x).hub for x in sorted((mine & theirs) - {party, other}))
 
 
 def _window(view: NetworkView, since_ms: int, params: Params) -> tuple[int, int]:
@@ -113,14 +153,14 @@ def detect(view: NetworkView, params: Params, severity: str = "high") -> Network
     own = view.account  # the high-risk customer's copy: its account holds every exposed customer's transfers
     other = view.anchor.payee if view.copy == "payer" else view.anchor.payer
     me, them = view.customer(own), view.customer(other)
-    since = risk_since(view, me)
+    since = counted_since(view, me, params.lapsed_days)
     if since is None or them is None or risk_since(view, them) is not None:
         return None
     h = view.of(own)
     start, rated = _window(view, since, params)
     by_party = _by_counterparty(h, max(start, rated), view)
     mine = exposed_hops(view, h, other, by_party.get(other, []), since, params)
-    if not mine:
+    if not mine or (params.circle and in_circle(view, own, other)):
         return None  # the anchor's counterparty is not (newly) exposed: nothing changed
     exposed: dict[str, list[Hop]] = {other: mine}
     for party, run in sorted(by_party.items()):
@@ -128,12 +168,14 @@ def detect(view: NetworkView, params: Params, severity: str = "high") -> Network
         if party == other or customer is None or risk_since(view, customer) is not None:
             continue
         hops = exposed_hops(view, h, party, run, since, params)
-        if hops:
+        if hops and not (params.circle and in_circle(view, own, party)):
             exposed[party] = hops
     if len(exposed) < params.min_exposed:
         return None
     hops = [x for run in exposed.values() for x in run]
     first = min(hops, key=Hop.order)
+    level, _, until = marker_of(view, me)  # type: ignore[misc]
+    lapsed = until is not None and until <= view.anchor.ts_ms
     total = sum(x.amount_fen for x in hops)
     roles = {p: "exposed" for p in exposed} | {own: "high_risk_party"}
     return NetworkHit(
@@ -145,7 +187,8 @@ def detect(view: NetworkView, params: Params, severity: str = "high") -> Network
             "exposed_customers": len(exposed),
             "transfers": len(hops),
             "total_cny": yuan(total),
-            "high_risk_level": view.risk[me].partition("@")[0],  # type: ignore[index]
+            "high_risk_level": level,
+            "high_risk_lapsed": lapsed,
         },
         thresholds={
             "window_days": params.window_days,
@@ -155,6 +198,8 @@ def detect(view: NetworkView, params: Params, severity: str = "high") -> Network
             "min_amount_cny": params.min_amount_cny,
             "before_rating_days": params.before_rating_days,
             "min_exposed": params.min_exposed,
+            "lapsed_days": params.lapsed_days,
+            "circle": params.circle,
             "levels": list(HIGH_LEVELS),
         },
         parties=parties_of(view, hops, roles),

@@ -41,6 +41,6 @@ class NetworkMetrics:
         self.risk_changes = Counter(
             "amlstream_network_risk_changes", "Risk changes consumed from the customer stage, by outcome (recorded, other_event, invalid)", ["outcome"], registry=r
         )
-        self.high_risk_customers = Gauge("amlstream_network_high_risk_customers", "Customers high-risk now as the worker knows them (exposure rule)", registry=r)
+        self.high_risk_customers = Gauge("amlstream_network_high_risk_customers", "Risk markers held: high-risk now or lowered within 90 days", registry=r)
         self.forgets = Counter("amlstream_network_state_forgets", "Rebalances that revoked edge partitions: the accounts held in memory were dropped", registry=r)
         self.redis_errors = Counter("amlstream_network_redis_errors", "Redis or Kafka calls that failed and were retried", registry=r)

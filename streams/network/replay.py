@@ -183,13 +183,16 @@ def read_risk_changes(path: Path | None) -> list[tuple[int, str, str]]:
 
 
 def apply_risk(risk: dict[str, str], customer_id: str, level: str, ts_ms: int) -> None:
-    """Keep the high-risk marker "level@since" of a customer, since = when it became high-risk
-    (kept across suspicious <-> prohibited, as net_risk.lua does; dropped when it falls below)."""
+    """Keep the risk marker of a customer, as net_risk.lua does: "level@since" while it is high-risk,
+    since = when it became so (kept across suspicious <-> prohibited); "level@since@until" once it
+    fell below the high levels at `until` (the exposure rule's monitoring period reads it)."""
+    stored = risk.get(customer_id)
+    _, _, rest = stored.partition("@") if stored else ("", "", "")
+    since, _, until = rest.partition("@")
     if level in HIGH_LEVELS:
-        stored = risk.get(customer_id)
-        risk[customer_id] = f"{level}@{stored.partition('@')[2] if stored else ts_ms}"
-    else:
-        risk.pop(customer_id, None)
+        risk[customer_id] = f"{level}@{since if stored and not until else ts_ms}"
+    elif stored:
+        risk[customer_id] = f"{level}@{since}@{until or ts_ms}"
 
 
 async def network_replay(

@@ -4,7 +4,8 @@ time, whether a counterparty is high-risk (`suspicious` or `prohibited`) and sin
 
 Every worker needs every customer's level (an edge's counterparty may be anyone), while the risk
 topic's partitions are split among the workers of the group: each worker records the changes it
-consumes in one Redis hash (`aml:net:risk`: only the customers high-risk now, so it stays small)
+consumes in one Redis hash (`aml:net:risk`: the customers high-risk now and those whose level fell
+below within the last `KEEP_DAYS`, for the exposure rule's monitoring period, so it stays small)
 and reloads the whole hash every few seconds. A customer's changes arrive in the order its
 customer stage emitted them (one partition), and the latest is its level now. A change reaches the rules when its worker has recorded
 it and the others have reloaded: an edge processed in between is judged without it (the marker
@@ -29,6 +30,10 @@ from streams.network.evaluation import parse_ms
 RISK_KEY = "aml:net:risk"
 SCRIPT = (Path(__file__).parent / "scripts" / "net_risk.lua").read_text()
 SHA = hashlib.sha1(SCRIPT.encode()).hexdigest()
+KEEP_DAYS = 90  # a fallen customer's marker is kept this long (the longest monitoring period the exposure rule allows)
+# delete a marker only if it is still the value read (another worker may have recorded a change since)
+PRUNE = "local n = 0 for i = 1, #ARGV, 2 do if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[i + 1] then n = n + redis.call('HDEL', KEYS[1], ARGV[i]) end end return n"
+PRUNE_SHA = hashlib.sha1(PRUNE.encode()).hexdigest()
 
 
 def decode_risk_change(value: bytes | None) -> tuple[str, str, int] | None:
@@ -54,6 +59,14 @@ def decode_risk_change(value: bytes | None) -> tuple[str, str, int] | None:
     return customer_id, current["level"], ts_ms
 
 
+async def _eval(redis: Redis, script: str, sha: str, args: list[Any]) -> int:
+    try:
+        return int(await redis.evalsha(sha, 1, RISK_KEY, *args))
+    except NoScriptError:
+        await redis.script_load(script)
+        return int(await redis.evalsha(sha, 1, RISK_KEY, *args))
+
+
 async def record(redis: Redis, changes: Iterable[tuple[str, str, int]]) -> int:
     """Apply risk changes (customer_id, level, event ms), in emission order, to the shared hash;
     returns how many entries changed. Idempotent: a redelivered run of changes ends the same."""
@@ -62,21 +75,28 @@ async def record(redis: Redis, changes: Iterable[tuple[str, str, int]]) -> int:
         args += [customer_id, level, ts_ms]
     if len(args) == 1:
         return 0
-    try:
-        return int(await redis.evalsha(SHA, 1, RISK_KEY, *args))
-    except NoScriptError:
-        await redis.script_load(SCRIPT)
-        return int(await redis.evalsha(SHA, 1, RISK_KEY, *args))
+    return await _eval(redis, SCRIPT, SHA, args)
 
 
-async def load(redis: Redis) -> dict[str, str]:
-    """customer_id -> "level@since_ms" of every customer high-risk now."""
-    out = {}
-    for cid, value in (await redis.hgetall(RISK_KEY)).items():
-        text = value.decode()  # already the rules' marker, "level@since_ms" (net_risk.lua)
-        if text.partition("@")[0] in HIGH_LEVELS:
-            out[cid.decode()] = text
-    return out
+def stale(markers: dict[str, str], keep_days: float = KEEP_DAYS) -> list[str]:
+    """The customers whose level fell below the high levels more than `keep_days` before the
+    latest event time any marker carries (the risk topic's clock: event time, not wall-clock)."""
+    fell = {cid: int(text.split("@")[2]) for cid, text in markers.items() if text.count("@") == 2}
+    if not fell:
+        return []
+    clock = max(max(int(p or 0) for p in text.split("@")[1:]) for text in markers.values())
+    return sorted(cid for cid, ms in fell.items() if ms < clock - keep_days * 86_400_000)
 
 
-__all__ = ["RISK_KEY", "decode_risk_change", "load", "record"]
+async def load(redis: Redis, keep_days: float = KEEP_DAYS) -> dict[str, str]:
+    """customer_id -> marker ("level@since_ms", or "level@since_ms@until_ms" for a customer whose
+    level fell below the high levels at until_ms) of every customer high-risk now or within the
+    last `keep_days`; older markers are deleted from the hash."""
+    markers = {cid.decode(): value.decode() for cid, value in (await redis.hgetall(RISK_KEY)).items()}  # already the rules' markers (net_risk.lua)
+    old = stale(markers, keep_days)
+    if old:
+        await _eval(redis, PRUNE, PRUNE_SHA, [x for cid in old for x in (cid, markers.pop(cid))])
+    return markers
+
+
+__all__ = ["KEEP_DAYS", "RISK_KEY", "decode_risk_change", "load", "record", "stale"]

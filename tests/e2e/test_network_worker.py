@@ -59,7 +59,7 @@ async def test_exposure_to_a_customer_the_customer_stage_rated_suspicious(pipeli
     detections = [e for e in events if e["kind"] == "detection"]
     expected = {("C-1", "high_risk_exposure", "exposed"), ("C-2", "high_risk_exposure", "exposed"), ("C-H", "high_risk_exposure", "high_risk_party")}
     assert {(e["customer_id"], e["pattern"], e["role"]) for e in detections} == expected
-    assert detections[0]["metrics"] == {"exposed_customers": 2, "transfers": 2, "total_cny": 8000.0, "high_risk_level": "suspicious"}
+    assert detections[0]["metrics"] == {"exposed_customers": 2, "transfers": 2, "total_cny": 8000.0, "high_risk_level": "suspicious", "high_risk_lapsed": False}
     assert len({e["event_id"] for e in detections}) == 3  # found once, at C-H's copy of the second edge
     exposures = [e for e in events if e["kind"] == "exposure"]
     # measured on each exposed customer's side: one content per edge, one event_id (consumers deduplicate on it)

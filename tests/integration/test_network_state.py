@@ -134,17 +134,50 @@ async def test_risk_levels_recorded_for_every_worker_latest_emitted_wins(redis):
     c7 = decode_risk_change(orjson.dumps(change))
     assert c7 == ("C7", "suspicious", 1_793_582_100_000)
     await record(redis, [c7, ("C8", "watch", T0)])
-    assert await load(redis) == {"C7": f"suspicious@{c7[2]}"} and await redis.hlen(RISK_KEY) == 1  # only high-risk customers are kept
+    assert await load(redis) == {"C7": f"suspicious@{c7[2]}"} and await redis.hlen(RISK_KEY) == 1  # a customer never high-risk has no marker
     await record(redis, [("C7", "suspicious", c7[2] + DAY)])  # the same level again: since stays
     assert await load(redis) == {"C7": f"suspicious@{c7[2]}"}
     # a late posting re-rates with an older event time: the latest emitted is the level now
     # an escalation within the high levels keeps since (high-risk since then)
     await record(redis, [("C7", "prohibited", c7[2] + 2 * DAY), ("C9", "prohibited", T0), ("C9", "normal", T0 - DAY)])
-    assert await load(redis) == {"C7": f"prohibited@{c7[2]}"}
-    await record(redis, [("C7", "watch", c7[2] + 3 * DAY)])
-    assert await load(redis) == {} and not await redis.exists(RISK_KEY)
+    assert await load(redis) == {"C7": f"prohibited@{c7[2]}", "C9": f"normal@{T0}@{T0 - DAY}"}
+    # falling below the high levels keeps the marker with when it fell (the exposure rule's monitoring period)
+    await record(redis, [("C7", "watch", c7[2] + 3 * DAY), ("C7", "normal", c7[2] + 4 * DAY)])
+    assert await load(redis) == {"C7": f"normal@{c7[2]}@{c7[2] + 3 * DAY}", "C9": f"normal@{T0}@{T0 - DAY}"}
+    await record(redis, [("C7", "suspicious", c7[2] + 5 * DAY)])  # high-risk again: a new episode
+    assert await load(redis) == {"C7": f"suspicious@{c7[2] + 5 * DAY}", "C9": f"normal@{T0}@{T0 - DAY}"}
+    # a marker that fell more than KEEP_DAYS before the latest event time of the hash is deleted on load
+    await record(redis, [("C7", "normal", c7[2] + 6 * DAY), ("C10", "suspicious", c7[2] + 120 * DAY)])
+    assert await load(redis) == {"C10": f"suspicious@{c7[2] + 120 * DAY}"} and await redis.hlen(RISK_KEY) == 1
+    assert await load(redis, keep_days=0) == {"C10": f"suspicious@{c7[2] + 120 * DAY}"}
     assert decode_risk_change(orjson.dumps({"event_type": "suspicious_pattern"})) is None
     with pytest.raises(DecodeError, match="customer_id"):
         decode_risk_change(orjson.dumps({"event_type": "risk_change", "current": {"level": "watch"}}))
     with pytest.raises(DecodeError):
         decode_risk_change(b"{not json")
+
+
+async def test_the_workers_risk_markers_equal_network_replays(redis):
+    """net_risk.lua (the worker) and apply_risk (network-replay) keep the same markers for one sequence of changes."""
+    from streams.network.replay import apply_risk
+    from streams.network.risk import RISK_KEY, load, record
+
+    await redis.delete(RISK_KEY)
+    changes = [
+        ("A", "watch", T0),
+        ("A", "suspicious", T0 + DAY),
+        ("B", "prohibited", T0 + DAY),
+        ("A", "prohibited", T0 + 2 * DAY),
+        ("A", "watch", T0 + 3 * DAY),
+        ("B", "suspicious", T0 + 3 * DAY),
+        ("A", "normal", T0 + 4 * DAY),
+        ("C", "normal", T0 + 4 * DAY),
+        ("A", "suspicious", T0 + 5 * DAY),
+        ("B", "normal", T0 + 6 * DAY),
+    ]
+    expected: dict[str, str] = {}
+    for n, (cid, level, ms) in enumerate(changes):
+        apply_risk(expected, cid, level, ms)
+        await record(redis, changes[n : n + 1])
+        assert await load(redis) == expected, (n, cid, level)
+    assert expected == {"A": f"suspicious@{T0 + 5 * DAY}", "B": f"normal@{T0 + DAY}@{T0 + 6 * DAY}"}

@@ -60,8 +60,10 @@ def test_one_exposed_customer_is_not_enough_by_default_two_are():
     assert detect(g.view(old, "payer", risk=LISTED), TWO) is None
 
 
-def test_the_default_standard_asks_for_two_exposed_customers():
-    assert load_model().standard.patterns[high_risk_exposure.ID].min_exposed == high_risk_exposure.DEFAULTS.min_exposed == 2
+def test_the_default_standard_asks_for_two_exposed_customers_and_sets_the_defaults():
+    params = load_model().standard.patterns[high_risk_exposure.ID]
+    assert params.min_exposed == high_risk_exposure.DEFAULTS.min_exposed == 2
+    assert (params.min_total_cny, params.lapsed_days, params.circle) == (high_risk_exposure.DEFAULTS.min_total_cny, high_risk_exposure.DEFAULTS.lapsed_days, True)
 
 
 def test_a_long_standing_relationship_is_no_new_exposure():
@@ -96,8 +98,8 @@ def test_money_before_the_counterparty_became_high_risk_does_not_count():
 
 def test_a_relationship_that_began_after_the_rating_is_new_even_beyond_the_window():
     g = Graph()
-    g.pay("id:C1", "id:CH", 2000, 0)
-    anchor = g.pay("id:C1", "id:CH", 2000, 60 * DAY_H)
+    g.pay("id:C1", "id:CH", 4000, 0)
+    anchor = g.pay("id:C1", "id:CH", 4000, 60 * DAY_H)
     hit = detect(g.view(anchor, "payee", risk={"CH": f"suspicious@{at(-DAY_H)}"}), ONE)
     assert hit is not None and hit.metrics["transfers"] == 1  # only the transfer within the 45-day window counts
 
@@ -117,14 +119,16 @@ def test_another_high_risk_counterparty_is_not_counted_as_exposed():
     assert detect(g.view(anchor, "payer", risk=risk), TWO) is None
 
 
-def test_only_the_high_risk_customers_own_account_is_read():
+def test_the_counting_reads_the_high_risk_customers_own_account_the_circle_test_the_exposed_ones():
     g = Graph()
     g.pay("id:C1", "id:CH", 6000, 0)
     anchor = g.pay("id:CH", "id:C2", 4000, DAY_H)
     full = g.view(anchor, "payer", risk=LISTED)
     own = NetworkView(anchor, "payer", {"id:CH": full.adj["id:CH"]}, None, {"id:C1": "C1", "id:C2": "C2"}, LISTED)
-    hit = detect(own, TWO)
+    hit = detect(own, Params(min_exposed=2, circle=False))
     assert hit is not None and own.missing == set()
+    detect(own, TWO)  # the stage fetches what a rule asked for and not held, and evaluates again
+    assert own.missing == {"id:C1", "id:C2"}
 
 
 def test_transfers_shortly_before_the_rating_count_when_configured():
@@ -136,3 +140,55 @@ def test_transfers_shortly_before_the_rating_count_when_configured():
     hit = detect(view, Params(min_exposed=2, before_rating_days=3))
     assert hit is not None and hit.metrics["exposed_customers"] == 2 and hit.thresholds["before_rating_days"] == 3
     assert detect(view, Params(min_exposed=2, before_rating_days=0.5)) is None  # C1's transfer is earlier than that
+
+
+def test_a_customer_whose_level_fell_counts_during_the_monitoring_period():
+    g = Graph()
+    g.pay("id:CH", "id:C1", 6000, 0)
+    anchor = g.pay("id:C2", "id:CH", 4000, 2 * DAY_H)
+    fell = {"CH": f"normal@{at(-40 * DAY_H)}@{at(-10 * DAY_H)}"}  # suspicious from day -40, lowered on day -10
+    view = g.view(anchor, "payee", risk=fell)
+    assert detect(view, Params(min_exposed=2, lapsed_days=0)) is None  # without a monitoring period it is no longer high-risk
+    hit = detect(view, Params(min_exposed=2, lapsed_days=30))
+    assert hit is not None and hit.metrics["high_risk_level"] == "normal" and hit.metrics["high_risk_lapsed"] is True
+    assert hit.thresholds["lapsed_days"] == 30
+    assert detect(view, Params(min_exposed=2, lapsed_days=9)) is None  # the period ended a day before the first transfer counted
+    # the measurements (the customer stage's exposure factor) read the level as of the edge only
+    assert high_risk_exposure.risk_since(view, "CH") is None and high_risk_exposure.counted_since(view, "CH", 30) == at(-40 * DAY_H)
+
+
+def test_a_marker_is_read_as_of_the_anchor():
+    g = Graph()
+    anchor = g.pay("id:CH", "id:C1", 6000, 0)
+    view = g.view(anchor, "payer", risk={"CH": f"normal@{at(-5 * DAY_H)}@{at(DAY_H)}", "C1": f"suspicious@{at(DAY_H)}"})
+    assert high_risk_exposure.risk_since(view, "CH") == at(-5 * DAY_H)  # it fell after the anchor: high-risk then
+    assert high_risk_exposure.risk_since(view, "C1") is None  # rated after the anchor
+    late = {"CH": f"normal@{at(-5 * DAY_H)}@{at(-9 * DAY_H)}"}  # a late posting dated the fall before the rating
+    assert high_risk_exposure.counted_since(g.view(anchor, "payer", risk=late), "CH", 4) is None
+    assert high_risk_exposure.counted_since(g.view(anchor, "payer", risk=late), "CH", 6) == at(-5 * DAY_H)
+
+
+def test_a_customer_in_the_high_risk_customers_circle_is_not_drawn_in():
+    g = Graph()
+    g.pay("id:C3", "id:C1", 800, -40 * DAY_H)  # C1 and C2 both deal with C3 (a household's third member)
+    g.pay("id:C2", "id:C3", 500, -35 * DAY_H)
+    g.pay("id:CH", "id:C1", 6000, 0)
+    g.pay("id:C3", "id:CH", 700, DAY_H)
+    anchor = g.pay("id:C2", "id:CH", 4000, 2 * DAY_H)
+    view = g.view(anchor, "payee", risk=LISTED)
+    assert detect(view, Params(min_exposed=2, circle=False)) is not None  # without the circle test: C1 and C2 are new counterparties of CH
+    circle = Params(min_exposed=2, circle=True)
+    assert detect(view, circle) is None
+    assert high_risk_exposure.in_circle(view, "id:CH", "id:C1") and high_risk_exposure.in_circle(view, "id:CH", "id:C2")
+    # a shared hub (a utility, an acquirer) is no circle
+    assert detect(g.view(anchor, "payee", risk=LISTED, hub={"id:C3"}), circle) is not None
+
+
+def test_strangers_drawn_in_are_exposed_with_the_circle_test():
+    g = Graph()
+    g.pay("id:C1", "id:M1", 300, -20 * DAY_H)  # both pay a shop that is a hub
+    g.pay("id:CH", "id:M1", 200, -10 * DAY_H)
+    g.pay("id:CH", "id:C1", 6000, 0)
+    anchor = g.pay("id:C2", "id:CH", 4000, 2 * DAY_H)
+    hit = detect(g.view(anchor, "payee", risk=LISTED, hub={"id:M1"}), Params(min_exposed=2, circle=True))
+    assert hit is not None and hit.metrics["exposed_customers"] == 2 and hit.thresholds["circle"] is True
