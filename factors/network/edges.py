@@ -61,6 +61,10 @@ class Edge:
     peer_group: str | None = None
     counterparty_name_id: str | None = None
 
+    def party(self, role: str) -> str:
+        """The party on `role`'s side ("payer" or "payee"): the account that owns that copy."""
+        return self.payer if role == "payer" else self.payee
+
 
 def customer_party(customer_id: str) -> str:
     """The party id of a customer of the bank."""

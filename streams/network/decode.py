@@ -57,7 +57,7 @@ def decode_message(src: Source, check_keys: bool = True, max_bytes: int = 1_048_
         obj = _parse(src.value, max_bytes)
         if not isinstance(obj, dict) or obj.get("event_type") != "edge_batch":
             edge, copy = _edge_of(obj)
-            if check_keys and (src.key or b"").decode("utf-8", "replace") != (edge.payer if copy == "payer" else edge.payee):
+            if check_keys and (src.key or b"").decode("utf-8", "replace") != edge.party(copy):
                 raise DecodeError("key_mismatch", f"the key must be the {copy}'s party_id")
             return [(edge, copy, src)], []
         partitions, copies = obj.get("partitions"), obj.get("copies")
@@ -74,7 +74,7 @@ def decode_message(src: Source, check_keys: bool = True, max_bytes: int = 1_048_
         copy_src = Source(src.topic, src.partition, src.offset, owner.encode() if owner else None, orjson.dumps(item), src.reference_ms)
         try:
             edge, copy = _edge_of(item)
-            if check_keys and _partition_of(edge.payer if copy == "payer" else edge.payee, partitions) != src.partition:
+            if check_keys and _partition_of(edge.party(copy), partitions) != src.partition:
                 raise DecodeError("key_mismatch", f"the {copy}'s party belongs to another partition of {partitions}, not {src.partition}")
         except DecodeError as err:
             refused.append((copy_src, err))

@@ -97,7 +97,7 @@ class NetworkEngine:
         applied = await self.store.apply(copies)
         todo: list[Applied] = []
         for n, a in enumerate(applied):
-            own = a.edge.payer if a.copy == "payer" else a.edge.payee
+            own = a.edge.party(a.copy)
             if a.status == "late":
                 src = sources[n] if sources is not None else _message(a.edge, a.copy)
                 detail = f"edge at {events.iso(a.edge.ts_ms)} is older than the retention before the account's latest edge"
@@ -123,7 +123,7 @@ class NetworkEngine:
     def _view(self, a: Applied) -> NetworkView:
         e = a.edge
         hop = Hop(e.edge_id[:16], a.payer, a.payee, e.ts_ms, e.amount_fen, (e.tx_id,))  # the counterparty as the account knows it
-        account = e.payer if a.copy == "payer" else e.payee
+        account = e.party(a.copy)
         held = self.store.view.get(account)
         group = held.peer_group if held else None
         return NetworkView(

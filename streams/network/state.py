@@ -204,7 +204,7 @@ class GraphStore:
         self._forget_now()
         by_account: dict[str, list[int]] = {}
         for n, (edge, copy) in enumerate(copies):
-            by_account.setdefault(edge.payer if copy == "payer" else edge.payee, []).append(n)
+            by_account.setdefault(edge.party(copy), []).append(n)
         await self.own(by_account)
         if self.origin_ms is None:
             await self._origin(min(edge.ts_ms for edge, _ in copies))
@@ -270,7 +270,7 @@ class GraphStore:
 
     def _remember(self, edge: Edge, copy: str, alias: tuple[str, str] | None = None) -> str:
         """Hold the applied copy in memory; returns its counterparty as the account knows it."""
-        own = edge.payer if copy == "payer" else edge.payee
+        own = edge.party(copy)
         a = self.accounts.get(own)
         if a is None:  # evicted within the batch (tiny max_accounts): hold it again
             a = self.accounts[own] = Adjacency(own)

@@ -64,7 +64,7 @@ def test_decode_message_reads_every_copy_with_its_own_source() -> None:
         good, refused = decode_message(batch_source(partition, value))
         assert not refused and len(good) == n
         for edge, copy, src in good:
-            owner = edge.payer if copy == "payer" else edge.payee
+            owner = edge.party(copy)
             assert (src.partition, src.offset, src.key) == (partition, 17, owner.encode())
             assert orjson.loads(src.value)["edge_id"] == edge.edge_id
 
