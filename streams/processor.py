@@ -7,22 +7,18 @@ changes nothing but the count of duplicates downstream (same event_id).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeVar
 
-from aiokafka.errors import KafkaError
-from redis.exceptions import BusyLoadingError, ConnectionError, TimeoutError
-
 from streams.engine import BatchResult, Engine
 from streams.events import OutputEvent, Source
 from streams.metrics import Metrics
+from streams.retry import retry
 
 log = logging.getLogger("amlstream.processor")
 T = TypeVar("T")
-RETRYABLE = (ConnectionError, TimeoutError, BusyLoadingError, KafkaError, OSError)
 
 
 class Emitter(Protocol):
@@ -41,20 +37,14 @@ class BatchProcessor:
         self.last_batch_at: float | None = None
 
     async def _retry(self, step: str, call: Callable[[], Awaitable[T]]) -> T:
-        delay = 0.05
-        while True:
-            try:
-                result = await call()
-            except RETRYABLE as exc:
-                self.healthy = False
-                if step != "emit":
-                    self.metrics.redis_errors.inc()
-                log.warning("batch step %s failed (%s: %s); retrying in %.2fs", step, type(exc).__name__, exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self.retry_max_s)
-                continue
-            self.healthy = True
-            return result
+        def failed(_: BaseException) -> None:
+            self.healthy = False
+            if step != "emit":
+                self.metrics.redis_errors.inc()
+
+        result = await retry(f"batch step {step}", call, max_delay_s=self.retry_max_s, on_error=failed)
+        self.healthy = True
+        return result
 
     async def _timed(self, script: str, call: Callable[[], Awaitable[T]]) -> T:
         start = time.perf_counter()

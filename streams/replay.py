@@ -36,6 +36,7 @@ from streams.engine import Engine
 from streams.errors import ConfigError, DecodeError, InputFileError, RuntimeFailure
 from streams.events import OutputEvent, Source
 from streams.model import Model
+from streams.retry import retry_job
 from streams.settings import Settings, did_you_mean
 from streams.state import make_store
 from streams.state.peers import publish_baselines
@@ -418,9 +419,9 @@ async def replay(
             batch: list[Source] = []
 
             async def run(batch: list[Source]) -> None:
-                outcome = await engine.process(batch)
+                outcome = await retry_job("replay apply", lambda: engine.process(batch))
                 _record(outcome.events, result, writers)
-                await engine.commit(outcome)
+                await retry_job("replay commit", lambda: engine.commit(outcome))
                 result.outcomes.update(outcome.outcomes)
                 result.inputs += len(batch)
                 meter.update(result.inputs, sum(result.counts.values()))
@@ -443,7 +444,7 @@ async def replay(
                             await run(batch)
                             batch = []
                         engine.peers.clear()
-                        engine.peers.update(await publish_baselines(redis, min_peers))
+                        engine.peers.update(await retry_job("peer baselines", lambda: publish_baselines(redis, min_peers)))
                     day = event_day if day is None else max(day, event_day)
                 batch.append(source)
                 if len(batch) >= batch_size:

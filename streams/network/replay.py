@@ -35,6 +35,7 @@ from streams.network.engine import NetworkEngine
 from streams.network.evaluation import Cases, CustomerTypologyParties, evaluate_nodes, parse_ms, read_customer_labels, read_network_labels
 from streams.network.state import GraphStore
 from streams.replay import read_records
+from streams.retry import retry_job
 
 EDGE_TOPIC = "aml.edges.v1"
 
@@ -237,7 +238,7 @@ async def network_replay(
             dead.write(letter.encode() + b"\n")
 
     async def run(batch: list[tuple[Edge, str]]) -> None:
-        out = await engine.process_copies(batch)
+        out = await retry_job("network replay apply", lambda: engine.process_copies(batch))
         for event in out.events:
             if live_from and event.kind == "network_detection" and parse_ms(event.value["occurred_at"]) < live_from[0]:
                 continue  # the backfill: state only
@@ -247,7 +248,7 @@ async def network_replay(
                 result.cases.add(event.value)
             if writer is not None:
                 writer.write(event.encode() + b"\n")
-        await engine.commit(out)
+        await retry_job("network replay commit", lambda: engine.commit(out))
         result.copies += len(batch)
         result.outcomes.update(out.outcomes)
         result.detections.update(out.detections)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import tempfile
@@ -30,7 +31,7 @@ from factors.network.rules import load_rules
 from streams.connections import faust_credentials, make_redis
 from streams.emit import KafkaEmitter
 from streams.errors import ConfigError, DecodeError
-from streams.events import Source, dead_letter
+from streams.events import OutputEvent, Source, dead_letter
 from streams.health import Readiness, serve
 from streams.logs import logging_config
 from streams.network.engine import NetworkBatch, NetworkEngine
@@ -40,7 +41,7 @@ from streams.network.risk import decode_risk_change
 from streams.network.risk import load as load_risk
 from streams.network.risk import record as record_risk
 from streams.network.state import GraphStore
-from streams.processor import RETRYABLE
+from streams.retry import retry
 from streams.settings import Settings
 from streams.worker import open_model
 
@@ -52,18 +53,14 @@ RISK_RELOAD_S = 5.0  # how often a worker reloads the risk levels the other work
 async def handle(engine: NetworkEngine, emitter: KafkaEmitter, metrics: NetworkMetrics, records: list[Source], retry_max_s: float) -> NetworkBatch:
     """Process, emit (acks awaited) and commit one batch, retrying each idempotent step."""
     started = time.perf_counter()
-    delay = 0.05
-    while True:
-        try:
-            batch = await engine.process(records)
-            counts = await emitter.emit(batch.events)
-            await engine.commit(batch)
-            break
-        except RETRYABLE:
-            metrics.redis_errors.inc()
-            log.warning("network batch failed, retrying in %.2fs", delay, exc_info=True)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, retry_max_s)
+
+    async def attempt() -> tuple[NetworkBatch, dict[str, int]]:
+        batch = await engine.process(records)
+        counts = await emitter.emit(batch.events)
+        await engine.commit(batch)
+        return batch, counts
+
+    batch, counts = await retry("network batch", attempt, max_delay_s=retry_max_s, on_error=lambda _: metrics.redis_errors.inc())
     for outcome, n in batch.outcomes.items():
         metrics.edges.labels(outcome).inc(n)
     for pattern, n in batch.detections.items():
@@ -122,10 +119,17 @@ def create_network_app(settings: Settings, metrics: NetworkMetrics, readiness: R
         redis = make_redis(settings, socket_timeout=10, socket_connect_timeout=5, health_check_interval=30)
         emitter = KafkaEmitter(settings)
         await emitter.start()
+
+        async def deliver(dead: list[OutputEvent], changes: list[tuple[str, str, int]]) -> None:
+            await emitter.emit(dead)
+            await record_risk(redis, changes)
+            await reload_risk(redis)
+
         async for batch in stream.take_events(settings.batch_size, within=settings.batch_window_ms / 1000):
             for event in batch:
                 event.message.incref()
-            changes, dead = [], []
+            changes: list[tuple[str, str, int]] = []
+            dead: list[OutputEvent] = []
             for event in batch:
                 m = event.message
                 try:
@@ -137,17 +141,7 @@ def create_network_app(settings: Settings, metrics: NetworkMetrics, readiness: R
                 metrics.risk_changes.labels("recorded" if change else "other_event").inc()
                 if change:
                     changes.append(change)
-            delay = 0.05
-            while True:
-                try:
-                    await emitter.emit(dead)
-                    await record_risk(redis, changes)
-                    await reload_risk(redis)
-                    break
-                except RETRYABLE:
-                    metrics.redis_errors.inc()
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, settings.redis_retry_max_s)
+            await retry("risk levels", functools.partial(deliver, dead, changes), max_delay_s=settings.redis_retry_max_s, on_error=lambda _: metrics.redis_errors.inc())
             for code in (d.value["error_code"] for d in dead):
                 metrics.dead_letters.labels(code).inc()
             for event in batch:
