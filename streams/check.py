@@ -17,7 +17,7 @@ from factors.lint import lint
 from factors.standard import DEFAULT_STANDARD_PATH, SCHEMA_PATH, parse_standard, standard_schema
 from streams.errors import ConfigError
 from streams.model import MODEL_VARIABLES, changed_inputs, model_inputs, read_standard, readable_by_others
-from streams.settings import load_settings
+from streams.settings import load_settings, unknown_variables
 
 
 @dataclass
@@ -33,7 +33,8 @@ def check_standard(path: Path, trail_horizon_hours: float | None = None, env: Ma
     The summary's model_version is the one a worker with the environment `env` carries: of the
     environment only the settings that go into it are read (`streams.model.MODEL_SETTINGS`); a
     `note:` line names those that differ from their defaults. `trail_horizon_hours` defaults to
-    the environment's AMLSTREAM_TRAIL_HORIZON_HOURS."""
+    the environment's AMLSTREAM_TRAIL_HORIZON_HOURS. An AMLSTREAM_* variable that is nobody's (a
+    typo) is a `warning:` line: the worker would refuse it, the standard is still valid."""
     try:
         settings = load_settings({k: v for k, v in (env or {}).items() if k.upper() in MODEL_VARIABLES})
         source, data = read_standard(path)
@@ -45,6 +46,7 @@ def check_standard(path: Path, trail_horizon_hours: float | None = None, env: Ma
         return CheckResult(2, [*lines, f"{path}: refused, {len(lines)} problem{'s' if len(lines) != 1 else ''}"])
     horizon = settings.trail_horizon_hours if trail_horizon_hours is None else trail_horizon_hours
     warnings = [f"warning: {w}" for w in lint(standard, trail_horizon_hours=horizon, timezone_override=settings.timezone)]
+    warnings += [f"warning: {line}; a worker refuses to start with it" for line in unknown_variables(env or {})]
     if readable_by_others(source) and source.resolve() != DEFAULT_STANDARD_PATH.resolve():
         warnings.append("warning: the file is readable by other users: a worker refuses it (chmod 600, or AMLSTREAM_ALLOW_READABLE_MODEL=1)")
     patterns = standard.patterns.configured()

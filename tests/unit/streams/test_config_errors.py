@@ -172,3 +172,12 @@ def test_no_traceback_from_the_entry_point(command, tmp_path):
 def test_a_bad_timezone_setting_is_one_line_not_a_traceback():
     result = amlstream("worker", AMLSTREAM_TIMEZONE="Asia/Beijing")
     assert result.returncode == 2 and result.stderr == "amlstream: AMLSTREAM_TIMEZONE='Asia/Beijing': expected an IANA timezone name such as Asia/Shanghai\n"
+
+
+def test_check_standard_warns_of_a_misspelt_variable_without_its_value():
+    result = amlstream("check-standard", str(DEFAULT_STANDARD_PATH), AMLSTREAM_BATCHSIZE="secret-ish-500")
+    assert result.returncode == 0, result.stdout
+    summary, *warnings = result.stdout.splitlines()
+    assert summary.endswith("1 warning")
+    assert warnings == ["warning: AMLSTREAM_BATCHSIZE: unknown variable (did you mean AMLSTREAM_BATCH_SIZE?); a worker refuses to start with it"]
+    assert "secret-ish" not in result.stdout + result.stderr
