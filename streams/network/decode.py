@@ -4,6 +4,7 @@ whole message when its envelope is, one copy when only that copy is."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -15,6 +16,7 @@ from streams.events import Source
 from streams.network.batches import Partitioner
 
 _partition_of = Partitioner()
+EDGE_ID = re.compile(r"[0-9a-f]{32}")  # edge.v1.schema.json; the state stores "eid|fen|other", so a '|' would break every later read of the account
 
 
 def _text(obj: dict[str, Any], name: str, required: bool = True) -> str | None:
@@ -99,6 +101,8 @@ def _edge_of(obj: Any) -> tuple[Edge, str]:
     if copy not in ("payer", "payee"):
         raise DecodeError("invalid_value", "key_role must be payer or payee")
     edge_id = _text(obj, "edge_id") or ""
+    if not EDGE_ID.fullmatch(edge_id):
+        raise DecodeError("invalid_value", "edge_id must be 32 lowercase hex characters")
     payer, payer_cid = _party(obj, "payer")
     payee, payee_cid = _party(obj, "payee")
     if payer == payee:

@@ -1,0 +1,147 @@
+"""Defects found in a review of the network stage, each proved on a private Redis (see the
+report of branch netreview): a malformed edge must not poison an account's state, detections must
+not depend on batch boundaries, tx_ids must survive storage as given."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+from redis.asyncio import Redis
+
+from factors.network.edges import edge_messages, edges_for_leg
+from factors.network.rules import load_rules
+from streams.events import Source, iso
+from streams.model import load_model
+from streams.network.engine import NetworkEngine
+from streams.network.state import GraphStore
+
+DAY = 86_400_000
+HOUR = 3_600_000
+T0 = 1_795_000_000_000
+DB = 13
+
+
+@pytest.fixture
+async def redis(local_services):
+    client = Redis.from_url(local_services["redis_url"].rsplit("/", 1)[0] + f"/{DB}")
+    await client.flushdb()
+    yield client
+    await client.aclose()
+
+
+def leg(tx_id, customer, direction, fen, ts, **cp):
+    e = edges_for_leg(tx_id=tx_id, customer_id=customer, ts_ms=ts, direction=direction, amount_fen=fen, method="transfer", **cp)
+    return [Source("edges", 0, 0, k.encode(), orjson.dumps(v)) for k, v in edge_messages(e, iso(ts))]
+
+
+def detections(batches):
+    return sorted((e.value["pattern"], e.value["customer_id"], e.value["event_id"]) for b in batches for e in b.events if e.kind == "network_detection")
+
+
+async def run(redis, legs, *, one_by_one, hub_degree=100):
+    """The same legs through a fresh store: as one batch, or one leg (its two copies) per batch."""
+    await redis.flushdb()
+    model = load_model()
+    engine = NetworkEngine(GraphStore(redis, hub_degree=hub_degree), load_rules(model.standard), model.version)
+    out = []
+    for chunk in legs if one_by_one else [[c for copies in legs for c in copies]]:
+        batch = await engine.process(chunk)
+        await engine.commit(batch)
+        out.append(batch)
+    return detections(out)
+
+
+async def test_an_edge_id_that_is_not_32_hex_is_dead_lettered_and_does_not_poison_the_account(redis):
+    """docs/events.md and edge.v1.schema.json say edge_id is 32 hex; the decoder took any string.
+    A '|' in it broke the stored member 'eid|fen|other': the account applied fine in memory, but a
+    restarted worker's read of it raised ValueError, which is not retried: exit 70, redelivery,
+    the same crash, the partition blocked for good."""
+    model = load_model()
+    engine = NetworkEngine(GraphStore(redis), load_rules(model.standard), model.version)
+    payee_copy = leg("t1", "C1", "in", 100_000, T0, counterparty_id="P1")[1]
+    value = orjson.loads(payee_copy.value)
+    value["edge_id"] = "ab|cd" + value["edge_id"][5:]
+    bad = Source("edges", 0, 1, payee_copy.key, orjson.dumps(value))
+    batch = await engine.process([bad])
+    await engine.commit(batch)
+    assert batch.dead_letters == {"invalid_value": 1}
+    restarted = NetworkEngine(GraphStore(redis), load_rules(model.standard), model.version)
+    later = await restarted.process(leg("t2", "C1", "in", 100_000, T0 + DAY, counterparty_id="P2"))  # reads id:C1 back from Redis
+    assert later.outcomes["applied"] == 2
+
+
+def splitting_then_a_fifth_counterparty():
+    """C-V has 3 counterparties, then P-U pays it 6 x CNY 4,000 within 6 hours (transfer_splitting:
+    a new pair, 6 transfers, CNY 24,000), then a 5th counterparty pays it: degree 5."""
+    legs = [leg(f"h{n}", "C-V", "in", 50_000, T0 - 10 * DAY + n * HOUR, counterparty_id=f"P-W{n}") for n in range(3)]
+    legs += [leg(f"s{n}", "C-V", "in", 400_000, T0 + n * HOUR, counterparty_id="P-U") for n in range(6)]
+    legs += [leg("w5", "C-V", "in", 50_000, T0 + 7 * HOUR, counterparty_id="P-W5")]
+    return legs
+
+
+async def test_splitting_found_one_leg_per_batch(redis):
+    """The control: with one leg per batch (and with hubs at 5 counterparties) the split is reported."""
+    found = await run(redis, splitting_then_a_fifth_counterparty(), one_by_one=True, hub_degree=5)
+    assert [p for p, *_ in found] == ["transfer_splitting"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="hub flag is the account's degree over every stored edge, including edges after the anchor in the same batch: "
+    "an account that becomes a hub later in a batch is skipped at its earlier copies (README: outcomes do not depend on batching)",
+)
+async def test_hub_flag_as_of_the_anchor_does_not_depend_on_batch_boundaries(redis):
+    legs = splitting_then_a_fifth_counterparty()
+    assert await run(redis, legs, one_by_one=False, hub_degree=5) == await run(redis, legs, one_by_one=True, hub_degree=5)
+
+
+def splitting_by_name_then_identified():
+    """C-V receives 6 x CNY 4,000 from a payer named only (another bank's spelling), then a leg of
+    its own that names that payer *and* gives its account: the account learns the alias."""
+    legs = [leg(f"h{n}", "C-V", "in", 50_000, T0 - 40 * DAY + n * HOUR, counterparty_id=f"P-W{n}") for n in range(3)]
+    legs += [leg(f"s{n}", "C-V", "in", 400_000, T0 + n * HOUR, counterparty_name="Hengtong Trading", counterparty_bank="ICBC") for n in range(6)]
+    legs += [leg("id1", "C-V", "in", 30_000, T0 + 30 * HOUR, counterparty_account="6222 0001", counterparty_name="HENGTONG TRADING CO LTD", counterparty_bank="ICBC")]
+    return legs
+
+
+async def test_splitting_by_name_found_one_leg_per_batch(redis):
+    found = await run(redis, splitting_by_name_then_identified(), one_by_one=True)
+    assert [p for p, *_ in found] == ["transfer_splitting"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a name alias learned from a later copy of the batch rebinds the held edges before the batch is searched, while the "
+    "earlier anchor keeps the name-only party: transfer_splitting's precondition (counterparties[payer] >= 2) sees 0 and the "
+    "split is never reported; one leg per batch reports it",
+)
+async def test_name_alias_learned_later_in_the_batch_does_not_change_earlier_detections(redis):
+    legs = splitting_by_name_then_identified()
+    assert await run(redis, legs, one_by_one=False) == await run(redis, legs, one_by_one=True)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the legs of an edge are stored as 'p|tx1,tx2' and read back split on ','; the customer stage accepts any printable "
+    "tx_id, so a tx_id with a comma comes back as two tx_ids in parties and in the detection's tx_ids",
+)
+async def test_a_tx_id_with_a_comma_reads_back_as_given(redis):
+    store = GraphStore(redis)
+    engine = NetworkEngine(store, (), load_model().version)
+    await engine.commit(await engine.process(leg("20261102,000123", "C1", "in", 100_000, T0, counterparty_id="P1")))
+    read = (await GraphStore(redis).read(["id:C1"], 0, 2**53))["id:C1"]
+    assert [h.tx_ids for h in read.ins] == [("20261102,000123",)]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="edge_id digests (payer, payee, time, fen) only: two different transfers of one customer to one payee at the same "
+    "time for the same amount (a bulk upload, a split submitted at once) are stored as one edge, its amount counted once",
+)
+async def test_two_transfers_of_one_leg_customer_with_the_same_time_and_amount_are_two_edges(redis):
+    store = GraphStore(redis)
+    engine = NetworkEngine(store, (), load_model().version)
+    stream = leg("x1", "C1", "out", 500_000, T0, counterparty_account="6222 9999") + leg("x2", "C1", "out", 500_000, T0, counterparty_account="6222 9999")
+    await engine.commit(await engine.process(stream))
+    held = store.accounts["id:C1"]
+    assert sum(h.amount_fen for h in held.outs) == 1_000_000
