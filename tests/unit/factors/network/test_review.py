@@ -1,0 +1,42 @@
+"""Defects found in a review of the network stage (#13), proved on pure code."""
+
+from __future__ import annotations
+
+import pytest
+
+from factors.network.edges import edges_for_leg
+from factors.network.graph import Adjacency, Hop
+
+T0 = 1_795_000_000_000
+BASE = {"ts_ms": T0, "amount_fen": 500_000, "method": "transfer"}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a leg that names a customer by counterparty_id *and* its account (as iso20022/mapping.py does for a book transfer, "
+    "counterparty_id = the resolved customer, counterparty_account = its account) is an edge to acct:<number>: the customer "
+    "stage passes no counterparty_customer_id, so the two legs of one book transfer are two unlinked edges "
+    "(id:C1 -> acct:B, acct:A -> id:C2), the transfer is counted twice and no path runs through the bank's customers",
+)
+def test_both_legs_of_a_book_transfer_carrying_accounts_are_one_edge_between_the_customers():
+    out_leg = edges_for_leg(**BASE, tx_id="T1", customer_id="C1", direction="out", counterparty_id="C2", counterparty_account="6222 0002", counterparty_bank="THIS BANK")
+    in_leg = edges_for_leg(**BASE, tx_id="T2", customer_id="C2", direction="in", counterparty_id="C1", counterparty_account="6222 0001", counterparty_bank="THIS BANK")
+    assert (out_leg.payer, out_leg.payee) == (in_leg.payer, in_leg.payee) == ("id:C1", "id:C2")
+    assert out_leg.edge_id == in_leg.edge_id
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Adjacency.first_seen keeps every counterparty ever seen ('kept after trimming'), never pruned: an owned account held "
+    "in memory (a busy payee is never LRU-evicted) grows by one entry per distinct counterparty forever, beyond the edge cap "
+    "and the 90-day retention that bound Redis",
+)
+def test_an_accounts_memory_is_bounded_by_the_cap_and_the_retention():
+    a = Adjacency("id:ACQUIRER")
+    cap, retain = 10, 90 * 86_400_000
+    for n in range(1_000):  # 1,000 distinct payers over 1,000 days, one a day
+        ts = T0 + n * 86_400_000
+        a.add(Hop(f"{n:016x}", f"acct:{n}", "id:ACQUIRER", ts, 10_000, (f"t{n}",)), incoming=True)
+        a.trim(ts - retain, cap)
+    assert len(a.ins) == cap and a.degree == cap
+    assert len(a.first_seen) <= 2 * cap
