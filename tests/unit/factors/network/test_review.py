@@ -40,3 +40,26 @@ def test_an_accounts_memory_is_bounded_by_the_cap_and_the_retention():
         a.trim(ts - retain, cap)
     assert len(a.ins) == cap and a.degree == cap
     assert len(a.first_seen) <= 2 * cap
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a risk marker keeps only the customer's latest high-risk episode: once it is high-risk again (t3), an edge of its "
+    "first episode (t1 <= t < t2) is judged not high-risk. The worker consumes aml.risk-changes.v1 and aml.edges.v1 "
+    "independently, so an edges partition that lags (catch-up, restart) judges such edges differently from network-replay "
+    "(which merges both in event time): the same edges and risk changes give different exposure events",
+)
+def test_an_edge_is_judged_with_the_level_as_of_its_event_time_whatever_the_risk_topic_has_seen_since():
+    from factors.network.graph import NetworkView
+    from factors.patterns.high_risk_exposure import risk_since
+    from streams.network.replay import apply_risk
+
+    day = 86_400_000
+    risk: dict[str, str] = {}
+    apply_risk(risk, "C-H", "suspicious", T0)  # first episode
+    apply_risk(risk, "C-H", "normal", T0 + 20 * day)
+    anchor = Hop("e" * 16, "id:C-X", "id:C-H", T0 + 5 * day, 100_000, ("t1",))
+    in_order = risk_since(NetworkView(anchor, "payee", {}, risk=dict(risk)), "C-H")
+    apply_risk(risk, "C-H", "suspicious", T0 + 40 * day)  # second episode, recorded before the lagging edge is judged
+    assert in_order == T0
+    assert risk_since(NetworkView(anchor, "payee", {}, risk=risk), "C-H") == in_order
