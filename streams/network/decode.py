@@ -30,6 +30,14 @@ def _text(obj: dict[str, Any], name: str, required: bool = True) -> str | None:
     return value
 
 
+def _tx_id(obj: dict[str, Any]) -> str:
+    """The leg's tx_id: printable, as the customer stage's decoder requires (the state stores a ',' in it as a control character)."""
+    tx_id = _text(obj, "tx_id") or ""
+    if not tx_id.isprintable():
+        raise DecodeError("invalid_value", "tx_id must be printable characters")
+    return tx_id
+
+
 def _party(obj: dict[str, Any], name: str) -> tuple[str, str | None]:
     side = obj.get(name)
     if not isinstance(side, dict):
@@ -118,7 +126,7 @@ def _edge_of(obj: Any) -> tuple[Edge, str]:
         payee=payee,
         ts_ms=ts_ms,
         amount_fen=fen,
-        tx_id=_text(obj, "tx_id") or "",
+        tx_id=_tx_id(obj),
         leg_customer_id=_text(obj, "leg_customer_id") or "",
         method=_text(obj, "method", required=False) or "other",
         payer_customer_id=payer_cid,
