@@ -215,3 +215,21 @@ def splitting_against_a_habit_near_the_retention_edge():
 async def test_retention_trimming_by_a_later_edge_of_the_batch_does_not_change_earlier_detections(redis):
     legs = splitting_against_a_habit_near_the_retention_edge()
     assert await run(redis, legs, one_by_one=False) == await run(redis, legs, one_by_one=True)
+
+
+async def test_a_risk_change_with_an_at_sign_in_its_level_is_dead_lettered_and_does_not_poison_the_edges(redis):
+    """A marker is 'level@since[@until]': a level holding '@' was accepted and stored, and every
+    edge copy with that customer on the other side then raised ValueError in the rules (int() of
+    the mangled marker), which is not retried: exit 70, redelivery, the same crash, on every
+    worker (the hash is shared), for every partition with an edge of that customer."""
+    from streams.errors import DecodeError
+    from streams.network.risk import decode_risk_change, load, record
+
+    await record(redis, [("C7", "suspicious", T0 - DAY)])
+    bad = {"event_type": "risk_change", "customer_id": "C7", "occurred_at": "2026-11-02T01:15:00.000Z", "current": {"level": "watch@2"}}
+    with pytest.raises(DecodeError, match="level"):
+        await record(redis, [decode_risk_change(orjson.dumps(bad))])
+    model = load_model()
+    engine = NetworkEngine(GraphStore(redis), load_rules(model.standard), model.version, risk=await load(redis))
+    batch = await engine.process(leg("t0", "C7", "in", 500_000, T0 - HOUR, counterparty_id="P1") + leg("t1", "C8", "out", 500_000, T0, counterparty_id="C7"))
+    assert batch.outcomes["applied"] == 4
