@@ -16,8 +16,8 @@ canonicalised *before* it is hashed. Precedence, strongest identifier first:
    given, so that two people called 张伟 at different banks stay two parties. Normalising: Unicode
    NFKC (full-width to half-width, ideographic space to space, compatibility forms), casefold,
    every punctuation or symbol character to a space, common legal-form suffixes stripped at the
-   end (English tokens such as Co, Ltd, Limited, LLC, Inc, Corp, GmbH, PLC, Pte, S.A., AG, B.V.;
-   Chinese 股份有限公司, 有限责任公司, 有限公司, 公司), then all whitespace removed (so spacing
+   end (English tokens such as Co, Ltd, Limited, LLC or L.L.C., Inc, Corp, GmbH, KG, PLC, Pte, S.A., AG, B.V.;
+   Chinese 股份有限公司, 有限责任公司 (or 有限責任公司), 有限公司, 公司), then all whitespace removed (so spacing
    differences vanish: "HENG TONG" = "HENGTONG").
 
 No identifier at all gives None (the leg has no counterparty relationship). The canonical form
@@ -56,13 +56,23 @@ LEGAL_TOKENS: frozenset[str] = frozenset(
         "srl",
         "spa",
         "sarl",
+        "kg",
     }
 )
 # Multi-token legal forms written with dots ("S.A.", "B.V.", "K.K.") become single letters once
 # punctuation is removed; joined back here before the token test.
-_LETTER_FORMS: dict[tuple[str, ...], str] = {("s", "a"): "sa", ("b", "v"): "bv", ("n", "v"): "nv", ("k", "k"): "kk", ("s", "p", "a"): "spa"}
+_LETTER_FORMS: dict[tuple[str, ...], str] = {
+    ("s", "a"): "sa",
+    ("b", "v"): "bv",
+    ("n", "v"): "nv",
+    ("k", "k"): "kk",
+    ("s", "p", "a"): "spa",
+    ("l", "l", "c"): "llc",
+    ("l", "l", "p"): "llp",
+    ("p", "l", "c"): "plc",
+}
 # Chinese legal forms, longest first; stripped from the end of the joined name.
-CHINESE_SUFFIXES: tuple[str, ...] = ("股份有限公司", "有限责任公司", "有限公司", "公司")
+CHINESE_SUFFIXES: tuple[str, ...] = ("股份有限公司", "有限责任公司", "有限責任公司", "有限公司", "公司")  # 責: the traditional form
 
 
 def _tokens(text: str) -> list[str]:

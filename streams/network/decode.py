@@ -4,6 +4,7 @@ whole message when its envelope is, one copy when only that copy is."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -15,6 +16,7 @@ from streams.events import Source
 from streams.network.batches import Partitioner
 
 _partition_of = Partitioner()
+EDGE_ID = re.compile(r"[0-9a-f]{32}")  # edge.v1.schema.json; the state stores "eid|fen|other", so a '|' would break every later read of the account
 
 
 def _text(obj: dict[str, Any], name: str, required: bool = True) -> str | None:
@@ -26,6 +28,14 @@ def _text(obj: dict[str, Any], name: str, required: bool = True) -> str | None:
     if not isinstance(value, str) or not 0 < len(value) <= 1024:
         raise DecodeError("invalid_type", f"{name} must be a non-empty string of at most 1024 characters")
     return value
+
+
+def _tx_id(obj: dict[str, Any]) -> str:
+    """The leg's tx_id: printable, as the customer stage's decoder requires (the state stores a ',' in it as a control character)."""
+    tx_id = _text(obj, "tx_id") or ""
+    if not tx_id.isprintable():
+        raise DecodeError("invalid_value", "tx_id must be printable characters")
+    return tx_id
 
 
 def _party(obj: dict[str, Any], name: str) -> tuple[str, str | None]:
@@ -99,6 +109,8 @@ def _edge_of(obj: Any) -> tuple[Edge, str]:
     if copy not in ("payer", "payee"):
         raise DecodeError("invalid_value", "key_role must be payer or payee")
     edge_id = _text(obj, "edge_id") or ""
+    if not EDGE_ID.fullmatch(edge_id):
+        raise DecodeError("invalid_value", "edge_id must be 32 lowercase hex characters")
     payer, payer_cid = _party(obj, "payer")
     payee, payee_cid = _party(obj, "payee")
     if payer == payee:
@@ -114,7 +126,7 @@ def _edge_of(obj: Any) -> tuple[Edge, str]:
         payee=payee,
         ts_ms=ts_ms,
         amount_fen=fen,
-        tx_id=_text(obj, "tx_id") or "",
+        tx_id=_tx_id(obj),
         leg_customer_id=_text(obj, "leg_customer_id") or "",
         method=_text(obj, "method", required=False) or "other",
         payer_customer_id=payer_cid,

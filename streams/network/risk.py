@@ -50,6 +50,8 @@ def decode_risk_change(value: bytes | None) -> tuple[str, str, int] | None:
     customer_id, current, occurred = doc.get("customer_id"), doc.get("current"), doc.get("occurred_at")
     if not isinstance(customer_id, str) or not customer_id or not isinstance(current, dict) or not isinstance(current.get("level"), str):
         raise DecodeError("missing_field", "a risk_change needs customer_id and current.level")
+    if not current["level"] or "@" in current["level"] or len(current["level"]) > 64:
+        raise DecodeError("invalid_value", "current.level must be a level name (1-64 characters, no '@': the risk marker is level@since[@until])")
     try:
         ts_ms = parse_ms(occurred) if isinstance(occurred, str) else None
     except ValueError:

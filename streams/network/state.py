@@ -5,7 +5,7 @@ slot per account; party ids may hold any character, so they are never put in a k
 
     aml:net:{d}:i  sorted set of edges into the account, score = event time, member "eid|fen|payer"
     aml:net:{d}:o  the same for edges out of it, member "eid|fen|payee"
-    aml:net:{d}:x  hash edge id -> "p|tx_id[,tx_id]" (outputs pending) or "d|…" (committed)
+    aml:net:{d}:x  hash edge id -> "p|tx_id[,tx_id]" (outputs pending) or "d|…" (committed; a ',' in a tx_id stored as TX_COMMA)
     aml:net:{d}:m  hash: wm (event-time watermark), c (customer id), g (peer group), capped,
                    k:<pattern>:<key> (detections emitted, with the parties digest)
     aml:net:origin event time of the first edge the stage ever applied (its observed history begins there)
@@ -46,6 +46,10 @@ from factors.network.graph import NAME_ONLY, Adjacency, Hop, alias_key
 SCRIPTS = Path(__file__).parent / "scripts"
 DAY_MS = 86_400_000
 ORIGIN_KEY = "aml:net:origin"
+# An edge's legs are stored as "p|tx1,tx2": a ',' inside a tx_id (any printable character is a
+# valid tx_id) is stored as this unit separator, which no tx_id holds (the decoders refuse it),
+# and read back as ','. Values stored before hold no separator and read as they did.
+TX_COMMA = "\x1f"
 
 
 def account_keys(party: str) -> tuple[str, str, str, str]:
@@ -222,7 +226,7 @@ class GraphStore:
                 eid = edge.edge_id[:16]
                 key, value = aliases[own].get(j, ("", ""))
                 member = f"{eid}|{edge.amount_fen}|{edge.payee if payer else edge.payer}"
-                rows.append(("o" if payer else "i", edge.ts_ms, member, eid, edge.tx_id, cid, group, key, value))
+                rows.append(("o" if payer else "i", edge.ts_ms, member, eid, edge.tx_id.replace(",", TX_COMMA), cid, group, key, value))
             return rows
 
         chunks = self._chunks(list(by_account))
@@ -350,7 +354,7 @@ def _hops(party: str, raw: list[Any], incoming: bool, aliases: dict[str, str]) -
         if aliases and other.startswith(NAME_ONLY):
             other = aliases.get(alias_key(other)) or other
         legs = raw[i + 2].decode() if raw[i + 2] else ""
-        tx_ids = tuple(legs[2:].split(",")) if legs else ()
+        tx_ids = tuple(t.replace(TX_COMMA, ",") for t in legs[2:].split(",")) if legs else ()
         payer, payee = (other, party) if incoming else (party, other)
         hops.append(Hop(eid, payer, payee, int(float(raw[i + 1])), int(fen), tx_ids))
     hops.sort(key=Hop.order)

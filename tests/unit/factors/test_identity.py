@@ -97,3 +97,30 @@ def test_digest_is_stable_and_short():
     assert counterparty_digest(None, None, None, None) == ""
     assert counterparty_digest("CP-1", None, None, None) == digest("id:CP-1")
     assert digest("id:CP-1") != digest("id:CP-2")
+
+
+def test_dotted_and_traditional_legal_forms_are_stripped_like_the_plain_ones():
+    """Review of #13: 'L.L.C.' kept its letters ('acmellc' vs 'acme' for 'Acme LLC'), the
+    traditional 有限責任公司 was not stripped, 'GmbH & Co. KG' kept 'kg'."""
+    assert normalise_name("Acme L.L.C.") == normalise_name("ACME LLC") == normalise_name("Acme, Inc.") == "acme"
+    assert normalise_name("Acme L.L.P.") == normalise_name("Acme P.L.C.") == "acme"
+    assert normalise_name("上海恒通贸易有限責任公司") == normalise_name("上海恒通贸易有限责任公司") == "上海恒通贸易"
+    assert normalise_name("Acme GmbH & Co. KG") == "acme"
+
+
+def test_own_variants_of_one_payer_are_one_identity():
+    """Full width, ideographic spaces, trailing dots and commas, Chinese legal forms with or without
+    punctuation and full-width parentheses, zero-width spaces; accounts with spaces, dashes, dots."""
+    names = [
+        "SHANGHAI HENGTONG TRADING CO., LTD.",
+        "ＳＨＡＮＧＨＡＩ　ＨＥＮＧＴＯＮＧ　ＴＲＡＤＩＮＧ　ＣＯ．，ＬＴＤ．",
+        "Shanghai Hengtong Trading Company Limited",
+        "SHANGHAI HENGTONG TRADING CO.,LTD.,",
+        "Shanghai Hengtong Trading Co. Ltd...",
+    ]
+    assert len({canonical_counterparty(None, None, "ICBC", n) for n in names}) == 1
+    chinese = ["上海恒通贸易有限公司", "上海恒通贸易有限公司。", "上海恒通贸易（有限公司）", "上海恒通贸易 有限公司"]
+    chinese += ["上海恒通贸易股份有限公司", "上海恒通贸易有限公司\u200b"]
+    assert {normalise_name(n) for n in chinese} == {"上海恒通贸易"}
+    accounts = ["6222 0212 3456 7890", "6222-0212-3456-7890", "６２２２０２１２３４５６７８９０", "6222.0212.3456.7890 "]
+    assert {canonical_counterparty("X", a, "ICBC", "n") for a in accounts} == {"acct:6222021234567890"}

@@ -1,0 +1,305 @@
+"""Defects found in a review of the network stage, each proved on a private Redis (see the
+report of branch netreview): a malformed edge must not poison an account's state, detections must
+not depend on batch boundaries, tx_ids must survive storage as given."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+from redis.asyncio import Redis
+
+from factors.network.edges import edge_messages, edges_for_leg
+from factors.network.rules import load_rules
+from streams.events import Source, iso
+from streams.model import load_model
+from streams.network.engine import NetworkEngine
+from streams.network.state import GraphStore, account_keys
+
+DAY = 86_400_000
+HOUR = 3_600_000
+T0 = 1_795_000_000_000
+DB = 13
+
+
+@pytest.fixture
+async def redis(local_services):
+    client = Redis.from_url(local_services["redis_url"].rsplit("/", 1)[0] + f"/{DB}")
+    await client.flushdb()
+    yield client
+    await client.aclose()
+
+
+def leg(tx_id, customer, direction, fen, ts, **cp):
+    e = edges_for_leg(tx_id=tx_id, customer_id=customer, ts_ms=ts, direction=direction, amount_fen=fen, method="transfer", **cp)
+    return [Source("edges", 0, 0, k.encode(), orjson.dumps(v)) for k, v in edge_messages(e, iso(ts))]
+
+
+def detections(batches):
+    return sorted((e.value["pattern"], e.value["customer_id"], e.value["event_id"]) for b in batches for e in b.events if e.kind == "network_detection")
+
+
+async def run(redis, legs, *, one_by_one, hub_degree=100):
+    """The same legs through a fresh store: as one batch, or one leg (its two copies) per batch."""
+    await redis.flushdb()
+    model = load_model()
+    engine = NetworkEngine(GraphStore(redis, hub_degree=hub_degree), load_rules(model.standard), model.version)
+    out = []
+    for chunk in legs if one_by_one else [[c for copies in legs for c in copies]]:
+        batch = await engine.process(chunk)
+        await engine.commit(batch)
+        out.append(batch)
+    return detections(out)
+
+
+async def test_an_edge_id_that_is_not_32_hex_is_dead_lettered_and_does_not_poison_the_account(redis):
+    """docs/events.md and edge.v1.schema.json say edge_id is 32 hex; the decoder took any string.
+    A '|' in it broke the stored member 'eid|fen|other': the account applied fine in memory, but a
+    restarted worker's read of it raised ValueError, which is not retried: exit 70, redelivery,
+    the same crash, the partition blocked for good."""
+    model = load_model()
+    engine = NetworkEngine(GraphStore(redis), load_rules(model.standard), model.version)
+    payee_copy = leg("t1", "C1", "in", 100_000, T0, counterparty_id="P1")[1]
+    value = orjson.loads(payee_copy.value)
+    value["edge_id"] = "ab|cd" + value["edge_id"][5:]
+    bad = Source("edges", 0, 1, payee_copy.key, orjson.dumps(value))
+    batch = await engine.process([bad])
+    await engine.commit(batch)
+    assert batch.dead_letters == {"invalid_value": 1}
+    restarted = NetworkEngine(GraphStore(redis), load_rules(model.standard), model.version)
+    later = await restarted.process(leg("t2", "C1", "in", 100_000, T0 + DAY, counterparty_id="P2"))  # reads id:C1 back from Redis
+    assert later.outcomes["applied"] == 2
+
+
+def splitting_then_a_fifth_counterparty():
+    """C-V has 3 counterparties, then P-U pays it 6 x CNY 4,000 within 6 hours (transfer_splitting:
+    a new pair, 6 transfers, CNY 24,000), then a 5th counterparty pays it: degree 5."""
+    legs = [leg(f"h{n}", "C-V", "in", 50_000, T0 - 10 * DAY + n * HOUR, counterparty_id=f"P-W{n}") for n in range(3)]
+    legs += [leg(f"s{n}", "C-V", "in", 400_000, T0 + n * HOUR, counterparty_id="P-U") for n in range(6)]
+    legs += [leg("w5", "C-V", "in", 50_000, T0 + 7 * HOUR, counterparty_id="P-W5")]
+    return legs
+
+
+async def test_splitting_found_one_leg_per_batch(redis):
+    """The control: with one leg per batch (and with hubs at 5 counterparties) the split is reported."""
+    found = await run(redis, splitting_then_a_fifth_counterparty(), one_by_one=True, hub_degree=5)
+    assert [p for p, *_ in found] == ["transfer_splitting"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="hub flag is the account's degree over every stored edge, including edges after the anchor in the same batch: "
+    "an account that becomes a hub later in a batch is skipped at its earlier copies (README: outcomes do not depend on batching)",
+)
+async def test_hub_flag_as_of_the_anchor_does_not_depend_on_batch_boundaries(redis):
+    legs = splitting_then_a_fifth_counterparty()
+    assert await run(redis, legs, one_by_one=False, hub_degree=5) == await run(redis, legs, one_by_one=True, hub_degree=5)
+
+
+def splitting_by_name_then_identified():
+    """C-V receives 6 x CNY 4,000 from a payer named only (another bank's spelling), then a leg of
+    its own that names that payer *and* gives its account: the account learns the alias."""
+    legs = [leg(f"h{n}", "C-V", "in", 50_000, T0 - 40 * DAY + n * HOUR, counterparty_id=f"P-W{n}") for n in range(3)]
+    legs += [leg(f"s{n}", "C-V", "in", 400_000, T0 + n * HOUR, counterparty_name="Hengtong Trading", counterparty_bank="ICBC") for n in range(6)]
+    legs += [leg("id1", "C-V", "in", 30_000, T0 + 30 * HOUR, counterparty_account="6222 0001", counterparty_name="HENGTONG TRADING CO LTD", counterparty_bank="ICBC")]
+    return legs
+
+
+async def test_splitting_by_name_found_one_leg_per_batch(redis):
+    found = await run(redis, splitting_by_name_then_identified(), one_by_one=True)
+    assert [p for p, *_ in found] == ["transfer_splitting"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a name alias learned from a later copy of the batch rebinds the held edges before the batch is searched, while the "
+    "earlier anchor keeps the name-only party: transfer_splitting's precondition (counterparties[payer] >= 2) sees 0 and the "
+    "split is never reported; one leg per batch reports it",
+)
+async def test_name_alias_learned_later_in_the_batch_does_not_change_earlier_detections(redis):
+    legs = splitting_by_name_then_identified()
+    assert await run(redis, legs, one_by_one=False) == await run(redis, legs, one_by_one=True)
+
+
+async def test_a_tx_id_with_a_comma_reads_back_as_given(redis):
+    """The legs of an edge were stored 'p|tx1,tx2' and split on ',' when read: the customer stage
+    accepts any printable tx_id, so '20261102,000123' came back as two tx_ids in parties."""
+    engine = NetworkEngine(GraphStore(redis), (), load_model().version)
+    out_leg = leg("20261102,000123", "C1", "out", 100_000, T0, counterparty_id="C2")
+    in_leg = leg("20261102,000124", "C2", "in", 100_000, T0, counterparty_id="C1")  # the other leg of the same book transfer
+    await engine.commit(await engine.process(out_leg + in_leg))
+    read = await GraphStore(redis).read(["id:C1", "id:C2"], 0, 2**53)  # a restarted worker
+    assert [h.tx_ids for h in read["id:C1"].outs] == [h.tx_ids for h in read["id:C2"].ins] == [("20261102,000123", "20261102,000124")]
+    again = await engine.process(out_leg + in_leg)  # a redelivery: the same legs, not new ones
+    assert again.outcomes["duplicate"] == 4
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="edge_id digests (payer, payee, time, fen) only: two different transfers of one customer to one payee at the same "
+    "time for the same amount (a bulk upload, a split submitted at once) are stored as one edge, its amount counted once",
+)
+async def test_two_transfers_of_one_leg_customer_with_the_same_time_and_amount_are_two_edges(redis):
+    store = GraphStore(redis)
+    engine = NetworkEngine(store, (), load_model().version)
+    stream = leg("x1", "C1", "out", 500_000, T0, counterparty_account="6222 9999") + leg("x2", "C1", "out", 500_000, T0, counterparty_account="6222 9999")
+    await engine.commit(await engine.process(stream))
+    held = store.accounts["id:C1"]
+    assert sum(h.amount_fen for h in held.outs) == 1_000_000
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the meta hash's name aliases (a:<digest>) and emitted detections (k:<pattern>:<key>) are never pruned: edges go "
+    "after 90 days, these fields stay for ever (README: state bounded in time, at most 90 days)",
+)
+async def test_the_meta_hash_is_bounded_by_the_retention(redis):
+    store = GraphStore(redis, retain_days=90)
+    engine = NetworkEngine(store, (), load_model().version)
+    for n in range(200):  # one new identified counterparty a day, named: the account learns one alias a day
+        stream = leg(f"t{n}", "C-V", "in", 100_000, T0 + n * DAY, counterparty_account=f"6222{n:04d}", counterparty_name=f"Payer {n}", counterparty_bank="ICBC")
+        await engine.commit(await engine.process(stream))
+    i, _, _, m = account_keys("id:C-V")
+    assert await redis.zcard(i) <= 91
+    aliases = [k for k in await redis.hkeys(m) if k.startswith(b"a:")]
+    assert len(aliases) <= 91
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="'the same episode found again with the same parties emits nothing' (docs/events.md) holds per anchor account "
+    "only (the emitted digests live in the anchor's meta hash): a closed group found again at another member's payee copy "
+    "re-emits the same key with the same parties, a new event_id for every member",
+)
+async def test_a_closed_group_found_again_at_another_member_with_the_same_parties_emits_nothing(redis):
+    model = load_model()
+    engine = NetworkEngine(GraphStore(redis), load_rules(model.standard), model.version)
+    members = ["C1", "C2", "C3", "C4"]
+    legs = [leg("old", "C0", "out", 100_000, T0 - 40 * DAY, counterparty_id="P0")]  # the stage's history begins 40 days before
+    t = T0
+    for i, m in enumerate(members):
+        for j in (1, 2):
+            legs.append(leg(f"g{i}{j}", m, "out", 300_000 + 10_000 * i, t, counterparty_id=members[(i + j) % 4]))
+            t += 5 * HOUR
+    legs.append(leg("x1", "C1", "out", 400_000, t, counterparty_id="X9"))
+    legs.append(leg("x3", "C3", "out", 400_000, t + HOUR, counterparty_id="X9"))
+    legs.append(leg("last", "C4", "out", 250_000, t + 2 * HOUR, counterparty_id="C1"))
+    legs.append(leg("again", "C1", "out", 260_000, t + 3 * HOUR, counterparty_id="C4"))  # a new pair inside the same group, payee C4
+    events = []
+    for copies in legs:
+        batch = await engine.process(copies)
+        await engine.commit(batch)
+        events += [e.value for e in batch.events if e.kind == "network_detection" and e.value["pattern"] == "closed_group"]
+    assert events, "the group is found"
+    seen: dict[tuple, int] = {}
+    for e in events:
+        what = (e["detection_key"], e["customer_id"], tuple(sorted((p["party_id"], p["role"]) for p in e["parties"])))
+        seen[what] = seen.get(what, 0) + 1
+    assert max(seen.values()) == 1
+
+
+def splitting_against_a_habit_near_the_retention_edge():
+    """P-U paid C-V 3 x CNY 4,000 89.5 days ago (its habit: 3 a day); now 6 x CNY 5,000 within 6 hours
+    (not more than 2 x the habit: no split); a day later a small receipt from someone else."""
+    legs = [leg(f"h{n}", "C-V", "in", 400_000, T0 - 89 * DAY - 12 * HOUR + n * HOUR, counterparty_id="P-U") for n in range(3)]
+    legs += [leg(f"s{n}", "C-V", "in", 500_000, T0 + n * HOUR, counterparty_id="P-U") for n in range(6)]
+    legs += [leg("w", "C-V", "in", 50_000, T0 + DAY, counterparty_id="P-W")]
+    return legs
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="each copy trims its account to 90 days before the newest edge held, before the batch is searched: a later edge of "
+    "the batch drops the pair's habit that an earlier anchor's 90-day history reads, and transfer_splitting fires in one "
+    "batch but not with one leg per batch",
+)
+async def test_retention_trimming_by_a_later_edge_of_the_batch_does_not_change_earlier_detections(redis):
+    legs = splitting_against_a_habit_near_the_retention_edge()
+    assert await run(redis, legs, one_by_one=False) == await run(redis, legs, one_by_one=True)
+
+
+async def test_a_risk_change_with_an_at_sign_in_its_level_is_dead_lettered_and_does_not_poison_the_edges(redis):
+    """A marker is 'level@since[@until]': a level holding '@' was accepted and stored, and every
+    edge copy with that customer on the other side then raised ValueError in the rules (int() of
+    the mangled marker), which is not retried: exit 70, redelivery, the same crash, on every
+    worker (the hash is shared), for every partition with an edge of that customer."""
+    from streams.errors import DecodeError
+    from streams.network.risk import decode_risk_change, load, record
+
+    await record(redis, [("C7", "suspicious", T0 - DAY)])
+    bad = {"event_type": "risk_change", "customer_id": "C7", "occurred_at": "2026-11-02T01:15:00.000Z", "current": {"level": "watch@2"}}
+    with pytest.raises(DecodeError, match="level"):
+        await record(redis, [decode_risk_change(orjson.dumps(bad))])
+    model = load_model()
+    engine = NetworkEngine(GraphStore(redis), load_rules(model.standard), model.version, risk=await load(redis))
+    batch = await engine.process(leg("t0", "C7", "in", 500_000, T0 - HOUR, counterparty_id="P1") + leg("t1", "C8", "out", 500_000, T0, counterparty_id="C7"))
+    assert batch.outcomes["applied"] == 4
+
+
+def cycle_legs():
+    legs = [leg(f"h{c}", c, "in", 800_000, T0 - 40 * DAY, counterparty_id="EMPLOYER") for c in ("C1", "C2", "C3")]
+    legs += [leg("a1", "C1", "out", 2_000_000, T0, counterparty_id="C2")]
+    legs += [leg("b2", "C2", "out", 1_950_000, T0 + DAY, counterparty_id="C3")]
+    legs += [leg("c2", "C3", "out", 1_900_000, T0 + 2 * DAY, counterparty_id="C1")]
+    return legs
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a rule sees the graph as of its anchor and runs once, when the anchor arrives; an edge that arrives after a later "
+    "one (customer-stage partitions in catch-up lag each other by hours or days of event time) is never seen by the later "
+    "edge's rules, and its own rules cannot see the later edge: a cycle whose middle hop arrives last is never reported",
+)
+async def test_a_cycle_is_found_when_its_middle_hop_arrives_after_its_closing_hop(redis):
+    in_order = await run(redis, cycle_legs(), one_by_one=True)
+    legs = cycle_legs()
+    legs[-2], legs[-1] = legs[-1], legs[-2]  # C2 -> C3 arrives after C3 -> C1
+    assert [p for p, *_ in in_order].count("network_cycle") == 3
+    assert [p for p, *_ in await run(redis, legs, one_by_one=True)].count("network_cycle") == 3
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="an edge is produced when its leg commits and there is no message that retracts it: a payment reversed (keyed by "
+    "mistake, failed and booked back) stays in the graph, counts in transfer_splitting, paths and episodes, and the network "
+    "stage never withdraws what it reported (the customer stage withdraws its own alerts and reports on a reversal)",
+)
+async def test_reversed_payments_do_not_make_a_split(redis):
+    from streams.engine import Engine
+    from streams.settings import Settings
+    from streams.state import make_store
+
+    model = load_model()
+    customer_stage = Engine(make_store(redis, Settings(), model), model, check_keys=False, record_checkpoints=False, emit_edges=True)
+    docs = []
+    for n in range(6):  # six attempts of CNY 5,000 from one payer within an hour, each booked back ten minutes later
+        at = f"2026-11-02T10:{n * 8:02d}:00+08:00"
+        docs.append({"tx_id": f"S{n}", "customer_id": "C-V", "ts": at, "direction": "in", "amount": "5000.00", "currency": "CNY", "method": "transfer"})
+        docs[-1] |= {"channel": "online", "counterparty_id": "P-U"}
+        back = f"2026-11-02T10:{n * 8 + 5:02d}:00+08:00"
+        docs.append({**docs[-1], "tx_id": f"S{n}-REV", "ts": back, "direction": "out", "tx_type": "reversal", "original_tx_id": f"S{n}"})
+    result = await customer_stage.process([Source("aml.transactions.v1", 0, n, b"C-V", orjson.dumps(d)) for n, d in enumerate(docs)])
+    await customer_stage.commit(result)
+    edges = [Source("edges", 0, n, e.key.encode(), e.encode()) for n, e in enumerate(e for e in result.events if e.kind == "edge")]
+    assert edges, "the customer stage produced the payments' edges"
+    engine = NetworkEngine(GraphStore(redis), load_rules(model.standard), model.version)
+    batch = await engine.process(edges)
+    assert [e.value["pattern"] for e in batch.events if e.kind == "network_detection"] == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="when a name becomes ambiguous (a second account with the same name), Adjacency.set_alias(key, '') keeps the "
+    "name-only edges it had already rebound to the first party, while a read from Redis gives them back as the name-only "
+    "party: a restarted worker (or one after a rebalance or an eviction) sees another graph than the one that held it",
+)
+async def test_what_is_held_equals_what_a_restarted_worker_reads_when_a_name_becomes_ambiguous(redis):
+    store = GraphStore(redis)
+    engine = NetworkEngine(store, (), load_model().version)
+    cp = {"counterparty_name": "张三", "counterparty_bank": "工商银行"}
+    stream = leg("n1", "C5", "in", 300_000, T0, counterparty_account="62220001", **cp)
+    stream += leg("n2", "C5", "in", 300_000, T0 + DAY, **cp)  # name only: bound to acct:62220001
+    stream += leg("n3", "C5", "in", 300_000, T0 + 2 * DAY, counterparty_account="62229999", **cp)  # another 张三 at the same bank
+    await engine.commit(await engine.process(stream))
+    held = sorted((h.tx_ids, h.payer) for h in store.accounts["id:C5"].ins)
+    read = sorted((h.tx_ids, h.payer) for h in (await GraphStore(redis).read(["id:C5"], 0, 2**53))["id:C5"].ins)
+    assert held == read

@@ -1,0 +1,105 @@
+"""Defects found in a review of the network stage (#13), proved on pure code."""
+
+from __future__ import annotations
+
+import pytest
+
+from factors.network.edges import edges_for_leg
+from factors.network.graph import Adjacency, Hop
+
+T0 = 1_795_000_000_000
+BASE = {"ts_ms": T0, "amount_fen": 500_000, "method": "transfer"}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a leg that names a customer by counterparty_id *and* its account (as iso20022/mapping.py does for a book transfer, "
+    "counterparty_id = the resolved customer, counterparty_account = its account) is an edge to acct:<number>: the customer "
+    "stage passes no counterparty_customer_id, so the two legs of one book transfer are two unlinked edges "
+    "(id:C1 -> acct:B, acct:A -> id:C2), the transfer is counted twice and no path runs through the bank's customers",
+)
+def test_both_legs_of_a_book_transfer_carrying_accounts_are_one_edge_between_the_customers():
+    out_leg = edges_for_leg(**BASE, tx_id="T1", customer_id="C1", direction="out", counterparty_id="C2", counterparty_account="6222 0002", counterparty_bank="THIS BANK")
+    in_leg = edges_for_leg(**BASE, tx_id="T2", customer_id="C2", direction="in", counterparty_id="C1", counterparty_account="6222 0001", counterparty_bank="THIS BANK")
+    assert (out_leg.payer, out_leg.payee) == (in_leg.payer, in_leg.payee) == ("id:C1", "id:C2")
+    assert out_leg.edge_id == in_leg.edge_id
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Adjacency.first_seen keeps every counterparty ever seen ('kept after trimming'), never pruned: an owned account held "
+    "in memory (a busy payee is never LRU-evicted) grows by one entry per distinct counterparty forever, beyond the edge cap "
+    "and the 90-day retention that bound Redis",
+)
+def test_an_accounts_memory_is_bounded_by_the_cap_and_the_retention():
+    a = Adjacency("id:ACQUIRER")
+    cap, retain = 10, 90 * 86_400_000
+    for n in range(1_000):  # 1,000 distinct payers over 1,000 days, one a day
+        ts = T0 + n * 86_400_000
+        a.add(Hop(f"{n:016x}", f"acct:{n}", "id:ACQUIRER", ts, 10_000, (f"t{n}",)), incoming=True)
+        a.trim(ts - retain, cap)
+    assert len(a.ins) == cap and a.degree == cap
+    assert len(a.first_seen) <= 2 * cap
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a risk marker keeps only the customer's latest high-risk episode: once it is high-risk again (t3), an edge of its "
+    "first episode (t1 <= t < t2) is judged not high-risk. The worker consumes aml.risk-changes.v1 and aml.edges.v1 "
+    "independently, so an edges partition that lags (catch-up, restart) judges such edges differently from network-replay "
+    "(which merges both in event time): the same edges and risk changes give different exposure events",
+)
+def test_an_edge_is_judged_with_the_level_as_of_its_event_time_whatever_the_risk_topic_has_seen_since():
+    from factors.network.graph import NetworkView
+    from factors.patterns.high_risk_exposure import risk_since
+    from streams.network.replay import apply_risk
+
+    day = 86_400_000
+    risk: dict[str, str] = {}
+    apply_risk(risk, "C-H", "suspicious", T0)  # first episode
+    apply_risk(risk, "C-H", "normal", T0 + 20 * day)
+    anchor = Hop("e" * 16, "id:C-X", "id:C-H", T0 + 5 * day, 100_000, ("t1",))
+    in_order = risk_since(NetworkView(anchor, "payee", {}, risk=dict(risk)), "C-H")
+    apply_risk(risk, "C-H", "suspicious", T0 + 40 * day)  # second episode, recorded before the lagging edge is judged
+    assert in_order == T0
+    assert risk_since(NetworkView(anchor, "payee", {}, risk=risk), "C-H") == in_order
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the live customer stage (streams/engine.py Engine._edges) builds edges without counterparty_customer_id, "
+    "network-replay (streams/network/replay.py leg_edge) resolves profile accounts: a transfer between two customers as "
+    "the generator writes it (counterparty_account only) is one edge id:C1 -> id:C2 in the replay that measured the README "
+    "figures, and two unlinked edges (id:C1 -> acct:A2, acct:A1 -> id:C2) live; on a generated 1,000 x 30 bank (seed "
+    "4242) the replay has 2,024 customer-to-customer legs, the live path none",
+)
+def test_the_live_stage_builds_the_edges_network_replay_measured():
+    import orjson
+
+    from streams.decode import decode_transaction
+    from streams.model import load_model
+    from streams.network.replay import Directory, leg_edge
+
+    fx = load_model().standard.fx
+    directory = Directory()
+    directory.accounts.update({"6222000000000001": "C1", "6222000000000002": "C2"})
+    legs = [("T1", "C1", "out", "6222000000000002"), ("T2", "C2", "in", "6222000000000001")]
+    for tx_id, customer, direction, account in legs:  # one transfer C1 -> C2, as synthbank writes a customer counterparty
+        raw = {"tx_id": tx_id, "customer_id": customer, "ts": "2026-11-02T10:00:00+08:00", "direction": direction, "amount": "5000.00"}
+        raw |= {"currency": "CNY", "method": "transfer", "channel": "online", "counterparty_account": account}
+        tx = decode_transaction(None, orjson.dumps(raw), fx, 1 << 20)
+        live = edges_for_leg(  # exactly as streams/engine.py Engine._edges calls it
+            tx_id=tx.tx_id,
+            customer_id=customer,
+            ts_ms=tx.ts_ms,
+            direction=tx.direction,
+            amount_fen=tx.amount_fen,
+            method=tx.method,
+            counterparty_id=tx.counterparty_id,
+            counterparty_account=tx.counterparty_account,
+            counterparty_bank=tx.counterparty_bank,
+            counterparty_name=tx.counterparty_name,
+            tx_type=tx.tx_type,
+        )
+        replay = leg_edge(tx, directory)
+        assert (live.payer, live.payee, live.edge_id) == (replay.payer, replay.payee, replay.edge_id)
