@@ -20,7 +20,7 @@ from factors.calendar import BusinessCalendar, fine_bucket
 from factors.identity import canonical_counterparty
 from factors.large_value import foreign_amounts
 from factors.model import Transaction
-from factors.network.edges import edge_messages, edges_for_leg
+from factors.network.edges import edge_messages, leg_edge
 from factors.postings import may_be_own, posting
 from factors.profile import PeerBaseline, peer_group
 from factors.rating import CustomerOutcome, RatedItem, Rater, Withdrawal
@@ -31,6 +31,8 @@ from streams.errors import DecodeError
 from streams.events import OutputEvent, Source
 from streams.model import Model
 from streams.state import CustomerBatch, CustomerCommit, StateStore, level_shard_key
+from streams.state.accounts import AccountChange, profile_accounts, resolve_counterparties
+from streams.state.accounts import record as record_accounts
 from streams.state.peers import peer_key, sample_moves
 from streams.state.store import (
     DeletionItem,
@@ -94,6 +96,9 @@ class BatchResult:
     event_times: dict[int, int] = field(default_factory=dict)  # input partition -> latest transaction event time
     inputs: int = 0  # input messages of the batch (set by the processor)
     started: float = 0.0  # perf_counter when its processing started (set by the processor)
+    # (customer, tx_id) -> the customer of the bank holding the leg's counterparty account
+    counterparty_customers: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    account_changes: list[AccountChange] = field(default_factory=list)  # profiles whose accounts the directory must learn
 
     def dead_letter(self, source: Source, code: str, detail: str, model_version: str, customer_id: str | None = None, occurred_ms: int | None = None) -> None:
         self.events.append(events.dead_letter(source, code, detail, model_version, customer_id, occurred_ms))
@@ -198,9 +203,10 @@ class Engine:
         own = account_digest(tx.counterparty_account) if may_be_own(tx, model.standard.large_value.own_bank) else ""
         return TxItem(tx, fine, day, hour, flags, counterparty_digest(counterparty_identity(tx)), foreign, own)
 
-    def _decode(self, records: list[Source], model: Model, result: BatchResult) -> tuple[dict[str, list[Item]], dict[int, Source]]:
+    def _decode(self, records: list[Source], model: Model, result: BatchResult, arrivals: list[Item]) -> tuple[dict[str, list[Item]], dict[int, Source]]:
         """Items per customer in arrival order, and the source of each item (by identity: two
-        copies of one tx_id are two items with two sources)."""
+        copies of one tx_id are two items with two sources); `arrivals` gets every item in the
+        batch's order."""
         by_customer: dict[str, list[Item]] = {}
         sources: dict[int, Source] = {}
         for src in records:
@@ -214,6 +220,7 @@ class Engine:
                         deletion = DeletionItem(customer, src.reference_ms)
                         sources[id(deletion)] = src
                         by_customer.setdefault(customer, []).append(deletion)
+                        arrivals.append(deletion)
                         continue
                     profile = decode_profile(key, src.value, self.max_message_bytes)
                     if src.reference_ms is not None and profile.updated_ms > src.reference_ms + self.max_skew_ms:
@@ -224,6 +231,7 @@ class Engine:
                     update = ProfileItem(profile, profile.updated_ms)
                     sources[id(update)] = src
                     by_customer.setdefault(profile.customer_id, []).append(update)
+                    arrivals.append(update)
                     continue
                 if src.topic == self.detections_topic:
                     event = decode_network_event(key, src.value, self.max_message_bytes)
@@ -244,6 +252,7 @@ class Engine:
             item = self._item(tx, model, src)
             sources[id(item)] = src
             by_customer.setdefault(tx.customer_id, []).append(item)
+            arrivals.append(item)
         return by_customer, sources
 
     def _ahead(self, at_ms: int, reference_ms: int) -> str:
@@ -257,8 +266,12 @@ class Engine:
         result = BatchResult(token=new_token())
         if self.record_checkpoints:
             result.checkpoints = {tp: last for tp, (_, last) in batch_offsets(records).items()}
-        by_customer, sources = self._decode(records, model, result)
+        arrivals: list[Item] = []
+        by_customer, sources = self._decode(records, model, result, arrivals)
         if by_customer:
+            if self.emit_edges:
+                before = delivering.account_changes if delivering is not None else []
+                result.counterparty_customers = await resolve_counterparties(self.store.redis, arrivals, before)
             await self._rate(by_customer, sources, model, result, delivering)
         return result
 
@@ -315,6 +328,9 @@ class Engine:
         result.events.extend(events.large_value_report(customer_id, report, mv) for report in outcome.reports)
         result.stale_profiles += outcome.stale_profiles
         self._peer_statistics(customer_id, committed, outcome, result, model.calendar)
+        before_profile, after_profile = committed.get("profile"), outcome.state.get("profile")
+        if after_profile != before_profile:  # the account directory follows every profile change
+            result.account_changes.append((customer_id, profile_accounts(before_profile), profile_accounts(after_profile)))
         if self.emit_edges:
             self._edges(customer_id, outcome, result)
         if outcome.committed_items or outcome.changes:
@@ -402,7 +418,8 @@ class Engine:
     @staticmethod
     def _edges(customer_id: str, outcome: CustomerOutcome, result: BatchResult) -> None:
         """The payment edges of the batch's committed legs (two copies each: keyed by the payer's
-        and by the payee's party, so the network stage that owns either account sees it). A
+        and by the payee's party, so the network stage that owns either account sees it), a
+        counterparty account that a customer's profile lists resolved to that customer. A
         redelivered leg gives the same edge again (same edge_id): the network stage keeps it once."""
         profile = outcome.state.get("profile") or {}
         group = peer_group(profile.get("kind"), profile.get("industry"))
@@ -410,20 +427,7 @@ class Engine:
             tx = item.tx
             if tx is None or tx.tx_type != "payment":
                 continue
-            edge = edges_for_leg(
-                tx_id=tx.tx_id,
-                customer_id=customer_id,
-                ts_ms=tx.ts_ms,
-                direction=tx.direction,
-                amount_fen=tx.amount_fen,
-                method=tx.method,
-                counterparty_id=tx.counterparty_id,
-                counterparty_account=tx.counterparty_account,
-                counterparty_bank=tx.counterparty_bank,
-                counterparty_name=tx.counterparty_name,
-                tx_type=tx.tx_type,
-                peer_group=group,
-            )
+            edge = leg_edge(tx, counterparty_customer_id=result.counterparty_customers.get((customer_id, tx.tx_id)), peer_group=group)
             if edge is not None:
                 result.events.extend(OutputEvent("edge", key, value) for key, value in edge_messages(edge, events.iso(tx.ts_ms)))
 
@@ -463,6 +467,8 @@ class Engine:
         for key, name, amount in result.peer_increments:
             summed[(key, name)] += amount  # one HINCRBY per counter per batch, not per transaction
         checkpoints = [(checkpoint_key(topic), str(partition), offset) for (topic, partition), offset in result.checkpoints.items()]
+        if result.account_changes:  # before the states: a batch redelivered after a crash here writes them again
+            await record_accounts(self.store.redis, result.account_changes)
         await self.store.commit(result.commits, moves, [(k, f, n) for (k, f), n in summed.items() if n], checkpoints)
         if result.event_times and self.record_checkpoints:
             await self.store.record_event_times(self.transactions_topic, result.event_times)

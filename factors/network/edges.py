@@ -29,7 +29,8 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from factors.identity import canonical_counterparty
+from factors.identity import canonical_counterparty, normalise_account
+from factors.model import Transaction
 
 SCHEMA_VERSION = 1
 NO_EDGE_METHODS = frozenset(("card", "cash"))
@@ -129,6 +130,31 @@ def edges_for_leg(
     )
 
 
+def leg_edge(tx: Transaction, *, counterparty_customer_id: str | None = None, peer_group: str | None = None) -> Edge | None:
+    """The edge of one decoded leg, as both the customer stage and `network-replay` build it.
+
+    `counterparty_customer_id`: the customer of the bank that holds the leg's counterparty
+    account, when the caller resolved it (the account directory; profiles' `accounts`). A
+    counterparty account equal to the leg's own `account_id` is an own-account move: no edge."""
+    own_account = bool(tx.account_id) and normalise_account(tx.counterparty_account) == normalise_account(tx.account_id)
+    return edges_for_leg(
+        tx_id=tx.tx_id,
+        customer_id=tx.customer_id,
+        ts_ms=tx.ts_ms,
+        direction=tx.direction,
+        amount_fen=tx.amount_fen,
+        method=tx.method,
+        counterparty_id=tx.counterparty_id,
+        counterparty_account=tx.counterparty_account,
+        counterparty_bank=tx.counterparty_bank,
+        counterparty_name=tx.counterparty_name,
+        counterparty_customer_id=counterparty_customer_id,
+        tx_type=tx.tx_type,
+        own_account=own_account,
+        peer_group=peer_group,
+    )
+
+
 def edge_value(edge: Edge, key_role: KeyRole, occurred_at: str) -> dict[str, Any]:
     """The aml.edges.v1 event of one copy (`occurred_at`: the RFC 3339 rendering of `ts_ms`)."""
     return {
@@ -153,4 +179,4 @@ def edge_messages(edge: Edge, occurred_at: str) -> list[tuple[str, dict[str, Any
     return [(edge.payer, edge_value(edge, "payer", occurred_at)), (edge.payee, edge_value(edge, "payee", occurred_at))]
 
 
-__all__ = ["Edge", "KeyRole", "customer_party", "edge_id", "edge_messages", "edge_value", "edges_for_leg"]
+__all__ = ["Edge", "KeyRole", "customer_party", "edge_id", "edge_messages", "edge_value", "edges_for_leg", "leg_edge"]

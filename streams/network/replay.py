@@ -23,7 +23,8 @@ import orjson
 from redis.asyncio import Redis
 
 from factors.model import Transaction
-from factors.network.edges import Edge, edge_messages, edges_for_leg
+from factors.network.edges import Edge, edge_messages
+from factors.network.edges import leg_edge as edge_of_leg
 from factors.network.rules import load_rules
 from factors.patterns.high_risk_exposure import HIGH_LEVELS
 from factors.profile import peer_group
@@ -36,6 +37,7 @@ from streams.network.evaluation import Cases, CustomerTypologyParties, evaluate_
 from streams.network.state import GraphStore
 from streams.replay import read_records
 from streams.retry import retry_job
+from streams.state.accounts import account_key
 
 EDGE_TOPIC = "aml.edges.v1"
 
@@ -50,7 +52,7 @@ class Directory:
     error code in `skipped`, as the customer stage would not know it either."""
 
     groups: dict[str, str] = field(default_factory=dict)  # customer_id -> peer group
-    accounts: dict[str, str] = field(default_factory=dict)  # account id -> customer_id
+    accounts: dict[str, str] = field(default_factory=dict)  # normalised account id (account_key) -> customer_id
     listed: set[str] = field(default_factory=set)  # customers listed in their profile
     skipped: Counter[str] = field(default_factory=Counter)  # bad profile records by error code
 
@@ -68,7 +70,7 @@ class Directory:
                 if p.listed:
                     d.listed.add(p.customer_id)
                 for account in p.accounts:
-                    d.accounts[account] = p.customer_id
+                    d.accounts[account_key(account)] = p.customer_id
         return d
 
 
@@ -82,26 +84,10 @@ def edge_of(raw: bytes, model: Model, directory: Directory) -> Edge | None:
 
 
 def leg_edge(tx: Transaction, directory: Directory) -> Edge | None:
-    """The edge of one decoded leg (None: the leg has none, e.g. cash)."""
-    account = tx.counterparty_account
-    resolved = directory.accounts.get(account) if account else None
-    own_account = resolved == tx.customer_id or (account is not None and account == tx.account_id)
-    return edges_for_leg(
-        tx_id=tx.tx_id,
-        customer_id=tx.customer_id,
-        ts_ms=tx.ts_ms,
-        direction=tx.direction,
-        amount_fen=tx.amount_fen,
-        method=tx.method,
-        counterparty_id=tx.counterparty_id,
-        counterparty_account=account,
-        counterparty_bank=tx.counterparty_bank,
-        counterparty_name=tx.counterparty_name,
-        counterparty_customer_id=resolved,
-        tx_type=tx.tx_type,
-        own_account=own_account,
-        peer_group=directory.groups.get(tx.customer_id),
-    )
+    """The edge of one decoded leg (None: the leg has none, e.g. cash), its counterparty account
+    resolved with the profiles' accounts as the customer stage resolves it (streams/state/accounts.py)."""
+    resolved = directory.accounts.get(account_key(tx.counterparty_account)) if tx.counterparty_account else None
+    return edge_of_leg(tx, counterparty_customer_id=resolved, peer_group=directory.groups.get(tx.customer_id))
 
 
 def edges_of(transactions: str, model: Model, directory: Directory, rejected: Callable[[int, bytes, DecodeError], None] | None = None) -> Iterator[Edge]:

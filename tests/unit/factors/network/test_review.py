@@ -14,9 +14,10 @@ BASE = {"ts_ms": T0, "amount_fen": 500_000, "method": "transfer"}
 @pytest.mark.xfail(
     strict=True,
     reason="a leg that names a customer by counterparty_id *and* its account (as iso20022/mapping.py does for a book transfer, "
-    "counterparty_id = the resolved customer, counterparty_account = its account) is an edge to acct:<number>: the customer "
-    "stage passes no counterparty_customer_id, so the two legs of one book transfer are two unlinked edges "
-    "(id:C1 -> acct:B, acct:A -> id:C2), the transfer is counted twice and no path runs through the bank's customers",
+    "counterparty_id = the resolved customer, counterparty_account = its account) is an edge to acct:<number> unless a "
+    "profile lists that account (the customer stage's account directory, tests/integration/test_account_directory.py): "
+    "an account known only to the ISO 20022 adapter's --accounts file still makes two unlinked edges "
+    "(id:C1 -> acct:B, acct:A -> id:C2)",
 )
 def test_both_legs_of_a_book_transfer_carrying_accounts_are_one_edge_between_the_customers():
     out_leg = edges_for_leg(**BASE, tx_id="T1", customer_id="C1", direction="out", counterparty_id="C2", counterparty_account="6222 0002", counterparty_bank="THIS BANK")
@@ -65,41 +66,5 @@ def test_an_edge_is_judged_with_the_level_as_of_its_event_time_whatever_the_risk
     assert risk_since(NetworkView(anchor, "payee", {}, risk=risk), "C-H") == in_order
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the live customer stage (streams/engine.py Engine._edges) builds edges without counterparty_customer_id, "
-    "network-replay (streams/network/replay.py leg_edge) resolves profile accounts: a transfer between two customers as "
-    "the generator writes it (counterparty_account only) is one edge id:C1 -> id:C2 in the replay that measured the README "
-    "figures, and two unlinked edges (id:C1 -> acct:A2, acct:A1 -> id:C2) live; on a generated 1,000 x 30 bank (seed "
-    "4242) the replay has 2,024 customer-to-customer legs, the live path none",
-)
-def test_the_live_stage_builds_the_edges_network_replay_measured():
-    import orjson
-
-    from streams.decode import decode_transaction
-    from streams.model import load_model
-    from streams.network.replay import Directory, leg_edge
-
-    fx = load_model().standard.fx
-    directory = Directory()
-    directory.accounts.update({"6222000000000001": "C1", "6222000000000002": "C2"})
-    legs = [("T1", "C1", "out", "6222000000000002"), ("T2", "C2", "in", "6222000000000001")]
-    for tx_id, customer, direction, account in legs:  # one transfer C1 -> C2, as synthbank writes a customer counterparty
-        raw = {"tx_id": tx_id, "customer_id": customer, "ts": "2026-11-02T10:00:00+08:00", "direction": direction, "amount": "5000.00"}
-        raw |= {"currency": "CNY", "method": "transfer", "channel": "online", "counterparty_account": account}
-        tx = decode_transaction(None, orjson.dumps(raw), fx, 1 << 20)
-        live = edges_for_leg(  # exactly as streams/engine.py Engine._edges calls it
-            tx_id=tx.tx_id,
-            customer_id=customer,
-            ts_ms=tx.ts_ms,
-            direction=tx.direction,
-            amount_fen=tx.amount_fen,
-            method=tx.method,
-            counterparty_id=tx.counterparty_id,
-            counterparty_account=tx.counterparty_account,
-            counterparty_bank=tx.counterparty_bank,
-            counterparty_name=tx.counterparty_name,
-            tx_type=tx.tx_type,
-        )
-        replay = leg_edge(tx, directory)
-        assert (live.payer, live.payee, live.edge_id) == (replay.payer, replay.payee, replay.edge_id)
+# The live customer stage and network-replay building different graphs (no account directory
+# live) is fixed: tests/integration/test_account_directory.py.
