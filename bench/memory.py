@@ -22,8 +22,10 @@ MAIN_DICT_SLOT = 8  # bytes per bucket of Redis' main key dictionary (a pointer)
 
 
 def _kind(key: bytes) -> str:
-    """Kind of an amlstream key: state hash, counterparties, trail, dedup, or a shared key."""
+    """Kind of an amlstream key: state hash, counterparties, trail, dedup, the account directory, or a shared key."""
     text = key.decode(errors="replace")
+    if text.startswith("aml:acct:{"):
+        return "account_directory"  # grows with the accounts that profiles list: per customer, not shared
     if text.startswith("aml:{") and "}:" in text:
         suffix = text.rsplit("}:", 1)[1]
         return {"s": "state_hash", "c": "counterparty_set", "t": "trail"}.get(suffix, "dedup_sets" if suffix.startswith("x") else f"other:{suffix}")
