@@ -64,9 +64,11 @@ class Adjacency:
     in memory and adds edges as they come (`add`, `trim`); rules only read it, always cut to the
     anchor (`ins_within` / `outs_within` with `end` = the anchor's order), so later edges already
     added never change what a rule sees. `counterparties` counts stored edges per counterparty
-    (both sides): its size is the account's degree over the retention."""
+    (both sides): its size is the account's degree over the retention. `named`: edge id -> the
+    name-only party (``name:…``) stored for an edge held under the party its name is an alias of
+    (so an alias that becomes ambiguous gives the edge back its stored name)."""
 
-    __slots__ = ("aliases", "counterparties", "customer_id", "emitted", "first_seen", "hub", "ins", "known_since", "outs", "party", "peer_group")
+    __slots__ = ("aliases", "counterparties", "customer_id", "emitted", "first_seen", "hub", "ins", "known_since", "named", "outs", "party", "peer_group")
 
     def __init__(
         self,
@@ -89,6 +91,7 @@ class Adjacency:
         self.first_seen: dict[str, int] = {}  # counterparty -> time of the first edge with it known (kept after trimming)
         self.known_since: int | None = None  # time of the account's first edge known (its observed history starts there)
         self.aliases: dict[str, str] = {}  # alias_key(a counterparty's name identity) -> its party ("" when two parties share the name)
+        self.named: dict[str, str] = {}
         for h in self.ins:
             self._count(h.payer, h.ts_ms)
         for h in self.outs:
@@ -104,19 +107,52 @@ class Adjacency:
     def set_alias(self, key: str, party: str) -> None:
         """The counterparty named by the name identity with `alias_key` `key` is `party` ("":
         ambiguous, two parties used that name). Edges already held with that name-only party are
-        rebound to `party`, so what is held equals what a read from storage gives."""
+        rebound to `party`, and those bound through the name go back to it when it becomes
+        ambiguous, so what is held equals what a read from storage gives."""
         self.aliases[key] = party
         if not party:
+            self._unbind(key)
             return
         for other in [p for p in self.counterparties if p.startswith(NAME_ONLY) and alias_key(p) == key]:
             for side, incoming in ((self.ins, True), (self.outs, False)):
                 for i, h in enumerate(side):
                     if (h.payer if incoming else h.payee) == other:
                         side[i] = Hop(h.edge_id, party if incoming else h.payer, h.payee if incoming else party, h.ts_ms, h.amount_fen, h.tx_ids)
+                        self.named[h.edge_id] = other
             self.counterparties[party] = self.counterparties.get(party, 0) + self.counterparties.pop(other)
             seen = self.first_seen.pop(other, None)
             if seen is not None and seen < self.first_seen.get(party, 1 << 62):
                 self.first_seen[party] = seen
+
+    def _unbind(self, key: str) -> None:
+        """Give the edges held under the party that the name with `alias_key` `key` stood for their stored name back."""
+        names = {eid: name for eid, name in self.named.items() if alias_key(name) == key}
+        if not names:
+            return
+        for side, incoming in ((self.ins, True), (self.outs, False)):
+            for i, h in enumerate(side):
+                name = names.get(h.edge_id)
+                if name is None:
+                    continue
+                bound = h.payer if incoming else h.payee
+                side[i] = Hop(h.edge_id, name if incoming else h.payer, h.payee if incoming else name, h.ts_ms, h.amount_fen, h.tx_ids)
+                n = self.counterparties.get(bound, 0) - 1
+                if n > 0:
+                    self.counterparties[bound] = n
+                else:
+                    self.counterparties.pop(bound, None)
+                self.counterparties[name] = self.counterparties.get(name, 0) + 1
+                if h.ts_ms < self.first_seen.get(name, 1 << 62):
+                    self.first_seen[name] = h.ts_ms
+                del self.named[h.edge_id]
+
+    def clone(self) -> Adjacency:
+        """An independent copy (its lists and dicts copied; the hops are immutable and shared)."""
+        c = Adjacency.__new__(Adjacency)
+        for name in Adjacency.__slots__:
+            value = getattr(self, name)
+            setattr(c, name, value.copy() if isinstance(value, (list, dict)) else value)
+        return c
 
     def resolve(self, party: str) -> str:
         """The party a counterparty known only by a name (``name:…``) is, when the account has
@@ -191,6 +227,8 @@ class Adjacency:
                 cut, capped = len(side) - cap, True
             if cut:
                 for h in side[:cut]:
+                    if self.named:
+                        self.named.pop(h.edge_id, None)
                     other = h.payer if incoming else h.payee
                     n = self.counterparties.get(other, 0) - 1
                     if n > 0:

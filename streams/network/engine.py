@@ -25,7 +25,7 @@ from zlib import crc32
 import orjson
 
 from factors.network.edges import Edge, edge_messages
-from factors.network.exposure import measure_exposure
+from factors.network.exposure import Exposure, measure_exposure
 from factors.network.graph import Hop, NetworkHit, NetworkView, Party, Quantiles
 from factors.network.rules import Rule, evaluate
 from streams import events
@@ -95,7 +95,7 @@ class NetworkEngine:
         batch = batch if batch is not None else NetworkBatch()
         reads_before = self.store.reads
         applied = await self.store.apply(copies)
-        todo: list[Applied] = []
+        todo: set[int] = set()  # the copies whose rules run (new, or stored before with outputs not committed)
         for n, a in enumerate(applied):
             own = a.edge.party(a.copy)
             if a.status == "late":
@@ -111,11 +111,10 @@ class NetworkEngine:
                 continue
             batch.outcomes["applied" if a.status == "new" else "pending"] += 1  # pending: stored before, outputs not yet committed
             batch.done.setdefault(own, []).append(a.edge.edge_id[:16])
-            todo.append(a)
-        if todo and self.rules:
-            started = time.perf_counter()
-            await self._detect(todo, batch)
-            batch.search_seconds = time.perf_counter() - started
+            todo.add(n)
+        started = time.perf_counter()
+        await self._detect(applied, todo if self.rules else set(), batch)
+        batch.search_seconds = time.perf_counter() - started
         batch.accounts_read += self.store.reads - reads_before
         self.store.end_batch()
         return batch
@@ -136,34 +135,46 @@ class NetworkEngine:
             origin_ms=self.store.origin_ms,  # type: ignore[arg-type]
         )
 
-    async def _detect(self, todo: list[Applied], batch: NetworkBatch) -> None:
-        found: list[tuple[Applied, NetworkView, list[NetworkHit]]] = []
-        pending = list(todo)
-        for _ in range(SEARCH_ROUNDS):
-            retry: list[Applied] = []
+    async def _detect(self, applied: list[Applied], todo: set[int], batch: NetworkBatch) -> None:
+        """Hold the copies in stream order, evaluating the rules anchored at each before holding
+        the next (a rule sees its accounts as of its anchor: their edges, hub flag, aliases and
+        retention). A copy whose search needs accounts not held is evaluated again after they are
+        read (one round trip for the batch), from the state before the batch held again."""
+        found: dict[int, tuple[NetworkView, list[NetworkHit] | None, Exposure | None]] = {}
+        pending = todo
+        for round_ in range(SEARCH_ROUNDS + 1):
+            last = round_ == SEARCH_ROUNDS  # bound reached: evaluate with what is held (missing accounts count as empty)
+            if round_:
+                self.store.rewind()
+            retry: set[int] = set()
             wanted: set[str] = set()
-            for a in pending:
+            for n, a in enumerate(applied):
+                if a.status == "late":
+                    continue
+                a = self.store.hold(a)
+                if n not in pending:
+                    continue
                 view = self._view(a)
                 account = self.store.view.get(view.account)
                 if account is not None and account.hub:
-                    batch.hubs_skipped += 1
+                    found[n] = (view, None, None)  # a hub: not searched
                     continue
                 hits = evaluate(view, self.rules)
-                if view.missing:
-                    retry.append(a)
+                if view.missing and not last:
+                    retry.add(n)
                     wanted |= view.missing
-                else:
-                    found.append((a, view, hits))
+                    continue
+                found[n] = (view, hits, measure_exposure(view, self.exposure_window_days) if self.risk else None)
             if not retry:
                 break
             await self.store.borrow(wanted)
             pending = retry
-        else:
-            for a in pending:  # bound reached: evaluate with what is held (missing accounts count as empty)
-                view = self._view(a)
-                found.append((a, view, evaluate(view, self.rules)))
         hits_by_anchor: list[tuple[Hop, list[NetworkHit]]] = []
-        for _, view, hits in found:
+        for n in sorted(found):  # in stream order: the first anchor of an episode reports it
+            view, hits, measured = found[n]
+            if hits is None:
+                batch.hubs_skipped += 1
+                continue
             account = view.account
             held = self.store.view.get(account)
             emitted = held.emitted if held is not None else {}
@@ -176,11 +187,9 @@ class NetworkEngine:
                 kept.append(hit)
             if kept:
                 hits_by_anchor.append((view.anchor, kept))
-            if self.risk:
-                measured = measure_exposure(view, self.exposure_window_days)
-                if measured is not None:
-                    batch.events.append(exposure_event(measured, view.anchor, self.model_version))
-                    batch.exposures += 1
+            if measured is not None:
+                batch.events.append(exposure_event(measured, view.anchor, self.model_version))
+                batch.exposures += 1
         unknown = {p.party_id for _, hits in hits_by_anchor for h in hits for p in h.parties if p.customer_id is None and p.party_id.startswith("id:")}
         directory = await self._customers(unknown)
         for hop, hits in hits_by_anchor:
@@ -190,8 +199,10 @@ class NetworkEngine:
                 batch.events.extend(detection_events(hit, hop, self.model_version))
 
     async def _customers(self, parties: set[str]) -> dict[str, str]:
-        """Customer ids of accounts not known from the edges seen (meta `c` in Redis), one round trip."""
-        parties = {p for p in parties if p not in self.store.customers}
+        """Customer ids of accounts not known from the edges seen as of their anchors (meta `c` in
+        Redis), one round trip. The batch's own accounts are not read: Redis holds their customer
+        as of the batch's end, and what was known of them before it is held (`GraphStore.own`)."""
+        parties = {p for p in parties if p not in self.store.batch_accounts}
         if not parties:
             return {}
         found = await self.store.read(sorted(parties), 0, 0)

@@ -31,7 +31,7 @@ import asyncio
 import hashlib
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +67,7 @@ class Applied:
     status: str
     done: bool
     counterparty: str = ""  # the copy's counterparty as the owning account knows it (a name-only party resolved, see Adjacency.resolve)
+    alias: tuple[str, str] | None = None  # the name alias the copy teaches its account (see GraphStore._alias_writes)
 
     @property
     def payer(self) -> str:
@@ -131,6 +132,13 @@ class GraphStore:
         self.view = Accounts(self.accounts, self.borrowed)
         self.reads = 0  # accounts read from Redis (cold or borrowed), for metrics
         self._forget = False  # set by a rebalance: drop what is held before the next batch
+        # The batch being processed, until its commit: the accounts it changed as they were before
+        # it (None: not held) and the parties whose customer it taught, so that its copies can be
+        # held again from the start (`rewind`: another search round, a retry of the same batch).
+        self._before: dict[str, Adjacency | None] = {}
+        self._taught: list[str] = []
+        self._batch_key: tuple[tuple[str, str, str], ...] = ()
+        self.batch_accounts: set[str] = set()  # the accounts that own a copy of the batch
         self.origin_ms: int | None = None  # event time of the stage's first edge ever (ORIGIN_KEY): the observed history begins there
 
     def forget(self) -> None:
@@ -144,6 +152,7 @@ class GraphStore:
             self._forget = False
             self.accounts.clear()
             self.borrowed.clear()
+            self._before.clear()
 
     def end_batch(self) -> None:
         self.borrowed.clear()
@@ -199,16 +208,44 @@ class GraphStore:
         if missing:
             self.borrowed.update(await self.read(missing, 0, 2**53))
 
+    def rewind(self) -> None:
+        """Memory as it was before the current batch's copies were held (see `hold`)."""
+        for party, before in self._before.items():
+            if before is None:
+                self.accounts.pop(party, None)
+            else:
+                self.accounts[party] = before.clone()
+        for party in self._taught:
+            self.customers.pop(party, None)
+        self._taught.clear()
+
+    def _settle(self, key: tuple[tuple[str, str, str], ...]) -> None:
+        """A batch was held but never committed: the same batch again (a retry) starts from the
+        state before it; another one reads the accounts it changed back from Redis."""
+        if self._before or self._taught:
+            if key == self._batch_key:
+                self.rewind()
+                return
+            for party in self._before:
+                self.accounts.pop(party, None)
+            self._taught.clear()
+        self._before.clear()
+        self._batch_key = key
+
     async def apply(self, copies: list[tuple[Edge, str]]) -> list[Applied]:
         """Store each edge copy on its owning account (payer copy: out-edges of the payer; payee
         copy: in-edges of the payee), in input order per account, one script call per account
-        and one round trip for the batch; then in memory."""
+        and one round trip for the batch. Memory is not changed: the caller holds each copy in
+        stream order (`hold`), evaluating the rules anchored at it before holding the next, so a
+        rule sees the accounts as of its anchor whatever the batch boundaries."""
         if not copies:
             return []
         self._forget_now()
+        self._settle(tuple((edge.edge_id, copy, edge.tx_id) for edge, copy in copies))
         by_account: dict[str, list[int]] = {}
         for n, (edge, copy) in enumerate(copies):
             by_account.setdefault(edge.party(copy), []).append(n)
+        self.batch_accounts = set(by_account)
         await self.own(by_account)
         if self.origin_ms is None:
             await self._origin(min(edge.ts_ms for edge, _ in copies))
@@ -247,12 +284,23 @@ class GraphStore:
         out = []
         for n, ((edge, copy), (code, legs)) in enumerate(zip(copies, status, strict=True)):
             kind = {1: "new", 0: "stored", -1: "late"}[code]
-            for party, cid in ((edge.payer, edge.payer_customer_id), (edge.payee, edge.payee_customer_id)):
-                if cid:
-                    self.customers[party] = cid
-            counterparty = self._remember(edge, copy, learned.get(n)) if kind != "late" else ""
-            out.append(Applied(edge, copy, kind, bool(legs) and legs[:2] == b"d|", counterparty))
+            out.append(Applied(edge, copy, kind, bool(legs) and legs[:2] == b"d|", alias=learned.get(n)))
         return out
+
+    def hold(self, a: Applied) -> Applied:
+        """Hold an applied copy in memory (its account's edges, customer, alias, retention and
+        hub flag as of this copy); returns it with its counterparty as the account knows it."""
+        edge = a.edge
+        own = edge.party(a.copy)
+        if own not in self._before:
+            held = self.accounts.get(own)
+            self._before[own] = held.clone() if held is not None else None
+        for party, cid in ((edge.payer, edge.payer_customer_id), (edge.payee, edge.payee_customer_id)):
+            if cid and party not in self.customers:
+                self._taught.append(party)
+            if cid:
+                self.customers[party] = cid
+        return replace(a, counterparty=self._remember(edge, a.copy, a.alias))
 
     def _alias_writes(self, own: str, copies: list[tuple[Edge, str]]) -> dict[int, tuple[str, str]]:
         """The name aliases the account's copies teach it (by position among them): a leg of the
@@ -288,7 +336,10 @@ class GraphStore:
         if alias is not None:
             a.set_alias(*alias)
         payer = copy == "payer"
-        other = a.resolve(edge.payee if payer else edge.payer)
+        stored = edge.payee if payer else edge.payer
+        other = a.resolve(stored)
+        if other != stored:
+            a.named[edge.edge_id[:16]] = stored
         a.add(Hop(edge.edge_id[:16], own if payer else other, other if payer else own, edge.ts_ms, edge.amount_fen, (edge.tx_id,)), incoming=not payer)
         newest = max(a.ins[-1].ts_ms if a.ins else 0, a.outs[-1].ts_ms if a.outs else 0)
         a.trim(newest - self.retain_ms, self.cap)
@@ -316,11 +367,13 @@ class GraphStore:
         raw_in, raw_out, raw_meta = reply
         meta = {raw_meta[i].decode(): raw_meta[i + 1].decode() for i in range(0, len(raw_meta), 2)}
         aliases = {k[2:]: v for k, v in meta.items() if k.startswith("a:")}
-        ins = _hops(party, raw_in, incoming=True, aliases=aliases)
-        outs = _hops(party, raw_out, incoming=False, aliases=aliases)
+        named: dict[str, str] = {}
+        ins = _hops(party, raw_in, incoming=True, aliases=aliases, named=named)
+        outs = _hops(party, raw_out, incoming=False, aliases=aliases, named=named)
         a = Adjacency(party, ins, outs, meta.get("c") or None, meta.get("g") or None, False, {k: v for k, v in meta.items() if k.startswith("k:")})
         a.hub = a.degree >= self.hub_degree
         a.aliases = aliases
+        a.named = named
         if a.customer_id:
             self.customers[party] = a.customer_id
         return a
@@ -341,18 +394,23 @@ class GraphStore:
 
         if chunks or increments:
             await self._execute(fill)
+        self._before.clear()  # the batch is durable: what is held is the state now
+        self._taught.clear()
         for party, fields in detections.items():
             a = self.accounts.get(party) or self.borrowed.get(party)
             if a is not None:
                 a.emitted.update(fields)
 
 
-def _hops(party: str, raw: list[Any], incoming: bool, aliases: dict[str, str]) -> tuple[Hop, ...]:
+def _hops(party: str, raw: list[Any], incoming: bool, aliases: dict[str, str], named: dict[str, str]) -> tuple[Hop, ...]:
     hops = []
     for i in range(0, len(raw), 3):
         eid, fen, other = raw[i].decode().split("|", 2)
         if aliases and other.startswith(NAME_ONLY):
-            other = aliases.get(alias_key(other)) or other
+            bound = aliases.get(alias_key(other)) or other
+            if bound != other:
+                named[eid] = other
+                other = bound
         legs = raw[i + 2].decode() if raw[i + 2] else ""
         tx_ids = tuple(t.replace(TX_COMMA, ",") for t in legs[2:].split(",")) if legs else ()
         payer, payee = (other, party) if incoming else (party, other)

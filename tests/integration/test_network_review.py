@@ -85,11 +85,6 @@ async def test_splitting_found_one_leg_per_batch(redis):
     assert [p for p, *_ in found] == ["transfer_splitting"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hub flag is the account's degree over every stored edge, including edges after the anchor in the same batch: "
-    "an account that becomes a hub later in a batch is skipped at its earlier copies (README: outcomes do not depend on batching)",
-)
 async def test_hub_flag_as_of_the_anchor_does_not_depend_on_batch_boundaries(redis):
     legs = splitting_then_a_fifth_counterparty()
     assert await run(redis, legs, one_by_one=False, hub_degree=5) == await run(redis, legs, one_by_one=True, hub_degree=5)
@@ -109,12 +104,6 @@ async def test_splitting_by_name_found_one_leg_per_batch(redis):
     assert [p for p, *_ in found] == ["transfer_splitting"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a name alias learned from a later copy of the batch rebinds the held edges before the batch is searched, while the "
-    "earlier anchor keeps the name-only party: transfer_splitting's precondition (counterparties[payer] >= 2) sees 0 and the "
-    "split is never reported; one leg per batch reports it",
-)
 async def test_name_alias_learned_later_in_the_batch_does_not_change_earlier_detections(redis):
     legs = splitting_by_name_then_identified()
     assert await run(redis, legs, one_by_one=False) == await run(redis, legs, one_by_one=True)
@@ -206,12 +195,6 @@ def splitting_against_a_habit_near_the_retention_edge():
     return legs
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="each copy trims its account to 90 days before the newest edge held, before the batch is searched: a later edge of "
-    "the batch drops the pair's habit that an earlier anchor's 90-day history reads, and transfer_splitting fires in one "
-    "batch but not with one leg per batch",
-)
 async def test_retention_trimming_by_a_later_edge_of_the_batch_does_not_change_earlier_detections(redis):
     legs = splitting_against_a_habit_near_the_retention_edge()
     assert await run(redis, legs, one_by_one=False) == await run(redis, legs, one_by_one=True)
@@ -286,12 +269,6 @@ async def test_reversed_payments_do_not_make_a_split(redis):
     assert [e.value["pattern"] for e in batch.events if e.kind == "network_detection"] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="when a name becomes ambiguous (a second account with the same name), Adjacency.set_alias(key, '') keeps the "
-    "name-only edges it had already rebound to the first party, while a read from Redis gives them back as the name-only "
-    "party: a restarted worker (or one after a rebalance or an eviction) sees another graph than the one that held it",
-)
 async def test_what_is_held_equals_what_a_restarted_worker_reads_when_a_name_becomes_ambiguous(redis):
     store = GraphStore(redis)
     engine = NetworkEngine(store, (), load_model().version)
