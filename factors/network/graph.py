@@ -146,6 +146,33 @@ class Adjacency:
                     self.first_seen[name] = h.ts_ms
                 del self.named[h.edge_id]
 
+    def unhold(self, edge_id: str, ts_ms: int, incoming: bool, tx_id: str) -> None:
+        """Take one leg (`tx_id`) of a stored edge out again; the edge goes when no leg is left."""
+        side = self.ins if incoming else self.outs
+        i = self.find(edge_id, ts_ms, incoming)
+        if i is None or tx_id not in side[i].tx_ids:
+            return
+        h = side[i]
+        if len(h.tx_ids) > 1:
+            side[i] = Hop(h.edge_id, h.payer, h.payee, h.ts_ms, h.amount_fen, tuple(t for t in h.tx_ids if t != tx_id))
+            return
+        del side[i]
+        self.named.pop(edge_id, None)
+        other = h.payer if incoming else h.payee
+        n = self.counterparties.get(other, 0) - 1
+        if n > 0:
+            self.counterparties[other] = n
+        else:
+            self.counterparties.pop(other, None)
+        if self.first_seen.get(other) == ts_ms:  # as a read without the edge gives them
+            seen = [x.ts_ms for x in self.ins if x.payer == other] + [x.ts_ms for x in self.outs if x.payee == other]
+            if seen:
+                self.first_seen[other] = min(seen)
+            else:
+                self.first_seen.pop(other, None)
+        if self.known_since == ts_ms:
+            self.known_since = min((x[0].ts_ms for x in (self.ins, self.outs) if x), default=None)
+
     def clone(self) -> Adjacency:
         """An independent copy (its lists and dicts copied; the hops are immutable and shared)."""
         c = Adjacency.__new__(Adjacency)

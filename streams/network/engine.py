@@ -137,30 +137,36 @@ class NetworkEngine:
 
     async def _detect(self, applied: list[Applied], todo: set[int], batch: NetworkBatch) -> None:
         """Hold the copies in stream order, evaluating the rules anchored at each before holding
-        the next (a rule sees its accounts as of its anchor: their edges, hub flag, aliases and
-        retention). A copy whose search needs accounts not held is evaluated again after they are
-        read (one round trip for the batch), from the state before the batch held again."""
+        the next (a rule sees its accounts as of its anchor: their edges, hub flag, aliases,
+        retention and customers). Copies whose search needs accounts not held are evaluated
+        again once those are read (one round trip for the batch): from the first of them, whose
+        held state is kept (`GraphStore.snapshot`) for that, on."""
         found: dict[int, tuple[NetworkView, list[NetworkHit] | None, Exposure | None]] = {}
-        pending = todo
+        held: list[Applied] = list(applied)
+        last_copy = {a.edge.party(a.copy): n for n, a in enumerate(applied)}
+        pending, start, resume = todo, 0, None
         for round_ in range(SEARCH_ROUNDS + 1):
             last = round_ == SEARCH_ROUNDS  # bound reached: evaluate with what is held (missing accounts count as empty)
-            if round_:
-                self.store.rewind()
-            retry: set[int] = set()
-            wanted: set[str] = set()
-            for n, a in enumerate(applied):
-                if a.status == "late":
+            if resume is not None:
+                start, snapshot = resume
+                self.store.restore(snapshot)
+            resume, retry, wanted = None, set(), set()
+            for n in range(start, len(applied)):
+                if applied[n].status == "late":
                     continue
-                a = self.store.hold(a)
+                if not round_ or n > start:  # a round resumes at a copy held in its snapshot
+                    held[n] = self.store.hold(applied[n])
                 if n not in pending:
                     continue
-                view = self._view(a)
+                view = self._view(held[n])
                 account = self.store.view.get(view.account)
                 if account is not None and account.hub:
                     found[n] = (view, None, None)  # a hub: not searched
                     continue
                 hits = evaluate(view, self.rules)
                 if view.missing and not last:
+                    if resume is None:
+                        resume = (n, self.store.snapshot(p for p, i in last_copy.items() if i > n))
                     retry.add(n)
                     wanted |= view.missing
                     continue

@@ -31,7 +31,7 @@ import asyncio
 import hashlib
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -132,13 +132,9 @@ class GraphStore:
         self.view = Accounts(self.accounts, self.borrowed)
         self.reads = 0  # accounts read from Redis (cold or borrowed), for metrics
         self._forget = False  # set by a rebalance: drop what is held before the next batch
-        # The batch being processed, until its commit: the accounts it changed as they were before
-        # it (None: not held) and the parties whose customer it taught, so that its copies can be
-        # held again from the start (`rewind`: another search round, a retry of the same batch).
-        self._before: dict[str, Adjacency | None] = {}
-        self._taught: list[str] = []
-        self._batch_key: tuple[tuple[str, str, str], ...] = ()
-        self.batch_accounts: set[str] = set()  # the accounts that own a copy of the batch
+        self.batch_accounts: set[str] = set()  # the accounts that own a copy of the batch; held until its commit
+        self._uncommitted = False  # a batch was held and not committed (a failed attempt)
+        self._taught: list[str] = []  # parties whose customer the batch taught, in order
         self.origin_ms: int | None = None  # event time of the stage's first edge ever (ORIGIN_KEY): the observed history begins there
 
     def forget(self) -> None:
@@ -152,7 +148,7 @@ class GraphStore:
             self._forget = False
             self.accounts.clear()
             self.borrowed.clear()
-            self._before.clear()
+            self._uncommitted = False
 
     def end_batch(self) -> None:
         self.borrowed.clear()
@@ -184,8 +180,11 @@ class GraphStore:
                     await self.redis.script_load(text)
         raise AssertionError("unreachable")
 
-    async def own(self, parties: Iterable[str]) -> None:
-        """Make sure the accounts whose copies are about to be applied are held (cold ones read from Redis)."""
+    async def own(self, parties: Iterable[str], copies: Mapping[str, list[tuple[Edge, str]]] | None = None) -> None:
+        """Make sure the accounts whose copies are about to be applied are held (cold ones read from
+        Redis). A cold account is read as it was before the batch: the legs of its `copies` that
+        an attempt never committed stored (a redelivery after a crash, a retry) are left out, since
+        the batch holds them again, each as of its place in the stream."""
         missing = [p for p in dict.fromkeys(parties) if p not in self.accounts]
         for party in missing:
             found = self.borrowed.pop(party, None)
@@ -193,7 +192,14 @@ class GraphStore:
                 self.accounts[party] = found
         missing = [p for p in missing if p not in self.accounts]
         if missing:
-            self.accounts.update(await self.read(missing, 0, 2**53))
+            pending: set[tuple[str, str]] = set()
+            read = await self.read(missing, 0, 2**53, pending)
+            for party, a in read.items():
+                for edge, copy in (copies or {}).get(party, ()):
+                    if (party, edge.edge_id[:16]) in pending:
+                        a.unhold(edge.edge_id[:16], edge.ts_ms, copy == "payee", edge.tx_id)
+                a.hub = a.degree >= self.hub_degree
+            self.accounts.update(read)
 
     async def _origin(self, first_ms: int) -> None:
         """Where the stage's observed history begins: the first edge it ever applied (kept in Redis,
@@ -208,29 +214,30 @@ class GraphStore:
         if missing:
             self.borrowed.update(await self.read(missing, 0, 2**53))
 
-    def rewind(self) -> None:
-        """Memory as it was before the current batch's copies were held (see `hold`)."""
-        for party, before in self._before.items():
-            if before is None:
+    def snapshot(self, parties: Iterable[str]) -> tuple[dict[str, Adjacency | None], int]:
+        """The held state of `parties` (None: not held) and of the customers taught, to `restore`."""
+        return {p: (a.clone() if (a := self.accounts.get(p)) is not None else None) for p in parties}, len(self._taught)
+
+    def restore(self, snapshot: tuple[dict[str, Adjacency | None], int]) -> None:
+        accounts, taught = snapshot
+        for party, held in accounts.items():
+            if held is None:
                 self.accounts.pop(party, None)
             else:
-                self.accounts[party] = before.clone()
-        for party in self._taught:
-            self.customers.pop(party, None)
-        self._taught.clear()
+                self.accounts[party] = held.clone()
+        while len(self._taught) > taught:
+            self.customers.pop(self._taught.pop(), None)
 
-    def _settle(self, key: tuple[tuple[str, str, str], ...]) -> None:
-        """A batch was held but never committed: the same batch again (a retry) starts from the
-        state before it; another one reads the accounts it changed back from Redis."""
-        if self._before or self._taught:
-            if key == self._batch_key:
-                self.rewind()
-                return
-            for party in self._before:
+    def _drop_uncommitted(self) -> None:
+        """A batch was held and never committed (its outputs failed): what it held is dropped, and
+        the accounts are read back from Redis, without the copies the batch's retry holds again (`own`)."""
+        if self._uncommitted:
+            for party in self.batch_accounts:
                 self.accounts.pop(party, None)
-            self._taught.clear()
-        self._before.clear()
-        self._batch_key = key
+            while self._taught:
+                self.customers.pop(self._taught.pop(), None)
+            self._uncommitted = False
+        self._taught.clear()
 
     async def apply(self, copies: list[tuple[Edge, str]]) -> list[Applied]:
         """Store each edge copy on its owning account (payer copy: out-edges of the payer; payee
@@ -241,12 +248,13 @@ class GraphStore:
         if not copies:
             return []
         self._forget_now()
-        self._settle(tuple((edge.edge_id, copy, edge.tx_id) for edge, copy in copies))
+        self._drop_uncommitted()
         by_account: dict[str, list[int]] = {}
         for n, (edge, copy) in enumerate(copies):
             by_account.setdefault(edge.party(copy), []).append(n)
         self.batch_accounts = set(by_account)
-        await self.own(by_account)
+        self._uncommitted = True
+        await self.own(by_account, {own: [copies[n] for n in indices] for own, indices in by_account.items()})
         if self.origin_ms is None:
             await self._origin(min(edge.ts_ms for edge, _ in copies))
         sha = self._sha["net_apply"]
@@ -291,16 +299,12 @@ class GraphStore:
         """Hold an applied copy in memory (its account's edges, customer, alias, retention and
         hub flag as of this copy); returns it with its counterparty as the account knows it."""
         edge = a.edge
-        own = edge.party(a.copy)
-        if own not in self._before:
-            held = self.accounts.get(own)
-            self._before[own] = held.clone() if held is not None else None
         for party, cid in ((edge.payer, edge.payer_customer_id), (edge.payee, edge.payee_customer_id)):
             if cid and party not in self.customers:
                 self._taught.append(party)
             if cid:
                 self.customers[party] = cid
-        return replace(a, counterparty=self._remember(edge, a.copy, a.alias))
+        return Applied(edge, a.copy, a.status, a.done, self._remember(edge, a.copy, a.alias), a.alias)
 
     def _alias_writes(self, own: str, copies: list[tuple[Edge, str]]) -> dict[int, tuple[str, str]]:
         """The name aliases the account's copies teach it (by position among them): a leg of the
@@ -346,8 +350,9 @@ class GraphStore:
         a.hub = a.degree >= self.hub_degree  # a full cap only bounds memory: a busy firm with few counterparties is searched
         return other
 
-    async def read(self, parties: Iterable[str], start_ms: int, end_ms: int) -> dict[str, Adjacency]:
-        """The adjacency of each account within [start_ms, end_ms], in one round trip."""
+    async def read(self, parties: Iterable[str], start_ms: int, end_ms: int, pending: set[tuple[str, str]] | None = None) -> dict[str, Adjacency]:
+        """The adjacency of each account within [start_ms, end_ms], in one round trip (`pending`
+        collects (party, edge id) of the edges whose outputs are not committed)."""
         order = list(dict.fromkeys(parties))
         if not order:
             return {}
@@ -361,15 +366,15 @@ class GraphStore:
 
         replies = [r for reply in await self._execute(fill) for r in reply]
         self.reads += len(order)
-        return {party: self._adjacency(party, reply) for party, reply in zip(order, replies, strict=True)}
+        return {party: self._adjacency(party, reply, pending) for party, reply in zip(order, replies, strict=True)}
 
-    def _adjacency(self, party: str, reply: list[Any]) -> Adjacency:
+    def _adjacency(self, party: str, reply: list[Any], pending: set[tuple[str, str]] | None = None) -> Adjacency:
         raw_in, raw_out, raw_meta = reply
         meta = {raw_meta[i].decode(): raw_meta[i + 1].decode() for i in range(0, len(raw_meta), 2)}
         aliases = {k[2:]: v for k, v in meta.items() if k.startswith("a:")}
         named: dict[str, str] = {}
-        ins = _hops(party, raw_in, incoming=True, aliases=aliases, named=named)
-        outs = _hops(party, raw_out, incoming=False, aliases=aliases, named=named)
+        ins = _hops(party, raw_in, incoming=True, aliases=aliases, named=named, pending=pending)
+        outs = _hops(party, raw_out, incoming=False, aliases=aliases, named=named, pending=pending)
         a = Adjacency(party, ins, outs, meta.get("c") or None, meta.get("g") or None, False, {k: v for k, v in meta.items() if k.startswith("k:")})
         a.hub = a.degree >= self.hub_degree
         a.aliases = aliases
@@ -394,7 +399,7 @@ class GraphStore:
 
         if chunks or increments:
             await self._execute(fill)
-        self._before.clear()  # the batch is durable: what is held is the state now
+        self._uncommitted = False  # the batch is durable: what is held is the state now
         self._taught.clear()
         for party, fields in detections.items():
             a = self.accounts.get(party) or self.borrowed.get(party)
@@ -402,7 +407,7 @@ class GraphStore:
                 a.emitted.update(fields)
 
 
-def _hops(party: str, raw: list[Any], incoming: bool, aliases: dict[str, str], named: dict[str, str]) -> tuple[Hop, ...]:
+def _hops(party: str, raw: list[Any], incoming: bool, aliases: dict[str, str], named: dict[str, str], pending: set[tuple[str, str]] | None) -> tuple[Hop, ...]:
     hops = []
     for i in range(0, len(raw), 3):
         eid, fen, other = raw[i].decode().split("|", 2)
@@ -412,6 +417,8 @@ def _hops(party: str, raw: list[Any], incoming: bool, aliases: dict[str, str], n
                 named[eid] = other
                 other = bound
         legs = raw[i + 2].decode() if raw[i + 2] else ""
+        if pending is not None and legs[:2] == "p|":
+            pending.add((party, eid))
         tx_ids = tuple(t.replace(TX_COMMA, ",") for t in legs[2:].split(",")) if legs else ()
         payer, payee = (other, party) if incoming else (party, other)
         hops.append(Hop(eid, payer, payee, int(float(raw[i + 1])), int(fen), tx_ids))
