@@ -192,14 +192,35 @@ class GraphStore:
                 self.accounts[party] = found
         missing = [p for p in missing if p not in self.accounts]
         if missing:
-            pending: set[tuple[str, str]] = set()
-            read = await self.read(missing, 0, 2**53, pending)
+            known = {p: self.customers.get(p) for p in missing}
+            uncommitted: dict[str, tuple[set[str], str, str]] = {}
+            read = await self.read(missing, 0, 2**53, uncommitted)
             for party, a in read.items():
+                pending, taught_customer, taught_group = uncommitted[party]
+                stripped = {edge.edge_id[:16] for edge, _ in (copies or {}).get(party, ()) if edge.edge_id[:16] in pending}
+                if not stripped:
+                    self._retain(a)
+                    continue
                 for edge, copy in (copies or {}).get(party, ()):
-                    if (party, edge.edge_id[:16]) in pending:
+                    if edge.edge_id[:16] in stripped:
                         a.unhold(edge.edge_id[:16], edge.ts_ms, copy == "payee", edge.tx_id)
-                a.hub = a.degree >= self.hub_degree
+                if taught_customer in stripped:  # the batch itself taught it: not known before it
+                    a.customer_id = None
+                    if known[party] is None:
+                        self.customers.pop(party, None)
+                    else:
+                        self.customers[party] = known[party]  # type: ignore[assignment]
+                if taught_group in stripped:
+                    a.peer_group = None
+                self._retain(a)
             self.accounts.update(read)
+
+    def _retain(self, a: Adjacency) -> None:
+        """Cut an account read from Redis to the retention before its newest edge, as held (Redis
+        keeps older ones until a batch's commit, see net_apply.lua)."""
+        newest = max(a.ins[-1].ts_ms if a.ins else 0, a.outs[-1].ts_ms if a.outs else 0)
+        a.trim(newest - self.retain_ms, self.cap)
+        a.hub = a.degree >= self.hub_degree
 
     async def _origin(self, first_ms: int) -> None:
         """Where the stage's observed history begins: the first edge it ever applied (kept in Redis,
@@ -350,9 +371,10 @@ class GraphStore:
         a.hub = a.degree >= self.hub_degree  # a full cap only bounds memory: a busy firm with few counterparties is searched
         return other
 
-    async def read(self, parties: Iterable[str], start_ms: int, end_ms: int, pending: set[tuple[str, str]] | None = None) -> dict[str, Adjacency]:
-        """The adjacency of each account within [start_ms, end_ms], in one round trip (`pending`
-        collects (party, edge id) of the edges whose outputs are not committed)."""
+    async def read(self, parties: Iterable[str], start_ms: int, end_ms: int, uncommitted: dict[str, tuple[set[str], str, str]] | None = None) -> dict[str, Adjacency]:
+        """The adjacency of each account within [start_ms, end_ms], in one round trip. `uncommitted`
+        gets, per account, the ids of its edges whose outputs are not committed and the edges that
+        taught it its customer and peer group (meta `ce`, `ge`)."""
         order = list(dict.fromkeys(parties))
         if not order:
             return {}
@@ -366,19 +388,26 @@ class GraphStore:
 
         replies = [r for reply in await self._execute(fill) for r in reply]
         self.reads += len(order)
-        return {party: self._adjacency(party, reply, pending) for party, reply in zip(order, replies, strict=True)}
+        return {party: self._adjacency(party, reply, uncommitted) for party, reply in zip(order, replies, strict=True)}
 
-    def _adjacency(self, party: str, reply: list[Any], pending: set[tuple[str, str]] | None = None) -> Adjacency:
+    def _adjacency(self, party: str, reply: list[Any], uncommitted: dict[str, tuple[set[str], str, str]] | None = None) -> Adjacency:
         raw_in, raw_out, raw_meta = reply
         meta = {raw_meta[i].decode(): raw_meta[i + 1].decode() for i in range(0, len(raw_meta), 2)}
         aliases = {k[2:]: v for k, v in meta.items() if k.startswith("a:")}
         named: dict[str, str] = {}
+        pending: set[str] | None = None
+        if uncommitted is not None:
+            pending = set()
+            uncommitted[party] = (pending, meta.get("ce", ""), meta.get("ge", ""))
         ins = _hops(party, raw_in, incoming=True, aliases=aliases, named=named, pending=pending)
         outs = _hops(party, raw_out, incoming=False, aliases=aliases, named=named, pending=pending)
         a = Adjacency(party, ins, outs, meta.get("c") or None, meta.get("g") or None, False, {k: v for k, v in meta.items() if k.startswith("k:")})
-        a.hub = a.degree >= self.hub_degree
         a.aliases = aliases
         a.named = named
+        if uncommitted is None:
+            self._retain(a)
+        else:
+            a.hub = a.degree >= self.hub_degree
         if a.customer_id:
             self.customers[party] = a.customer_id
         return a
@@ -391,9 +420,9 @@ class GraphStore:
 
         def fill(pipe: Any) -> None:
             for chunk in chunks:
-                keys = [k for party in chunk for k in account_keys(party)[2:]]
+                keys = [k for party in chunk for k in account_keys(party)]
                 entries = [(done.get(party, []), [v for kv in sorted(detections.get(party, {}).items()) for v in kv]) for party in chunk]
-                pipe.evalsha(sha, len(keys), *keys, orjson.dumps(entries))
+                pipe.evalsha(sha, len(keys), *keys, orjson.dumps(entries), self.retain_ms)
             for (key, name), amount in sorted((increments or {}).items()):
                 pipe.hincrby(key, name, amount)
 
@@ -407,7 +436,7 @@ class GraphStore:
                 a.emitted.update(fields)
 
 
-def _hops(party: str, raw: list[Any], incoming: bool, aliases: dict[str, str], named: dict[str, str], pending: set[tuple[str, str]] | None) -> tuple[Hop, ...]:
+def _hops(party: str, raw: list[Any], incoming: bool, aliases: dict[str, str], named: dict[str, str], pending: set[str] | None) -> tuple[Hop, ...]:
     hops = []
     for i in range(0, len(raw), 3):
         eid, fen, other = raw[i].decode().split("|", 2)
@@ -418,7 +447,7 @@ def _hops(party: str, raw: list[Any], incoming: bool, aliases: dict[str, str], n
                 other = bound
         legs = raw[i + 2].decode() if raw[i + 2] else ""
         if pending is not None and legs[:2] == "p|":
-            pending.add((party, eid))
+            pending.add(eid)
         tx_ids = tuple(t.replace(TX_COMMA, ",") for t in legs[2:].split(",")) if legs else ()
         payer, payee = (other, party) if incoming else (party, other)
         hops.append(Hop(eid, payer, payee, int(float(raw[i + 1])), int(fen), tx_ids))

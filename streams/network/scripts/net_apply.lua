@@ -15,7 +15,10 @@ local cap = tonumber(ARGV[2])
 local function apply(ki, ko, kx, km, copies)
   local wm = tonumber(redis.call('HGET', km, 'wm') or '0')
   local wm0 = wm
-  local cid, group = '', ''
+  -- the watermark of the last commit: edges within the retention before it stay until the batch
+  -- is committed (net_commit trims), so a retry after failed outputs reads the account as it was
+  local wc = tonumber(redis.call('HGET', km, 'wc') or wm0)
+  local cid, group, cid_eid, group_eid = '', '', '', ''
   local touched = {}
   local out = {}
   for _, c in ipairs(copies) do
@@ -26,8 +29,8 @@ local function apply(ki, ko, kx, km, copies)
       out[#out + 1] = -1
       out[#out + 1] = ''
     else
-      if c[6] ~= '' then cid = c[6] end
-      if c[7] ~= '' then group = c[7] end
+      if c[6] ~= '' then cid = c[6]; if cid_eid == '' then cid_eid = c[4] end end
+      if c[7] ~= '' then group = c[7]; if group_eid == '' then group_eid = c[4] end end
       if c[8] and c[8] ~= '' then redis.call('HSET', km, 'a:' .. c[8], c[9]) end
       local added = redis.call('ZADD', key, 'NX', ts, c[3])
       local legs = redis.call('HGET', kx, c[4])
@@ -44,8 +47,14 @@ local function apply(ki, ko, kx, km, copies)
     end
   end
   if wm > wm0 then redis.call('HSET', km, 'wm', string.format('%d', wm)) end
-  if cid ~= '' then redis.call('HSET', km, 'c', cid) end
-  if group ~= '' then redis.call('HSET', km, 'g', group) end
+  -- ce / ge: the edge whose copy first taught the account its customer / peer group (a restarted
+  -- worker reading an account whose batch was never committed knows whether it knew them before)
+  if cid ~= '' then
+    if redis.call('HSETNX', km, 'c', cid) == 1 then redis.call('HSET', km, 'ce', cid_eid) else redis.call('HSET', km, 'c', cid) end
+  end
+  if group ~= '' then
+    if redis.call('HSETNX', km, 'g', group) == 1 then redis.call('HSET', km, 'ge', group_eid) else redis.call('HSET', km, 'g', group) end
+  end
   -- bounded in time (event time: the account's watermark) and in size (the newest `cap` edges a side)
   local function drop(key, members)
     for _, m in ipairs(members) do
@@ -55,7 +64,7 @@ local function apply(ki, ko, kx, km, copies)
   end
   for _, key in ipairs({ki, ko}) do
     if touched[key] or wm > wm0 then
-      drop(key, redis.call('ZRANGEBYSCORE', key, '-inf', '(' .. string.format('%d', wm - retain)))
+      drop(key, redis.call('ZRANGEBYSCORE', key, '-inf', '(' .. string.format('%d', math.min(wm, wc) - retain)))
       local n = redis.call('ZCARD', key)
       if n > cap then
         drop(key, redis.call('ZRANGE', key, 0, n - cap - 1))
