@@ -49,11 +49,14 @@ local function apply(ki, ko, kx, km, copies)
   if wm > wm0 then redis.call('HSET', km, 'wm', string.format('%d', wm)) end
   -- ce / ge: the edge whose copy first taught the account its customer / peer group (a restarted
   -- worker reading an account whose batch was never committed knows whether it knew them before)
-  if cid ~= '' then
-    if redis.call('HSETNX', km, 'c', cid) == 1 then redis.call('HSET', km, 'ce', cid_eid) else redis.call('HSET', km, 'c', cid) end
-  end
-  if group ~= '' then
-    if redis.call('HSETNX', km, 'g', group) == 1 then redis.call('HSET', km, 'ge', group_eid) else redis.call('HSET', km, 'g', group) end
+  for _, f in ipairs({{'c', cid, cid_eid}, {'g', group, group_eid}}) do
+    if f[2] ~= '' then
+      local old = redis.call('HGET', km, f[1])
+      if old ~= f[2] then
+        redis.call('HSET', km, f[1], f[2])
+        if not old then redis.call('HSET', km, f[1] .. 'e', f[3]) end
+      end
+    end
   end
   -- bounded in time (event time: the account's watermark) and in size (the newest `cap` edges a side)
   local function drop(key, members)

@@ -19,7 +19,7 @@ for a, entry in ipairs(cjson.decode(ARGV[1])) do
     redis.call('HSET', km, kv[i], kv[i + 1])
   end
   local wm = redis.call('HGET', km, 'wm')
-  if wm then
+  if wm and wm ~= redis.call('HGET', km, 'wc') then
     redis.call('HSET', km, 'wc', wm)
     for _, key in ipairs({ki, ko}) do
       for _, m in ipairs(redis.call('ZRANGEBYSCORE', key, '-inf', '(' .. string.format('%d', tonumber(wm) - retain))) do
