@@ -8,9 +8,11 @@ asks for that is not held is read from Redis for the batch and the rules are eva
 that copy (rounds, each one pipelined round trip for the whole batch); on one worker, every
 account with an edge is owned and the search reads no Redis at all.
 
-Determinism: a rule sees the graph *as of* its anchor edge (edges no later than the anchor in
-(event time, edge id) order), so the outcome does not depend on batch boundaries, nor on a
-redelivery, for a stream whose edges arrive in event-time order. Accounts owned by another worker
+Determinism: a rule sees the graph *as of* its anchor edge: edges no later than the anchor in
+(event time, edge id) order, and the accounts as the copies before it in the stream left them (the
+batch's copies are held one after the other, the rules anchored at each evaluated before the next
+is held: hub flags, aliases, retention, customers and merged legs as of the anchor), so the outcome
+does not depend on batch boundaries, nor on a redelivery. Accounts owned by another worker
 are read as they are in Redis: an edge written by another partition's worker moments later may be
 missed, and the pattern is then found at its next edge instead (see README, "Network detection").
 """

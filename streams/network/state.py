@@ -6,19 +6,22 @@ slot per account; party ids may hold any character, so they are never put in a k
     aml:net:{d}:i  sorted set of edges into the account, score = event time, member "eid|fen|payer"
     aml:net:{d}:o  the same for edges out of it, member "eid|fen|payee"
     aml:net:{d}:x  hash edge id -> "p|tx_id[,tx_id]" (outputs pending) or "d|…" (committed; a ',' in a tx_id stored as TX_COMMA)
-    aml:net:{d}:m  hash: wm (event-time watermark), c (customer id), g (peer group), capped,
+    aml:net:{d}:m  hash: wm (event-time watermark), wc (the watermark at the last commit),
+                   c (customer id), g (peer group), ce / ge (the edge that taught c / g), capped,
                    k:<pattern>:<key> (detections emitted, with the parties digest)
     aml:net:origin event time of the first edge the stage ever applied (its observed history begins there)
 
 A batch's edge copies are applied by one script call (`net_apply`: each account's copies in
 order, on its own keys only); on a Redis Cluster, one call per account (its keys are one slot).
 Edges older than `retain_days` before the account's watermark are
-dropped; at most `cap` edges per direction are kept (the oldest go first).
+dropped when the batch commits (net_apply drops only those before the last committed watermark's
+retention, so a retry after failed outputs reads the account as the batch found it); at most `cap`
+edges per direction are kept (the oldest go first).
 
 Redis is the durable state; the worker also holds the adjacency of the accounts it *owns* (those
 whose copies it applied: one partition of the edge topic owns an account's in- and out-edges) in
 memory (`GraphStore.accounts`, least recently used evicted beyond `max_accounts`), written
-through on every apply, so the search reads memory, not Redis. An owned account not in memory
+through copy by copy as the batch is searched (`hold`), so the search reads memory, not Redis. An owned account not in memory
 (after a restart or an eviction) is read once from Redis before its copy is applied. Accounts the
 search needs that another worker owns are read from Redis for the current batch only
 (`borrow`), so they are never stale by more than a batch. On a rebalance the worker drops what it
