@@ -8,6 +8,8 @@ slot per account; party ids may hold any character, so they are never put in a k
     aml:net:{d}:x  hash edge id -> "p|tx_id[,tx_id]" (outputs pending) or "d|…" (committed; a ',' in a tx_id stored as TX_COMMA)
     aml:net:{d}:m  hash: wm (event-time watermark), wc (the watermark at the last commit),
                    c (customer id), g (peer group), ce / ge (the edge that taught c / g), capped,
+                   a:<digest> (name aliases), ae (aliases changed since the last commit, with their
+                   value before: a retry reads them as they were),
                    k:<pattern>:<key> (detections emitted, with the parties digest)
     aml:net:origin event time of the first edge the stage ever applied (its observed history begins there)
 
@@ -400,6 +402,11 @@ class GraphStore:
         named: dict[str, str] = {}
         pending: set[str] | None = None
         if uncommitted is not None:
+            for key, before in orjson.loads(meta.get("ae", "[]")):  # learned by a batch never committed: it learns them again
+                if before is None:
+                    aliases.pop(key, None)
+                else:
+                    aliases[key] = before
             pending = set()
             uncommitted[party] = (pending, meta.get("ce", ""), meta.get("ge", ""))
         ins = _hops(party, raw_in, incoming=True, aliases=aliases, named=named, pending=pending)

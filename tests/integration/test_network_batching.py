@@ -167,7 +167,7 @@ async def test_a_restarted_worker_finds_what_one_that_held_the_accounts_finds(re
 async def test_a_batch_processed_again_after_a_failed_attempt_gives_the_same_outputs(redis):
     """At least once: the attempt stored its copies in Redis and stopped before the commit; the
     same worker retrying the batch, or a restarted one reading its accounts, gives the same events
-    (legs, customers, retention and hub flags as of each copy). Name aliases: see below."""
+    (legs, customers, retention and hub flags as of each copy; without name aliases, see below)."""
     cuts = every(500, names=False)
     held = await run(redis, cuts, names=False)
     assert {p for p, *_ in held} == {"network_cycle", "transfer_splitting"}
@@ -175,11 +175,9 @@ async def test_a_batch_processed_again_after_a_failed_attempt_gives_the_same_out
     assert await run(redis, cuts, crash=True, restart=True, names=False) == held
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a name alias that an attempt's later copy taught stays in Redis (meta a:<digest>) when the attempt fails before its "
-    "commit: its retry reads the account with the alias already learned and binds the earlier name-only legs to the account",
-)
 async def test_an_alias_taught_by_a_failed_attempt_does_not_change_its_retry(redis):
+    """The attempt's later copy taught a name alias (meta a:<digest>, and 'ae' until the commit):
+    its retry reads the account with the alias as it was, and binds the earlier name-only legs as
+    the attempt did."""
     cuts = every(500)
     assert await run(redis, cuts, crash=True) == await run(redis, cuts)

@@ -31,7 +31,21 @@ local function apply(ki, ko, kx, km, copies)
     else
       if c[6] ~= '' then cid = c[6]; if cid_eid == '' then cid_eid = c[4] end end
       if c[7] ~= '' then group = c[7]; if group_eid == '' then group_eid = c[4] end end
-      if c[8] and c[8] ~= '' then redis.call('HSET', km, 'a:' .. c[8], c[9]) end
+      if c[8] and c[8] ~= '' then
+        local before = redis.call('HGET', km, 'a:' .. c[8])
+        if before ~= c[9] then
+          redis.call('HSET', km, 'a:' .. c[8], c[9])
+          -- 'ae': the aliases changed since the last commit, with their value before it (null: none),
+          -- so that a retry after failed outputs reads the account as the batch found it
+          local changed = cjson.decode(redis.call('HGET', km, 'ae') or '[]')
+          local listed = false
+          for _, e in ipairs(changed) do listed = listed or e[1] == c[8] end
+          if not listed then
+            changed[#changed + 1] = {c[8], before or cjson.null}
+            redis.call('HSET', km, 'ae', cjson.encode(changed))
+          end
+        end
+      end
       local added = redis.call('ZADD', key, 'NX', ts, c[3])
       local legs = redis.call('HGET', kx, c[4])
       if not legs then

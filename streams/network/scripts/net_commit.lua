@@ -14,6 +14,7 @@ for a, entry in ipairs(cjson.decode(ARGV[1])) do
       redis.call('HSET', kx, eid, 'd|' .. string.sub(legs, 3))
     end
   end
+  redis.call('HDEL', km, 'ae')
   local kv = entry[2]
   for i = 1, #kv, 2 do
     redis.call('HSET', km, kv[i], kv[i + 1])
