@@ -125,27 +125,33 @@ def create_network_app(settings: Settings, metrics: NetworkMetrics, readiness: R
             await record_risk(redis, changes)
             await reload_risk(redis)
 
-        async for batch in stream.take_events(settings.batch_size, within=settings.batch_window_ms / 1000):
-            for event in batch:
-                event.message.incref()
-            changes: list[tuple[str, str, int]] = []
-            dead: list[OutputEvent] = []
-            for event in batch:
-                m = event.message
-                try:
-                    change = decode_risk_change(m.value)
-                except DecodeError as exc:
-                    metrics.risk_changes.labels("invalid").inc()
-                    dead.append(dead_letter(Source(m.topic, m.partition, m.offset, m.key, m.value), exc.code, exc.detail, model.version))
-                    continue
-                metrics.risk_changes.labels("recorded" if change else "other_event").inc()
-                if change:
-                    changes.append(change)
-            await retry("risk levels", functools.partial(deliver, dead, changes), max_delay_s=settings.redis_retry_max_s, on_error=lambda _: metrics.redis_errors.inc())
-            for code in (d.value["error_code"] for d in dead):
-                metrics.dead_letters.labels(code).inc()
-            for event in batch:
-                event.message.ack(app.consumer, n=2)
+        try:
+            async for batch in stream.take_events(settings.batch_size, within=settings.batch_window_ms / 1000):
+                for event in batch:
+                    event.message.incref()
+                changes: list[tuple[str, str, int]] = []
+                dead: list[OutputEvent] = []
+                for event in batch:
+                    m = event.message
+                    try:
+                        change = decode_risk_change(m.value)
+                    except DecodeError as exc:
+                        metrics.risk_changes.labels("invalid").inc()
+                        dead.append(dead_letter(Source(m.topic, m.partition, m.offset, m.key, m.value), exc.code, exc.detail, model.version))
+                        continue
+                    metrics.risk_changes.labels("recorded" if change else "other_event").inc()
+                    if change:
+                        changes.append(change)
+                await retry(
+                    "risk levels", functools.partial(deliver, dead, changes), max_delay_s=settings.redis_retry_max_s, on_error=lambda _: metrics.redis_errors.inc()
+                )
+                for code in (d.value["error_code"] for d in dead):
+                    metrics.dead_letters.labels(code).inc()
+                for event in batch:
+                    event.message.ack(app.consumer, n=2)
+        finally:  # no unclosed producer or connection at shutdown
+            await emitter.stop()
+            await redis.aclose()
 
     @app.agent(edges, concurrency=1)
     async def process_edges(stream: faust.StreamT) -> None:
@@ -155,26 +161,31 @@ def create_network_app(settings: Settings, metrics: NetworkMetrics, readiness: R
         engine = NetworkEngine(store, rules, model.version, quantiles=quantiles, risk=risk)
         emitter = KafkaEmitter(settings)
         await emitter.start()
-        async for batch in stream.take_events(settings.batch_size, within=settings.batch_window_ms / 1000):
-            for event in batch:
-                event.message.incref()  # held until the batch is durable (see streams/app.py)
-            records = [Source(e.message.topic, e.message.partition, e.message.offset, e.message.key, e.message.value) for e in batch]
-            try:
-                await handle(engine, emitter, metrics, records, settings.redis_retry_max_s)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.critical("unexpected error in a network batch; exiting for a clean redelivery", exc_info=True)
-                logging.shutdown()
-                os._exit(EXIT_INTERNAL_ERROR)
-            for event in batch:
-                event.message.ack(app.consumer, n=2)
-            readiness.last_progress = time.monotonic()
-            for tp in {e.message.tp for e in batch}:
-                last = max(e.message.offset for e in batch if e.message.tp == tp)
-                high = app.consumer.highwater(tp)
-                if high is not None:
-                    metrics.consumer_lag.labels(f"{tp.topic}:{tp.partition}").set(max(0, high - last - 1))
+        try:
+            async for batch in stream.take_events(settings.batch_size, within=settings.batch_window_ms / 1000):
+                for event in batch:
+                    event.message.incref()  # held until the batch is durable (see streams/app.py)
+                records = [Source(e.message.topic, e.message.partition, e.message.offset, e.message.key, e.message.value) for e in batch]
+                try:
+                    await handle(engine, emitter, metrics, records, settings.redis_retry_max_s)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.critical("unexpected error in a network batch; exiting for a clean redelivery", exc_info=True)
+                    logging.shutdown()
+                    os._exit(EXIT_INTERNAL_ERROR)
+                for event in batch:
+                    event.message.ack(app.consumer, n=2)
+                readiness.last_progress = time.monotonic()
+                for tp in {e.message.tp for e in batch}:
+                    last = max(e.message.offset for e in batch if e.message.tp == tp)
+                    high = app.consumer.highwater(tp)
+                    if high is not None:
+                        metrics.consumer_lag.labels(f"{tp.topic}:{tp.partition}").set(max(0, high - last - 1))
+
+        finally:  # no unclosed producer or connection at shutdown
+            await emitter.stop()
+            await redis.aclose()
 
     @app.on_partitions_revoked.connect
     async def forget_revoked(app: faust.App, revoked: set[faust.types.TP], **kwargs: object) -> None:
