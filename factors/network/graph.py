@@ -86,7 +86,9 @@ class Adjacency:
         self.hub = hub
         self.emitted: dict[str, str] = dict(emitted or {})
         self.counterparties: dict[str, int] = {}
-        self.first_seen: dict[str, int] = {}  # counterparty -> time of the first edge with it known (kept after trimming)
+        # counterparty -> time of the first edge with it known: kept while an edge with it is stored
+        # (so at most one per counterparty of the stored edges, bounded by the cap and the retention)
+        self.first_seen: dict[str, int] = {}
         self.known_since: int | None = None  # time of the account's first edge known (its observed history starts there)
         self.aliases: dict[str, str] = {}  # alias_key(a counterparty's name identity) -> its party ("" when two parties share the name)
         for h in self.ins:
@@ -181,7 +183,10 @@ class Adjacency:
         return True
 
     def trim(self, oldest_ms: int, cap: int) -> bool:
-        """Drop edges before `oldest_ms` and all but the newest `cap` per side. True if a side was capped."""
+        """Drop edges before `oldest_ms` and all but the newest `cap` per side. True if a side was capped.
+        A counterparty keeps its first sight (`met`) while an edge with it is stored, even when that
+        sight is older than the edges kept (the relationship stays old); one with no edge left is
+        forgotten, and is new again if it comes back (see README, "Network detection")."""
         capped = False
         for incoming, side in ((True, self.ins), (False, self.outs)):
             if not side or (side[0].ts_ms >= oldest_ms and len(side) <= cap):
@@ -195,8 +200,9 @@ class Adjacency:
                     n = self.counterparties.get(other, 0) - 1
                     if n > 0:
                         self.counterparties[other] = n
-                    else:
+                    else:  # no stored edge with it left: forgotten, as a read from Redis forgets it
                         self.counterparties.pop(other, None)
+                        self.first_seen.pop(other, None)
                 del side[:cut]
         return capped
 
