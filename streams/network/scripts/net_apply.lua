@@ -1,9 +1,11 @@
 -- Apply edge copies to the accounts that own them, in order per account.
--- KEYS: per account, 4 keys sharing its hash tag: in zset (:i), out zset (:o), legs hash (:x), meta hash (:m)
+-- KEYS: per account, 5 keys sharing its hash tag: in zset (:i), out zset (:o), legs hash (:x), meta hash (:m),
+--       alias times zset (:t: alias key -> event time it was last named)
 -- ARGV: retain_ms, cap, a JSON array with one entry per account (KEYS order): the array of its
 --       copies [side ("i"|"o"), ts_ms, member ("eid|fen|other"), eid, tx_id, customer_id ("" unknown),
 --       peer_group ("" unknown), alias key ("" none), alias party ("" ambiguous)]
---       (an alias: the digest of the counterparty's name identity -> its party; meta field "a:<key>")
+--       (an alias: the digest of the counterparty's name identity -> its party; meta field "a:<key>",
+--       sent with every copy that names it, so its time is when it was last named)
 -- Returns per account {status, legs, status, legs, ...}, one pair per copy: status 1 new, 0 already
 -- stored (the other leg of a book transfer, or a redelivery), -1 older than the retention before
 -- the account's watermark (not stored). legs: "p|tx1[,tx2]" (outputs pending) or "d|..." (committed).
@@ -12,7 +14,7 @@
 local retain = tonumber(ARGV[1])
 local cap = tonumber(ARGV[2])
 
-local function apply(ki, ko, kx, km, copies)
+local function apply(ki, ko, kx, km, kt, copies)
   local wm = tonumber(redis.call('HGET', km, 'wm') or '0')
   local wm0 = wm
   local cid, group = '', ''
@@ -28,7 +30,10 @@ local function apply(ki, ko, kx, km, copies)
     else
       if c[6] ~= '' then cid = c[6] end
       if c[7] ~= '' then group = c[7] end
-      if c[8] and c[8] ~= '' then redis.call('HSET', km, 'a:' .. c[8], c[9]) end
+      if c[8] and c[8] ~= '' then
+        redis.call('HSET', km, 'a:' .. c[8], c[9])
+        redis.call('ZADD', kt, 'GT', ts, c[8])
+      end
       local added = redis.call('ZADD', key, 'NX', ts, c[3])
       local legs = redis.call('HGET', kx, c[4])
       if not legs then
@@ -63,12 +68,23 @@ local function apply(ki, ko, kx, km, copies)
       end
     end
   end
+  -- aliases not named within the retention go like the edges (event time), at most 64 a call
+  local stale = redis.call('ZRANGEBYSCORE', kt, '-inf', '(' .. string.format('%d', wm - retain), 'LIMIT', 0, 64)
+  for _, k in ipairs(stale) do
+    redis.call('HDEL', km, 'a:' .. k)
+    redis.call('ZREM', kt, k)
+  end
+  -- an account no edge reaches any more (a one-off outside counterparty) is never trimmed again:
+  -- its keys expire 2 x the retention after its watermark last moved (wall clock, storage only)
+  if wm > wm0 then
+    for _, key in ipairs({ki, ko, kx, km, kt}) do redis.call('PEXPIRE', key, 2 * retain) end
+  end
   return out
 end
 
 local result = {}
 for a, copies in ipairs(cjson.decode(ARGV[3])) do
-  local k = (a - 1) * 4
-  result[a] = apply(KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4], copies)
+  local k = (a - 1) * 5
+  result[a] = apply(KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4], KEYS[k + 5], copies)
 end
 return result
