@@ -67,9 +67,11 @@ async def test_a_detection_record_keeps_the_latest_emission_and_expires(redis):
 async def test_an_accounts_keys_expire_when_no_edge_reaches_it_any_more(redis):
     engine = NetworkEngine(GraphStore(redis), (), load_model().version)
     await engine.commit(await engine.process(copies("t1", "C1", "out", "P1", 10_000, T0)))
-    for key in account_keys("id:P1"):
-        assert 170 * DAY < await redis.pttl(key) <= 180 * DAY or not await redis.exists(key)
-    assert await redis.exists(account_keys("id:P1")[0])
+    await engine.commit(await engine.process(copies("t2", "C2", "in", "P1", 10_000, T0 + 3_600_000)))  # P1's first out-edge: a key created
+    keys = account_keys("id:P1")
+    assert await redis.exists(*keys) == 4
+    for key in keys:
+        assert 170 * DAY < await redis.pttl(key) <= 180 * DAY
 
 
 async def test_both_legs_stored_once_and_a_cycle_found_once(redis):

@@ -15,10 +15,12 @@ local retain = tonumber(ARGV[1])
 local cap = tonumber(ARGV[2])
 
 local function apply(ki, ko, kx, km, kt, copies)
-  local wm = tonumber(redis.call('HGET', km, 'wm') or '0')
+  local stored = redis.call('HMGET', km, 'wm', 'xp')
+  local wm = tonumber(stored[1] or '0')
   local wm0 = wm
   local cid, group = '', ''
   local touched = {}
+  local fresh = false  -- a key created: it gets its expiry now
   local out = {}
   for _, c in ipairs(copies) do
     local key = c[1] == 'i' and ki or ko
@@ -32,9 +34,10 @@ local function apply(ki, ko, kx, km, kt, copies)
       if c[7] ~= '' then group = c[7] end
       if c[8] and c[8] ~= '' then
         redis.call('HSET', km, 'a:' .. c[8], c[9])
-        redis.call('ZADD', kt, 'GT', ts, c[8])
+        if redis.call('ZADD', kt, 'GT', ts, c[8]) == 1 and redis.call('ZCARD', kt) == 1 then fresh = true end
       end
       local added = redis.call('ZADD', key, 'NX', ts, c[3])
+      if added == 1 and redis.call('ZCARD', key) == 1 then fresh = true end
       local legs = redis.call('HGET', kx, c[4])
       if not legs then
         legs = 'p|' .. c[5]
@@ -68,15 +71,21 @@ local function apply(ki, ko, kx, km, kt, copies)
       end
     end
   end
-  -- aliases not named within the retention go like the edges (event time), at most 64 a call
-  local stale = redis.call('ZRANGEBYSCORE', kt, '-inf', '(' .. string.format('%d', wm - retain), 'LIMIT', 0, 64)
-  for _, k in ipairs(stale) do
-    redis.call('HDEL', km, 'a:' .. k)
-    redis.call('ZREM', kt, k)
-  end
-  -- an account no edge reaches any more (a one-off outside counterparty) is never trimmed again:
-  -- its keys expire 2 x the retention after its watermark last moved (wall clock, storage only)
   if wm > wm0 then
+    -- aliases not named within the retention go like the edges (event time), at most 64 a call
+    local stale = redis.call('ZRANGEBYSCORE', kt, '-inf', '(' .. string.format('%d', wm - retain), 'LIMIT', 0, 64)
+    for _, k in ipairs(stale) do
+      redis.call('HDEL', km, 'a:' .. k)
+      redis.call('ZREM', kt, k)
+    end
+    -- an account no edge reaches any more (a one-off outside counterparty) is never trimmed again:
+    -- its keys expire 2 x the retention after its watermark last moved (wall clock, storage only),
+    -- renewed when the watermark is a day past the last renewal (meta xp) or a key was created
+    if fresh or wm >= tonumber(stored[2] or '0') + 86400000 then
+      redis.call('HSET', km, 'xp', string.format('%d', wm))
+      for _, key in ipairs({ki, ko, kx, km, kt}) do redis.call('PEXPIRE', key, 2 * retain) end
+    end
+  elseif fresh then
     for _, key in ipairs({ki, ko, kx, km, kt}) do redis.call('PEXPIRE', key, 2 * retain) end
   end
   return out
