@@ -101,10 +101,16 @@ class Adjacency:
         if self.known_since is None or ts_ms < self.known_since:
             self.known_since = ts_ms
 
-    def named(self, key: str, ts_ms: int) -> None:
-        """The alias `key` was named by an edge at `ts_ms` (it is kept for the retention after the latest)."""
-        seen = max(ts_ms, self.alias_seen.pop(key, ts_ms))
-        self.alias_seen[key] = seen
+    def named(self, key: str, ts_ms: int) -> bool:
+        """The alias `key` was named by an edge at `ts_ms`; it is kept for the retention after the
+        time recorded, which moves when named at least a day after it (so storage rewrites it at
+        most once a day). True if recorded (the network stage writes the same to Redis)."""
+        seen = self.alias_seen.get(key)
+        if seen is not None and ts_ms < seen + DAY_MS:
+            return False
+        self.alias_seen.pop(key, None)
+        self.alias_seen[key] = ts_ms
+        return True
 
     def set_alias(self, key: str, party: str, ts_ms: int | None = None) -> None:
         """The counterparty named by the name identity with `alias_key` `key` is `party` ("":

@@ -243,9 +243,9 @@ class GraphStore:
                 cid = (edge.payer_customer_id if payer else edge.payee_customer_id) or ""
                 group = (edge.peer_group or "") if cid and cid == edge.leg_customer_id else ""
                 eid = edge.edge_id[:16]
-                key, value, _ = aliases[own].get(j, ("", "", False))
+                key, value, new, timed = aliases[own].get(j, ("", "", False, False))
                 member = f"{eid}|{edge.amount_fen}|{edge.payee if payer else edge.payer}"
-                rows.append(("o" if payer else "i", edge.ts_ms, member, eid, edge.tx_id.replace(",", TX_COMMA), cid, group, key, value))
+                rows.append(("o" if payer else "i", edge.ts_ms, member, eid, edge.tx_id.replace(",", TX_COMMA), cid, group, key, value, int(new), int(timed)))
             return rows
 
         chunks = self._chunks(list(by_account))
@@ -257,7 +257,7 @@ class GraphStore:
 
         replies = [r for reply in await self._execute(fill) for r in reply]
         status: list[tuple[int, bytes]] = [(0, b"")] * len(copies)
-        learned: dict[int, tuple[str, str, bool]] = {}
+        learned: dict[int, tuple[str, str, bool, bool]] = {}
         for (own, indices), reply in zip(by_account.items(), replies, strict=True):
             for j, n in enumerate(indices):
                 status[n] = (int(reply[2 * j]), reply[2 * j + 1])
@@ -273,14 +273,15 @@ class GraphStore:
             out.append(Applied(edge, copy, kind, bool(legs) and legs[:2] == b"d|", counterparty))
         return out
 
-    def _alias_writes(self, own: str, copies: list[tuple[Edge, str]]) -> dict[int, tuple[str, str, bool]]:
+    def _alias_writes(self, own: str, copies: list[tuple[Edge, str]]) -> dict[int, tuple[str, str, bool, bool]]:
         """The name aliases the account's copies name (by position among them): a leg of the
         account's own customer that names an identified counterparty (see Edge.counterparty_name_id),
-        as (alias key, party, whether it teaches the account something new). Every naming is
-        written: its time keeps the alias for the retention."""
+        as (alias key, party, whether it teaches the account something new, whether its time is
+        recorded (Adjacency.named): the time keeps the alias for the retention)."""
         held = self.accounts.get(own)
         local: dict[str, str] = {}
-        writes: dict[int, tuple[str, str, bool]] = {}
+        times: dict[str, int] = {}
+        writes: dict[int, tuple[str, str, bool, bool]] = {}
         for j, (edge, copy) in enumerate(copies):
             if not edge.counterparty_name_id or own != f"id:{edge.leg_customer_id}":
                 continue
@@ -289,10 +290,15 @@ class GraphStore:
             known = local.get(key, held.aliases.get(key) if held is not None else None)
             value = other if known is None or known == other else ""
             local[key] = value
-            writes[j] = (key, value, value != known)
+            seen = times.get(key, held.alias_seen.get(key) if held is not None else None)
+            timed = seen is None or edge.ts_ms >= seen + DAY_MS  # the rule of Adjacency.named
+            if timed:
+                times[key] = edge.ts_ms
+            if value != known or timed:
+                writes[j] = (key, value, value != known, timed)
         return writes
 
-    def _remember(self, edge: Edge, copy: str, alias: tuple[str, str, bool] | None = None) -> str:
+    def _remember(self, edge: Edge, copy: str, alias: tuple[str, str, bool, bool] | None = None) -> str:
         """Hold the applied copy in memory; returns its counterparty as the account knows it."""
         own = edge.party(copy)
         a = self.accounts.get(own)
@@ -306,10 +312,10 @@ class GraphStore:
             if cid == edge.leg_customer_id and edge.peer_group:
                 a.peer_group = edge.peer_group
         if alias is not None:
-            key, party, new = alias
+            key, party, new, timed = alias
             if new:
-                a.set_alias(key, party, edge.ts_ms)
-            else:
+                a.set_alias(key, party)
+            if timed:
                 a.named(key, edge.ts_ms)
         payer = copy == "payer"
         other = a.resolve(edge.payee if payer else edge.payer)
@@ -339,13 +345,15 @@ class GraphStore:
     def _adjacency(self, party: str, reply: list[Any]) -> Adjacency:
         raw_in, raw_out, raw_meta, raw_times = reply
         meta = {raw_meta[i].decode(): raw_meta[i + 1].decode() for i in range(0, len(raw_meta), 2)}
-        aliases = {k[2:]: v for k, v in meta.items() if k.startswith("a:")}
+        times = {raw_times[i].decode(): int(float(raw_times[i + 1])) for i in range(0, len(raw_times), 2)}  # oldest first
+        oldest = int(meta.get("wm") or 0) - self.retain_ms  # Redis prunes aliases once a day: read as held (Adjacency.trim)
+        aliases = {k[2:]: v for k, v in meta.items() if k.startswith("a:") and times.get(k[2:], oldest) >= oldest}
         ins = _hops(party, raw_in, incoming=True, aliases=aliases)
         outs = _hops(party, raw_out, incoming=False, aliases=aliases)
         a = Adjacency(party, ins, outs, meta.get("c") or None, meta.get("g") or None, False)
         a.hub = a.degree >= self.hub_degree
         a.aliases = aliases
-        a.alias_seen = {raw_times[i].decode(): int(float(raw_times[i + 1])) for i in range(0, len(raw_times), 2)}  # oldest first
+        a.alias_seen = {k: ms for k, ms in times.items() if k in aliases}
         if a.customer_id:
             self.customers[party] = a.customer_id
         return a

@@ -3,9 +3,9 @@
 --       alias times zset (:t: alias key -> event time it was last named)
 -- ARGV: retain_ms, cap, a JSON array with one entry per account (KEYS order): the array of its
 --       copies [side ("i"|"o"), ts_ms, member ("eid|fen|other"), eid, tx_id, customer_id ("" unknown),
---       peer_group ("" unknown), alias key ("" none), alias party ("" ambiguous)]
---       (an alias: the digest of the counterparty's name identity -> its party; meta field "a:<key>",
---       sent with every copy that names it, so its time is when it was last named)
+--       peer_group ("" unknown), alias key ("" none), alias party ("" ambiguous), 1 if the party is
+--       new, 1 if the time is recorded (first named, or a day after the time recorded: Adjacency.named)]
+--       (an alias: the digest of the counterparty's name identity -> its party; meta field "a:<key>")
 -- Returns per account {status, legs, status, legs, ...}, one pair per copy: status 1 new, 0 already
 -- stored (the other leg of a book transfer, or a redelivery), -1 older than the retention before
 -- the account's watermark (not stored). legs: "p|tx1[,tx2]" (outputs pending) or "d|..." (committed).
@@ -21,6 +21,7 @@ local function apply(ki, ko, kx, km, kt, copies)
   local cid, group = '', ''
   local touched = {}
   local fresh = false  -- a key created: it gets its expiry now
+  local added_to = {}
   local out = {}
   for _, c in ipairs(copies) do
     local key = c[1] == 'i' and ki or ko
@@ -33,11 +34,11 @@ local function apply(ki, ko, kx, km, kt, copies)
       if c[6] ~= '' then cid = c[6] end
       if c[7] ~= '' then group = c[7] end
       if c[8] and c[8] ~= '' then
-        redis.call('HSET', km, 'a:' .. c[8], c[9])
-        if redis.call('ZADD', kt, 'GT', ts, c[8]) == 1 and redis.call('ZCARD', kt) == 1 then fresh = true end
+        if c[10] == 1 then redis.call('HSET', km, 'a:' .. c[8], c[9]) end
+        if c[11] == 1 and redis.call('ZADD', kt, 'GT', ts, c[8]) == 1 and redis.call('ZCARD', kt) == 1 then fresh = true end
       end
       local added = redis.call('ZADD', key, 'NX', ts, c[3])
-      if added == 1 and redis.call('ZCARD', key) == 1 then fresh = true end
+      added_to[key] = (added_to[key] or 0) + added
       local legs = redis.call('HGET', kx, c[4])
       if not legs then
         legs = 'p|' .. c[5]
@@ -65,27 +66,27 @@ local function apply(ki, ko, kx, km, kt, copies)
     if touched[key] or wm > wm0 then
       drop(key, redis.call('ZRANGEBYSCORE', key, '-inf', '(' .. string.format('%d', wm - retain)))
       local n = redis.call('ZCARD', key)
+      if added_to[key] and n == added_to[key] then fresh = true end  -- the key holds only this call's edges: created now
       if n > cap then
         drop(key, redis.call('ZRANGE', key, 0, n - cap - 1))
         redis.call('HSET', km, 'capped', string.format('%d', wm))
       end
     end
   end
-  if wm > wm0 then
-    -- aliases not named within the retention go like the edges (event time), at most 64 a call
+  -- once a day of event time (meta xp): aliases not named within the retention go like the edges
+  -- (at most 64 a call; a read drops those already older, as the memory does), and the account's
+  -- keys expire 2 x the retention later (wall clock, storage only): an account no edge reaches any
+  -- more (a one-off outside counterparty) is never trimmed again. A key created gets it at once.
+  local daily = wm >= tonumber(stored[2] or '0') + 86400000
+  if daily then
+    redis.call('HSET', km, 'xp', string.format('%d', wm))
     local stale = redis.call('ZRANGEBYSCORE', kt, '-inf', '(' .. string.format('%d', wm - retain), 'LIMIT', 0, 64)
     for _, k in ipairs(stale) do
       redis.call('HDEL', km, 'a:' .. k)
       redis.call('ZREM', kt, k)
     end
-    -- an account no edge reaches any more (a one-off outside counterparty) is never trimmed again:
-    -- its keys expire 2 x the retention after its watermark last moved (wall clock, storage only),
-    -- renewed when the watermark is a day past the last renewal (meta xp) or a key was created
-    if fresh or wm >= tonumber(stored[2] or '0') + 86400000 then
-      redis.call('HSET', km, 'xp', string.format('%d', wm))
-      for _, key in ipairs({ki, ko, kx, km, kt}) do redis.call('PEXPIRE', key, 2 * retain) end
-    end
-  elseif fresh then
+  end
+  if daily or fresh then
     for _, key in ipairs({ki, ko, kx, km, kt}) do redis.call('PEXPIRE', key, 2 * retain) end
   end
   return out

@@ -77,3 +77,14 @@ def test_an_edge_is_judged_with_the_level_as_of_its_event_time_whatever_the_risk
 
 # The live customer stage and network-replay building different graphs (no account directory
 # live) is fixed: tests/integration/test_account_directory.py.
+
+
+def test_an_alias_goes_with_the_retention_after_it_was_last_named():
+    day = 86_400_000
+    a = Adjacency("id:C1")
+    a.set_alias("k1", "id:P1")
+    assert a.named("k1", T0) and not a.named("k1", T0 + day - 1) and a.named("k1", T0 + day)  # its time moves once a day
+    a.set_alias("k2", "id:P2")
+    a.named("k2", T0 + 50 * day)
+    a.trim(T0 + day + 1, 500)
+    assert a.aliases == {"k2": "id:P2"} and a.alias_seen == {"k2": T0 + 50 * day}
