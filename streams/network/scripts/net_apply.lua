@@ -73,20 +73,20 @@ local function apply(ki, ko, kx, km, kt, copies)
       end
     end
   end
-  -- once a day of event time (meta xp): aliases not named within the retention go like the edges
-  -- (at most 64 a call; a read drops those already older, as the memory does), and the account's
-  -- keys expire 2 x the retention later (wall clock, storage only): an account no edge reaches any
-  -- more (a one-off outside counterparty) is never trimmed again. A key created gets it at once.
-  local daily = wm >= tonumber(stored[2] or '0') + 86400000
-  if daily then
-    redis.call('HSET', km, 'xp', string.format('%d', wm))
+  -- aliases not named within the retention go like the edges, when the watermark enters a new
+  -- day (at most 64 a call; a read drops those already older, as the memory does)
+  if math.floor(wm / 86400000) > math.floor(wm0 / 86400000) then
     local stale = redis.call('ZRANGEBYSCORE', kt, '-inf', '(' .. string.format('%d', wm - retain), 'LIMIT', 0, 64)
     for _, k in ipairs(stale) do
       redis.call('HDEL', km, 'a:' .. k)
       redis.call('ZREM', kt, k)
     end
   end
-  if daily or fresh then
+  -- an account no edge reaches any more (a one-off outside counterparty) is never trimmed again:
+  -- its keys expire 2 x the retention after the watermark last moved (wall clock, storage only),
+  -- renewed once a week of event time (meta xp); a key created gets it at once
+  if fresh or wm >= tonumber(stored[2] or '0') + 7 * 86400000 then
+    if wm > wm0 then redis.call('HSET', km, 'xp', string.format('%d', wm)) end
     for _, key in ipairs({ki, ko, kx, km, kt}) do redis.call('PEXPIRE', key, 2 * retain) end
   end
   return out
