@@ -19,7 +19,9 @@ slot per account; party ids may hold any character, so they are never put in a k
 A batch's edge copies are applied by one script call (`net_apply`: each account's copies in
 order, on its own keys only); on a Redis Cluster, one call per account (its keys are one slot).
 Edges (and aliases) older than `retain_days` before the account's watermark are
-dropped; at most `cap` edges per direction are kept (the oldest go first).
+dropped; at most `cap` edges per direction are kept (the oldest go first). An account's keys
+expire 2 x the retention after its watermark last moved (renewed once a week of event time, meta
+`xp`), so an account no edge reaches any more does not stay.
 
 Redis is the durable state; the worker also holds the adjacency of the accounts it *owns* (those
 whose copies it applied: one partition of the edge topic owns an account's in- and out-edges) in
