@@ -59,14 +59,13 @@ class Adjacency:
 
     `hub`: too many counterparties to expand (its edges are kept but no search goes through it).
     `customer_id`: the bank's customer when the account is one, else None. `peer_group`: the
-    customer's, when known. `emitted`: "k:<pattern>:<key>" -> parties digest of the detections
-    already emitted with this account as anchor. Mutable: the network stage keeps one per account
+    customer's, when known. Mutable: the network stage keeps one per account
     in memory and adds edges as they come (`add`, `trim`); rules only read it, always cut to the
     anchor (`ins_within` / `outs_within` with `end` = the anchor's order), so later edges already
     added never change what a rule sees. `counterparties` counts stored edges per counterparty
     (both sides): its size is the account's degree over the retention."""
 
-    __slots__ = ("aliases", "counterparties", "customer_id", "emitted", "first_seen", "hub", "ins", "known_since", "outs", "party", "peer_group")
+    __slots__ = ("alias_seen", "aliases", "counterparties", "customer_id", "first_seen", "hub", "ins", "known_since", "outs", "party", "peer_group")
 
     def __init__(
         self,
@@ -76,7 +75,6 @@ class Adjacency:
         customer_id: str | None = None,
         peer_group: str | None = None,
         hub: bool = False,
-        emitted: Mapping[str, str] | None = None,
     ) -> None:
         self.party = party
         self.ins: list[Hop] = sorted(ins, key=Hop.order)
@@ -84,11 +82,13 @@ class Adjacency:
         self.customer_id = customer_id
         self.peer_group = peer_group
         self.hub = hub
-        self.emitted: dict[str, str] = dict(emitted or {})
         self.counterparties: dict[str, int] = {}
-        self.first_seen: dict[str, int] = {}  # counterparty -> time of the first edge with it known (kept after trimming)
+        # counterparty -> time of the first edge with it known: kept while an edge with it is stored
+        # (so at most one per counterparty of the stored edges, bounded by the cap and the retention)
+        self.first_seen: dict[str, int] = {}
         self.known_since: int | None = None  # time of the account's first edge known (its observed history starts there)
         self.aliases: dict[str, str] = {}  # alias_key(a counterparty's name identity) -> its party ("" when two parties share the name)
+        self.alias_seen: dict[str, int] = {}  # alias key -> event time it was last named, oldest first: gone after the retention
         for h in self.ins:
             self._count(h.payer, h.ts_ms)
         for h in self.outs:
@@ -101,11 +101,25 @@ class Adjacency:
         if self.known_since is None or ts_ms < self.known_since:
             self.known_since = ts_ms
 
-    def set_alias(self, key: str, party: str) -> None:
+    def named(self, key: str, ts_ms: int) -> bool:
+        """The alias `key` was named by an edge at `ts_ms`; it is kept for the retention after the
+        time recorded, which moves when named at least a day after it (so storage rewrites it at
+        most once a day). True if recorded (the network stage writes the same to Redis)."""
+        seen = self.alias_seen.get(key)
+        if seen is not None and ts_ms < seen + DAY_MS:
+            return False
+        self.alias_seen.pop(key, None)
+        self.alias_seen[key] = ts_ms
+        return True
+
+    def set_alias(self, key: str, party: str, ts_ms: int | None = None) -> None:
         """The counterparty named by the name identity with `alias_key` `key` is `party` ("":
-        ambiguous, two parties used that name). Edges already held with that name-only party are
-        rebound to `party`, so what is held equals what a read from storage gives."""
+        ambiguous, two parties used that name), named by an edge at `ts_ms`. Edges already held
+        with that name-only party are rebound to `party`, so what is held equals what a read from
+        storage gives."""
         self.aliases[key] = party
+        if ts_ms is not None:
+            self.named(key, ts_ms)
         if not party:
             return
         for other in [p for p in self.counterparties if p.startswith(NAME_ONLY) and alias_key(p) == key]:
@@ -181,7 +195,10 @@ class Adjacency:
         return True
 
     def trim(self, oldest_ms: int, cap: int) -> bool:
-        """Drop edges before `oldest_ms` and all but the newest `cap` per side. True if a side was capped."""
+        """Drop edges before `oldest_ms` and all but the newest `cap` per side. True if a side was capped.
+        A counterparty keeps its first sight (`met`) while an edge with it is stored, even when that
+        sight is older than the edges kept (the relationship stays old); one with no edge left is
+        forgotten, and is new again if it comes back (see README, "Network detection")."""
         capped = False
         for incoming, side in ((True, self.ins), (False, self.outs)):
             if not side or (side[0].ts_ms >= oldest_ms and len(side) <= cap):
@@ -195,9 +212,15 @@ class Adjacency:
                     n = self.counterparties.get(other, 0) - 1
                     if n > 0:
                         self.counterparties[other] = n
-                    else:
+                    else:  # no stored edge with it left: forgotten, as a read from Redis forgets it
                         self.counterparties.pop(other, None)
+                        self.first_seen.pop(other, None)
                 del side[:cut]
+        for key, seen in list(self.alias_seen.items()):  # oldest first: stops at the first one kept
+            if seen >= oldest_ms:
+                break
+            del self.alias_seen[key]
+            self.aliases.pop(key, None)
         return capped
 
     @property

@@ -1,8 +1,10 @@
 -- Apply edge copies to the accounts that own them, in order per account.
--- KEYS: per account, 4 keys sharing its hash tag: in zset (:i), out zset (:o), legs hash (:x), meta hash (:m)
+-- KEYS: per account, 5 keys sharing its hash tag: in zset (:i), out zset (:o), legs hash (:x), meta hash (:m),
+--       alias times zset (:t: alias key -> event time it was last named)
 -- ARGV: retain_ms, cap, a JSON array with one entry per account (KEYS order): the array of its
 --       copies [side ("i"|"o"), ts_ms, member ("eid|fen|other"), eid, tx_id, customer_id ("" unknown),
---       peer_group ("" unknown), alias key ("" none), alias party ("" ambiguous)]
+--       peer_group ("" unknown), alias key ("" none), alias party ("" ambiguous), 1 if the party is
+--       new, 1 if the time is recorded (first named, or a day after the time recorded: Adjacency.named)]
 --       (an alias: the digest of the counterparty's name identity -> its party; meta field "a:<key>")
 -- Returns per account {status, legs, status, legs, ...}, one pair per copy: status 1 new, 0 already
 -- stored (the other leg of a book transfer, or a redelivery), -1 older than the retention before
@@ -12,11 +14,14 @@
 local retain = tonumber(ARGV[1])
 local cap = tonumber(ARGV[2])
 
-local function apply(ki, ko, kx, km, copies)
-  local wm = tonumber(redis.call('HGET', km, 'wm') or '0')
+local function apply(ki, ko, kx, km, kt, copies)
+  local stored = redis.call('HMGET', km, 'wm', 'xp')
+  local wm = tonumber(stored[1] or '0')
   local wm0 = wm
   local cid, group = '', ''
   local touched = {}
+  local fresh = false  -- a key created: it gets its expiry now
+  local added_to = {}
   local out = {}
   for _, c in ipairs(copies) do
     local key = c[1] == 'i' and ki or ko
@@ -28,8 +33,12 @@ local function apply(ki, ko, kx, km, copies)
     else
       if c[6] ~= '' then cid = c[6] end
       if c[7] ~= '' then group = c[7] end
-      if c[8] and c[8] ~= '' then redis.call('HSET', km, 'a:' .. c[8], c[9]) end
+      if c[8] and c[8] ~= '' then
+        if c[10] == 1 then redis.call('HSET', km, 'a:' .. c[8], c[9]) end
+        if c[11] == 1 and redis.call('ZADD', kt, 'GT', ts, c[8]) == 1 and redis.call('ZCARD', kt) == 1 then fresh = true end
+      end
       local added = redis.call('ZADD', key, 'NX', ts, c[3])
+      added_to[key] = (added_to[key] or 0) + added
       local legs = redis.call('HGET', kx, c[4])
       if not legs then
         legs = 'p|' .. c[5]
@@ -57,18 +66,35 @@ local function apply(ki, ko, kx, km, copies)
     if touched[key] or wm > wm0 then
       drop(key, redis.call('ZRANGEBYSCORE', key, '-inf', '(' .. string.format('%d', wm - retain)))
       local n = redis.call('ZCARD', key)
+      if added_to[key] and n == added_to[key] then fresh = true end  -- the key holds only this call's edges: created now
       if n > cap then
         drop(key, redis.call('ZRANGE', key, 0, n - cap - 1))
         redis.call('HSET', km, 'capped', string.format('%d', wm))
       end
     end
   end
+  -- aliases not named within the retention go like the edges, when the watermark enters a new
+  -- day (at most 64 a call; a read drops those already older, as the memory does)
+  if math.floor(wm / 86400000) > math.floor(wm0 / 86400000) then
+    local stale = redis.call('ZRANGEBYSCORE', kt, '-inf', '(' .. string.format('%d', wm - retain), 'LIMIT', 0, 64)
+    for _, k in ipairs(stale) do
+      redis.call('HDEL', km, 'a:' .. k)
+      redis.call('ZREM', kt, k)
+    end
+  end
+  -- an account no edge reaches any more (a one-off outside counterparty) is never trimmed again:
+  -- its keys expire 2 x the retention after the watermark last moved (wall clock, storage only),
+  -- renewed once a week of event time (meta xp); a key created gets it at once
+  if fresh or wm >= tonumber(stored[2] or '0') + 7 * 86400000 then
+    if wm > wm0 then redis.call('HSET', km, 'xp', string.format('%d', wm)) end
+    for _, key in ipairs({ki, ko, kx, km, kt}) do redis.call('PEXPIRE', key, 2 * retain) end
+  end
   return out
 end
 
 local result = {}
 for a, copies in ipairs(cjson.decode(ARGV[3])) do
-  local k = (a - 1) * 4
-  result[a] = apply(KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4], copies)
+  local k = (a - 1) * 5
+  result[a] = apply(KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4], KEYS[k + 5], copies)
 end
 return result
