@@ -108,11 +108,15 @@ class DirectoryFeed:
 
 
 class _Assignments(ConsumerRebalanceListener):
-    def __init__(self, readiness: Readiness) -> None:
+    def __init__(self, readiness: Readiness, metrics: IsoMetrics) -> None:
         self.readiness = readiness
+        self.metrics = metrics
 
     async def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
         self.readiness.assigned_partitions = 0
+        for tp in revoked:  # another instance reports their lag now
+            with contextlib.suppress(KeyError):
+                self.metrics.consumer_lag.remove(f"{tp.topic}:{tp.partition}")
 
     async def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
         self.readiness.assigned_partitions = len(list(assigned))
@@ -159,7 +163,7 @@ class Adapter:
             raise ConfigError(f"missing topics: {', '.join(missing)} (amlstream create-topics)")
         waited = await self.feed.caught_up()
         log.info("account directory loaded: %d accounts of %d customers in %.1fs", len(self.directory), self.directory.customers, waited)
-        self.consumer.subscribe(list(self.expected), listener=_Assignments(self.readiness))
+        self.consumer.subscribe(list(self.expected), listener=_Assignments(self.readiness, self.metrics))
 
     async def stop(self) -> None:
         await self.consumer.stop()  # leaves the group
@@ -197,6 +201,10 @@ class Adapter:
             await self.consumer.commit({tp: records[-1].offset + 1 for tp, records in batch.items()})
         except CommitFailedError:
             log.warning("commit failed after a rebalance: the batch will be redelivered to the partitions' new owner (same legs, same tx_ids)")
+        for tp, records in batch.items():  # the fetch's high watermark: what is left after this batch
+            high = self.consumer.highwater(tp)
+            if high is not None:
+                self.metrics.consumer_lag.labels(f"{tp.topic}:{tp.partition}").set(max(0, high - records[-1].offset - 1))
         for outcome in outcomes:
             self.metrics.messages.labels(outcome.message_type, outcome.outcome).inc()
             for leg in outcome.legs:

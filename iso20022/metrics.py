@@ -40,3 +40,6 @@ class IsoMetrics:
         self.directory_accounts = Gauge("amlstream_iso20022_directory_accounts", "Accounts in the account directory", registry=r)
         self.directory_customers = Gauge("amlstream_iso20022_directory_customers", "Customers in the account directory", registry=r)
         self.directory_conflicts = Gauge("amlstream_iso20022_directory_conflicts", "Accounts claimed by more than one customer", registry=r)
+        self.consumer_lag = Gauge(
+            "amlstream_iso20022_consumer_lag", "Messages behind the end of each assigned ISO 20022 input partition (label: topic:partition)", ["partition"], registry=r
+        )

@@ -59,16 +59,15 @@ class Adjacency:
 
     `hub`: too many counterparties to expand (its edges are kept but no search goes through it).
     `customer_id`: the bank's customer when the account is one, else None. `peer_group`: the
-    customer's, when known. `emitted`: "k:<pattern>:<key>" -> parties digest of the detections
-    already emitted with this account as anchor. Mutable: the network stage keeps one per account
+    customer's, when known. Mutable: the network stage keeps one per account
     in memory and adds edges as they come (`add`, `trim`); rules only read it, always cut to the
     anchor (`ins_within` / `outs_within` with `end` = the anchor's order), so later edges already
     added never change what a rule sees. `counterparties` counts stored edges per counterparty
-    (both sides): its size is the account's degree over the retention. `named`: edge id -> the
+    (both sides): its size is the account's degree over the retention. `bound_names`: edge id -> the
     name-only party (``name:…``) stored for an edge held under the party its name is an alias of
     (so an alias that becomes ambiguous gives the edge back its stored name)."""
 
-    __slots__ = ("aliases", "counterparties", "customer_id", "emitted", "first_seen", "hub", "ins", "known_since", "named", "outs", "party", "peer_group")
+    __slots__ = ("alias_seen", "aliases", "bound_names", "counterparties", "customer_id", "first_seen", "hub", "ins", "known_since", "outs", "party", "peer_group")
 
     def __init__(
         self,
@@ -78,7 +77,6 @@ class Adjacency:
         customer_id: str | None = None,
         peer_group: str | None = None,
         hub: bool = False,
-        emitted: Mapping[str, str] | None = None,
     ) -> None:
         self.party = party
         self.ins: list[Hop] = sorted(ins, key=Hop.order)
@@ -86,12 +84,14 @@ class Adjacency:
         self.customer_id = customer_id
         self.peer_group = peer_group
         self.hub = hub
-        self.emitted: dict[str, str] = dict(emitted or {})
         self.counterparties: dict[str, int] = {}
-        self.first_seen: dict[str, int] = {}  # counterparty -> time of the first edge with it known (kept after trimming)
+        # counterparty -> time of the first edge with it known: kept while an edge with it is stored
+        # (so at most one per counterparty of the stored edges, bounded by the cap and the retention)
+        self.first_seen: dict[str, int] = {}
         self.known_since: int | None = None  # time of the account's first edge known (its observed history starts there)
         self.aliases: dict[str, str] = {}  # alias_key(a counterparty's name identity) -> its party ("" when two parties share the name)
-        self.named: dict[str, str] = {}
+        self.alias_seen: dict[str, int] = {}  # alias key -> event time it was last named, oldest first: gone after the retention
+        self.bound_names: dict[str, str] = {}  # edge id -> the name-only party stored for it, while held under the party the name is an alias of
         for h in self.ins:
             self._count(h.payer, h.ts_ms)
         for h in self.outs:
@@ -104,12 +104,25 @@ class Adjacency:
         if self.known_since is None or ts_ms < self.known_since:
             self.known_since = ts_ms
 
-    def set_alias(self, key: str, party: str) -> None:
+    def named(self, key: str, ts_ms: int) -> bool:
+        """The alias `key` was named by an edge at `ts_ms`; it is kept for the retention after the
+        time recorded, which moves when named at least a day after it (so storage rewrites it at
+        most once a day). True if recorded (the network stage writes the same to Redis)."""
+        seen = self.alias_seen.get(key)
+        if seen is not None and ts_ms < seen + DAY_MS:
+            return False
+        self.alias_seen.pop(key, None)
+        self.alias_seen[key] = ts_ms
+        return True
+
+    def set_alias(self, key: str, party: str, ts_ms: int | None = None) -> None:
         """The counterparty named by the name identity with `alias_key` `key` is `party` ("":
-        ambiguous, two parties used that name). Edges already held with that name-only party are
-        rebound to `party`, and those bound through the name go back to it when it becomes
-        ambiguous, so what is held equals what a read from storage gives."""
+        ambiguous, two parties used that name), named by an edge at `ts_ms`. Edges already held
+        with that name-only party are rebound to `party`, and those bound through the name go back
+        to it when it becomes ambiguous, so what is held equals what a read from storage gives."""
         self.aliases[key] = party
+        if ts_ms is not None:
+            self.named(key, ts_ms)
         if not party:
             self._unbind(key)
             return
@@ -118,7 +131,7 @@ class Adjacency:
                 for i, h in enumerate(side):
                     if (h.payer if incoming else h.payee) == other:
                         side[i] = Hop(h.edge_id, party if incoming else h.payer, h.payee if incoming else party, h.ts_ms, h.amount_fen, h.tx_ids)
-                        self.named[h.edge_id] = other
+                        self.bound_names[h.edge_id] = other
             self.counterparties[party] = self.counterparties.get(party, 0) + self.counterparties.pop(other)
             seen = self.first_seen.pop(other, None)
             if seen is not None and seen < self.first_seen.get(party, 1 << 62):
@@ -126,7 +139,7 @@ class Adjacency:
 
     def _unbind(self, key: str) -> None:
         """Give the edges held under the party that the name with `alias_key` `key` stood for their stored name back."""
-        names = {eid: name for eid, name in self.named.items() if alias_key(name) == key}
+        names = {eid: name for eid, name in self.bound_names.items() if alias_key(name) == key}
         if not names:
             return
         for side, incoming in ((self.ins, True), (self.outs, False)):
@@ -144,7 +157,7 @@ class Adjacency:
                 self.counterparties[name] = self.counterparties.get(name, 0) + 1
                 if h.ts_ms < self.first_seen.get(name, 1 << 62):
                     self.first_seen[name] = h.ts_ms
-                del self.named[h.edge_id]
+                del self.bound_names[h.edge_id]
 
     def unhold(self, edge_id: str, ts_ms: int, incoming: bool, tx_id: str) -> None:
         """Take one leg (`tx_id`) of a stored edge out again; the edge goes when no leg is left."""
@@ -157,7 +170,7 @@ class Adjacency:
             side[i] = Hop(h.edge_id, h.payer, h.payee, h.ts_ms, h.amount_fen, tuple(t for t in h.tx_ids if t != tx_id))
             return
         del side[i]
-        self.named.pop(edge_id, None)
+        self.bound_names.pop(edge_id, None)
         other = h.payer if incoming else h.payee
         n = self.counterparties.get(other, 0) - 1
         if n > 0:
@@ -244,7 +257,10 @@ class Adjacency:
         return True
 
     def trim(self, oldest_ms: int, cap: int) -> bool:
-        """Drop edges before `oldest_ms` and all but the newest `cap` per side. True if a side was capped."""
+        """Drop edges before `oldest_ms` and all but the newest `cap` per side. True if a side was capped.
+        A counterparty keeps its first sight (`met`) while an edge with it is stored, even when that
+        sight is older than the edges kept (the relationship stays old); one with no edge left is
+        forgotten, and is new again if it comes back (see README, "Network detection")."""
         capped = False
         for incoming, side in ((True, self.ins), (False, self.outs)):
             if not side or (side[0].ts_ms >= oldest_ms and len(side) <= cap):
@@ -254,15 +270,21 @@ class Adjacency:
                 cut, capped = len(side) - cap, True
             if cut:
                 for h in side[:cut]:
-                    if self.named:
-                        self.named.pop(h.edge_id, None)
+                    if self.bound_names:
+                        self.bound_names.pop(h.edge_id, None)
                     other = h.payer if incoming else h.payee
                     n = self.counterparties.get(other, 0) - 1
                     if n > 0:
                         self.counterparties[other] = n
-                    else:
+                    else:  # no stored edge with it left: forgotten, as a read from Redis forgets it
                         self.counterparties.pop(other, None)
+                        self.first_seen.pop(other, None)
                 del side[:cut]
+        for key, seen in list(self.alias_seen.items()):  # oldest first: stops at the first one kept
+            if seen >= oldest_ms:
+                break
+            del self.alias_seen[key]
+            self.aliases.pop(key, None)
         return capped
 
     @property

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 
 from factors.network.edges import Edge
-from streams.decode import MAX_MS, MIN_MS
+from streams.decode import ID_MAX, MAX_MS, MIN_MS
 from streams.errors import DecodeError
 from streams.events import Source
 from streams.network.batches import Partitioner
@@ -33,8 +33,8 @@ def _text(obj: dict[str, Any], name: str, required: bool = True) -> str | None:
 def _tx_id(obj: dict[str, Any]) -> str:
     """The leg's tx_id: printable, as the customer stage's decoder requires (the state stores a ',' in it as a control character)."""
     tx_id = _text(obj, "tx_id") or ""
-    if not tx_id.isprintable():
-        raise DecodeError("invalid_value", "tx_id must be printable characters")
+    if not tx_id.isprintable() or len(tx_id) > ID_MAX:
+        raise DecodeError("invalid_value", f"tx_id must be 1-{ID_MAX} printable characters (edge.v1.schema.json)")
     return tx_id
 
 

@@ -33,7 +33,7 @@ from factors.network.rules import Rule, evaluate
 from streams import events
 from streams.events import OutputEvent, Source
 from streams.network.decode import decode_message
-from streams.network.events import detection_events, exposure_event, parties_digest
+from streams.network.events import detection_events, detection_key, exposure_event, parties_digest
 from streams.network.state import Applied, GraphStore
 
 SEARCH_ROUNDS = 8  # fetch rounds for accounts not held, at most (one more hop of the longest path per round)
@@ -46,7 +46,7 @@ class NetworkBatch:
     dead_letters: Counter[str] = field(default_factory=Counter)
     detections: Counter[str] = field(default_factory=Counter)  # by pattern
     done: dict[str, list[str]] = field(default_factory=dict)  # account -> edge ids to mark committed
-    emitted: dict[str, dict[str, str]] = field(default_factory=dict)  # anchor account -> detection fields
+    emitted: dict[tuple[str, str], tuple[str, int]] = field(default_factory=dict)  # (detection_key, pattern) -> (parties digest, event ms)
     search_seconds: float = 0.0
     accounts_read: int = 0
     hubs_skipped: int = 0
@@ -178,20 +178,19 @@ class NetworkEngine:
             await self.store.borrow(wanted)
             pending = retry
         hits_by_anchor: list[tuple[Hop, list[NetworkHit]]] = []
+        emitted = await self.store.emitted(detection_key(hit) for _, hits, _ in found.values() for hit in hits or ())
         for n in sorted(found):  # in stream order: the first anchor of an episode reports it
             view, hits, measured = found[n]
             if hits is None:
                 batch.hubs_skipped += 1
                 continue
-            account = view.account
-            held = self.store.view.get(account)
-            emitted = held.emitted if held is not None else {}
             kept = []
             for hit in hits:
-                field_name, digest_value = f"k:{hit.pattern}:{hit.key}", parties_digest(hit)
-                if (batch.emitted.get(account, {}).get(field_name) or emitted.get(field_name)) == digest_value:
-                    continue  # this episode with these parties was reported already
-                batch.emitted.setdefault(account, {})[field_name] = digest_value
+                record, digest_value = (detection_key(hit), hit.pattern), parties_digest(hit)
+                before = batch.emitted.get(record) or emitted.get(record[0], {}).get(hit.pattern)
+                if before is not None and before[0] == digest_value and before[1] >= view.anchor.ts_ms - self.store.retain_ms:
+                    continue  # this episode with these parties was reported already (by any member's edge) within the retention
+                batch.emitted[record] = (digest_value, view.anchor.ts_ms)
                 kept.append(hit)
             if kept:
                 hits_by_anchor.append((view.anchor, kept))

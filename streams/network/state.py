@@ -8,17 +8,26 @@ slot per account; party ids may hold any character, so they are never put in a k
     aml:net:{d}:x  hash edge id -> "p|tx_id[,tx_id]" (outputs pending) or "d|…" (committed; a ',' in a tx_id stored as TX_COMMA)
     aml:net:{d}:m  hash: wm (event-time watermark), wc (the watermark at the last commit),
                    c (customer id), g (peer group), ce / ge (the edge that taught c / g), capped,
-                   a:<digest> (name aliases), ae (aliases changed since the last commit, with their
-                   value before: a retry reads them as they were),
-                   k:<pattern>:<key> (detections emitted, with the parties digest)
+                   xp (the watermark when the keys' expiry was last renewed),
+                   a:<alias key> (a counterparty's name identity -> its party, see Adjacency.aliases),
+                   ae (aliases changed since the last commit, with their value and time before:
+                   a retry reads them as they were)
+    aml:net:{d}:t  sorted set alias key -> event time it was last named (an alias goes with the
+                   retention, like the edges)
+    aml:net:e:{k}  hash pattern -> "parties digest|event ms" of a detection emitted, k = its
+                   detection_key (one slot per detection, whichever account found it); expires
+                   2 x the retention after the last emission (wall clock: storage only, the check
+                   compares event time)
     aml:net:origin event time of the first edge the stage ever applied (its observed history begins there)
 
 A batch's edge copies are applied by one script call (`net_apply`: each account's copies in
 order, on its own keys only); on a Redis Cluster, one call per account (its keys are one slot).
-Edges older than `retain_days` before the account's watermark are
+Edges (and aliases) older than `retain_days` before the account's watermark are
 dropped when the batch commits (net_apply drops only those before the last committed watermark's
 retention, so a retry after failed outputs reads the account as the batch found it); at most `cap`
-edges per direction are kept (the oldest go first).
+edges per direction are kept (the oldest go first). An account's keys expire 2 x the retention
+after its watermark last moved (renewed once a week of event time, meta `xp`), so an account no
+edge reaches any more does not stay.
 
 Redis is the durable state; the worker also holds the adjacency of the accounts it *owns* (those
 whose copies it applied: one partition of the edge topic owns an account's in- and out-edges) in
@@ -62,6 +71,19 @@ def account_keys(party: str) -> tuple[str, str, str, str]:
     return (f"aml:net:{{{tag}}}:i", f"aml:net:{{{tag}}}:o", f"aml:net:{{{tag}}}:x", f"aml:net:{{{tag}}}:m")
 
 
+def alias_times_key(party: str) -> str:
+    return f"aml:net:{{{digest(party, 8)}}}:t"
+
+
+def _script_keys(party: str) -> tuple[str, ...]:
+    return (*account_keys(party), alias_times_key(party))
+
+
+def emitted_key(detection_key: str) -> str:
+    """The record of a detection emitted (hash pattern -> "parties digest|event ms"), its own slot."""
+    return f"aml:net:e:{{{detection_key}}}"
+
+
 @dataclass(frozen=True, slots=True)
 class Applied:
     """One edge copy after the apply script: `status` new | stored (already there) | late,
@@ -72,7 +94,7 @@ class Applied:
     status: str
     done: bool
     counterparty: str = ""  # the copy's counterparty as the owning account knows it (a name-only party resolved, see Adjacency.resolve)
-    alias: tuple[str, str] | None = None  # the name alias the copy teaches its account (see GraphStore._alias_writes)
+    alias: tuple[str, str, bool, bool] | None = None  # the name alias the copy teaches its account (see GraphStore._alias_writes)
 
     @property
     def payer(self) -> str:
@@ -129,7 +151,7 @@ class GraphStore:
         self.hub_degree = hub_degree
         self.hub_window_ms = hub_window_days * DAY_MS  # kept for the settings' meaning; the degree is counted over the retention
         self.max_accounts = max_accounts
-        self._scripts = {name: (SCRIPTS / f"{name}.lua").read_text() for name in ("net_apply", "net_read", "net_commit")}
+        self._scripts = {name: (SCRIPTS / f"{name}.lua").read_text() for name in ("net_apply", "net_read", "net_commit", "net_emitted")}
         self._sha = {name: hashlib.sha1(text.encode()).hexdigest() for name, text in self._scripts.items()}
         self.accounts: OrderedDict[str, Adjacency] = OrderedDict()  # owned, in memory
         self.borrowed: dict[str, Adjacency] = {}  # read for the current batch
@@ -295,21 +317,21 @@ class GraphStore:
                 cid = (edge.payer_customer_id if payer else edge.payee_customer_id) or ""
                 group = (edge.peer_group or "") if cid and cid == edge.leg_customer_id else ""
                 eid = edge.edge_id[:16]
-                key, value = aliases[own].get(j, ("", ""))
+                key, value, new, timed = aliases[own].get(j, ("", "", False, False))
                 member = f"{eid}|{edge.amount_fen}|{edge.payee if payer else edge.payer}"
-                rows.append(("o" if payer else "i", edge.ts_ms, member, eid, edge.tx_id.replace(",", TX_COMMA), cid, group, key, value))
+                rows.append(("o" if payer else "i", edge.ts_ms, member, eid, edge.tx_id.replace(",", TX_COMMA), cid, group, key, value, int(new), int(timed)))
             return rows
 
         chunks = self._chunks(list(by_account))
 
         def fill(pipe: Any) -> None:
             for chunk in chunks:
-                keys = [k for own in chunk for k in account_keys(own)]
+                keys = [k for own in chunk for k in _script_keys(own)]
                 pipe.evalsha(sha, len(keys), *keys, self.retain_ms, self.cap, orjson.dumps([packed(own) for own in chunk]))
 
         replies = [r for reply in await self._execute(fill) for r in reply]
         status: list[tuple[int, bytes]] = [(0, b"")] * len(copies)
-        learned: dict[int, tuple[str, str]] = {}
+        learned: dict[int, tuple[str, str, bool, bool]] = {}
         for (own, indices), reply in zip(by_account.items(), replies, strict=True):
             for j, n in enumerate(indices):
                 status[n] = (int(reply[2 * j]), reply[2 * j + 1])
@@ -332,12 +354,15 @@ class GraphStore:
                 self.customers[party] = cid
         return Applied(edge, a.copy, a.status, a.done, self._remember(edge, a.copy, a.alias), a.alias)
 
-    def _alias_writes(self, own: str, copies: list[tuple[Edge, str]]) -> dict[int, tuple[str, str]]:
-        """The name aliases the account's copies teach it (by position among them): a leg of the
-        account's own customer that names an identified counterparty (see Edge.counterparty_name_id)."""
+    def _alias_writes(self, own: str, copies: list[tuple[Edge, str]]) -> dict[int, tuple[str, str, bool, bool]]:
+        """The name aliases the account's copies name (by position among them): a leg of the
+        account's own customer that names an identified counterparty (see Edge.counterparty_name_id),
+        as (alias key, party, whether it teaches the account something new, whether its time is
+        recorded (Adjacency.named): the time keeps the alias for the retention)."""
         held = self.accounts.get(own)
         local: dict[str, str] = {}
-        writes: dict[int, tuple[str, str]] = {}
+        times: dict[str, int] = {}
+        writes: dict[int, tuple[str, str, bool, bool]] = {}
         for j, (edge, copy) in enumerate(copies):
             if not edge.counterparty_name_id or own != f"id:{edge.leg_customer_id}":
                 continue
@@ -345,12 +370,16 @@ class GraphStore:
             key = alias_key(edge.counterparty_name_id)
             known = local.get(key, held.aliases.get(key) if held is not None else None)
             value = other if known is None or known == other else ""
-            if value != known:
-                local[key] = value
-                writes[j] = (key, value)
+            local[key] = value
+            seen = times.get(key, held.alias_seen.get(key) if held is not None else None)
+            timed = seen is None or edge.ts_ms >= seen + DAY_MS  # the rule of Adjacency.named
+            if timed:
+                times[key] = edge.ts_ms
+            if value != known or timed:
+                writes[j] = (key, value, value != known, timed)
         return writes
 
-    def _remember(self, edge: Edge, copy: str, alias: tuple[str, str] | None = None) -> str:
+    def _remember(self, edge: Edge, copy: str, alias: tuple[str, str, bool, bool] | None = None) -> str:
         """Hold the applied copy in memory; returns its counterparty as the account knows it."""
         own = edge.party(copy)
         a = self.accounts.get(own)
@@ -364,12 +393,16 @@ class GraphStore:
             if cid == edge.leg_customer_id and edge.peer_group:
                 a.peer_group = edge.peer_group
         if alias is not None:
-            a.set_alias(*alias)
+            key, party, new, timed = alias
+            if new:
+                a.set_alias(key, party)
+            if timed:
+                a.named(key, edge.ts_ms)
         payer = copy == "payer"
         stored = edge.payee if payer else edge.payer
         other = a.resolve(stored)
         if other != stored:
-            a.named[edge.edge_id[:16]] = stored
+            a.bound_names[edge.edge_id[:16]] = stored
         a.add(Hop(edge.edge_id[:16], own if payer else other, other if payer else own, edge.ts_ms, edge.amount_fen, (edge.tx_id,)), incoming=not payer)
         newest = max(a.ins[-1].ts_ms if a.ins else 0, a.outs[-1].ts_ms if a.outs else 0)
         a.trim(newest - self.retain_ms, self.cap)
@@ -388,7 +421,7 @@ class GraphStore:
 
         def fill(pipe: Any) -> None:
             for chunk in chunks:
-                keys = [k for party in chunk for k in account_keys(party)]
+                keys = [k for party in chunk for k in _script_keys(party)]
                 pipe.evalsha(sha, len(keys), *keys, start_ms, end_ms)
 
         replies = [r for reply in await self._execute(fill) for r in reply]
@@ -396,24 +429,35 @@ class GraphStore:
         return {party: self._adjacency(party, reply, uncommitted) for party, reply in zip(order, replies, strict=True)}
 
     def _adjacency(self, party: str, reply: list[Any], uncommitted: dict[str, tuple[set[str], str, str]] | None = None) -> Adjacency:
-        raw_in, raw_out, raw_meta = reply
+        raw_in, raw_out, raw_meta, raw_times = reply
         meta = {raw_meta[i].decode(): raw_meta[i + 1].decode() for i in range(0, len(raw_meta), 2)}
+        times = {raw_times[i].decode(): int(float(raw_times[i + 1])) for i in range(0, len(raw_times), 2)}  # oldest first
         aliases = {k[2:]: v for k, v in meta.items() if k.startswith("a:")}
-        named: dict[str, str] = {}
+        bound_names: dict[str, str] = {}
         pending: set[str] | None = None
         if uncommitted is not None:
-            for key, before in orjson.loads(meta.get("ae", "[]")):  # learned by a batch never committed: it learns them again
+            # learned by a batch never committed: it learns them again (the retention is applied
+            # below, `_retain`, from the account's newest edge before the batch)
+            for key, before, *seen in orjson.loads(meta.get("ae", "[]")):  # [key, value, time] (time absent: written before times were)
                 if before is None:
                     aliases.pop(key, None)
                 else:
                     aliases[key] = before
+                if seen and seen[0] is None:
+                    times.pop(key, None)
+                elif seen:
+                    times[key] = int(seen[0])
             pending = set()
             uncommitted[party] = (pending, meta.get("ce", ""), meta.get("ge", ""))
-        ins = _hops(party, raw_in, incoming=True, aliases=aliases, named=named, pending=pending)
-        outs = _hops(party, raw_out, incoming=False, aliases=aliases, named=named, pending=pending)
-        a = Adjacency(party, ins, outs, meta.get("c") or None, meta.get("g") or None, False, {k: v for k, v in meta.items() if k.startswith("k:")})
+        else:
+            oldest = int(meta.get("wm") or 0) - self.retain_ms  # Redis prunes aliases once a day: read as held (Adjacency.trim)
+            aliases = {k: v for k, v in aliases.items() if times.get(k, oldest) >= oldest}
+        ins = _hops(party, raw_in, incoming=True, aliases=aliases, bound_names=bound_names, pending=pending)
+        outs = _hops(party, raw_out, incoming=False, aliases=aliases, bound_names=bound_names, pending=pending)
+        a = Adjacency(party, ins, outs, meta.get("c") or None, meta.get("g") or None, False)
         a.aliases = aliases
-        a.named = named
+        a.alias_seen = dict(sorted(((k, ms) for k, ms in times.items() if k in aliases), key=lambda kv: kv[1]))
+        a.bound_names = bound_names
         if uncommitted is None:
             self._retain(a)
         else:
@@ -422,38 +466,60 @@ class GraphStore:
             self.customers[party] = a.customer_id
         return a
 
-    async def commit(self, done: dict[str, list[str]], detections: dict[str, dict[str, str]], increments: dict[tuple[str, str], int] | None = None) -> None:
+    async def emitted(self, detection_keys: Iterable[str]) -> dict[str, dict[str, tuple[str, int]]]:
+        """The detections emitted under each detection_key: pattern -> (parties digest, event ms), one round trip."""
+        order = sorted(set(detection_keys))
+        if not order:
+            return {}
+        if isinstance(self.redis, RedisCluster):
+            replies = await asyncio.gather(*(self.redis.hgetall(emitted_key(k)) for k in order))
+        else:
+            pipe = self.redis.pipeline(transaction=False)
+            for k in order:
+                pipe.hgetall(emitted_key(k))
+            replies = await pipe.execute()
+        out: dict[str, dict[str, tuple[str, int]]] = {}
+        for k, fields in zip(order, replies, strict=True):
+            for pattern, value in fields.items():
+                parties, _, ms = value.decode().partition("|")
+                out.setdefault(k, {})[pattern.decode()] = (parties, int(ms or 0))
+        return out
+
+    async def commit(
+        self, done: dict[str, list[str]], emitted: Mapping[tuple[str, str], tuple[str, int]] | None = None, increments: dict[tuple[str, str], int] | None = None
+    ) -> None:
         """After the outputs are acknowledged: mark the copies committed and record the detections
-        emitted per anchor account (in Redis, then in memory)."""
-        sha = self._sha["net_commit"]
-        chunks = self._chunks(sorted(set(done) | set(detections)))
+        emitted ((detection_key, pattern) -> (parties digest, event ms); each under its own key,
+        kept unless a later emission is recorded there already)."""
+        sha, emit_sha = self._sha["net_commit"], self._sha["net_emitted"]
+        chunks = self._chunks(sorted(done))
+        records = [(k, p, d, ms) for (k, p), (d, ms) in sorted((emitted or {}).items())]
+        detections = [[r] for r in records] if isinstance(self.redis, RedisCluster) else [records] if records else []
 
         def fill(pipe: Any) -> None:
             for chunk in chunks:
-                keys = [k for party in chunk for k in account_keys(party)]
-                entries = [(done.get(party, []), [v for kv in sorted(detections.get(party, {}).items()) for v in kv]) for party in chunk]
-                pipe.evalsha(sha, len(keys), *keys, orjson.dumps(entries), self.retain_ms)
+                keys = [k for party in chunk for k in _script_keys(party)]
+                pipe.evalsha(sha, len(keys), *keys, orjson.dumps([done[party] for party in chunk]), self.retain_ms)
+            for group in detections:
+                keys = [emitted_key(k) for k, *_ in group]
+                pipe.evalsha(emit_sha, len(keys), *keys, 2 * self.retain_ms, orjson.dumps([[p, f"{d}|{ms}", ms] for _, p, d, ms in group]))
             for (key, name), amount in sorted((increments or {}).items()):
                 pipe.hincrby(key, name, amount)
 
-        if chunks or increments:
+        if chunks or detections or increments:
             await self._execute(fill)
         self._uncommitted = False  # the batch is durable: what is held is the state now
         self._taught.clear()
-        for party, fields in detections.items():
-            a = self.accounts.get(party) or self.borrowed.get(party)
-            if a is not None:
-                a.emitted.update(fields)
 
 
-def _hops(party: str, raw: list[Any], incoming: bool, aliases: dict[str, str], named: dict[str, str], pending: set[str] | None) -> tuple[Hop, ...]:
+def _hops(party: str, raw: list[Any], incoming: bool, aliases: dict[str, str], bound_names: dict[str, str], pending: set[str] | None) -> tuple[Hop, ...]:
     hops = []
     for i in range(0, len(raw), 3):
         eid, fen, other = raw[i].decode().split("|", 2)
         if aliases and other.startswith(NAME_ONLY):
             bound = aliases.get(alias_key(other)) or other
             if bound != other:
-                named[eid] = other
+                bound_names[eid] = other
                 other = bound
         legs = raw[i + 2].decode() if raw[i + 2] else ""
         if pending is not None and legs[:2] == "p|":

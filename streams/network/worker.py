@@ -4,8 +4,7 @@ One agent, one small loop: take a batch, run `NetworkEngine.process`, emit the d
 letters (idempotent producer, acks=all, wait for every ack), `commit` the graph state, then release
 the offsets (the same hold-until-durable scheme as the customer stage, see streams/app.py). A
 failing batch is retried with capped backoff; an unexpected error exits (70) without acknowledging,
-so the batch is redelivered. Quantiles are published every `AMLSTREAM_PEER_PUBLISH_INTERVAL_S`
-and reloaded every minute.
+so the batch is redelivered.
 
 A second agent reads aml.risk-changes.v1 (the customer stage's output, in the same group) and
 records the levels of its partitions' customers in one Redis hash that every worker reloads
@@ -36,7 +35,6 @@ from streams.health import Readiness, serve
 from streams.logs import logging_config
 from streams.network.engine import NetworkBatch, NetworkEngine
 from streams.network.metrics import NetworkMetrics
-from streams.network.quantiles import load_quantiles, publish_quantiles
 from streams.network.risk import decode_risk_change
 from streams.network.risk import load as load_risk
 from streams.network.risk import record as record_risk
@@ -101,7 +99,6 @@ def create_network_app(settings: Settings, metrics: NetworkMetrics, readiness: R
     )
     edges = app.topic(settings.topics.edges, key_serializer="raw", value_serializer="raw", allow_empty=True)
     risk_topic = app.topic(settings.topics.risk_changes, key_serializer="raw", value_serializer="raw", allow_empty=True)
-    quantiles: dict = {}
     risk: dict[str, str] = {}  # customer_id -> "level@since_ms" of high-risk customers (streams.network.risk)
     held: dict[str, GraphStore] = {}
 
@@ -125,56 +122,67 @@ def create_network_app(settings: Settings, metrics: NetworkMetrics, readiness: R
             await record_risk(redis, changes)
             await reload_risk(redis)
 
-        async for batch in stream.take_events(settings.batch_size, within=settings.batch_window_ms / 1000):
-            for event in batch:
-                event.message.incref()
-            changes: list[tuple[str, str, int]] = []
-            dead: list[OutputEvent] = []
-            for event in batch:
-                m = event.message
-                try:
-                    change = decode_risk_change(m.value)
-                except DecodeError as exc:
-                    metrics.risk_changes.labels("invalid").inc()
-                    dead.append(dead_letter(Source(m.topic, m.partition, m.offset, m.key, m.value), exc.code, exc.detail, model.version))
-                    continue
-                metrics.risk_changes.labels("recorded" if change else "other_event").inc()
-                if change:
-                    changes.append(change)
-            await retry("risk levels", functools.partial(deliver, dead, changes), max_delay_s=settings.redis_retry_max_s, on_error=lambda _: metrics.redis_errors.inc())
-            for code in (d.value["error_code"] for d in dead):
-                metrics.dead_letters.labels(code).inc()
-            for event in batch:
-                event.message.ack(app.consumer, n=2)
+        try:
+            async for batch in stream.take_events(settings.batch_size, within=settings.batch_window_ms / 1000):
+                for event in batch:
+                    event.message.incref()
+                changes: list[tuple[str, str, int]] = []
+                dead: list[OutputEvent] = []
+                for event in batch:
+                    m = event.message
+                    try:
+                        change = decode_risk_change(m.value)
+                    except DecodeError as exc:
+                        metrics.risk_changes.labels("invalid").inc()
+                        dead.append(dead_letter(Source(m.topic, m.partition, m.offset, m.key, m.value), exc.code, exc.detail, model.version))
+                        continue
+                    metrics.risk_changes.labels("recorded" if change else "other_event").inc()
+                    if change:
+                        changes.append(change)
+                await retry(
+                    "risk levels", functools.partial(deliver, dead, changes), max_delay_s=settings.redis_retry_max_s, on_error=lambda _: metrics.redis_errors.inc()
+                )
+                for code in (d.value["error_code"] for d in dead):
+                    metrics.dead_letters.labels(code).inc()
+                for event in batch:
+                    event.message.ack(app.consumer, n=2)
+        finally:  # no unclosed producer or connection at shutdown
+            await emitter.stop()
+            await redis.aclose()
 
     @app.agent(edges, concurrency=1)
     async def process_edges(stream: faust.StreamT) -> None:
         redis = make_redis(settings, socket_timeout=10, socket_connect_timeout=5, health_check_interval=30)
         store = held["store"] = GraphStore(redis, retain_days=settings.retain_days, cap=settings.network_edge_cap, hub_degree=settings.network_hub_degree)
         await reload_risk(redis)
-        engine = NetworkEngine(store, rules, model.version, quantiles=quantiles, risk=risk)
+        engine = NetworkEngine(store, rules, model.version, risk=risk)
         emitter = KafkaEmitter(settings)
         await emitter.start()
-        async for batch in stream.take_events(settings.batch_size, within=settings.batch_window_ms / 1000):
-            for event in batch:
-                event.message.incref()  # held until the batch is durable (see streams/app.py)
-            records = [Source(e.message.topic, e.message.partition, e.message.offset, e.message.key, e.message.value) for e in batch]
-            try:
-                await handle(engine, emitter, metrics, records, settings.redis_retry_max_s)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.critical("unexpected error in a network batch; exiting for a clean redelivery", exc_info=True)
-                logging.shutdown()
-                os._exit(EXIT_INTERNAL_ERROR)
-            for event in batch:
-                event.message.ack(app.consumer, n=2)
-            readiness.last_progress = time.monotonic()
-            for tp in {e.message.tp for e in batch}:
-                last = max(e.message.offset for e in batch if e.message.tp == tp)
-                high = app.consumer.highwater(tp)
-                if high is not None:
-                    metrics.consumer_lag.labels(f"{tp.topic}:{tp.partition}").set(max(0, high - last - 1))
+        try:
+            async for batch in stream.take_events(settings.batch_size, within=settings.batch_window_ms / 1000):
+                for event in batch:
+                    event.message.incref()  # held until the batch is durable (see streams/app.py)
+                records = [Source(e.message.topic, e.message.partition, e.message.offset, e.message.key, e.message.value) for e in batch]
+                try:
+                    await handle(engine, emitter, metrics, records, settings.redis_retry_max_s)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.critical("unexpected error in a network batch; exiting for a clean redelivery", exc_info=True)
+                    logging.shutdown()
+                    os._exit(EXIT_INTERNAL_ERROR)
+                for event in batch:
+                    event.message.ack(app.consumer, n=2)
+                readiness.last_progress = time.monotonic()
+                for tp in {e.message.tp for e in batch}:
+                    last = max(e.message.offset for e in batch if e.message.tp == tp)
+                    high = app.consumer.highwater(tp)
+                    if high is not None:
+                        metrics.consumer_lag.labels(f"{tp.topic}:{tp.partition}").set(max(0, high - last - 1))
+
+        finally:  # no unclosed producer or connection at shutdown
+            await emitter.stop()
+            await redis.aclose()
 
     @app.on_partitions_revoked.connect
     async def forget_revoked(app: faust.App, revoked: set[faust.types.TP], **kwargs: object) -> None:
@@ -205,30 +213,15 @@ def create_network_app(settings: Settings, metrics: NetworkMetrics, readiness: R
         readiness.redis_ok = True
 
     @app.timer(interval=60.0)
-    async def refresh_quantiles() -> None:
+    async def count_state_keys() -> None:
         redis = make_redis(settings, socket_timeout=10)
         try:
-            quantiles.clear()
-            quantiles.update(await load_quantiles(redis))
             metrics.state_accounts.set(await redis.dbsize())
         except Exception:  # a periodic job never takes the worker down (redis-py's cluster client can raise AttributeError)
             metrics.redis_errors.inc()
             log.warning("a periodic Redis job failed", exc_info=True)
         finally:
             await redis.aclose()
-
-    if settings.peer_publish_interval_s > 0:
-
-        @app.timer(interval=settings.peer_publish_interval_s)
-        async def publish() -> None:
-            redis = make_redis(settings, socket_timeout=30)
-            try:
-                await publish_quantiles(redis)
-            except Exception:
-                metrics.redis_errors.inc()
-                log.warning("publishing quantiles failed", exc_info=True)
-            finally:
-                await redis.aclose()
 
     return app
 

@@ -24,7 +24,7 @@ from factors.network.rules import load_rules
 from streams.events import Source, iso
 from streams.model import load_model
 from streams.network.engine import NetworkEngine
-from streams.network.state import GraphStore
+from streams.network.state import GraphStore, account_keys
 
 DAY = 86_400_000
 HOUR = 3_600_000
@@ -181,3 +181,25 @@ async def test_an_alias_taught_by_a_failed_attempt_does_not_change_its_retry(red
     the attempt did."""
     cuts = every(500)
     assert await run(redis, cuts, crash=True) == await run(redis, cuts)
+
+
+async def test_an_alias_time_moved_by_a_failed_attempt_is_read_back_as_before(redis):
+    """A name alias's time (the :t sorted set, Adjacency.alias_seen: it keeps the alias for the
+    retention) moved by an attempt stopped before its commit is read back by the retry as it was
+    ('ae' keeps the value and the time before); the commit makes the attempt's time the state."""
+    await redis.flushdb()
+    model = load_model()
+    worker = NetworkEngine(GraphStore(redis), load_rules(model.standard), model.version)
+    named = {"counterparty_account": "6222 0001", "counterparty_name": "HENGTONG TRADING CO LTD", "counterparty_bank": "ICBC"}
+    await worker.commit(await worker.process(leg("n-1", "AL", "in", 30_000, T0, **named)))
+    attempt = await worker.process(leg("n-2", "AL", "in", 30_000, T0 + 2 * DAY, **named))  # its outputs fail: no commit
+    meta = account_keys("id:AL")[3]
+    assert await redis.hexists(meta, "ae")
+    reader = GraphStore(redis)
+    retried = (await reader.read(["id:AL"], 0, 2**53, {}))["id:AL"]  # as a retry reads it
+    assert list(retried.alias_seen.values()) == [T0] and len(retried.aliases) == 1
+    assert list((await reader.read(["id:AL"], 0, 2**53))["id:AL"].alias_seen.values()) == [T0 + 2 * DAY]
+    await worker.commit(attempt)
+    committed = (await reader.read(["id:AL"], 0, 2**53, {}))["id:AL"]
+    assert list(committed.alias_seen.values()) == [T0 + 2 * DAY]
+    assert not await redis.hexists(meta, "ae")

@@ -13,7 +13,7 @@ from factors.network.rules import load_rules
 from streams.events import Source, iso
 from streams.model import load_model
 from streams.network.engine import NetworkEngine
-from streams.network.state import GraphStore, account_keys
+from streams.network.state import GraphStore, account_keys, alias_times_key
 
 DAY = 86_400_000
 HOUR = 3_600_000
@@ -136,12 +136,9 @@ async def test_two_transfers_of_one_leg_customer_with_the_same_time_and_amount_a
     assert sum(h.amount_fen for h in held.outs) == 1_000_000
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the meta hash's name aliases (a:<digest>) and emitted detections (k:<pattern>:<key>) are never pruned: edges go "
-    "after 90 days, these fields stay for ever (README: state bounded in time, at most 90 days)",
-)
 async def test_the_meta_hash_is_bounded_by_the_retention(redis):
+    """The meta hash's name aliases (a:<digest>) were never pruned: now each goes once not named for
+    the retention (event time), with its time in the account's :t sorted set; the memory held too."""
     store = GraphStore(redis, retain_days=90)
     engine = NetworkEngine(store, (), load_model().version)
     for n in range(200):  # one new identified counterparty a day, named: the account learns one alias a day
@@ -151,15 +148,15 @@ async def test_the_meta_hash_is_bounded_by_the_retention(redis):
     assert await redis.zcard(i) <= 91
     aliases = [k for k in await redis.hkeys(m) if k.startswith(b"a:")]
     assert len(aliases) <= 91
+    assert await redis.zcard(alias_times_key("id:C-V")) == len(aliases)
+    held, read = store.accounts["id:C-V"], (await GraphStore(redis).read(["id:C-V"], 0, 2**53))["id:C-V"]
+    assert len(held.aliases) == len(aliases) and (read.aliases, read.alias_seen) == (held.aliases, held.alias_seen)
+    assert not [k for k in await redis.hkeys(m) if k.startswith(b"k:")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="'the same episode found again with the same parties emits nothing' (docs/events.md) holds per anchor account "
-    "only (the emitted digests live in the anchor's meta hash): a closed group found again at another member's payee copy "
-    "re-emits the same key with the same parties, a new event_id for every member",
-)
 async def test_a_closed_group_found_again_at_another_member_with_the_same_parties_emits_nothing(redis):
+    """The emitted digests lived in the anchor's meta hash: a closed group found again at another
+    member's copy re-emitted the same key with the same parties. Now one record per detection_key."""
     model = load_model()
     engine = NetworkEngine(GraphStore(redis), load_rules(model.standard), model.version)
     members = ["C1", "C2", "C3", "C4"]

@@ -13,7 +13,7 @@ from streams.errors import DecodeError
 from streams.events import Source, iso
 from streams.model import load_model
 from streams.network.engine import NetworkEngine
-from streams.network.state import GraphStore, account_keys
+from streams.network.state import GraphStore, account_keys, alias_times_key, emitted_key
 
 DAY = 86_400_000
 T0 = 1_795_000_000_000
@@ -48,6 +48,30 @@ async def test_keys_of_one_account_share_one_hash_tag():
     keys = account_keys("id:}C-1001{")
     tags = {k[k.index("{") + 1 : k.index("}")] for k in keys}
     assert len(tags) == 1 and len(next(iter(tags))) == 16
+
+
+async def test_an_accounts_alias_times_share_its_hash_tag_and_a_detection_record_has_its_own():
+    tag = lambda k: k[k.index("{") + 1 : k.index("}")]  # noqa: E731
+    assert tag(alias_times_key("id:C-1")) == tag(account_keys("id:C-1")[0])
+    assert tag(emitted_key("ab" * 16)) == "ab" * 16
+
+
+async def test_a_detection_record_keeps_the_latest_emission_and_expires(redis):
+    store = GraphStore(redis, retain_days=90)
+    await store.commit({}, {("k1", "closed_group"): ("d2", T0 + DAY)})
+    await store.commit({}, {("k1", "closed_group"): ("d1", T0)})  # an older batch redelivered and committed late
+    assert await store.emitted(["k1", "k2"]) == {"k1": {"closed_group": ("d2", T0 + DAY)}}
+    assert 0 < await redis.pttl(emitted_key("k1")) <= 180 * DAY
+
+
+async def test_an_accounts_keys_expire_when_no_edge_reaches_it_any_more(redis):
+    engine = NetworkEngine(GraphStore(redis), (), load_model().version)
+    await engine.commit(await engine.process(copies("t1", "C1", "out", "P1", 10_000, T0)))
+    await engine.commit(await engine.process(copies("t2", "C2", "in", "P1", 10_000, T0 + 3_600_000)))  # P1's first out-edge: a key created
+    keys = account_keys("id:P1")
+    assert await redis.exists(*keys) == 4
+    for key in keys:
+        assert 170 * DAY < await redis.pttl(key) <= 180 * DAY
 
 
 async def test_both_legs_stored_once_and_a_cycle_found_once(redis):

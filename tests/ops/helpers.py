@@ -26,10 +26,11 @@ from filings.errors import FilingConfigError
 from filings.settings import PREFIX as FILINGS_PREFIX
 from filings.settings import VARIABLES as FILING_VARIABLES
 from filings.settings import FilingSettings, load_filing_settings
+from iso20022.settings import AdapterSettings, load_adapter_settings
 from streams import cli
 from streams.errors import ConfigError
 from streams.metrics import Metrics
-from streams.settings import _TOPIC_ENV, PREFIX, Settings, env_name, load_settings
+from streams.settings import _TOPIC_ENV, OTHER_VARIABLES, PREFIX, Settings, env_name, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -38,6 +39,7 @@ PROMETHEUS = ROOT / "deploy" / "prometheus"
 GRAFANA = ROOT / "deploy" / "grafana"
 K8S = ROOT / "deploy" / "k8s"
 IMAGE_ENTRYPOINT = "amlstream"
+ISO20022_PREFIX = PREFIX + "ISO20022_"  # the ISO 20022 adapter's own variables (iso20022/settings.py)
 
 
 def load_yaml(path: Path) -> Any:
@@ -47,7 +49,8 @@ def load_yaml(path: Path) -> Any:
 # --- settings ------------------------------------------------------------------------------------
 
 
-_PROBES = ("7", "1", "debug", "/etc/amlstream/probe.toml", "redis://probe:6379/0", "probe")
+# "0" for a boolean that defaults to true (AMLSTREAM_NETWORK)
+_PROBES = ("7", "1", "0", "debug", "/etc/amlstream/probe.toml", "redis://probe:6379/0", "probe")
 
 
 def _reads(name: str, changed: Callable[[Settings], bool]) -> bool:
@@ -80,8 +83,9 @@ def setting_names() -> frozenset[str]:
 
 def check_settings(env: Mapping[str, object], where: str) -> Settings:
     """The AMLSTREAM_* part of `env` must be known names that load_settings accepts (the filing
-    stage's AMLSTREAM_FILINGS_* ones are checked by check_filing_settings)."""
-    ours = {k: str(v) for k, v in env.items() if k.startswith(PREFIX) and not k.startswith(FILINGS_PREFIX)}
+    stage's AMLSTREAM_FILINGS_* ones by check_filing_settings, the ISO 20022 adapter's AMLSTREAM_ISO20022_*
+    ones by check_adapter_settings)."""
+    ours = {k: str(v) for k, v in env.items() if k.startswith(PREFIX) and not k.startswith((FILINGS_PREFIX, ISO20022_PREFIX))}
     unknown = sorted(set(ours) - setting_names())
     assert not unknown, f"{where}: {unknown} are not settings of streams.settings (load_settings would ignore them)"
     return load_settings(ours)
@@ -95,6 +99,18 @@ def check_filing_settings(env: Mapping[str, object], where: str) -> FilingSettin
     try:
         return load_filing_settings({**ours, **{k: str(v) for k, v in env.items() if k == "AMLSTREAM_TOPIC_CASE_DECISIONS"}})
     except FilingConfigError as exc:
+        pytest.fail(f"{where}: {exc}")
+
+
+def check_adapter_settings(env: Mapping[str, object], where: str) -> AdapterSettings:
+    """The AMLSTREAM_ISO20022_* part of `env` must be variables iso20022.settings reads, with values it accepts."""
+    ours = {k: str(v) for k, v in env.items() if k.startswith(ISO20022_PREFIX)}
+    known = {name for name in OTHER_VARIABLES if name.startswith(ISO20022_PREFIX)}
+    unknown = sorted(set(ours) - known)
+    assert not unknown, f"{where}: {unknown} are not settings of iso20022.settings (load_adapter_settings would ignore them)"
+    try:
+        return load_adapter_settings(ours)
+    except ConfigError as exc:
         pytest.fail(f"{where}: {exc}")
 
 
@@ -158,13 +174,15 @@ def amlstream_calls(script: str) -> list[list[str]]:
 
 @functools.cache
 def exported_series() -> frozenset[str]:
-    """The sample (series) names the workers (customer stage and filing stage) export: what PromQL can select. Every labelled metric is
-    touched once so its children exist; counters appear as *_total, histograms as *_bucket/_sum/_count.
+    """The sample (series) names the workers (customer, filing and network stages, ISO 20022 adapter) export: what PromQL can select.
+    Every labelled metric is touched once so its children exist; counters appear as *_total, histograms as *_bucket/_sum/_count.
     Family names such as `amlstream_transactions` are not series and are not included."""
     from filings.metrics import FilingMetrics  # the filing worker's metrics (amlstream filings worker)
+    from iso20022.metrics import IsoMetrics  # amlstream iso20022 adapter
+    from streams.network.metrics import NetworkMetrics  # amlstream network-worker
 
     names: set[str] = set()
-    for metrics in (Metrics(), FilingMetrics()):
+    for metrics in (Metrics(), FilingMetrics(), NetworkMetrics(), IsoMetrics()):
         for metric in vars(metrics).values():
             if isinstance(metric, MetricWrapperBase) and metric._labelnames:
                 metric.labels(*("x" for _ in metric._labelnames))

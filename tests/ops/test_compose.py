@@ -5,15 +5,28 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import subprocess
 import tomllib
 from pathlib import PurePosixPath
 from typing import Any
 
 import pytest
 
-from tests.ops.helpers import COMPOSE, DOCKERFILE, IMAGE_ENTRYPOINT, PROMETHEUS, ROOT, amlstream_calls, check_cli, check_filing_settings, check_settings, load_yaml
+from tests.ops.helpers import (
+    COMPOSE,
+    DOCKERFILE,
+    IMAGE_ENTRYPOINT,
+    PROMETHEUS,
+    ROOT,
+    amlstream_calls,
+    check_adapter_settings,
+    check_cli,
+    check_filing_settings,
+    check_settings,
+    load_yaml,
+)
 
-LONG_RUNNING = ("kafka", "redis", "worker-1", "worker-2", "filings", "prometheus", "grafana")
+LONG_RUNNING = ("kafka", "redis", "worker-1", "worker-2", "filings", "network-worker", "iso20022-adapter", "prometheus", "grafana")
 WORKERS = ("worker-1", "worker-2")
 
 
@@ -87,7 +100,7 @@ def bind_mounts(service: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def test_every_expected_service_is_there(services: dict[str, dict[str, Any]]) -> None:
-    assert set(services) >= {"kafka", "redis", "topics", *WORKERS, "filings", "generator", "prometheus", "grafana"}
+    assert set(services) >= {"kafka", "redis", "topics", *WORKERS, "filings", "network-worker", "iso20022-adapter", "generator", "prometheus", "grafana"}
 
 
 def test_every_service_has_an_image_and_app_services_build_the_worker_dockerfile(services: dict[str, dict[str, Any]]) -> None:
@@ -187,6 +200,7 @@ def test_the_workers_topics_and_generator_run_what_the_stack_needs(services: dic
 def test_every_amlstream_variable_is_a_setting_load_settings_accepts(services: dict[str, dict[str, Any]]) -> None:
     for name, service in services.items():
         check_settings(env_of(service), f"compose service {name}")
+        check_adapter_settings(env_of(service), f"compose service {name}")
 
 
 def test_workers_share_one_consumer_group_and_reach_the_compose_services(services: dict[str, dict[str, Any]]) -> None:
@@ -308,3 +322,99 @@ def test_the_image_holds_every_package_and_a_writable_filings_directory(services
     runs = " ".join(rest for kw, rest in dockerfile_instructions() if kw == "RUN")
     (_, target), *_ = bind_mounts(services["filings"])
     assert re.search(rf"install -d -o amlstream -g amlstream {re.escape(target)}\b", runs), f"{target}: a new named volume takes its owner from the image"
+
+
+# --- the network stage and the ISO 20022 adapter ----------------------------------------------------
+
+
+def test_the_network_worker_reads_the_edges_the_workers_emit(services: dict[str, dict[str, Any]]) -> None:
+    network = services["network-worker"]
+    assert command_line(network) == ["amlstream", "network-worker"]
+    settings = check_settings(env_of(network), "network-worker")
+    worker = check_settings(env_of(services["worker-1"]), "worker-1")
+    assert worker.network, "the workers emit edges (AMLSTREAM_NETWORK=1): the network worker is their reader"
+    assert (settings.bootstrap_servers, settings.redis_url, settings.topics) == (worker.bootstrap_servers, worker.redis_url, worker.topics)
+    filings = check_filing_settings(env_of(services["filings"]), "filings")
+    assert settings.network_group_id not in (worker.group_id, filings.group_id), "its own consumer group"
+    assert settings.network_metrics_port == 9466 and f"http://localhost:{settings.network_metrics_port}/healthz" in " ".join(argv(network["healthcheck"]["test"]) or [])
+    depends = network["depends_on"]
+    assert depends["kafka"]["condition"] == depends["redis"]["condition"] == "service_healthy"
+    assert depends["topics"]["condition"] == "service_completed_successfully"
+    assert network.get("stop_grace_period") == services["worker-1"]["stop_grace_period"], "SIGTERM finishes the batch in flight, as for the workers"
+
+
+def test_the_iso20022_adapter_has_its_own_group_and_metrics_port(services: dict[str, dict[str, Any]]) -> None:
+    adapter = services["iso20022-adapter"]
+    assert command_line(adapter) == ["amlstream", "iso20022", "adapter"]
+    env = env_of(adapter)
+    settings = check_settings(env, "iso20022-adapter")
+    adapter_settings = check_adapter_settings(env, "iso20022-adapter")
+    worker = check_settings(env_of(services["worker-1"]), "worker-1")
+    assert (settings.bootstrap_servers, settings.topics) == (worker.bootstrap_servers, worker.topics), "it produces to the workers' transactions topic"
+    assert adapter_settings.group_id not in (worker.group_id, worker.network_group_id), "its own consumer group"
+    ports = {worker.metrics_port, worker.network_metrics_port, check_filing_settings(env_of(services["filings"]), "filings").metrics_port}
+    assert settings.metrics_port not in ports, "a port of its own: no scrape target is mistaken for another stage"
+    assert f"http://localhost:{settings.metrics_port}/healthz" in " ".join(argv(adapter["healthcheck"]["test"]) or [])
+    assert adapter["depends_on"]["kafka"]["condition"] == "service_healthy" and adapter["depends_on"]["topics"]["condition"] == "service_completed_successfully"
+
+
+def test_the_topics_one_shot_creates_the_network_and_iso20022_topics() -> None:
+    from streams.cli import _topics_for_provisioning
+    from streams.settings import load_settings
+
+    t = load_settings({}).topics
+    created = {topic.name for topic in _topics_for_provisioning(load_settings({}), 6)}
+    assert {t.edges, t.network_detections, t.iso20022_pacs008, t.iso20022_camt054} <= created
+
+
+def test_prometheus_starts_after_every_scraped_service(services: dict[str, dict[str, Any]]) -> None:
+    targets = {target.split(":")[0] for job in load_yaml(PROMETHEUS / "prometheus.yml")["scrape_configs"] for s in job["static_configs"] for target in s["targets"]}
+    assert targets - {"localhost"} <= set(services["prometheus"]["depends_on"])
+
+
+# --- deploy/local/demo.sh ------------------------------------------------------------------------------
+
+DEMO = ROOT / "deploy" / "local" / "demo.sh"
+
+
+def demo_environment() -> dict[str, str]:
+    """The AMLSTREAM_* variables demo.sh exports before it starts anything: its lines from `run_id=`
+    up to the first command that touches a service, run by bash (they only assign and export)."""
+    lines = DEMO.read_text(encoding="utf-8").splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("run_id="))
+    end = next(i for i, line in enumerate(lines) if i > start and line.startswith(("redis-cli", '"$AML"')))
+    script = "set -eu\nexport AMLSTREAM_METRICS_PORT=9464\n" + "\n".join(lines[start:end]) + "\nenv\n"
+    out = subprocess.run(["bash", "-c", script], env={"PATH": "/usr/bin:/bin"}, capture_output=True, text=True, check=True, timeout=10).stdout
+    return dict(line.split("=", 1) for line in out.splitlines() if line.startswith("AMLSTREAM_"))
+
+
+def demo_calls() -> list[list[str]]:
+    """The `"$AML" ...` command lines of demo.sh, without redirections; shell variables stand in as 1."""
+    script = DEMO.read_text(encoding="utf-8").replace("\\\n", " ")
+    calls = []
+    for match in re.finditer(r'"\$AML" ([^\n]*)', script):
+        words = re.split(r"\s(?:\d?>|&|\||;)", " " + match.group(1))[0]
+        calls.append(shlex.split(re.sub(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?", "1", words), comments=True))
+    return calls
+
+
+def test_demo_runs_use_topics_and_groups_of_their_own() -> None:
+    from streams.settings import Topics
+
+    env = demo_environment()
+    settings = check_settings(env, "demo.sh")
+    defaults = Topics()
+    for field in Topics.model_fields:
+        name = getattr(settings.topics, field)
+        assert name != getattr(defaults, field) and name.startswith("demo-"), f"demo.sh writes to the shared topic {name} (AMLSTREAM_TOPIC_{field.upper()})"
+    assert settings.group_id.startswith("amlstream-demo-") and settings.network_group_id.startswith("amlstream-network-demo-")
+    assert settings.network_metrics_port not in (settings.metrics_port, settings.metrics_port + 1), "the worker has the metrics port, the adapter the next one"
+
+
+def test_demo_starts_a_network_worker_beside_the_worker_and_calls_only_real_commands() -> None:
+    calls = demo_calls()
+    commands = [call[0] for call in calls]
+    assert "worker" in commands and "network-worker" in commands
+    assert commands.index("network-worker") < commands.index("produce"), "the network worker runs before the stream is produced"
+    for call in calls:
+        check_cli(call, "demo.sh")

@@ -46,11 +46,18 @@ def test_dashboard_identity(board: dict[str, Any]) -> None:
     assert 36 <= board["schemaVersion"] <= 41
 
 
+def rows(board: dict[str, Any]) -> list[dict[str, Any]]:
+    return [panel for panel in board["panels"] if panel["type"] == "row"]
+
+
 def test_every_panel_has_a_target_and_a_unique_id(board: dict[str, Any]) -> None:
     ids = [panel["id"] for panel in board["panels"]]
     assert len(ids) == len(set(ids))
     for panel in board["panels"]:
         assert panel["title"].strip()
+        if panel["type"] == "row":  # a row header: no query, full width, its panels follow it (not collapsed)
+            assert (panel["gridPos"]["h"], panel["gridPos"]["w"], panel["collapsed"], panel["panels"]) == (1, 24, False, []), panel["title"]
+            continue
         assert panel.get("targets"), f"panel {panel['title']!r} has no target"
         for target in panel["targets"]:
             assert target["expr"].strip() and target["refId"], panel["title"]
@@ -111,8 +118,8 @@ def test_every_expression_is_valid_promql(board: dict[str, Any], tmp_path: Path)
 
 
 def test_every_datasource_reference_is_the_provisioned_one(board: dict[str, Any], datasource_uid: str) -> None:
-    refs = [panel["datasource"] for panel in board["panels"]]
-    refs += [target["datasource"] for panel in board["panels"] for target in panel["targets"] if "datasource" in target]
+    refs = [panel["datasource"] for panel in board["panels"] if panel["type"] != "row"]
+    refs += [target["datasource"] for panel in board["panels"] for target in panel.get("targets", []) if "datasource" in target]
     refs += [var["datasource"] for var in board.get("templating", {}).get("list", []) if "datasource" in var]
     assert refs
     for ref in refs:
@@ -131,3 +138,55 @@ def test_the_dashboard_provider_loads_this_folder() -> None:
     assert provider["type"] == "file"
     assert provider["options"]["path"].startswith("/")
     assert sorted(p.name for p in (GRAFANA / "dashboards").iterdir()) == ["amlstream.json"]
+
+
+STAGE_ROWS = {
+    # row title prefix: (the job its `up` comes from, its metrics' prefix, the series it must show)
+    "Network stage": (
+        "amlstream-network",
+        "amlstream_network_",
+        {
+            "amlstream_network_edges_total",
+            "amlstream_network_detections_total",
+            "amlstream_network_consumer_lag",
+            "amlstream_network_dead_letters_total",
+            "amlstream_network_redis_errors_total",
+            "amlstream_network_batch_seconds_bucket",
+            "amlstream_network_event_time_lag_seconds",
+        },
+    ),
+    "ISO 20022 adapter": (
+        "amlstream-iso20022",
+        "amlstream_iso20022_",
+        {
+            "amlstream_iso20022_messages_total",
+            "amlstream_iso20022_legs_total",
+            "amlstream_iso20022_consumer_lag",
+            "amlstream_iso20022_dead_letters_total",
+            "amlstream_iso20022_processing_seconds_bucket",
+        },
+    ),
+}
+
+
+def test_the_network_stage_and_the_adapter_have_rows_of_their_own(board: dict[str, Any]) -> None:
+    headers = sorted(rows(board), key=lambda row: row["gridPos"]["y"])
+    for prefix, (job, metric_prefix, required) in STAGE_ROWS.items():
+        (row,) = [r for r in headers if r["title"].startswith(prefix)]
+        start = row["gridPos"]["y"]
+        end = min((r["gridPos"]["y"] for r in headers if r["gridPos"]["y"] > start), default=10**6)
+        below = [p for p in board["panels"] if p["type"] != "row" and start < p["gridPos"]["y"] < end]
+        assert below, f"row {row['title']!r} has no panels"
+        stage_exprs = [target["expr"] for panel in below for target in panel["targets"]]
+        assert any(f'up{{job="{job}"}}' in expr for expr in stage_exprs), f"{prefix}: how many are up (the job its alert selects)"
+        used = {name for expr in stage_exprs for name in amlstream_metrics_in(expr)}
+        assert used >= required, f"{prefix}: no panel shows {sorted(required - used)}"
+        others = {name for name in used if not name.startswith(metric_prefix)}
+        assert others <= {"amlstream_events_emitted_total"}, f"{prefix}: shows other stages' metrics {sorted(others)}"
+        assert all("$instance" not in expr for expr in stage_exprs), f"{prefix}: $instance lists the customer-stage workers only"
+    # every panel outside these rows is above the first of them: the customer stage's part is unchanged
+    first = min(r["gridPos"]["y"] for r in headers)
+    for panel in board["panels"]:
+        names = {name for target in panel.get("targets", []) for name in amlstream_metrics_in(target["expr"])}
+        if any(name.startswith(("amlstream_network_", "amlstream_iso20022_")) for name in names):
+            assert panel["gridPos"]["y"] > first, panel["title"]

@@ -10,17 +10,20 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.ops.helpers import COMPOSE, DOCKERFILE, K8S, check_cli, check_filing_settings, check_settings, load_yaml
+from tests.ops.helpers import COMPOSE, DOCKERFILE, K8S, check_adapter_settings, check_cli, check_filing_settings, check_settings, load_yaml
 
 KINDS = {"ConfigMap", "Secret", "StatefulSet", "Service", "PodDisruptionBudget"}
 FILINGS_FILE = "filings.yaml"  # the filing worker's objects, checked apart (tests at the end)
+NETWORK_FILE = "network.yaml"  # the network stage's, checked apart too
+ISO20022_FILE = "iso20022.yaml"  # the ISO 20022 adapter's
+STAGE_FILES = {FILINGS_FILE, NETWORK_FILE, ISO20022_FILE}
 
 
 @pytest.fixture(scope="module")
 def objects() -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     for path in sorted(K8S.glob("*.yaml")):
-        if path.name == FILINGS_FILE:
+        if path.name in STAGE_FILES:
             continue
         for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
             if doc is None or doc.get("kind") == "Kustomization":
@@ -85,7 +88,7 @@ def test_all_kinds_are_present_and_namespace_free(objects: dict[str, dict[str, A
 def test_kustomization_lists_everything_but_the_secret_placeholder(objects: dict[str, dict[str, Any]]) -> None:
     kustomization = load_yaml(K8S / "kustomization.yaml")
     files = {obj["_file"] for obj in objects.values()}
-    assert set(kustomization["resources"]) == files - {objects["Secret"]["_file"]} | {FILINGS_FILE}
+    assert set(kustomization["resources"]) == files - {objects["Secret"]["_file"]} | STAGE_FILES
     assert "namespace" not in kustomization
 
 
@@ -278,3 +281,115 @@ def test_selectors_keep_the_filing_worker_and_the_workers_apart(objects: dict[st
     for obj in filings.values():
         for key, value in obj["metadata"].get("labels", {}).items():
             assert re.fullmatch(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?", value), f"{obj['kind']}: label {key}={value}"
+
+
+# --- the network stage (network.yaml) and the ISO 20022 adapter (iso20022.yaml) ------------------------
+
+
+def stage_objects(name: str) -> dict[str, dict[str, Any]]:
+    docs = [doc for doc in yaml.safe_load_all((K8S / name).read_text(encoding="utf-8")) if doc]
+    assert len({doc["kind"] for doc in docs}) == len(docs), f"{name}: one object of each kind"
+    return {doc["kind"]: doc for doc in docs}
+
+
+@pytest.fixture(scope="module")
+def network() -> dict[str, dict[str, Any]]:
+    found = stage_objects(NETWORK_FILE)
+    assert sorted(found) == ["PodDisruptionBudget", "Service", "StatefulSet"]
+    return found
+
+
+@pytest.fixture(scope="module")
+def iso20022() -> dict[str, dict[str, Any]]:
+    found = stage_objects(ISO20022_FILE)
+    assert sorted(found) == ["Deployment", "PodDisruptionBudget"]
+    return found
+
+
+def only_container(workload: dict[str, Any]) -> dict[str, Any]:
+    (container,) = workload["spec"]["template"]["spec"]["containers"]
+    return container
+
+
+def check_stage_pod(objects: dict[str, dict[str, Any]], workload: dict[str, Any], port: int, where: str) -> None:
+    """What every amlstream pod has: probes and the Prometheus annotation on its metrics port, the
+    workers' user, fsGroup and 0400 standard mount where AMLSTREAM_MODEL_CONFIG points, a writable
+    /tmp under a read-only root, resources, a PDB of at most one and selectors apart from the other stages'."""
+    assert "namespace" not in workload["metadata"], where
+    template = workload["spec"]["template"]
+    pod, container = template["spec"], only_container(workload)
+    assert "command" not in container, f"{where}: keep the image's entrypoint (amlstream)"
+    assert selects(workload["spec"]["selector"]["matchLabels"], template["metadata"]["labels"]), where
+    assert named_port(container, "metrics") == port, where
+    for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+        assert named_port(container, container[probe]["httpGet"]["port"]) == port, f"{where}: {probe}"
+    assert container["livenessProbe"]["httpGet"]["path"] == container["startupProbe"]["httpGet"]["path"] == "/healthz", where
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz", where
+    annotations = template["metadata"]["annotations"]
+    assert (annotations["prometheus.io/scrape"], annotations["prometheus.io/port"], annotations.get("prometheus.io/path", "/metrics")) == ("true", str(port), "/metrics")
+    for kind in ("requests", "limits"):
+        assert {"cpu", "memory"} <= set(container["resources"][kind]), f"{where}: {kind}"
+    assert pod["securityContext"] == objects["StatefulSet"]["spec"]["template"]["spec"]["securityContext"], (
+        f"{where}: the workers' user and fsGroup (reads the 0400 Secret)"
+    )
+    assert pod["terminationGracePeriodSeconds"] >= 60 and pod["automountServiceAccountToken"] is False, where
+    security = container["securityContext"]
+    assert security["readOnlyRootFilesystem"] is True and security["allowPrivilegeEscalation"] is False, where
+    empty_dirs = {volume["name"] for volume in pod["volumes"] if "emptyDir" in volume}
+    assert "/tmp" in {m["mountPath"] for m in container["volumeMounts"] if m["name"] in empty_dirs}, f"{where}: the temporary directory must be writable"
+    (volume,) = [v for v in pod["volumes"] if v.get("secret", {}).get("secretName") == objects["Secret"]["metadata"]["name"]]
+    assert volume["secret"]["defaultMode"] == 256
+    (mount,) = [m for m in container["volumeMounts"] if m["name"] == volume["name"]]
+    assert mount.get("readOnly") is True and "subPath" not in mount
+    settings = check_settings(container_env(objects, container), where)
+    assert PurePosixPath(str(settings.model_config_file)) == PurePosixPath(mount["mountPath"]) / "standard.toml", f"{where}: it reads the scoring standard"
+    labels = template["metadata"]["labels"]
+    for kind in ("Service", "PodDisruptionBudget"):  # the workers' objects
+        selector = objects[kind]["spec"]["selector"]
+        assert not selects(selector.get("matchLabels", selector), labels), f"the workers' {kind} must not select {where}"
+    assert not selects(objects["StatefulSet"]["spec"]["selector"]["matchLabels"], labels), where
+    for key, value in labels.items():
+        assert re.fullmatch(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?", value), f"{where}: label {key}={value}"
+
+
+def test_the_network_worker_runs_beside_the_workers_that_emit_edges(objects: dict[str, dict[str, Any]], network: dict[str, dict[str, Any]]) -> None:
+    sts, container = network["StatefulSet"], only_container(network["StatefulSet"])
+    assert container["args"] == ["network-worker"] and check_cli(container["args"], "network container")
+    settings = check_settings(container_env(objects, container), "network container")
+    workers = check_settings(container_env(objects, objects["StatefulSet"]["spec"]["template"]["spec"]["containers"][0]), "worker container")
+    assert workers.network, "the workers emit edges (AMLSTREAM_NETWORK=1): the network stage is their reader"
+    assert settings.network_group_id != workers.group_id, "its own consumer group"
+    assert settings.topics == workers.topics and settings.redis_url == workers.redis_url
+    check_stage_pod(objects, sts, settings.network_metrics_port, "network container")
+    assert settings.network_metrics_port != settings.metrics_port
+    assert sts["spec"]["podManagementPolicy"] == "Parallel" and 1 <= sts["spec"]["replicas"] <= input_partitions()
+
+
+def test_the_network_service_and_pdb_select_only_the_network_workers(network: dict[str, dict[str, Any]], filings: dict[str, dict[str, Any]]) -> None:
+    sts, service, pdb = network["StatefulSet"], network["Service"], network["PodDisruptionBudget"]
+    labels = sts["spec"]["template"]["metadata"]["labels"]
+    assert service["spec"]["clusterIP"] == "None" and sts["spec"]["serviceName"] == service["metadata"]["name"]
+    assert selects(service["spec"]["selector"], labels) and selects(pdb["spec"]["selector"]["matchLabels"], labels)
+    for port in service["spec"]["ports"]:
+        assert named_port(only_container(sts), port["targetPort"]) == port["port"]
+    assert pdb["spec"]["maxUnavailable"] == 1 and pdb["spec"]["unhealthyPodEvictionPolicy"] == "AlwaysAllow"
+    assert not selects(service["spec"]["selector"], filings["StatefulSet"]["spec"]["template"]["metadata"]["labels"])
+
+
+def test_the_iso20022_adapter_has_its_own_group_and_metrics_port(
+    objects: dict[str, dict[str, Any]], iso20022: dict[str, dict[str, Any]], network: dict[str, dict[str, Any]]
+) -> None:
+    deployment, container = iso20022["Deployment"], only_container(iso20022["Deployment"])
+    assert container["args"] == ["iso20022", "adapter"] and check_cli(container["args"], "iso20022 container")
+    env = container_env(objects, container)
+    settings = check_settings(env, "iso20022 container")
+    adapter = check_adapter_settings(env, "iso20022 container")
+    workers = check_settings(container_env(objects, objects["StatefulSet"]["spec"]["template"]["spec"]["containers"][0]), "worker container")
+    assert adapter.group_id not in (workers.group_id, workers.network_group_id), "its own consumer group"
+    assert settings.topics == workers.topics, "it produces to the workers' transactions topic"
+    assert settings.metrics_port not in (workers.metrics_port, workers.network_metrics_port), "a port of its own: no target is mistaken for a worker"
+    check_stage_pod(objects, deployment, settings.metrics_port, "iso20022 container")
+    assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0, "a rollout never takes the input away"
+    pdb = iso20022["PodDisruptionBudget"]["spec"]
+    assert pdb["maxUnavailable"] == 1 and selects(pdb["selector"]["matchLabels"], deployment["spec"]["template"]["metadata"]["labels"])
+    assert not selects(network["PodDisruptionBudget"]["spec"]["selector"]["matchLabels"], deployment["spec"]["template"]["metadata"]["labels"])

@@ -22,6 +22,14 @@ EXPECTED_ALERTS = {
     "AmlstreamFirstRatingOverdue",
     "AmlstreamFilingDeadLetters",
     "AmlstreamFilingCalendarGap",
+    "AmlstreamNetworkWorkerDown",
+    "AmlstreamNetworkEdgesUnread",
+    "AmlstreamNetworkConsumerLagGrowing",
+    "AmlstreamNetworkDeadLetters",
+    "AmlstreamNetworkRedisErrors",
+    "AmlstreamIso20022AdapterDown",
+    "AmlstreamIso20022ConsumerLagGrowing",
+    "AmlstreamIso20022DeadLettersHigh",
 }
 
 
@@ -114,3 +122,38 @@ def test_the_scrape_config_covers_the_filing_worker_in_its_own_job(rules: list[d
     assert targets == {f"filings:{check_filing_settings(service['environment'], 'filings').metrics_port}"}
     down = next(rule for rule in rules if rule.get("alert") == "AmlstreamFilingWorkerDown")
     assert down["expr"] == 'up{job="amlstream-filings"} == 0', "the alert must select the job that scrapes the filing worker"
+
+
+def test_network_and_iso20022_alerts_mirror_the_workers(rules: list[dict[str, Any]]) -> None:
+    from streams.settings import Topics
+
+    alerts = {rule["alert"]: rule for rule in rules if "alert" in rule}
+    assert (alerts["AmlstreamNetworkWorkerDown"]["expr"], alerts["AmlstreamNetworkWorkerDown"]["for"]) == ('up{job="amlstream-network"} == 0', "2m")
+    assert (alerts["AmlstreamIso20022AdapterDown"]["expr"], alerts["AmlstreamIso20022AdapterDown"]["for"]) == ('up{job="amlstream-iso20022"} == 0', "2m")
+    for name, metric, threshold in (
+        ("AmlstreamNetworkConsumerLagGrowing", "amlstream_network_consumer_lag", 100),
+        ("AmlstreamIso20022ConsumerLagGrowing", "amlstream_iso20022_consumer_lag", 1000),
+    ):
+        assert alerts[name]["expr"] == f"{metric} > {threshold} and deriv({metric}[10m]) > 0" and alerts[name]["for"] == "10m", name
+    assert "increase(amlstream_network_redis_errors_total[5m])" in alerts["AmlstreamNetworkRedisErrors"]["expr"]
+    assert "increase(amlstream_network_dead_letters_total[15m])" in alerts["AmlstreamNetworkDeadLetters"]["expr"]
+    assert "rate(amlstream_iso20022_dead_letters_total[5m])" in alerts["AmlstreamIso20022DeadLettersHigh"]["expr"]
+    # the edges the customer stage emits (its counter's topic label is the topic name) against what the network stage reads
+    unread = alerts["AmlstreamNetworkEdgesUnread"]["expr"]
+    assert f'amlstream_events_emitted_total{{topic="{Topics().edges}"}}' in unread and "unless" in unread and "amlstream_network_edges_total" in unread
+
+
+def test_the_scrape_config_covers_the_network_worker_and_the_adapter_in_their_own_jobs(rules: list[dict[str, Any]]) -> None:
+    config = load_yaml(PROMETHEUS / "prometheus.yml")
+    services = load_yaml(COMPOSE)["services"]
+    network = check_settings(services["network-worker"]["environment"], "network-worker")
+    adapter = check_settings(services["iso20022-adapter"]["environment"], "iso20022-adapter")
+    down = {rule["alert"]: rule["expr"] for rule in rules if rule.get("alert", "").endswith("Down")}
+    for job_name, service, port, alert in (
+        ("amlstream-network", "network-worker", network.network_metrics_port, "AmlstreamNetworkWorkerDown"),
+        ("amlstream-iso20022", "iso20022-adapter", adapter.metrics_port, "AmlstreamIso20022AdapterDown"),
+    ):
+        job = next(job for job in config["scrape_configs"] if job["job_name"] == job_name)
+        assert {target for static in job["static_configs"] for target in static["targets"]} == {f"{service}:{port}"}
+        assert job.get("metrics_path", "/metrics") == "/metrics"
+        assert down[alert] == f'up{{job="{job_name}"}} == 0', "the alert must select the job that scrapes the service"

@@ -1,8 +1,10 @@
 -- Apply edge copies to the accounts that own them, in order per account.
--- KEYS: per account, 4 keys sharing its hash tag: in zset (:i), out zset (:o), legs hash (:x), meta hash (:m)
+-- KEYS: per account, 5 keys sharing its hash tag: in zset (:i), out zset (:o), legs hash (:x), meta hash (:m),
+--       alias times zset (:t: alias key -> event time it was last named)
 -- ARGV: retain_ms, cap, a JSON array with one entry per account (KEYS order): the array of its
 --       copies [side ("i"|"o"), ts_ms, member ("eid|fen|other"), eid, tx_id, customer_id ("" unknown),
---       peer_group ("" unknown), alias key ("" none), alias party ("" ambiguous)]
+--       peer_group ("" unknown), alias key ("" none), alias party ("" ambiguous), 1 if the party is
+--       new, 1 if the time is recorded (first named, or a day after the time recorded: Adjacency.named)]
 --       (an alias: the digest of the counterparty's name identity -> its party; meta field "a:<key>")
 -- Returns per account {status, legs, status, legs, ...}, one pair per copy: status 1 new, 0 already
 -- stored (the other leg of a book transfer, or a redelivery), -1 older than the retention before
@@ -12,15 +14,33 @@
 local retain = tonumber(ARGV[1])
 local cap = tonumber(ARGV[2])
 
-local function apply(ki, ko, kx, km, copies)
-  local wm = tonumber(redis.call('HGET', km, 'wm') or '0')
+local function apply(ki, ko, kx, km, kt, copies)
+  local stored = redis.call('HMGET', km, 'wm', 'xp')
+  local wm = tonumber(stored[1] or '0')
   local wm0 = wm
   -- the watermark of the last commit: edges within the retention before it stay until the batch
   -- is committed (net_commit trims), so a retry after failed outputs reads the account as it was
   local wc = tonumber(redis.call('HGET', km, 'wc') or wm0)
   local cid, group, cid_eid, group_eid = '', '', '', ''
   local touched = {}
+  local fresh = false  -- a key created: it gets its expiry now
+  local added_to = {}
   local out = {}
+  -- 'ae': the aliases changed since the last commit, with their value and time before it (null:
+  -- none), so that a retry after failed outputs reads the account as the batch found it
+  local changed, listed, dirty = nil, {}, false
+  local function keep(alias)
+    if not changed then
+      changed = cjson.decode(redis.call('HGET', km, 'ae') or '[]')
+      for _, e in ipairs(changed) do listed[e[1]] = true end
+    end
+    if not listed[alias] then
+      listed[alias] = true
+      dirty = true
+      local seen = redis.call('ZSCORE', kt, alias)
+      changed[#changed + 1] = {alias, redis.call('HGET', km, 'a:' .. alias) or cjson.null, seen and tonumber(seen) or cjson.null}
+    end
+  end
   for _, c in ipairs(copies) do
     local key = c[1] == 'i' and ki or ko
     local ts = c[2]
@@ -32,21 +52,20 @@ local function apply(ki, ko, kx, km, copies)
       if c[6] ~= '' then cid = c[6]; if cid_eid == '' then cid_eid = c[4] end end
       if c[7] ~= '' then group = c[7]; if group_eid == '' then group_eid = c[4] end end
       if c[8] and c[8] ~= '' then
-        local before = redis.call('HGET', km, 'a:' .. c[8])
-        if before ~= c[9] then
-          redis.call('HSET', km, 'a:' .. c[8], c[9])
-          -- 'ae': the aliases changed since the last commit, with their value before it (null: none),
-          -- so that a retry after failed outputs reads the account as the batch found it
-          local changed = cjson.decode(redis.call('HGET', km, 'ae') or '[]')
-          local listed = false
-          for _, e in ipairs(changed) do listed = listed or e[1] == c[8] end
-          if not listed then
-            changed[#changed + 1] = {c[8], before or cjson.null}
-            redis.call('HSET', km, 'ae', cjson.encode(changed))
+        if c[10] == 1 then
+          local before = redis.call('HGET', km, 'a:' .. c[8])
+          if before ~= c[9] then
+            keep(c[8])
+            redis.call('HSET', km, 'a:' .. c[8], c[9])
           end
+        end
+        if c[11] == 1 then
+          keep(c[8])
+          if redis.call('ZADD', kt, 'GT', ts, c[8]) == 1 and redis.call('ZCARD', kt) == 1 then fresh = true end
         end
       end
       local added = redis.call('ZADD', key, 'NX', ts, c[3])
+      added_to[key] = (added_to[key] or 0) + added
       local legs = redis.call('HGET', kx, c[4])
       if not legs then
         legs = 'p|' .. c[5]
@@ -60,6 +79,7 @@ local function apply(ki, ko, kx, km, copies)
       out[#out + 1] = legs
     end
   end
+  if dirty then redis.call('HSET', km, 'ae', cjson.encode(changed)) end
   if wm > wm0 then redis.call('HSET', km, 'wm', string.format('%d', wm)) end
   -- ce / ge: the edge whose copy first taught the account its customer / peer group (a restarted
   -- worker reading an account whose batch was never committed knows whether it knew them before)
@@ -83,18 +103,36 @@ local function apply(ki, ko, kx, km, copies)
     if touched[key] or wm > wm0 then
       drop(key, redis.call('ZRANGEBYSCORE', key, '-inf', '(' .. string.format('%d', math.min(wm, wc) - retain)))
       local n = redis.call('ZCARD', key)
+      if added_to[key] and n == added_to[key] then fresh = true end  -- the key holds only this call's edges: created now
       if n > cap then
         drop(key, redis.call('ZRANGE', key, 0, n - cap - 1))
         redis.call('HSET', km, 'capped', string.format('%d', wm))
       end
     end
   end
+  -- aliases not named within the retention go like the edges, when the watermark enters a new
+  -- day (at most 64 a call; a read drops those already older, as the memory does); like the
+  -- edges, only those out of the retention before the committed watermark (a retry reads the rest)
+  if math.floor(wm / 86400000) > math.floor(wm0 / 86400000) then
+    local stale = redis.call('ZRANGEBYSCORE', kt, '-inf', '(' .. string.format('%d', math.min(wm, wc) - retain), 'LIMIT', 0, 64)
+    for _, k in ipairs(stale) do
+      redis.call('HDEL', km, 'a:' .. k)
+      redis.call('ZREM', kt, k)
+    end
+  end
+  -- an account no edge reaches any more (a one-off outside counterparty) is never trimmed again:
+  -- its keys expire 2 x the retention after the watermark last moved (wall clock, storage only),
+  -- renewed once a week of event time (meta xp); a key created gets it at once
+  if fresh or wm >= tonumber(stored[2] or '0') + 7 * 86400000 then
+    if wm > wm0 then redis.call('HSET', km, 'xp', string.format('%d', wm)) end
+    for _, key in ipairs({ki, ko, kx, km, kt}) do redis.call('PEXPIRE', key, 2 * retain) end
+  end
   return out
 end
 
 local result = {}
 for a, copies in ipairs(cjson.decode(ARGV[3])) do
-  local k = (a - 1) * 4
-  result[a] = apply(KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4], copies)
+  local k = (a - 1) * 5
+  result[a] = apply(KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4], KEYS[k + 5], copies)
 end
 return result

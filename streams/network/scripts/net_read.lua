@@ -1,7 +1,8 @@
 -- Read accounts' edges within [start_ms, end_ms] with their legs, and their meta.
--- KEYS: per account, 4 keys sharing its hash tag: in zset (:i), out zset (:o), legs hash (:x), meta hash (:m)
+-- KEYS: per account, 5 keys sharing its hash tag: in zset (:i), out zset (:o), legs hash (:x), meta hash (:m), alias times (:t)
 -- ARGV: start_ms, end_ms
--- Returns per account (KEYS order) {ins (member, score, legs, ...), outs (same), meta (field, value, ...)}
+-- Returns per account (KEYS order) {ins (member, score, legs, ...), outs (same), meta (field, value, ...),
+-- alias times (key, ms, ...)}
 local function side(key, kx)
   local rows = redis.call('ZRANGEBYSCORE', key, ARGV[1], ARGV[2], 'WITHSCORES')
   local out = {}
@@ -15,7 +16,8 @@ local function side(key, kx)
   return out
 end
 local result = {}
-for k = 1, #KEYS, 4 do
-  result[#result + 1] = {side(KEYS[k], KEYS[k + 2]), side(KEYS[k + 1], KEYS[k + 2]), redis.call('HGETALL', KEYS[k + 3])}
+for k = 1, #KEYS, 5 do
+  local meta = redis.call('HGETALL', KEYS[k + 3])
+  result[#result + 1] = {side(KEYS[k], KEYS[k + 2]), side(KEYS[k + 1], KEYS[k + 2]), meta, redis.call('ZRANGE', KEYS[k + 4], 0, -1, 'WITHSCORES')}
 end
 return result

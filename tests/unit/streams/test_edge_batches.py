@@ -105,3 +105,13 @@ def test_a_keyed_single_copy_is_still_read_and_its_key_checked() -> None:
     assert len(good) == 1 and not refused
     good, refused = decode_message(Source("aml.edges.v1", 0, 3, b"id:someone-else", first))
     assert not good and refused[0][1].code == "key_mismatch"
+
+
+@pytest.mark.parametrize(("tx_id", "accepted"), [("T" * 128, True), ("T" * 129, False), ("T\x001", False)])
+def test_a_copys_tx_id_is_held_to_the_schema(tx_id: str, accepted: bool) -> None:
+    (owner, first), _ = copies(1)
+    value = orjson.loads(first) | {"tx_id": tx_id}
+    good, refused = decode_message(Source("aml.edges.v1", 0, 3, owner.encode(), orjson.dumps(value)))
+    assert (len(good), len(refused)) == ((1, 0) if accepted else (0, 1))
+    if not accepted:
+        assert refused[0][1].code == "invalid_value" and "1-128 printable characters" in refused[0][1].detail

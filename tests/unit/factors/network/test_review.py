@@ -26,13 +26,10 @@ def test_both_legs_of_a_book_transfer_carrying_accounts_are_one_edge_between_the
     assert out_leg.edge_id == in_leg.edge_id
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Adjacency.first_seen keeps every counterparty ever seen ('kept after trimming'), never pruned: an owned account held "
-    "in memory (a busy payee is never LRU-evicted) grows by one entry per distinct counterparty forever, beyond the edge cap "
-    "and the 90-day retention that bound Redis",
-)
 def test_an_accounts_memory_is_bounded_by_the_cap_and_the_retention():
+    """Adjacency.first_seen was never pruned: an owned account held in memory (a busy payee is never
+    LRU-evicted) grew by one entry per distinct counterparty forever, beyond the edge cap and the
+    90-day retention that bound Redis. A first sight is now kept while an edge with it is stored."""
     a = Adjacency("id:ACQUIRER")
     cap, retain = 10, 90 * 86_400_000
     for n in range(1_000):  # 1,000 distinct payers over 1,000 days, one a day
@@ -41,6 +38,18 @@ def test_an_accounts_memory_is_bounded_by_the_cap_and_the_retention():
         a.trim(ts - retain, cap)
     assert len(a.ins) == cap and a.degree == cap
     assert len(a.first_seen) <= 2 * cap
+
+
+def test_a_relationship_keeps_its_first_sight_while_an_edge_with_it_is_stored():
+    day = 86_400_000
+    a = Adjacency("id:C1")
+    for n in range(0, 200, 30):  # P pays every 30 days: always an edge with it within the retention
+        a.add(Hop(f"{n:016x}", "id:P", "id:C1", T0 + n * day, 10_000, (f"t{n}",)), incoming=True)
+        a.trim(T0 + n * day - 90 * day, 500)
+    assert a.met("id:P", 0) == T0  # older than every stored edge: the relationship stays old
+    a.add(Hop("f" * 16, "id:Q", "id:C1", T0 + 400 * day, 10_000, ("tq",)), incoming=True)
+    a.trim(T0 + 310 * day, 500)  # nothing with P for more than the retention: forgotten
+    assert a.met("id:P", -1) == -1 and "id:P" not in a.counterparties
 
 
 @pytest.mark.xfail(
@@ -68,3 +77,14 @@ def test_an_edge_is_judged_with_the_level_as_of_its_event_time_whatever_the_risk
 
 # The live customer stage and network-replay building different graphs (no account directory
 # live) is fixed: tests/integration/test_account_directory.py.
+
+
+def test_an_alias_goes_with_the_retention_after_it_was_last_named():
+    day = 86_400_000
+    a = Adjacency("id:C1")
+    a.set_alias("k1", "id:P1")
+    assert a.named("k1", T0) and not a.named("k1", T0 + day - 1) and a.named("k1", T0 + day)  # its time moves once a day
+    a.set_alias("k2", "id:P2")
+    a.named("k2", T0 + 50 * day)
+    a.trim(T0 + day + 1, 500)
+    assert a.aliases == {"k2": "id:P2"} and a.alias_seen == {"k2": T0 + 50 * day}
