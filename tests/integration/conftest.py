@@ -11,8 +11,10 @@ TEST_DB = 15  # integration tests own this database and flush it
 
 
 @pytest.fixture
-async def redis(local_services):
-    client = Redis.from_url(local_services["redis_url"].rsplit("/", 1)[0] + f"/{TEST_DB}")
+async def redis(local_services, request):
+    """A flushed client on the test module's `REDIS_DB` if it names one, else TEST_DB."""
+    db = getattr(request.module, "REDIS_DB", TEST_DB)
+    client = Redis.from_url(local_services["redis_url"].rsplit("/", 1)[0] + f"/{db}")
     await client.flushdb()
     yield client
     await client.aclose()

@@ -16,7 +16,6 @@ import random
 from functools import cache
 
 import orjson
-import pytest
 from redis.asyncio import Redis
 
 from factors.network.edges import edge_messages, edges_for_leg
@@ -29,16 +28,8 @@ from streams.network.state import GraphStore, account_keys
 DAY = 86_400_000
 HOUR = 3_600_000
 T0 = 1_795_000_000_000
-DB = 11  # no other test uses it
+REDIS_DB = 11  # no other test uses it
 HUB_DEGREE = 6  # low, so that accounts become hubs within the stream
-
-
-@pytest.fixture
-async def redis(local_services):
-    client = Redis.from_url(local_services["redis_url"].rsplit("/", 1)[0] + f"/{DB}")
-    await client.flushdb()
-    yield client
-    await client.aclose()
 
 
 def leg(tx_id: str, customer: str, direction: str, fen: int, ts: int, **cp: str) -> list[Source]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import orjson
 import pytest
-from redis.asyncio import Redis
 
 from factors.network.edges import edge_messages, edges_for_leg
 from factors.network.rules import load_rules
@@ -18,15 +17,7 @@ from streams.network.state import GraphStore, account_keys, alias_times_key
 DAY = 86_400_000
 HOUR = 3_600_000
 T0 = 1_795_000_000_000
-DB = 13
-
-
-@pytest.fixture
-async def redis(local_services):
-    client = Redis.from_url(local_services["redis_url"].rsplit("/", 1)[0] + f"/{DB}")
-    await client.flushdb()
-    yield client
-    await client.aclose()
+REDIS_DB = 13  # the `redis` fixture's database (tests/integration/conftest.py)
 
 
 def leg(tx_id, customer, direction, fen, ts, **cp):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import orjson
 import pytest
-from redis.asyncio import Redis
 
 from factors.network.edges import edge_messages, edges_for_leg
 from factors.network.rules import load_rules
@@ -17,15 +16,7 @@ from streams.network.state import GraphStore, account_keys, alias_times_key, emi
 
 DAY = 86_400_000
 T0 = 1_795_000_000_000
-DB = 14
-
-
-@pytest.fixture
-async def redis(local_services):
-    client = Redis.from_url(local_services["redis_url"].rsplit("/", 1)[0] + f"/{DB}")
-    await client.flushdb()
-    yield client
-    await client.aclose()
+REDIS_DB = 14  # the `redis` fixture's database (tests/integration/conftest.py)
 
 
 def copies(tx_id, customer, direction, cp, fen, ts):
