@@ -44,7 +44,7 @@ class Edge:
     `payer_customer_id` / `payee_customer_id`: the bank's customer on that side when known (the
     leg's own customer always; the counterparty when the caller resolved it or it is named by a
     customer id). `tx_id`/`leg_customer_id`: the leg that produced this copy. `peer_group`: the
-    leg customer's peer group (kind x industry), for the population quantiles.
+    leg customer's peer group (kind x industry).
     `counterparty_name_id`: the name identity (``name:…[@bank]``) of the leg's counterparty when
     the leg names it and identifies it otherwise too (account or id): the network stage learns
     from it which party a later leg booked by name only (another bank's spelling) is."""

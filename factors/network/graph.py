@@ -294,19 +294,6 @@ class Adjacency:
 
 
 @dataclass(frozen=True, slots=True)
-class Quantiles:
-    """Published population quantiles of one peer group (version named in every event using it)."""
-
-    group: str
-    version: str
-    members: int
-    values: Mapping[str, Mapping[str, float]]  # metric -> {"p90": x, "p99": y, ...}
-
-    def get(self, metric: str, q: str) -> float | None:
-        return self.values.get(metric, {}).get(q)
-
-
-@dataclass(frozen=True, slots=True)
 class NetworkView:
     """What one rule evaluation sees: the anchor edge, which copy is processed (the payer's
     partition evaluates rules anchored at the payer, the payee's those anchored at the payee) and
@@ -320,7 +307,6 @@ class NetworkView:
     anchor: Hop
     copy: Copy
     adj: Mapping[str, Adjacency]
-    quantiles: Quantiles | None = None
     customer_of: Mapping[str, str] = field(default_factory=dict)  # party -> customer_id, known so far
     risk: Mapping[str, str] = field(default_factory=dict)
     missing: set[str] = field(default_factory=set)
@@ -551,7 +537,6 @@ __all__ = [
     "NetworkHit",
     "NetworkView",
     "Party",
-    "Quantiles",
     "all_tx_ids",
     "anchor_flow",
     "conserved",

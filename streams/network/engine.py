@@ -28,7 +28,7 @@ import orjson
 
 from factors.network.edges import Edge, edge_messages
 from factors.network.exposure import Exposure, measure_exposure
-from factors.network.graph import Hop, NetworkHit, NetworkView, Party, Quantiles
+from factors.network.graph import Hop, NetworkHit, NetworkView, Party
 from factors.network.rules import Rule, evaluate
 from streams import events
 from streams.events import OutputEvent, Source
@@ -62,7 +62,6 @@ class NetworkEngine:
         model_version: str,
         *,
         check_keys: bool = True,
-        quantiles: dict[str, Quantiles] | None = None,
         risk: dict[str, str] | None = None,
         exposure_window_days: int = 90,
     ) -> None:
@@ -70,7 +69,6 @@ class NetworkEngine:
         self.rules = rules
         self.model_version = model_version
         self.check_keys = check_keys
-        self.quantiles = quantiles if quantiles is not None else {}
         self.risk = risk if risk is not None else {}  # customer_id -> "level@since_ms" (high-risk customers only)
         self.exposure_window_days = exposure_window_days
 
@@ -124,14 +122,10 @@ class NetworkEngine:
     def _view(self, a: Applied) -> NetworkView:
         e = a.edge
         hop = Hop(e.edge_id[:16], a.payer, a.payee, e.ts_ms, e.amount_fen, (e.tx_id,))  # the counterparty as the account knows it
-        account = e.party(a.copy)
-        held = self.store.view.get(account)
-        group = held.peer_group if held else None
         return NetworkView(
             hop,
             a.copy,
             self.store.view,
-            self.quantiles.get(group) if group else None,
             self.store.customers,
             self.risk,
             origin_ms=self.store.origin_ms,  # type: ignore[arg-type]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from factors.network.graph import Adjacency, Hop, NetworkView, Quantiles
+from factors.network.graph import Adjacency, Hop, NetworkView
 
 T0 = 1_795_000_000_000
 H = 3_600_000
@@ -39,6 +39,6 @@ class Graph:
             a.known_since = T0 - 60 * 24 * H
         return adj
 
-    def view(self, anchor: Hop, copy: str, rules=(), hub=frozenset(), quantiles: Quantiles | None = None, risk=None) -> NetworkView:
+    def view(self, anchor: Hop, copy: str, rules=(), hub=frozenset(), risk=None) -> NetworkView:
         """What a rule sees at `anchor` (the rules run their own bounded search over `adj`)."""
-        return NetworkView(anchor, copy, self.adjacency(hub), quantiles, {}, risk or {})  # type: ignore[arg-type]
+        return NetworkView(anchor, copy, self.adjacency(hub), {}, risk or {})  # type: ignore[arg-type]

@@ -124,7 +124,7 @@ def test_the_counting_reads_the_high_risk_customers_own_account_the_circle_test_
     g.pay("id:C1", "id:CH", 6000, 0)
     anchor = g.pay("id:CH", "id:C2", 4000, DAY_H)
     full = g.view(anchor, "payer", risk=LISTED)
-    own = NetworkView(anchor, "payer", {"id:CH": full.adj["id:CH"]}, None, {"id:C1": "C1", "id:C2": "C2"}, LISTED)
+    own = NetworkView(anchor, "payer", {"id:CH": full.adj["id:CH"]}, {"id:C1": "C1", "id:C2": "C2"}, LISTED)
     hit = detect(own, Params(min_exposed=2, circle=False))
     assert hit is not None and own.missing == set()
     detect(own, TWO)  # the stage fetches what a rule asked for and not held, and evaluates again

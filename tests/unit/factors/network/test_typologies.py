@@ -349,9 +349,9 @@ def test_newness_from_the_stages_first_edge_makes_a_fresh_account_new():
     closing = g.pay("id:C4", "id:C1", 18800, 60)
     adj = g.adjacency()
     adj["id:X3"].known_since = closing.ts_ms - 24 * 3_600_000  # X3's own first edge: yesterday
-    young = NetworkView(closing, "payee", adj, None, {}, {})
+    young = NetworkView(closing, "payee", adj, {}, {})
     assert fired(young, network_cycle) == []  # judged from X3's own history: too short to tell
-    observed = NetworkView(closing, "payee", adj, None, {}, {}, origin_ms=closing.ts_ms - 60 * 24 * 3_600_000)
+    observed = NetworkView(closing, "payee", adj, {}, {}, origin_ms=closing.ts_ms - 60 * 24 * 3_600_000)
     assert len(fired(observed, network_cycle)) == 1
 
 
