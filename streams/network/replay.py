@@ -22,6 +22,7 @@ from typing import IO, Any
 import orjson
 from redis.asyncio import Redis
 
+from factors.identity import normalise_account
 from factors.model import Transaction
 from factors.network.edges import Edge, edge_messages
 from factors.network.edges import leg_edge as edge_of_leg
@@ -37,7 +38,6 @@ from streams.network.evaluation import Cases, CustomerTypologyParties, evaluate_
 from streams.network.state import GraphStore
 from streams.replay import read_records
 from streams.retry import retry_job
-from streams.state.accounts import account_key
 
 EDGE_TOPIC = "aml.edges.v1"
 
@@ -52,7 +52,7 @@ class Directory:
     error code in `skipped`, as the customer stage would not know it either."""
 
     groups: dict[str, str] = field(default_factory=dict)  # customer_id -> peer group
-    accounts: dict[str, str] = field(default_factory=dict)  # normalised account id (account_key) -> customer_id
+    accounts: dict[str, str] = field(default_factory=dict)  # normalised account id (normalise_account) -> customer_id
     listed: set[str] = field(default_factory=set)  # customers listed in their profile
     skipped: Counter[str] = field(default_factory=Counter)  # bad profile records by error code
 
@@ -70,7 +70,7 @@ class Directory:
                 if p.listed:
                     d.listed.add(p.customer_id)
                 for account in p.accounts:
-                    d.accounts[account_key(account)] = p.customer_id
+                    d.accounts[normalise_account(account)] = p.customer_id
         return d
 
 
@@ -86,7 +86,7 @@ def edge_of(raw: bytes, model: Model, directory: Directory) -> Edge | None:
 def leg_edge(tx: Transaction, directory: Directory) -> Edge | None:
     """The edge of one decoded leg (None: the leg has none, e.g. cash), its counterparty account
     resolved with the profiles' accounts as the customer stage resolves it (streams/state/accounts.py)."""
-    resolved = directory.accounts.get(account_key(tx.counterparty_account)) if tx.counterparty_account else None
+    resolved = directory.accounts.get(normalise_account(tx.counterparty_account)) if tx.counterparty_account else None
     return edge_of_leg(tx, counterparty_customer_id=resolved, peer_group=directory.groups.get(tx.customer_id))
 
 

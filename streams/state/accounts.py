@@ -36,19 +36,24 @@ PREFIX = "aml:acct:"
 _RELEASE = "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end return 0"
 
 
-def account_key(account: str | None) -> str:
-    """An account number as the directory compares it ("" for none)."""
-    return normalise_account(account)
-
-
 def _slot(key: str) -> tuple[str, str]:
     digest = hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
     return f"{PREFIX}{{{digest[:4]}}}", digest
 
 
+def _normalised(accounts: Iterable[str]) -> frozenset[str]:
+    return frozenset(k for k in map(normalise_account, accounts) if k)
+
+
 def profile_accounts(profile: dict | None) -> frozenset[str]:
     """The normalised accounts of a profile as the rating state holds it (`Profile.to_dict`)."""
-    return frozenset(k for k in (account_key(a) for a in (profile or {}).get("accounts") or ()) if k)
+    return _normalised((profile or {}).get("accounts") or ())
+
+
+def _paid_account(item: Item) -> str:
+    """The normalised counterparty account of a payment leg ("" for any other item)."""
+    tx = getattr(item, "tx", None)
+    return normalise_account(tx.counterparty_account) if tx is not None and tx.tx_type == "payment" else ""
 
 
 async def lookup(redis: Redis, accounts: Iterable[str]) -> dict[str, str]:
@@ -88,10 +93,10 @@ async def resolve_counterparties(redis: Redis, arrivals: Sequence[Item], deliver
     depend on where the stream is cut into batches. A profile the state later finds stale (older
     than the one it holds) still counts here: a documented approximation (README › Network
     detection)."""
-    legs = [i.tx for i in arrivals if getattr(i, "tx", None) is not None and i.tx.tx_type == "payment" and i.tx.counterparty_account]
-    if not legs:
+    wanted = {key for key in map(_paid_account, arrivals) if key}
+    if not wanted:
         return {}
-    known = await lookup(redis, (k for k in (account_key(tx.counterparty_account) for tx in legs) if k))
+    known = await lookup(redis, wanted)
     holds: dict[str, frozenset[str]] = {}  # customer -> its accounts, where this batch or the one in delivery says so
     claimed: dict[str, str] = {}  # account -> the customer that claimed it last here
     for customer_id, _, after in delivering:
@@ -100,15 +105,14 @@ async def resolve_counterparties(redis: Redis, arrivals: Sequence[Item], deliver
     out: dict[tuple[str, str], str | None] = {}
     for item in arrivals:
         if isinstance(item, ProfileItem):
-            after = frozenset(k for k in map(account_key, item.profile.accounts) if k)
+            after = _normalised(item.profile.accounts)
             holds[item.profile.customer_id] = after
             claimed.update(dict.fromkeys(after, item.profile.customer_id))
         elif isinstance(item, DeletionItem):
             holds[item.customer_id] = frozenset()
-        elif (tx := getattr(item, "tx", None)) is not None and tx.tx_type == "payment" and tx.counterparty_account:
-            key = account_key(tx.counterparty_account)
+        elif key := _paid_account(item):
             holder = claimed.get(key) or known.get(key)
             if holder is not None and key not in holds.get(holder, frozenset((key,))):
                 holder = None  # that customer's newest profile here no longer lists it
-            out.setdefault((tx.customer_id, tx.tx_id), holder)
+            out.setdefault((item.tx.customer_id, item.tx.tx_id), holder)  # type: ignore[union-attr]  # _paid_account: a leg
     return out
