@@ -5,8 +5,9 @@
   the span) splits CNY 30,000-300,000 into 4-10 transfers of CNY 5,000-49,900 to it within a
   few hours of one day (fast), or 3-6 a day on 2-4 days within 10 days (slow).
 * high_risk_exposure: 2-5 customers transact with a high-risk customer: a listed one (listed in
-  its profile, half the groups) or one that becomes suspicious (a customer-level typology
-  customer, from the day after its injection ends): 1-4 transfers each of CNY 1,000-30,000 (60 %
+  its profile, half the groups) or one that becomes suspicious (a structuring or fan-out
+  customer, the customer-level typologies the default standard rates suspicious, from the day
+  after its injection ends): 1-4 transfers each of CNY 1,000-30,000 (60 %
   from the high-risk customer), within 1-3 days (fast) or over 14-40 days (slow).
 """
 
