@@ -163,6 +163,8 @@ def test_high_risk_exposure_follows_a_listing_or_a_suspicion(bank):
         (hub,) = [r for r in rows if r.role == "high_risk_party"]
         transfers = flows(bank, rows)
         if hub.customer_id in customer_level:
+            # a typology the standard rates suspicious (not round amounts or night bursts: watch at most)
+            assert customer_level[hub.customer_id].typology in {"structuring", "fan_out"}
             assert customer_level[hub.customer_id].end < min(t.ts for t in transfers)  # after it became suspicious
         else:
             assert bank.profiles[hub.customer_id]["listed"]
