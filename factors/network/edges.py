@@ -108,8 +108,8 @@ def occurrence(window: Sequence[RecentTx], seq: int) -> int:
     own = next((r for r in reversed(window) if r.seq == seq), None)
     if own is None or own.kind:
         return 0
-    same = (own.direction, own.counterparty, own.ts_ms, own.amount_fen)
-    return sum(1 for r in window if r.seq < seq and not r.kind and (r.direction, r.counterparty, r.ts_ms, r.amount_fen) == same)
+    ts, same = own.ts_ms, (own.direction, own.counterparty, own.amount_fen)
+    return sum(1 for r in window if r.ts_ms == ts and r.seq < seq and not r.kind and (r.direction, r.counterparty, r.amount_fen) == same)
 
 
 def edges_for_leg(
