@@ -17,6 +17,7 @@ import orjson
 
 from factors.large_value import ReportUpdate, forget_before, manual_reports, reports, revise, rules_from
 from factors.model import Assessment, ExposureMeasurement, PatternHit, RecentTx, Snapshot, Transaction, Undid
+from factors.network.edges import occurrence
 from factors.patterns import detect_all
 from factors.postings import undone
 from factors.profile import PeerBaseline, Profile, peer_group
@@ -25,6 +26,7 @@ from factors.standard import Standard
 from factors.view import CustomerView
 
 DAY_MS = 86_400_000
+EDGE_K_KEEP_MS = 100 * DAY_MS  # a payment's edge occurrence is kept past the late-arrival window (90 days)
 PROFILE_CACHE = 100_000  # parsed profiles kept between batches (a dict cleared when full: no clock, no LRU bookkeeping)
 
 
@@ -112,6 +114,10 @@ class CustomerOutcome:
     stale_profiles: int = 0
     rescored: int = 0
     committed_items: list[RatedItem] = field(default_factory=list)
+    # for the payment edges (factors.network.edges): a payment's identical legs before it in its
+    # trail, when any; a reversal's original as (tx_id, event ms, occurrence) when it was a flow
+    occurrences: dict[str, int] = field(default_factory=dict)
+    reversed_legs: dict[str, tuple[str, int, int]] = field(default_factory=dict)
 
 
 def _rank(standard: Standard, level: str | None) -> int:
@@ -180,8 +186,30 @@ class Rater:
                 start += 1
             self._seen = trail[:upto]  # every entry up to this item: what reversals and corrections undid
             self._visible = trail[start:upto]  # where a reversal finds its original (as the state's script does)
+            if item.tx is not None and item.status in ("new", "pend"):
+                self._edge_identity(state, item, item.tx, out)
             self._rate_one(customer_id, state, item, behaviour(trail[start:upto], self._seen), out)
         return out
+
+    def _edge_identity(self, state: dict[str, Any], item: RatedItem, tx: Transaction, out: CustomerOutcome) -> None:
+        """What a payment edge's identity needs (factors.network.edges): a payment's occurrence
+        (kept in the state while > 0, for the reversal that may undo it: "edge_k" tx_id -> [k,
+        event ms], 100 days); a reversal's original, from the trail it sees or its original_ts."""
+        assert item.snapshot is not None
+        if tx.tx_type == "payment":
+            k = occurrence(self._visible, item.snapshot.seq)
+            if k:
+                out.occurrences[tx.tx_id] = k
+                kept = state.setdefault("edge_k", {})
+                kept[tx.tx_id] = [k, tx.ts_ms]
+                for old in [t for t, (_, ms) in kept.items() if ms < tx.ts_ms - EDGE_K_KEEP_MS]:
+                    del kept[old]
+        elif tx.tx_type == "reversal" and tx.original_tx_id:
+            root = self._root(tx.original_tx_id)
+            if root is not None and not root.kind:
+                out.reversed_legs[tx.tx_id] = (root.tx_id, root.ts_ms, state.get("edge_k", {}).get(root.tx_id, [0])[0])
+            elif root is None and tx.original_ts_ms is not None:
+                out.reversed_legs[tx.tx_id] = (tx.original_tx_id, tx.original_ts_ms, state.get("edge_k", {}).get(tx.original_tx_id, [0])[0])
 
     def _parse_profile(self, customer_id: str, data: dict[str, Any] | None) -> Profile | None:
         """The stored profile as a record, parsed once per customer and profile version (the

@@ -20,7 +20,7 @@ from factors.calendar import BusinessCalendar, fine_bucket
 from factors.identity import canonical_counterparty
 from factors.large_value import foreign_amounts
 from factors.model import Transaction
-from factors.network.edges import edge_messages, leg_edge
+from factors.network.edges import edge_messages, leg_edge, retraction
 from factors.postings import may_be_own, posting
 from factors.profile import PeerBaseline, peer_group
 from factors.rating import CustomerOutcome, RatedItem, Rater, Withdrawal
@@ -420,16 +420,25 @@ class Engine:
         """The payment edges of the batch's committed legs (two copies each: keyed by the payer's
         and by the payee's party, so the network stage that owns either account sees it), a
         counterparty account that a customer's profile lists resolved to that customer. A
-        redelivered leg gives the same edge again (same edge_id): the network stage keeps it once."""
+        redelivered leg gives the same edge again (same edge_id): the network stage keeps it once.
+        A reversal of a leg that gave an edge gives that edge's retraction, on the same keys."""
         profile = outcome.state.get("profile") or {}
         group = peer_group(profile.get("kind"), profile.get("industry"))
         for item in outcome.committed_items:
             tx = item.tx
-            if tx is None or tx.tx_type != "payment":
+            if tx is None:
                 continue
-            edge = leg_edge(tx, counterparty_customer_id=result.counterparty_customers.get((customer_id, tx.tx_id)), peer_group=group)
+            resolved = result.counterparty_customers.get((customer_id, tx.tx_id))
+            if tx.tx_type == "payment":
+                edge = leg_edge(tx, counterparty_customer_id=resolved, peer_group=group, occurrence=outcome.occurrences.get(tx.tx_id, 0))
+            elif tx.tx_type == "reversal" and tx.tx_id in outcome.reversed_legs:
+                original_tx_id, original_ms, k = outcome.reversed_legs[tx.tx_id]
+                direction = item.undid.direction if item.undid is not None else ("out" if tx.direction == "in" else "in")
+                edge = retraction(tx, original_tx_id, original_ms, direction, counterparty_customer_id=resolved, peer_group=group, occurrence=k)
+            else:
+                continue
             if edge is not None:
-                result.events.extend(OutputEvent("edge", key, value) for key, value in edge_messages(edge, events.iso(tx.ts_ms)))
+                result.events.extend(OutputEvent("edge", key, value) for key, value in edge_messages(edge, events.iso(edge.ts_ms)))
 
     @staticmethod
     def _peer_statistics(customer_id: str, before: dict, outcome: CustomerOutcome, result: BatchResult, calendar: BusinessCalendar | None = None) -> None:

@@ -159,14 +159,15 @@ class Adjacency:
                     self.first_seen[name] = h.ts_ms
                 del self.bound_names[h.edge_id]
 
-    def unhold(self, edge_id: str, ts_ms: int, incoming: bool, tx_id: str) -> None:
-        """Take one leg (`tx_id`) of a stored edge out again; the edge goes when no leg is left."""
+    def unhold(self, edge_id: str, ts_ms: int, incoming: bool, tx_id: str | None) -> None:
+        """Take one leg (`tx_id`) of a stored edge out again; the edge goes when no leg is left
+        (`tx_id` None: the whole edge goes, a retraction)."""
         side = self.ins if incoming else self.outs
         i = self.find(edge_id, ts_ms, incoming)
-        if i is None or tx_id not in side[i].tx_ids:
+        if i is None or (tx_id is not None and tx_id not in side[i].tx_ids):
             return
         h = side[i]
-        if len(h.tx_ids) > 1:
+        if tx_id is not None and len(h.tx_ids) > 1:
             side[i] = Hop(h.edge_id, h.payer, h.payee, h.ts_ms, h.amount_fen, tuple(t for t in h.tx_ids if t != tx_id))
             return
         del side[i]

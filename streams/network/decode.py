@@ -133,5 +133,19 @@ def _edge_of(obj: Any) -> tuple[Edge, str]:
         payee_customer_id=payee_cid,
         peer_group=_text(obj, "peer_group", required=False),
         counterparty_name_id=_text(obj, "counterparty_name_id", required=False),
+        retracted_by=_retraction(obj),
     )
     return edge, copy
+
+
+def _retraction(obj: dict[str, Any]) -> str | None:
+    """`retracted_by` of a retraction (`action: "retract"`: the reversal's tx_id), None for an edge."""
+    action = obj.get("action", "edge")
+    if action == "edge":
+        return None
+    if action != "retract":
+        raise DecodeError("invalid_value", "action must be edge or retract")
+    retracted_by = _text(obj, "retracted_by") or ""
+    if not retracted_by.isprintable() or len(retracted_by) > ID_MAX:
+        raise DecodeError("invalid_value", f"retracted_by must be 1-{ID_MAX} printable characters (edge.v1.schema.json)")
+    return retracted_by

@@ -106,8 +106,15 @@ class NetworkEngine:
                 batch.outcomes["dead_letter"] += 1
                 continue
             batch.max_event_ms = max(batch.max_event_ms or 0, a.edge.ts_ms)
+            if a.status == "retracted":  # its edge was retracted before (a reversal): not stored, no rule runs
+                batch.outcomes["retracted"] += 1
+                continue
             if a.done:
                 batch.outcomes["duplicate"] += 1
+                continue
+            if a.edge.retracted_by is not None:  # held in stream order (the edge leaves its account); no rule runs at it
+                batch.outcomes["retraction"] += 1
+                batch.done.setdefault(own, []).append(a.edge.edge_id[:16])
                 continue
             batch.outcomes["applied" if a.status == "new" else "pending"] += 1  # pending: stored before, outputs not yet committed
             batch.done.setdefault(own, []).append(a.edge.edge_id[:16])
@@ -148,7 +155,7 @@ class NetworkEngine:
                 self.store.restore(snapshot)
             resume, retry, wanted = None, set(), set()
             for n in range(start, len(applied)):
-                if applied[n].status == "late":
+                if applied[n].status in ("late", "retracted"):
                     continue
                 if not round_ or n > start:  # a round resumes at a copy held in its snapshot
                     held[n] = self.store.hold(applied[n])

@@ -10,7 +10,9 @@ class NetworkMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
         r = self.registry
-        self.edges = Counter("amlstream_network_edges", "Edge copies by outcome (applied, pending, duplicate, dead_letter)", ["outcome"], registry=r)
+        self.edges = Counter(
+            "amlstream_network_edges", "Edge copies by outcome (applied, pending, duplicate, dead_letter, retraction, retracted)", ["outcome"], registry=r
+        )
         self.detections = Counter("amlstream_network_detections", "Network detections by pattern (before fan-out to the parties' customers)", ["pattern"], registry=r)
         self.emitted = Counter("amlstream_network_events_emitted", "Output events acknowledged by Kafka, by topic", ["topic"], registry=r)
         self.dead_letters = Counter(

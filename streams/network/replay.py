@@ -1,7 +1,8 @@
 """Network replay: transactions -> edges (the customer stage's builder) -> the network engine,
 without Kafka, on real Redis; and the node-level evaluation against labels.
 
-Each valid leg of the file goes through `edges_for_leg` as the customer stage calls it, and both
+Each valid leg of the file goes through `LegEdges` (`leg_edge` as the customer stage calls it,
+with the occurrences and reversal retractions of its trail), and both
 copies go to the engine in file order, in batches of `batch_size`, already decoded (the topic's
 JSON round trip is the worker's; `edge_sources` renders the messages for tests and the benchmark).
 Risk levels (for the exposure rule and measurements) come from the profiles (a listed customer
@@ -24,12 +25,12 @@ from redis.asyncio import Redis
 
 from factors.identity import normalise_account
 from factors.model import Transaction
-from factors.network.edges import Edge, edge_messages
-from factors.network.edges import leg_edge as edge_of_leg
+from factors.network.edges import Edge, LegEdges, edge_messages
 from factors.network.rules import load_rules
 from factors.patterns.high_risk_exposure import HIGH_LEVELS
 from factors.profile import peer_group
 from streams.decode import decode_profile, decode_transaction
+from streams.engine import counterparty_identity
 from streams.errors import DecodeError, InputFileError
 from streams.events import Source, dead_letter, iso
 from streams.model import Model
@@ -74,25 +75,18 @@ class Directory:
         return d
 
 
-def edge_of(raw: bytes, model: Model, directory: Directory) -> Edge | None:
-    """The edge of one transaction.v1 record as the customer stage builds it (None: no edge or invalid)."""
-    try:
-        tx = decode_transaction(None, raw, model.standard.fx, MAX_BYTES)
-    except DecodeError:
-        return None
-    return leg_edge(tx, directory)
-
-
-def leg_edge(tx: Transaction, directory: Directory) -> Edge | None:
-    """The edge of one decoded leg (None: the leg has none, e.g. cash), its counterparty account
-    resolved with the profiles' accounts as the customer stage resolves it (streams/state/accounts.py)."""
+def leg_edge(tx: Transaction, directory: Directory, legs: LegEdges) -> Edge | None:
+    """The edge (or retraction) of the next decoded leg (None: the leg has none, e.g. cash), its
+    counterparty account resolved with the profiles' accounts as the customer stage resolves it
+    (streams/state/accounts.py); `legs` holds the recent legs per customer (occurrences, reversals)."""
     resolved = directory.accounts.get(normalise_account(tx.counterparty_account)) if tx.counterparty_account else None
-    return edge_of_leg(tx, counterparty_customer_id=resolved, peer_group=directory.groups.get(tx.customer_id))
+    return legs.leg(tx, counterparty_identity(tx), counterparty_customer_id=resolved, peer_group=directory.groups.get(tx.customer_id))
 
 
 def edges_of(transactions: str, model: Model, directory: Directory, rejected: Callable[[int, bytes, DecodeError], None] | None = None) -> Iterator[Edge]:
-    """The edge of each leg that has one, in file order; `rejected(record index, raw, error)` is
-    told of each record the decoder refuses (the customer stage dead-letters them)."""
+    """The edge or retraction of each leg that has one, in file order; `rejected(record index, raw,
+    error)` is told of each record the decoder refuses (the customer stage dead-letters them)."""
+    legs = LegEdges()
     for offset, raw in enumerate(read_records(transactions)):
         try:
             tx = decode_transaction(None, raw, model.standard.fx, MAX_BYTES)
@@ -100,19 +94,16 @@ def edges_of(transactions: str, model: Model, directory: Directory, rejected: Ca
             if rejected is not None:
                 rejected(offset, raw, exc)
             continue
-        edge = leg_edge(tx, directory)
+        edge = leg_edge(tx, directory, legs)
         if edge is not None:
             yield edge
 
 
 def edge_sources(transactions: str, customers: str | None, model: Model, directory: Directory | None = None) -> Iterator[tuple[Source, Edge]]:
-    """Both copies of each leg's edge as messages of the edge topic, with the edge."""
+    """Both copies of each leg's edge (or retraction) as messages of the edge topic, with the edge."""
     directory = directory or Directory.from_profiles(customers)
     offset = 0
-    for raw in read_records(transactions):
-        edge = edge_of(raw, model, directory)
-        if edge is None:
-            continue
+    for edge in edges_of(transactions, model, directory):
         for key, value in edge_messages(edge, iso(edge.ts_ms)):
             yield Source(EDGE_TOPIC, 0, offset, key.encode(), orjson.dumps(value)), edge
             offset += 1
@@ -248,7 +239,8 @@ async def network_replay(
         nxt = 0
         for edge in edges_of(transactions, model, directory, rejected):
             ts_ms = edge.ts_ms
-            introduced.leg(edge.leg_customer_id, edge.payee if edge.leg_customer_id == edge.payer_customer_id else edge.payer, ts_ms)
+            if edge.retracted_by is None:
+                introduced.leg(edge.leg_customer_id, edge.payee if edge.leg_customer_id == edge.payer_customer_id else edge.payer, ts_ms)
             if not live_from and warmup_days:
                 live_from.append(ts_ms + round(warmup_days * 86_400_000))
             if nxt < len(changes) and changes[nxt][0] <= ts_ms:

@@ -5,7 +5,10 @@ slot per account; party ids may hold any character, so they are never put in a k
 
     aml:net:{d}:i  sorted set of edges into the account, score = event time, member "eid|fen|payer"
     aml:net:{d}:o  the same for edges out of it, member "eid|fen|payee"
-    aml:net:{d}:x  hash edge id -> "p|tx_id[,tx_id]" (outputs pending) or "d|…" (committed; a ',' in a tx_id stored as TX_COMMA)
+    aml:net:{d}:x  hash edge id -> "p|tx_id[,tx_id]" (outputs pending) or "d|…" (committed; a ',' in a tx_id stored as TX_COMMA);
+                   a retracted edge (a reversal in the customer stage): "q<legs before>" (pending) or
+                   "r|" (committed), its member kept in :i / :o as a tombstone for the retention
+                   (an edge copy arriving later is not stored: status "retracted"); reads leave it out
     aml:net:{d}:m  hash: wm (event-time watermark), wc (the watermark at the last commit),
                    c (customer id), g (peer group), ce / ge (the edge that taught c / g), capped,
                    xp (the watermark when the keys' expiry was last renewed),
@@ -86,8 +89,9 @@ def emitted_key(detection_key: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Applied:
-    """One edge copy after the apply script: `status` new | stored (already there) | late,
-    `done` when its outputs were committed before (a redelivery or the second leg)."""
+    """One edge copy after the apply script: `status` new | stored (already there) | late |
+    retracted (its edge was retracted before: not stored), `done` when its outputs were committed
+    before (a redelivery or the second leg; for a retraction: the retraction committed)."""
 
     edge: Edge
     copy: str
@@ -314,12 +318,15 @@ class GraphStore:
             for j, n in enumerate(by_account[own]):
                 edge, copy = copies[n]
                 payer = copy == "payer"
-                cid = (edge.payer_customer_id if payer else edge.payee_customer_id) or ""
+                retract = edge.retracted_by is not None
+                cid = "" if retract else (edge.payer_customer_id if payer else edge.payee_customer_id) or ""
                 group = (edge.peer_group or "") if cid and cid == edge.leg_customer_id else ""
                 eid = edge.edge_id[:16]
                 key, value, new, timed = aliases[own].get(j, ("", "", False, False))
                 member = f"{eid}|{edge.amount_fen}|{edge.payee if payer else edge.payer}"
-                rows.append(("o" if payer else "i", edge.ts_ms, member, eid, edge.tx_id.replace(",", TX_COMMA), cid, group, key, value, int(new), int(timed)))
+                rows.append(
+                    ("o" if payer else "i", edge.ts_ms, member, eid, edge.tx_id.replace(",", TX_COMMA), cid, group, key, value, int(new), int(timed), int(retract))
+                )
             return rows
 
         chunks = self._chunks(list(by_account))
@@ -339,8 +346,8 @@ class GraphStore:
                     learned[n] = aliases[own][j]
         out = []
         for n, ((edge, copy), (code, legs)) in enumerate(zip(copies, status, strict=True)):
-            kind = {1: "new", 0: "stored", -1: "late"}[code]
-            out.append(Applied(edge, copy, kind, bool(legs) and legs[:2] == b"d|", alias=learned.get(n)))
+            kind = {1: "new", 0: "stored", -1: "late", 2: "retracted"}[code]
+            out.append(Applied(edge, copy, kind, bool(legs) and legs[:2] == (b"r|" if edge.retracted_by else b"d|"), alias=learned.get(n)))
         return out
 
     def hold(self, a: Applied) -> Applied:
@@ -364,7 +371,7 @@ class GraphStore:
         times: dict[str, int] = {}
         writes: dict[int, tuple[str, str, bool, bool]] = {}
         for j, (edge, copy) in enumerate(copies):
-            if not edge.counterparty_name_id or own != f"id:{edge.leg_customer_id}":
+            if not edge.counterparty_name_id or own != f"id:{edge.leg_customer_id}" or edge.retracted_by:
                 continue
             other = edge.payee if copy == "payer" else edge.payer
             key = alias_key(edge.counterparty_name_id)
@@ -387,6 +394,10 @@ class GraphStore:
             a = self.accounts[own] = Adjacency(own)
         else:
             self.accounts.move_to_end(own)
+        if edge.retracted_by is not None:  # the edge goes (whichever of its legs are held)
+            a.unhold(edge.edge_id[:16], edge.ts_ms, copy == "payee", None)
+            a.hub = a.degree >= self.hub_degree
+            return a.resolve(edge.payee if copy == "payer" else edge.payer)
         cid = edge.payer_customer_id if copy == "payer" else edge.payee_customer_id
         if cid:
             a.customer_id = cid
@@ -522,6 +533,10 @@ def _hops(party: str, raw: list[Any], incoming: bool, aliases: dict[str, str], b
                 bound_names[eid] = other
                 other = bound
         legs = raw[i + 2].decode() if raw[i + 2] else ""
+        if legs[:1] in ("q", "r"):  # retracted; a retraction not committed: its batch's retry reads the edge as it was before
+            if pending is None or legs[:1] == "r" or len(legs) < 2:
+                continue
+            legs = legs[1:]
         if pending is not None and legs[:2] == "p|":
             pending.add(eid)
         tx_ids = tuple(t.replace(TX_COMMA, ",") for t in legs[2:].split(",")) if legs else ()

@@ -51,9 +51,9 @@ def profile_accounts(profile: dict | None) -> frozenset[str]:
 
 
 def _paid_account(item: Item) -> str:
-    """The normalised counterparty account of a payment leg ("" for any other item)."""
+    """The normalised counterparty account of a payment leg or a reversal (its retraction names the original's counterparty; "" for any other item)."""
     tx = getattr(item, "tx", None)
-    return normalise_account(tx.counterparty_account) if tx is not None and tx.tx_type == "payment" else ""
+    return normalise_account(tx.counterparty_account) if tx is not None and tx.tx_type in ("payment", "reversal") else ""
 
 
 async def lookup(redis: Redis, accounts: Iterable[str]) -> dict[str, str]:

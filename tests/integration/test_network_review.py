@@ -113,11 +113,6 @@ async def test_a_tx_id_with_a_comma_reads_back_as_given(redis):
     assert again.outcomes["duplicate"] == 4
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="edge_id digests (payer, payee, time, fen) only: two different transfers of one customer to one payee at the same "
-    "time for the same amount (a bulk upload, a split submitted at once) are stored as one edge, its amount counted once",
-)
 async def test_two_transfers_of_one_leg_customer_with_the_same_time_and_amount_are_two_edges(redis):
     store = GraphStore(redis)
     engine = NetworkEngine(store, (), load_model().version)
@@ -228,12 +223,6 @@ async def test_a_cycle_is_found_when_its_middle_hop_arrives_after_its_closing_ho
     assert [p for p, *_ in await run(redis, legs, one_by_one=True)].count("network_cycle") == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an edge is produced when its leg commits and there is no message that retracts it: a payment reversed (keyed by "
-    "mistake, failed and booked back) stays in the graph, counts in transfer_splitting, paths and episodes, and the network "
-    "stage never withdraws what it reported (the customer stage withdraws its own alerts and reports on a reversal)",
-)
 async def test_reversed_payments_do_not_make_a_split(redis):
     from streams.engine import Engine
     from streams.settings import Settings

@@ -4,11 +4,15 @@
 -- ARGV: retain_ms, cap, a JSON array with one entry per account (KEYS order): the array of its
 --       copies [side ("i"|"o"), ts_ms, member ("eid|fen|other"), eid, tx_id, customer_id ("" unknown),
 --       peer_group ("" unknown), alias key ("" none), alias party ("" ambiguous), 1 if the party is
---       new, 1 if the time is recorded (first named, or a day after the time recorded: Adjacency.named)]
+--       new, 1 if the time is recorded (first named, or a day after the time recorded: Adjacency.named),
+--       1 if a retraction]
 --       (an alias: the digest of the counterparty's name identity -> its party; meta field "a:<key>")
 -- Returns per account {status, legs, status, legs, ...}, one pair per copy: status 1 new, 0 already
 -- stored (the other leg of a book transfer, or a redelivery), -1 older than the retention before
--- the account's watermark (not stored). legs: "p|tx1[,tx2]" (outputs pending) or "d|..." (committed).
+-- the account's watermark (not stored), 2 an edge retracted before (not stored). legs: "p|tx1[,tx2]"
+-- (outputs pending) or "d|..." (committed); a retraction: "q<legs before>" (pending) or "r|" (committed).
+-- A retraction keeps the edge's member in the sorted set (so it goes with the retention, as a tombstone
+-- against the edge arriving later): every read leaves an edge whose legs start with q or r out.
 -- The client calls it once per batch on a single Redis and once per account on a Cluster (each
 -- account's keys are one slot): per-call client overhead dominated one call per copy.
 local retain = tonumber(ARGV[1])
@@ -45,9 +49,36 @@ local function apply(ki, ko, kx, km, kt, copies)
     local key = c[1] == 'i' and ki or ko
     local ts = c[2]
     if ts > wm then wm = ts end
+    local legs = nil
+    local gone = nil  -- retracted: 'q' pending (its legs before follow), 'r' committed
+    if ts >= wm - retain then
+      legs = redis.call('HGET', kx, c[4])
+      if legs then gone = string.sub(legs, 1, 1) end
+      if gone ~= 'q' and gone ~= 'r' then gone = nil end
+    end
     if ts < wm - retain then
       out[#out + 1] = -1
       out[#out + 1] = ''
+    elseif c[12] == 1 then
+      if gone then
+        out[#out + 1] = 0
+      else
+        local added = redis.call('ZADD', key, 'NX', ts, c[3])
+        added_to[key] = (added_to[key] or 0) + added
+        touched[key] = true
+        legs = 'q' .. (legs or '')
+        redis.call('HSET', kx, c[4], legs)
+        out[#out + 1] = 1
+      end
+      out[#out + 1] = legs
+    elseif gone == 'q' and string.find(',' .. string.sub(legs, 4) .. ',', ',' .. c[5] .. ',', 1, true) then
+      -- a pending retraction is a retry of the batch that wrote it: this leg was stored before it
+      -- (earlier in that batch, or committed before) and reads as it was
+      out[#out + 1] = 0
+      out[#out + 1] = string.sub(legs, 2)
+    elseif gone then
+      out[#out + 1] = 2
+      out[#out + 1] = legs
     else
       if c[6] ~= '' then cid = c[6]; if cid_eid == '' then cid_eid = c[4] end end
       if c[7] ~= '' then group = c[7]; if group_eid == '' then group_eid = c[4] end end
@@ -66,7 +97,6 @@ local function apply(ki, ko, kx, km, kt, copies)
       end
       local added = redis.call('ZADD', key, 'NX', ts, c[3])
       added_to[key] = (added_to[key] or 0) + added
-      local legs = redis.call('HGET', kx, c[4])
       if not legs then
         legs = 'p|' .. c[5]
         redis.call('HSET', kx, c[4], legs)

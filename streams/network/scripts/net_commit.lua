@@ -1,4 +1,4 @@
--- Mark edge copies as committed (their outputs acknowledged); the detections emitted are recorded
+-- Mark edge copies (and retractions) as committed (their outputs acknowledged); the detections emitted are recorded
 -- by net_emitted.lua.
 -- KEYS: per account, its 5 keys: in zset (:i), out zset (:o), legs hash (:x), meta hash (:m), alias times (:t)
 -- ARGV: a JSON array with one entry per account (KEYS order): its edge ids; retain_ms
@@ -13,6 +13,8 @@ for a, eids in ipairs(cjson.decode(ARGV[1])) do
     local legs = redis.call('HGET', kx, eid)
     if legs and string.sub(legs, 1, 2) == 'p|' then
       redis.call('HSET', kx, eid, 'd|' .. string.sub(legs, 3))
+    elseif legs and string.sub(legs, 1, 1) == 'q' then  -- a retraction: the tombstone stays for the retention
+      redis.call('HSET', kx, eid, 'r|')
     end
   end
   redis.call('HDEL', km, 'ae')
