@@ -1,6 +1,8 @@
 -- Apply edge copies to the accounts that own them, in order per account.
--- KEYS: per account, 5 keys sharing its hash tag: in zset (:i), out zset (:o), legs hash (:x), meta hash (:m),
---       alias times zset (:t: alias key -> event time it was last named)
+-- KEYS: per account, its meta hash (:m); its other keys share the hash tag (one slot) and are named
+--       from it: in zset (:i), out zset (:o), legs hash (:x), alias times zset (:t: alias key ->
+--       event time it was last named). One key per account, not five: redis-py packs every
+--       argument of a call in Python, which cost the worker more than the script itself.
 -- ARGV: retain_ms, cap, a JSON array with one entry per account (KEYS order): the array of its
 --       copies [side ("i"|"o"), ts_ms, member ("eid|fen|other"), eid, tx_id, customer_id ("" unknown),
 --       peer_group ("" unknown), alias key ("" none), alias party ("" ambiguous), 1 if the party is
@@ -132,7 +134,7 @@ end
 
 local result = {}
 for a, copies in ipairs(cjson.decode(ARGV[3])) do
-  local k = (a - 1) * 5
-  result[a] = apply(KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4], KEYS[k + 5], copies)
+  local p = string.sub(KEYS[a], 1, -2)
+  result[a] = apply(p .. 'i', p .. 'o', p .. 'x', KEYS[a], p .. 't', copies)
 end
 return result
