@@ -19,8 +19,8 @@ for a, eids in ipairs(cjson.decode(ARGV[1])) do
     end
   end
   redis.call('HDEL', km, 'ae')
-  local wm = redis.call('HGET', km, 'wm')
-  local wc = redis.call('HGET', km, 'wc')
+  local marks = redis.call('HMGET', km, 'wm', 'wc')
+  local wm, wc = marks[1], marks[2]
   if wm and wm ~= wc then
     redis.call('HSET', km, 'wc', wm)
     local oldest = '(' .. string.format('%d', tonumber(wm) - retain)
