@@ -69,13 +69,13 @@ local function apply(ki, ko, kx, km, kt, copies)
       end
       local added = redis.call('ZADD', key, 'NX', ts, c[3])
       added_to[key] = (added_to[key] or 0) + added
-      local legs = redis.call('HGET', kx, c[4])
-      if not legs then
-        legs = 'p|' .. c[5]
-        redis.call('HSET', kx, c[4], legs)
-      elseif not string.find(',' .. string.sub(legs, 3) .. ',', ',' .. c[5] .. ',', 1, true) then
-        legs = legs .. ',' .. c[5]
-        redis.call('HSET', kx, c[4], legs)
+      local legs = 'p|' .. c[5]
+      if redis.call('HSETNX', kx, c[4], legs) == 0 then  -- a new edge (most copies) is one call
+        legs = redis.call('HGET', kx, c[4])
+        if not string.find(',' .. string.sub(legs, 3) .. ',', ',' .. c[5] .. ',', 1, true) then
+          legs = legs .. ',' .. c[5]
+          redis.call('HSET', kx, c[4], legs)
+        end
       end
       touched[key] = true
       out[#out + 1] = added
@@ -103,12 +103,14 @@ local function apply(ki, ko, kx, km, kt, copies)
     end
   end
   for _, key in ipairs({ki, ko}) do
-    if touched[key] or wm > wm0 then
-      -- after a commit (wc stored) nothing is older than wc - retain: net_commit trimmed there and
-      -- no copy older than the watermark's retention is stored, so only an uncommitted account looks
-      if not stored[3] then
-        drop(key, redis.call('ZRANGEBYSCORE', key, '-inf', '(' .. string.format('%d', math.min(wm, wc) - retain)))
-      end
+    -- after a commit (wc stored) nothing is older than wc - retain: net_commit trimmed there and
+    -- no copy older than the watermark's retention is stored, so only an uncommitted account looks
+    if not stored[3] and (touched[key] or wm > wm0) then
+      drop(key, redis.call('ZRANGEBYSCORE', key, '-inf', '(' .. string.format('%d', math.min(wm, wc) - retain)))
+    end
+    -- the size bound on the sides that got edges (a lowered cap reaches the other side with its
+    -- next edge; the worker's memory and reads apply it at once, GraphStore._retain)
+    if touched[key] then
       local n = redis.call('ZCARD', key)
       if added_to[key] and n == added_to[key] then fresh = true end  -- the key holds only this call's edges: created now
       if n > cap then

@@ -18,9 +18,9 @@ for a, eids in ipairs(cjson.decode(ARGV[1])) do
       redis.call('HSET', kx, eid, 'd|' .. string.sub(legs, 3))
     end
   end
-  redis.call('HDEL', km, 'ae')
-  local marks = redis.call('HMGET', km, 'wm', 'wc')
+  local marks = redis.call('HMGET', km, 'wm', 'wc', 'ae')
   local wm, wc = marks[1], marks[2]
+  if marks[3] then redis.call('HDEL', km, 'ae') end
   if wm and wm ~= wc then
     redis.call('HSET', km, 'wc', wm)
     local oldest = '(' .. string.format('%d', tonumber(wm) - retain)
