@@ -472,13 +472,18 @@ def conserved_paths(
     if key in view.scratch:
         return view.scratch[key]
     start = view.anchor.ts_ms - window_ms
-    first = anchor_flow(view, merge_ms)
     result: list[tuple[Flow, ...]] = []
 
     def new(payer: str, payee: str) -> bool:
         b = view.of(payee)
         return b.met(payer, view.anchor.ts_ms) >= b.new_since(start, history_ms, view.origin_ms)
 
+    if view.copy == "payee" and not new(view.anchor.payer, view.anchor.payee):
+        # the anchor's flow has the anchor's pair, so no path starts (the usual case: a recurring
+        # relationship); anchor_flow would read only the payee, which `new` read already
+        view.scratch[key] = result
+        return result
+    first = anchor_flow(view, merge_ms)
     frontier: list[tuple[Flow, ...]] = [(first,)] if first.amount_fen >= floor_fen and new(first.payer, first.payee) else []
     for _ in range(max_hops - 1):
         nxt: list[tuple[Flow, ...]] = []
