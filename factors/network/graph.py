@@ -14,6 +14,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any, Literal
 
 from factors.identity import digest
@@ -50,8 +51,8 @@ def alias_key(name_id: str) -> str:
     return digest(name_id, 8)
 
 
-def _ts(h: Hop) -> int:
-    return h.ts_ms
+_ts = attrgetter("ts_ms")  # bisect keys: C, not a Python call per probe
+_order = attrgetter("ts_ms", "edge_id")  # Hop.order as a C key
 
 
 class Adjacency:
@@ -79,8 +80,8 @@ class Adjacency:
         hub: bool = False,
     ) -> None:
         self.party = party
-        self.ins: list[Hop] = sorted(ins, key=Hop.order)
-        self.outs: list[Hop] = sorted(outs, key=Hop.order)
+        self.ins: list[Hop] = sorted(ins, key=_order)
+        self.outs: list[Hop] = sorted(outs, key=_order)
         self.customer_id = customer_id
         self.peer_group = peer_group
         self.hub = hub
@@ -252,7 +253,7 @@ class Adjacency:
             if merged != old.tx_ids:
                 side[i] = Hop(old.edge_id, old.payer, old.payee, old.ts_ms, old.amount_fen, merged)
             return False
-        insort(side, hop, key=Hop.order)
+        insort(side, hop, key=_order)
         self._count(hop.payer if incoming else hop.payee, hop.ts_ms)
         return True
 
