@@ -83,8 +83,8 @@ def detect(view: NetworkView, params: Params, severity: str = "medium") -> Netwo
     floor = round(params.min_amount_cny * FEN_PER_YUAN)
     span = round(params.day_hours * HOUR_MS)
     own = view.of(payee)
-    if own.hub or own.counterparties.get(payer, 0) < 2:
-        return None  # a single transfer of the pair: nothing to count (cheap precondition)
+    if own.hub or own.counterparties.get(payer, 0) < max(2, min(params.min_count, params.min_count_new_pair)):
+        return None  # fewer stored edges with the payer than transfers to count (cheap precondition)
     recent_all = own.ins_within(view.anchor.ts_ms - span + 1, end)
     recent = [h for h in recent_all if h.payer == payer and h.amount_fen >= floor]
     if len(recent) < min(params.min_count, params.min_count_new_pair):
