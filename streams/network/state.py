@@ -64,6 +64,7 @@ ORIGIN_KEY = "aml:net:origin"
 # valid tx_id) is stored as this unit separator, which no tx_id holds (the decoders refuse it),
 # and read back as ','. Values stored before hold no separator and read as they did.
 TX_COMMA = "\x1f"
+STATUS = {1: "new", 0: "stored", -1: "late"}  # net_apply's status code of a copy
 
 
 def account_keys(party: str) -> tuple[str, str, str, str]:
@@ -355,8 +356,7 @@ class GraphStore:
                     learned[n] = aliases[own][j]
         out = []
         for n, ((edge, copy), (code, legs)) in enumerate(zip(copies, status, strict=True)):
-            kind = {1: "new", 0: "stored", -1: "late"}[code]
-            out.append(Applied(edge, copy, kind, bool(legs) and legs[:2] == b"d|", alias=learned.get(n)))
+            out.append(Applied(edge, copy, STATUS[code], bool(legs) and legs[:2] == b"d|", alias=learned.get(n)))
         return out
 
     def hold(self, a: Applied) -> Applied:
