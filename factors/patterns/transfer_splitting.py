@@ -89,6 +89,9 @@ def detect(view: NetworkView, params: Params, severity: str = "medium") -> Netwo
     recent = [h for h in recent_all if h.payer == payer and h.amount_fen >= floor]
     if len(recent) < min(params.min_count, params.min_count_new_pair):
         return None
+    upper = sum(h.amount_fen for h in recent)  # what the transfers counted below can total, at most
+    if upper < round(params.min_total_cny * FEN_PER_YUAN) or upper < params.min_pair_share * sum(h.amount_fen for h in recent_all):
+        return None  # the floors below fail whatever the pair's habit (cheaper than reading 90 days of it)
     earlier = [
         h
         for h in own.ins_within(view.anchor.ts_ms - round(params.history_days * DAY_MS), end)
