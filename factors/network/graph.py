@@ -14,6 +14,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any, Literal
 
 from factors.identity import digest
@@ -50,8 +51,8 @@ def alias_key(name_id: str) -> str:
     return digest(name_id, 8)
 
 
-def _ts(h: Hop) -> int:
-    return h.ts_ms
+_ts = attrgetter("ts_ms")  # bisect keys: C, not a Python call per probe
+_order = attrgetter("ts_ms", "edge_id")  # Hop.order as a C key
 
 
 class Adjacency:
@@ -79,8 +80,8 @@ class Adjacency:
         hub: bool = False,
     ) -> None:
         self.party = party
-        self.ins: list[Hop] = sorted(ins, key=Hop.order)
-        self.outs: list[Hop] = sorted(outs, key=Hop.order)
+        self.ins: list[Hop] = sorted(ins, key=_order)
+        self.outs: list[Hop] = sorted(outs, key=_order)
         self.customer_id = customer_id
         self.peer_group = peer_group
         self.hub = hub
@@ -253,7 +254,7 @@ class Adjacency:
             if merged != old.tx_ids:
                 side[i] = Hop(old.edge_id, old.payer, old.payee, old.ts_ms, old.amount_fen, merged)
             return False
-        insort(side, hop, key=Hop.order)
+        insort(side, hop, key=_order)
         self._count(hop.payer if incoming else hop.payee, hop.ts_ms)
         return True
 
@@ -473,13 +474,18 @@ def conserved_paths(
     if key in view.scratch:
         return view.scratch[key]
     start = view.anchor.ts_ms - window_ms
-    first = anchor_flow(view, merge_ms)
     result: list[tuple[Flow, ...]] = []
 
     def new(payer: str, payee: str) -> bool:
         b = view.of(payee)
         return b.met(payer, view.anchor.ts_ms) >= b.new_since(start, history_ms, view.origin_ms)
 
+    if view.copy == "payee" and not new(view.anchor.payer, view.anchor.payee):
+        # the anchor's flow has the anchor's pair, so no path starts (the usual case: a recurring
+        # relationship); anchor_flow would read only the payee, which `new` read already
+        view.scratch[key] = result
+        return result
+    first = anchor_flow(view, merge_ms)
     frontier: list[tuple[Flow, ...]] = [(first,)] if first.amount_fen >= floor_fen and new(first.payer, first.payee) else []
     for _ in range(max_hops - 1):
         nxt: list[tuple[Flow, ...]] = []

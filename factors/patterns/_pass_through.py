@@ -64,6 +64,8 @@ class Episode:
 
 def episode(view: NetworkView, params: PassParams) -> Episode | None:
     """The pass-through episode completed (so far) by the anchor payment, or None. Cached per view."""
+    if view.copy != "payer":
+        return None  # as `_episode` says, without building the cache key (the rules ask on every copy)
     key = ("pass", params.window_days, params.min_forward_ratio, params.max_forward_ratio, params.min_amount_cny, params.max_gap_days, params.max_set, params.min_share)
     if key not in view.scratch:
         view.scratch[key] = _episode(view, params)

@@ -15,6 +15,8 @@ that closes into this cycle is the same case (the same `detection_key`). Parties
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field
 
 from factors.money import FEN_PER_YUAN, yuan
@@ -33,20 +35,33 @@ class Params(ConservationParams):
 DEFAULTS = Params()
 
 
+_BOUNDS: dict[int, tuple[object, dict[str, Any]]] = {}  # id(params) -> (params, search bounds): the rules ask on every payee copy
+
+
+def _bounds(p: Any) -> dict[str, Any]:
+    """The search bounds of a rule's parameters (frozen models: computed once per model)."""
+    known = _BOUNDS.get(id(p))
+    if known is not None and known[0] is p:
+        return known[1]
+    bounds = {
+        "window_ms": round(p.window_days * DAY_MS),
+        "max_gap_ms": round(p.max_gap_days * DAY_MS),
+        "min_ratio": p.min_forward_ratio,
+        "max_ratio": p.max_forward_ratio,
+        "max_hops": p.max_hops,
+        "merge_ms": round(p.merge_minutes * 60_000),
+        "floor_fen": round(p.min_amount_cny * FEN_PER_YUAN),
+        "history_ms": round(p.min_history_days * DAY_MS),
+    }
+    if len(_BOUNDS) > 64:  # parameter sets of the standards loaded in this process: a handful
+        _BOUNDS.clear()
+    _BOUNDS[id(p)] = (p, bounds)
+    return bounds
+
+
 def search(view: NetworkView, params: Params | object) -> list:
     """The shared backward search of the path rules (cached on the view for equal bounds)."""
-    p = params
-    return conserved_paths(
-        view,
-        window_ms=round(p.window_days * DAY_MS),  # type: ignore[attr-defined]
-        max_gap_ms=round(p.max_gap_days * DAY_MS),  # type: ignore[attr-defined]
-        min_ratio=p.min_forward_ratio,  # type: ignore[attr-defined]
-        max_ratio=p.max_forward_ratio,  # type: ignore[attr-defined]
-        max_hops=p.max_hops,  # type: ignore[attr-defined]
-        merge_ms=round(p.merge_minutes * 60_000),  # type: ignore[attr-defined]
-        floor_fen=round(p.min_amount_cny * FEN_PER_YUAN),  # type: ignore[attr-defined]
-        history_ms=round(p.min_history_days * DAY_MS),  # type: ignore[attr-defined]
-    )
+    return conserved_paths(view, **_bounds(params))
 
 
 def detect(view: NetworkView, params: Params, severity: str = "high") -> NetworkHit | None:

@@ -60,9 +60,16 @@ def detect(view: NetworkView, params: Params, severity: str = "high") -> Network
     if view.copy != "payee" or view.of(view.anchor.payee).hub:
         return None
     sink, end = view.anchor.payee, view.end
+    if view.of(sink).degree < params.min_intermediaries:
+        return None  # its payers are among its counterparties: too few (cheaper than the window below)
     start = view.anchor.ts_ms - round(params.window_days * DAY_MS)
     into = view.of(sink).ins_within(start, end)
-    if len({h.payer for h in into}) < params.min_intermediaries:
+    payers: set[str] = set()
+    for h in into:
+        payers.add(h.payer)
+        if len(payers) >= params.min_intermediaries:
+            break
+    else:
         return None  # cheap precondition: not enough payers to gather from
     first = _relayed(view, params, view.anchor, start, None)
     if not first:

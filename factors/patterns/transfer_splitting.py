@@ -83,12 +83,15 @@ def detect(view: NetworkView, params: Params, severity: str = "medium") -> Netwo
     floor = round(params.min_amount_cny * FEN_PER_YUAN)
     span = round(params.day_hours * HOUR_MS)
     own = view.of(payee)
-    if own.hub or own.counterparties.get(payer, 0) < 2:
-        return None  # a single transfer of the pair: nothing to count (cheap precondition)
+    if own.hub or own.counterparties.get(payer, 0) < max(2, min(params.min_count, params.min_count_new_pair)):
+        return None  # fewer stored edges with the payer than transfers to count (cheap precondition)
     recent_all = own.ins_within(view.anchor.ts_ms - span + 1, end)
     recent = [h for h in recent_all if h.payer == payer and h.amount_fen >= floor]
     if len(recent) < min(params.min_count, params.min_count_new_pair):
         return None
+    upper = sum(h.amount_fen for h in recent)  # what the transfers counted below can total, at most
+    if upper < round(params.min_total_cny * FEN_PER_YUAN) or upper < params.min_pair_share * sum(h.amount_fen for h in recent_all):
+        return None  # the floors below fail whatever the pair's habit (cheaper than reading 90 days of it)
     earlier = [
         h
         for h in own.ins_within(view.anchor.ts_ms - round(params.history_days * DAY_MS), end)

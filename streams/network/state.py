@@ -67,6 +67,7 @@ ORIGIN_KEY = "aml:net:origin"
 # valid tx_id) is stored as this unit separator, which no tx_id holds (the decoders refuse it),
 # and read back as ','. Values stored before hold no separator and read as they did.
 TX_COMMA = "\x1f"
+STATUS = {1: "new", 0: "stored", -1: "late", 2: "retracted"}  # net_apply's status code of a copy
 
 
 def account_keys(party: str) -> tuple[str, str, str, str]:
@@ -78,8 +79,10 @@ def alias_times_key(party: str) -> str:
     return f"aml:net:{{{digest(party, 8)}}}:t"
 
 
-def _script_keys(party: str) -> tuple[str, ...]:
-    return (*account_keys(party), alias_times_key(party))
+def meta_key(party: str) -> str:
+    """The key the scripts are given for an account (its meta hash): they name its other keys from
+    it (the same hash tag, so the same Cluster slot)."""
+    return f"aml:net:{{{digest(party, 8)}}}:m"
 
 
 def emitted_key(detection_key: str) -> str:
@@ -162,6 +165,7 @@ class GraphStore:
         self.customers: dict[str, str] = {}  # party -> customer_id, from every edge seen
         self.view = Accounts(self.accounts, self.borrowed)
         self.reads = 0  # accounts read from Redis (cold or borrowed), for metrics
+        self._meta_keys: dict[str, str] = {}  # party -> meta_key (a digest each): busy accounts recur, bounded
         self._forget = False  # set by a rebalance: drop what is held before the next batch
         self.batch_accounts: set[str] = set()  # the accounts that own a copy of the batch; held until its commit
         self._uncommitted = False  # a batch was held and not committed (a failed attempt)
@@ -185,6 +189,19 @@ class GraphStore:
         self.borrowed.clear()
         while len(self.accounts) > self.max_accounts:
             self.accounts.popitem(last=False)
+
+    def _keys(self, parties: list[str]) -> list[str]:
+        """`meta_key` of each party, remembered (bounded like `max_accounts`)."""
+        known = self._meta_keys
+        if len(known) > self.max_accounts:
+            known.clear()
+        out = []
+        for party in parties:
+            key = known.get(party)
+            if key is None:
+                key = known[party] = meta_key(party)
+            out.append(key)
+        return out
 
     def _chunks(self, parties: list[str]) -> list[list[str]]:
         """Accounts per script call: all in one on a single Redis (one call per batch), one per
@@ -333,7 +350,7 @@ class GraphStore:
 
         def fill(pipe: Any) -> None:
             for chunk in chunks:
-                keys = [k for own in chunk for k in _script_keys(own)]
+                keys = self._keys(chunk)
                 pipe.evalsha(sha, len(keys), *keys, self.retain_ms, self.cap, orjson.dumps([packed(own) for own in chunk]))
 
         replies = [r for reply in await self._execute(fill) for r in reply]
@@ -346,8 +363,7 @@ class GraphStore:
                     learned[n] = aliases[own][j]
         out = []
         for n, ((edge, copy), (code, legs)) in enumerate(zip(copies, status, strict=True)):
-            kind = {1: "new", 0: "stored", -1: "late", 2: "retracted"}[code]
-            out.append(Applied(edge, copy, kind, bool(legs) and legs[:2] == (b"r|" if edge.retracted_by else b"d|"), alias=learned.get(n)))
+            out.append(Applied(edge, copy, STATUS[code], bool(legs) and legs[:2] == (b"r|" if edge.retracted_by else b"d|"), alias=learned.get(n)))
         return out
 
     def hold(self, a: Applied) -> Applied:
@@ -432,7 +448,7 @@ class GraphStore:
 
         def fill(pipe: Any) -> None:
             for chunk in chunks:
-                keys = [k for party in chunk for k in _script_keys(party)]
+                keys = self._keys(chunk)
                 pipe.evalsha(sha, len(keys), *keys, start_ms, end_ms)
 
         replies = [r for reply in await self._execute(fill) for r in reply]
@@ -509,7 +525,7 @@ class GraphStore:
 
         def fill(pipe: Any) -> None:
             for chunk in chunks:
-                keys = [k for party in chunk for k in _script_keys(party)]
+                keys = self._keys(chunk)
                 pipe.evalsha(sha, len(keys), *keys, orjson.dumps([done[party] for party in chunk]), self.retain_ms)
             for group in detections:
                 keys = [emitted_key(k) for k, *_ in group]

@@ -1,6 +1,8 @@
 -- Apply edge copies to the accounts that own them, in order per account.
--- KEYS: per account, 5 keys sharing its hash tag: in zset (:i), out zset (:o), legs hash (:x), meta hash (:m),
---       alias times zset (:t: alias key -> event time it was last named)
+-- KEYS: per account, its meta hash (:m); its other keys share the hash tag (one slot) and are named
+--       from it: in zset (:i), out zset (:o), legs hash (:x), alias times zset (:t: alias key ->
+--       event time it was last named). One key per account, not five: redis-py packs every
+--       argument of a call in Python, which cost the worker more than the script itself.
 -- ARGV: retain_ms, cap, a JSON array with one entry per account (KEYS order): the array of its
 --       copies [side ("i"|"o"), ts_ms, member ("eid|fen|other"), eid, tx_id, customer_id ("" unknown),
 --       peer_group ("" unknown), alias key ("" none), alias party ("" ambiguous), 1 if the party is
@@ -19,12 +21,13 @@ local retain = tonumber(ARGV[1])
 local cap = tonumber(ARGV[2])
 
 local function apply(ki, ko, kx, km, kt, copies)
-  local stored = redis.call('HMGET', km, 'wm', 'xp')
+  -- one read of the meta fields the call needs (each redis.call costs the server about as much as its work)
+  local stored = redis.call('HMGET', km, 'wm', 'xp', 'wc', 'c', 'g')
   local wm = tonumber(stored[1] or '0')
   local wm0 = wm
   -- the watermark of the last commit: edges within the retention before it stay until the batch
   -- is committed (net_commit trims), so a retry after failed outputs reads the account as it was
-  local wc = tonumber(redis.call('HGET', km, 'wc') or wm0)
+  local wc = tonumber(stored[3] or wm0)
   local cid, group, cid_eid, group_eid = '', '', '', ''
   local touched = {}
   local fresh = false  -- a key created: it gets its expiry now
@@ -113,9 +116,9 @@ local function apply(ki, ko, kx, km, kt, copies)
   if wm > wm0 then redis.call('HSET', km, 'wm', string.format('%d', wm)) end
   -- ce / ge: the edge whose copy first taught the account its customer / peer group (a restarted
   -- worker reading an account whose batch was never committed knows whether it knew them before)
-  for _, f in ipairs({{'c', cid, cid_eid}, {'g', group, group_eid}}) do
+  for _, f in ipairs({{'c', cid, cid_eid, stored[4]}, {'g', group, group_eid, stored[5]}}) do
     if f[2] ~= '' then
-      local old = redis.call('HGET', km, f[1])
+      local old = f[4]
       if old ~= f[2] then
         redis.call('HSET', km, f[1], f[2])
         if not old then redis.call('HSET', km, f[1] .. 'e', f[3]) end
@@ -130,8 +133,14 @@ local function apply(ki, ko, kx, km, kt, copies)
     end
   end
   for _, key in ipairs({ki, ko}) do
-    if touched[key] or wm > wm0 then
+    -- after a commit (wc stored) nothing is older than wc - retain: net_commit trimmed there and
+    -- no copy older than the watermark's retention is stored, so only an uncommitted account looks
+    if not stored[3] and (touched[key] or wm > wm0) then
       drop(key, redis.call('ZRANGEBYSCORE', key, '-inf', '(' .. string.format('%d', math.min(wm, wc) - retain)))
+    end
+    -- the size bound on the sides that got edges (a lowered cap reaches the other side with its
+    -- next edge; the worker's memory and reads apply it at once, GraphStore._retain)
+    if touched[key] then
       local n = redis.call('ZCARD', key)
       if added_to[key] and n == added_to[key] then fresh = true end  -- the key holds only this call's edges: created now
       if n > cap then
@@ -162,7 +171,7 @@ end
 
 local result = {}
 for a, copies in ipairs(cjson.decode(ARGV[3])) do
-  local k = (a - 1) * 5
-  result[a] = apply(KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4], KEYS[k + 5], copies)
+  local p = string.sub(KEYS[a], 1, -2)
+  result[a] = apply(p .. 'i', p .. 'o', p .. 'x', KEYS[a], p .. 't', copies)
 end
 return result

@@ -1,6 +1,7 @@
 -- Mark edge copies (and retractions) as committed (their outputs acknowledged); the detections emitted are recorded
 -- by net_emitted.lua.
--- KEYS: per account, its 5 keys: in zset (:i), out zset (:o), legs hash (:x), meta hash (:m), alias times (:t)
+-- KEYS: per account, its meta hash (:m); in zset (:i), out zset (:o), legs hash (:x) and alias times (:t)
+--       share its hash tag and are named from it (see net_apply.lua)
 -- ARGV: a JSON array with one entry per account (KEYS order): its edge ids; retain_ms
 -- The account's retention now follows its watermark (`wc`: the watermark committed): net_apply
 -- kept the edges older than that which its batch's own later edges put out of the retention, for
@@ -8,7 +9,9 @@
 -- new day, at most 64 a call); the aliases the batch changed are its state now ('ae' goes).
 local retain = tonumber(ARGV[2])
 for a, eids in ipairs(cjson.decode(ARGV[1])) do
-  local ki, ko, kx, km, kt = KEYS[5 * a - 4], KEYS[5 * a - 3], KEYS[5 * a - 2], KEYS[5 * a - 1], KEYS[5 * a]
+  local km = KEYS[a]
+  local p = string.sub(km, 1, -2)
+  local ki, ko, kx, kt = p .. 'i', p .. 'o', p .. 'x', p .. 't'
   for _, eid in ipairs(eids) do
     local legs = redis.call('HGET', kx, eid)
     if legs and string.sub(legs, 1, 2) == 'p|' then
@@ -17,9 +20,9 @@ for a, eids in ipairs(cjson.decode(ARGV[1])) do
       redis.call('HSET', kx, eid, 'r|')
     end
   end
-  redis.call('HDEL', km, 'ae')
-  local wm = redis.call('HGET', km, 'wm')
-  local wc = redis.call('HGET', km, 'wc')
+  local marks = redis.call('HMGET', km, 'wm', 'wc', 'ae')
+  local wm, wc = marks[1], marks[2]
+  if marks[3] then redis.call('HDEL', km, 'ae') end
   if wm and wm ~= wc then
     redis.call('HSET', km, 'wc', wm)
     local oldest = '(' .. string.format('%d', tonumber(wm) - retain)

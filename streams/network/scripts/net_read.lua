@@ -1,5 +1,6 @@
 -- Read accounts' edges within [start_ms, end_ms] with their legs, and their meta.
--- KEYS: per account, 5 keys sharing its hash tag: in zset (:i), out zset (:o), legs hash (:x), meta hash (:m), alias times (:t)
+-- KEYS: per account, its meta hash (:m); in zset (:i), out zset (:o), legs hash (:x) and alias times (:t)
+--       share its hash tag and are named from it (see net_apply.lua)
 -- ARGV: start_ms, end_ms
 -- Returns per account (KEYS order) {ins (member, score, legs, ...), outs (same), meta (field, value, ...),
 -- alias times (key, ms, ...)}
@@ -16,8 +17,9 @@ local function side(key, kx)
   return out
 end
 local result = {}
-for k = 1, #KEYS, 5 do
-  local meta = redis.call('HGETALL', KEYS[k + 3])
-  result[#result + 1] = {side(KEYS[k], KEYS[k + 2]), side(KEYS[k + 1], KEYS[k + 2]), meta, redis.call('ZRANGE', KEYS[k + 4], 0, -1, 'WITHSCORES')}
+for _, km in ipairs(KEYS) do
+  local p = string.sub(km, 1, -2)
+  local meta = redis.call('HGETALL', km)
+  result[#result + 1] = {side(p .. 'i', p .. 'x'), side(p .. 'o', p .. 'x'), meta, redis.call('ZRANGE', p .. 't', 0, -1, 'WITHSCORES')}
 end
 return result
