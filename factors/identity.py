@@ -28,6 +28,12 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
+from functools import lru_cache
+
+# The same counterparties come back with most legs (a customer pays the same payees): the
+# normalisations below are pure, so each is cached (decode, posting kind, edges and the account
+# directory normalise the same strings; ~6 µs a leg uncached, measured on a generated bank).
+CACHE_SIZE = 1 << 16
 
 # English legal-form tokens, compared after casefold and punctuation removal, stripped from the
 # end only. "co" and "company" are included: as the *last* token of a name they are a legal form.
@@ -97,6 +103,7 @@ def _strip_legal(tokens: list[str]) -> list[str]:
     return tokens
 
 
+@lru_cache(maxsize=CACHE_SIZE)
 def normalise_name(name: str | None) -> str:
     """The name as compared: see the module docstring. "" when nothing is left."""
     if not name:
@@ -115,6 +122,7 @@ def normalise_name(name: str | None) -> str:
     return joined or "".join(tokens)
 
 
+@lru_cache(maxsize=CACHE_SIZE)
 def normalise_account(account: str | None) -> str:
     """An account number as compared: NFKC, upper case, only letters and digits kept."""
     if not account:
@@ -123,6 +131,7 @@ def normalise_account(account: str | None) -> str:
     return "".join(ch for ch in text if ch.isalnum())
 
 
+@lru_cache(maxsize=CACHE_SIZE)
 def canonical_counterparty(counterparty_id: str | None, counterparty_account: str | None, counterparty_bank: str | None, counterparty_name: str | None) -> str | None:
     """The counterparty's canonical identity (``acct:…``, ``id:…`` or ``name:…[@bank]``), or None.
 
