@@ -269,10 +269,19 @@ class Engine:
         arrivals: list[Item] = []
         by_customer, sources = self._decode(records, model, result, arrivals)
         if by_customer:
+            lookup = None
             if self.emit_edges:
+                # the account directory lookup travels beside the first apply call (its answer is
+                # needed once the first customers are rated), not one Redis round trip before it
                 before = delivering.account_changes if delivering is not None else []
-                result.counterparty_customers = await resolve_counterparties(self.store.redis, arrivals, before)
-            await self._rate(by_customer, sources, model, result, delivering)
+                lookup = asyncio.ensure_future(resolve_counterparties(self.store.redis, arrivals, before))
+            try:
+                await self._rate(by_customer, sources, model, result, delivering, lookup)
+            finally:
+                if lookup is not None and not lookup.done():
+                    lookup.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await lookup
         return result
 
     async def rescore(self, customer_ids: list[str]) -> BatchResult:
@@ -285,7 +294,15 @@ class Engine:
         newer = self._uncommitted.get(customer_id)
         return newer[1] if newer is not None else committed
 
-    async def _rate(self, by_customer: dict[str, list[Item]], sources: dict[int, Source], model: Model, result: BatchResult, delivering: BatchResult | None) -> None:
+    async def _rate(
+        self,
+        by_customer: dict[str, list[Item]],
+        sources: dict[int, Source],
+        model: Model,
+        result: BatchResult,
+        delivering: BatchResult | None,
+        lookup: asyncio.Future[dict[tuple[str, str], str | None]] | None = None,
+    ) -> None:
         rater = Rater(model.standard, self.peers, self.store.trail_horizon_ms, self.store.trail_max, self._profiles)
         # every batch before the one in delivery is committed: Redis has its states
         in_delivery = delivering.token if delivering is not None else None
@@ -294,6 +311,9 @@ class Engine:
         parts = self.store.apply_parts(by_customer, result.token, in_delivery)
         async with contextlib.aclosing(parts):
             async for applied in parts:
+                if lookup is not None:  # the edges of the customers rated below need it
+                    result.counterparty_customers = await lookup
+                    lookup = None
                 for n, (customer_id, batch) in enumerate(applied.items()):
                     if n % YIELD_EVERY == 0:
                         await asyncio.sleep(0)  # let the next call go out (and the delivery in flight move on)
