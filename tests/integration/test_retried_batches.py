@@ -1,0 +1,96 @@
+"""A batch whose preparation fails part-way (Redis goes away between two of its script calls)
+and is retried while the batch before it is still being delivered: the retry must rate every
+customer on top of the batch in delivery, exactly as an attempt without failure does.
+
+The failure hit the reliability test `test_redis_crash_restart_and_a_30s_outage` once: a
+customer rated in the failed attempt's first call lost the in-delivery batch's rating state, so
+the retry rated it on the state committed before that batch (a risk change whose
+`previous.score` was an older item's score, a report revision counted again).
+"""
+
+from __future__ import annotations
+
+import orjson
+from redis.exceptions import ConnectionError
+
+from streams.engine import BatchResult, Engine
+from streams.events import Source
+from streams.metrics import Metrics
+from streams.processor import BatchProcessor
+from streams.state import StateStore
+
+
+class GoesAway(StateStore):
+    """The real store on the real Redis, except that the connection drops once, on round trip
+    number `drop_at` (what redis-py raises when the server is killed or unreachable)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.trips = 0
+        self.drop_at: int | None = None
+        self.dropped = 0
+
+    async def _execute(self, fill):  # type: ignore[no-untyped-def]
+        self.trips += 1
+        if self.trips == self.drop_at:
+            self.dropped += 1
+            raise ConnectionError("Connection closed by server.")
+        return await super()._execute(fill)
+
+
+def leg(n: int, customer: str, hour: int) -> Source:
+    doc = {
+        "tx_id": f"r{n}",
+        "customer_id": customer,
+        "ts": f"2026-11-02T{hour:02d}:00:00+08:00",
+        "direction": "in",
+        "amount": "60000",
+        "currency": "CNY",
+        "method": "cash",
+    }
+    return Source("t", 0, n, None, orjson.dumps(doc))
+
+
+def profile(n: int, customer: str, hour: int, **flags: bool) -> Source:
+    doc = {"customer_id": customer, "kind": "individual", "updated_at": f"2026-11-02T{hour:02d}:30:00+08:00", **flags}
+    return Source("customers", 0, n, customer.encode(), orjson.dumps(doc))
+
+
+# Committed before: C's first leg (its first rating). A, in delivery: C's second leg (its score
+# moves, its level does not). B: C becomes a PEP (a level change whose `previous` is the score
+# after A) in B's first script call (call_items=5: the first call holds one item), then a new
+# customer D in a second call, which fails once.
+BEFORE = [leg(1, "C", 9)]
+FIRST = [leg(2, "C", 10)]
+SECOND = [profile(3, "C", 10, pep=True), leg(4, "D", 9)]
+
+
+def stable(result: BatchResult) -> list[dict]:
+    return [{k: v for k, v in e.value.items() if k != "emitted_at"} for e in result.events]
+
+
+async def pipelined(redis, model, drop_second_call: bool) -> tuple[list[dict], dict, list[float]]:
+    """The events of A and B, the customers' committed states, and C's score before and after A."""
+    await redis.flushdb()
+    store = GoesAway(redis, call_items=5)
+    engine = Engine(store, model, profile_topic="customers", check_keys=False, record_checkpoints=False)
+    processor = BatchProcessor(engine, emitter=None, metrics=Metrics(), retry_max_s=0.05)  # type: ignore[arg-type]
+    before = await processor.prepare(BEFORE)
+    await engine.commit(before)
+    first = await processor.prepare(FIRST)
+    if drop_second_call:
+        store.drop_at = store.trips + 2  # B's first call returns (C is rated), its second never does
+    second = await processor.prepare(SECOND, first)  # while A's outputs are on their way
+    await engine.commit(first)  # A's acknowledgements come in only now
+    await engine.commit(second)
+    assert store.dropped == drop_second_call, "the failure was (not) injected"
+    return stable(first) + stable(second), await store.states(["C", "D"]), [before.states["C"]["score"], first.states["C"]["score"]]
+
+
+async def test_a_retried_preparation_rates_on_top_of_the_batch_in_delivery(redis, model):
+    expected, expected_states, (score_before, score_after_a) = await pipelined(redis, model, drop_second_call=False)
+    [change] = [e for e in expected if e["event_type"] == "risk_change" and e["customer_id"] == "C"]
+    assert change["cause"]["kind"] == "profile" and change["previous"]["score"] == score_after_a != score_before  # the case is the one meant
+    got, states, _ = await pipelined(redis, model, drop_second_call=True)
+    assert got == expected
+    assert states == expected_states
