@@ -94,3 +94,22 @@ async def test_a_retried_preparation_rates_on_top_of_the_batch_in_delivery(redis
     got, states, _ = await pipelined(redis, model, drop_second_call=True)
     assert got == expected
     assert states == expected_states
+
+
+async def test_a_redelivered_item_becomes_the_redelivering_batchs_own(redis, model):
+    """A batch applied under token t1 and never committed (its attempt failed, or its worker
+    crashed) is applied again under t2: its item is a redelivery, rated again from its stored
+    snapshot; a copy of it later in t2, or in t3 while t2 is in delivery, is a plain copy
+    ("done"), as it is when nothing failed, not a second redelivery rated again."""
+    store = StateStore(redis)
+    first = [leg(1, "C", 9), leg(2, "C", 10)]
+    engine = Engine(store, model, check_keys=False, record_checkpoints=False)
+    lost = await engine.process(first)  # never delivered
+    again = await engine.process([*first, first[0]])  # redelivered, with a copy of r1 after it
+    assert again.outcomes == {"redelivered": 2, "duplicate": 1}
+    assert stable(again)[: len(stable(lost))] == stable(lost)  # the redelivery derives the same events
+    assert len(again.events) == len(lost.events)  # and the copy none
+    later = await engine.process([first[1]], again)  # a copy of r2 while `again` is in delivery
+    assert later.outcomes == {"duplicate": 1} and later.events == []
+    await engine.commit(again)
+    await engine.commit(later)

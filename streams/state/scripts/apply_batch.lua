@@ -40,9 +40,9 @@
 -- by commit_batch); p:<id> "<batch token>#<snapshot>" of an applied item whose outputs are not
 -- committed yet. A pending item met again in a batch of another worker (or of this one after a
 -- restart or a retried apply) is a redelivery ("pend": its outputs are derived again from the
--- stored snapshot); met again in its own batch, or in the next one while its own is still being
--- delivered, it is a plain copy, judged like any duplicate, so outcomes do not depend on where
--- the stream was cut.
+-- stored snapshot), and becomes the redelivering batch's own (its token, same snapshot); met
+-- again in its own batch, or in the next one while its own is still being delivered, it is a
+-- plain copy, judged like any duplicate, so outcomes do not depend on where the stream was cut.
 --
 -- Window totals change by the item's delta when it lands inside a window and by whole buckets
 -- when the watermark moves past them: no item rescans the buckets or the counterparties.
@@ -462,14 +462,16 @@ local function apply_customer(K_S, customer_id, items_text)
     return false
   end
 
-  -- the stored snapshot of an item applied in an earlier, uncommitted batch; and whether this
-  -- batch applied it already (a copy within the batch)
+  -- the stored snapshot of an item applied in an earlier, uncommitted batch (and its packed
+  -- form); and whether this batch applied or took over it already (a copy within the batch)
+  local taken = {}
   local function redelivered(id)
+    if taken[id] then return nil, true end
     local p = redis.call('HGET', K_S, 'p:' .. id)
     if not p then return nil, false end
     local cut = string.find(p, '#', 1, true)
     if OWN[string.sub(p, 1, cut - 1)] then return nil, true end
-    return cmsgpack.unpack(string.sub(p, cut + 1)), false
+    return cmsgpack.unpack(string.sub(p, cut + 1)), false, string.sub(p, cut + 1)
   end
 
   -- the customer's own clock: a silence of the dormancy period before this event starts a new
@@ -526,6 +528,16 @@ local function apply_customer(K_S, customer_id, items_text)
     writes[#writes + 1] = TOKEN .. '#' .. cmsgpack.pack(snap)
   end
 
+  -- a redelivered item becomes this batch's own (same snapshot, this batch's token): a copy of it
+  -- later in this batch, or in the next one while this one is delivered, is then a plain copy, as
+  -- it is when nothing failed, not a second redelivery rated again (a retried apply, whose first
+  -- attempt left its items pending under its own token, or a batch redelivered after a crash)
+  local function take(id, packed)
+    taken[id] = true
+    writes[#writes + 1] = 'p:' .. id
+    writes[#writes + 1] = TOKEN .. '#' .. packed
+  end
+
   -- record a leg as seen (the dedup set of its day's block)
   local function record(member, didx)
     local block = math.floor(didx / BLOCK_DAYS)
@@ -542,8 +554,11 @@ local function apply_customer(K_S, customer_id, items_text)
 
   -- the common start of every leg: a redelivery, a duplicate, too late, or new
   local function triage(tx_id, member, didx)
-    local pending = redelivered(tx_id)
-    if pending then return with('pend', pending) end
+    local pending, _, packed = redelivered(tx_id)
+    if pending then
+      take(tx_id, packed)
+      return with('pend', pending)
+    end
     if seen(member) then return {'done'} end
     if wd and didx <= wd - RETAIN then return {'late'} end
     return nil
@@ -692,8 +707,10 @@ local function apply_customer(K_S, customer_id, items_text)
       local recreate = pd and pu and pd == pu and updated == pu and not redelivered(id)
       if pu and updated < pu then results[#results + 1] = {'stale'}
       elseif pu and updated == pu and not recreate then
-        local pending, own = redelivered(id)
-        if pending then results[#results + 1] = with('pend', pending)
+        local pending, own, packed = redelivered(id)
+        if pending then
+          take(id, packed)
+          results[#results + 1] = with('pend', pending)
         elseif own or (pcu and pcu >= updated) then results[#results + 1] = {'done'}
         else results[#results + 1] = {'stale'} end
       else
@@ -709,8 +726,10 @@ local function apply_customer(K_S, customer_id, items_text)
       end
     elseif kind == 'D' then
       local id = '~D' -- one deletion at a time: committed, it is the profile version pd records
-      local pending, own = redelivered(id)
-      if pending then results[#results + 1] = with('pend', pending)
+      local pending, own, packed = redelivered(id)
+      if pending then
+        take(id, packed)
+        results[#results + 1] = with('pend', pending)
       elseif own or (pd and pd == (pu or 0)) then results[#results + 1] = {'done'}
       else
         changed = true
