@@ -11,6 +11,7 @@ the retry rated it on the state committed before that batch (a risk change whose
 from __future__ import annotations
 
 import orjson
+import pytest
 from redis.exceptions import ConnectionError
 
 from streams.engine import BatchResult, Engine
@@ -113,3 +114,41 @@ async def test_a_redelivered_item_becomes_the_redelivering_batchs_own(redis, mod
     assert later.outcomes == {"duplicate": 1} and later.events == []
     await engine.commit(again)
     await engine.commit(later)
+
+
+def posting(n: int, tx_id: str, amount: str, ts: str = "2026-11-02T10:00:00+08:00", **more: str) -> Source:
+    doc = {"tx_id": tx_id, "customer_id": "C", "ts": ts, "direction": "in", "amount": amount, "currency": "CNY", "method": "transfer", "counterparty_id": "P1", **more}
+    return Source("t", 0, n, None, orjson.dumps(doc))
+
+
+LATER = "2026-11-02T11:00:00+08:00"
+CASES = {
+    # the correction came first: the leg counts (and its edge carries) the corrected amount
+    "corrected": ([posting(1, "K", "60000", LATER, tx_type="correction", original_tx_id="X")], [posting(2, "X", "40000")]),
+    # the reversal came first with another amount: set aside (a dead letter) when the leg arrives
+    "differs": ([posting(1, "V", "50000", LATER, tx_type="reversal", original_tx_id="X", direction="out")], [posting(2, "X", "40000")]),
+    # the reversal waited for an original that never came: set aside when a leg moves the clock past the window
+    "never": (
+        [posting(1, "V", "50000", LATER, tx_type="reversal", original_tx_id="GONE", direction="out")],
+        [posting(2, "X", "40000", "2027-03-02T10:00:00+08:00")],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+async def test_a_batch_redelivered_after_a_failure_gives_what_the_lost_attempt_gave(redis, model, case):
+    """Its items come back as redeliveries ("pend", rated from their stored snapshots); what the
+    lost attempt's state update did once and for all must come back with them: the amount of a
+    correction that came first, the reversals it set aside (their dead letters)."""
+    committed, batch = CASES[case]
+    engine = Engine(StateStore(redis), model, check_keys=False, record_checkpoints=False, emit_edges=True)
+    await engine.commit(await engine.process(committed))
+    lost = await engine.process(batch)  # its outputs never reach Kafka
+    again = await engine.process(batch)
+    assert (lost.outcomes["applied"], again.outcomes["redelivered"]) == (1, 1) and again.dead_letters == lost.dead_letters
+    assert stable(again) == stable(lost)
+    if case == "corrected":
+        assert {e.value["amount_fen"] for e in lost.events if e.kind == "edge"} == {6_000_000}
+    else:
+        assert [e.value["error_code"] for e in lost.events if e.kind == "dead_letter"] == ["reversal_unmatched"]
+    await engine.commit(again)

@@ -178,7 +178,7 @@ end
 -- one customer's items, applied in order; returns {'ok', rating state, trail, results, expired} or
 -- {'layout', found} when its state was written by another layout. A result per item: {status} or,
 -- with a snapshot, {status, numbers, foreign, undid} (see snapshot; 'newc' adds the correction's fen
--- and amount that took the leg's place)
+-- and amount that took the leg's place, 'pendc' is its redelivery)
 local function apply_customer(K_S, customer_id, items_text)
   local prefix = string.sub(K_S, 1, -2)
   local K_CP, X_PREFIX = prefix .. 'c', prefix .. 'x'
@@ -253,6 +253,7 @@ local function apply_customer(K_S, customer_id, items_text)
   local x_dirty = false
   local F = unpack_map(st[5])
   local d_dirty, f_dirty, changed, extra_dirty = false, false, false, false
+  local attached = 0 -- expired[1..attached] are stored with a pending item (see mark)
   local expired = {} -- set-aside reversals, 'why<TAB>orphan record': never (its original did not come within
   -- the late-arrival window) or differs (not the original's amount)
 
@@ -523,9 +524,18 @@ local function apply_customer(K_S, customer_id, items_text)
     return nil
   end
 
-  local function mark(id, snap)
+  -- stored with the snapshot, what a redelivery must give again: `c` {fen, amount} of a
+  -- correction that came first (in the leg's place), `x` the reversals set aside since the last
+  -- marked item (`expired`: their records leave the state now, their dead letters go with this batch)
+  local function mark(id, snap, c)
     writes[#writes + 1] = 'p:' .. id
-    writes[#writes + 1] = TOKEN .. '#' .. cmsgpack.pack(snap)
+    local stored, x = snap, nil
+    if #expired > attached then
+      x = {unpack(expired, attached + 1)}
+      attached = #expired
+    end
+    if c or x then stored = {snap[1], snap[2], snap[3], c = c, x = x} end
+    writes[#writes + 1] = TOKEN .. '#' .. cmsgpack.pack(stored)
   end
 
   -- a redelivered item becomes this batch's own (same snapshot, this batch's token): a copy of it
@@ -557,6 +567,9 @@ local function apply_customer(K_S, customer_id, items_text)
     local pending, _, packed = redelivered(tx_id)
     if pending then
       take(tx_id, packed)
+      for _, rec in ipairs(pending.x or {}) do expired[#expired + 1] = rec end
+      attached = #expired
+      if pending.c then return {'pendc', pending[1], pending[2], pending[3], pending.c[1], pending.c[2]} end
       return with('pend', pending)
     end
     if seen(member) then return {'done'} end
@@ -606,7 +619,7 @@ local function apply_customer(K_S, customer_id, items_text)
         elseif r[1] == 'correction' then
           -- the correction's amount takes the leg's place
           local snap = apply_leg(tx_id, member, ts, dir, tonumber(r[3]), flags, fidx, didx, hour, cp, ccy, r[4], r[5])
-          mark(tx_id, snap)
+          mark(tx_id, snap, {tonumber(r[3]), r[4]})
           results[#results + 1] = {'newc', snap[1], snap[2], snap[3], tonumber(r[3]), r[4]}
         else
           record(member, didx)
