@@ -463,8 +463,8 @@ local function apply_customer(K_S, customer_id, items_text)
     return false
   end
 
-  -- the stored snapshot of an item applied in an earlier, uncommitted batch (and its packed
-  -- form); and whether this batch applied or took over it already (a copy within the batch)
+  -- the stored snapshot of an item applied in an earlier, uncommitted batch; and whether this
+  -- batch applied or took over it already (a copy within the batch)
   local taken = {}
   local function redelivered(id)
     if taken[id] then return nil, true end
@@ -472,7 +472,7 @@ local function apply_customer(K_S, customer_id, items_text)
     if not p then return nil, false end
     local cut = string.find(p, '#', 1, true)
     if OWN[string.sub(p, 1, cut - 1)] then return nil, true end
-    return cmsgpack.unpack(string.sub(p, cut + 1)), false, string.sub(p, cut + 1)
+    return cmsgpack.unpack(string.sub(p, cut + 1)), false
   end
 
   -- the customer's own clock: a silence of the dormancy period before this event starts a new
@@ -541,11 +541,12 @@ local function apply_customer(K_S, customer_id, items_text)
   -- a redelivered item becomes this batch's own (same snapshot, this batch's token): a copy of it
   -- later in this batch, or in the next one while this one is delivered, is then a plain copy, as
   -- it is when nothing failed, not a second redelivery rated again (a retried apply, whose first
-  -- attempt left its items pending under its own token, or a batch redelivered after a crash)
-  local function take(id, packed)
+  -- attempt left its items pending under its own token, or a batch redelivered after a crash).
+  -- The reversals the lost attempt set aside with it are set aside again (their dead letters).
+  local function take(id, pending)
     taken[id] = true
-    writes[#writes + 1] = 'p:' .. id
-    writes[#writes + 1] = TOKEN .. '#' .. packed
+    for _, rec in ipairs(pending.x or {}) do expired[#expired + 1] = rec end
+    mark(id, {pending[1], pending[2], pending[3]}, pending.c)
   end
 
   -- record a leg as seen (the dedup set of its day's block)
@@ -564,11 +565,9 @@ local function apply_customer(K_S, customer_id, items_text)
 
   -- the common start of every leg: a redelivery, a duplicate, too late, or new
   local function triage(tx_id, member, didx)
-    local pending, _, packed = redelivered(tx_id)
+    local pending = redelivered(tx_id)
     if pending then
-      take(tx_id, packed)
-      for _, rec in ipairs(pending.x or {}) do expired[#expired + 1] = rec end
-      attached = #expired
+      take(tx_id, pending)
       if pending.c then return {'pendc', pending[1], pending[2], pending[3], pending.c[1], pending.c[2]} end
       return with('pend', pending)
     end
@@ -720,9 +719,9 @@ local function apply_customer(K_S, customer_id, items_text)
       local recreate = pd and pu and pd == pu and updated == pu and not redelivered(id)
       if pu and updated < pu then results[#results + 1] = {'stale'}
       elseif pu and updated == pu and not recreate then
-        local pending, own, packed = redelivered(id)
+        local pending, own = redelivered(id)
         if pending then
-          take(id, packed)
+          take(id, pending)
           results[#results + 1] = with('pend', pending)
         elseif own or (pcu and pcu >= updated) then results[#results + 1] = {'done'}
         else results[#results + 1] = {'stale'} end
@@ -739,9 +738,9 @@ local function apply_customer(K_S, customer_id, items_text)
       end
     elseif kind == 'D' then
       local id = '~D' -- one deletion at a time: committed, it is the profile version pd records
-      local pending, own, packed = redelivered(id)
+      local pending, own = redelivered(id)
       if pending then
-        take(id, packed)
+        take(id, pending)
         results[#results + 1] = with('pend', pending)
       elseif own or (pd and pd == (pu or 0)) then results[#results + 1] = {'done'}
       else
