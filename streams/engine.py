@@ -99,6 +99,9 @@ class BatchResult:
     # (customer, tx_id) -> the customer of the bank holding the leg's counterparty account
     counterparty_customers: dict[tuple[str, str], str | None] = field(default_factory=dict)
     account_changes: list[AccountChange] = field(default_factory=list)  # profiles whose accounts the directory must learn
+    # customer -> the rating state this batch commits: the next batch, prepared while this one is
+    # in delivery, is rated on top of these (its own, so a failed attempt of the next cannot touch them)
+    states: dict[str, dict] = field(default_factory=dict)
 
     def dead_letter(self, source: Source, code: str, detail: str, model_version: str, customer_id: str | None = None, occurred_ms: int | None = None) -> None:
         self.events.append(events.dead_letter(source, code, detail, model_version, customer_id, occurred_ms))
@@ -159,9 +162,6 @@ class Engine:
         self.detections_topic = detections_topic  # the network stage's events about customers (an input)
         self.emit_edges = emit_edges  # every committed payment leg with a counterparty becomes a payment edge (aml.edges.v1)
         self.transactions_topic = transactions_topic  # whose partitions' event times the sweep follows
-        # rating states of the batch in delivery (token -> states): the next batch may be rated
-        # while its outputs are on their way, before its states are committed to Redis
-        self._uncommitted: dict[str, tuple[str, dict]] = {}
         self._profiles: dict = {}  # parsed profiles by (customer, version), shared by the batches' raters
 
     def _item(self, tx: Transaction, model: Model, src: Source) -> Item:
@@ -290,10 +290,6 @@ class Engine:
         await self._rate({c: [PeekItem()] for c in customer_ids}, {}, self.model, result, None)
         return result
 
-    def _rating_state(self, customer_id: str, committed: dict) -> dict:
-        newer = self._uncommitted.get(customer_id)
-        return newer[1] if newer is not None else committed
-
     async def _rate(
         self,
         by_customer: dict[str, list[Item]],
@@ -304,9 +300,12 @@ class Engine:
         lookup: asyncio.Future[dict[tuple[str, str], str | None]] | None = None,
     ) -> None:
         rater = Rater(model.standard, self.peers, self.store.trail_horizon_ms, self.store.trail_max, self._profiles)
-        # every batch before the one in delivery is committed: Redis has its states
+        # every batch before the one in delivery is committed: Redis has its states; the one in
+        # delivery may not be, so its customers are rated on its states (BatchResult.states). Kept
+        # on the batch, not in the engine: an attempt that fails part-way (Redis gone between two
+        # calls) and is retried must find them as they were, whatever the attempt rated.
         in_delivery = delivering.token if delivering is not None else None
-        self._uncommitted = {c: v for c, v in self._uncommitted.items() if v[0] == in_delivery}
+        newer = delivering.states if delivering is not None else {}
         # customers are rated part by part as their script calls return, while Redis applies the next part
         parts = self.store.apply_parts(by_customer, result.token, in_delivery)
         async with contextlib.aclosing(parts):
@@ -317,18 +316,27 @@ class Engine:
                 for n, (customer_id, batch) in enumerate(applied.items()):
                     if n % YIELD_EVERY == 0:
                         await asyncio.sleep(0)  # let the next call go out (and the delivery in flight move on)
-                    self._rate_customer(customer_id, batch, by_customer[customer_id], sources, model, rater, result)
+                    committed = newer.get(customer_id, batch.state)
+                    self._rate_customer(customer_id, batch, committed, by_customer[customer_id], sources, model, rater, result)
 
     def _rate_customer(
-        self, customer_id: str, batch: CustomerBatch, inputs: list[Item], sources: dict[int, Source], model: Model, rater: Rater, result: BatchResult
+        self,
+        customer_id: str,
+        batch: CustomerBatch,
+        committed: dict,
+        inputs: list[Item],
+        sources: dict[int, Source],
+        model: Model,
+        rater: Rater,
+        result: BatchResult,
     ) -> None:
-        """Rate one customer's applied items; its events, commit and statistics go into `result`."""
+        """Rate one customer's applied items on `committed`, its rating state before the batch;
+        its events, commit and statistics go into `result`."""
         mv = model.version
         if batch.error is not None:
             self._failed(customer_id, inputs, sources, f"the customer's state could not be updated ({batch.error})", mv, result)
             return
         items = self._rated_items(customer_id, batch, sources, model, result)
-        committed = self._rating_state(customer_id, batch.state)
         try:
             outcome = rater.rate(customer_id, committed, batch.trail, items)
         except Exception as exc:  # a defect met by one customer's data must not block the partition
@@ -337,6 +345,7 @@ class Engine:
             self._failed(customer_id, inputs, sources, reason, mv, result)
             pending = tuple(pending_id(r.item) for r in batch.results if r.status in ("new", "pend"))
             result.commits.append(CustomerCommit(customer_id, pending, None, committed, _through(batch.results)))
+            result.states[customer_id] = committed
             return
         for late in outcome.late:
             assert late.tx is not None
@@ -357,7 +366,7 @@ class Engine:
             ids = tuple(pending_id(r.item) for r in batch.results if r.status in ("new", "pend"))
             profile_ms = max((r.item.updated_ms for r in batch.results if isinstance(r.item, ProfileItem) and r.status in ("new", "pend")), default=None)
             result.commits.append(CustomerCommit(customer_id, ids, profile_ms, outcome.state, _through(batch.results)))
-            self._uncommitted[customer_id] = (result.token, outcome.state)
+            result.states[customer_id] = outcome.state
             old, new = committed.get("level"), outcome.state.get("level")
             if new is not None and old != new:
                 result.level_moves.append((customer_id, old, new))

@@ -282,9 +282,9 @@ Item = TxItem | OtherItem | ReversalItem | NetworkItem | ProfileItem | DeletionI
 @dataclass(frozen=True, slots=True)
 class ItemResult:
     item: Item
-    status: str  # new newc pend done late stale peek | own bank reversed | orphan twice unmatched differs
+    status: str  # new pend done late stale peek | own bank reversed | orphan twice unmatched differs
     snapshot: Snapshot | None
-    corrected: tuple[int, str] | None = None  # newc: (fen, amount) a correction that came first put in the leg's place
+    corrected: tuple[int, str] | None = None  # new/pend: (fen, amount) a correction that came first put in the leg's place
     undid: Undid | None = None  # a reversal's or correction's: the leg it undid, as the state found it
 
 
@@ -437,8 +437,8 @@ def _parse_call(
                 out.append(ItemResult(item, status, None))
                 continue
             corrected = None
-            if status == "newc":  # a correction that came first: its amount takes the leg's place
-                status, corrected = "new", (result[4], result[5].decode())
+            if status in ("newc", "pendc"):  # a correction that came first (or its redelivery): its amount takes the leg's place
+                status, corrected = status[:-1], (result[4], result[5].decode())
             undid = None
             if result[3]:  # an undoing's snapshot names the leg it undid: direction and flags
                 direction, flags = result[3].decode().split(",")

@@ -20,10 +20,13 @@ from redis.asyncio import Redis
 
 from streams.engine import BatchResult, Engine
 from streams.events import Source
+from streams.metrics import Metrics
 from streams.model import load_model
+from streams.processor import BatchProcessor
 from streams.settings import Settings
 from streams.state import make_store
 from synthbank import generate
+from tests.integration.test_retried_batches import GoesAway
 from tests.services import redis_url
 
 DB = 8  # no other test uses it
@@ -65,21 +68,30 @@ def per_key(events: list[bytes]) -> list[bytes]:
     return [raw for _, raw in sorted(decoded, key=lambda d: (d[0]["event_type"], d[0]["customer_id"] or ""))]
 
 
-async def run(cuts: list[int], pipelined: bool) -> list[bytes]:
+async def run(cuts: list[int], pipelined: bool, drops: bool = False) -> list[bytes]:
+    """`drops`: Redis goes away once during every batch's preparation, after its first script
+    call returned (that call's customers are rated), and the processor retries the batch."""
     client = Redis.from_url(redis_url(DB))
     await client.flushdb()
     model = load_model()
-    engine = Engine(make_store(client, Settings(), model), model, check_keys=False, record_checkpoints=False)
+    store = make_store(client, Settings(), model)
+    if drops:
+        store = GoesAway(client, retain_days=store.retain_days, trail_horizon_ms=store.trail_horizon_ms, trail_max=store.trail_max, call_items=10)
+    engine = Engine(store, model, check_keys=False, record_checkpoints=False)
+    processor = BatchProcessor(engine, emitter=None, metrics=Metrics(), retry_max_s=0.05)  # type: ignore[arg-type]
     records = list(stream())
     out: list[bytes] = []
     previous: BatchResult | None = None
-    position, sizes = 0, iter(cuts)
+    position, sizes, batches = 0, iter(cuts), 0
     try:
         while position < len(records):
             size = next(sizes, 97)
             batch = records[position : position + size]
             position += size
-            result = await engine.process(batch, previous if pipelined else None)
+            batches += 1
+            if drops:
+                store.drop_at = store.trips + 2
+            result = await processor.prepare(batch, previous if pipelined else None)
             if pipelined and previous is not None:
                 await engine.commit(previous)  # the previous batch is committed only now
             out += [orjson.dumps({k: v for k, v in e.value.items() if k != "emitted_at"}, option=orjson.OPT_SORT_KEYS) for e in result.events]
@@ -92,6 +104,8 @@ async def run(cuts: list[int], pipelined: bool) -> list[bytes]:
     finally:
         await client.flushdb()
         await client.aclose()
+    if drops:
+        assert isinstance(store, GoesAway) and store.dropped == batches  # each preparation failed once, none of the commits
     return per_key(out)
 
 
@@ -121,3 +135,9 @@ async def test_outputs_do_not_depend_on_batch_cuts_or_pipelining(local_services,
 
 async def test_batches_of_one_pipelined(local_services):
     assert await run([1] * len(stream()), pipelined=True) == await reference()
+
+
+async def test_pipelined_batches_whose_preparation_fails_once_each(local_services):
+    """The worker's cut (50 messages), every batch's first attempt lost after its first script
+    call, retried while the batch before it is still in delivery."""
+    assert await run([50] * (len(stream()) // 50 + 1), pipelined=True, drops=True) == await reference()

@@ -40,9 +40,9 @@
 -- by commit_batch); p:<id> "<batch token>#<snapshot>" of an applied item whose outputs are not
 -- committed yet. A pending item met again in a batch of another worker (or of this one after a
 -- restart or a retried apply) is a redelivery ("pend": its outputs are derived again from the
--- stored snapshot); met again in its own batch, or in the next one while its own is still being
--- delivered, it is a plain copy, judged like any duplicate, so outcomes do not depend on where
--- the stream was cut.
+-- stored snapshot), and becomes the redelivering batch's own (its token, same snapshot); met
+-- again in its own batch, or in the next one while its own is still being delivered, it is a
+-- plain copy, judged like any duplicate, so outcomes do not depend on where the stream was cut.
 --
 -- Window totals change by the item's delta when it lands inside a window and by whole buckets
 -- when the watermark moves past them: no item rescans the buckets or the counterparties.
@@ -178,7 +178,7 @@ end
 -- one customer's items, applied in order; returns {'ok', rating state, trail, results, expired} or
 -- {'layout', found} when its state was written by another layout. A result per item: {status} or,
 -- with a snapshot, {status, numbers, foreign, undid} (see snapshot; 'newc' adds the correction's fen
--- and amount that took the leg's place)
+-- and amount that took the leg's place, 'pendc' is its redelivery)
 local function apply_customer(K_S, customer_id, items_text)
   local prefix = string.sub(K_S, 1, -2)
   local K_CP, X_PREFIX = prefix .. 'c', prefix .. 'x'
@@ -253,6 +253,7 @@ local function apply_customer(K_S, customer_id, items_text)
   local x_dirty = false
   local F = unpack_map(st[5])
   local d_dirty, f_dirty, changed, extra_dirty = false, false, false, false
+  local attached = 0 -- expired[1..attached] are stored with a pending item (see mark)
   local expired = {} -- set-aside reversals, 'why<TAB>orphan record': never (its original did not come within
   -- the late-arrival window) or differs (not the original's amount)
 
@@ -463,8 +464,10 @@ local function apply_customer(K_S, customer_id, items_text)
   end
 
   -- the stored snapshot of an item applied in an earlier, uncommitted batch; and whether this
-  -- batch applied it already (a copy within the batch)
+  -- batch applied or took over it already (a copy within the batch)
+  local taken = {}
   local function redelivered(id)
+    if taken[id] then return nil, true end
     local p = redis.call('HGET', K_S, 'p:' .. id)
     if not p then return nil, false end
     local cut = string.find(p, '#', 1, true)
@@ -521,9 +524,29 @@ local function apply_customer(K_S, customer_id, items_text)
     return nil
   end
 
-  local function mark(id, snap)
+  -- stored with the snapshot, what a redelivery must give again: `c` {fen, amount} of a
+  -- correction that came first (in the leg's place), `x` the reversals set aside since the last
+  -- marked item (`expired`: their records leave the state now, their dead letters go with this batch)
+  local function mark(id, snap, c)
     writes[#writes + 1] = 'p:' .. id
-    writes[#writes + 1] = TOKEN .. '#' .. cmsgpack.pack(snap)
+    local stored, x = snap, nil
+    if #expired > attached then
+      x = {unpack(expired, attached + 1)}
+      attached = #expired
+    end
+    if c or x then stored = {snap[1], snap[2], snap[3], c = c, x = x} end
+    writes[#writes + 1] = TOKEN .. '#' .. cmsgpack.pack(stored)
+  end
+
+  -- a redelivered item becomes this batch's own (same snapshot, this batch's token): a copy of it
+  -- later in this batch, or in the next one while this one is delivered, is then a plain copy, as
+  -- it is when nothing failed, not a second redelivery rated again (a retried apply, whose first
+  -- attempt left its items pending under its own token, or a batch redelivered after a crash).
+  -- The reversals the lost attempt set aside with it are set aside again (their dead letters).
+  local function take(id, pending)
+    taken[id] = true
+    for _, rec in ipairs(pending.x or {}) do expired[#expired + 1] = rec end
+    mark(id, {pending[1], pending[2], pending[3]}, pending.c)
   end
 
   -- record a leg as seen (the dedup set of its day's block)
@@ -543,7 +566,11 @@ local function apply_customer(K_S, customer_id, items_text)
   -- the common start of every leg: a redelivery, a duplicate, too late, or new
   local function triage(tx_id, member, didx)
     local pending = redelivered(tx_id)
-    if pending then return with('pend', pending) end
+    if pending then
+      take(tx_id, pending)
+      if pending.c then return {'pendc', pending[1], pending[2], pending[3], pending.c[1], pending.c[2]} end
+      return with('pend', pending)
+    end
     if seen(member) then return {'done'} end
     if wd and didx <= wd - RETAIN then return {'late'} end
     return nil
@@ -591,7 +618,7 @@ local function apply_customer(K_S, customer_id, items_text)
         elseif r[1] == 'correction' then
           -- the correction's amount takes the leg's place
           local snap = apply_leg(tx_id, member, ts, dir, tonumber(r[3]), flags, fidx, didx, hour, cp, ccy, r[4], r[5])
-          mark(tx_id, snap)
+          mark(tx_id, snap, {tonumber(r[3]), r[4]})
           results[#results + 1] = {'newc', snap[1], snap[2], snap[3], tonumber(r[3]), r[4]}
         else
           record(member, didx)
@@ -693,7 +720,9 @@ local function apply_customer(K_S, customer_id, items_text)
       if pu and updated < pu then results[#results + 1] = {'stale'}
       elseif pu and updated == pu and not recreate then
         local pending, own = redelivered(id)
-        if pending then results[#results + 1] = with('pend', pending)
+        if pending then
+          take(id, pending)
+          results[#results + 1] = with('pend', pending)
         elseif own or (pcu and pcu >= updated) then results[#results + 1] = {'done'}
         else results[#results + 1] = {'stale'} end
       else
@@ -710,7 +739,9 @@ local function apply_customer(K_S, customer_id, items_text)
     elseif kind == 'D' then
       local id = '~D' -- one deletion at a time: committed, it is the profile version pd records
       local pending, own = redelivered(id)
-      if pending then results[#results + 1] = with('pend', pending)
+      if pending then
+        take(id, pending)
+        results[#results + 1] = with('pend', pending)
       elseif own or (pd and pd == (pu or 0)) then results[#results + 1] = {'done'}
       else
         changed = true
