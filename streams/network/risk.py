@@ -14,8 +14,9 @@ carries its event time, so an edge *before* the change is never judged with it).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -101,4 +102,26 @@ async def load(redis: Redis, keep_days: float = KEEP_DAYS) -> dict[str, str]:
     return markers
 
 
-__all__ = ["KEEP_DAYS", "RISK_KEY", "decode_risk_change", "load", "record", "stale"]
+class RiskView:
+    """A worker's copy of the shared hash (customer_id -> marker), which the rules read while edges
+    are judged. Reloads are serialised: each reads the hash and replaces the copy under one lock, so
+    a reload that read the hash *before* a change was recorded can never replace the copy a later
+    reload made (the periodic refresh, the risk agent and the edge agent's start all reload; before
+    this, a refresh in flight across a record overwrote a fresh copy with a stale one until the
+    next refresh, and an edge judged in between missed its counterparty's level)."""
+
+    def __init__(self, loader: Callable[[Redis], Awaitable[dict[str, str]]] | None = None) -> None:
+        self.markers: dict[str, str] = {}  # the dict the engine holds: updated in place
+        self._loader = loader or load
+        self._lock = asyncio.Lock()
+
+    async def reload(self, redis: Redis) -> int:
+        """Replace the copy with the hash as read now; returns how many markers it holds."""
+        async with self._lock:
+            fresh = await self._loader(redis)
+            self.markers.clear()
+            self.markers.update(fresh)
+            return len(self.markers)
+
+
+__all__ = ["KEEP_DAYS", "RISK_KEY", "RiskView", "decode_risk_change", "load", "record", "stale"]

@@ -35,8 +35,7 @@ from streams.health import Readiness, serve
 from streams.logs import logging_config
 from streams.network.engine import NetworkBatch, NetworkEngine
 from streams.network.metrics import NetworkMetrics
-from streams.network.risk import decode_risk_change
-from streams.network.risk import load as load_risk
+from streams.network.risk import RiskView, decode_risk_change
 from streams.network.risk import record as record_risk
 from streams.network.state import GraphStore
 from streams.retry import retry
@@ -99,14 +98,11 @@ def create_network_app(settings: Settings, metrics: NetworkMetrics, readiness: R
     )
     edges = app.topic(settings.topics.edges, key_serializer="raw", value_serializer="raw", allow_empty=True)
     risk_topic = app.topic(settings.topics.risk_changes, key_serializer="raw", value_serializer="raw", allow_empty=True)
-    risk: dict[str, str] = {}  # customer_id -> "level@since_ms" of high-risk customers (streams.network.risk)
     held: dict[str, GraphStore] = {}
+    view = RiskView()  # customer_id -> "level@since_ms" of high-risk customers (streams.network.risk)
 
     async def reload_risk(redis: Redis) -> None:
-        fresh = await load_risk(redis)
-        risk.clear()
-        risk.update(fresh)
-        metrics.high_risk_customers.set(len(risk))
+        metrics.high_risk_customers.set(await view.reload(redis))
 
     @app.agent(risk_topic, concurrency=1)
     async def track_risk(stream: faust.StreamT) -> None:
@@ -155,7 +151,7 @@ def create_network_app(settings: Settings, metrics: NetworkMetrics, readiness: R
         redis = make_redis(settings, socket_timeout=10, socket_connect_timeout=5, health_check_interval=30)
         store = held["store"] = GraphStore(redis, retain_days=settings.retain_days, cap=settings.network_edge_cap, hub_degree=settings.network_hub_degree)
         await reload_risk(redis)
-        engine = NetworkEngine(store, rules, model.version, risk=risk)
+        engine = NetworkEngine(store, rules, model.version, risk=view.markers)
         emitter = KafkaEmitter(settings)
         await emitter.start()
         try:

@@ -28,3 +28,35 @@ def test_fallen_markers_older_than_the_kept_days_are_stale_by_event_time():
     assert stale(markers, 90) == ["C1"]  # the latest event time any marker carries is day 95
     assert stale(markers, 40) == ["C1", "C2"]
     assert stale({"C3": "suspicious@1"}, 0) == []  # a customer high-risk now is never stale
+
+
+async def test_a_reload_that_read_the_hash_before_a_change_never_replaces_a_later_copy():
+    """The CI failure of 2026-12-01 (no exposure for an edge whose counterparty the risk agent had
+    just recorded): the periodic refresh read the hash, the risk agent recorded a change and
+    reloaded, then the refresh's older read replaced the fresh copy until the next refresh."""
+    import asyncio
+
+    from streams.network.risk import RiskView
+
+    shared: dict[str, str] = {}  # stands for the Redis hash
+    gate = asyncio.Event()
+    reads: list[dict[str, str]] = []
+
+    async def loader(_redis: object) -> dict[str, str]:
+        read = dict(shared)  # the hash as read now
+        reads.append(read)
+        if len(reads) == 1:  # the first read's reply comes late
+            await gate.wait()
+        return read
+
+    view = RiskView(loader)
+    refresh = asyncio.create_task(view.reload(None))  # reads {} and stalls
+    await asyncio.sleep(0)
+    shared["C-H"] = "suspicious@1"  # the risk agent records a change, then reloads
+    agent = asyncio.create_task(view.reload(None))
+    await asyncio.sleep(0)
+    gate.set()
+    assert await refresh == 0
+    assert await agent == 1
+    assert view.markers == {"C-H": "suspicious@1"}
+    assert reads == [{}, {"C-H": "suspicious@1"}]
