@@ -96,8 +96,11 @@ class NetworkEngine:
         reads_before = self.store.reads
         applied = await self.store.apply(copies)
         todo: set[int] = set()  # the copies whose rules run (new, or stored before with outputs not committed)
+        firsts: set[tuple[str, str]] = set()  # (account, edge id) of the batch's copies so far
         for n, a in enumerate(applied):
             own = a.edge.party(a.copy)
+            first = (own, a.edge.edge_id) not in firsts
+            firsts.add((own, a.edge.edge_id))
             if a.status == "late":
                 src = sources[n] if sources is not None else _message(a.edge, a.copy)
                 detail = f"edge at {events.iso(a.edge.ts_ms)} is older than the retention before the account's latest edge"
@@ -109,7 +112,7 @@ class NetworkEngine:
             if a.status == "retracted":  # its edge was retracted before (a reversal): not stored, no rule runs
                 batch.outcomes["retracted"] += 1
                 continue
-            if a.done:
+            if a.done or (not first and a.edge.retracted_by is None):  # a redelivery, or the other leg of a book transfer (in this batch or after it)
                 batch.outcomes["duplicate"] += 1
                 continue
             if a.edge.retracted_by is not None:  # held in stream order (the edge leaves its account); no rule runs at it
@@ -159,6 +162,8 @@ class NetworkEngine:
                     continue
                 if not round_ or n > start:  # a round resumes at a copy held in its snapshot
                     held[n] = self.store.hold(applied[n])
+                    if self.rules and self.store.awaits_customer(held[n], n in pending):
+                        pending = pending | {n}  # the other customer's leg of an edge evaluated without it
                 if n not in pending:
                     continue
                 view = self._view(held[n])

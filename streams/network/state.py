@@ -170,6 +170,10 @@ class GraphStore:
         self.batch_accounts: set[str] = set()  # the accounts that own a copy of the batch; held until its commit
         self._uncommitted = False  # a batch was held and not committed (a failed attempt)
         self._taught: list[str] = []  # parties whose customer the batch taught, in order
+        # (account, edge id) -> the parties whose customer the account's rules did not know when
+        # they ran at the edge (see `awaits_customer`); bounded like `max_accounts`
+        self.unresolved: OrderedDict[tuple[str, str], tuple[str, ...]] = OrderedDict()
+        self._unresolved_undo: list[tuple[tuple[str, str], tuple[str, ...] | None]] = []  # the batch's changes, undone if it is never committed
         self.origin_ms: int | None = None  # event time of the stage's first edge ever (ORIGIN_KEY): the observed history begins there
 
     def forget(self) -> None:
@@ -305,8 +309,15 @@ class GraphStore:
                 self.accounts.pop(party, None)
             while self._taught:
                 self.customers.pop(self._taught.pop(), None)
+            while self._unresolved_undo:
+                key, before = self._unresolved_undo.pop()
+                if before is None:
+                    self.unresolved.pop(key, None)
+                else:
+                    self.unresolved[key] = before
             self._uncommitted = False
         self._taught.clear()
+        self._unresolved_undo.clear()
 
     async def apply(self, copies: list[tuple[Edge, str]]) -> list[Applied]:
         """Store each edge copy on its owning account (payer copy: out-edges of the payer; payee
@@ -376,6 +387,49 @@ class GraphStore:
             if cid:
                 self.customers[party] = cid
         return Applied(edge, a.copy, a.status, a.done, self._remember(edge, a.copy, a.alias), a.alias)
+
+    def awaits_customer(self, a: Applied, evaluated: bool) -> bool:
+        """Keep track of edges whose rules ran without knowing a party's customer (the account's
+        own, or its counterparty's, both `id:` parties); True when `a` (held; its rules not run
+        otherwise: not `evaluated`) is a copy of such an edge that names that customer now, so
+        the rules run again at it.
+
+        Each leg of a book transfer knows its own customer only (a `counterparty_id` alone does
+        not say that the counterparty is a customer; the account directory resolves accounts that
+        profiles list), and both legs give one edge: whichever leg reaches an account first is
+        evaluated, the other is a stored copy. Without this, what needs both customers (the
+        high_risk_exposure rule, the exposure measurement) was found only when the legs came in
+        one of their orders: the outcome hung on the order in which the customer stage's
+        partitions delivered them (an e2e test that failed intermittently, 2026-12-01). In memory
+        only: a worker restarted between the two legs does not run the rules again."""
+        if a.edge.retracted_by is not None or a.status not in ("new", "stored"):
+            return False
+        e, payer = a.edge, a.copy == "payer"
+        own = e.payer if payer else e.payee
+        key = (own, e.edge_id[:16])
+        before = self.unresolved.get(key)
+        if evaluated:
+            missing = tuple(p for p in (own, e.payee if payer else e.payer) if p.startswith("id:") and not self.customer_of(p))
+            if missing != (before or ()):
+                self._unresolved_undo.append((key, before))
+                if missing:
+                    self.unresolved[key] = missing
+                    while len(self.unresolved) > self.max_accounts:
+                        self.unresolved.popitem(last=False)
+                else:
+                    del self.unresolved[key]
+            return False
+        named = {p for p, cid in ((e.payer, e.payer_customer_id), (e.payee, e.payee_customer_id)) if cid}
+        if before is None or not named.intersection(before):
+            return False
+        self._unresolved_undo.append((key, before))
+        del self.unresolved[key]
+        return True
+
+    def customer_of(self, party: str) -> str | None:
+        """The customer of a party as held (its account's, or one an edge named)."""
+        held = self.accounts.get(party)
+        return (held.customer_id if held is not None else None) or self.customers.get(party)
 
     def _alias_writes(self, own: str, copies: list[tuple[Edge, str]]) -> dict[int, tuple[str, str, bool, bool]]:
         """The name aliases the account's copies name (by position among them): a leg of the
@@ -537,6 +591,7 @@ class GraphStore:
             await self._execute(fill)
         self._uncommitted = False  # the batch is durable: what is held is the state now
         self._taught.clear()
+        self._unresolved_undo.clear()
 
 
 def _hops(party: str, raw: list[Any], incoming: bool, aliases: dict[str, str], bound_names: dict[str, str], pending: set[str] | None) -> tuple[Hop, ...]:
