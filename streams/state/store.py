@@ -5,7 +5,8 @@ accumulators, per-item snapshots; a busy customer's items go in chunks so that n
 runs long), call after call, each sent while the customers of the one before are rated
 (`StateStore.apply_parts`); after the batch's events are acknowledged by Kafka, one pipelined
 round trip runs `commit_batch` per customer (new rating state, pending snapshots dropped, trail
-trimmed).
+trimmed), then the batch's counter increments once per batch (`guarded_counters`), then its
+checkpoints.
 
 Keys of a customer share a hash tag made from a digest of its id, so any valid id works on
 Redis Cluster (the readable id is kept in the state hash): `aml:{<16 hex>}:s` state hash (with
@@ -54,11 +55,13 @@ WINDOW_DAYS = 90  # the longest window: day accumulators are kept at least this 
 # 64 bytes, makes every state hash a hashtable. The project's own Redis configs set this.
 STATE_HASH_LISTPACK_VALUE = 8192
 GUARD_PREFIX = f"{KEY_PREFIX}:commit-guard:"  # aml:commit-guard:{<tag>}:<token>: a batch's counters were applied
-# How long a commit guard lives. A commit is retried every redis_retry_max_s (5 s) at most for as
-# long as Redis fails, so the guard must outlive the longest outage after which a retry should
-# still be recognised: 10 minutes cover a failover (Sentinel, Cluster: under a minute) or a restart
-# that reloads the data set, 120 retry gaps at the default cap. Shorter keeps the keys few: they
-# number commits per second x guard calls per commit (one on a single Redis) x this.
+# How long a commit guard lives. A worker retries a failed commit every redis_retry_max_s (5 s)
+# at most, for as long as Redis fails, so the guard must outlive the longest outage after which a
+# retry should still find it: 10 minutes cover a failover (Sentinel, Cluster: under a minute) or a
+# restart that reloads the data set, 120 retry gaps at the default cap (a retry after a longer
+# outage counts the batch's counters again). Not longer, so the keys stay few: commits per second
+# x guard calls per commit (one on a single Redis, one per counter hash tag on a cluster) x 600;
+# a guard key takes 104-120 B (MEMORY USAGE).
 GUARD_TTL_S = 600
 SINGLE_REDIS_TAG = "g"  # the guard's hash tag on a single Redis (one call for all counters)
 # Redis errors that mean "the server cannot do it now", not "this customer's data is bad"
