@@ -122,7 +122,7 @@ class BatchResult:
         this same BatchResult).
 
         Covered: retries of the commit after Redis ran part or all of its pipeline (within
-        StateStore.guard_ttl_s, 10 minutes), the rerun after NOSCRIPT, and a redelivery ending at
+        StateStore.guard_ttl_s, 5 minutes), the rerun after NOSCRIPT, and a redelivery ending at
         the same offsets (also on Redis Cluster, where the calls of one commit run in any order).
         Not covered: the pipeline is not atomic, so a crash after some customers' commit_batch ran
         but before the counters loses those customers' increments (their redelivery finds them

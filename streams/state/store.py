@@ -56,13 +56,14 @@ WINDOW_DAYS = 90  # the longest window: day accumulators are kept at least this 
 STATE_HASH_LISTPACK_VALUE = 8192
 GUARD_PREFIX = f"{KEY_PREFIX}:commit-guard:"  # aml:commit-guard:{<tag>}:<token>: a batch's counters were applied
 # How long a commit guard lives. A worker retries a failed commit every redis_retry_max_s (5 s)
-# at most, for as long as Redis fails, so the guard must outlive the longest outage after which a
-# retry should still find it: 10 minutes cover a failover (Sentinel, Cluster: under a minute) or a
-# restart that reloads the data set, 120 retry gaps at the default cap (a retry after a longer
-# outage counts the batch's counters again). Not longer, so the keys stay few: commits per second
-# x guard calls per commit (one on a single Redis, one per counter hash tag on a cluster) x 600;
-# a guard key takes 104-120 B (MEMORY USAGE).
-GUARD_TTL_S = 600
+# at most, for as long as Redis fails, so the guard must outlive the outage after which a retry
+# should still find it: 5 minutes cover a failover (Sentinel: 30 s down-after and an election;
+# Cluster: 15 s node timeout) or a restart that reloads a few GB, 60 retry gaps at the default
+# cap; a retry after a longer outage counts the batch's counters again. Not longer, so the keys
+# stay few: commits per second x guard calls per commit (one on a single Redis, one per counter
+# hash tag on a cluster) x 300, at 153 B of used_memory a key (104 B MEMORY USAGE): a worker at
+# 50 commits a second keeps 15,000 on a single Redis, 2.3 MB. They level out one TTL after a start.
+GUARD_TTL_S = 300
 SINGLE_REDIS_TAG = "g"  # the guard's hash tag on a single Redis (one call for all counters)
 # Redis errors that mean "the server cannot do it now", not "this customer's data is bad"
 INFRASTRUCTURE_ERRORS = ("OOM", "BUSY", "LOADING", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "NOREPLICAS", "MISCONF")
