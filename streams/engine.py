@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import hashlib
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -92,7 +93,7 @@ class BatchResult:
     stale_profiles: int = 0
     max_event_ms: int | None = None
     checkpoints: dict[tuple[str, int], int] = field(default_factory=dict)  # (topic, partition) -> last offset
-    token: str = ""  # the batch's token in the state layer (see StateStore.apply)
+    token: str = field(default_factory=new_token)  # the batch's token in the state layer (see StateStore.apply)
     event_times: dict[int, int] = field(default_factory=dict)  # input partition -> latest transaction event time
     inputs: int = 0  # input messages of the batch (set by the processor)
     started: float = 0.0  # perf_counter when its processing started (set by the processor)
@@ -102,6 +103,37 @@ class BatchResult:
     # customer -> the rating state this batch commits: the next batch, prepared while this one is
     # in delivery, is rated on top of these (its own, so a failed attempt of the next cannot touch them)
     states: dict[str, dict] = field(default_factory=dict)
+
+    def commit_token(self) -> str:
+        """The token of this batch's commit guard (StateStore.commit): the same for every retry of
+        its commit, different for different batches; 24 hex.
+
+        A batch with checkpoints (the worker) is named by its input: a digest of its sorted
+        (topic, partition, last offset) and the latest event time per input partition. Kafka
+        offsets name one record each, so two batches share it only if they end at the same
+        records, which is a redelivery of the same input after a crash or a rebalance. That must
+        count nothing the first attempt counted: its customers whose `commit_batch` ran find their
+        items committed (`done`: no level move, no peer statistics again); the others rate them
+        again from the same committed state and so give the same increments as the first attempt,
+        which its guard (if that ran: then, on a single Redis, every commit_batch before it ran too)
+        has counted. A redelivery cut differently gets another token and counts what it finds
+        uncommitted, once. A batch without checkpoints (replay, rescore-all, tests) is named by its
+        random `token`, distinct per batch and kept by every retry of its commit (the retry runs on
+        this same BatchResult).
+
+        Covered: retries of the commit after Redis ran part or all of its pipeline (within
+        StateStore.guard_ttl_s, 5 minutes), the rerun after NOSCRIPT, and a redelivery ending at
+        the same offsets (also on Redis Cluster, where the calls of one commit run in any order).
+        Not covered: the pipeline is not atomic, so a crash after some customers' commit_batch ran
+        but before the counters loses those customers' increments (their redelivery finds them
+        committed); a retry later than the guard's TTL counts again; a topic deleted and recreated
+        under the same name within the TTL, while Redis keeps its keys, could repeat a token (the
+        event times make that unlikely).
+        """
+        if not self.checkpoints:
+            return self.token
+        named = (sorted((t, p, o) for (t, p), o in self.checkpoints.items()), sorted(self.event_times.items()))
+        return hashlib.blake2b(orjson.dumps(named), digest_size=12).hexdigest()
 
     def dead_letter(self, source: Source, code: str, detail: str, model_version: str, customer_id: str | None = None, occurred_ms: int | None = None) -> None:
         self.events.append(events.dead_letter(source, code, detail, model_version, customer_id, occurred_ms))
@@ -507,7 +539,7 @@ class Engine:
         checkpoints = [(checkpoint_key(topic), str(partition), offset) for (topic, partition), offset in result.checkpoints.items()]
         if result.account_changes:  # before the states: a batch redelivered after a crash here writes them again
             await record_accounts(self.store.redis, result.account_changes)
-        await self.store.commit(result.commits, moves, [(k, f, n) for (k, f), n in summed.items() if n], checkpoints)
+        await self.store.commit(result.commits, moves, [(k, f, n) for (k, f), n in summed.items() if n], checkpoints, result.commit_token())
         if result.event_times and self.record_checkpoints:
             await self.store.record_event_times(self.transactions_topic, result.event_times)
 

@@ -5,7 +5,8 @@ accumulators, per-item snapshots; a busy customer's items go in chunks so that n
 runs long), call after call, each sent while the customers of the one before are rated
 (`StateStore.apply_parts`); after the batch's events are acknowledged by Kafka, one pipelined
 round trip runs `commit_batch` per customer (new rating state, pending snapshots dropped, trail
-trimmed).
+trimmed), then the batch's counter increments once per batch (`guarded_counters`), then its
+checkpoints.
 
 Keys of a customer share a hash tag made from a digest of its id, so any valid id works on
 Redis Cluster (the readable id is kept in the state hash): `aml:{<16 hex>}:s` state hash (with
@@ -53,6 +54,17 @@ WINDOW_DAYS = 90  # the longest window: day accumulators are kept at least this 
 # value, the aggregates array S, is at most the server's hash-max-listpack-value; Redis' default,
 # 64 bytes, makes every state hash a hashtable. The project's own Redis configs set this.
 STATE_HASH_LISTPACK_VALUE = 8192
+GUARD_PREFIX = f"{KEY_PREFIX}:commit-guard:"  # aml:commit-guard:{<tag>}:<token>: a batch's counters were applied
+# How long a commit guard lives. A worker retries a failed commit every redis_retry_max_s (5 s)
+# at most, for as long as Redis fails, so the guard must outlive the outage after which a retry
+# should still find it: 5 minutes cover a failover (Sentinel: 30 s down-after and an election;
+# Cluster: 15 s node timeout) or a restart that reloads a few GB, 60 retry gaps at the default
+# cap; a retry after a longer outage counts the batch's counters again. Not longer, so the keys
+# stay few: commits per second x guard calls per commit (one on a single Redis, one per counter
+# hash tag on a cluster) x 300, at 153 B of used_memory a key (104 B MEMORY USAGE): a worker at
+# 50 commits a second keeps 15,000 on a single Redis, 2.3 MB. They level out one TTL after a start.
+GUARD_TTL_S = 300
+SINGLE_REDIS_TAG = "g"  # the guard's hash tag on a single Redis (one call for all counters)
 # Redis errors that mean "the server cannot do it now", not "this customer's data is bad"
 INFRASTRUCTURE_ERRORS = ("OOM", "BUSY", "LOADING", "READONLY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "NOREPLICAS", "MISCONF")
 
@@ -132,6 +144,41 @@ def counterparty_digest(identity: str) -> str:
     if not identity:
         return ""
     return base64.urlsafe_b64encode(hashlib.blake2b(identity.encode(), digest_size=6).digest()).decode()
+
+
+def hash_tag(key: str) -> str:
+    """The Redis Cluster hash tag of a key: the text between its first `{` and the next `}`.
+    ValueError if it has none (the whole key would be hashed: no guard key can share its slot)."""
+    start = key.find("{")
+    end = key.find("}", start + 1) if start >= 0 else -1
+    if end <= start + 1:
+        raise ValueError(f"the counter key {key!r} has no hash tag")
+    return key[start + 1 : end]
+
+
+def guard_key(tag: str, token: str) -> str:
+    return f"{GUARD_PREFIX}{{{tag}}}:{token}"
+
+
+def guarded_counter_calls(increments: Sequence[tuple[str, str, int]], token: str, ttl_s: int, *, cluster: bool) -> list[tuple[list[str], list[str]]]:
+    """The `guarded_counters` calls that apply (key, field, amount) increments once per `token`:
+    (KEYS, ARGV) each. On Redis Cluster one call per hash tag of the counter keys (a call may
+    touch one slot only), its guard carrying that tag; on a single Redis one call for all, guard
+    tag SINGLE_REDIS_TAG. Increments of one (key, field) are summed, zeros dropped, keys and
+    fields kept in their first order. ValueError (cluster) for a counter key without a hash tag."""
+    summed: dict[tuple[str, str], int] = {}
+    for key, name, amount in increments:
+        summed[(key, name)] = summed.get((key, name), 0) + amount
+    groups: dict[str, dict[str, int]] = {}  # tag -> counter key -> its index in KEYS
+    args: dict[str, list[str]] = {}
+    for (key, name), amount in summed.items():
+        if not amount:
+            continue
+        tag = hash_tag(key) if cluster else SINGLE_REDIS_TAG
+        keys = groups.setdefault(tag, {})
+        index = keys.setdefault(key, len(keys) + 2)
+        args.setdefault(tag, [str(ttl_s)]).extend((str(index), name, str(amount)))
+    return [([guard_key(tag, token), *keys], args[tag]) for tag, keys in groups.items()]
 
 
 def level_shard_key(customer_id_or_shard: str | int) -> str:
@@ -492,8 +539,10 @@ class StateStore:
         dormant_days: int = 180,
         chunk: int = CHUNK,
         call_items: int = CALL_ITEMS,
+        guard_ttl_s: int = GUARD_TTL_S,
     ) -> None:
         self.redis = redis
+        self.guard_ttl_s = guard_ttl_s
         self.cluster = isinstance(redis, RedisCluster)
         self.chunk = chunk
         self.call_items = call_items
@@ -503,7 +552,7 @@ class StateStore:
         self.trail_max = trail_max
         self.header = f"{LAYOUT},{retain_days},{max(retain_days, WINDOW_DAYS)},{dormant_days * 86_400_000},{trail_max},{trail_horizon_ms}"
         self.trail_limits = f"{trail_max},{trail_horizon_ms}"
-        self._scripts = {name: (SCRIPTS / f"{name}.lua").read_text() for name in ("apply_batch", "commit_batch", "sweep")}
+        self._scripts = {name: (SCRIPTS / f"{name}.lua").read_text() for name in ("apply_batch", "commit_batch", "guarded_counters", "sweep")}
         self._sha = {name: hashlib.sha1(text.encode()).hexdigest() for name, text in self._scripts.items()}
 
     async def _execute(self, fill: Callable[[Any], None]) -> list[Any]:
@@ -676,17 +725,34 @@ class StateStore:
         level_moves: Sequence[tuple[str, str | None, str]] = (),
         counter_increments: Sequence[tuple[str, str, int]] = (),
         checkpoints: Sequence[tuple[str, str, int]] = (),
-    ) -> None:
+        token: str | None = None,
+    ) -> int:
         """Commit the customers' batches and move the per-level customer counts, one round trip.
 
         `level_moves` are (counter key, old level, new level); the counts back the
         customers-by-level gauge and are sharded so that no single key serialises workers.
         `counter_increments` are (key, field, amount) of other sharded statistics (peer groups);
         `checkpoints` (key, partition, offset) record the last input offset the batch covers.
+
+        The pipeline: the customers' `commit_batch` calls (idempotent), then the counters through
+        `guarded_counters` (per hash tag on Redis Cluster: `guarded_counter_calls`), which apply
+        them only if the guard `aml:commit-guard:{<tag>}:<token>` was not set yet (it lives
+        `guard_ttl_s`), then the checkpoints, last, after what they vouch for. A retry of this call
+        with the same `token` (Redis ran part or all of the pipeline, the reply was lost; or the
+        scripts were reloaded after NOSCRIPT) counts nothing twice. `token` names the batch (the
+        same for every retry of its commit, see `BatchResult.commit_token`); None: a fresh one, so
+        only the reruns inside this call are covered. Returns how many guarded calls found their
+        counters applied already.
         """
-        if not commits and not checkpoints:
-            return
-        sha = self._sha["commit_batch"]
+        increments = [*counter_increments]
+        for key, old, new in level_moves:
+            if old is not None:
+                increments.append((key, old, -1))
+            increments.append((key, new, 1))
+        guarded = guarded_counter_calls(increments, token or new_token(), self.guard_ttl_s, cluster=self.cluster)
+        if not commits and not checkpoints and not guarded:
+            return 0
+        sha, guard_sha = self._sha["commit_batch"], self._sha["guarded_counters"]
         calls = self._calls([(c.customer_id, c) for c in commits], lambda c: 1 + len(c.pending_ids))
 
         def fill(pipe: Any) -> None:
@@ -697,18 +763,16 @@ class StateStore:
                     profile = "" if c.profile_updated_ms is None else str(c.profile_updated_ms)
                     args += ("\t".join(c.pending_ids), profile, compact_state(c.state, c.customer_id), through)
                 pipe.evalsha(sha, len(call), *(state_key(cid) for cid, _ in call), *args)
-            for key, old, new in level_moves:
-                if old is not None:
-                    pipe.hincrby(key, old, -1)
-                pipe.hincrby(key, new, 1)
-            for key, name, amount in counter_increments:
-                pipe.hincrby(key, name, amount)
+            for keys, argv in guarded:
+                pipe.evalsha(guard_sha, len(keys), *keys, *argv)
             for key, partition, offset in checkpoints:
                 pipe.hset(key, partition, offset)  # last, after the state it vouches for
 
-        for reply in await self._execute(fill):
+        replies = await self._execute(fill)
+        for reply in replies:
             if isinstance(reply, Exception):
                 raise reply  # a commit that fails for one customer is a bug: stop, redeliver
+        return sum(1 for reply in replies[len(calls) : len(calls) + len(guarded)] if not reply)
 
     async def record_event_times(self, topic: str, latest: dict[int, int]) -> None:
         """Each input partition's event-time high-water mark (kept, never moved back)."""
