@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from redis.asyncio import Redis
 
-from streams.state.store import CustomerBatch, CustomerCommit, StateStore, customer_keys, level_shard_key
+from streams.state.store import GUARD_TTL_S, CustomerBatch, CustomerCommit, StateStore, customer_keys, level_shard_key
 
 if TYPE_CHECKING:
     from streams.model import Model
@@ -21,6 +22,8 @@ def make_store(redis: Redis, settings: Settings, model: Model) -> StateStore:
         trail_horizon_ms=settings.trail_horizon_hours * 3_600_000,
         trail_max=settings.trail_max,
         dormant_days=model.dormant_days,
+        # the guard outlives the longest gap between two retries of a commit, whatever the cap
+        guard_ttl_s=GUARD_TTL_S + math.ceil(settings.redis_retry_max_s),
     )
 
 
