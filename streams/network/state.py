@@ -187,6 +187,7 @@ class GraphStore:
             self._forget = False
             self.accounts.clear()
             self.borrowed.clear()
+            self.unresolved.clear()  # edges of accounts another worker may own now
             self._uncommitted = False
 
     def end_batch(self) -> None:
@@ -428,7 +429,7 @@ class GraphStore:
 
     def customer_of(self, party: str) -> str | None:
         """The customer of a party as held (its account's, or one an edge named)."""
-        held = self.accounts.get(party)
+        held = self.view.get(party)
         return (held.customer_id if held is not None else None) or self.customers.get(party)
 
     def _alias_writes(self, own: str, copies: list[tuple[Edge, str]]) -> dict[int, tuple[str, str, bool, bool]]:
