@@ -122,7 +122,7 @@ class BatchResult:
         this same BatchResult).
 
         Covered: retries of the commit after Redis ran part or all of its pipeline (within
-        StateStore.guard_ttl_s, 5 minutes), the rerun after NOSCRIPT, and a redelivery ending at
+        StateStore.guard_ttl_s: 5 minutes plus the retry backoff cap), the rerun after NOSCRIPT, and a redelivery ending at
         the same offsets (also on Redis Cluster, where the calls of one commit run in any order).
         Not covered: the pipeline is not atomic, so a crash after some customers' commit_batch ran
         but before the counters loses those customers' increments (their redelivery finds them
@@ -295,7 +295,7 @@ class Engine:
         """Decode, apply and rate one batch. `delivering`: this worker's previous batch when its
         outputs are still on their way (not committed yet); this one is rated on top of it."""
         model = self.model  # one model for the whole batch, even if a reload swaps it meanwhile
-        result = BatchResult(token=new_token())
+        result = BatchResult()
         if self.record_checkpoints:
             result.checkpoints = {tp: last for tp, (_, last) in batch_offsets(records).items()}
         arrivals: list[Item] = []
@@ -318,7 +318,7 @@ class Engine:
 
     async def rescore(self, customer_ids: list[str]) -> BatchResult:
         """Re-rate customers at their current watermark (a new standard: cause `config`)."""
-        result = BatchResult(token=new_token())
+        result = BatchResult()
         await self._rate({c: [PeekItem()] for c in customer_ids}, {}, self.model, result, None)
         return result
 
@@ -533,13 +533,10 @@ class Engine:
     async def commit(self, result: BatchResult) -> None:
         """Store the batch's new rating states once its events are acknowledged downstream."""
         moves = [(level_shard_key(c), old, new) for c, old, new in result.level_moves]
-        summed: Counter[tuple[str, str]] = Counter()
-        for key, name, amount in result.peer_increments:
-            summed[(key, name)] += amount  # one HINCRBY per counter per batch, not per transaction
         checkpoints = [(checkpoint_key(topic), str(partition), offset) for (topic, partition), offset in result.checkpoints.items()]
         if result.account_changes:  # before the states: a batch redelivered after a crash here writes them again
             await record_accounts(self.store.redis, result.account_changes)
-        await self.store.commit(result.commits, moves, [(k, f, n) for (k, f), n in summed.items() if n], checkpoints, result.commit_token())
+        await self.store.commit(result.commits, moves, result.peer_increments, checkpoints, result.commit_token())  # summed per counter there
         if result.event_times and self.record_checkpoints:
             await self.store.record_event_times(self.transactions_topic, result.event_times)
 

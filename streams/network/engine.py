@@ -162,7 +162,9 @@ class NetworkEngine:
                     continue
                 if not round_ or n > start:  # a round resumes at a copy held in its snapshot
                     held[n] = self.store.hold(applied[n])
-                    if self.rules and self.store.awaits_customer(held[n], n in pending):
+                    if self.rules and n in pending:
+                        self.store.note_unknown_customers(held[n])
+                    elif self.rules and self.store.names_awaited_customer(held[n]):
                         pending = pending | {n}  # the other customer's leg of an edge evaluated without it
                 if n not in pending:
                     continue

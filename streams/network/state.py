@@ -171,7 +171,7 @@ class GraphStore:
         self._uncommitted = False  # a batch was held and not committed (a failed attempt)
         self._taught: list[str] = []  # parties whose customer the batch taught, in order
         # (account, edge id) -> the parties whose customer the account's rules did not know when
-        # they ran at the edge (see `awaits_customer`); bounded like `max_accounts`
+        # they ran at the edge (see `note_unknown_customers`); bounded like `max_accounts`
         self.unresolved: OrderedDict[tuple[str, str], tuple[str, ...]] = OrderedDict()
         self._unresolved_undo: list[tuple[tuple[str, str], tuple[str, ...] | None]] = []  # the batch's changes, undone if it is never committed
         self.origin_ms: int | None = None  # event time of the stage's first edge ever (ORIGIN_KEY): the observed history begins there
@@ -389,11 +389,9 @@ class GraphStore:
                 self.customers[party] = cid
         return Applied(edge, a.copy, a.status, a.done, self._remember(edge, a.copy, a.alias), a.alias)
 
-    def awaits_customer(self, a: Applied, evaluated: bool) -> bool:
-        """Keep track of edges whose rules ran without knowing a party's customer (the account's
-        own, or its counterparty's, both `id:` parties); True when `a` (held; its rules not run
-        otherwise: not `evaluated`) is a copy of such an edge that names that customer now, so
-        the rules run again at it.
+    def note_unknown_customers(self, a: Applied) -> None:
+        """Remember the parties (the account's own and its counterparty, `id:` parties) whose
+        customer is unknown as the rules run at the held copy `a`, for `names_awaited_customer`.
 
         Each leg of a book transfer knows its own customer only (a `counterparty_id` alone does
         not say that the counterparty is a customer; the account directory resolves accounts that
@@ -403,29 +401,44 @@ class GraphStore:
         one of their orders: the outcome hung on the order in which the customer stage's
         partitions delivered them (an e2e test that failed intermittently, 2026-12-01). In memory
         only: a worker restarted between the two legs does not run the rules again."""
-        if a.edge.retracted_by is not None or a.status not in ("new", "stored"):
-            return False
-        e, payer = a.edge, a.copy == "payer"
-        own = e.payer if payer else e.payee
-        key = (own, e.edge_id[:16])
+        key, payer = self._edge_key(a)
+        if key is None:
+            return
+        own, other = (a.edge.payer, a.edge.payee) if payer else (a.edge.payee, a.edge.payer)
         before = self.unresolved.get(key)
-        if evaluated:
-            missing = tuple(p for p in (own, e.payee if payer else e.payer) if p.startswith("id:") and not self.customer_of(p))
-            if missing != (before or ()):
-                self._unresolved_undo.append((key, before))
-                if missing:
-                    self.unresolved[key] = missing
-                    while len(self.unresolved) > self.max_accounts:
-                        self.unresolved.popitem(last=False)
-                else:
-                    del self.unresolved[key]
+        missing = tuple(p for p in (own, other) if p.startswith("id:") and not self.customer_of(p))
+        if missing == (before or ()):
+            return
+        self._unresolved_undo.append((key, before))
+        if missing:
+            self.unresolved[key] = missing
+            while len(self.unresolved) > self.max_accounts:
+                self.unresolved.popitem(last=False)
+        else:
+            del self.unresolved[key]
+
+    def names_awaited_customer(self, a: Applied) -> bool:
+        """Whether the held copy `a`, whose rules would not run otherwise, names a customer that
+        the rules at its edge ran without (`note_unknown_customers`): they run again at it, once."""
+        key, _ = self._edge_key(a)
+        before = self.unresolved.get(key) if key is not None else None
+        if before is None:
             return False
-        named = {p for p, cid in ((e.payer, e.payer_customer_id), (e.payee, e.payee_customer_id)) if cid}
-        if before is None or not named.intersection(before):
+        e = a.edge
+        if not {p for p, cid in ((e.payer, e.payer_customer_id), (e.payee, e.payee_customer_id)) if cid}.intersection(before):
             return False
         self._unresolved_undo.append((key, before))
         del self.unresolved[key]
         return True
+
+    @staticmethod
+    def _edge_key(a: Applied) -> tuple[tuple[str, str] | None, bool]:
+        """((account, edge id) of a stored edge copy, or None for a retraction or a copy not
+        stored; whether it is the payer's copy)."""
+        payer = a.copy == "payer"
+        if a.edge.retracted_by is not None or a.status not in ("new", "stored"):
+            return None, payer
+        return (a.edge.payer if payer else a.edge.payee, a.edge.edge_id[:16]), payer
 
     def customer_of(self, party: str) -> str | None:
         """The customer of a party as held (its account's, or one an edge named)."""

@@ -33,7 +33,7 @@ async def diagnosis(worker: WorkerProcess, redis, log: Path) -> str:
     """What an assertion message carries when the worker missed an output (an intermittent miss in
     make test / CI, 2026-12-01, left nothing to read): its counters, the shared Redis keys, its log."""
     counters = [line for line in worker.metrics().splitlines() if line.startswith("amlstream_network") and "_bucket" not in line and not line.startswith("#")]
-    shared = {k: await redis.hgetall("aml:net:risk") if k == "aml:net:risk" else await redis.get(k) for k in ("aml:net:risk", "aml:net:origin")}
+    shared = {"aml:net:risk": await redis.hgetall("aml:net:risk"), "aml:net:origin": await redis.get("aml:net:origin")}
     return "\n".join([*counters, repr(shared), log.read_text(errors="replace")[-3000:]])
 
 

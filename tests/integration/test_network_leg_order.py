@@ -2,7 +2,7 @@
 two customers knows its own customer only, and both legs give one edge. Whichever leg reaches an
 account first, and however the copies are cut into batches, the network stage finds the same
 exposure measurements and the same high_risk_exposure alert (tests/e2e/test_network_worker.py's
-stream, which missed the alert in 2 of 58 runs under load when the high-risk customer's leg came
+stream, which missed the alert in 2 of 65 runs under load when the high-risk customer's leg came
 second). On a real Redis."""
 
 from __future__ import annotations
