@@ -58,7 +58,9 @@ def summarise(collapsed: Path) -> dict[str, Any]:
     return {"samples": samples, "own": share(own), "total_project": share(total), "own_by_package": share(by_package)}
 
 
-async def run_profile(bench: Bench, values: list[bytes], seconds: int) -> dict[str, Any]:
+async def run_profile(bench: Bench, values: list[bytes], seconds: int, stage: str = "customer") -> dict[str, Any]:
+    """py-spy on the customer worker (`stage` "customer"), or on a network worker consuming the
+    edges of a customer worker beside it ("network"; the customer worker is not sampled)."""
     if shutil.which("py-spy") is None and not (Path(WORKER[0]).parent / "py-spy").exists():
         raise SystemExit("profile: py-spy is not installed (pip install py-spy)")
     spy = str(Path(WORKER[0]).parent / "py-spy") if (Path(WORKER[0]).parent / "py-spy").exists() else "py-spy"
@@ -68,18 +70,24 @@ async def run_profile(bench: Bench, values: list[bytes], seconds: int) -> dict[s
     await produce(topics.transactions, values)
     await bench.flush()
     group = f"bench-prof-{tag}"
-    proc = start(WORKER, worker_env(bench, topics, group, 19780))
+    env = worker_env(bench, topics, group, 19780)
+    proc = start(WORKER, env)
+    processes = [proc]
+    if stage == "network":
+        network_env = env | {"AMLSTREAM_NETWORK": "true", "AMLSTREAM_NETWORK_GROUP_ID": f"{group}-net", "AMLSTREAM_NETWORK_METRICS_PORT": "19781"}
+        processes.append(start([*WORKER[:1], "-m", "streams.cli", "network-worker"], network_env))
+    sampled = processes[-1]
     out = DATA / f"profile-{time.strftime('%Y%m%d-%H%M%S')}.txt"
     out.parent.mkdir(parents=True, exist_ok=True)
     try:
         await asyncio.sleep(WARMUP_S)
         before = await committed_total([topics.transactions], group)
-        log(f"py-spy on the worker (pid {proc.pid}) for {seconds} s")
+        log(f"py-spy on the {stage} worker (pid {sampled.pid}) for {seconds} s")
         spy_proc = await asyncio.create_subprocess_exec(
             spy,
             "record",
             "--pid",
-            str(proc.pid),
+            str(sampled.pid),
             "--duration",
             str(seconds),
             "--rate",
@@ -95,10 +103,11 @@ async def run_profile(bench: Bench, values: list[bytes], seconds: int) -> dict[s
         await spy_proc.wait()
         after = await committed_total([topics.transactions], group)
     finally:
-        stop([proc])
+        stop(processes)
     result = summarise(out)
     return {
         "method": "py-spy record --rate 100 --nonblocking --format raw on a running worker, idle frames excluded; own = on top of the stack, total = anywhere on it",
+        "stage": stage,
         "seconds": seconds,
         "tx_committed_while_sampled": after - before,
         "stacks_file": str(out.relative_to(DATA.parent.parent)),

@@ -92,7 +92,7 @@ async def run_section(name: str, bench: Bench, args: argparse.Namespace, done: d
         from bench.profile import run_profile
 
         data = generated(customers, 30, seed=7)
-        return await run_profile(bench, lines(data / "transactions.jsonl", min(args.transactions, 200_000)), args.profile_seconds)
+        return await run_profile(bench, lines(data / "transactions.jsonl", min(args.transactions, 200_000)), args.profile_seconds, args.profile_stage)
     if name == "scripts":
         from bench.scripts import run_scripts
 
@@ -113,6 +113,7 @@ async def main() -> None:
     parser.add_argument("--scale-days", type=int, default=30)
     parser.add_argument("--memory-customers", type=int, action="append", help="memory: customers of a 90-day run (repeatable; default 1000)")
     parser.add_argument("--profile-seconds", type=int, default=60)
+    parser.add_argument("--profile-stage", choices=("customer", "network"), default="customer", help="profile: the worker to sample")
     parser.add_argument("--repeat", type=int, default=1, help="throughput: pass-through and worker runs, alternately (medians reported)")
     parser.add_argument("--iso20022-only", action="store_true", help=argparse.SUPPRESS)  # the earlier spelling of --only iso20022
     args = parser.parse_args()

@@ -49,6 +49,7 @@ OPERATIONAL_SETTINGS = frozenset(
         "allow_readable_model",
         "batch_size",
         "batch_window_ms",
+        "network_batch_window_ms",
         "log_level",
         "session_timeout_s",
         "peer_publish_interval_s",  # baselines are versioned on their own; contributions name theirs

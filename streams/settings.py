@@ -158,6 +158,8 @@ class Settings(BaseSettings):
     network_metrics_port: Annotated[int, Field(ge=1, le=65_535)] = 9466
     network_edge_cap: Annotated[int, Field(ge=1, le=100_000)] = 500  # edges kept per account and direction (the oldest go first)
     network_hub_degree: Annotated[int, Field(ge=1, le=1_000_000)] = 100  # distinct counterparties among its stored edges (90 days) that make an account a hub
+    # the network worker's max wait to fill a batch: its typologies span days, so it trades latency for fewer, fuller batches
+    network_batch_window_ms: Annotated[int, Field(ge=1, le=600_000)] = 200
 
     @classmethod
     def settings_customise_sources(

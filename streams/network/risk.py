@@ -6,7 +6,8 @@ Every worker needs every customer's level (an edge's counterparty may be anyone)
 topic's partitions are split among the workers of the group: each worker records the changes it
 consumes in one Redis hash (`aml:net:risk`: the customers high-risk now and those whose level fell
 below within the last `KEEP_DAYS`, for the exposure rule's monitoring period, so it stays small)
-and reloads the whole hash every few seconds. A customer's changes arrive in the order its
+and reloads the whole hash every few seconds; the markers its own record sets go into its copy at
+once (`RiskView.record`). A customer's changes arrive in the order its
 customer stage emitted them (one partition), and the latest is its level now. A change reaches the rules when its worker has recorded
 it and the others have reloaded: an edge processed in between is judged without it (the marker
 carries its event time, so an edge *before* the change is never judged with it).
@@ -62,23 +63,25 @@ def decode_risk_change(value: bytes | None) -> tuple[str, str, int] | None:
     return customer_id, current["level"], ts_ms
 
 
-async def _eval(redis: Redis, script: str, sha: str, args: list[Any]) -> int:
+async def _eval(redis: Redis, script: str, sha: str, args: list[Any]) -> Any:
     try:
-        return int(await redis.evalsha(sha, 1, RISK_KEY, *args))
+        return await redis.evalsha(sha, 1, RISK_KEY, *args)
     except NoScriptError:
         await redis.script_load(script)
-        return int(await redis.evalsha(sha, 1, RISK_KEY, *args))
+        return await redis.evalsha(sha, 1, RISK_KEY, *args)
 
 
-async def record(redis: Redis, changes: Iterable[tuple[str, str, int]]) -> int:
+async def record(redis: Redis, changes: Iterable[tuple[str, str, int]]) -> dict[str, str]:
     """Apply risk changes (customer_id, level, event ms), in emission order, to the shared hash;
-    returns how many entries changed. Idempotent: a redelivered run of changes ends the same."""
+    returns the markers it set (customer_id -> marker, the last one per customer). Idempotent: a
+    redelivered run of changes ends the same."""
     args: list[Any] = [",".join(HIGH_LEVELS)]
     for customer_id, level, ts_ms in changes:
         args += [customer_id, level, ts_ms]
     if len(args) == 1:
-        return 0
-    return await _eval(redis, SCRIPT, SHA, args)
+        return {}
+    flat = await _eval(redis, SCRIPT, SHA, args)
+    return {flat[i].decode(): flat[i + 1].decode() for i in range(0, len(flat), 2)}
 
 
 def stale(markers: dict[str, str], keep_days: float = KEEP_DAYS) -> list[str]:
@@ -110,9 +113,14 @@ class RiskView:
     this, a refresh in flight across a record overwrote a fresh copy with a stale one until the
     next refresh, and an edge judged in between missed its counterparty's level)."""
 
-    def __init__(self, loader: Callable[[Redis], Awaitable[dict[str, str]]] | None = None) -> None:
+    def __init__(
+        self,
+        loader: Callable[[Redis], Awaitable[dict[str, str]]] | None = None,
+        recorder: Callable[[Redis, list[tuple[str, str, int]]], Awaitable[dict[str, str]]] | None = None,
+    ) -> None:
         self.markers: dict[str, str] = {}  # the dict the engine holds: updated in place
         self._loader = loader or load
+        self._recorder = recorder or record
         self._lock = asyncio.Lock()
 
     async def reload(self, redis: Redis) -> int:
@@ -121,6 +129,18 @@ class RiskView:
             fresh = await self._loader(redis)
             self.markers.clear()
             self.markers.update(fresh)
+            return len(self.markers)
+
+    async def record(self, redis: Redis, changes: list[tuple[str, str, int]]) -> int:
+        """Record this worker's risk changes in the shared hash and apply the markers set to the
+        copy, under the reloads' lock (a reload either read the hash before the record and replaced
+        the copy before it, or reads it after); returns how many markers the copy holds.
+
+        The risk agent did a whole `reload` after every batch of changes: a read of every marker
+        for a few changed ones, every batch window (a hash of ~10^5 high-risk customers in a large
+        bank). Other workers' changes still arrive with the periodic reload."""
+        async with self._lock:
+            self.markers.update(await self._recorder(redis, changes) if changes else {})
             return len(self.markers)
 
 

@@ -36,7 +36,6 @@ from streams.logs import logging_config
 from streams.network.engine import NetworkBatch, NetworkEngine
 from streams.network.metrics import NetworkMetrics
 from streams.network.risk import RiskView, decode_risk_change
-from streams.network.risk import record as record_risk
 from streams.network.state import GraphStore
 from streams.retry import retry
 from streams.settings import Settings
@@ -115,11 +114,10 @@ def create_network_app(settings: Settings, metrics: NetworkMetrics, readiness: R
 
         async def deliver(dead: list[OutputEvent], changes: list[tuple[str, str, int]]) -> None:
             await emitter.emit(dead)
-            await record_risk(redis, changes)
-            await reload_risk(redis)
+            metrics.high_risk_customers.set(await view.record(redis, changes))
 
         try:
-            async for batch in stream.take_events(settings.batch_size, within=settings.batch_window_ms / 1000):
+            async for batch in stream.take_events(settings.batch_size, within=settings.network_batch_window_ms / 1000):
                 for event in batch:
                     event.message.incref()
                 changes: list[tuple[str, str, int]] = []
@@ -155,7 +153,7 @@ def create_network_app(settings: Settings, metrics: NetworkMetrics, readiness: R
         emitter = KafkaEmitter(settings)
         await emitter.start()
         try:
-            async for batch in stream.take_events(settings.batch_size, within=settings.batch_window_ms / 1000):
+            async for batch in stream.take_events(settings.batch_size, within=settings.network_batch_window_ms / 1000):
                 for event in batch:
                     event.message.incref()  # held until the batch is durable (see streams/app.py)
                 records = [Source(e.message.topic, e.message.partition, e.message.offset, e.message.key, e.message.value) for e in batch]

@@ -8,9 +8,11 @@
 -- prohibited keeps it); "level@since_ms@until_ms" once it fell below the high levels at until_ms
 -- (the exposure rule's monitoring period reads it; streams/network/risk.py prunes old ones). A
 -- customer never high-risk has no entry.
+-- Returns the entries it set, flat: {customer_id, value, ...} (the worker applies them to its copy
+-- of the hash instead of reading the whole hash again).
 local high = {}
 for level in string.gmatch(ARGV[1], '[^,]+') do high[level] = true end
-local changed = 0
+local changed = {}
 for i = 2, #ARGV, 3 do
   local cid, level, ms = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local stored = redis.call('HGET', KEYS[1], cid)
@@ -28,7 +30,8 @@ for i = 2, #ARGV, 3 do
   end
   if value then
     redis.call('HSET', KEYS[1], cid, value)
-    changed = changed + 1
+    changed[#changed + 1] = cid
+    changed[#changed + 1] = value
   end
 end
 return changed

@@ -60,3 +60,39 @@ async def test_a_reload_that_read_the_hash_before_a_change_never_replaces_a_late
     assert await agent == 1
     assert view.markers == {"C-H": "suspicious@1"}
     assert reads == [{}, {"C-H": "suspicious@1"}]
+
+
+async def test_a_record_is_serialised_with_reloads_and_lands_in_the_copy():
+    """The risk agent applies the markers its record sets to the copy instead of reloading the
+    whole hash; a reload that read the hash before the record cannot replace the copy after it."""
+    import asyncio
+
+    from streams.network.risk import RiskView
+
+    shared: dict[str, str] = {"C-A": "suspicious@1"}  # stands for the Redis hash
+    gate = asyncio.Event()
+    loads = 0
+
+    async def loader(_redis: object) -> dict[str, str]:
+        nonlocal loads
+        loads += 1
+        read = dict(shared)
+        await gate.wait()  # the reply comes late
+        return read
+
+    async def recorder(_redis: object, changes: list[tuple[str, str, int]]) -> dict[str, str]:
+        set_now = {cid: f"{level}@{ms}" for cid, level, ms in changes}
+        shared.update(set_now)
+        return set_now
+
+    view = RiskView(loader, recorder)
+    refresh = asyncio.create_task(view.reload(None))
+    await asyncio.sleep(0)
+    agent = asyncio.create_task(view.record(None, [("C-H", "suspicious", 2)]))
+    await asyncio.sleep(0)
+    assert "C-H" not in shared  # the record waits for the reload in flight
+    gate.set()
+    assert await refresh == 1
+    assert await agent == 2
+    assert view.markers == {"C-A": "suspicious@1", "C-H": "suspicious@2"} and loads == 1
+    assert await view.record(None, []) == 2  # nothing to record: no call
