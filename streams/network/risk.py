@@ -137,8 +137,8 @@ class RiskView:
         the copy before it, or reads it after); returns how many markers the copy holds.
 
         The risk agent did a whole `reload` after every batch of changes: a read of every marker
-        for a few changed ones, every batch window (a hash of ~10^5 high-risk customers in a large
-        bank). Other workers' changes still arrive with the periodic reload."""
+        for a few changed ones, every batch window (the hash grows with the bank's high-risk
+        customers). Other workers' changes still arrive with the periodic reload."""
         async with self._lock:
             self.markers.update(await self._recorder(redis, changes) if changes else {})
             return len(self.markers)

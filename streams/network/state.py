@@ -120,9 +120,6 @@ class _Concurrent:
     def evalsha(self, *args: Any) -> None:
         self.pending.append(self.redis.evalsha(*args))
 
-    def hincrby(self, *args: Any) -> None:
-        self.pending.append(self.redis.hincrby(*args))
-
 
 class Accounts(Mapping[str, Adjacency]):
     """What a rule's view reads: owned accounts first, then the batch's borrowed ones."""
@@ -580,9 +577,7 @@ class GraphStore:
                 out.setdefault(k, {})[pattern.decode()] = (parties, int(ms or 0))
         return out
 
-    async def commit(
-        self, done: dict[str, list[str]], emitted: Mapping[tuple[str, str], tuple[str, int]] | None = None, increments: dict[tuple[str, str], int] | None = None
-    ) -> None:
+    async def commit(self, done: dict[str, list[str]], emitted: Mapping[tuple[str, str], tuple[str, int]] | None = None) -> None:
         """After the outputs are acknowledged: mark the copies committed and record the detections
         emitted ((detection_key, pattern) -> (parties digest, event ms); each under its own key,
         kept unless a later emission is recorded there already)."""
@@ -598,10 +593,8 @@ class GraphStore:
             for group in detections:
                 keys = [emitted_key(k) for k, *_ in group]
                 pipe.evalsha(emit_sha, len(keys), *keys, 2 * self.retain_ms, orjson.dumps([[p, f"{d}|{ms}", ms] for _, p, d, ms in group]))
-            for (key, name), amount in sorted((increments or {}).items()):
-                pipe.hincrby(key, name, amount)
 
-        if chunks or detections or increments:
+        if chunks or detections:
             await self._execute(fill)
         self._uncommitted = False  # the batch is durable: what is held is the state now
         self._taught.clear()
