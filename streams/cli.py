@@ -355,6 +355,12 @@ def _main(argv: list[str] | None = None) -> int:
     p.add_argument("--customers", type=_at_least(1), required=True)
     p.add_argument("--days", type=_at_least(1), required=True, help="at most until the end of 2099 (the last year an event date may carry)")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument(
+        "--network-from-day",
+        type=_at_least(0),
+        default=0,
+        help="no network group starts before this day (0-based): the network rules judge newness from 30 days after the stage's first edge",
+    )
     p.add_argument("--out", type=Path, required=True)
     p = sub.add_parser("produce", help="produce customers.jsonl and transactions.jsonl of a directory to the input topics")
     p.add_argument(
@@ -481,7 +487,7 @@ def _main(argv: list[str] | None = None) -> int:
         elif args.command == "generate":
             from synthbank import write
 
-            counts = write(args.out, args.customers, args.days, args.seed)
+            counts = write(args.out, args.customers, args.days, args.seed, network_from_day=args.network_from_day)
             print(
                 f"wrote {counts['customers']} customers, {counts['transactions']} transactions, {counts['labels']} labels, "
                 f"{counts['network_groups']} network groups ({counts['network_labels']} member rows) to {args.out}"

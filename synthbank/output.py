@@ -19,11 +19,11 @@ NETWORK_LABEL_COLUMNS = tuple(f.name for f in fields(NetworkLabel))
 BENIGN_COLUMNS = tuple(f.name for f in fields(BenignMember))
 
 
-def write(out_dir: Path, customers: int, days: int, seed: int, start: datetime | None = None) -> dict:
+def write(out_dir: Path, customers: int, days: int, seed: int, start: datetime | None = None, network_from_day: int = 0) -> dict:
     """Write the five files into out_dir; return the counts."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    population, stream = generate(customers, days, seed, start)
+    population, stream = generate(customers, days, seed, start, network_from_day)
     dumps = orjson.dumps
     with open(out_dir / "customers.jsonl", "wb") as f:
         f.write(b"".join(dumps(doc) + b"\n" for doc in population.profiles))

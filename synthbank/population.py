@@ -115,7 +115,7 @@ def _build_firm(f: Firm, rng: random.Random, ids: Ids) -> None:
     f.petty_p = 0.0 if f.b2c else 0.08
 
 
-def build(customers: int, days: int, seed: int, start: datetime | None) -> tuple[Plan, Population]:
+def build(customers: int, days: int, seed: int, start: datetime | None, network_from_day: int = 0) -> tuple[Plan, Population]:
     rng = random.Random(seed)
     ids = Ids(seed)
     origin = local_origin(start)
@@ -157,7 +157,7 @@ def build(customers: int, days: int, seed: int, start: datetime | None) -> tuple
     # Typology customers first: they get no internal employer or counterparty; then the members
     # of injected networks (the same).
     labels_plan = choose_typologies(rng, persons, firms, days)
-    network_plan = choose_networks(rng, persons, firms, days)
+    network_plan = choose_networks(rng, persons, firms, days - network_from_day)  # the days the groups may use
 
     # Incomes and behaviour of individuals.
     slots = [f for f in firms if f.typology is None for _ in range(f.staff)]
@@ -172,7 +172,7 @@ def build(customers: int, days: int, seed: int, start: datetime | None) -> tuple
 
     injected: dict[int, list[Event]] = {}
     labels = inject(rng, labels_plan, persons, days, origin, ids, injected)
-    network_labels = inject_networks(rng, network_plan, labels, persons, days, origin, ids, injected)
+    network_labels = inject_networks(rng, network_plan, labels, persons, days, origin, ids, injected, network_from_day)
     profiles = _profiles(rng, persons, firms, origin)
     acquirers = tuple(ids.hub(a, name) for a, name in zip(ACQUIRERS, ACQUIRER_NAMES, strict=True))
     plan = Plan(seed, days, origin, persons, firms, merchants, injected, structures.households, structures.landlords, structures.providers, acquirers)

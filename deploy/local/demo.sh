@@ -35,7 +35,9 @@ for _ in $(seq 1 60); do
 done
 
 # a synthetic bank: ordinary customers plus injected laundering typologies (labels.csv says which)
-"$AML" generate --customers 400 --days 21 --seed 1 --out "$RUN/gen"
+# (its network groups after day 31: the network rules judge relationships as new only from 30 days
+# after the stage's first edge, so the first 30 days build the graph the groups are judged against)
+"$AML" generate --customers 400 --days 45 --seed 1 --network-from-day 31 --out "$RUN/gen"
 "$AML" produce --from "$RUN/gen"
 # let both stages catch up (the network detections come back to the worker as alerts): until the
 # worker's transaction count and the network worker's edge count stop moving
@@ -57,9 +59,9 @@ echo "--- worker metrics (http://127.0.0.1:$AMLSTREAM_METRICS_PORT/metrics) ---"
 curl -s "http://127.0.0.1:$AMLSTREAM_METRICS_PORT/metrics" | grep -E '^amlstream_(transactions|events_emitted|dead_letters)_total|^amlstream_customers_by_level' || true
 echo "--- network worker metrics (http://127.0.0.1:$AMLSTREAM_NETWORK_METRICS_PORT/metrics) ---"
 curl -s "http://127.0.0.1:$AMLSTREAM_NETWORK_METRICS_PORT/metrics" | grep -E '^amlstream_network_(edges|detections|dead_letters)_total' || true
-echo "(the network rules but transfer_splitting follow relationships new to an account, judged only from 30 days after the"
-echo " stage's first edge (min_history_days): in these 21 days they build state, and few network detections come out;"
-echo " the held-out evaluation on 90-day banks is in README › Network detection, Measured)"
+echo "(network groups start after day 31: the rules judge relationships as new from 30 days after the stage's first edge."
+echo " The whole stream is produced at once, so edges reach the network stage out of event-time order across partitions, and"
+echo " a pattern whose middle hop arrives after its last one is not reported: README › Known limitations; network-replay reads in order)"
 
 echo "--- ISO 20022: one pacs.008 through the adapter ---"
 # a new customer with an account; one transfer from that account rendered as a pacs.008 and

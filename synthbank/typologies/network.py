@@ -47,8 +47,11 @@ class Member:
 class Net:
     """One injected group: its members and the legs of its transfers."""
 
-    def __init__(self, rng: random.Random, days: int, origin: date, ids: Ids, injected: dict[int, list[Event]], variant: str, seq: Iterator[int]) -> None:
+    def __init__(
+        self, rng: random.Random, days: int, origin: date, ids: Ids, injected: dict[int, list[Event]], variant: str, seq: Iterator[int], first_day: int = 0
+    ) -> None:
         self.rng, self.days, self.origin, self.ids, self.injected = rng, days, origin, ids, injected
+        self.first_day = first_day  # no group starts before this day (`generate --network-from-day`)
         self.seq = seq  # shared by all groups: injected legs sort before ordinary ones of the same second, out-leg first
         self.variant = variant
         self.fast = variant == "fast"
@@ -94,10 +97,10 @@ class Net:
         return t
 
     def start(self, window_days: int) -> int | None:
-        """A first day with window_days left, or None."""
-        if self.days < window_days + 1:
+        """A first day, not before `first_day`, with window_days left; or None."""
+        if self.days < self.first_day + window_days + 1:
             return None
-        return self.rng.randint(0, self.days - window_days - 1)
+        return self.rng.randint(self.first_day, self.days - window_days - 1)
 
     def labels(self, gid: str, typology: str) -> list[NetworkLabel]:
         first, last = min(self.span), max(self.span)

@@ -65,13 +65,14 @@ def high_risk_exposure(net: Net, spec: list[tuple[str, Any]], suspicious: list[t
         while suspicious:
             end, cid = suspicious.pop()  # earliest end first
             first = (datetime.fromisoformat(end).date() - net.origin).days + 1
-            if first + window + 1 < net.days:
+            if max(first, net.first_day) + window + 1 < net.days:
                 hub = by_cid[cid]
                 break
         if hub is None:  # no suspicious customer fits: an exposed one is listed instead
             hub, rest = rest[0][1], rest[1:]
             hub.listed = True
             first = 0
+    first = max(first, net.first_day)
     if net.days < first + window + 2:
         return False
     d0 = rng.randint(first, net.days - window - 2)

@@ -96,6 +96,7 @@ def inject_networks(
     origin: date,
     ids: Ids,
     injected: dict[int, list[Event]],
+    first_day: int = 0,
 ) -> list[NetworkLabel]:
     by_cid = {p.cid: p for p in persons}
     # Customers that become suspicious (customer-level typologies), latest end first out.
@@ -103,7 +104,7 @@ def inject_networks(
     out: list[NetworkLabel] = []
     seq = itertools.count(-(1 << 40))
     for n, (typology, variant, members) in enumerate(plan, 1):
-        net = Net(rng, days, origin, ids, injected, variant, seq)
+        net = Net(rng, days, origin, ids, injected, variant, seq, first_day)
         if not INJECT[typology](net, members, suspicious, by_cid):
             continue
         out.extend(net.labels(f"G{n:05d}", typology))

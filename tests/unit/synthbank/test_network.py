@@ -178,3 +178,19 @@ def test_amounts_are_retail():
     members = {lab.account_id for lab in population.network_labels}
     amounts = [float(t["amount"]) for t in stream if t["account_id"] in members and t.get("counterparty_account") in members]
     assert amounts and all(100 <= a < 50_000 for a in amounts)
+
+
+def test_network_from_day_starts_every_group_on_or_after_it():
+    """`generate --network-from-day`: a short bank (the demo's) whose groups come after the
+    network rules' 30 days of history; the rest of the bank is what it is without it."""
+    population, stream = generate(400, 45, seed=1, network_from_day=31)
+    first = min(t["ts"] for t in stream)[:10]
+    day_31 = (datetime.fromisoformat(first) + timedelta(days=31)).date().isoformat()
+    assert {lab.typology for lab in population.network_labels} == set(NETWORK_TYPOLOGIES)
+    assert min(lab.start for lab in population.network_labels)[:10] >= day_31
+    plain, _ = generate(400, 45, seed=1)
+    assert min(lab.start for lab in plain.network_labels)[:10] < day_31
+    assert population.profiles == plain.profiles and population.labels == plain.labels
+    for bad in (-1, 45):
+        with pytest.raises(ValueError, match="network-from-day"):
+            generate(400, 45, seed=1, network_from_day=bad)
