@@ -35,7 +35,7 @@ for _ in $(seq 1 60); do
 done
 
 # a synthetic bank: ordinary customers plus injected laundering typologies (labels.csv says which)
-# (its network groups after day 31: the network rules judge relationships as new only from 30 days
+# (its network groups from day 31, 0-based: the network rules judge relationships as new only from 30 days
 # after the stage's first edge, so the first 30 days build the graph the groups are judged against)
 "$AML" generate --customers 400 --days 45 --seed 1 --network-from-day 31 --out "$RUN/gen"
 "$AML" produce --from "$RUN/gen"
@@ -59,7 +59,7 @@ echo "--- worker metrics (http://127.0.0.1:$AMLSTREAM_METRICS_PORT/metrics) ---"
 curl -s "http://127.0.0.1:$AMLSTREAM_METRICS_PORT/metrics" | grep -E '^amlstream_(transactions|events_emitted|dead_letters)_total|^amlstream_customers_by_level' || true
 echo "--- network worker metrics (http://127.0.0.1:$AMLSTREAM_NETWORK_METRICS_PORT/metrics) ---"
 curl -s "http://127.0.0.1:$AMLSTREAM_NETWORK_METRICS_PORT/metrics" | grep -E '^amlstream_network_(edges|detections|dead_letters)_total' || true
-echo "(network groups start after day 31: the rules judge relationships as new from 30 days after the stage's first edge."
+echo "(network groups start from day 31: the rules judge relationships as new from 30 days after the stage's first edge."
 echo " The whole stream is produced at once, so edges reach the network stage out of event-time order across partitions, and"
 echo " a pattern whose middle hop arrives after its last one is not reported: README › Known limitations; network-replay reads in order)"
 
