@@ -33,7 +33,7 @@ from factors.network.rules import Rule, evaluate
 from streams import events
 from streams.events import OutputEvent, Source
 from streams.network.decode import decode_message
-from streams.network.events import detection_events, detection_key, exposure_event, parties_digest
+from streams.network.events import detection_events, detection_key, exposure_event, party_marks, report_record
 from streams.network.state import Applied, GraphStore
 
 SEARCH_ROUNDS = 8  # fetch rounds for accounts not held, at most (one more hop of the longest path per round)
@@ -46,7 +46,8 @@ class NetworkBatch:
     dead_letters: Counter[str] = field(default_factory=Counter)
     detections: Counter[str] = field(default_factory=Counter)  # by pattern
     done: dict[str, list[str]] = field(default_factory=dict)  # account -> edge ids to mark committed
-    emitted: dict[tuple[str, str], tuple[str, int]] = field(default_factory=dict)  # (detection_key, pattern) -> (parties digest, event ms)
+    # (detection_key, pattern) -> (the party marks its reports named, comma-separated; event ms)
+    emitted: dict[tuple[str, str], tuple[str, int]] = field(default_factory=dict)
     search_seconds: float = 0.0
     accounts_read: int = 0
     hubs_skipped: int = 0
@@ -194,11 +195,12 @@ class NetworkEngine:
                 continue
             kept = []
             for hit in hits:
-                record, digest_value = (detection_key(hit), hit.pattern), parties_digest(hit)
+                record = (detection_key(hit), hit.pattern)
                 before = batch.emitted.get(record) or emitted.get(record[0], {}).get(hit.pattern)
-                if before is not None and before[0] == digest_value and before[1] >= view.anchor.ts_ms - self.store.retain_ms:
-                    continue  # this episode with these parties was reported already (by any member's edge) within the retention
-                batch.emitted[record] = (digest_value, view.anchor.ts_ms)
+                after = report_record(party_marks(hit), before, view.anchor.ts_ms, self.store.retain_ms)
+                if after is None:
+                    continue  # no one new: every party was named by a report of this episode (by any member's edge)
+                batch.emitted[record] = after
                 kept.append(hit)
             if kept:
                 hits_by_anchor.append((view.anchor, kept))

@@ -11,8 +11,27 @@ from streams.events import OutputEvent, _base, identify, iso, key_digest
 KIND = "network_detection"
 
 
-def parties_digest(hit: NetworkHit) -> str:
-    return digest("|".join(f"{p.party_id}:{p.role}" for p in hit.parties), 8)
+def party_marks(hit: NetworkHit) -> set[str]:
+    """One 8-hex digest per (party, role) of a detection: what its record of emissions keeps, so
+    that a report naming no party (in no role) that earlier reports of the episode did not name
+    is not emitted again (see NetworkEngine._detect)."""
+    return {digest(f"{p.party_id}:{p.role}", 4) for p in hit.parties}
+
+
+def report_record(marks: set[str], before: tuple[str, int] | None, at_ms: int, retain_ms: int) -> tuple[str, int] | None:
+    """The record of an episode's emissions (marks comma-separated, event ms) after a report of
+    `marks` anchored at `at_ms`, or None when it is not reported: every party (in its role) was
+    named by a report of the episode recorded as `before` within `retain_ms` before the anchor.
+
+    Not only the same set: with edges out of event-time order (partitions in catch-up) the demo of
+    2026-12-01 found one closed group at 13 anchors whose party sets alternated, each change a new
+    event for each of its customers."""
+    if before is not None and before[1] >= at_ms - retain_ms:
+        named = set(before[0].split(","))
+        if marks <= named:
+            return None
+        marks, at_ms = marks | named, max(at_ms, before[1])
+    return ",".join(sorted(marks)), at_ms
 
 
 def detection_key(hit: NetworkHit) -> str:

@@ -17,7 +17,8 @@ slot per account; party ids may hold any character, so they are never put in a k
                    a retry reads them as they were)
     aml:net:{d}:t  sorted set alias key -> event time it was last named (an alias goes with the
                    retention, like the edges)
-    aml:net:e:{k}  hash pattern -> "parties digest|event ms" of a detection emitted, k = its
+    aml:net:e:{k}  hash pattern -> "party marks|event ms" of a detection emitted (the marks of every
+                   party and role its reports named, comma-separated), k = its
                    detection_key (one slot per detection, whichever account found it); expires
                    2 x the retention after the last emission (wall clock: storage only, the check
                    compares event time)
@@ -86,7 +87,7 @@ def meta_key(party: str) -> str:
 
 
 def emitted_key(detection_key: str) -> str:
-    """The record of a detection emitted (hash pattern -> "parties digest|event ms"), its own slot."""
+    """The record of a detection emitted (hash pattern -> "party marks|event ms"), its own slot."""
     return f"aml:net:e:{{{detection_key}}}"
 
 
@@ -559,7 +560,7 @@ class GraphStore:
         return a
 
     async def emitted(self, detection_keys: Iterable[str]) -> dict[str, dict[str, tuple[str, int]]]:
-        """The detections emitted under each detection_key: pattern -> (parties digest, event ms), one round trip."""
+        """The detections emitted under each detection_key: pattern -> (party marks, event ms), one round trip."""
         order = sorted(set(detection_keys))
         if not order:
             return {}
@@ -579,7 +580,7 @@ class GraphStore:
 
     async def commit(self, done: dict[str, list[str]], emitted: Mapping[tuple[str, str], tuple[str, int]] | None = None) -> None:
         """After the outputs are acknowledged: mark the copies committed and record the detections
-        emitted ((detection_key, pattern) -> (parties digest, event ms); each under its own key,
+        emitted ((detection_key, pattern) -> (party marks, event ms); each under its own key,
         kept unless a later emission is recorded there already)."""
         sha, emit_sha = self._sha["net_commit"], self._sha["net_emitted"]
         chunks = self._chunks(sorted(done))

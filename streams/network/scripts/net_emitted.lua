@@ -1,7 +1,7 @@
 -- Record detections emitted (their events acknowledged), one key per detection_key (aml:net:e:{key}).
 -- KEYS: the detections' keys (one per call on a Cluster: each is its own slot)
 -- ARGV: ttl_ms (storage only: the network stage compares the recorded event time), then a JSON
---       array, one entry per key (KEYS order): [pattern, "parties digest|event ms", event ms]
+--       array, one entry per key (KEYS order): [pattern, "party marks|event ms", event ms]
 -- A record is replaced only by an emission at the same or a later event time, so a redelivered
 -- older batch never overwrites what a later one recorded.
 local ttl = tonumber(ARGV[1])
