@@ -5,6 +5,7 @@ whole message when its envelope is, one copy when only that copy is."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -17,6 +18,27 @@ from streams.network.batches import Partitioner
 
 _partition_of = Partitioner()
 EDGE_ID = re.compile(r"[0-9a-f]{32}")  # edge.v1.schema.json; the state stores "eid|fen|other", so a '|' would break every later read of the account
+
+
+@dataclass(frozen=True, slots=True)
+class CopyOf:
+    """Where a decoded copy came from: its message, and for a copy of an edge batch its own JSON
+    object. The copy's own Source (what its dead letter names) is built only when a dead letter
+    needs it: encoding every copy back to JSON was 6 % of the network worker's CPU (py-spy,
+    2026-12-01), for the few copies that ever become dead letters."""
+
+    message: Source
+    item: Any = None  # the copy as decoded from an edge batch's `copies`
+    batched: bool = False  # False: the message is a single copy
+
+    def source(self) -> Source:
+        """The copy as a message of its own: the batch's topic, partition and offset, its owner's
+        party id as key and its own JSON as payload (a single copy: the message itself)."""
+        if not self.batched:
+            return self.message
+        owner = _owner(self.item)
+        src = self.message
+        return Source(src.topic, src.partition, src.offset, owner.encode() if owner else None, orjson.dumps(self.item), src.reference_ms)
 
 
 def _text(obj: dict[str, Any], name: str, required: bool = True) -> str | None:
@@ -56,9 +78,9 @@ def _parse(value: bytes | None, max_bytes: int) -> Any:
         raise DecodeError("invalid_json", str(exc)[:200]) from None
 
 
-def decode_message(src: Source, check_keys: bool = True, max_bytes: int = 1_048_576) -> tuple[list[tuple[Edge, str, Source]], list[tuple[Source, DecodeError]]]:
-    """The copies of one message, each with the Source a dead letter of it names, and the copies
-    (or the whole message) refused, each with its error.
+def decode_message(src: Source, check_keys: bool = True, max_bytes: int = 1_048_576) -> tuple[list[tuple[Edge, str, CopyOf]], list[tuple[Source, DecodeError]]]:
+    """The copies of one message, each with where it came from (`CopyOf.source()`: the Source a
+    dead letter of it names), and the copies (or the whole message) refused, each with its error.
 
     A copy of an edge batch is named by the batch's topic, partition and offset, its owner's party
     id as key and its own JSON as payload. `check_keys`: a single copy's key must be its owner;
@@ -69,7 +91,7 @@ def decode_message(src: Source, check_keys: bool = True, max_bytes: int = 1_048_
             edge, copy = _edge_of(obj)
             if check_keys and (src.key or b"").decode("utf-8", "replace") != edge.party(copy):
                 raise DecodeError("key_mismatch", f"the key must be the {copy}'s party_id")
-            return [(edge, copy, src)], []
+            return [(edge, copy, CopyOf(src))], []
         partitions, copies = obj.get("partitions"), obj.get("copies")
         if obj.get("schema_version") != 1:
             raise DecodeError("invalid_value", "edge_batch schema_version must be 1")
@@ -77,19 +99,17 @@ def decode_message(src: Source, check_keys: bool = True, max_bytes: int = 1_048_
             raise DecodeError("invalid_type", "edge_batch needs partitions (an integer >= 1) and copies (an array)")
     except DecodeError as err:
         return [], [(src, err)]
-    good: list[tuple[Edge, str, Source]] = []
+    good: list[tuple[Edge, str, CopyOf]] = []
     refused: list[tuple[Source, DecodeError]] = []
     for item in copies:
-        owner = _owner(item)
-        copy_src = Source(src.topic, src.partition, src.offset, owner.encode() if owner else None, orjson.dumps(item), src.reference_ms)
         try:
             edge, copy = _edge_of(item)
             if check_keys and _partition_of(edge.party(copy), partitions) != src.partition:
                 raise DecodeError("key_mismatch", f"the {copy}'s party belongs to another partition of {partitions}, not {src.partition}")
         except DecodeError as err:
-            refused.append((copy_src, err))
+            refused.append((CopyOf(src, item, batched=True).source(), err))
         else:
-            good.append((edge, copy, copy_src))
+            good.append((edge, copy, CopyOf(src, item, batched=True)))
     return good, refused
 
 

@@ -32,7 +32,7 @@ from factors.network.graph import Hop, NetworkHit, NetworkView, Party
 from factors.network.rules import Rule, evaluate
 from streams import events
 from streams.events import OutputEvent, Source
-from streams.network.decode import decode_message
+from streams.network.decode import CopyOf, decode_message
 from streams.network.events import detection_events, detection_key, exposure_event, party_marks, report_record
 from streams.network.state import Applied, GraphStore
 
@@ -78,7 +78,7 @@ class NetworkEngine:
         or copies dead-lettered), then `process_copies`."""
         batch = NetworkBatch()
         copies: list[tuple[Edge, str]] = []
-        sources: list[Source] = []
+        sources: list[CopyOf] = []
         for src in records:
             good, refused = decode_message(src, self.check_keys)
             for edge, copy, copy_src in good:
@@ -90,7 +90,7 @@ class NetworkEngine:
                 batch.outcomes["dead_letter"] += 1
         return await self.process_copies(copies, sources, batch)
 
-    async def process_copies(self, copies: list[tuple[Edge, str]], sources: list[Source] | None = None, batch: NetworkBatch | None = None) -> NetworkBatch:
+    async def process_copies(self, copies: list[tuple[Edge, str]], sources: list[CopyOf] | None = None, batch: NetworkBatch | None = None) -> NetworkBatch:
         """Decoded edge copies (the replay builds them in process; `sources`: their messages, for
         dead letters, rendered from the copy when not given)."""
         batch = batch if batch is not None else NetworkBatch()
@@ -103,7 +103,7 @@ class NetworkEngine:
             first = (own, a.edge.edge_id) not in firsts
             firsts.add((own, a.edge.edge_id))
             if a.status == "late":
-                src = sources[n] if sources is not None else _message(a.edge, a.copy)
+                src = sources[n].source() if sources is not None else _message(a.edge, a.copy)
                 detail = f"edge at {events.iso(a.edge.ts_ms)} is older than the retention before the account's latest edge"
                 batch.events.append(events.dead_letter(src, "too_late", detail, self.model_version))
                 batch.dead_letters["too_late"] += 1

@@ -11,6 +11,7 @@ from factors.network.rules import load_rules
 from streams.errors import DecodeError
 from streams.events import Source, iso
 from streams.model import load_model
+from streams.network.batches import Partitioner, pack
 from streams.network.engine import NetworkEngine
 from streams.network.state import GraphStore, account_keys, alias_times_key, emitted_key
 
@@ -110,6 +111,22 @@ async def test_state_bounded_in_time_and_size_and_hubs_marked(redis):
     assert batch.dead_letters["too_late"] == 1  # the payee copy: older than 90 days before C9's newest edge
     await engine.commit(batch)  # (until then the edges the batch put out of the retention stay, for a retry)
     assert await redis.zcard(i) == 1  # everything older than 90 days before the watermark is gone
+
+
+async def test_a_late_copy_of_an_edge_batch_is_dead_lettered_as_its_own_message(redis):
+    """A copy that arrives in an edge batch names, in its dead letter, the batch's place, its
+    owner as key and its own JSON as payload (built only when needed: streams.network.decode.CopyOf)."""
+    model = load_model()
+    engine = NetworkEngine(GraphStore(redis), (), model.version, check_keys=False)
+    await engine.commit(await engine.process(copies("new", "C9", "in", "PX", 10_000, T0 + 200 * DAY)))
+    late = [(src.key.decode(), src.value) for src in copies("old", "C9", "in", "PY", 10_000, T0)]
+    [(partition, value, n)] = pack(late, 1, Partitioner())
+    batch = await engine.process([Source("edges", partition, 41, None, value)])
+    [dead] = [e.value for e in batch.events if e.kind == "dead_letter"]
+    payee_key, payee_value = next((k, v) for k, v in late if orjson.loads(v)["key_role"] == "payee")
+    assert n == 2 and dead["error_code"] == "too_late"
+    assert (dead["source"], dead["key"]) == ({"topic": "edges", "partition": partition, "offset": 41}, payee_key)
+    assert orjson.loads(dead["payload"]) == orjson.loads(payee_value)
 
 
 async def test_malformed_edges_are_dead_lettered(redis):

@@ -63,8 +63,8 @@ def test_decode_message_reads_every_copy_with_its_own_source() -> None:
     for partition, value, n in pack(given, 3, Partitioner()):
         good, refused = decode_message(batch_source(partition, value))
         assert not refused and len(good) == n
-        for edge, copy, src in good:
-            owner = edge.party(copy)
+        for edge, copy, ref in good:
+            owner, src = edge.party(copy), ref.source()
             assert (src.partition, src.offset, src.key) == (partition, 17, owner.encode())
             assert orjson.loads(src.value)["edge_id"] == edge.edge_id
 
