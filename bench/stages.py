@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
@@ -25,6 +26,7 @@ from bench.common import (
     log,
     produce,
     provision,
+    redis_counters,
     start,
     stderr_tail,
     stop,
@@ -91,6 +93,17 @@ async def _edge_copies(topic: str) -> int:
         await consumer.stop()
 
 
+def _broker_pid() -> int | None:
+    """The local Kafka broker's pid (deploy/local/services.sh's pid file), None if not found."""
+    local = Path(os.environ.get("AMLSTREAM_LOCAL_DIR") or Path(__file__).resolve().parent.parent / ".local")
+    try:
+        pid = int((local / "kafka" / "kafka.pid").read_text().strip())
+        cpu_seconds(pid)
+    except (OSError, ValueError):
+        return None
+    return pid
+
+
 async def _stages_run(bench: Bench, tag: str, run: str, expected: int, network: bool) -> dict[str, Any]:
     """One run over the tag's pre-loaded topic on an empty Redis: the customer stage alone
     (AMLSTREAM_NETWORK=false: no edges, no detections consumed) or with the network stage beside
@@ -108,6 +121,10 @@ async def _stages_run(bench: Bench, tag: str, run: str, expected: int, network: 
     await bench.flush()
     group, net_group = f"bench-st-{run}", f"bench-stn-{run}"
     env = worker_env(bench, topics, group, 19780, AMLSTREAM_NETWORK="true" if network else "false")
+    broker = _broker_pid()
+    broker_before = cpu_seconds(broker) if broker else None
+    async with bench.redis() as redis:
+        redis_before = await redis_counters(redis)
     processes = [start(WORKER, env)]
     if network:
         network_env = env | {"AMLSTREAM_NETWORK_GROUP_ID": net_group, "AMLSTREAM_NETWORK_METRICS_PORT": "19781"}
@@ -130,10 +147,19 @@ async def _stages_run(bench: Bench, tag: str, run: str, expected: int, network: 
                 raise TimeoutError(f"stages run {run} not done after {elapsed:.0f} s")
             await asyncio.sleep(0.5)
         cpu = [round(cpu_seconds(proc.pid), 2) for proc in processes]
+        broker_cpu = round(cpu_seconds(broker) - broker_before, 2) if broker and broker_before is not None else None
+        async with bench.redis() as redis:
+            redis_cpu = round((await redis_counters(redis))["cpu_s"] - redis_before["cpu_s"], 2)
     finally:
         stop(processes)
     both_s = time.monotonic() - started
-    out: dict[str, Any] = {"customer_stage_seconds": round(customer_s, 2), "customer_stage_tx_per_s": round(expected / customer_s, 1), "worker_cpu_s": cpu[0]}
+    out: dict[str, Any] = {
+        "customer_stage_seconds": round(customer_s, 2),
+        "customer_stage_tx_per_s": round(expected / customer_s, 1),
+        "worker_cpu_s": cpu[0],
+        "redis_cpu_s": redis_cpu,
+        "broker_cpu_s": broker_cpu,
+    }
     if network:
         out |= {
             "edge_messages": edges,
