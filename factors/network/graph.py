@@ -234,6 +234,15 @@ class Adjacency:
     def outs_within(self, start_ms: int, end: tuple[int, str]) -> list[Hop]:
         return self._within(self.outs, start_ms, end)
 
+    def after(self, order: tuple[int, str], limit: int) -> list[tuple[Hop, Copy]]:
+        """The account's first `limit` edges after `order` (time, edge id), both sides merged in
+        that order, each with the copy that anchors a rule at it on this account's partition
+        ("payer" for an edge out of it, "payee" for an edge into it)."""
+        later = [(h, "payee") for h in self.ins[bisect_right(self.ins, order, key=_order) :][:limit]]
+        later += [(h, "payer") for h in self.outs[bisect_right(self.outs, order, key=_order) :][:limit]]
+        later.sort(key=lambda pair: _order(pair[0]))
+        return later[:limit]  # type: ignore[return-value]
+
     def find(self, edge_id: str, ts_ms: int, incoming: bool) -> int | None:
         """Index of the stored edge `edge_id` at `ts_ms` on one side, or None."""
         side = self.ins if incoming else self.outs

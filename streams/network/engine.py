@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from zlib import crc32
 
@@ -28,7 +29,7 @@ import orjson
 
 from factors.network.edges import Edge, edge_messages
 from factors.network.exposure import Exposure, measure_exposure
-from factors.network.graph import Hop, NetworkHit, NetworkView, Party
+from factors.network.graph import Adjacency, Copy, Hop, NetworkHit, NetworkView, Party
 from factors.network.rules import Rule, evaluate
 from streams import events
 from streams.events import OutputEvent, Source
@@ -37,6 +38,7 @@ from streams.network.events import detection_events, detection_key, exposure_eve
 from streams.network.state import Applied, GraphStore
 
 SEARCH_ROUNDS = 8  # fetch rounds for accounts not held, at most (one more hop of the longest path per round)
+LATE_ANCHORS = 8  # later edges of an account whose rules run again when an edge arrives after them (NetworkEngine._later_views)
 
 
 @dataclass(slots=True)
@@ -52,6 +54,7 @@ class NetworkBatch:
     accounts_read: int = 0
     hubs_skipped: int = 0
     exposures: int = 0  # exposure measurements emitted
+    reanchored: int = 0  # rule evaluations at later edges of an account that an edge arrived after
     max_event_ms: int | None = None
 
 
@@ -133,10 +136,17 @@ class NetworkEngine:
     def _view(self, a: Applied) -> NetworkView:
         e = a.edge
         hop = Hop(e.edge_id[:16], a.payer, a.payee, e.ts_ms, e.amount_fen, (e.tx_id,))  # the counterparty as the account knows it
+        return self._view_at(hop, a.copy)
+
+    def _adj(self) -> Mapping[str, Adjacency]:
+        """The accounts a rule reads: held, and borrowed for this batch."""
+        return self.store.view if self.store.borrowed else self.store.accounts  # the same lookups; the dict's own get is C (a rule reads ~11 accounts a copy)
+
+    def _view_at(self, hop: Hop, copy: Copy) -> NetworkView:
         return NetworkView(
             hop,
-            a.copy,
-            self.store.view if self.store.borrowed else self.store.accounts,  # the same lookups; the dict's own get is C (a rule reads ~11 accounts a copy)
+            copy,
+            self._adj(),
             self.store.customers,
             self.risk,
             origin_ms=self.store.origin_ms,  # type: ignore[arg-type]
@@ -148,7 +158,8 @@ class NetworkEngine:
         retention and customers). Copies whose search needs accounts not held are evaluated
         again once those are read (one round trip for the batch): from the first of them, whose
         held state is kept (`GraphStore.snapshot`) for that, on."""
-        found: dict[int, tuple[NetworkView, list[NetworkHit] | None, Exposure | None]] = {}
+        # (copy index, 0 for its own anchor or k for its k-th later edge) -> (view, hits or None for a hub, exposure)
+        found: dict[tuple[int, int], tuple[NetworkView, list[NetworkHit] | None, Exposure | None]] = {}
         held: list[Applied] = list(applied)
         last_copy = {a.edge.party(a.copy): n for n, a in enumerate(applied)}
         pending, start, resume = todo, 0, None
@@ -172,16 +183,21 @@ class NetworkEngine:
                 view = self._view(held[n])
                 account = view.adj.get(view.account)
                 if account is not None and account.hub:
-                    found[n] = (view, None, None)  # a hub: not searched
+                    found[n, 0] = (view, None, None)  # a hub: not searched
                     continue
-                hits = evaluate(view, self.rules)
-                if view.missing and not last:
+                views = [view, *self._later_views(held[n], account)]
+                evaluated = [(v, evaluate(v, self.rules)) for v in views]
+                missing = set().union(*(v.missing for v in views))
+                if missing and not last:
                     if resume is None:
                         resume = (n, self.store.snapshot(p for p, i in last_copy.items() if i > n))
                     retry.add(n)
-                    wanted |= view.missing
+                    wanted |= missing
                     continue
-                found[n] = (view, hits, measure_exposure(view, self.exposure_window_days) if self.risk else None)
+                found[n, 0] = (view, evaluated[0][1], measure_exposure(view, self.exposure_window_days) if self.risk else None)
+                for k, (later, hits) in enumerate(evaluated[1:], 1):
+                    found[n, k] = (later, hits, None)
+                    batch.reanchored += 1
             if not retry:
                 break
             await self.store.borrow(wanted)
@@ -214,6 +230,29 @@ class NetworkEngine:
                 hit = replace(hit, parties=tuple(p if p.customer_id else Party(p.party_id, directory.get(p.party_id), p.role, p.tx_ids) for p in hit.parties))
                 batch.detections[hit.pattern] += 1
                 batch.events.extend(detection_events(hit, hop, self.model_version))
+
+    def _later_views(self, a: Applied, account: Adjacency | None) -> list[NetworkView]:
+        """Views anchored after the copy `a`, when it arrived after later edges of its account:
+        the rules at those ran before this edge existed, and a pattern that needs it is found now,
+        as in event-time order it would have been (customer-stage partitions in catch-up deliver
+        edges days apart). The anchors: the account's first `LATE_ANCHORS` later edges, each at
+        the account's copy, and each of them that leaves the account also at its payee's copy
+        (the backward path rules, cycles and layering chains, anchor at the payee: a cycle whose
+        middle hop arrives after its closing hop is found at the closing hop). A payee that is
+        not held is read like any account a search needs; a hub payee is not searched. A
+        retraction re-anchors nothing (it only takes an edge out of later evaluations)."""
+        if account is None or a.edge.retracted_by is not None:
+            return []
+        order = (a.edge.ts_ms, a.edge.edge_id[:16])
+        if not (account.ins and account.ins[-1].order() > order) and not (account.outs and account.outs[-1].order() > order):
+            return []  # the common case: the account's newest edge
+        later = account.after(order, LATE_ANCHORS)
+        views = [self._view_at(hop, copy) for hop, copy in later]
+        for hop, copy in later:
+            payee = self._adj().get(hop.payee)
+            if copy == "payer" and not (payee is not None and payee.hub):
+                views.append(self._view_at(hop, "payee"))
+        return views
 
     async def _customers(self, parties: set[str]) -> dict[str, str]:
         """Customer ids of accounts not known from the edges seen as of their anchors (meta `c` in

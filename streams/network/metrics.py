@@ -31,6 +31,11 @@ class NetworkMetrics:
             registry=r,
         )
         self.accounts_read = Counter("amlstream_network_accounts_read", "Account adjacencies read by the search (cost per edge = this / edges)", registry=r)
+        self.reanchored = Counter(
+            "amlstream_network_reanchored_evaluations",
+            "Rule evaluations at later edges of an account that an edge arrived after (out-of-order edges: catch-up, late postings)",
+            registry=r,
+        )
         self.hubs_skipped = Counter("amlstream_network_hubs_skipped", "Edge copies whose account is a hub (stored, not searched through)", registry=r)
         self.state_accounts = Gauge("amlstream_network_state_keys", "Redis keys of the graph state (whole deployment, sampled)", registry=r)
         self.consumer_lag = Gauge(

@@ -68,6 +68,7 @@ async def handle(engine: NetworkEngine, emitter: KafkaEmitter, metrics: NetworkM
     metrics.search_seconds.observe(batch.search_seconds)
     metrics.accounts_read.inc(batch.accounts_read)
     metrics.hubs_skipped.inc(batch.hubs_skipped)
+    metrics.reanchored.inc(batch.reanchored)
     metrics.batch_seconds.observe(time.perf_counter() - started)
     if batch.max_event_ms:
         metrics.event_time_lag.set(time.time() - batch.max_event_ms / 1000)  # operational only
