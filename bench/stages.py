@@ -8,6 +8,7 @@ import statistics
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +94,16 @@ async def _edge_copies(topic: str) -> int:
         await consumer.stop()
 
 
+def _metric_total(port: int, name: str) -> float | None:
+    """The sum of a Prometheus metric's samples on a worker's metrics port (None if unreachable)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as reply:
+            text = reply.read().decode()
+    except OSError:
+        return None
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name))
+
+
 def _broker_pid() -> int | None:
     """The local Kafka broker's pid (deploy/local/services.sh's pid file), None if not found."""
     local = Path(os.environ.get("AMLSTREAM_LOCAL_DIR") or Path(__file__).resolve().parent.parent / ".local")
@@ -147,6 +158,7 @@ async def _stages_run(bench: Bench, tag: str, run: str, expected: int, network: 
                 raise TimeoutError(f"stages run {run} not done after {elapsed:.0f} s")
             await asyncio.sleep(0.5)
         cpu = [round(cpu_seconds(proc.pid), 2) for proc in processes]
+        reanchored = _metric_total(19781, "amlstream_network_reanchored_evaluations_total") if network else None
         broker_cpu = round(cpu_seconds(broker) - broker_before, 2) if broker and broker_before is not None else None
         async with bench.redis() as redis:
             redis_cpu = round((await redis_counters(redis))["cpu_s"] - redis_before["cpu_s"], 2)
@@ -167,6 +179,7 @@ async def _stages_run(bench: Bench, tag: str, run: str, expected: int, network: 
             "both_done_seconds": round(both_s, 2),
             "both_tx_per_s": round(expected / both_s, 1),
             "network_worker_cpu_s": cpu[1],
+            "network_reanchored_evaluations": reanchored,
         }
     return out
 

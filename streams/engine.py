@@ -159,6 +159,23 @@ def counterparty_identity(tx: Transaction) -> str:
     return canonical_counterparty(tx.counterparty_id, tx.counterparty_account, tx.counterparty_bank, tx.counterparty_name) or ""
 
 
+def edges_in_event_time(events: list[OutputEvent]) -> None:
+    """Put a batch's edge copies in event-time order (time, edge id, payer copy first), in place
+    among their own positions in `events`; retractions stay where they are (they carry the
+    original edge's time, and take effect when the reversal is rated).
+
+    Why: customers are rated one after the other, so the copies came customer by customer, and an
+    account's edges from other customers' legs reached the network stage after its own later
+    ones, where they make it run the rules again at those (streams/network/engine.py,
+    `_later_views`). Two live `make demo` runs (2026-12-01; their partitions interleave
+    differently, so this is indicative): 26,014 such evaluations for the run without this order,
+    22,748 with it, each replayed in process from its edge topic."""
+    slots = [i for i, e in enumerate(events) if e.kind == "edge" and "retracted_by" not in e.value]
+    ordered = sorted((events[i] for i in slots), key=lambda e: (e.value["ts_ms"], e.value["edge_id"], e.value["key_role"] != "payer"))
+    for i, event in zip(slots, ordered, strict=True):
+        events[i] = event
+
+
 class Engine:
     """Runs batches through the state layer and the rater.
 
@@ -314,6 +331,8 @@ class Engine:
                     lookup.cancel()
                     with contextlib.suppress(asyncio.CancelledError, Exception):
                         await lookup
+            if self.emit_edges:
+                edges_in_event_time(result.events)
         return result
 
     async def rescore(self, customer_ids: list[str]) -> BatchResult:

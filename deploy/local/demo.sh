@@ -58,10 +58,10 @@ tail -n +2 "$RUN/gen/network_labels.csv" | cut -d, -f1,2 | sort -u | cut -d, -f2
 echo "--- worker metrics (http://127.0.0.1:$AMLSTREAM_METRICS_PORT/metrics) ---"
 curl -s "http://127.0.0.1:$AMLSTREAM_METRICS_PORT/metrics" | grep -E '^amlstream_(transactions|events_emitted|dead_letters)_total|^amlstream_customers_by_level' || true
 echo "--- network worker metrics (http://127.0.0.1:$AMLSTREAM_NETWORK_METRICS_PORT/metrics) ---"
-curl -s "http://127.0.0.1:$AMLSTREAM_NETWORK_METRICS_PORT/metrics" | grep -E '^amlstream_network_(edges|detections|dead_letters)_total' || true
+curl -s "http://127.0.0.1:$AMLSTREAM_NETWORK_METRICS_PORT/metrics" | grep -E '^amlstream_network_(edges|detections|dead_letters|reanchored_evaluations)_total' || true
 echo "(network groups start from day 31: the rules judge relationships as new from 30 days after the stage's first edge."
-echo " The whole stream is produced at once, so edges reach the network stage out of event-time order across partitions, and"
-echo " a pattern whose middle hop arrives after its last one is not reported: README › Known limitations; network-replay reads in order)"
+echo " The whole stream is produced at once, so edges reach the network stage out of event-time order across partitions: an edge"
+echo " that arrives after later ones runs the rules again at them (reanchored_evaluations); README › Network detection, Guarantees)"
 
 echo "--- ISO 20022: one pacs.008 through the adapter ---"
 # a new customer with an account; one transfer from that account rendered as a pacs.008 and
