@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from redis.exceptions import RedisError
@@ -93,6 +94,59 @@ async def tail(settings: Settings, topics: list[str], idle_seconds: float, max_w
     finally:
         await consumer.stop()
     return counts
+
+
+def evaluation_table(report: dict[str, Any]) -> str:
+    """A node-level evaluation (streams.network.evaluation) as a plain-text table."""
+
+    def f(x: float | None) -> str:
+        return "-" if x is None else f"{x:.2f}"
+
+    rows = [f"{'pattern':<20} {'named':>6} {'members':>8} {'precision':>9} {'recall':>7} {'F1':>5}"]
+    for name, r in [*report["per_pattern"].items(), ("overall", report["overall"])]:
+        rows.append(f"{name:<20} {r['named']:>6} {r['labelled']:>8} {f(r['precision']):>9} {f(r['recall']):>7} {f(r['f1']):>5}")
+    return "\n".join(rows)
+
+
+async def topic_partitions(settings: Settings, topic: str) -> list[int]:
+    """The partition numbers of an existing topic (InputFileError naming it if it does not exist)."""
+    admin = AIOKafkaAdminClient(**kafka_options(settings))
+    await admin.start()
+    try:
+        (described,) = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    if described.get("error_code") or not described.get("partitions"):
+        raise InputFileError(f"topic {topic} does not exist (or has no partitions)")
+    return sorted(p["partition"] for p in described["partitions"])
+
+
+async def topic_to_end(settings: Settings, topic: str) -> list[dict[str, Any]]:
+    """Every event of `topic` from the beginning to the end offsets it had when called (JSON
+    objects; a record that is not one is skipped)."""
+    consumer = AIOKafkaConsumer(**kafka_options(settings), auto_offset_reset="earliest", enable_auto_commit=False)
+    await consumer.start()
+    out: list[dict[str, Any]] = []
+    try:
+        partitions = [TopicPartition(topic, p) for p in await topic_partitions(settings, topic)]
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        left = {tp for tp, end in ends.items() if end > 0}
+        for tp in partitions:
+            await consumer.seek_to_beginning(tp)
+        while left:
+            for tp, records in (await consumer.getmany(timeout_ms=1000)).items():
+                for record in records:
+                    if record.offset < ends[tp]:
+                        with contextlib.suppress(orjson.JSONDecodeError):
+                            value = orjson.loads(record.value or b"")
+                            if isinstance(value, dict):
+                                out.append(value)
+                    if record.offset + 1 >= ends[tp]:
+                        left.discard(tp)
+    finally:
+        await consumer.stop()
+    return out
 
 
 async def rescore_all(settings: Settings, chunk: int = 200) -> dict[str, int]:
@@ -422,6 +476,15 @@ def _main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--config", type=Path, help="scoring standard (default: AMLSTREAM_MODEL_CONFIG or the packaged one)")
     p.add_argument("--out", type=Path, required=True)
+    p = sub.add_parser(
+        "network-evaluate",
+        help="node-level precision/recall of network detections (a live run's topic, or a file) against a generated bank's labels",
+    )
+    p.add_argument("--labels", type=Path, required=True, help="network_labels.csv (synthbank); labels.csv beside it marks customer-level typologies")
+    p.add_argument("--customers", help="the bank's customer profiles (which party ids are customers, for the benign alert rate)")
+    p.add_argument("--detections", type=Path, help="JSON Lines of network_detection events (default: AMLSTREAM_TOPIC_NETWORK_DETECTIONS, read to its end)")
+    p.add_argument("--map", type=_pattern_map, action="append", default=[], help="GEN=PATTERN, as network-replay's")
+    p.add_argument("--table", action="store_true", help="print a table (per pattern and overall) instead of the JSON report")
     iso_cli.add_commands(sub)
     args = parser.parse_args(argv)
 
@@ -460,6 +523,18 @@ def _main(argv: list[str] | None = None) -> int:
                 )
             )
             print(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode())
+            return 0
+        if args.command == "network-evaluate":
+            from streams.network.evaluation import evaluate_detections
+            from streams.network.replay import Directory
+
+            if args.detections is not None:
+                events = [orjson.loads(line) for line in args.detections.read_bytes().splitlines() if line.strip()]
+            else:
+                events = asyncio.run(topic_to_end(settings, settings.topics.network_detections))
+            known = set(Directory.from_profiles(args.customers).groups) if args.customers else set()
+            report = evaluate_detections(events, args.labels, known, dict(args.map))
+            print(evaluation_table(report) if args.table else orjson.dumps(report, option=orjson.OPT_INDENT_2).decode())
             return 0
         if args.command == "create-topics":
             created = asyncio.run(create_topics(settings, args.partitions, args.replication))

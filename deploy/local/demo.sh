@@ -59,6 +59,8 @@ echo "--- worker metrics (http://127.0.0.1:$AMLSTREAM_METRICS_PORT/metrics) ---"
 curl -s "http://127.0.0.1:$AMLSTREAM_METRICS_PORT/metrics" | grep -E '^amlstream_(transactions|events_emitted|dead_letters)_total|^amlstream_customers_by_level' || true
 echo "--- network worker metrics (http://127.0.0.1:$AMLSTREAM_NETWORK_METRICS_PORT/metrics) ---"
 curl -s "http://127.0.0.1:$AMLSTREAM_NETWORK_METRICS_PORT/metrics" | grep -E '^amlstream_network_(edges|detections|dead_letters|reanchored_evaluations)_total' || true
+echo "--- the live network detections against the injected groups (node level: README › Network detection, Evaluation) ---"
+"$AML" network-evaluate --labels "$RUN/gen/network_labels.csv" --customers "$RUN/gen/customers.jsonl" --table 2>/dev/null || echo "(network-evaluate failed)"
 echo "(network groups start from day 31: the rules judge relationships as new from 30 days after the stage's first edge."
 echo " The whole stream is produced at once, so edges reach the network stage out of event-time order across partitions: an edge"
 echo " that arrives after later ones runs the rules again at them (reanchored_evaluations); README › Network detection, Guarantees)"

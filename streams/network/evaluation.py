@@ -208,3 +208,30 @@ __all__ = [
     "read_customer_labels",
     "read_network_labels",
 ]
+
+
+def evaluate_detections(
+    events: Iterable[dict[str, Any]],
+    labels: Path,
+    known_customers: set[str],
+    mapping: dict[str, str] | None = None,
+    customer_labels: Path | None = None,
+) -> dict[str, Any]:
+    """`evaluate_nodes` over network_detection events however they were obtained (a live run's
+    topic, a replay's `network-detections.jsonl`): cases by `detection_key`, exposure
+    measurements and other event kinds ignored. `customer_labels` defaults to the labels.csv
+    beside `labels`. Unlike network-replay's own evaluation, the counterparties that customer-level
+    typologies introduced are not known here (they are counted as any other node)."""
+    from factors.network.rules import NETWORK_PATTERNS
+
+    cases = Cases()
+    events_read = 0
+    for event in events:
+        if event.get("event_type") == "network_detection" and event.get("kind") == "detection":
+            cases.add(event)
+            events_read += 1
+    if customer_labels is None and (labels.parent / "labels.csv").exists():
+        customer_labels = labels.parent / "labels.csv"
+    spans = read_customer_labels(customer_labels)
+    out = evaluate_nodes(cases.named(), read_network_labels(labels, mapping), NETWORK_PATTERNS, known_customers, spans, (), strict_named=cases.by_event)
+    return {"detection_events": events_read, "cases": len(cases.pattern)} | out
