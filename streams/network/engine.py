@@ -12,7 +12,9 @@ Determinism: a rule sees the graph *as of* its anchor edge: edges no later than 
 (event time, edge id) order, and the accounts as the copies before it in the stream left them (the
 batch's copies are held one after the other, the rules anchored at each evaluated before the next
 is held: hub flags, aliases, retention, customers and merged legs as of the anchor), so the outcome
-does not depend on batch boundaries, nor on a redelivery. Accounts owned by another worker
+does not depend on batch boundaries, nor on a redelivery. A copy that arrives after later edges of
+its account also runs the rules anchored at those (`_later_views`), seeing the graph as held at
+that copy's place in the stream, cut to each later anchor. Accounts owned by another worker
 are read as they are in Redis: an edge written by another partition's worker moments later may be
 missed, and the pattern is then found at its next edge instead (see README, "Network detection").
 """
@@ -248,7 +250,7 @@ class NetworkEngine:
             return []
         order = (a.edge.ts_ms, a.edge.edge_id[:16])
         if not (account.ins and account.ins[-1].order() > order) and not (account.outs and account.outs[-1].order() > order):
-            return []  # the common case: the account's newest edge
+            return []  # the account's newest edge: in event-time order, nothing was evaluated without it
         later = account.after(order, LATE_ANCHORS)
         views = [self._view_at(hop, copy) for hop, copy in later]
         for hop, copy in later:
