@@ -126,6 +126,7 @@ class NetworkReplayResult:
     search_seconds: float = 0.0
     accounts_read: int = 0
     hubs_skipped: int = 0
+    reanchored: int = 0  # evaluations at later edges that a copy arrived after (same-millisecond ties, in file order)
 
     def summary(self) -> dict[str, Any]:
         edges = self.copies / 2
@@ -142,6 +143,7 @@ class NetworkReplayResult:
             "search_seconds": round(self.search_seconds, 3),
             "accounts_read_per_edge_copy": round(self.accounts_read / self.copies, 3) if self.copies else None,
             "hubs_skipped": self.hubs_skipped,
+            "reanchored_evaluations": self.reanchored,
             "exposure_measurements": self.exposures,
         }
 
@@ -232,6 +234,7 @@ async def network_replay(
         result.search_seconds += out.search_seconds
         result.accounts_read += out.accounts_read
         result.hubs_skipped += out.hubs_skipped
+        result.reanchored += out.reanchored
         result.exposures += out.exposures
 
     try:
