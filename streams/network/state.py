@@ -69,6 +69,10 @@ ORIGIN_KEY = "aml:net:origin"
 # and read back as ','. Values stored before hold no separator and read as they did.
 TX_COMMA = "\x1f"
 STATUS = {1: "new", 0: "stored", -1: "late", 2: "retracted"}  # net_apply's status code of a copy
+# per script call on a single Redis (GraphStore._chunks): edge copies applied or committed, and
+# accounts read (a read returns up to 2 x the edge cap of an account)
+CALL_COPIES = 256
+READ_ACCOUNTS = 16
 
 
 def account_keys(party: str) -> tuple[str, str, str, str]:
@@ -206,12 +210,30 @@ class GraphStore:
             out.append(key)
         return out
 
-    def _chunks(self, parties: list[str]) -> list[list[str]]:
-        """Accounts per script call: all in one on a single Redis (one call per batch), one per
-        call on a Cluster (a script touches one slot)."""
+    def _chunks(self, parties: list[str], weights: Mapping[str, int] | None = None, budget: int = CALL_COPIES) -> list[list[str]]:
+        """Accounts per script call: one per call on a Cluster (a script touches one slot); on a
+        single Redis as many as fit `budget` (each account's weight: its copies, default 1; an
+        account heavier than the budget is a call of its own), every call in one pipeline (one
+        round trip for the batch). Why a budget: Redis runs one script at a time, and a batch's
+        copies in one call held every other client for its whole run: up to 42 ms for net_apply
+        in the bench's stages run (SLOWLOG, 2026-12-01), the customer stage's own calls waiting
+        behind it."""
         if not parties:
             return []
-        return [[p] for p in parties] if isinstance(self.redis, RedisCluster) else [parties]
+        if isinstance(self.redis, RedisCluster):
+            return [[p] for p in parties]
+        out: list[list[str]] = []
+        chunk: list[str] = []
+        load = 0
+        for p in parties:
+            w = weights[p] if weights is not None else 1
+            if chunk and load + w > budget:
+                out.append(chunk)
+                chunk, load = [], 0
+            chunk.append(p)
+            load += w
+        out.append(chunk)
+        return out
 
     async def _execute(self, fill: Callable[[Any], None]) -> list[Any]:
         """One pipelined round trip (concurrent calls on Redis Cluster); NOSCRIPT loads and retries."""
@@ -356,7 +378,7 @@ class GraphStore:
                 )
             return rows
 
-        chunks = self._chunks(list(by_account))
+        chunks = self._chunks(list(by_account), {own: len(indices) for own, indices in by_account.items()})
 
         def fill(pipe: Any) -> None:
             for chunk in chunks:
@@ -510,7 +532,7 @@ class GraphStore:
         if not order:
             return {}
         sha = self._sha["net_read"]
-        chunks = self._chunks(order)
+        chunks = self._chunks(order, budget=READ_ACCOUNTS)
 
         def fill(pipe: Any) -> None:
             for chunk in chunks:
@@ -583,7 +605,7 @@ class GraphStore:
         emitted ((detection_key, pattern) -> (party marks, event ms); each under its own key,
         kept unless a later emission is recorded there already)."""
         sha, emit_sha = self._sha["net_commit"], self._sha["net_emitted"]
-        chunks = self._chunks(sorted(done))
+        chunks = self._chunks(sorted(done), {party: len(eids) for party, eids in done.items()})
         records = [(k, p, d, ms) for (k, p), (d, ms) in sorted((emitted or {}).items())]
         detections = [[r] for r in records] if isinstance(self.redis, RedisCluster) else [records] if records else []
 
