@@ -161,8 +161,10 @@ def counterparty_identity(tx: Transaction) -> str:
 
 def edges_in_event_time(events: list[OutputEvent]) -> None:
     """Put a batch's edge copies in event-time order (time, edge id, payer copy first), in place
-    among their own positions in `events`; retractions stay where they are (they carry the
-    original edge's time, and take effect when the reversal is rated).
+    among their own positions in `events`, between retractions: a retraction keeps its place and
+    no copy moves across it (it carries the original edge's time but takes effect when the
+    reversal is rated; an edge moved behind its own retraction would be stored as retracted and
+    never evaluated).
 
     Why: customers are rated one after the other, so the copies came customer by customer, and an
     account's edges from other customers' legs reached the network stage after its own later
@@ -170,10 +172,19 @@ def edges_in_event_time(events: list[OutputEvent]) -> None:
     `_later_views`). Two live `make demo` runs (2026-12-01; their partitions interleave
     differently, so this is indicative): 26,014 such evaluations for the run without this order,
     22,748 with it, each replayed in process from its edge topic."""
-    slots = [i for i, e in enumerate(events) if e.kind == "edge" and "retracted_by" not in e.value]
-    ordered = sorted((events[i] for i in slots), key=lambda e: (e.value["ts_ms"], e.value["edge_id"], e.value["key_role"] != "payer"))
-    for i, event in zip(slots, ordered, strict=True):
-        events[i] = event
+
+    def order(e: OutputEvent) -> tuple[int, str, bool]:
+        return (e.value["ts_ms"], e.value["edge_id"], e.value["key_role"] != "payer")
+
+    slots: list[int] = []
+    for i in [*range(len(events)), len(events)]:
+        barrier = i == len(events) or (events[i].kind == "edge" and "retracted_by" in events[i].value)
+        if barrier:
+            for j, event in zip(slots, sorted((events[j] for j in slots), key=order), strict=True):
+                events[j] = event
+            slots = []
+        elif events[i].kind == "edge":
+            slots.append(i)
 
 
 class Engine:
