@@ -238,8 +238,8 @@ class Adjacency:
         """The account's first `limit` edges after `order` (time, edge id), both sides merged in
         that order, each with the copy that anchors a rule at it on this account's partition
         ("payer" for an edge out of it, "payee" for an edge into it)."""
-        later = [(h, "payee") for h in self.ins[bisect_right(self.ins, order, key=_order) :][:limit]]
-        later += [(h, "payer") for h in self.outs[bisect_right(self.outs, order, key=_order) :][:limit]]
+        i, o = bisect_right(self.ins, order, key=_order), bisect_right(self.outs, order, key=_order)
+        later = [(h, "payee") for h in self.ins[i : i + limit]] + [(h, "payer") for h in self.outs[o : o + limit]]
         later.sort(key=lambda pair: _order(pair[0]))
         return later[:limit]  # type: ignore[return-value]
 

@@ -163,7 +163,7 @@ class NetworkEngine:
         retention and customers). Copies whose search needs accounts not held are evaluated
         again once those are read (one round trip for the batch): from the first of them, whose
         held state is kept (`GraphStore.snapshot`) for that, on."""
-        # (copy index, 0 for its own anchor or k for its k-th later edge) -> (view, hits or None for a hub, exposure)
+        # (copy index, 0 for its own anchor or k >= 1 for its later anchors in event-time order) -> (view, hits or None for a hub, exposure)
         found: dict[tuple[int, int], tuple[NetworkView, list[NetworkHit] | None, Exposure | None]] = {}
         held: list[Applied] = list(applied)
         last_copy = {a.edge.party(a.copy): n for n, a in enumerate(applied)}
@@ -252,12 +252,13 @@ class NetworkEngine:
         if not (account.ins and account.ins[-1].order() > order) and not (account.outs and account.outs[-1].order() > order):
             return []  # the account's newest edge: in event-time order, nothing was evaluated without it
         later = account.after(order, LATE_ANCHORS)
-        views = [self._view_at(hop, copy) for hop, copy in later]
+        anchors: list[tuple[Hop, Copy]] = list(later)
         for hop, copy in later:
             payee = self._adj().get(hop.payee)
             if copy == "payer" and not (payee is not None and payee.hub):
-                views.append(self._view_at(hop, "payee"))
-        return views
+                anchors.append((hop, "payee"))
+        anchors.sort(key=lambda anchor: (anchor[0].order(), anchor[1]))  # event-time order: the first anchor of an episode reports it
+        return [self._view_at(hop, copy) for hop, copy in anchors]
 
     async def _customers(self, parties: set[str]) -> dict[str, str]:
         """Customer ids of accounts not known from the edges seen as of their anchors (meta `c` in
