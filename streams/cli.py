@@ -111,8 +111,8 @@ def evaluation_table(report: dict[str, Any]) -> str:
 async def topic_partitions(settings: Settings, topic: str) -> list[int]:
     """The partition numbers of an existing topic (InputFileError naming it if it does not exist)."""
     admin = AIOKafkaAdminClient(**kafka_options(settings))
-    await admin.start()
     try:
+        await admin.start()
         (described,) = await admin.describe_topics([topic])
     finally:
         await admin.close()
@@ -122,28 +122,28 @@ async def topic_partitions(settings: Settings, topic: str) -> list[int]:
 
 
 async def topic_to_end(settings: Settings, topic: str) -> list[dict[str, Any]]:
-    """Every event of `topic` from the beginning to the end offsets it had when called (JSON
-    objects; a record that is not one is skipped)."""
+    """Every event of `topic` from its log start to the end offsets it had when called (JSON
+    objects; a record that is not one is skipped). Done when each partition's position reaches
+    its end offset: a partition whose records retention deleted, or whose last offsets are
+    transaction markers that are never delivered, ends too."""
+    partitions = [TopicPartition(topic, p) for p in await topic_partitions(settings, topic)]
     consumer = AIOKafkaConsumer(**kafka_options(settings), auto_offset_reset="earliest", enable_auto_commit=False)
-    await consumer.start()
     out: list[dict[str, Any]] = []
     try:
-        partitions = [TopicPartition(topic, p) for p in await topic_partitions(settings, topic)]
+        await consumer.start()
         consumer.assign(partitions)
         ends = await consumer.end_offsets(partitions)
-        left = {tp for tp, end in ends.items() if end > 0}
-        for tp in partitions:
-            await consumer.seek_to_beginning(tp)
+        await consumer.seek_to_beginning(*partitions)
+        left = {tp for tp in partitions if await consumer.position(tp) < ends[tp]}
         while left:
-            for tp, records in (await consumer.getmany(timeout_ms=1000)).items():
+            for tp, records in (await consumer.getmany(*left, timeout_ms=1000)).items():
                 for record in records:
                     if record.offset < ends[tp]:
                         with contextlib.suppress(orjson.JSONDecodeError):
                             value = orjson.loads(record.value or b"")
                             if isinstance(value, dict):
                                 out.append(value)
-                    if record.offset + 1 >= ends[tp]:
-                        left.discard(tp)
+            left = {tp for tp in left if await consumer.position(tp) < ends[tp]}
     finally:
         await consumer.stop()
     return out

@@ -218,18 +218,22 @@ def evaluate_detections(
     customer_labels: Path | None = None,
 ) -> dict[str, Any]:
     """`evaluate_nodes` over network_detection events however they were obtained (a live run's
-    topic, a replay's `network-detections.jsonl`): cases by `detection_key`, exposure
+    topic, a replay's `network-detections.jsonl`): cases by `detection_key`, each classified by
+    its latest event in event time (`occurred_at`, then `event_id`: the same whatever order the
+    events were read in), exposure
     measurements and other event kinds ignored. `customer_labels` defaults to the labels.csv
     beside `labels`. Unlike network-replay's own evaluation, the counterparties that customer-level
     typologies introduced are not known here (they are counted as any other node)."""
     from factors.network.rules import NETWORK_PATTERNS
 
+    detections = [e for e in events if e.get("event_type") == "network_detection" and e.get("kind") == "detection"]
+    # a case is classified by its latest event: in event time, not in the order a topic's
+    # partitions were read (one detection's events go to each named customer's partition)
+    detections.sort(key=lambda e: (parse_ms(e["occurred_at"]) if isinstance(e.get("occurred_at"), str) else 0, str(e.get("event_id", ""))))
     cases = Cases()
-    events_read = 0
-    for event in events:
-        if event.get("event_type") == "network_detection" and event.get("kind") == "detection":
-            cases.add(event)
-            events_read += 1
+    for event in detections:
+        cases.add(event)
+    events_read = len(detections)
     if customer_labels is None and (labels.parent / "labels.csv").exists():
         customer_labels = labels.parent / "labels.csv"
     spans = read_customer_labels(customer_labels)

@@ -17,13 +17,23 @@ HEADER = "group_id,typology,variant,role,account_id,customer_id,start,end,party_
 SPAN = "2026-10-01T00:00:00+08:00,2026-10-03T00:00:00+08:00"
 
 
-def detection(key: str, pattern: str, *parties: str) -> dict:
-    return {"event_type": "network_detection", "kind": "detection", "detection_key": key, "pattern": pattern, "parties": [{"party_id": p} for p in parties]}
+def detection(key: str, pattern: str, at: str, customer: str, *parties: str) -> dict:
+    return {
+        "event_type": "network_detection",
+        "kind": "detection",
+        "event_id": f"{pattern}-{customer}",
+        "occurred_at": at,
+        "customer_id": customer,
+        "detection_key": key,
+        "pattern": pattern,
+        "parties": [{"party_id": p} for p in parties],
+    }
 
 
-EVENTS = [
-    detection("k1", "layering_chain", "id:C1", "id:C2"),
-    detection("k1", "network_cycle", "id:C1", "id:C2", "id:C9"),  # the case closes into a cycle: classified by its latest event
+EVENTS = [  # the case closes into a cycle: classified by its latest event in event time, whatever the order read
+    detection("k1", "network_cycle", "2026-10-02T08:00:00Z", "C1", "id:C1", "id:C2", "id:C9"),
+    detection("k1", "network_cycle", "2026-10-02T08:00:00Z", "C9", "id:C1", "id:C2", "id:C9"),
+    detection("k1", "layering_chain", "2026-10-01T08:00:00Z", "C2", "id:C1", "id:C2"),  # read last, happened first
     {"event_type": "network_detection", "kind": "exposure", "customer_id": "C4"},  # a measurement, not a detection
 ]
 
@@ -42,7 +52,8 @@ def labels(tmp_path):
 def test_a_case_counts_under_its_latest_pattern_with_every_party_it_named(labels):
     report = evaluate_detections(EVENTS, labels, {"C1", "C2", "C3", "C9"})
     cycle = report["per_pattern"]["network_cycle"]
-    assert (report["detection_events"], report["cases"]) == (2, 1)
+    assert (report["detection_events"], report["cases"]) == (3, 1)
+    assert evaluate_detections(EVENTS[::-1], labels, {"C1", "C2", "C3", "C9"}) == report
     assert (cycle["named"], cycle["true_positives"], cycle["labelled"]) == (3, 2, 3)
     assert report["per_pattern"]["layering_chain"]["named"] == 0
     assert report["benign_flagged"] == 1  # C9
@@ -53,7 +64,8 @@ def test_the_topic_is_read_to_its_end_and_gives_what_the_file_gives(local_servic
     """(Synchronous: the command runs its own event loop, as from a shell.)"""
     topics = unique_topics()
     asyncio.run(provision(topics, partitions=2))
-    asyncio.run(produce(topics.network_detections, [(b"id:C1", orjson.dumps(e)) for e in EVENTS] + [(None, b"not json")]))
+    keyed = [(str(e["customer_id"]).encode(), orjson.dumps(e)) for e in EVENTS]  # each customer's partition, as the stage produces them
+    asyncio.run(produce(topics.network_detections, [*keyed, (None, b"not json")]))
     read = asyncio.run(topic_to_end(Settings(bootstrap_servers=BOOTSTRAP, topics=topics), topics.network_detections))
     assert sorted(orjson.dumps(e, option=orjson.OPT_SORT_KEYS) for e in read) == sorted(orjson.dumps(e, option=orjson.OPT_SORT_KEYS) for e in EVENTS)
     monkeypatch.setenv("AMLSTREAM_BOOTSTRAP_SERVERS", BOOTSTRAP)
