@@ -607,7 +607,9 @@ class GraphStore:
         sha, emit_sha = self._sha["net_commit"], self._sha["net_emitted"]
         chunks = self._chunks(sorted(done), {party: len(eids) for party, eids in done.items()})
         records = [(k, p, d, ms) for (k, p), (d, ms) in sorted((emitted or {}).items())]
-        detections = [[r] for r in records] if isinstance(self.redis, RedisCluster) else [records] if records else []
+        # each detection key a slot of its own on a Cluster; bounded calls on a single Redis, as _chunks
+        size = 1 if isinstance(self.redis, RedisCluster) else CALL_COPIES
+        detections = [records[i : i + size] for i in range(0, len(records), size)]
 
         def fill(pipe: Any) -> None:
             for chunk in chunks:

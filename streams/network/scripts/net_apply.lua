@@ -15,8 +15,10 @@
 -- (outputs pending) or "d|..." (committed); a retraction: "q<legs before>" (pending) or "r|" (committed).
 -- A retraction keeps the edge's member in the sorted set (so it goes with the retention, as a tombstone
 -- against the edge arriving later): every read leaves an edge whose legs start with q or r out.
--- The client calls it once per batch on a single Redis and once per account on a Cluster (each
--- account's keys are one slot): per-call client overhead dominated one call per copy.
+-- The client calls it once per account on a Cluster (each account's keys are one slot) and, on a
+-- single Redis, once per group of accounts of at most 256 copies, all in one pipeline
+-- (GraphStore._chunks): per-call client overhead dominated one call per copy, and one call per
+-- batch held Redis for up to 42 ms.
 local retain = tonumber(ARGV[1])
 local cap = tonumber(ARGV[2])
 
