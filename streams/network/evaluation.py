@@ -198,18 +198,6 @@ def evaluate_nodes(
     }
 
 
-__all__ = [
-    "DEFAULT_MAP",
-    "Cases",
-    "CustomerTypologyParties",
-    "NetworkLabels",
-    "evaluate_nodes",
-    "parse_ms",
-    "read_customer_labels",
-    "read_network_labels",
-]
-
-
 def evaluate_detections(
     events: Iterable[dict[str, Any]],
     labels: Path,
@@ -220,10 +208,10 @@ def evaluate_detections(
     """`evaluate_nodes` over network_detection events however they were obtained (a live run's
     topic, a replay's `network-detections.jsonl`): cases by `detection_key`, each classified by
     its latest event in event time (`occurred_at`, then `event_id`: the same whatever order the
-    events were read in), exposure
-    measurements and other event kinds ignored. `customer_labels` defaults to the labels.csv
-    beside `labels`. Unlike network-replay's own evaluation, the counterparties that customer-level
-    typologies introduced are not known here (they are counted as any other node)."""
+    events were read in); exposure measurements and other event kinds are ignored.
+    `customer_labels` defaults to the labels.csv beside `labels`. Unlike network-replay's own
+    evaluation, the counterparties that customer-level typologies introduced are not known here
+    (they are counted as any other node)."""
     from factors.network.rules import NETWORK_PATTERNS
 
     detections = [e for e in events if e.get("event_type") == "network_detection" and e.get("kind") == "detection"]
@@ -239,3 +227,16 @@ def evaluate_detections(
     spans = read_customer_labels(customer_labels)
     out = evaluate_nodes(cases.named(), read_network_labels(labels, mapping), NETWORK_PATTERNS, known_customers, spans, (), strict_named=cases.by_event)
     return {"detection_events": events_read, "cases": len(cases.pattern)} | out
+
+
+__all__ = [
+    "DEFAULT_MAP",
+    "Cases",
+    "CustomerTypologyParties",
+    "NetworkLabels",
+    "evaluate_detections",
+    "evaluate_nodes",
+    "parse_ms",
+    "read_customer_labels",
+    "read_network_labels",
+]

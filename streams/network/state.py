@@ -216,7 +216,7 @@ class GraphStore:
         account heavier than the budget is a call of its own), every call in one pipeline (one
         round trip for the batch). Why a budget: Redis runs one script at a time, and a batch's
         copies in one call held every other client for its whole run: up to 42 ms for net_apply
-        in the bench's stages run (SLOWLOG, 2026-12-01), the customer stage's own calls waiting
+        in a quick stages run of the bench (SLOWLOG, 2026-12-01), the customer stage's own calls waiting
         behind it."""
         if not parties:
             return []
