@@ -202,11 +202,11 @@ class NetworkEngine:
                 found[n, 0] = (view, evaluated[0][1], measure_exposure(view, self.exposure_window_days) if self.risk else None)
                 for k, (later, hits) in enumerate(evaluated[1:], 1):
                     found[n, k] = (later, hits, None)
-                    batch.reanchored += 1
             if not retry:
                 break
             await self.store.borrow(wanted)
             pending = retry
+        batch.reanchored += sum(1 for _, k in found if k)  # counted once, however many rounds evaluated them
         hits_by_anchor: list[tuple[Hop, list[NetworkHit]]] = []
         emitted = await self.store.emitted(detection_key(hit) for _, hits, _ in found.values() for hit in hits or ())
         for n in sorted(found):  # in stream order: the first anchor of an episode reports it

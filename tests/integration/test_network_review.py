@@ -222,6 +222,30 @@ async def test_a_cycle_is_found_when_its_middle_hop_arrives_after_its_closing_ho
     assert await run(redis, legs, one_by_one=False) == in_order
 
 
+async def test_re_anchored_evaluations_are_counted_once_and_only_for_late_copies(redis):
+    model = load_model()
+
+    async def reanchored(legs):
+        await redis.flushdb()
+        engine = NetworkEngine(GraphStore(redis), load_rules(model.standard), model.version)
+        total = 0
+        for chunk in legs:
+            batch = await engine.process(chunk)
+            await engine.commit(batch)
+            total += batch.reanchored
+        return total
+
+    legs = cycle_legs()
+    # in event-time order only ties re-anchor: the employer's three payments share a millisecond,
+    # and those of its copies whose edge id sorts after a later one's arrive "after" it
+    in_order = await reanchored(legs)
+    assert in_order == await reanchored(cycle_legs())
+    legs[-2], legs[-1] = legs[-1], legs[-2]
+    # C2 -> C3's payee copy reaches C3 after C3 -> C1: the rules run again at C3's copy of it and
+    # at C1's (its payee); its payer copy is C2's newest edge
+    assert await reanchored(legs) == in_order + 2
+
+
 async def test_a_late_middle_hop_finds_the_cycle_whose_closing_copy_another_worker_owns(redis):
     """Two workers: one owns id:C1 and has committed its copies (the closing hop's payee copy among
     them) before the middle hop exists; the other owns id:C2 and id:C3 and gets the middle hop
