@@ -94,6 +94,9 @@ async def _edge_copies(topic: str) -> int:
         await consumer.stop()
 
 
+NETWORK_METRICS_PORT = 19781  # the network worker's, beside the customer worker's 19780
+
+
 def _metric_total(port: int, name: str) -> float | None:
     """The sum of a Prometheus metric's samples on a worker's metrics port (None if unreachable)."""
     try:
@@ -138,7 +141,7 @@ async def _stages_run(bench: Bench, tag: str, run: str, expected: int, network: 
         redis_before = await redis_counters(redis)
     processes = [start(WORKER, env)]
     if network:
-        network_env = env | {"AMLSTREAM_NETWORK_GROUP_ID": net_group, "AMLSTREAM_NETWORK_METRICS_PORT": "19781"}
+        network_env = env | {"AMLSTREAM_NETWORK_GROUP_ID": net_group, "AMLSTREAM_NETWORK_METRICS_PORT": str(NETWORK_METRICS_PORT)}
         processes.append(start([sys.executable, "-m", "streams.cli", "network-worker"], network_env))
     started = time.monotonic()
     customer_s: float | None = None
@@ -158,7 +161,7 @@ async def _stages_run(bench: Bench, tag: str, run: str, expected: int, network: 
                 raise TimeoutError(f"stages run {run} not done after {elapsed:.0f} s")
             await asyncio.sleep(0.5)
         cpu = [round(cpu_seconds(proc.pid), 2) for proc in processes]
-        reanchored = _metric_total(19781, "amlstream_network_reanchored_evaluations_total") if network else None
+        reanchored = _metric_total(NETWORK_METRICS_PORT, "amlstream_network_reanchored_evaluations_total") if network else None
         broker_cpu = round(cpu_seconds(broker) - broker_before, 2) if broker and broker_before is not None else None
         async with bench.redis() as redis:
             redis_cpu = round((await redis_counters(redis))["cpu_s"] - redis_before["cpu_s"], 2)

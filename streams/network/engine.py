@@ -191,7 +191,7 @@ class NetworkEngine:
                     found[n, 0] = (view, None, None)  # a hub: not searched
                     continue
                 views = [view, *self._later_views(held[n], account)]
-                evaluated = [(v, evaluate(v, self.rules)) for v in views]
+                hits = [evaluate(v, self.rules) for v in views]
                 missing = set().union(*(v.missing for v in views))
                 if missing and not last:
                     if resume is None:
@@ -199,9 +199,9 @@ class NetworkEngine:
                     retry.add(n)
                     wanted |= missing
                     continue
-                found[n, 0] = (view, evaluated[0][1], measure_exposure(view, self.exposure_window_days) if self.risk else None)
-                for k, (later, hits) in enumerate(evaluated[1:], 1):
-                    found[n, k] = (later, hits, None)
+                found[n, 0] = (view, hits[0], measure_exposure(view, self.exposure_window_days) if self.risk else None)
+                for k in range(1, len(views)):
+                    found[n, k] = (views[k], hits[k], None)
             if not retry:
                 break
             await self.store.borrow(wanted)
