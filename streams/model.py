@@ -32,6 +32,7 @@ MODEL_SETTINGS: dict[str, str] = {
     "network": "whether payment edges are emitted and network detections reach the rater",
     "network_edge_cap": "the edges the network rules search",
     "network_hub_degree": "the accounts the network rules search through",
+    "network_late_anchors": "the later edges at which the network rules run again for an edge that arrives late",
 }
 # Settings that never change outputs: connections, names, sizes and timings of delivery, logging.
 OPERATIONAL_SETTINGS = frozenset(

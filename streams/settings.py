@@ -158,6 +158,9 @@ class Settings(BaseSettings):
     network_metrics_port: Annotated[int, Field(ge=1, le=65_535)] = 9466
     network_edge_cap: Annotated[int, Field(ge=1, le=100_000)] = 500  # edges kept per account and direction (the oldest go first)
     network_hub_degree: Annotated[int, Field(ge=1, le=1_000_000)] = 100  # distinct counterparties among its stored edges (90 days) that make an account a hub
+    # later edges of an account at which the rules run again when an edge arrives after them (0: never; see
+    # streams/network/engine.py, NetworkEngine._later_views): detections found against CPU spent
+    network_late_anchors: Annotated[int, Field(ge=0, le=64)] = 4
     # the network worker's max wait to fill a batch: its typologies span days, so it trades latency for fewer, fuller batches
     network_batch_window_ms: Annotated[int, Field(ge=1, le=600_000)] = 200
 

@@ -40,9 +40,10 @@ from streams.network.events import detection_events, detection_key, exposure_eve
 from streams.network.state import Applied, GraphStore
 
 SEARCH_ROUNDS = 8  # fetch rounds for accounts not held, at most (one more hop of the longest path per round)
-# later edges of an account whose rules run again when an edge arrives after them (NetworkEngine._later_views):
-# on `make demo`'s live edge order, 4 found what 8 did (recall 0.84 against 0.49 without), for
-# 22,748 evaluations instead of 34,278 (2026-12-01, in process over the run's edge topic)
+# later edges of an account whose rules run again when an edge arrives after them (NetworkEngine._later_views;
+# the default of AMLSTREAM_NETWORK_LATE_ANCHORS): on `make demo`'s live edge order, 4 found what 8 did
+# (recall 0.84 against 0.49 without), for 22,748 evaluations instead of 34,278 (2026-12-01, in
+# process over the run's edge topic)
 LATE_ANCHORS = 4
 
 
@@ -73,13 +74,19 @@ class NetworkEngine:
         check_keys: bool = True,
         risk: dict[str, str] | None = None,
         exposure_window_days: int = 90,
+        late_anchors: int = LATE_ANCHORS,
     ) -> None:
+        """`late_anchors`: later edges of an account at which the rules run again for a copy that
+        arrives after them (`_later_views`; 0: none, each rule runs at its own anchor only)."""
         self.store = store
         self.rules = rules
         self.model_version = model_version
         self.check_keys = check_keys
         self.risk = risk if risk is not None else {}  # customer_id -> "level@since_ms" (high-risk customers only)
         self.exposure_window_days = exposure_window_days
+        if late_anchors < 0:
+            raise ValueError(f"late_anchors must be >= 0, not {late_anchors}")
+        self.late_anchors = late_anchors
 
     async def process(self, records: list[Source]) -> NetworkBatch:
         """One batch of edge messages (single copies or edge batches): decode (malformed messages
@@ -240,18 +247,18 @@ class NetworkEngine:
         """Views anchored after the copy `a`, when it arrived after later edges of its account:
         the rules at those ran before this edge existed, and a pattern that needs it is found now,
         as in event-time order it would have been (customer-stage partitions in catch-up deliver
-        edges days apart). The anchors: the account's first `LATE_ANCHORS` later edges, each at
+        edges days apart). The anchors: the account's first `late_anchors` later edges, each at
         the account's copy, and each of them that leaves the account also at its payee's copy
         (the backward path rules, cycles and layering chains, anchor at the payee: a cycle whose
         middle hop arrives after its closing hop is found at the closing hop). A payee that is
         not held is read like any account a search needs; a hub payee is not searched. A
         retraction re-anchors nothing (it only takes an edge out of later evaluations)."""
-        if account is None or a.edge.retracted_by is not None:
+        if account is None or a.edge.retracted_by is not None or not self.late_anchors:
             return []
         order = (a.edge.ts_ms, a.edge.edge_id[:16])
         if not (account.ins and account.ins[-1].order() > order) and not (account.outs and account.outs[-1].order() > order):
             return []  # the account's newest edge: in event-time order, nothing was evaluated without it
-        later = account.after(order, LATE_ANCHORS)
+        later = account.after(order, self.late_anchors)
         anchors: list[tuple[Hop, Copy]] = list(later)
         for hop, copy in later:
             payee = self._adj().get(hop.payee)

@@ -34,7 +34,7 @@ from streams.engine import counterparty_identity
 from streams.errors import DecodeError, InputFileError
 from streams.events import Source, dead_letter, iso
 from streams.model import Model
-from streams.network.engine import NetworkEngine
+from streams.network.engine import LATE_ANCHORS, NetworkEngine
 from streams.network.evaluation import Cases, CustomerTypologyParties, evaluate_nodes, parse_ms, read_customer_labels, read_network_labels
 from streams.network.state import GraphStore
 from streams.replay import read_records
@@ -185,6 +185,7 @@ async def network_replay(
     batch_size: int = 500,
     cap: int = 500,
     hub_degree: int = 100,
+    late_anchors: int = LATE_ANCHORS,
     risk_changes: Path | None = None,
     warmup_days: float = 0,
     customer_labels: dict[str, list[tuple[int, int]]] | None = None,
@@ -201,7 +202,7 @@ async def network_replay(
     result.profiles_skipped.update(directory.skipped)
     risk = {cid: "prohibited@0" for cid in sorted(directory.listed)}
     changes = read_risk_changes(risk_changes)
-    engine = NetworkEngine(store, load_rules(model.standard), model.version, check_keys=True, risk=risk)
+    engine = NetworkEngine(store, load_rules(model.standard), model.version, check_keys=True, risk=risk, late_anchors=late_anchors)
     writer: IO[bytes] | None = None
     dead: IO[bytes] | None = None
     if out_dir is not None:
@@ -307,6 +308,7 @@ async def run_network_replay(
             out_dir,
             cap=settings.network_edge_cap,
             hub_degree=settings.network_hub_degree,
+            late_anchors=settings.network_late_anchors,
             risk_changes=risk_changes,
             warmup_days=warmup_days,
             customer_labels=spans,

@@ -150,7 +150,7 @@ def create_network_app(settings: Settings, metrics: NetworkMetrics, readiness: R
         redis = make_redis(settings, socket_timeout=10, socket_connect_timeout=5, health_check_interval=30)
         store = held["store"] = GraphStore(redis, retain_days=settings.retain_days, cap=settings.network_edge_cap, hub_degree=settings.network_hub_degree)
         await reload_risk(redis)
-        engine = NetworkEngine(store, rules, model.version, risk=view.markers)
+        engine = NetworkEngine(store, rules, model.version, risk=view.markers, late_anchors=settings.network_late_anchors)
         emitter = KafkaEmitter(settings)
         await emitter.start()
         try:

@@ -29,11 +29,11 @@ def detections(batches):
     return sorted((e.value["pattern"], e.value["customer_id"], e.value["event_id"]) for b in batches for e in b.events if e.kind == "network_detection")
 
 
-async def run(redis, legs, *, one_by_one, hub_degree=100):
+async def run(redis, legs, *, one_by_one, hub_degree=100, late_anchors=4):
     """The same legs through a fresh store: as one batch, or one leg (its two copies) per batch."""
     await redis.flushdb()
     model = load_model()
-    engine = NetworkEngine(GraphStore(redis, hub_degree=hub_degree), load_rules(model.standard), model.version)
+    engine = NetworkEngine(GraphStore(redis, hub_degree=hub_degree), load_rules(model.standard), model.version, late_anchors=late_anchors)
     out = []
     for chunk in legs if one_by_one else [[c for copies in legs for c in copies]]:
         batch = await engine.process(chunk)
@@ -220,6 +220,19 @@ async def test_a_cycle_is_found_when_its_middle_hop_arrives_after_its_closing_ho
     assert [p for p, *_ in in_order].count("network_cycle") == 3
     assert await run(redis, legs, one_by_one=True) == in_order
     assert await run(redis, legs, one_by_one=False) == in_order
+
+
+async def test_late_anchors_0_runs_each_rule_at_its_own_anchor_only(redis):
+    """AMLSTREAM_NETWORK_LATE_ANCHORS=0 (a bank that trades these detections for CPU): in event
+    time the cycle is found as with re-anchoring; its middle hop arriving last finds nothing."""
+    in_order = await run(redis, cycle_legs(), one_by_one=True)
+    assert await run(redis, cycle_legs(), one_by_one=True, late_anchors=0) == in_order
+    legs = cycle_legs()
+    legs[-2], legs[-1] = legs[-1], legs[-2]
+    assert [p for p, *_ in await run(redis, legs, one_by_one=True, late_anchors=0)].count("network_cycle") == 0
+    assert [p for p, *_ in await run(redis, legs, one_by_one=True, late_anchors=1)].count("network_cycle") == 3
+    with pytest.raises(ValueError, match="late_anchors"):
+        NetworkEngine(GraphStore(redis), (), load_model().version, late_anchors=-1)
 
 
 async def test_re_anchored_evaluations_are_counted_once_and_only_for_late_copies(redis):

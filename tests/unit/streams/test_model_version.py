@@ -22,6 +22,7 @@ OTHER_MODEL_VALUES = {
     "network": "0",
     "network_edge_cap": "100",
     "network_hub_degree": "20",
+    "network_late_anchors": "0",
 }
 OTHER_OPERATIONAL_VALUES = {
     "AMLSTREAM_BATCH_SIZE": "7",

@@ -66,6 +66,7 @@ def test_each_variable_is_read(tmp_path):
         "AMLSTREAM_NETWORK_METRICS_PORT": ("9700", "network_metrics_port", 9700),
         "AMLSTREAM_NETWORK_EDGE_CAP": ("20", "network_edge_cap", 20),
         "AMLSTREAM_NETWORK_HUB_DEGREE": ("30", "network_hub_degree", 30),
+        "AMLSTREAM_NETWORK_LATE_ANCHORS": ("0", "network_late_anchors", 0),
         "AMLSTREAM_NETWORK_BATCH_WINDOW_MS": ("500", "network_batch_window_ms", 500),
         "AMLSTREAM_LOG_LEVEL": ("DEBUG", "log_level", "debug"),
         "AMLSTREAM_REDIS_RETRY_MAX_S": ("2.5", "redis_retry_max_s", 2.5),
