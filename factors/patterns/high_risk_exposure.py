@@ -69,21 +69,62 @@ class Params(RuleParams):
 DEFAULTS = Params()
 
 
-def marker_of(view: NetworkView, customer_id: str | None) -> tuple[str, int, int | None] | None:
-    """(level, since ms, until ms or None) of the customer's risk marker ("level@since" while it is
-    high-risk; "level@since@until" once its level fell below the high levels at `until`), or None."""
+EARLIER_EPISODES = 8  # ended high-risk episodes a marker keeps besides its newest (net_risk.lua's EARLIER)
+
+
+def episodes(marker: str) -> list[tuple[str, int, int | None]]:
+    """A risk marker's high-risk episodes, newest first: (level, since ms, until ms or None).
+
+    The marker (net_risk.lua, `record_change`) is the episodes joined by ';', newest first, each
+    "level@since" while the customer is high-risk (only the newest can be) or "level@since@until"
+    once it fell below the high levels at `until` (`level`: the level it fell to, or is at now)."""
+    out = []
+    for text in marker.split(";"):
+        level, _, rest = text.partition("@")
+        since, _, until = rest.partition("@")
+        out.append((level, int(since or 0), int(until) if until else None))
+    return out
+
+
+def record_change(marker: str | None, level: str, ts_ms: int, keep_ms: int) -> str | None:
+    """The customer's marker after a risk change to `level` at `ts_ms` (event time), None when it
+    stays as it was; the pure twin of net_risk.lua (network-replay keeps its markers with it).
+
+    A new episode starts when a customer that fell below the high levels (or never had a marker)
+    becomes high-risk; an escalation or a de-escalation within the high levels keeps `since`. The
+    ended episodes are kept while they ended (or began, for a late posting's odd order) no more
+    than `keep_ms` before the new one begins, at most `EARLIER_EPISODES`: the edge and risk topics
+    are consumed independently, so an edge of an earlier episode may be judged after a new one
+    began, and is judged as of its own event time (`episode_at`)."""
+    if marker is None:
+        return f"{level}@{ts_ms}" if level in HIGH_LEVELS else None
+    head, sep, tail = marker.partition(";")
+    tail = sep + tail
+    was, _, rest = head.partition("@")
+    since, _, fell = rest.partition("@")
+    if level in HIGH_LEVELS:
+        if fell:
+            kept = [e for e in marker.split(";") if max(int(x) for x in e.split("@")[1:]) >= ts_ms - keep_ms][:EARLIER_EPISODES]
+            return ";".join([f"{level}@{ts_ms}", *kept])
+        return f"{level}@{since}{tail}" if was != level else None
+    if not fell:
+        return f"{level}@{since}@{ts_ms}{tail}"
+    return f"{level}@{since}@{fell}{tail}" if was != level else None
+
+
+def episode_at(view: NetworkView, customer_id: str | None) -> tuple[str, int, int | None] | None:
+    """The customer's high-risk episode as of the anchor: the newest that began at or before it,
+    (level, since ms, until ms or None); None if it has none then."""
     marker = view.risk.get(customer_id) if customer_id else None
     if marker is None:
         return None
-    level, _, rest = marker.partition("@")
-    since, _, until = rest.partition("@")
-    return level, int(since or 0), int(until) if until else None
+    return next((e for e in episodes(marker) if e[1] <= view.anchor.ts_ms), None)
 
 
 def risk_since(view: NetworkView, customer_id: str | None) -> int | None:
     """Since when (event time, ms) the customer has been high-risk as of the anchor, or None."""
-    m = marker_of(view, customer_id)
-    if m is None or m[1] > view.anchor.ts_ms:
+    m = episode_at(view, customer_id)
+    if m is None:
         return None
     level, since, until = m
     if until is None:
@@ -96,8 +137,8 @@ def counted_since(view: NetworkView, customer_id: str | None, lapsed_days: float
     before the anchor, since when it had been high-risk: after a suspicious rating the bank keeps
     the customer under a monitoring period (可疑交易报告后的监控期, at most 3 months), while the
     customer stage's level falls as soon as its windows forget the activity."""
-    m = marker_of(view, customer_id)
-    if m is None or m[1] > view.anchor.ts_ms:
+    m = episode_at(view, customer_id)
+    if m is None:
         return None
     level, since, until = m
     if until is None:
@@ -174,7 +215,7 @@ def detect(view: NetworkView, params: Params, severity: str = "high") -> Network
         return None
     hops = [x for run in exposed.values() for x in run]
     first = min(hops, key=Hop.order)
-    level, _, until = marker_of(view, me)  # type: ignore[misc]
+    level, _, until = episode_at(view, me)  # type: ignore[misc]
     lapsed = until is not None and until <= view.anchor.ts_ms
     total = sum(x.amount_fen for x in hops)
     roles = {p: "exposed" for p in exposed} | {own: "high_risk_party"}

@@ -27,7 +27,7 @@ from factors.identity import normalise_account
 from factors.model import Transaction
 from factors.network.edges import Edge, LegEdges, edge_messages
 from factors.network.rules import load_rules
-from factors.patterns.high_risk_exposure import HIGH_LEVELS
+from factors.patterns.high_risk_exposure import record_change
 from factors.profile import peer_group
 from streams.decode import decode_profile, decode_transaction
 from streams.engine import counterparty_identity
@@ -35,6 +35,7 @@ from streams.errors import DecodeError, InputFileError
 from streams.events import Source, dead_letter, iso
 from streams.model import Model
 from streams.network.engine import LATE_ANCHORS, NetworkEngine
+from streams.network.risk import KEEP_DAYS
 from streams.network.evaluation import Cases, CustomerTypologyParties, evaluate_nodes, parse_ms, read_customer_labels, read_network_labels
 from streams.network.state import GraphStore
 from streams.replay import read_records
@@ -162,17 +163,12 @@ def read_risk_changes(path: Path | None) -> list[tuple[int, str, str]]:
     return sorted(out)
 
 
-def apply_risk(risk: dict[str, str], customer_id: str, level: str, ts_ms: int) -> None:
-    """Keep the risk marker of a customer, as net_risk.lua does: "level@since" while it is high-risk,
-    since = when it became so (kept across suspicious <-> prohibited); "level@since@until" once it
-    fell below the high levels at `until` (the exposure rule's monitoring period reads it)."""
-    stored = risk.get(customer_id)
-    _, _, rest = stored.partition("@") if stored else ("", "", "")
-    since, _, until = rest.partition("@")
-    if level in HIGH_LEVELS:
-        risk[customer_id] = f"{level}@{since if stored and not until else ts_ms}"
-    elif stored:
-        risk[customer_id] = f"{level}@{since}@{until or ts_ms}"
+def apply_risk(risk: dict[str, str], customer_id: str, level: str, ts_ms: int, keep_days: float = KEEP_DAYS) -> None:
+    """Keep the risk marker of a customer as net_risk.lua does (the grammar:
+    factors.patterns.high_risk_exposure.record_change)."""
+    marker = record_change(risk.get(customer_id), level, ts_ms, round(keep_days * 86_400_000))
+    if marker is not None:
+        risk[customer_id] = marker
 
 
 async def network_replay(

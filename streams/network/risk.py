@@ -10,7 +10,8 @@ and reloads the whole hash every few seconds; the markers its own record sets go
 once (`RiskView.record`). A customer's changes arrive in the order its
 customer stage emitted them (one partition), and the latest is its level now. A change reaches the rules when its worker has recorded
 it and the others have reloaded: an edge processed in between is judged without it (the marker
-carries its event time, so an edge *before* the change is never judged with it).
+carries its episodes' event times, so an edge *before* the change is never judged with it, and an
+edge of an earlier episode judged after a new one began is judged by its own episode).
 """
 
 from __future__ import annotations
@@ -25,14 +26,15 @@ import orjson
 from redis.asyncio import Redis
 from redis.exceptions import NoScriptError
 
-from factors.patterns.high_risk_exposure import HIGH_LEVELS
+from factors.patterns.high_risk_exposure import HIGH_LEVELS, episodes
 from streams.errors import DecodeError
 from streams.network.evaluation import parse_ms
 
 RISK_KEY = "aml:net:risk"
 SCRIPT = (Path(__file__).parent / "scripts" / "net_risk.lua").read_text()
 SHA = hashlib.sha1(SCRIPT.encode()).hexdigest()
-KEEP_DAYS = 90  # a fallen customer's marker is kept this long (the longest monitoring period the exposure rule allows)
+DAY_MS = 86_400_000
+KEEP_DAYS = 90  # a fallen customer's marker (and an ended episode in a marker) is kept this long (the longest monitoring period the exposure rule allows)
 # delete a marker only if it is still the value read (another worker may have recorded a change since)
 PRUNE = "local n = 0 for i = 1, #ARGV, 2 do if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[i + 1] then n = n + redis.call('HDEL', KEYS[1], ARGV[i]) end end return n"
 PRUNE_SHA = hashlib.sha1(PRUNE.encode()).hexdigest()
@@ -52,8 +54,8 @@ def decode_risk_change(value: bytes | None) -> tuple[str, str, int] | None:
     customer_id, current, occurred = doc.get("customer_id"), doc.get("current"), doc.get("occurred_at")
     if not isinstance(customer_id, str) or not customer_id or not isinstance(current, dict) or not isinstance(current.get("level"), str):
         raise DecodeError("missing_field", "a risk_change needs customer_id and current.level")
-    if not current["level"] or "@" in current["level"] or len(current["level"]) > 64:
-        raise DecodeError("invalid_value", "current.level must be a level name (1-64 characters, no '@': the risk marker is level@since[@until])")
+    if not current["level"] or "@" in current["level"] or ";" in current["level"] or len(current["level"]) > 64:
+        raise DecodeError("invalid_value", "current.level must be a level name (1-64 characters, no '@' or ';': the risk marker is level@since[@until][;...])")
     try:
         ts_ms = parse_ms(occurred) if isinstance(occurred, str) else None
     except ValueError:
@@ -75,10 +77,10 @@ async def record(redis: Redis, changes: Iterable[tuple[str, str, int]]) -> dict[
     """Apply risk changes (customer_id, level, event ms), in emission order, to the shared hash;
     returns the markers it set (customer_id -> marker, the last one per customer). Idempotent: a
     redelivered run of changes ends the same."""
-    args: list[Any] = [",".join(HIGH_LEVELS)]
+    args: list[Any] = [",".join(HIGH_LEVELS), KEEP_DAYS * DAY_MS]
     for customer_id, level, ts_ms in changes:
         args += [customer_id, level, ts_ms]
-    if len(args) == 1:
+    if len(args) == 2:
         return {}
     flat = await _eval(redis, SCRIPT, SHA, args)
     return {flat[i].decode(): flat[i + 1].decode() for i in range(0, len(flat), 2)}
@@ -86,18 +88,21 @@ async def record(redis: Redis, changes: Iterable[tuple[str, str, int]]) -> dict[
 
 def stale(markers: dict[str, str], keep_days: float = KEEP_DAYS) -> list[str]:
     """The customers whose level fell below the high levels more than `keep_days` before the
-    latest event time any marker carries (the risk topic's clock: event time, not wall-clock)."""
-    fell = {cid: int(text.split("@")[2]) for cid, text in markers.items() if text.count("@") == 2}
+    latest event time any marker carries (the risk topic's clock: event time, not wall-clock).
+    A marker's newest episode decides (its earlier ones ended before it began)."""
+    newest = {cid: episodes(text)[0] for cid, text in markers.items()}
+    fell = {cid: until for cid, (_, _, until) in newest.items() if until is not None}
     if not fell:
         return []
-    clock = max(max(int(p or 0) for p in text.split("@")[1:]) for text in markers.values())
+    clock = max(max(since, until or 0) for _, since, until in newest.values())
     return sorted(cid for cid, ms in fell.items() if ms < clock - keep_days * 86_400_000)
 
 
 async def load(redis: Redis, keep_days: float = KEEP_DAYS) -> dict[str, str]:
-    """customer_id -> marker ("level@since_ms", or "level@since_ms@until_ms" for a customer whose
-    level fell below the high levels at until_ms) of every customer high-risk now or within the
-    last `keep_days`; older markers are deleted from the hash."""
+    """customer_id -> marker (its high-risk episodes, newest first, ';'-separated: "level@since_ms",
+    or "level@since_ms@until_ms" for an episode that ended when its level fell below the high
+    levels at until_ms; factors.patterns.high_risk_exposure.episodes) of every customer high-risk
+    now or within the last `keep_days`; older markers are deleted from the hash."""
     markers = {cid.decode(): value.decode() for cid, value in (await redis.hgetall(RISK_KEY)).items()}  # already the rules' markers (net_risk.lua)
     old = stale(markers, keep_days)
     if old:

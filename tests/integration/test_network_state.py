@@ -178,8 +178,8 @@ async def test_risk_levels_recorded_for_every_worker_latest_emitted_wins(redis):
     # falling below the high levels keeps the marker with when it fell (the exposure rule's monitoring period)
     await record(redis, [("C7", "watch", c7[2] + 3 * DAY), ("C7", "normal", c7[2] + 4 * DAY)])
     assert await load(redis) == {"C7": f"normal@{c7[2]}@{c7[2] + 3 * DAY}", "C9": f"normal@{T0}@{T0 - DAY}"}
-    await record(redis, [("C7", "suspicious", c7[2] + 5 * DAY)])  # high-risk again: a new episode
-    assert await load(redis) == {"C7": f"suspicious@{c7[2] + 5 * DAY}", "C9": f"normal@{T0}@{T0 - DAY}"}
+    await record(redis, [("C7", "suspicious", c7[2] + 5 * DAY)])  # high-risk again: a new episode, the ended one kept
+    assert await load(redis) == {"C7": f"suspicious@{c7[2] + 5 * DAY};normal@{c7[2]}@{c7[2] + 3 * DAY}", "C9": f"normal@{T0}@{T0 - DAY}"}
     # a marker that fell more than KEEP_DAYS before the latest event time of the hash is deleted on load
     await record(redis, [("C7", "normal", c7[2] + 6 * DAY), ("C10", "suspicious", c7[2] + 120 * DAY)])
     assert await load(redis) == {"C10": f"suspicious@{c7[2] + 120 * DAY}"} and await redis.hlen(RISK_KEY) == 1
@@ -208,11 +208,20 @@ async def test_the_workers_risk_markers_equal_network_replays(redis):
         ("C", "normal", T0 + 4 * DAY),
         ("A", "suspicious", T0 + 5 * DAY),
         ("B", "normal", T0 + 6 * DAY),
+        # more episodes than a marker keeps, and one whose predecessors ended too long before
+        *[(cid, level, T0 + (10 + 2 * n + (level == "normal")) * DAY) for n in range(10) for cid in ("D",) for level in ("suspicious", "normal")],
+        ("D", "prohibited", T0 + 200 * DAY),
+        ("D", "watch", T0 + 201 * DAY),
+        ("E", "suspicious", T0),
+        ("E", "normal", T0 - DAY),  # a late posting re-rates with an older event time
+        ("E", "prohibited", T0 + 2 * DAY),
     ]
     expected: dict[str, str] = {}
     copy: dict[str, str] = {}  # a worker's copy, kept from what record returns (RiskView.record)
     for n, (cid, level, ms) in enumerate(changes):
         apply_risk(expected, cid, level, ms)
         copy.update(await record(redis, changes[n : n + 1]))
-        assert await load(redis) == expected == copy, (n, cid, level)
-    assert expected == {"A": f"suspicious@{T0 + 5 * DAY}", "B": f"normal@{T0 + DAY}@{T0 + 6 * DAY}"}
+        assert await load(redis, keep_days=1000) == expected == copy, (n, cid, level)
+    assert expected["A"] == f"suspicious@{T0 + 5 * DAY};normal@{T0 + DAY}@{T0 + 3 * DAY}" and expected["B"] == f"normal@{T0 + DAY}@{T0 + 6 * DAY}"
+    assert expected["D"] == f"watch@{T0 + 200 * DAY}@{T0 + 201 * DAY}"  # its ten earlier episodes ended more than 90 days before
+    assert expected["E"] == f"prohibited@{T0 + 2 * DAY};normal@{T0}@{T0 - DAY}"

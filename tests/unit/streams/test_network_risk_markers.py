@@ -19,14 +19,49 @@ def test_a_marker_keeps_since_across_high_levels_and_when_it_fell():
     apply_risk(risk, "C1", "watch", 9)
     apply_risk(risk, "C1", "normal", 11)  # a further change below keeps when it fell
     assert risk == {"C1": "normal@5@9"}
-    apply_risk(risk, "C1", "suspicious", 15)  # high-risk again: a new episode
-    assert risk == {"C1": "suspicious@15"}
+    apply_risk(risk, "C1", "suspicious", 15)  # high-risk again: a new episode, the ended one kept
+    assert risk == {"C1": "suspicious@15;normal@5@9"}
+    apply_risk(risk, "C1", "normal", 17)
+    assert risk == {"C1": "normal@15@17;normal@5@9"}
+
+
+def test_ended_episodes_are_kept_for_the_kept_days_and_at_most_eight():
+    risk: dict[str, str] = {}
+    apply_risk(risk, "C1", "suspicious", 0)
+    apply_risk(risk, "C1", "normal", DAY)
+    apply_risk(risk, "C1", "suspicious", 100 * DAY)  # the first ended 99 days before: gone
+    assert risk == {"C1": f"suspicious@{100 * DAY}"}
+    for n in range(1, 12):  # eleven more episodes, a day each
+        apply_risk(risk, "C1", "normal", (100 + 2 * n - 1) * DAY)
+        apply_risk(risk, "C1", "suspicious", (100 + 2 * n) * DAY)
+    from factors.patterns.high_risk_exposure import EARLIER_EPISODES, episodes
+
+    kept = episodes(risk["C1"])
+    assert kept[0] == ("suspicious", 122 * DAY, None) and len(kept) == 1 + EARLIER_EPISODES == 9
+    assert [since // DAY for _, since, _ in kept[1:]] == [120, 118, 116, 114, 112, 110, 108, 106]  # the newest ended ones
+
+
+def test_an_edge_is_judged_by_the_episode_of_its_own_event_time():
+    from factors.network.graph import Hop, NetworkView
+    from factors.patterns.high_risk_exposure import counted_since, risk_since
+
+    risk = {"H": f"suspicious@{40 * DAY};normal@{10 * DAY}@{20 * DAY}"}
+
+    def at(day: float) -> NetworkView:
+        return NetworkView(Hop("e" * 16, "id:X", "id:H", round(day * DAY), 100, ("t",)), "payee", {}, risk=risk)
+
+    assert [risk_since(at(d), "H") for d in (5, 10, 19.9, 20, 39.9, 40, 90)] == [None, 10 * DAY, 10 * DAY, None, None, 40 * DAY, 40 * DAY]
+    assert counted_since(at(30), "H", 30) == 10 * DAY  # within the first episode's monitoring period
+    assert counted_since(at(30), "H", 5) is None
 
 
 def test_fallen_markers_older_than_the_kept_days_are_stale_by_event_time():
     markers = {"C1": f"normal@0@{DAY}", "C2": f"watch@{DAY}@{50 * DAY}", "C3": f"suspicious@{95 * DAY}", "C4": f"prohibited@{2 * DAY}"}
     assert stale(markers, 90) == ["C1"]  # the latest event time any marker carries is day 95
     assert stale(markers, 40) == ["C1", "C2"]
+    markers["C4"] += f";normal@0@{DAY}"  # an ended episode behind a current one: the newest decides
+    markers["C2"] = f"watch@{60 * DAY}@{70 * DAY};normal@{DAY}@{50 * DAY}"
+    assert stale(markers, 40) == ["C1"]
     assert stale({"C3": "suspicious@1"}, 0) == []  # a customer high-risk now is never stale
 
 

@@ -52,14 +52,12 @@ def test_a_relationship_keeps_its_first_sight_while_an_edge_with_it_is_stored():
     assert a.met("id:P", -1) == -1 and "id:P" not in a.counterparties
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a risk marker keeps only the customer's latest high-risk episode: once it is high-risk again (t3), an edge of its "
-    "first episode (t1 <= t < t2) is judged not high-risk. The worker consumes aml.risk-changes.v1 and aml.edges.v1 "
-    "independently, so an edges partition that lags (catch-up, restart) judges such edges differently from network-replay "
-    "(which merges both in event time): the same edges and risk changes give different exposure events",
-)
 def test_an_edge_is_judged_with_the_level_as_of_its_event_time_whatever_the_risk_topic_has_seen_since():
+    """A marker kept only the customer's latest high-risk episode: once it was high-risk again (t3),
+    an edge of its first episode (t1 <= t < t2) was judged not high-risk. The worker consumes
+    aml.risk-changes.v1 and aml.edges.v1 independently, so an edges partition that lags (catch-up,
+    restart) judged such edges differently from network-replay (which merges both in event time).
+    A marker now keeps its ended episodes (net_risk.lua, record_change)."""
     from factors.network.graph import NetworkView
     from factors.patterns.high_risk_exposure import risk_since
     from streams.network.replay import apply_risk
