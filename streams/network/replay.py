@@ -35,8 +35,8 @@ from streams.errors import DecodeError, InputFileError
 from streams.events import Source, dead_letter, iso
 from streams.model import Model
 from streams.network.engine import LATE_ANCHORS, NetworkEngine
-from streams.network.risk import KEEP_DAYS
 from streams.network.evaluation import Cases, CustomerTypologyParties, evaluate_nodes, parse_ms, read_customer_labels, read_network_labels
+from streams.network.risk import KEEP_DAYS
 from streams.network.state import GraphStore
 from streams.replay import read_records
 from streams.retry import retry_job
