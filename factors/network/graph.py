@@ -312,8 +312,9 @@ class NetworkView:
     each side cut to the anchor). An account a rule asks for that `adj` does not hold is recorded
     in `missing`: the stage fetches those and evaluates again (pure rules, no I/O). `scratch`
     caches what several rules share (the conserved paths, the pass-through episode) for this view.
-    `risk`: customer_id -> risk marker ("listed", or a level at or above suspicious) as of the
-    anchor, for the exposure rule."""
+    `risk`: customer_id -> risk marker (its high-risk episodes with their event times,
+    factors.patterns.high_risk_exposure.episodes; each rule reads it as of the anchor), for the
+    exposure rule and the exposure measurements."""
 
     anchor: Hop
     copy: Copy

@@ -82,7 +82,7 @@ class NetworkEngine:
         self.rules = rules
         self.model_version = model_version
         self.check_keys = check_keys
-        self.risk = risk if risk is not None else {}  # customer_id -> "level@since_ms" (high-risk customers only)
+        self.risk = risk if risk is not None else {}  # customer_id -> risk marker (its high-risk episodes, factors.patterns.high_risk_exposure.episodes)
         self.exposure_window_days = exposure_window_days
         if late_anchors < 0:
             raise ValueError(f"late_anchors must be >= 0, not {late_anchors}")

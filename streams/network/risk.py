@@ -30,14 +30,25 @@ from factors.patterns.high_risk_exposure import HIGH_LEVELS, episodes
 from streams.errors import DecodeError
 from streams.network.evaluation import parse_ms
 
-RISK_KEY = "aml:net:risk"
+RISK_KEY = "aml:net:risk"  # customer_id -> its newest high-risk episode ("level@since[@until]")
+PAST_KEY = "{aml:net:risk}:past"  # customer_id -> its ended earlier episodes, newest first, ';'-separated (RISK_KEY's slot)
 SCRIPT = (Path(__file__).parent / "scripts" / "net_risk.lua").read_text()
 SHA = hashlib.sha1(SCRIPT.encode()).hexdigest()
 DAY_MS = 86_400_000
 KEEP_DAYS = 90  # a fallen customer's marker (and an ended episode in a marker) is kept this long (the longest monitoring period the exposure rule allows)
-# delete a marker only if it is still the value read (another worker may have recorded a change since)
-PRUNE = "local n = 0 for i = 1, #ARGV, 2 do if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[i + 1] then n = n + redis.call('HDEL', KEYS[1], ARGV[i]) end end return n"
+# delete a marker (its newest episode and its earlier ones) only if its newest is still the value
+# read (another worker may have recorded a change since)
+PRUNE = (
+    "local n = 0 for i = 1, #ARGV, 2 do if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[i + 1] then "
+    "n = n + redis.call('HDEL', KEYS[1], ARGV[i]) redis.call('HDEL', KEYS[2], ARGV[i]) end end return n"
+)
 PRUNE_SHA = hashlib.sha1(PRUNE.encode()).hexdigest()
+READ = "return {redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2])}"
+READ_SHA = hashlib.sha1(READ.encode()).hexdigest()
+
+
+def _pairs(flat: list[bytes]) -> dict[str, str]:
+    return {flat[i].decode(): flat[i + 1].decode() for i in range(0, len(flat), 2)}
 
 
 def decode_risk_change(value: bytes | None) -> tuple[str, str, int] | None:
@@ -67,10 +78,10 @@ def decode_risk_change(value: bytes | None) -> tuple[str, str, int] | None:
 
 async def _eval(redis: Redis, script: str, sha: str, args: list[Any]) -> Any:
     try:
-        return await redis.evalsha(sha, 1, RISK_KEY, *args)
+        return await redis.evalsha(sha, 2, RISK_KEY, PAST_KEY, *args)
     except NoScriptError:
         await redis.script_load(script)
-        return await redis.evalsha(sha, 1, RISK_KEY, *args)
+        return await redis.evalsha(sha, 2, RISK_KEY, PAST_KEY, *args)
 
 
 async def record(redis: Redis, changes: Iterable[tuple[str, str, int]]) -> dict[str, str]:
@@ -103,10 +114,13 @@ async def load(redis: Redis, keep_days: float = KEEP_DAYS) -> dict[str, str]:
     or "level@since_ms@until_ms" for an episode that ended when its level fell below the high
     levels at until_ms; factors.patterns.high_risk_exposure.episodes) of every customer high-risk
     now or within the last `keep_days`; older markers are deleted from the hash."""
-    markers = {cid.decode(): value.decode() for cid, value in (await redis.hgetall(RISK_KEY)).items()}  # already the rules' markers (net_risk.lua)
+    newest, past = (_pairs(flat) for flat in await _eval(redis, READ, READ_SHA, []))  # both hashes as of one moment
+    # a past entry without a newest episode (pruned by a worker of the version before) is ignored:
+    # the customer's next high-risk episode replaces it (net_risk.lua)
+    markers = {cid: value + (f";{past[cid]}" if cid in past else "") for cid, value in newest.items()}
     old = stale(markers, keep_days)
     if old:
-        await _eval(redis, PRUNE, PRUNE_SHA, [x for cid in old for x in (cid, markers.pop(cid))])
+        await _eval(redis, PRUNE, PRUNE_SHA, [x for cid in old for x in (cid, markers.pop(cid).partition(";")[0])])
     return markers
 
 
@@ -149,4 +163,4 @@ class RiskView:
             return len(self.markers)
 
 
-__all__ = ["KEEP_DAYS", "RISK_KEY", "RiskView", "decode_risk_change", "load", "record", "stale"]
+__all__ = ["KEEP_DAYS", "PAST_KEY", "RISK_KEY", "RiskView", "decode_risk_change", "load", "record", "stale"]

@@ -99,7 +99,7 @@ def create_network_app(settings: Settings, metrics: NetworkMetrics, readiness: R
     edges = app.topic(settings.topics.edges, key_serializer="raw", value_serializer="raw", allow_empty=True)
     risk_topic = app.topic(settings.topics.risk_changes, key_serializer="raw", value_serializer="raw", allow_empty=True)
     held: dict[str, GraphStore] = {}
-    view = RiskView()  # customer_id -> "level@since_ms" of high-risk customers (streams.network.risk)
+    view = RiskView()  # customer_id -> risk marker of customers high-risk now or lately (streams.network.risk)
 
     async def reload_risk(redis: Redis) -> None:
         metrics.high_risk_customers.set(await view.reload(redis))

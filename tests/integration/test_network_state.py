@@ -161,9 +161,9 @@ async def test_a_name_only_leg_is_held_and_read_back_as_the_party_known_by_that_
 
 
 async def test_risk_levels_recorded_for_every_worker_latest_emitted_wins(redis):
-    from streams.network.risk import RISK_KEY, decode_risk_change, load, record
+    from streams.network.risk import PAST_KEY, RISK_KEY, decode_risk_change, load, record
 
-    await redis.delete(RISK_KEY)
+    await redis.delete(RISK_KEY, PAST_KEY)
     change = {"event_type": "risk_change", "customer_id": "C7", "occurred_at": "2026-11-02T01:15:00.000Z", "current": {"level": "suspicious", "score": 70.0}}
     c7 = decode_risk_change(orjson.dumps(change))
     assert c7 == ("C7", "suspicious", 1_793_582_100_000)
@@ -194,9 +194,9 @@ async def test_risk_levels_recorded_for_every_worker_latest_emitted_wins(redis):
 async def test_the_workers_risk_markers_equal_network_replays(redis):
     """net_risk.lua (the worker) and apply_risk (network-replay) keep the same markers for one sequence of changes."""
     from streams.network.replay import apply_risk
-    from streams.network.risk import RISK_KEY, load, record
+    from streams.network.risk import PAST_KEY, RISK_KEY, load, record
 
-    await redis.delete(RISK_KEY)
+    await redis.delete(RISK_KEY, PAST_KEY)
     changes = [
         ("A", "watch", T0),
         ("A", "suspicious", T0 + DAY),
@@ -225,3 +225,29 @@ async def test_the_workers_risk_markers_equal_network_replays(redis):
     assert expected["A"] == f"suspicious@{T0 + 5 * DAY};normal@{T0 + DAY}@{T0 + 3 * DAY}" and expected["B"] == f"normal@{T0 + DAY}@{T0 + 6 * DAY}"
     assert expected["D"] == f"watch@{T0 + 200 * DAY}@{T0 + 201 * DAY}"  # its ten earlier episodes ended more than 90 days before
     assert expected["E"] == f"prohibited@{T0 + 2 * DAY};normal@{T0}@{T0 - DAY}"
+
+
+async def test_earlier_episodes_are_stored_beside_the_markers_a_worker_of_the_version_before_reads(redis):
+    """The risk hash keeps each customer's newest episode as a marker was before earlier episodes
+    were kept ("level@since[@until]", no ';'): during a rolling update a network worker of that
+    version reads and writes it as it did. The earlier episodes are in the past hash."""
+    from streams.network.risk import PAST_KEY, PRUNE, PRUNE_SHA, RISK_KEY, _eval, load, record
+
+    await redis.delete(RISK_KEY, PAST_KEY)
+    await record(redis, [("H", "suspicious", T0), ("H", "normal", T0 + DAY), ("H", "prohibited", T0 + 2 * DAY)])
+    assert await redis.hget(RISK_KEY, "H") == f"prohibited@{T0 + 2 * DAY}".encode()
+    assert await redis.hget(PAST_KEY, "H") == f"normal@{T0}@{T0 + DAY}".encode()
+    assert await load(redis) == {"H": f"prohibited@{T0 + 2 * DAY};normal@{T0}@{T0 + DAY}"}
+    # a worker of the version before prunes the newest only: the past entry left is ignored, and
+    # the customer's next episode starts without it
+    await redis.hdel(RISK_KEY, "H")
+    assert await load(redis) == {}
+    await record(redis, [("H", "suspicious", T0 + 3 * DAY)])
+    assert await load(redis) == {"H": f"suspicious@{T0 + 3 * DAY}"} and not await redis.hexists(PAST_KEY, "H")
+    # this version's prune takes both, and only if the newest is still the value read
+    await record(redis, [("H", "normal", T0 + 4 * DAY), ("H", "suspicious", T0 + 5 * DAY), ("H", "normal", T0 + 6 * DAY)])
+    assert await redis.hexists(PAST_KEY, "H")
+    await _eval(redis, PRUNE, PRUNE_SHA, ["H", "normal@0@1"])  # not the value stored: kept
+    assert await redis.hexists(RISK_KEY, "H")
+    await _eval(redis, PRUNE, PRUNE_SHA, ["H", f"normal@{T0 + 5 * DAY}@{T0 + 6 * DAY}"])
+    assert not await redis.hexists(RISK_KEY, "H") and not await redis.hexists(PAST_KEY, "H")

@@ -1,5 +1,6 @@
 -- Record customers' risk levels for the network stage (one hash, every worker reads it).
--- KEYS: the risk hash (aml:net:risk)
+-- KEYS: the risk hash (aml:net:risk: each customer's newest episode), the hash of its ended earlier
+--       episodes ({aml:net:risk}:past, the same Cluster slot)
 -- ARGV: high levels, comma-separated; how long an ended episode is kept (ms of event time); then
 --       triples customer_id, level, event_ms (event time of the risk change)
 -- The changes of one customer come in the order the customer stage emitted them (one partition),
@@ -13,6 +14,9 @@
 -- the edges topic and the risk topic are consumed independently, so an edge of an earlier episode
 -- may be judged after a new one began, and must be judged as of its own event time
 -- (factors.patterns.high_risk_exposure.episode_at). A customer never high-risk has no entry.
+-- Stored split: the newest episode in the risk hash, as a marker was before earlier episodes were
+-- kept (a worker of that version, during a rolling update, reads and writes it as it did; it
+-- keeps no earlier episodes), the earlier ones in the past hash.
 -- Returns the entries it set, flat: {customer_id, value, ...} (the worker applies them to its copy
 -- of the hash instead of reading the whole hash again).
 local EARLIER = 8
@@ -25,7 +29,8 @@ for i = 3, #ARGV, 3 do
   local stored = redis.call('HGET', KEYS[1], cid)
   local value = nil
   if stored then
-    local head, tail = string.match(stored, '^([^;]*)(.*)$')
+    local past = redis.call('HGET', KEYS[2], cid)
+    local head, tail = stored, past and (';' .. past) or ''
     local was, since, fell = string.match(head, '^([^@]*)@([^@]*)@?(.*)$')
     if high[level] then
       if fell ~= '' then  -- high-risk again: a new episode; the ended ones within the kept time stay
@@ -46,7 +51,9 @@ for i = 3, #ARGV, 3 do
     value = level .. '@' .. ms
   end
   if value then
-    redis.call('HSET', KEYS[1], cid, value)
+    local newest, earlier = string.match(value, '^([^;]*);?(.*)$')
+    redis.call('HSET', KEYS[1], cid, newest)
+    if earlier ~= '' then redis.call('HSET', KEYS[2], cid, earlier) else redis.call('HDEL', KEYS[2], cid) end
     changed[#changed + 1] = cid
     changed[#changed + 1] = value
   end
