@@ -36,6 +36,8 @@ def _topics_for_provisioning(settings: Settings, partitions: int) -> list[NewTop
     topics += [NewTopic(t.edges, partitions, 1), NewTopic(t.network_detections, partitions, 1)]  # the network stage's
     topics += [NewTopic(name, partitions, 1) for name in (t.iso20022_pacs008, t.iso20022_camt054)]  # ISO 20022 input (iso20022/adapter.py)
     topics += [NewTopic(t.case_decisions, partitions, 1)]  # analysts' decisions, the filing stage's input (filings/)
+    # every published peer baseline, keyed "<group>|<version>" (no key repeats): compaction keeps them all
+    topics += [NewTopic(t.peer_baselines, 1, 1, topic_configs={"cleanup.policy": "compact"})]
     return topics
 
 
@@ -206,14 +208,21 @@ async def reviews_due(settings: Settings, asof_ms: int) -> list[tuple[str, str, 
 
 
 async def publish_peers(settings: Settings) -> int:
+    from streams import events
+    from streams.emit import KafkaEmitter
     from streams.state.peers import publish_baselines
     from streams.worker import open_model
 
-    minimum = open_model(settings).standard.peer.min_customers
+    model = open_model(settings)
+    minimum = model.standard.peer.min_customers
     redis = make_redis(settings)
+    emitter = KafkaEmitter(settings)
     try:
-        published = await publish_baselines(redis, minimum)
+        await emitter.start()
+        # archived on aml.peer-baselines.v1 first: a version scoring can use is always in the archive
+        published = await publish_baselines(redis, minimum, archive=lambda baselines: emitter.emit([events.peer_baseline(b, model.version) for b in baselines]))
     finally:
+        await emitter.stop()
         await redis.aclose()
     for b in published.values():
         print(f"{b.group}: {b.customers} customers, 30-day averages: cash CNY {b.avg_cash_fen_30d / 100:,.2f}, {b.avg_count_30d:.2f} transactions ({b.version})")

@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from factors.calendar import iso_date
+from factors.profile import PeerBaseline
 from factors.rating import Alert, Report, RiskChange, Withdrawal
 
 SCHEMA_VERSION = 1
@@ -24,7 +25,7 @@ PAYLOAD_CAP = 64 * 1024
 
 @dataclass(frozen=True, slots=True)
 class OutputEvent:
-    kind: str  # risk_change | suspicious_pattern | large_value_report | dead_letter
+    kind: str  # risk_change | suspicious_pattern | large_value_report | dead_letter | edge | network_detection | peer_baseline
     key: str | None
     value: dict[str, Any]
 
@@ -161,6 +162,25 @@ def large_value_report(customer_id: str, report: Report, model_version: str) -> 
         cause={"kind": "reversal" if report.tx.tx_type in ("reversal", "correction") else "transaction", "ref": report.tx.tx_id},
     )
     return OutputEvent("large_value_report", customer_id, identify(value))
+
+
+def peer_baseline(baseline: PeerBaseline, model_version: str) -> OutputEvent:
+    """A published peer baseline, as scoring used it (aml.peer-baselines.v1, keyed by
+    "<group>|<version>", kept for good: the topic is compacted and no key repeats), so that a
+    relative threshold an alert names (version, quantile, its value and sample count) can be
+    recomputed from the histogram it was taken from long after Redis has moved on."""
+    day = baseline.extra.get("as_of_day")
+    value = _base("peer_baseline", None, None, model_version)
+    value.update(
+        group=baseline.group,
+        version=baseline.version,
+        as_of_date=iso_date(day) if isinstance(day, int) else None,
+        customers=baseline.customers,
+        avg_cash_fen_30d=baseline.avg_cash_fen_30d,
+        avg_count_30d=baseline.avg_count_30d,
+        distributions={metric: d.counts() for metric, d in sorted(baseline.distributions.items())},
+    )
+    return OutputEvent("peer_baseline", f"{baseline.group}|{baseline.version}", identify(value))
 
 
 def dead_letter(source: Source, code: str, detail: str, model_version: str, customer_id: str | None = None, occurred_ms: int | None = None) -> OutputEvent:

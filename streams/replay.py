@@ -29,7 +29,8 @@ from typing import IO, Any, TypeVar
 import orjson
 from redis.asyncio import Redis
 
-from factors.profile import FLAGS
+from factors.profile import FLAGS, PeerBaseline
+from streams import events
 from streams.connections import make_redis
 from streams.decode import MAX_YEAR, MIN_YEAR, RejectedRecord
 from streams.engine import Engine
@@ -52,6 +53,7 @@ OUTPUT_FILES = {
     "large_value_report": "large-value-reports.jsonl",
     "dead_letter": "dead-letter.jsonl",
     "edge": "edges.jsonl",
+    "peer_baseline": "peer-baselines.jsonl",
 }
 BOOLEAN_COLUMNS = frozenset(("cross_border", *FLAGS))
 REPORT_FIELDS = ("customer_id", "rule_code", "direction", "business_date", "action", "revision", "total_cny", "totals_by_currency", "usd_equivalent", "tx_count")
@@ -429,6 +431,10 @@ async def replay(
             # peer baselines are published at each business-day boundary of the input, with the
             # batch cut there, so a backtest sees them exactly as the data allow, whatever the batch size
             min_peers = model.standard.peer.min_customers
+
+            async def archive(baselines: list[PeerBaseline]) -> None:  # peer-baselines.jsonl, as the worker's aml.peer-baselines.v1
+                _record([events.peer_baseline(b, model.version) for b in baselines], result, writers)
+
             day: int | None = None
             clock = StreamClock(max_skew_ms)
             if messages is not None:
@@ -444,7 +450,7 @@ async def replay(
                             await run(batch)
                             batch = []
                         engine.peers.clear()
-                        engine.peers.update(await retry_job("peer baselines", lambda: publish_baselines(redis, min_peers)))
+                        engine.peers.update(await retry_job("peer baselines", lambda: publish_baselines(redis, min_peers, archive=archive)))
                     day = event_day if day is None else max(day, event_day)
                 batch.append(source)
                 if len(batch) >= batch_size:

@@ -90,6 +90,7 @@ class Topics(BaseModel):
     iso20022_pacs008: Annotated[str, Field(min_length=1, max_length=249)] = "aml.iso20022.pacs008.v1"  # ISO 20022 input of the adapter
     iso20022_camt054: Annotated[str, Field(min_length=1, max_length=249)] = "aml.iso20022.camt054.v1"
     case_decisions: Annotated[str, Field(min_length=1, max_length=249)] = "aml.case-decisions.v1"  # analysts' decisions (filings stage input)
+    peer_baselines: Annotated[str, Field(min_length=1, max_length=249)] = "aml.peer-baselines.v1"  # every published peer baseline (compacted: kept for audits)
 
     @field_validator("*")
     @classmethod
@@ -106,6 +107,7 @@ class Topics(BaseModel):
             "dead_letter": self.dead_letter,
             "edge": self.edges,
             "network_detection": self.network_detections,
+            "peer_baseline": self.peer_baselines,
         }
 
 

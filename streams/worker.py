@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from factors.profile import PeerBaseline
+from streams import events
 from streams.app import create_app
 from streams.connections import kafka_options, make_redis
 from streams.emit import KafkaEmitter
@@ -59,7 +60,11 @@ async def preflight(settings: Settings) -> None:
         await admin.close()
         kafka_log.setLevel(level)
     t = settings.topics
-    needed = (t.transactions, t.customers, t.risk_changes, t.patterns, t.large_value, t.dead_letter, *((t.edges, t.network_detections) if settings.network else ()))
+    needed = (
+        *(t.transactions, t.customers, t.risk_changes, t.patterns, t.large_value, t.dead_letter),
+        *((t.edges, t.network_detections) if settings.network else ()),
+        *((t.peer_baselines,) if settings.peer_publish_interval_s > 0 else ()),  # the archive of published baselines
+    )
     missing = [name for name in needed if name not in existing]
     if missing:
         raise ConfigError(f"Kafka topic(s) {', '.join(missing)} missing at {settings.bootstrap_servers} (create them: amlstream create-topics)")
@@ -235,7 +240,14 @@ def run_worker(settings: Settings, model: Model | None = None) -> int:
             minimum = watcher.model.standard.peer.min_customers
 
             async def publish(redis: Redis) -> None:
-                await publish_baselines(redis, minimum)
+                # archived on aml.peer-baselines.v1 before scoring can use them (a failed send publishes nothing)
+                emitter = KafkaEmitter(settings)
+                await emitter.start()
+                try:
+                    mv = watcher.model.version
+                    await publish_baselines(redis, minimum, archive=lambda baselines: emitter.emit([events.peer_baseline(b, mv) for b in baselines]))
+                finally:
+                    await emitter.stop()
 
             await with_redis(publish)
 

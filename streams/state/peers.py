@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from zlib import crc32
 
 import orjson
@@ -89,9 +90,12 @@ async def _distributions(redis: Redis) -> dict[str, dict[str, Distribution]]:
     return out
 
 
-async def publish_baselines(redis: Redis, min_customers: int = 1) -> dict[str, PeerBaseline]:
+async def publish_baselines(redis: Redis, min_customers: int = 1, archive: Callable[[list[PeerBaseline]], Awaitable[object]] | None = None) -> dict[str, PeerBaseline]:
     """Aggregate the shards of every group over the last 30 business days and publish, with the
-    distributions of the group's customer-level figures."""
+    distributions of the group's customer-level figures. `archive`: called with the baselines of
+    new versions before they are published (the worker sends them to aml.peer-baselines.v1 and
+    waits for the acknowledgement): a version scoring can use is always in the archive; if it
+    raises, nothing is published."""
     totals: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     shards: dict[bytes, list[str]] = {}
     async for key in redis.scan_iter(match="aml:peer:{*}", count=1000):
@@ -121,6 +125,11 @@ async def publish_baselines(redis: Redis, min_customers: int = 1) -> dict[str, P
         version = f"pb-{last}-{hashlib.sha256(figures.encode()).hexdigest()[:8]}"
         published[group] = PeerBaseline(group, version, members, cash / members, count / members, {"as_of_day": last}, dists)
     if published:
+        if archive is not None:  # the versions not published already (an unchanged group republishes the same version)
+            before = {g.decode(): orjson.loads(v).get("version") for g, v in (await redis.hgetall(PUBLISHED_KEY)).items()}
+            new = [b for g, b in published.items() if before.get(g) != b.version]
+            if new:
+                await archive(new)
         await redis.hset(PUBLISHED_KEY, mapping={g: orjson.dumps(_to_dict(b)) for g, b in published.items()})
     return published
 

@@ -20,9 +20,11 @@ import orjson
 import pytest
 from jsonschema import Draft202012Validator
 
+from factors.distribution import Distribution
 from factors.large_value import DEFAULT_RULES, ReportUpdate
 from factors.model import Assessment, CategoryTotals, Contribution, HardRule, PatternHit, Transaction
 from factors.money import FxTable
+from factors.profile import PeerBaseline
 from factors.rating import Alert, Cause, Report, RiskChange
 from filings.errors import DEAD_LETTER_CODES as FILINGS_DEAD_LETTER_CODES
 from iso20022.errors import CODES as ISO20022_CODES
@@ -47,8 +49,9 @@ SCHEMAS = (
     "edge",
     "edge_batch",
     "network_detection",
+    "peer_baseline",
 )
-OUTPUTS = ("risk_change", "suspicious_pattern", "dead_letter", "large_value_report", "network_detection")
+OUTPUTS = ("risk_change", "suspicious_pattern", "dead_letter", "large_value_report", "network_detection", "peer_baseline")
 
 MV = "default-2026.11+3f9c0a1b2d4e"
 TS_MS = 1_793_952_000_000  # 2026-11-06T08:00:00Z
@@ -116,6 +119,23 @@ def hit(n_tx: int = 2) -> PatternHit:
         tx_ids=tuple(f"T-{i}" for i in range(n_tx)),
         severity="medium",
     )
+
+
+def baseline() -> PeerBaseline:
+    dists = {"in_7d": Distribution.from_counts({0: 15, 9: 3, 40: 22}), "payers_7d": Distribution.from_counts({1: 31, 2: 9})}
+    return PeerBaseline("individual:retail", "pb-20762-5c1e9a07", 41, 1_283_550.0, 6.8, {"as_of_day": 20762}, dists)
+
+
+def test_a_peer_baseline_is_keyed_by_group_and_version_and_its_histograms_give_back_the_quantiles() -> None:
+    b = baseline()
+    event = events.peer_baseline(b, MV)
+    doc = wire(event)
+    assert_valid("peer_baseline", doc)
+    assert event.key == "individual:retail|pb-20762-5c1e9a07" and doc["as_of_date"] == "2026-11-05"
+    for metric, d in b.distributions.items():  # what an auditor recomputes a relative threshold from
+        assert Distribution.from_counts(tuple(pair) for pair in doc["distributions"][metric]).quantile(0.9) == d.quantile(0.9)
+    assert_invalid("peer_baseline", {**doc, "customer_id": "C-1"})
+    assert_invalid("peer_baseline", {**doc, "distributions": {"in_7d": [[1]]}})
 
 
 def source(value: bytes | None, key: bytes | None = b"C-1", offset: int = 42) -> Source:
@@ -316,6 +336,7 @@ def test_dead_letters_from_real_decode_errors(payload: bytes | None, key: bytes,
         ("risk_change", lambda: events.risk_change("C-1", change(tx(), None, assessment()), MV)),
         ("suspicious_pattern", lambda: events.suspicious_pattern("C-1", alert(tx(), hit()), MV)),
         ("dead_letter", lambda: events.dead_letter(source(b"{}"), "invalid_json", "x", MV)),
+        ("peer_baseline", lambda: events.peer_baseline(baseline(), MV)),
     ],
 )
 def test_output_schemas_catch_drift(name: str, event: Any) -> None:
