@@ -210,17 +210,22 @@ async def reviews_due(settings: Settings, asof_ms: int) -> list[tuple[str, str, 
 async def publish_peers(settings: Settings) -> int:
     from streams import events
     from streams.emit import KafkaEmitter
-    from streams.state.peers import publish_baselines
-    from streams.worker import open_model
+    from streams.state.peers import archive_new, publish_baselines
+    from streams.worker import open_model, require_topics
 
     model = open_model(settings)
     minimum = model.standard.peer.min_customers
+    await require_topics(settings, settings.topics.peer_baselines)  # never a broker's auto-created, time-deleted one
     redis = make_redis(settings)
     emitter = KafkaEmitter(settings)
+
+    async def send(baselines: list) -> None:
+        await emitter.emit([events.peer_baseline(b, model.version) for b in baselines])
+
     try:
         await emitter.start()
         # archived on aml.peer-baselines.v1 first: a version scoring can use is always in the archive
-        published = await publish_baselines(redis, minimum, archive=lambda baselines: emitter.emit([events.peer_baseline(b, model.version) for b in baselines]))
+        published = await publish_baselines(redis, minimum, archive=lambda baselines: archive_new(redis, baselines, send))
     finally:
         await emitter.stop()
         await redis.aclose()

@@ -40,6 +40,9 @@ class Metrics:
         self.stale_profiles = Counter("amlstream_stale_profiles", "Profile updates ignored because a newer one was already applied", registry=r)
         self.state_swept = Counter("amlstream_state_swept", "Customers inactive past the longest window whose aggregates were let go (their rating kept)", registry=r)
         self.reviews_due = Gauge("amlstream_reviews_due", "Customers whose periodic risk review is due (whole deployment)", registry=r)
+        self.peer_publish_failures = Counter(
+            "amlstream_peer_publish_failures", "Peer-baseline publications abandoned because the archive topic could not be written", registry=r
+        )
         self.model_reload_failures = Counter("amlstream_model_reload_failures", "Changed scoring standards refused by validation (the running one was kept)", registry=r)
         self.model_info = Gauge("amlstream_model_info", "The scoring standard in force (value 1; the version, never the contents)", ["model_version"], registry=r)
 

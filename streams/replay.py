@@ -432,8 +432,13 @@ async def replay(
             # batch cut there, so a backtest sees them exactly as the data allow, whatever the batch size
             min_peers = model.standard.peer.min_customers
 
+            archived: set[tuple[str, str]] = set()
+
             async def archive(baselines: list[PeerBaseline]) -> None:  # peer-baselines.jsonl, as the worker's aml.peer-baselines.v1
-                _record([events.peer_baseline(b, model.version) for b in baselines], result, writers)
+                # each version once: an unchanged group republishes it every day, and a retry of a failed publish archives again
+                new = [b for b in baselines if (b.group, b.version) not in archived]
+                _record([events.peer_baseline(b, model.version) for b in new], result, writers)
+                archived.update((b.group, b.version) for b in new)
 
             day: int | None = None
             clock = StreamClock(max_skew_ms)

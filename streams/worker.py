@@ -28,7 +28,7 @@ from streams.model import Model, open_model
 from streams.processor import BatchProcessor
 from streams.settings import Settings, mask_url
 from streams.state import StateStore, make_store
-from streams.state.peers import load_baselines, publish_baselines
+from streams.state.peers import archive_new, load_baselines, publish_baselines
 from streams.state.store import STATE_HASH_LISTPACK_VALUE, listpack_value_limit
 
 log = logging.getLogger("amlstream.worker")
@@ -47,6 +47,17 @@ async def preflight(settings: Settings) -> None:
         raise ConfigError(f"Redis at {mask_url(settings.redis_url)} is unreachable: {exc}") from None
     finally:
         await redis.aclose()
+    t = settings.topics
+    await require_topics(
+        settings,
+        *(t.transactions, t.customers, t.risk_changes, t.patterns, t.large_value, t.dead_letter),
+        *((t.edges, t.network_detections) if settings.network else ()),
+        *((t.peer_baselines,) if settings.peer_publish_interval_s > 0 else ()),  # the archive of published baselines
+    )
+
+
+async def require_topics(settings: Settings, *needed: str) -> None:
+    """ConfigError (one line) if Kafka is unreachable or one of the topics is missing."""
     admin = AIOKafkaAdminClient(**kafka_options(settings), request_timeout_ms=10_000)
     kafka_log = logging.getLogger("aiokafka")
     level = kafka_log.level
@@ -59,12 +70,6 @@ async def preflight(settings: Settings) -> None:
     finally:
         await admin.close()
         kafka_log.setLevel(level)
-    t = settings.topics
-    needed = (
-        *(t.transactions, t.customers, t.risk_changes, t.patterns, t.large_value, t.dead_letter),
-        *((t.edges, t.network_detections) if settings.network else ()),
-        *((t.peer_baselines,) if settings.peer_publish_interval_s > 0 else ()),  # the archive of published baselines
-    )
     missing = [name for name in needed if name not in existing]
     if missing:
         raise ConfigError(f"Kafka topic(s) {', '.join(missing)} missing at {settings.bootstrap_servers} (create them: amlstream create-topics)")
@@ -242,10 +247,22 @@ def run_worker(settings: Settings, model: Model | None = None) -> int:
             async def publish(redis: Redis) -> None:
                 # archived on aml.peer-baselines.v1 before scoring can use them (a failed send publishes nothing)
                 emitter = KafkaEmitter(settings)
-                await emitter.start()
+                mv = watcher.model.version
+
+                async def send(baselines: list[PeerBaseline]) -> None:
+                    for topic, n in (await emitter.emit([events.peer_baseline(b, mv) for b in baselines])).items():
+                        metrics.emitted.labels(topic).inc(n)
+
                 try:
-                    mv = watcher.model.version
-                    await publish_baselines(redis, minimum, archive=lambda baselines: emitter.emit([events.peer_baseline(b, mv) for b in baselines]))
+                    await emitter.start()
+                    await publish_baselines(redis, minimum, archive=lambda baselines: archive_new(redis, baselines, send))
+                except (KafkaError, TimeoutError) as exc:  # not Redis's fault: its own counter and message
+                    metrics.peer_publish_failures.inc()
+                    log.warning(
+                        "peer baselines not published: %s could not be written (%s); scoring keeps the baselines before",
+                        settings.topics.peer_baselines,
+                        type(exc).__name__,
+                    )
                 finally:
                     await emitter.stop()
 

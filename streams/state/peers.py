@@ -34,6 +34,7 @@ from factors.profile import PeerBaseline
 
 PEER_SHARDS = 8
 PUBLISHED_KEY = "aml:peer:published"
+ARCHIVED_KEY = "aml:peer:archived"  # group -> the last version the archive topic acknowledged (archive_new)
 WINDOW_DAYS = 30
 DISTRIBUTION_PREFIX = "aml:peerq:"
 
@@ -92,10 +93,10 @@ async def _distributions(redis: Redis) -> dict[str, dict[str, Distribution]]:
 
 async def publish_baselines(redis: Redis, min_customers: int = 1, archive: Callable[[list[PeerBaseline]], Awaitable[object]] | None = None) -> dict[str, PeerBaseline]:
     """Aggregate the shards of every group over the last 30 business days and publish, with the
-    distributions of the group's customer-level figures. `archive`: called with the baselines of
-    new versions before they are published (the worker sends them to aml.peer-baselines.v1 and
-    waits for the acknowledgement): a version scoring can use is always in the archive; if it
-    raises, nothing is published."""
+    distributions of the group's customer-level figures. `archive`: called with every baseline
+    before they are published (the worker sends the versions not archived yet to
+    aml.peer-baselines.v1 and waits for the acknowledgement, `archive_new`): a version scoring can
+    use is always in the archive; if it raises, nothing is published."""
     totals: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     shards: dict[bytes, list[str]] = {}
     async for key in redis.scan_iter(match="aml:peer:{*}", count=1000):
@@ -125,13 +126,24 @@ async def publish_baselines(redis: Redis, min_customers: int = 1, archive: Calla
         version = f"pb-{last}-{hashlib.sha256(figures.encode()).hexdigest()[:8]}"
         published[group] = PeerBaseline(group, version, members, cash / members, count / members, {"as_of_day": last}, dists)
     if published:
-        if archive is not None:  # the versions not published already (an unchanged group republishes the same version)
-            before = {g.decode(): orjson.loads(v).get("version") for g, v in (await redis.hgetall(PUBLISHED_KEY)).items()}
-            new = [b for g, b in published.items() if before.get(g) != b.version]
-            if new:
-                await archive(new)
+        if archive is not None:
+            await archive(list(published.values()))
         await redis.hset(PUBLISHED_KEY, mapping={g: orjson.dumps(_to_dict(b)) for g, b in published.items()})
     return published
+
+
+async def archive_new(redis: Redis, baselines: list[PeerBaseline], send: Callable[[list[PeerBaseline]], Awaitable[object]]) -> None:
+    """Send the baselines whose version the archive has not acknowledged yet (`ARCHIVED_KEY`: an
+    unchanged group republishes the same version every interval), then record them as archived.
+    A version stored before the archive existed, or by a worker whose send failed, is sent: the
+    record is written only after the acknowledgement."""
+    if not baselines:
+        return
+    marks = await redis.hmget(ARCHIVED_KEY, [b.group for b in baselines])
+    new = [b for b, mark in zip(baselines, marks, strict=True) if mark is None or mark.decode() != b.version]
+    if new:
+        await send(new)
+        await redis.hset(ARCHIVED_KEY, mapping={b.group: b.version for b in new})
 
 
 def _to_dict(b: PeerBaseline) -> dict[str, object]:

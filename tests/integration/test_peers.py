@@ -29,9 +29,9 @@ async def test_baselines_are_archived_before_scoring_can_use_them(redis):
     failed archive publishes nothing: a version a rating names is always in the archive."""
     import pytest
 
-    from streams.state.peers import PUBLISHED_KEY
+    from streams.state.peers import ARCHIVED_KEY, PUBLISHED_KEY, archive_new
 
-    await redis.delete(PUBLISHED_KEY)
+    await redis.delete(PUBLISHED_KEY, ARCHIVED_KEY)
     group = "individual:retail"
     for i in range(3):
         await redis.hincrby(peer_key(group, f"c{i}"), "members", 1)
@@ -42,15 +42,34 @@ async def test_baselines_are_archived_before_scoring_can_use_them(redis):
         raise ConnectionError("Kafka is away")
 
     with pytest.raises(ConnectionError):
-        await publish_baselines(redis, archive=failing)
-    assert await load_baselines(redis) == {}
-    archived = []
+        await publish_baselines(redis, archive=lambda baselines: archive_new(redis, baselines, failing))
+    assert await load_baselines(redis) == {} and not await redis.exists(ARCHIVED_KEY)
+    sent = []
 
-    async def archive(baselines):
+    async def send(baselines):
         assert not await redis.exists(PUBLISHED_KEY)
-        archived.extend(baselines)
+        sent.extend(baselines)
 
-    published = await publish_baselines(redis, archive=archive)
-    assert archived == [published[group]] and (await load_baselines(redis))[group] == published[group]
-    published_again = await publish_baselines(redis, archive=archive)  # nothing changed: the same version, not archived again
-    assert published_again == published and len(archived) == 1
+    published = await publish_baselines(redis, archive=lambda baselines: archive_new(redis, baselines, send))
+    assert sent == [published[group]] and (await load_baselines(redis))[group] == published[group]
+    # nothing changed: the same version, not sent again
+    assert await publish_baselines(redis, archive=lambda baselines: archive_new(redis, baselines, send)) == published and len(sent) == 1
+
+
+async def test_a_version_published_before_the_archive_existed_is_archived_once(redis):
+    """A baseline stored by a release without the archive (or while its send failed) is still in
+    use: the next publication archives it though it did not change."""
+    from streams.state.peers import ARCHIVED_KEY, PUBLISHED_KEY, archive_new
+
+    await redis.delete(PUBLISHED_KEY, ARCHIVED_KEY)
+    group = "individual:retail"
+    await redis.hincrby(peer_key(group, "c0"), "members", 1)
+    await redis.hincrby(peer_key(group, "c0"), "20000:n", 1)
+    before = await publish_baselines(redis)  # the release before: no archive
+    sent = []
+
+    async def send(baselines):
+        sent.extend(baselines)
+
+    again = await publish_baselines(redis, archive=lambda baselines: archive_new(redis, baselines, send))
+    assert again == before and sent == [before[group]]
