@@ -36,7 +36,7 @@ def _topics_for_provisioning(settings: Settings, partitions: int) -> list[NewTop
     topics += [NewTopic(t.edges, partitions, 1), NewTopic(t.network_detections, partitions, 1)]  # the network stage's
     topics += [NewTopic(name, partitions, 1) for name in (t.iso20022_pacs008, t.iso20022_camt054)]  # ISO 20022 input (iso20022/adapter.py)
     topics += [NewTopic(t.case_decisions, partitions, 1)]  # analysts' decisions, the filing stage's input (filings/)
-    # every published peer baseline, keyed "<group>|<version>" (no key repeats): compaction keeps them all
+    # every published peer baseline, keyed "<group>|<version>" (one version per key): compaction keeps them all
     topics += [NewTopic(t.peer_baselines, 1, 1, topic_configs={"cleanup.policy": "compact"})]
     return topics
 

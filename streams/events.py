@@ -166,7 +166,7 @@ def large_value_report(customer_id: str, report: Report, model_version: str) -> 
 
 def peer_baseline(baseline: PeerBaseline, model_version: str) -> OutputEvent:
     """A published peer baseline, as scoring used it (aml.peer-baselines.v1, keyed by
-    "<group>|<version>", kept for good: the topic is compacted and no key repeats), so that a
+    "<group>|<version>", kept for good: the topic is compacted, one version per key), so that a
     relative threshold an alert names (version, quantile, its value and sample count) can be
     recomputed from the histogram it was taken from long after Redis has moved on."""
     day = baseline.extra.get("as_of_day")
