@@ -17,6 +17,7 @@ EXPECTED_ALERTS = {
     "AmlstreamDeadLettersHigh",
     "AmlstreamRedisErrors",
     "AmlstreamScoringStandardRefused",
+    "AmlstreamPeerBaselinesNotPublished",
     "AmlstreamFilingWorkerDown",
     "AmlstreamFilingOverdue",
     "AmlstreamFirstRatingOverdue",
