@@ -208,26 +208,14 @@ async def reviews_due(settings: Settings, asof_ms: int) -> list[tuple[str, str, 
 
 
 async def publish_peers(settings: Settings) -> int:
-    from streams import events
-    from streams.emit import KafkaEmitter
-    from streams.state.peers import archive_new, publish_baselines
-    from streams.worker import open_model, require_topics
+    from streams.worker import open_model, publish_archived, require_topics
 
     model = open_model(settings)
-    minimum = model.standard.peer.min_customers
     await require_topics(settings, settings.topics.peer_baselines)  # never a broker's auto-created, time-deleted one
     redis = make_redis(settings)
-    emitter = KafkaEmitter(settings)
-
-    async def send(baselines: list) -> None:
-        await emitter.emit([events.peer_baseline(b, model.version) for b in baselines])
-
     try:
-        await emitter.start()
-        # archived on aml.peer-baselines.v1 first: a version scoring can use is always in the archive
-        published = await publish_baselines(redis, minimum, archive=lambda baselines: archive_new(redis, baselines, send))
+        published, _ = await publish_archived(settings, redis, model.standard.peer.min_customers, model.version)
     finally:
-        await emitter.stop()
         await redis.aclose()
     for b in published.values():
         print(f"{b.group}: {b.customers} customers, 30-day averages: cash CNY {b.avg_cash_fen_30d / 100:,.2f}, {b.avg_count_30d:.2f} transactions ({b.version})")

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 
 import faust
@@ -73,6 +74,24 @@ async def require_topics(settings: Settings, *needed: str) -> None:
     missing = [name for name in needed if name not in existing]
     if missing:
         raise ConfigError(f"Kafka topic(s) {', '.join(missing)} missing at {settings.bootstrap_servers} (create them: amlstream create-topics)")
+
+
+async def publish_archived(settings: Settings, redis: Redis, min_customers: int, model_version: str) -> tuple[dict[str, PeerBaseline], Counter[str]]:
+    """Publish peer baselines, each version not archived yet sent to aml.peer-baselines.v1 and
+    acknowledged first (a failed send publishes nothing: KafkaError); returns the baselines
+    published and the events sent, by topic. The worker's timer and `amlstream peer-baselines`."""
+    emitter = KafkaEmitter(settings)
+    sent: Counter[str] = Counter()
+
+    async def send(baselines: list[PeerBaseline]) -> None:
+        sent.update(await emitter.emit([events.peer_baseline(b, model_version) for b in baselines]))
+
+    try:
+        await emitter.start()
+        published = await publish_baselines(redis, min_customers, archive=lambda baselines: archive_new(redis, baselines, send))
+    finally:
+        await emitter.stop()
+    return published, sent
 
 
 def listpack_warning(limit: int) -> str:
@@ -245,17 +264,8 @@ def run_worker(settings: Settings, model: Model | None = None) -> int:
             minimum = watcher.model.standard.peer.min_customers
 
             async def publish(redis: Redis) -> None:
-                # archived on aml.peer-baselines.v1 before scoring can use them (a failed send publishes nothing)
-                emitter = KafkaEmitter(settings)
-                mv = watcher.model.version
-
-                async def send(baselines: list[PeerBaseline]) -> None:
-                    for topic, n in (await emitter.emit([events.peer_baseline(b, mv) for b in baselines])).items():
-                        metrics.emitted.labels(topic).inc(n)
-
                 try:
-                    await emitter.start()
-                    await publish_baselines(redis, minimum, archive=lambda baselines: archive_new(redis, baselines, send))
+                    _, sent = await publish_archived(settings, redis, minimum, watcher.model.version)
                 except (KafkaError, TimeoutError) as exc:  # not Redis's fault: its own counter and message
                     metrics.peer_publish_failures.inc()
                     log.warning(
@@ -263,8 +273,9 @@ def run_worker(settings: Settings, model: Model | None = None) -> int:
                         settings.topics.peer_baselines,
                         type(exc).__name__,
                     )
-                finally:
-                    await emitter.stop()
+                    return
+                for topic, n in sent.items():
+                    metrics.emitted.labels(topic).inc(n)
 
             await with_redis(publish)
 

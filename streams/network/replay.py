@@ -36,7 +36,7 @@ from streams.events import Source, dead_letter, iso
 from streams.model import Model
 from streams.network.engine import LATE_ANCHORS, NetworkEngine
 from streams.network.evaluation import Cases, CustomerTypologyParties, evaluate_nodes, parse_ms, read_customer_labels, read_network_labels
-from streams.network.risk import KEEP_DAYS
+from streams.network.risk import DAY_MS, KEEP_DAYS
 from streams.network.state import GraphStore
 from streams.replay import read_records
 from streams.retry import retry_job
@@ -166,7 +166,7 @@ def read_risk_changes(path: Path | None) -> list[tuple[int, str, str]]:
 def apply_risk(risk: dict[str, str], customer_id: str, level: str, ts_ms: int, keep_days: float = KEEP_DAYS) -> None:
     """Keep the risk marker of a customer as net_risk.lua does (the grammar:
     factors.patterns.high_risk_exposure.record_change)."""
-    marker = record_change(risk.get(customer_id), level, ts_ms, round(keep_days * 86_400_000))
+    marker = record_change(risk.get(customer_id), level, ts_ms, round(keep_days * DAY_MS))
     if marker is not None:
         risk[customer_id] = marker
 

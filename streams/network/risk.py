@@ -93,8 +93,7 @@ async def record(redis: Redis, changes: Iterable[tuple[str, str, int]]) -> dict[
         args += [customer_id, level, ts_ms]
     if len(args) == 2:
         return {}
-    flat = await _eval(redis, SCRIPT, SHA, args)
-    return {flat[i].decode(): flat[i + 1].decode() for i in range(0, len(flat), 2)}
+    return _pairs(await _eval(redis, SCRIPT, SHA, args))
 
 
 def stale(markers: dict[str, str], keep_days: float = KEEP_DAYS) -> list[str]:
@@ -106,7 +105,7 @@ def stale(markers: dict[str, str], keep_days: float = KEEP_DAYS) -> list[str]:
     if not fell:
         return []
     clock = max(max(since, until or 0) for _, since, until in newest.values())
-    return sorted(cid for cid, ms in fell.items() if ms < clock - keep_days * 86_400_000)
+    return sorted(cid for cid, ms in fell.items() if ms < clock - keep_days * DAY_MS)
 
 
 async def load(redis: Redis, keep_days: float = KEEP_DAYS) -> dict[str, str]:
