@@ -511,6 +511,8 @@ def _main(argv: list[str] | None = None) -> int:
             from filings.cli import run as run_filings
 
             return run_filings(args, settings)
+        if args.command in ("network-worker", "network-replay"):
+            settings = settings.for_network_stage()  # its own Redis, if it has one (errors then name that one)
         if args.command == "network-worker":
             from streams.network.worker import run_network_worker
 

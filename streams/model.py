@@ -51,6 +51,7 @@ OPERATIONAL_SETTINGS = frozenset(
         "batch_size",
         "batch_window_ms",
         "network_batch_window_ms",
+        "network_redis_url",
         "log_level",
         "session_timeout_s",
         "peer_publish_interval_s",  # baselines are versioned on their own; contributions name theirs

@@ -26,7 +26,7 @@ from streams.errors import ConfigError
 
 PREFIX = "AMLSTREAM_"
 TOPIC_PREFIX = PREFIX + "TOPIC_"
-SECRET_FIELDS = frozenset(("kafka_sasl_password", "redis_url"))  # values never repeated in an error
+SECRET_FIELDS = frozenset(("kafka_sasl_password", "redis_url", "network_redis_url"))  # values never repeated in an error
 NOT_VARIABLES = frozenset(("topics", "redis_url_given"))  # topics: one variable each (AMLSTREAM_TOPIC_*); redis_url_given: derived
 
 Seconds = Annotated[float, Field(gt=0, le=86_400)]
@@ -165,6 +165,10 @@ class Settings(BaseSettings):
     network_late_anchors: Annotated[int, Field(ge=0, le=64)] = 4
     # the network worker's max wait to fill a batch: its typologies span days, so it trades latency for fewer, fuller batches
     network_batch_window_ms: Annotated[int, Field(ge=1, le=600_000)] = 200
+    # the network stage's own Redis (its graph state and risk levels; it reads nothing of the customer
+    # stage's): Redis runs one command at a time, so on a shared server each network script call
+    # delays the customer stage's. None: AMLSTREAM_REDIS_URL (see for_network_stage)
+    network_redis_url: str | None = None
 
     @classmethod
     def settings_customise_sources(
@@ -187,10 +191,10 @@ class Settings(BaseSettings):
     def _upper(cls, value: Any) -> Any:
         return value.strip().upper() if isinstance(value, str) else value
 
-    @field_validator("redis_url")
+    @field_validator("redis_url", "network_redis_url")
     @classmethod
-    def _redis_scheme(cls, url: str) -> str:
-        if not url.startswith(("redis://", "rediss://", "unix://")):
+    def _redis_scheme(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("expected a redis://, rediss:// or unix:// URL")
         return url
 
@@ -215,12 +219,20 @@ class Settings(BaseSettings):
             raise ValueError(problem)
         return self
 
+    def for_network_stage(self) -> Settings:
+        """The settings the network stage (worker and replay) runs on: its Redis is
+        AMLSTREAM_NETWORK_REDIS_URL when that is set (same cluster and TLS settings), else the
+        customer stage's."""
+        if self.network_redis_url is None:
+            return self
+        return self.model_copy(update={"redis_url": self.network_redis_url, "redis_url_given": True})
+
     def masked(self) -> dict[str, object]:
         """The settings as printable data with any credentials hidden."""
         out: dict[str, object] = {}
         for name in type(self).model_fields:
             value = getattr(self, name)
-            if name == "redis_url":
+            if name in ("redis_url", "network_redis_url") and value is not None:
                 value = mask_url(value)
             elif isinstance(value, SecretStr):
                 value = "***"

@@ -9,11 +9,13 @@ import time
 from pathlib import Path
 
 import orjson
+from redis.asyncio import Redis
 
 from factors.network.edges import edge_messages, edges_for_leg
 from streams.events import iso
 from tests.e2e.conftest import free_port
 from tests.e2e.harness import WorkerProcess, env_for, produce, read_all
+from tests.services import redis_url
 
 SUSPICIOUS_AT = "2026-11-01T00:00:00.000Z"
 PAID_MS = 1_793_930_400_000  # 2026-11-06T02:00:00Z, after the counterparty became suspicious
@@ -87,3 +89,42 @@ async def test_exposure_to_a_customer_the_customer_stage_rated_suspicious(pipeli
     assert worker.counter("amlstream_network_risk_changes_total", outcome="recorded") == 1
     assert worker.counter("amlstream_network_risk_changes_total", outcome="invalid") == 1
     assert worker.counter("amlstream_network_high_risk_customers") == 1
+
+
+NETWORK_DB = 8  # the network stage's own Redis in the next test (no other test uses it)
+
+
+async def test_a_network_worker_with_its_own_redis_keeps_its_state_there(pipeline_env, tmp_path):
+    """AMLSTREAM_NETWORK_REDIS_URL: the graph state and the risk levels go to the network stage's
+    Redis; the customer stage's (AMLSTREAM_REDIS_URL) gets no key from it."""
+    env = pipeline_env
+    topics, shared = env["topics"], env["redis"]
+    own = Redis.from_url(redis_url(NETWORK_DB))
+    await own.flushdb()
+    try:
+        net_env = env_for(
+            topics,
+            env["redis_url"],
+            env["group"],
+            free_port(),
+            AMLSTREAM_NETWORK_GROUP_ID=f"{env['group']}-net",
+            AMLSTREAM_NETWORK_METRICS_PORT=str(free_port()),
+            AMLSTREAM_NETWORK_REDIS_URL=redis_url(NETWORK_DB),
+        )
+        worker = WorkerProcess(net_env, tmp_path / "network-worker.log", "network-worker").start()
+        env["workers"].append(worker)
+        change = {"event_type": "risk_change", "customer_id": "C-H", "occurred_at": SUSPICIOUS_AT, "current": {"level": "suspicious", "score": 72.0}}
+        await produce(topics.risk_changes, [(b"C-H", orjson.dumps(change))])
+        deadline = time.monotonic() + 90
+        while await own.hget("aml:net:risk", "C-H") is None:  # recorded before the edge is judged (two agents)
+            assert time.monotonic() < deadline, (tmp_path / "network-worker.log").read_text()[-3000:]
+            await asyncio.sleep(0.5)
+        await produce(topics.edges, legs_of_a_book_transfer("NX-1", "C-1", "C-H", 5_000_00, PAID_MS))
+        exposures = [orjson.loads(v) for *_, v in await read_all([topics.network_detections], idle_s=3, timeout_s=90)]
+        assert {(e["kind"], e["customer_id"]) for e in exposures} == {("exposure", "C-1")}  # judged on the levels in its own Redis
+        assert await own.get("aml:net:origin") is not None
+        assert len([k async for k in own.scan_iter(match="aml:net:{*}:m")]) == 2  # the accounts of C-1 and C-H
+        assert await shared.dbsize() == 0
+    finally:
+        await own.flushdb()
+        await own.aclose()

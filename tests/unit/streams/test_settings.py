@@ -68,6 +68,7 @@ def test_each_variable_is_read(tmp_path):
         "AMLSTREAM_NETWORK_HUB_DEGREE": ("30", "network_hub_degree", 30),
         "AMLSTREAM_NETWORK_LATE_ANCHORS": ("0", "network_late_anchors", 0),
         "AMLSTREAM_NETWORK_BATCH_WINDOW_MS": ("500", "network_batch_window_ms", 500),
+        "AMLSTREAM_NETWORK_REDIS_URL": ("redis://graph:6379/2", "network_redis_url", "redis://graph:6379/2"),
         "AMLSTREAM_LOG_LEVEL": ("DEBUG", "log_level", "debug"),
         "AMLSTREAM_REDIS_RETRY_MAX_S": ("2.5", "redis_retry_max_s", 2.5),
         "AMLSTREAM_SESSION_TIMEOUT_S": ("30", "session_timeout_s", 30.0),
@@ -124,6 +125,7 @@ def test_an_empty_variable_is_unset():
         ({"AMLSTREAM_DRAIN_TIMEOUT_S": "-1"}, "AMLSTREAM_DRAIN_TIMEOUT_S='-1': out of range: expected a value above 0"),
         ({"AMLSTREAM_KAFKA_SSL_CAFILE": "/no/such/ca.pem"}, "AMLSTREAM_KAFKA_SSL_CAFILE='/no/such/ca.pem': no such file"),
         ({"AMLSTREAM_REDIS_URL": "http://u:hunter2@r"}, "AMLSTREAM_REDIS_URL: expected a redis://, rediss:// or unix:// URL"),
+        ({"AMLSTREAM_NETWORK_REDIS_URL": "r:hunter2@6379"}, "AMLSTREAM_NETWORK_REDIS_URL: expected a redis://, rediss:// or unix:// URL"),
         ({"AMLSTREAM_TOPIC_DEADLETTER": "x"}, "AMLSTREAM_TOPIC_DEADLETTER='x': unknown variable; expected one of AMLSTREAM_TOPIC_TRANSACTIONS"),
         (
             {"AMLSTREAM_KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "AMLSTREAM_KAFKA_SASL_PASSWORD": "hunter2"},
@@ -145,13 +147,25 @@ def test_secrets_mask_themselves():
             "AMLSTREAM_KAFKA_SASL_USERNAME": "svc",
             "AMLSTREAM_KAFKA_SASL_PASSWORD": "hunter2",
             "AMLSTREAM_REDIS_URL": "rediss://amlstream:hunter3@redis:6380/0",
+            "AMLSTREAM_NETWORK_REDIS_URL": "rediss://graph:hunter4@redis-network:6380/0",
         }
     )
     assert isinstance(settings.kafka_sasl_password, SecretStr)
-    for printed in (repr(settings), str(settings), str(settings.masked())):
-        assert "hunter2" not in printed and "hunter3" not in printed
-    assert "amlstream:***@redis" in str(settings.masked())
+    for printed in (repr(settings), str(settings), str(settings.masked()), repr(settings.for_network_stage())):
+        assert "hunter2" not in printed and "hunter3" not in printed and "hunter4" not in printed
+    assert "amlstream:***@redis" in str(settings.masked()) and "graph:***@redis-network" in str(settings.masked())
     assert kafka_options(settings)["sasl_plain_password"] == "hunter2"  # the client gets the real one
+
+
+def test_the_network_stage_runs_on_its_own_redis_when_it_has_one():
+    shared = load_settings({"AMLSTREAM_REDIS_URL": "redis://redis:6379/0"})
+    assert shared.for_network_stage() is shared  # unset: both stages on AMLSTREAM_REDIS_URL
+    own = load_settings({"AMLSTREAM_REDIS_URL": "redis://redis:6379/0", "AMLSTREAM_NETWORK_REDIS_URL": "redis://graph:6379/2", "AMLSTREAM_REDIS_CLUSTER": "1"})
+    network = own.for_network_stage()
+    assert (network.redis_url, network.redis_url_given, network.redis_cluster) == ("redis://graph:6379/2", True, True)
+    assert own.redis_url == "redis://redis:6379/0"  # the customer stage's is untouched
+    # network-replay without AMLSTREAM_REDIS_URL uses the network stage's Redis rather than a throwaway one
+    assert load_settings({"AMLSTREAM_NETWORK_REDIS_URL": "redis://graph:6379/2"}).for_network_stage().redis_url_given
 
 
 def test_settings_are_frozen():
