@@ -14,12 +14,14 @@ from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from redis.asyncio import Redis
 
 from bench.common import (
     BOOTSTRAP,
     PARTITIONS,
     WORKER,
     Bench,
+    bench_redis,
     committed_total,
     cpu_seconds,
     generated,
@@ -118,12 +120,14 @@ def _broker_pid() -> int | None:
     return pid
 
 
-async def _stages_run(bench: Bench, tag: str, run: str, expected: int, network: bool) -> dict[str, Any]:
+async def _stages_run(bench: Bench, tag: str, run: str, expected: int, network: bool, network_redis: str | None = None) -> dict[str, Any]:
     """One run over the tag's pre-loaded topic on an empty Redis: the customer stage alone
     (AMLSTREAM_NETWORK=false: no edges, no detections consumed) or with the network stage beside
-    it (edges emitted, one network worker consuming them, its detections consumed back). Times:
-    from the processes' start to the customer group's last input offset committed, and, with the
-    network stage, to the network group's last edge committed after that (both stages done)."""
+    it (edges emitted, one network worker consuming them, its detections consumed back), on the
+    customer stage's Redis or, with `network_redis`, on that one of its own
+    (AMLSTREAM_NETWORK_REDIS_URL). Times: from the processes' start to the customer group's last
+    input offset committed, and, with the network stage, to the network group's last edge
+    committed after that (both stages done)."""
     # each run its own output topics: a later run's network worker must not read an earlier run's
     # edges, nor its risk changes (it consumes aml.risk-changes.v1 from the earliest offset: with a
     # shared topic, run n read the risk changes of all n runs before it, and its CPU grew by about
@@ -139,9 +143,16 @@ async def _stages_run(bench: Bench, tag: str, run: str, expected: int, network: 
     broker_before = cpu_seconds(broker) if broker else None
     async with bench.redis() as redis:
         redis_before = await redis_counters(redis)
+    own_before = None
+    if network_redis is not None:
+        async with Redis.from_url(network_redis) as own:
+            await own.flushdb()
+            own_before = await redis_counters(own)
     processes = [start(WORKER, env)]
     if network:
         network_env = env | {"AMLSTREAM_NETWORK_GROUP_ID": net_group, "AMLSTREAM_NETWORK_METRICS_PORT": str(NETWORK_METRICS_PORT)}
+        if network_redis is not None:
+            network_env["AMLSTREAM_NETWORK_REDIS_URL"] = network_redis
         processes.append(start([sys.executable, "-m", "streams.cli", "network-worker"], network_env))
     started = time.monotonic()
     customer_s: float | None = None
@@ -165,6 +176,9 @@ async def _stages_run(bench: Bench, tag: str, run: str, expected: int, network: 
         broker_cpu = round(cpu_seconds(broker) - broker_before, 2) if broker and broker_before is not None else None
         async with bench.redis() as redis:
             redis_cpu = round((await redis_counters(redis))["cpu_s"] - redis_before["cpu_s"], 2)
+        if network_redis is not None and own_before is not None:
+            async with Redis.from_url(network_redis) as own:
+                network_redis_cpu = round((await redis_counters(own))["cpu_s"] - own_before["cpu_s"], 2)
     finally:
         stop(processes)
     both_s = time.monotonic() - started
@@ -184,43 +198,59 @@ async def _stages_run(bench: Bench, tag: str, run: str, expected: int, network: 
             "network_worker_cpu_s": cpu[1],
             "network_reanchored_evaluations": reanchored,
         }
+        if network_redis is not None:
+            out["network_redis_cpu_s"] = network_redis_cpu
     return out
 
 
 async def run_stages(bench: Bench, values: list[bytes], repeat: int = 1) -> dict[str, Any]:
     """Done-when figure of the network issue (#13): the two stages together keep >= 0.8 of the
-    customer stage's throughput alone. Over one pre-loaded topic, `repeat` times alternately
-    (alone, together, ...): the customer stage alone, then both stages (the customer stage
-    emitting edges, a network worker consuming them); `together` = inputs / time until both
-    stages are done, `customer_beside_network` = the customer stage's own rate in that run.
-    Medians of the per-pair ratios."""
+    customer stage's throughput alone. Over one pre-loaded topic, `repeat` times in turn: the
+    customer stage alone; both stages on one Redis (the customer worker emitting edges, a network
+    worker consuming them); both stages with the network stage on a Redis of its own (a second
+    private redis-server, AMLSTREAM_NETWORK_REDIS_URL) on the same machine. `together` = inputs /
+    time until both stages are done, `customer_beside_network` = the customer stage's own rate in
+    that run. Medians of the per-run ratios to the alone run before them."""
     tag = bench.tag + "st"
     await provision(topics_for(tag))
     log(f"stages: {len(values)} transactions")
     await produce(topics_for(tag).transactions, values)
-    pairs = []
-    for i in range(repeat):
-        log(f"stages: customer stage alone ({i + 1}/{repeat})")
-        alone = await _stages_run(bench, tag, f"{tag}a{i}", len(values), network=False)
-        log(f"stages: customer and network stages ({i + 1}/{repeat})")
-        both = await _stages_run(bench, tag, f"{tag}b{i}", len(values), network=True)
-        base = alone["customer_stage_tx_per_s"]
-        pairs.append(
-            {
-                "alone": alone,
-                "both": both,
-                "together_vs_alone": round(both["both_tx_per_s"] / base, 3),
-                "customer_beside_network_vs_alone": round(both["customer_stage_tx_per_s"] / base, 3),
-            }
-        )
+    runs = []
+    async with bench_redis(None) as network_redis:
+        for i in range(repeat):
+            log(f"stages: customer stage alone ({i + 1}/{repeat})")
+            alone = await _stages_run(bench, tag, f"{tag}a{i}", len(values), network=False)
+            log(f"stages: customer and network stages, one Redis ({i + 1}/{repeat})")
+            both = await _stages_run(bench, tag, f"{tag}b{i}", len(values), network=True)
+            log(f"stages: customer and network stages, the network stage on its own Redis ({i + 1}/{repeat})")
+            own = await _stages_run(bench, tag, f"{tag}o{i}", len(values), network=True, network_redis=network_redis)
+            base = alone["customer_stage_tx_per_s"]
+            runs.append(
+                {
+                    "alone": alone,
+                    "both": both,
+                    "both_own_redis": own,
+                    "together_vs_alone": round(both["both_tx_per_s"] / base, 3),
+                    "customer_beside_network_vs_alone": round(both["customer_stage_tx_per_s"] / base, 3),
+                    "together_own_redis_vs_alone": round(own["both_tx_per_s"] / base, 3),
+                    "customer_beside_network_own_redis_vs_alone": round(own["customer_stage_tx_per_s"] / base, 3),
+                }
+            )
+
+    def median(key: str) -> float:
+        return statistics.median(r[key] for r in runs)
+
     return {
         "transactions": len(values),
         "repeat": repeat,
-        "customer_stage_alone_tx_per_s": statistics.median(p["alone"]["customer_stage_tx_per_s"] for p in pairs),
-        "both_stages_tx_per_s": statistics.median(p["both"]["both_tx_per_s"] for p in pairs),
-        "together_vs_alone": statistics.median(p["together_vs_alone"] for p in pairs),
-        "customer_beside_network_vs_alone": statistics.median(p["customer_beside_network_vs_alone"] for p in pairs),
-        "runs": pairs,
+        "customer_stage_alone_tx_per_s": statistics.median(r["alone"]["customer_stage_tx_per_s"] for r in runs),
+        "both_stages_tx_per_s": statistics.median(r["both"]["both_tx_per_s"] for r in runs),
+        "both_stages_own_redis_tx_per_s": statistics.median(r["both_own_redis"]["both_tx_per_s"] for r in runs),
+        "together_vs_alone": median("together_vs_alone"),
+        "customer_beside_network_vs_alone": median("customer_beside_network_vs_alone"),
+        "together_own_redis_vs_alone": median("together_own_redis_vs_alone"),
+        "customer_beside_network_own_redis_vs_alone": median("customer_beside_network_own_redis_vs_alone"),
+        "runs": runs,
         "targets": {"together_vs_alone": 0.8},
     }
 
