@@ -166,8 +166,8 @@ class Settings(BaseSettings):
     # the network worker's max wait to fill a batch: its typologies span days, so it trades latency for fewer, fuller batches
     network_batch_window_ms: Annotated[int, Field(ge=1, le=600_000)] = 200
     # the network stage's own Redis (its graph state and risk levels; it reads nothing of the customer
-    # stage's): Redis runs one command at a time, so on a shared server each network script call
-    # delays the customer stage's. None: AMLSTREAM_REDIS_URL (see for_network_stage)
+    # stage's): sized, persisted and failing apart from the state that large-value reports and ratings
+    # depend on. None: AMLSTREAM_REDIS_URL (see for_network_stage)
     network_redis_url: str | None = None
 
     @classmethod
