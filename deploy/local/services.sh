@@ -218,6 +218,17 @@ render_kafka_config() {
         "$KAFKA_TEMPLATE" >"$KAFKA_CONFIG"
 }
 
+# Every test creates topics of its own and the broker keeps them. A broker holds
+# every partition's segment files open: one that many test and bench runs had left
+# with ~20,000 partitions stopped on "Too many open files" (limit 20,000 here).
+warn_many_partitions() {
+    local n
+    n=$(find "$KAFKA_DATA" -mindepth 1 -maxdepth 1 -type d -name '*-[0-9]*' 2>/dev/null | wc -l)
+    if ((n > 10000)); then
+        log "kafka: $n partitions in $KAFKA_DATA, mostly earlier test and bench runs' topics; 'services.sh reset' wipes them"
+    fi
+}
+
 # Formats the storage once (KRaft needs a cluster id and the initial
 # single-voter quorum written before the first start). The data dir is never
 # reformatted, so topics and records survive restarts.
@@ -259,6 +270,7 @@ start_kafka() {
     done
     render_kafka_config
     format_kafka_storage
+    warn_many_partitions
     rm -f "$KAFKA_PIDFILE"
     printf '\n=== %s start\n' "$(date -Is)" >>"$KAFKA_OUT"
     # setsid: the broker gets its own session, so a Ctrl-C or a kill of the
