@@ -6,13 +6,17 @@ Secrets come from settings only and never appear in logs, metrics or error messa
 
 from __future__ import annotations
 
+import contextlib
 import ssl
+from collections.abc import AsyncIterator
 from typing import Any
 
 import faust
 from redis.asyncio import Redis, RedisCluster
+from redis.exceptions import RedisError
 
-from streams.settings import Settings
+from streams.errors import ConfigError
+from streams.settings import Settings, mask_url
 
 
 def ssl_context(settings: Settings) -> ssl.SSLContext | None:
@@ -59,3 +63,17 @@ def make_redis(settings: Settings, **options: Any) -> Redis:
     if settings.redis_cluster:
         return RedisCluster.from_url(settings.redis_url, **options)  # type: ignore[return-value]
     return Redis.from_url(settings.redis_url, **options)
+
+
+@contextlib.asynccontextmanager
+async def checked_redis(settings: Settings) -> AsyncIterator[Redis]:
+    """A short-lived client for start-up checks: ConfigError, one line naming the (masked) URL,
+    if Redis does not answer or a Redis error ends the checks in the body; closed after."""
+    redis = make_redis(settings, socket_connect_timeout=5, socket_timeout=5)
+    try:
+        await redis.ping()
+        yield redis
+    except (RedisError, OSError) as exc:
+        raise ConfigError(f"Redis at {mask_url(settings.redis_url)} is unreachable: {exc}") from None
+    finally:
+        await redis.aclose()

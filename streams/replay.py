@@ -308,6 +308,7 @@ async def redis_for_replay(settings: Settings) -> AsyncIterator[Redis]:
     if settings.redis_url_given:
         client = make_redis(settings)
         try:
+            await client.ping()  # one that does not answer: the CLI's one line (exit 1), not every batch retried for ever
             yield client
         finally:
             await client.aclose()

@@ -18,7 +18,7 @@ from redis.exceptions import RedisError
 from factors.profile import PeerBaseline
 from streams import events
 from streams.app import create_app
-from streams.connections import kafka_options, make_redis
+from streams.connections import checked_redis, kafka_options, make_redis
 from streams.emit import KafkaEmitter
 from streams.engine import Engine
 from streams.errors import ConfigError
@@ -27,7 +27,7 @@ from streams.logs import logging_config
 from streams.metrics import Metrics
 from streams.model import Model, open_model
 from streams.processor import BatchProcessor
-from streams.settings import Settings, mask_url
+from streams.settings import Settings
 from streams.state import StateStore, make_store
 from streams.state.peers import archive_new, load_baselines, publish_baselines
 from streams.state.store import STATE_HASH_LISTPACK_VALUE, listpack_value_limit
@@ -37,17 +37,11 @@ log = logging.getLogger("amlstream.worker")
 
 async def preflight(settings: Settings) -> None:
     """Fail fast, with one line naming the problem, if Redis, Kafka or a topic is missing."""
-    redis = make_redis(settings, socket_connect_timeout=5, socket_timeout=5)
-    try:
-        await redis.ping()
+    async with checked_redis(settings) as redis:
         await StateStore(redis, retain_days=settings.retain_days).ensure_layout()  # another layout's state or a wider window: StateLayoutError, one line, exit 2
         limit = await listpack_value_limit(redis)
         if limit is not None and limit < STATE_HASH_LISTPACK_VALUE:
             log.warning(listpack_warning(limit))
-    except (RedisError, OSError) as exc:
-        raise ConfigError(f"Redis at {mask_url(settings.redis_url)} is unreachable: {exc}") from None
-    finally:
-        await redis.aclose()
     t = settings.topics
     await require_topics(
         settings,

@@ -27,7 +27,7 @@ import mode
 from redis.asyncio import Redis
 
 from factors.network.rules import load_rules
-from streams.connections import faust_credentials, make_redis
+from streams.connections import checked_redis, faust_credentials, make_redis
 from streams.emit import KafkaEmitter
 from streams.errors import ConfigError, DecodeError
 from streams.events import OutputEvent, Source, dead_letter
@@ -39,7 +39,7 @@ from streams.network.risk import RiskView, decode_risk_change
 from streams.network.state import GraphStore
 from streams.retry import retry
 from streams.settings import Settings
-from streams.worker import open_model
+from streams.worker import open_model, require_topics
 
 log = logging.getLogger("amlstream.network")
 EXIT_INTERNAL_ERROR = 70
@@ -221,7 +221,17 @@ def create_network_app(settings: Settings, metrics: NetworkMetrics, readiness: R
     return app
 
 
+async def preflight(settings: Settings) -> None:
+    """Fail fast, with one line naming the problem (exit 2), if the network stage's Redis, Kafka
+    or one of its topics is missing, as the customer worker does (streams.worker.preflight)."""
+    async with checked_redis(settings):
+        pass
+    t = settings.topics
+    await require_topics(settings, t.edges, t.risk_changes, t.network_detections, t.dead_letter)
+
+
 def run_network_worker(settings: Settings) -> int:
+    asyncio.run(preflight(settings))
     metrics = NetworkMetrics()
     readiness = Readiness()
     try:

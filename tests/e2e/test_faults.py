@@ -12,16 +12,20 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
+from streams.replay import redis_for_replay
+from streams.settings import load_settings
 from streams.state import StateStore
+from tests.e2e.conftest import free_port
 from tests.e2e.harness import BOOTSTRAP, ROOT, produce, wait_until_committed
 
 PRIVATE_REDIS_PORT = 6392
 
 
-def run_cli(env_overrides: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def run_cli(env_overrides: dict[str, str], command: str = "worker") -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AMLSTREAM_")} | env_overrides
-    return subprocess.run([sys.executable, "-m", "streams.cli", "worker"], env=env, capture_output=True, text=True, timeout=60, cwd=ROOT)
+    return subprocess.run([sys.executable, "-m", "streams.cli", command], env=env, capture_output=True, text=True, timeout=60, cwd=ROOT)
 
 
 @pytest.mark.parametrize(
@@ -42,6 +46,34 @@ def test_worker_refuses_to_start_with_one_line_naming_the_problem(local_services
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("amlstream: ") and message in lines[0]
     assert "s3cret" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"AMLSTREAM_NETWORK_REDIS_URL": "redis://:s3cret@127.0.0.1:6399/0"}, "Redis at redis://:***@127.0.0.1:6399/0 is unreachable"),
+        ({"AMLSTREAM_REDIS_URL": "redis://:s3cret@127.0.0.1:6399/0"}, "Redis at redis://:***@127.0.0.1:6399/0 is unreachable"),
+        ({"AMLSTREAM_TOPIC_EDGES": "no.such.edges"}, "Kafka topic(s) no.such.edges missing"),
+        ({"AMLSTREAM_TOPIC_RISK_CHANGES": "no.such.risk"}, "Kafka topic(s) no.such.risk missing"),
+    ],
+)
+def test_network_worker_refuses_to_start_with_one_line_naming_the_problem(local_services, env, message):
+    """As the customer worker: before, a missing Redis crashed an agent with a traceback (exit 1)."""
+    result = run_cli(env | {"AMLSTREAM_NETWORK_METRICS_PORT": str(free_port())}, "network-worker")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("amlstream: ") and message in lines[0]
+    assert "s3cret" not in result.stderr
+
+
+async def test_a_replay_on_a_redis_that_does_not_answer_stops_at_once():
+    """replay and network-replay on AMLSTREAM_REDIS_URL: before, every batch was retried for ever;
+    now the Redis error reaches the CLI (one line naming the masked URL, exit 1)."""
+    settings = load_settings({"AMLSTREAM_REDIS_URL": "redis://:s3cret@127.0.0.1:6399/0"})
+    with pytest.raises(RedisConnectionError):
+        async with asyncio.timeout(30), redis_for_replay(settings):
+            pytest.fail("no client for a Redis that does not answer")
 
 
 @pytest.mark.parametrize("written_by", ["marker", "checkpoints"])
