@@ -28,6 +28,15 @@ def run_cli(env_overrides: dict[str, str], command: str = "worker") -> subproces
     return subprocess.run([sys.executable, "-m", "streams.cli", command], env=env, capture_output=True, text=True, timeout=60, cwd=ROOT)
 
 
+def assert_refused(result: subprocess.CompletedProcess[str], message: str) -> None:
+    """Exit 2 and one line, `message` in it, no password."""
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("amlstream: ") and message in lines[0]
+    assert "s3cret" not in result.stderr
+
+
 @pytest.mark.parametrize(
     ("env", "message"),
     [
@@ -40,12 +49,7 @@ def run_cli(env_overrides: dict[str, str], command: str = "worker") -> subproces
     ],
 )
 def test_worker_refuses_to_start_with_one_line_naming_the_problem(local_services, env, message):
-    result = run_cli(env)
-    assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("amlstream: ") and message in lines[0]
-    assert "s3cret" not in result.stderr
+    assert_refused(run_cli(env), message)
 
 
 @pytest.mark.parametrize(
@@ -59,12 +63,7 @@ def test_worker_refuses_to_start_with_one_line_naming_the_problem(local_services
 )
 def test_network_worker_refuses_to_start_with_one_line_naming_the_problem(local_services, env, message):
     """As the customer worker: before, a missing Redis crashed an agent with a traceback (exit 1)."""
-    result = run_cli(env | {"AMLSTREAM_NETWORK_METRICS_PORT": str(free_port())}, "network-worker")
-    assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("amlstream: ") and message in lines[0]
-    assert "s3cret" not in result.stderr
+    assert_refused(run_cli(env | {"AMLSTREAM_NETWORK_METRICS_PORT": str(free_port())}, "network-worker"), message)
 
 
 async def test_a_replay_on_a_redis_that_does_not_answer_stops_at_once():
