@@ -143,7 +143,6 @@ async def _stages_run(bench: Bench, tag: str, run: str, expected: int, network: 
     broker_before = cpu_seconds(broker) if broker else None
     async with bench.redis() as redis:
         redis_before = await redis_counters(redis)
-    own_before = None
     if network_redis is not None:
         async with Redis.from_url(network_redis) as own:
             await own.flushdb()
@@ -176,7 +175,7 @@ async def _stages_run(bench: Bench, tag: str, run: str, expected: int, network: 
         broker_cpu = round(cpu_seconds(broker) - broker_before, 2) if broker and broker_before is not None else None
         async with bench.redis() as redis:
             redis_cpu = round((await redis_counters(redis))["cpu_s"] - redis_before["cpu_s"], 2)
-        if network_redis is not None and own_before is not None:
+        if network_redis is not None:
             async with Redis.from_url(network_redis) as own:
                 network_redis_cpu = round((await redis_counters(own))["cpu_s"] - own_before["cpu_s"], 2)
     finally:
