@@ -40,4 +40,6 @@ if __name__ == "__main__":
     from streams.runtime import tune_gc
 
     tune_gc()  # the worker's process settings, so that the two compare like for like
-    faust.Worker(app, loglevel="WARNING", quiet=True, redirect_stdouts=False).execute_from_commandline()
+    from streams.logs import faust_worker
+
+    faust_worker(app, "warning").execute_from_commandline()  # as the workers run it (bench.common.worker_env's level)

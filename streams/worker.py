@@ -9,7 +9,6 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 
-import faust
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from redis.asyncio import Redis
@@ -23,7 +22,7 @@ from streams.emit import KafkaEmitter
 from streams.engine import Engine
 from streams.errors import ConfigError
 from streams.health import Readiness, serve
-from streams.logs import logging_config
+from streams.logs import faust_worker
 from streams.metrics import Metrics
 from streams.model import Model, open_model
 from streams.processor import BatchProcessor
@@ -274,6 +273,5 @@ def run_worker(settings: Settings, model: Model | None = None) -> int:
             await with_redis(publish)
 
     log.info("worker starting: model %s, settings %s", model.version, settings.masked())
-    worker = faust.Worker(app, loglevel=settings.log_level.upper(), quiet=True, redirect_stdouts=False, logging_config=logging_config(settings.log_level))
-    worker.execute_from_commandline()
+    faust_worker(app, settings.log_level).execute_from_commandline()
     return 0

@@ -32,7 +32,7 @@ from streams.emit import KafkaEmitter
 from streams.errors import ConfigError, DecodeError
 from streams.events import OutputEvent, Source, dead_letter
 from streams.health import Readiness, serve
-from streams.logs import logging_config
+from streams.logs import faust_worker
 from streams.network.engine import NetworkBatch, NetworkEngine
 from streams.network.metrics import NetworkMetrics
 from streams.network.risk import RiskView, decode_risk_change
@@ -240,6 +240,5 @@ def run_network_worker(settings: Settings) -> int:
         raise ConfigError(f"metrics port {settings.network_metrics_port} is not available: {exc.strerror}") from None
     app = create_network_app(settings, metrics, readiness)
     log.info("network worker starting: group %s, topic %s", settings.network_group_id, settings.topics.edges)
-    worker = faust.Worker(app, loglevel=settings.log_level.upper(), quiet=True, redirect_stdouts=False, logging_config=logging_config(settings.log_level))
-    worker.execute_from_commandline()
+    faust_worker(app, settings.log_level).execute_from_commandline()
     return 0
