@@ -120,6 +120,15 @@ def _broker_pid() -> int | None:
     return pid
 
 
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 3) if a is not None and b else None
+
+
+def _rate(inputs: int, seconds: float) -> float | None:
+    """inputs / seconds, or None when the span is too short to time (a tenth and all of the inputs in one poll)."""
+    return round(inputs / seconds, 1) if seconds > 0 else None
+
+
 async def _stages_run(bench: Bench, tag: str, run: str, expected: int, network: bool, network_redis: str | None = None) -> dict[str, Any]:
     """One run over the tag's pre-loaded topic on an empty Redis: the customer stage alone
     (AMLSTREAM_NETWORK=false: no edges, no detections consumed) or with the network stage beside
@@ -127,7 +136,9 @@ async def _stages_run(bench: Bench, tag: str, run: str, expected: int, network: 
     customer stage's Redis or, with `network_redis`, on that one of its own
     (AMLSTREAM_NETWORK_REDIS_URL). Times: from the processes' start to the customer group's last
     input offset committed, and, with the network stage, to the network group's last edge
-    committed after that (both stages done)."""
+    committed after that (both stages done), each as first seen by the 0.5 s poll; `steady`
+    rates count from the poll that first saw a tenth of the inputs committed (process start-up,
+    paid once per deployment, left out)."""
     # each run its own output topics: a later run's network worker must not read an earlier run's
     # edges, nor its risk changes (it consumes aml.risk-changes.v1 from the earliest offset: with a
     # shared topic, run n read the risk changes of all n runs before it, and its CPU grew by about
@@ -155,14 +166,19 @@ async def _stages_run(bench: Bench, tag: str, run: str, expected: int, network: 
         processes.append(start([sys.executable, "-m", "streams.cli", "network-worker"], network_env))
     started = time.monotonic()
     customer_s: float | None = None
+    steady: tuple[float, int] | None = None  # (elapsed, inputs committed) once a tenth of the inputs is committed
     edges = 0  # messages on the edge topic once the customer stage is done
     try:
         while True:
             elapsed = time.monotonic() - started
-            if customer_s is None and await committed_total([topics.transactions], group) >= expected:
+            committed = await committed_total([topics.transactions], group) if customer_s is None else expected
+            if steady is None and committed >= expected // 10:
+                steady = (elapsed, committed)
+            if customer_s is None and committed >= expected:
                 customer_s = elapsed
                 edges = await _edge_ends(topics.edges) if network else 0
             if customer_s is not None and (not network or await committed_total([topics.edges], net_group) >= edges):
+                both_s = elapsed  # not the shutdown below: the alone run's time ends at its last commit too
                 break
             for proc in processes:
                 if proc.poll() is not None:
@@ -180,10 +196,13 @@ async def _stages_run(bench: Bench, tag: str, run: str, expected: int, network: 
                 network_redis_cpu = round((await redis_counters(own))["cpu_s"] - own_before["cpu_s"], 2)
     finally:
         stop(processes)
-    both_s = time.monotonic() - started
+    assert steady is not None and customer_s is not None
+    steady_s, steady_n = steady
     out: dict[str, Any] = {
         "customer_stage_seconds": round(customer_s, 2),
         "customer_stage_tx_per_s": round(expected / customer_s, 1),
+        # the rate once running: from a tenth of the inputs committed on (no process start-up)
+        "customer_stage_steady_tx_per_s": _rate(expected - steady_n, customer_s - steady_s),
         "worker_cpu_s": cpu[0],
         "redis_cpu_s": redis_cpu,
         "broker_cpu_s": broker_cpu,
@@ -194,6 +213,7 @@ async def _stages_run(bench: Bench, tag: str, run: str, expected: int, network: 
             "edge_copies": await _edge_copies(topics.edges),
             "both_done_seconds": round(both_s, 2),
             "both_tx_per_s": round(expected / both_s, 1),
+            "both_steady_tx_per_s": _rate(expected - steady_n, both_s - steady_s),
             "network_worker_cpu_s": cpu[1],
             "network_reanchored_evaluations": reanchored,
         }
@@ -209,7 +229,8 @@ async def run_stages(bench: Bench, values: list[bytes], repeat: int = 1) -> dict
     worker consuming them); both stages with the network stage on a Redis of its own (a second
     private redis-server, AMLSTREAM_NETWORK_REDIS_URL) on the same machine. `together` = inputs /
     time until both stages are done, `customer_beside_network` = the customer stage's own rate in
-    that run. Medians of the per-run ratios to the alone run before them."""
+    that run, `steady` = the same from a tenth of the inputs committed on. Medians of the per-run
+    ratios to the alone run before them."""
     tag = bench.tag + "st"
     await provision(topics_for(tag))
     log(f"stages: {len(values)} transactions")
@@ -233,11 +254,14 @@ async def run_stages(bench: Bench, values: list[bytes], repeat: int = 1) -> dict
                     "customer_beside_network_vs_alone": round(both["customer_stage_tx_per_s"] / base, 3),
                     "together_own_redis_vs_alone": round(own["both_tx_per_s"] / base, 3),
                     "customer_beside_network_own_redis_vs_alone": round(own["customer_stage_tx_per_s"] / base, 3),
+                    "together_steady_vs_alone_steady": _ratio(both["both_steady_tx_per_s"], alone["customer_stage_steady_tx_per_s"]),
+                    "together_own_redis_steady_vs_alone_steady": _ratio(own["both_steady_tx_per_s"], alone["customer_stage_steady_tx_per_s"]),
                 }
             )
 
-    def median(key: str) -> float:
-        return statistics.median(r[key] for r in runs)
+    def median(key: str) -> float | None:
+        values = [r[key] for r in runs if r[key] is not None]
+        return statistics.median(values) if values else None
 
     return {
         "transactions": len(values),
@@ -249,6 +273,8 @@ async def run_stages(bench: Bench, values: list[bytes], repeat: int = 1) -> dict
         "customer_beside_network_vs_alone": median("customer_beside_network_vs_alone"),
         "together_own_redis_vs_alone": median("together_own_redis_vs_alone"),
         "customer_beside_network_own_redis_vs_alone": median("customer_beside_network_own_redis_vs_alone"),
+        "together_steady_vs_alone_steady": median("together_steady_vs_alone_steady"),
+        "together_own_redis_steady_vs_alone_steady": median("together_own_redis_steady_vs_alone_steady"),
         "runs": runs,
         "targets": {"together_vs_alone": 0.8},
     }
