@@ -60,8 +60,24 @@ def identify(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
+DAY_MS = 86_400_000
+_DATES: dict[int, str] = {}  # UTC day number -> "YYYY-MM-DD" (events of a stream fall on few days)
+
+
 def iso(ts_ms: int) -> str:
-    return datetime.fromtimestamp(ts_ms / 1000, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """Epoch ms -> RFC 3339 UTC with milliseconds ("2026-08-01T00:13:52.000Z"), as
+    `datetime.isoformat(timespec="milliseconds")` writes it, in integer arithmetic: every edge
+    and event states its time, and the datetime round trip was 1.5 µs of it."""
+    day, ms = divmod(ts_ms, DAY_MS)
+    date = _DATES.get(day)
+    if date is None:
+        if len(_DATES) >= 4096:
+            _DATES.clear()
+        date = _DATES[day] = iso_date(day)
+    s, milli = divmod(ms, 1000)
+    m, s = divmod(s, 60)
+    h, m = divmod(m, 60)
+    return f"{date}T{h:02d}:{m:02d}:{s:02d}.{milli:03d}Z"
 
 
 def now_iso() -> str:

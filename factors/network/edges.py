@@ -277,30 +277,34 @@ class LegEdges:
 
 def edge_value(edge: Edge, key_role: KeyRole, occurred_at: str) -> dict[str, Any]:
     """The aml.edges.v1 event of one copy (`occurred_at`: the RFC 3339 rendering of `ts_ms`)."""
-    return (
-        {
-            "event_type": "edge",
-            "schema_version": SCHEMA_VERSION,
-            "edge_id": edge.edge_id,
-            "key_role": key_role,
-            "payer": {"party_id": edge.payer, "customer_id": edge.payer_customer_id},
-            "payee": {"party_id": edge.payee, "customer_id": edge.payee_customer_id},
-            "occurred_at": occurred_at,
-            "ts_ms": edge.ts_ms,
-            "amount_fen": edge.amount_fen,
-            "tx_id": edge.tx_id,
-            "leg_customer_id": edge.leg_customer_id,
-            "method": edge.method,
-            "peer_group": edge.peer_group,
-        }
-        | ({"counterparty_name_id": edge.counterparty_name_id} if edge.counterparty_name_id else {})
-        | ({"action": "retract", "retracted_by": edge.retracted_by} if edge.retracted_by else {})
-    )
+    value = {
+        "event_type": "edge",
+        "schema_version": SCHEMA_VERSION,
+        "edge_id": edge.edge_id,
+        "key_role": key_role,
+        "payer": {"party_id": edge.payer, "customer_id": edge.payer_customer_id},
+        "payee": {"party_id": edge.payee, "customer_id": edge.payee_customer_id},
+        "occurred_at": occurred_at,
+        "ts_ms": edge.ts_ms,
+        "amount_fen": edge.amount_fen,
+        "tx_id": edge.tx_id,
+        "leg_customer_id": edge.leg_customer_id,
+        "method": edge.method,
+        "peer_group": edge.peer_group,
+    }
+    if edge.counterparty_name_id:
+        value["counterparty_name_id"] = edge.counterparty_name_id
+    if edge.retracted_by:
+        value["action"] = "retract"
+        value["retracted_by"] = edge.retracted_by
+    return value
 
 
 def edge_messages(edge: Edge, occurred_at: str) -> list[tuple[str, dict[str, Any]]]:
-    """The two (key, value) copies to produce: keyed by the payer's party id, then by the payee's."""
-    return [(edge.payer, edge_value(edge, "payer", occurred_at)), (edge.payee, edge_value(edge, "payee", occurred_at))]
+    """The two (key, value) copies to produce: keyed by the payer's party id, then by the payee's
+    (the same event but `key_role`; the payee's copy is the payer's with it changed)."""
+    payer = edge_value(edge, "payer", occurred_at)
+    return [(edge.payer, payer), (edge.payee, payer | {"key_role": "payee"})]
 
 
 __all__ = ["Edge", "KeyRole", "LegEdges", "customer_party", "edge_id", "edge_messages", "edge_value", "edges_for_leg", "leg_edge", "occurrence", "retraction"]

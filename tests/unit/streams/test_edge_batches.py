@@ -7,7 +7,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from factors.network.edges import edge_messages, edges_for_leg
+from factors.network.edges import edge_messages, edge_value, edges_for_leg
 from streams.events import Source, iso
 from streams.network.batches import Partitioner, pack, partition_of
 from streams.network.decode import decode_message
@@ -115,3 +115,17 @@ def test_a_copys_tx_id_is_held_to_the_schema(tx_id: str, accepted: bool) -> None
     assert (len(good), len(refused)) == ((1, 0) if accepted else (0, 1))
     if not accepted:
         assert refused[0][1].code == "invalid_value" and "1-128 printable characters" in refused[0][1].detail
+
+
+@pytest.mark.parametrize("name_id", [None, "acme"])
+def test_the_payee_copy_is_the_payer_copy_with_its_role(name_id: str | None) -> None:
+    edge = edges_for_leg(
+        tx_id="T-1", customer_id="C-1", ts_ms=TS, direction="in", amount_fen=5_00, method="transfer", counterparty_account="6222 0001", counterparty_name=name_id
+    )
+    assert edge is not None
+    (payer_key, payer), (payee_key, payee) = edge_messages(edge, iso(edge.ts_ms))
+    assert (payer_key, payee_key) == (edge.payer, edge.payee)
+    assert orjson.dumps(payee) == orjson.dumps(edge_value(edge, "payee", iso(edge.ts_ms)))  # same fields, same order
+    assert orjson.dumps(payer) == orjson.dumps(edge_value(edge, "payer", iso(edge.ts_ms)))
+    assert payer["key_role"] == "payer" and payee["key_role"] == "payee"
+    assert ("counterparty_name_id" in payee) is (name_id is not None)
