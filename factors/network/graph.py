@@ -291,7 +291,8 @@ class Adjacency:
                         self.counterparties.pop(other, None)
                         self.first_seen.pop(other, None)
                 del side[:cut]
-        for key, seen in list(self.alias_seen.items()):  # oldest first: stops at the first one kept
+        while self.alias_seen:  # oldest first: stops at the first one kept (no copy of them all per edge held)
+            key, seen = next(iter(self.alias_seen.items()))
             if seen >= oldest_ms:
                 break
             del self.alias_seen[key]
