@@ -121,6 +121,7 @@ def _broker_pid() -> int | None:
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:
+    """a / b to 3 places, or None when either rate could not be timed."""
     return round(a / b, 3) if a is not None and b else None
 
 
@@ -250,18 +251,18 @@ async def run_stages(bench: Bench, values: list[bytes], repeat: int = 1) -> dict
                     "alone": alone,
                     "both": both,
                     "both_own_redis": own,
-                    "together_vs_alone": round(both["both_tx_per_s"] / base, 3),
-                    "customer_beside_network_vs_alone": round(both["customer_stage_tx_per_s"] / base, 3),
-                    "together_own_redis_vs_alone": round(own["both_tx_per_s"] / base, 3),
-                    "customer_beside_network_own_redis_vs_alone": round(own["customer_stage_tx_per_s"] / base, 3),
+                    "together_vs_alone": _ratio(both["both_tx_per_s"], base),
+                    "customer_beside_network_vs_alone": _ratio(both["customer_stage_tx_per_s"], base),
+                    "together_own_redis_vs_alone": _ratio(own["both_tx_per_s"], base),
+                    "customer_beside_network_own_redis_vs_alone": _ratio(own["customer_stage_tx_per_s"], base),
                     "together_steady_vs_alone_steady": _ratio(both["both_steady_tx_per_s"], alone["customer_stage_steady_tx_per_s"]),
                     "together_own_redis_steady_vs_alone_steady": _ratio(own["both_steady_tx_per_s"], alone["customer_stage_steady_tx_per_s"]),
                 }
             )
 
-    def median(key: str) -> float | None:
+    def median(key: str) -> float | None:  # to 3 places as the ratios (an even count averages two)
         values = [r[key] for r in runs if r[key] is not None]
-        return statistics.median(values) if values else None
+        return round(statistics.median(values), 3) if values else None
 
     return {
         "transactions": len(values),

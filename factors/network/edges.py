@@ -302,7 +302,8 @@ def edge_value(edge: Edge, key_role: KeyRole, occurred_at: str) -> dict[str, Any
 
 def edge_messages(edge: Edge, occurred_at: str) -> list[tuple[str, dict[str, Any]]]:
     """The two (key, value) copies to produce: keyed by the payer's party id, then by the payee's
-    (the same event but `key_role`; the payee's copy is the payer's with it changed)."""
+    (the same event but `key_role`; the payee's copy is the payer's with it changed, sharing its
+    nested party objects: an event is never changed once built)."""
     payer = edge_value(edge, "payer", occurred_at)
     return [(edge.payer, payer), (edge.payee, payer | {"key_role": "payee"})]
 
